@@ -1,0 +1,144 @@
+//! Command-line arguments (SPEC §1). Parsing only: the work is in the library.
+
+use clap::{Args, Parser, Subcommand};
+use payline::diff::Limit;
+use payline::period::Period;
+use payline::run::DataPaths;
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "payline",
+    version,
+    about = "Partner-incentive calculator over flat files"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Calculate a period and write payouts, lines, ledger, balances, statements and a manifest.
+    Run(RunArgs),
+    /// Validate and lint program definitions (no data needed).
+    Check(CheckArgs),
+    /// Price a program change: both programs over the same data, with deltas.
+    Diff(DiffArgs),
+    /// Show one partner's lines, subtotals and status.
+    Explain(ExplainArgs),
+}
+
+fn parse_period(text: &str) -> Result<Period, String> {
+    Period::parse(text).ok_or_else(|| {
+        format!("expected a month (2026-10), quarter (2026-Q4) or year (2026), found `{text}`")
+    })
+}
+
+#[derive(Debug, Args)]
+pub struct DataArgs {
+    /// partners.csv
+    #[arg(long)]
+    pub partners: PathBuf,
+    /// deals.csv (history, not only the period)
+    #[arg(long)]
+    pub deals: PathBuf,
+    /// The period: 2026-10, 2026-Q4 or 2026
+    #[arg(long, value_parser = parse_period)]
+    pub period: Period,
+    /// activities.csv
+    #[arg(long)]
+    pub activities: Option<PathBuf>,
+    /// claims.csv (MDF / co-op fund claims)
+    #[arg(long)]
+    pub claims: Option<PathBuf>,
+    /// fx.csv
+    #[arg(long)]
+    pub fx: Option<PathBuf>,
+    /// The previous period's --out directory
+    #[arg(long, value_name = "PREV_DIR")]
+    pub ledger: Option<PathBuf>,
+}
+
+impl DataArgs {
+    pub fn paths(&self) -> DataPaths {
+        DataPaths {
+            partners: self.partners.clone(),
+            deals: self.deals.clone(),
+            activities: self.activities.clone(),
+            claims: self.claims.clone(),
+            fx: self.fx.clone(),
+            ledger: self.ledger.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The program definition (TOML)
+    #[arg(long)]
+    pub program: PathBuf,
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Output directory (written all or nothing)
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Replace a non-empty --out
+    #[arg(long)]
+    pub force: bool,
+    /// Print the summary as one JSON object
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Program definitions to check
+    #[arg(required = true)]
+    pub programs: Vec<PathBuf>,
+    /// A partners file, to warn about rules no partner could match
+    #[arg(long)]
+    pub partners: Option<PathBuf>,
+    /// Treat warnings as errors
+    #[arg(long)]
+    pub deny_warnings: bool,
+    /// Print the report as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The program as it is (e.g. on the main branch)
+    #[arg(long)]
+    pub base: PathBuf,
+    /// The changed program
+    #[arg(long)]
+    pub head: PathBuf,
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Exit 3 when head costs more than base by more than this: an amount (5000) or a percent (2.5%)
+    #[arg(long, value_parser = Limit::parse, value_name = "AMOUNT|PCT%")]
+    pub max_increase: Option<Limit>,
+    /// How many changed partners to list
+    #[arg(long, default_value_t = 20)]
+    pub top: usize,
+    /// List every changed partner
+    #[arg(long)]
+    pub all: bool,
+    /// Print the report as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The partner to explain
+    #[arg(long)]
+    pub partner: String,
+    /// The program definition (TOML)
+    #[arg(long)]
+    pub program: PathBuf,
+    #[command(flatten)]
+    pub data: DataArgs,
+}

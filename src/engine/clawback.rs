@@ -1,0 +1,83 @@
+//! Clawbacks (SPEC §4.12): a deal row reversed inside the period, at most `clawback_days` after it
+//! closed, gets one `clawback` line per rule that paid it: minus what the ledger's lines for that
+//! (deal, partner, rule) add up to. Earlier clawback lines are in the ledger too, so nothing is ever
+//! clawed back twice. Without a ledger nothing can be recovered, and the summary says so.
+
+use super::{Inputs, Line, LineKind, Source};
+use crate::period::Period;
+use crate::program::Program;
+
+pub fn claw_back(
+    program: &Program,
+    period: &Period,
+    inputs: &Inputs,
+    per_partner: &mut [Vec<Line>],
+    warnings: &mut Vec<String>,
+) {
+    let reversals = &inputs.deals.reversals;
+    if reversals.is_empty() {
+        return;
+    }
+    let partners = &inputs.partners.partners;
+    if inputs.ledger.dir.is_none() {
+        let examples: Vec<String> = reversals
+            .iter()
+            .take(3)
+            .map(|d| format!("{}/{}", d.deal_id, partners[d.partner].id))
+            .collect();
+        warnings.push(format!(
+            "{} deal row(s) were reversed in {period} but no --ledger was given, so nothing was clawed back (e.g. {})",
+            reversals.len(),
+            examples.join(", ")
+        ));
+        return;
+    }
+    let mut late = 0usize;
+    for deal in reversals {
+        let reversed_on = deal.reversed_on.expect("a reversal has a date");
+        let days = (reversed_on - deal.closed_on).num_days();
+        let earned: Vec<_> = inputs
+            .ledger
+            .deal_earnings
+            .range((deal.partner, deal.deal_id.clone(), String::new())..)
+            .take_while(|((p, d, _), _)| *p == deal.partner && *d == deal.deal_id)
+            .filter(|(_, amount)| !amount.is_zero())
+            .collect();
+        if earned.is_empty() {
+            continue;
+        }
+        if days > program.clawback_days {
+            late += 1;
+            continue;
+        }
+        for ((_, _, rule_id), amount) in earned {
+            per_partner[deal.partner].push(Line {
+                partner: deal.partner,
+                rule_id: rule_id.clone(),
+                kind: LineKind::Clawback,
+                source: Source::Deal,
+                source_id: deal.deal_id.clone(),
+                basis: Some(*amount),
+                rate: None,
+                amount: -*amount,
+                note: format!(
+                    "deal {} closed {} was {} on {reversed_on}, {days} days later (clawback window {} days): recovering {} paid by {rule_id}",
+                    deal.deal_id,
+                    deal.closed_on,
+                    match deal.status {
+                        crate::input::DealStatus::Cancelled => "cancelled",
+                        _ => "refunded",
+                    },
+                    program.clawback_days,
+                    crate::money::format_money(*amount, program.minor_units())
+                ),
+            });
+        }
+    }
+    if late > 0 {
+        warnings.push(format!(
+            "{late} paid deal row(s) reversed in {period} more than {} days after closing were not clawed back",
+            program.clawback_days
+        ));
+    }
+}

@@ -1,0 +1,207 @@
+//! Nudges (an addition to SPEC §5, documented in docs/RULES.md): partners within `[nudges] within` (a
+//! fraction of the next threshold) of the next tier of a tiered rule, a rebate threshold or tier, a
+//! goal target, or the next computed level. `gain` is computed, not guessed: the rule is evaluated
+//! again with the gap closed, by one qualifying deal of exactly the gap closing on the period's last
+//! day (deal-count measures: that many deals of zero revenue), and the difference in what the rule
+//! pays (after its cap) is the gain. For a level, the gain is what all rules would pay this period at
+//! the next level.
+
+use super::rules::tiered::period_total;
+use super::{Line, PartnerCtx, evaluate_rules, rules};
+use crate::input::{Deal, DealSource, DealStatus};
+use crate::program::{Measure, RebateBasis, Rule, RuleKind, TierMeasure};
+use rust_decimal::{Decimal, RoundingStrategy};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Nudge {
+    pub partner: usize,
+    pub rule_id: String,
+    pub current: Decimal,
+    pub next_threshold: Decimal,
+    pub gap: Decimal,
+    pub gain: Decimal,
+}
+
+/// How a gap is closed: revenue (money) or a number of deals.
+#[derive(Clone, Copy)]
+enum Gap {
+    Revenue(Decimal),
+    Deals(Decimal),
+}
+
+fn synthetic_deals(rule: &Rule, ctx: &PartnerCtx, gap: Gap) -> Vec<Deal> {
+    let (count, credited) = match gap {
+        Gap::Revenue(g) => (1, g.max(rule.when.min_amount.unwrap_or(Decimal::ZERO))),
+        Gap::Deals(n) => (n.ceil().try_into().unwrap_or(1usize), Decimal::ZERO),
+    };
+    let source = match rule
+        .when
+        .source
+        .as_ref()
+        .and_then(|s| s.first())
+        .map(String::as_str)
+    {
+        Some("influenced") => DealSource::Influenced,
+        _ => DealSource::Sourced,
+    };
+    (0..count)
+        .map(|i| Deal {
+            // `~` sorts after every ordinary id, so the synthetic deals come last on the last day.
+            deal_id: format!("~nudge-{i:06}"),
+            partner: ctx.index,
+            closed_on: ctx.period.end,
+            amount: credited,
+            currency: ctx.program.currency.clone(),
+            share: Decimal::ONE,
+            credited,
+            product: rule.when.product.as_ref().and_then(|p| p.first().cloned()),
+            customer_type: rule
+                .when
+                .customer_type
+                .as_ref()
+                .and_then(|p| p.first().cloned()),
+            source,
+            status: DealStatus::Won,
+            reversed_on: None,
+        })
+        .collect()
+}
+
+/// What one rule pays the partner (after its cap) over the given deals.
+fn rule_total(rule: &Rule, rule_index: usize, ctx: &PartnerCtx) -> Decimal {
+    let mut lines = rules::evaluate(rule, rule_index, ctx).lines;
+    if let Some(cap) = rule.cap {
+        super::line::apply_cap(&mut lines, cap, ctx.program.minor_units());
+    }
+    lines.iter().map(|l| l.amount).sum()
+}
+
+fn gain_with_gap_closed(rule: &Rule, rule_index: usize, ctx: &PartnerCtx, gap: Gap) -> Decimal {
+    let before = rule_total(rule, rule_index, ctx);
+    let mut deals: Vec<Deal> = ctx.deals.to_vec();
+    deals.extend(synthetic_deals(rule, ctx, gap));
+    let closed = PartnerCtx {
+        deals: &deals,
+        ..*ctx
+    };
+    rule_total(rule, rule_index, &closed) - before
+}
+
+fn round_up(value: Decimal, units: u32) -> Decimal {
+    value.round_dp_with_strategy(units, RoundingStrategy::ToPositiveInfinity)
+}
+
+pub fn nudges_for(ctx: &PartnerCtx, lines: &[Line]) -> Vec<Nudge> {
+    let Some(config) = &ctx.program.nudges else {
+        return Vec::new();
+    };
+    let units = ctx.program.minor_units();
+    let mut out = Vec::new();
+    let mut consider =
+        |rule_id: &str, current: Decimal, next: Decimal, gain: &dyn Fn(Decimal) -> Decimal| {
+            let gap = next - current;
+            if gap > Decimal::ZERO && gap <= config.within * next {
+                let gain = gain(gap);
+                if gain > Decimal::ZERO {
+                    out.push(Nudge {
+                        partner: ctx.index,
+                        rule_id: rule_id.to_string(),
+                        current,
+                        next_threshold: next,
+                        gap,
+                        gain,
+                    });
+                }
+            }
+        };
+    for (rule_index, rule) in ctx.program.rules.iter().enumerate() {
+        if !rule.when.matches_partner(ctx.partner, ctx.level) {
+            continue;
+        }
+        let deals = ctx.qualifying(rule, ctx.deals);
+        match &rule.kind {
+            RuleKind::Tiered { measure, tiers, .. } => {
+                let scale = match measure {
+                    TierMeasure::Attainment => {
+                        match ctx.partner.quota.filter(|q| *q > Decimal::ZERO) {
+                            Some(q) => q,
+                            None => continue,
+                        }
+                    }
+                    _ => Decimal::ONE,
+                };
+                let total = period_total(*measure, &deals);
+                if let Some(next) = tiers.iter().map(|t| t.from * scale).find(|f| *f > total) {
+                    let next = if *measure == TierMeasure::Deals {
+                        next
+                    } else {
+                        round_up(next, units)
+                    };
+                    consider(&rule.id, total, next, &|gap| {
+                        let g = if *measure == TierMeasure::Deals {
+                            Gap::Deals(gap)
+                        } else {
+                            Gap::Revenue(gap)
+                        };
+                        gain_with_gap_closed(rule, rule_index, ctx, g)
+                    });
+                }
+            }
+            RuleKind::Rebate { basis, .. } => {
+                let total: Decimal = deals.iter().map(|d| d.credited).sum();
+                let next = match basis {
+                    RebateBasis::Threshold { threshold, .. } => {
+                        Some(*threshold).filter(|t| *t > total)
+                    }
+                    RebateBasis::Tiers(tiers) => tiers.iter().map(|t| t.from).find(|f| *f > total),
+                };
+                if let Some(next) = next {
+                    consider(&rule.id, total, next, &|gap| {
+                        gain_with_gap_closed(rule, rule_index, ctx, Gap::Revenue(gap))
+                    });
+                }
+            }
+            RuleKind::Goal {
+                measure, target, ..
+            } => {
+                let Ok((goal, _)) = rules::goal_target(target, ctx) else {
+                    continue;
+                };
+                let current = rules::goal_current(rule, *measure, ctx);
+                consider(&rule.id, current, goal, &|gap| {
+                    let g = match measure {
+                        Measure::Revenue => Gap::Revenue(gap),
+                        Measure::Deals => Gap::Deals(gap),
+                    };
+                    gain_with_gap_closed(rule, rule_index, ctx, g)
+                });
+            }
+            _ => {}
+        }
+    }
+    if let Some(levels) = &ctx.program.levels {
+        let (revenue, count) = ctx
+            .inputs
+            .deals
+            .level_measure
+            .get(ctx.index)
+            .copied()
+            .unwrap_or_default();
+        let measure = match levels.measure {
+            Measure::Revenue => revenue,
+            Measure::Deals => Decimal::from(count),
+        };
+        if let Some(next) = levels.tiers.iter().find(|t| t.from > measure) {
+            let now: Decimal = lines.iter().map(|l| l.amount).sum();
+            consider("levels", measure, next.from, &|_| {
+                let at_next = PartnerCtx {
+                    level: Some(next.id.as_str()),
+                    ..*ctx
+                };
+                let (lines, _) = evaluate_rules(&at_next, &mut Vec::new());
+                lines.iter().map(|l| l.amount).sum::<Decimal>() - now
+            });
+        }
+    }
+    out
+}

@@ -1,0 +1,102 @@
+//! `fund` (SPEC §4.13): MDF and co-op funds. Available this period = the ledger's fund balance +
+//! `accrual_rate` × qualifying revenue (co-op) + `allocation` (fixed, or by level: MDF). Approved claims
+//! decided in the period are paid in claim_id order up to what is available, one `claim` line each; the
+//! rest stays in the fund (balances.csv `fund:RULE_ID`). A partner outside the rule's `when` accrues
+//! nothing and its claims are paid nothing, with a warning; a balance it already had is kept.
+
+use super::{RuleOutput, revenue};
+use crate::engine::{Line, LineKind, PartnerCtx, Source};
+use crate::money::format_percent;
+use crate::program::{Allocation, Rule};
+use rust_decimal::Decimal;
+
+pub fn evaluate(
+    rule: &Rule,
+    accrual_rate: Option<Decimal>,
+    allocation: Option<&Allocation>,
+    eligible: bool,
+    ctx: &PartnerCtx,
+) -> RuleOutput {
+    let carried = ctx
+        .inputs
+        .ledger
+        .funds
+        .get(&(ctx.index, rule.id.clone()))
+        .copied()
+        .unwrap_or(Decimal::ZERO);
+    let claims: Vec<_> = ctx.claims.iter().filter(|c| c.fund == rule.id).collect();
+    let mut out = RuleOutput::default();
+    if !eligible {
+        for c in &claims {
+            out.warnings.push(format!(
+                "claim {} of partner {} on fund `{}` paid nothing: the partner is not eligible for the fund",
+                c.claim_id, ctx.partner.id, rule.id
+            ));
+        }
+        out.fund_available = (!carried.is_zero()).then_some(carried);
+        return out;
+    }
+    let accrual = accrual_rate
+        .map(|rate| {
+            ctx.program
+                .round(rate * revenue(&ctx.qualifying(rule, ctx.deals)))
+        })
+        .unwrap_or(Decimal::ZERO);
+    let allocated = match allocation {
+        None => Decimal::ZERO,
+        Some(Allocation::Fixed(a)) => *a,
+        Some(Allocation::ByLevel(table)) => ctx
+            .level
+            .and_then(|l| table.get(l).copied())
+            .unwrap_or(Decimal::ZERO),
+    };
+    let available = carried + accrual + ctx.program.round(allocated);
+    let mut composition = vec![format!("carried {}", ctx.money(carried))];
+    if let Some(rate) = accrual_rate {
+        composition.push(format!(
+            "accrued {} ({})",
+            ctx.money(accrual),
+            format_percent(rate)
+        ));
+    }
+    if allocation.is_some() {
+        composition.push(format!("allocated {}", ctx.money(allocated)));
+    }
+    let mut left = available;
+    for claim in claims {
+        let paid = claim.amount.min(left.max(Decimal::ZERO));
+        left -= paid;
+        let unpaid = claim.amount - paid;
+        let mut note = format!(
+            "claim {} on fund {}: {} available ({})",
+            ctx.money(claim.amount),
+            rule.id,
+            ctx.money(paid + left),
+            composition.join(", ")
+        );
+        if !unpaid.is_zero() {
+            note.push_str(&format!("; {} unpaid", ctx.money(unpaid)));
+            out.warnings.push(format!(
+                "claim {} of partner {} on fund `{}`: {} of {} unpaid, the fund has no more available",
+                claim.claim_id,
+                ctx.partner.id,
+                rule.id,
+                ctx.money(unpaid),
+                ctx.money(claim.amount)
+            ));
+        }
+        out.lines.push(Line {
+            partner: ctx.index,
+            rule_id: rule.id.clone(),
+            kind: LineKind::Claim,
+            source: Source::Claim,
+            source_id: claim.claim_id.clone(),
+            basis: Some(claim.amount),
+            rate: None,
+            amount: ctx.program.round(paid),
+            note,
+        });
+    }
+    out.fund_available = Some(available);
+    out
+}

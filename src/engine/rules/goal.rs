@@ -1,0 +1,78 @@
+//! `goal` (SPEC §4.6): a fixed `amount`, paid once per period when the partner's period measure
+//! (qualifying revenue or deal count) reaches the target. The target is a number, the partner's
+//! `quota`, or a table by level; a partner whose level is not in the table has no goal.
+
+use super::{RuleOutput, period_line, revenue};
+use crate::engine::PartnerCtx;
+use crate::money::format_rate;
+use crate::program::{Measure, Rule, Target};
+use rust_decimal::Decimal;
+
+/// The partner's target and how it was chosen, or why there is none.
+pub fn target_for(target: &Target, ctx: &PartnerCtx) -> Result<(Decimal, String), Option<String>> {
+    match target {
+        Target::Fixed(t) => Ok((*t, String::new())),
+        Target::Quota => match ctx.partner.quota {
+            Some(q) => Ok((q, " (quota)".into())),
+            None => Err(Some(format!("partner {} has no quota", ctx.partner.id))),
+        },
+        Target::ByLevel(table) => match ctx.level.and_then(|l| table.get(l).map(|t| (l, *t))) {
+            Some((level, t)) => Ok((t, format!(" ({level})"))),
+            None => Err(None),
+        },
+    }
+}
+
+/// The partner's period measure for a goal.
+pub fn current(rule: &Rule, measure: Measure, ctx: &PartnerCtx) -> Decimal {
+    let deals = ctx.qualifying(rule, ctx.deals);
+    match measure {
+        Measure::Revenue => revenue(&deals),
+        Measure::Deals => Decimal::from(deals.len()),
+    }
+}
+
+pub fn format_measure(measure: Measure, value: Decimal, ctx: &PartnerCtx) -> String {
+    match measure {
+        Measure::Revenue => ctx.money(value),
+        Measure::Deals => format_rate(value),
+    }
+}
+
+pub fn evaluate(
+    rule: &Rule,
+    measure: Measure,
+    target: &Target,
+    amount: Decimal,
+    ctx: &PartnerCtx,
+) -> RuleOutput {
+    let (goal, how) = match target_for(target, ctx) {
+        Ok(t) => t,
+        Err(reason) => {
+            let mut out = RuleOutput::default();
+            if let Some(reason) = reason {
+                out.warnings
+                    .push(format!("{reason}: goal rule `{}` skipped", rule.id));
+            }
+            return out;
+        }
+    };
+    let value = current(rule, measure, ctx);
+    if value < goal {
+        return RuleOutput::default();
+    }
+    let note = format!(
+        "{} {} reaches target {}{how}",
+        measure.name(),
+        format_measure(measure, value, ctx),
+        format_measure(measure, goal, ctx)
+    );
+    RuleOutput::lines(vec![period_line(
+        rule,
+        ctx,
+        Some(value),
+        None,
+        amount,
+        note,
+    )])
+}

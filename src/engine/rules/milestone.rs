@@ -1,0 +1,66 @@
+//! `milestone` (SPEC §4.8): an activation bonus paid once, in the period in which the partner's Nth
+//! lifetime qualifying deal closes. Deal rows are counted as of the period end in (closed_on, deal_id)
+//! order, so a later reversal never changes an old period's answer. The line is attributed to the Nth
+//! deal, so reversing that deal within clawback_days claws the bonus back. With --ledger, a partner
+//! whose ledger already shows this milestone paid (net non-zero) is not paid again.
+
+use super::RuleOutput;
+use crate::engine::{Line, LineKind, PartnerCtx, Source};
+use crate::program::Rule;
+use rust_decimal::Decimal;
+
+fn ordinal(n: u64) -> String {
+    let suffix = match (n % 10, n % 100) {
+        (1, r) if r != 11 => "st",
+        (2, r) if r != 12 => "nd",
+        (3, r) if r != 13 => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix}")
+}
+
+pub fn evaluate(
+    rule: &Rule,
+    rule_index: usize,
+    nth: u64,
+    amount: Decimal,
+    ctx: &PartnerCtx,
+) -> RuleOutput {
+    let ledger = &ctx.inputs.ledger;
+    if ledger
+        .milestones_paid
+        .contains(&(ctx.index, rule.id.clone()))
+    {
+        return RuleOutput::default();
+    }
+    let prior = ctx
+        .inputs
+        .deals
+        .prior_milestone
+        .get(&(rule_index, ctx.index))
+        .copied()
+        .unwrap_or(0);
+    if prior >= nth {
+        return RuleOutput::default();
+    }
+    let deals = ctx.qualifying(rule, ctx.deals);
+    let Some(deal) = deals.get((nth - prior - 1) as usize) else {
+        return RuleOutput::default();
+    };
+    RuleOutput::lines(vec![Line {
+        partner: ctx.index,
+        rule_id: rule.id.clone(),
+        kind: LineKind::Rule("milestone"),
+        source: Source::Deal,
+        source_id: deal.deal_id.clone(),
+        basis: Some(Decimal::from(nth)),
+        rate: None,
+        amount: ctx.program.round(amount),
+        note: format!(
+            "milestone: deal {} closed {} is the partner's {} lifetime qualifying deal",
+            deal.deal_id,
+            deal.closed_on,
+            ordinal(nth)
+        ),
+    }])
+}

@@ -1,0 +1,143 @@
+//! One module per rule kind; each file holds that kind's whole semantics (SPEC §4.1–4.8, §4.13).
+
+mod activity;
+mod flat;
+mod fund;
+mod goal;
+pub(crate) use goal::{current as goal_current, target_for as goal_target};
+mod growth;
+mod milestone;
+mod percent;
+mod rebate;
+mod spif;
+pub mod tiered;
+
+use super::{Line, LineKind, PartnerCtx, Source};
+use crate::input::Deal;
+use crate::money::format_rate;
+use crate::program::{Rule, RuleKind};
+use rust_decimal::Decimal;
+
+#[derive(Debug, Default)]
+pub struct RuleOutput {
+    pub lines: Vec<Line>,
+    pub warnings: Vec<String>,
+    /// Fund rules: what the partner had available in the fund this period (before claims).
+    pub fund_available: Option<Decimal>,
+}
+
+impl RuleOutput {
+    fn lines(lines: Vec<Line>) -> Self {
+        RuleOutput {
+            lines,
+            ..RuleOutput::default()
+        }
+    }
+}
+
+/// Evaluates one rule for one partner. Partner keys of `when` are checked here; deal keys by each rule.
+pub fn evaluate(rule: &Rule, rule_index: usize, ctx: &PartnerCtx) -> RuleOutput {
+    let eligible = rule.when.matches_partner(ctx.partner, ctx.level);
+    match &rule.kind {
+        RuleKind::Fund {
+            accrual_rate,
+            allocation,
+        } => fund::evaluate(rule, *accrual_rate, allocation.as_ref(), eligible, ctx),
+        _ if !eligible => RuleOutput::default(),
+        RuleKind::Flat { amount } => flat::evaluate(rule, *amount, ctx),
+        RuleKind::Percent { rate } => percent::evaluate(rule, *rate, ctx),
+        RuleKind::Tiered {
+            measure,
+            mode,
+            tiers,
+            ..
+        } => tiered::evaluate(rule, *measure, *mode, tiers, ctx),
+        RuleKind::Spif {
+            start,
+            end,
+            pay,
+            max_deals,
+        } => spif::evaluate(rule, *start, *end, *pay, *max_deals, ctx),
+        RuleKind::Rebate { basis, .. } => rebate::evaluate(rule, basis, ctx),
+        RuleKind::Goal {
+            measure,
+            target,
+            amount,
+        } => goal::evaluate(rule, *measure, target, *amount, ctx),
+        RuleKind::Growth { min_growth, pay } => growth::evaluate(rule, *min_growth, *pay, ctx),
+        RuleKind::Activity {
+            activity,
+            amount,
+            max_per_period,
+        } => activity::evaluate(rule, activity, *amount, *max_per_period, ctx),
+        RuleKind::Milestone { nth_deal, amount } => {
+            milestone::evaluate(rule, rule_index, *nth_deal, *amount, ctx)
+        }
+    }
+}
+
+/// A deal-based line: `raw` times every matching modifier, rounded once (SPEC §3 modifiers).
+pub(crate) fn deal_line(
+    rule: &Rule,
+    ctx: &PartnerCtx,
+    deal: &Deal,
+    basis: Decimal,
+    rate: Option<Decimal>,
+    raw: Decimal,
+    mut note: String,
+) -> Line {
+    let mut multiplier = Decimal::ONE;
+    for m in &rule.modifiers {
+        if m.when.matches_partner(ctx.partner, ctx.level) && m.when.matches_deal(deal) {
+            multiplier *= m.multiplier;
+            note.push_str(&format!(" × modifier {}", format_rate(m.multiplier)));
+        }
+    }
+    Line {
+        partner: ctx.index,
+        rule_id: rule.id.clone(),
+        kind: LineKind::Rule(rule.kind.name()),
+        source: Source::Deal,
+        source_id: deal.deal_id.clone(),
+        basis: Some(basis),
+        rate,
+        amount: ctx.program.round(raw * multiplier),
+        note,
+    }
+}
+
+/// A period line (rebate, goal, growth): one per partner and period.
+pub(crate) fn period_line(
+    rule: &Rule,
+    ctx: &PartnerCtx,
+    basis: Option<Decimal>,
+    rate: Option<Decimal>,
+    raw: Decimal,
+    note: String,
+) -> Line {
+    Line {
+        partner: ctx.index,
+        rule_id: rule.id.clone(),
+        kind: LineKind::Rule(rule.kind.name()),
+        source: Source::Period,
+        source_id: ctx.period.to_string(),
+        basis,
+        rate,
+        amount: ctx.program.round(raw),
+        note,
+    }
+}
+
+/// `× share 0.5` for split deals, nothing for whole ones.
+pub(crate) fn share_note(deal: &Deal) -> String {
+    if deal.share == Decimal::ONE {
+        String::new()
+    } else {
+        format!(" × share {}", format_rate(deal.share))
+    }
+}
+
+/// The total a set of qualifying deals credits.
+pub(crate) fn revenue(deals: &[&Deal]) -> Decimal {
+    deals.iter().map(|d| d.credited).sum()
+}

@@ -1,0 +1,160 @@
+//! Settlement (SPEC §4.12): earned + clawed back + carried in = balance; then the first status that
+//! applies: held (suspended, terminated, or KYC missing when required), negative (debt carried),
+//! below-minimum (carried), paid. A paid balance converts to the partner's currency at the rate in
+//! force on the period's last day.
+
+use super::{Inputs, Line, LineKind};
+use crate::error::{Error, Result};
+use crate::input::PartnerStatus;
+use crate::money::minor_units;
+use crate::period::Period;
+use crate::program::Program;
+use chrono::{Days, NaiveDate};
+use rust_decimal::Decimal;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PayoutStatus {
+    Held,
+    Negative,
+    BelowMinimum,
+    Paid,
+}
+
+impl PayoutStatus {
+    pub fn name(self) -> &'static str {
+        match self {
+            PayoutStatus::Held => "held",
+            PayoutStatus::Negative => "negative",
+            PayoutStatus::BelowMinimum => "below-minimum",
+            PayoutStatus::Paid => "paid",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Payout {
+    pub partner: usize,
+    pub level: Option<String>,
+    pub earned: Decimal,
+    pub clawed_back: Decimal,
+    pub carried_in: Decimal,
+    pub balance: Decimal,
+    pub paid: Decimal,
+    pub carried_out: Decimal,
+    pub status: PayoutStatus,
+    /// Why the status is what it is, in words (for `explain` and statements).
+    pub reason: String,
+    pub due_on: Option<NaiveDate>,
+    pub payout_currency: String,
+    pub fx_rate: Decimal,
+    pub paid_in_payout_currency: Decimal,
+}
+
+pub fn settle(
+    program: &Program,
+    period: &Period,
+    inputs: &Inputs,
+    per_partner: &[Vec<Line>],
+    levels: &[Option<String>],
+) -> Result<Vec<Payout>> {
+    let units = program.minor_units();
+    let money = |v: Decimal| crate::money::format_money(v, units);
+    let mut out = Vec::new();
+    for (index, partner) in inputs.partners.partners.iter().enumerate() {
+        let lines = &per_partner[index];
+        let mut earned = Decimal::new(0, units);
+        let mut clawed_back = Decimal::new(0, units);
+        for line in lines {
+            if line.kind == LineKind::Clawback {
+                clawed_back += line.amount;
+            } else {
+                earned += line.amount;
+            }
+        }
+        let carried_in = inputs
+            .ledger
+            .carried
+            .get(&index)
+            .copied()
+            .unwrap_or(Decimal::ZERO);
+        if lines.is_empty() && carried_in.is_zero() {
+            continue;
+        }
+        let balance = earned + clawed_back + carried_in;
+        let hold = match partner.status {
+            PartnerStatus::Suspended | PartnerStatus::Terminated => {
+                Some(format!("held: the partner is {}", partner.status.name()))
+            }
+            PartnerStatus::Active if program.payout.require_kyc && !partner.kyc_verified => {
+                Some("held: KYC is not verified and the program requires it".to_string())
+            }
+            PartnerStatus::Active => None,
+        };
+        let (status, reason) = if let Some(reason) = hold {
+            (
+                PayoutStatus::Held,
+                format!("{reason}; balance {} carried", money(balance)),
+            )
+        } else if balance < Decimal::ZERO {
+            (
+                PayoutStatus::Negative,
+                format!(
+                    "balance {} is negative: the debt is carried and recovered from later earnings",
+                    money(balance)
+                ),
+            )
+        } else if balance > Decimal::ZERO && balance < program.payout.minimum {
+            (
+                PayoutStatus::BelowMinimum,
+                format!(
+                    "balance {} is below the payout minimum {}: carried to the next period",
+                    money(balance),
+                    money(program.payout.minimum)
+                ),
+            )
+        } else {
+            (PayoutStatus::Paid, format!("paid {}", money(balance)))
+        };
+        let (paid, carried_out) = if status == PayoutStatus::Paid {
+            (balance, Decimal::new(0, units))
+        } else {
+            (Decimal::new(0, units), balance)
+        };
+        let fx_rate = inputs
+            .fx
+            .rate_on(&partner.currency, period.end)
+            .map_err(|m| {
+                Error::Calculation(format!(
+                    "partner {} is paid in {}: {m}",
+                    partner.id, partner.currency
+                ))
+            })?;
+        let paid_in_payout_currency = program
+            .rounding
+            .round(paid / fx_rate, minor_units(&partner.currency));
+        let due_on = (status == PayoutStatus::Paid)
+            .then(|| {
+                period
+                    .end
+                    .checked_add_days(Days::new(program.payout.terms_days as u64))
+            })
+            .flatten();
+        out.push(Payout {
+            partner: index,
+            level: levels[index].clone(),
+            earned,
+            clawed_back,
+            carried_in,
+            balance,
+            paid,
+            carried_out,
+            status,
+            reason,
+            due_on,
+            payout_currency: partner.currency.clone(),
+            fx_rate,
+            paid_in_payout_currency,
+        });
+    }
+    Ok(out)
+}

@@ -1,0 +1,134 @@
+//! The library's error type. Every variant that comes from a file names the file, the line (1-based,
+//! the CSV header is line 1), the column and the offending value, so a finance user can fix the export
+//! without reading code.
+
+use std::fmt;
+use std::path::Path;
+
+/// One problem found in a program definition, with its position and the source line for a caret excerpt.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Diagnostic {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    pub severity: Severity,
+    pub message: String,
+    #[serde(skip)]
+    pub excerpt: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+impl Diagnostic {
+    /// `file:line:column: error: message` followed by the source line and a caret under the column.
+    pub fn render(&self) -> String {
+        let label = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        let mut out = format!(
+            "{}:{}:{}: {}: {}",
+            self.file, self.line, self.column, label, self.message
+        );
+        if !self.excerpt.is_empty() {
+            let gutter = self.line.to_string();
+            let pad = " ".repeat(gutter.len());
+            let caret_pad: String = self
+                .excerpt
+                .chars()
+                .take(self.column.saturating_sub(1))
+                .map(|c| if c == '\t' { '\t' } else { ' ' })
+                .collect();
+            out.push_str(&format!(
+                "\n{pad} |\n{gutter} | {}\n{pad} | {caret_pad}^",
+                self.excerpt
+            ));
+        }
+        out
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.render())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Every error found in a program definition (never only the first).
+    #[error("{}", render_all(.0))]
+    Program(Vec<Diagnostic>),
+
+    /// A bad value in an input CSV.
+    #[error("{file}:{line}: column `{column}`: {message} (value: `{value}`)")]
+    Input {
+        file: String,
+        line: u64,
+        column: String,
+        value: String,
+        message: String,
+    },
+
+    /// A CSV that cannot be read as CSV at all (bad quoting, invalid UTF-8, ragged row).
+    #[error("{file}:{line}: {message}")]
+    Malformed {
+        file: String,
+        line: u64,
+        message: String,
+    },
+
+    #[error("cannot {action} {path}: {source}")]
+    Io {
+        action: &'static str,
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A calculation that cannot be completed from the inputs (e.g. a missing FX rate).
+    #[error("{0}")]
+    Calculation(String),
+
+    /// The command was asked to do something it refuses to do (e.g. overwrite a non-empty --out).
+    #[error("{0}")]
+    Refused(String),
+}
+
+fn render_all(diags: &[Diagnostic]) -> String {
+    let errors: Vec<String> = diags
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .map(Diagnostic::render)
+        .collect();
+    let mut out = errors.join("\n");
+    if errors.len() > 1 {
+        out.push_str(&format!("\n{} errors", errors.len()));
+    }
+    out
+}
+
+impl Error {
+    pub fn io(action: &'static str, path: &Path, source: std::io::Error) -> Self {
+        Error::Io {
+            action,
+            path: path.display().to_string(),
+            source,
+        }
+    }
+
+    /// The process exit status the CLI uses for this error (SPEC §1: 1 bad input, 2 usage).
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Refused(_) => 2,
+            _ => 1,
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,144 @@
+//! `payline explain --partner ID`: one partner's level, lines with notes, subtotals per rule, and the
+//! status with its reason, as a table.
+
+use crate::engine::Outcome;
+use crate::error::{Error, Result};
+use crate::money::{format_money, format_rate};
+use crate::output::{align_right, plain_table};
+use crate::period::Period;
+use crate::program::Program;
+use crate::run::Loaded;
+use rust_decimal::Decimal;
+
+pub fn explain(
+    program: &Program,
+    period: &Period,
+    loaded: &Loaded,
+    outcome: &Outcome,
+    partner_id: &str,
+) -> Result<String> {
+    let index = loaded.partners.find(partner_id).ok_or_else(|| {
+        Error::Calculation(format!("partner {partner_id} is not in the partners file"))
+    })?;
+    let partner = &loaded.partners.partners[index];
+    let units = program.minor_units();
+    let money = |v: Decimal| format_money(v, units);
+    let level = outcome.levels[index].clone();
+    let level_how = match (&program.levels, &level) {
+        (Some(l), Some(_)) => {
+            let (revenue, count) = loaded
+                .deals
+                .level_measure
+                .get(index)
+                .copied()
+                .unwrap_or_default();
+            let measure = match l.measure {
+                crate::program::Measure::Revenue => money(revenue),
+                crate::program::Measure::Deals => count.to_string(),
+            };
+            format!(
+                " (computed: {} {} over the trailing {} months)",
+                l.measure.name(),
+                measure,
+                l.window_months
+            )
+        }
+        (None, Some(_)) => " (from partners.csv)".to_string(),
+        (_, None) => String::new(),
+    };
+    let mut out = format!(
+        "partner {} · {} · type {} · region {} · level {}{}\nprogram {} · period {} ({} to {})\n\n",
+        partner.id,
+        partner.name,
+        partner.partner_type,
+        partner.region.as_deref().unwrap_or("-"),
+        level.as_deref().unwrap_or("none"),
+        level_how,
+        program.id,
+        period,
+        period.start,
+        period.end
+    );
+    let lines: Vec<_> = outcome
+        .lines
+        .iter()
+        .filter(|l| l.partner == index)
+        .collect();
+    let mut t = plain_table(vec![
+        "rule", "kind", "source", "basis", "rate", "amount", "note",
+    ]);
+    let mut groups: Vec<String> = Vec::new();
+    for l in &lines {
+        if !groups.contains(&l.rule_id) {
+            groups.push(l.rule_id.clone());
+        }
+    }
+    for g in &groups {
+        let mut subtotal = Decimal::ZERO;
+        for l in lines.iter().filter(|l| &l.rule_id == g) {
+            subtotal += l.amount;
+            t.add_row(vec![
+                if g.is_empty() {
+                    "(adjustment)".to_string()
+                } else {
+                    g.clone()
+                },
+                l.kind.name().to_string(),
+                format!("{} {}", l.source.name(), l.source_id),
+                l.basis.map(|b| b.to_string()).unwrap_or_default(),
+                l.rate.map(format_rate).unwrap_or_default(),
+                money(l.amount),
+                l.note.clone(),
+            ]);
+        }
+        t.add_row(vec![
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+            "subtotal".to_string(),
+            money(subtotal),
+            String::new(),
+        ]);
+    }
+    align_right(&mut t, [5]);
+    if lines.is_empty() {
+        out.push_str("No lines this period.\n");
+    } else {
+        out.push_str(&format!("{t}\n"));
+    }
+    match outcome.payouts.iter().find(|p| p.partner == index) {
+        None => out.push_str("\nstatus: nothing earned and nothing carried: not in this batch\n"),
+        Some(p) => {
+            out.push_str(&format!(
+                "\nearned {} · clawed back {} · carried in {} · balance {} · paid {} · carried out {}\n",
+                money(p.earned),
+                money(p.clawed_back),
+                money(p.carried_in),
+                money(p.balance),
+                money(p.paid),
+                money(p.carried_out)
+            ));
+            let due = p.due_on.map(|d| format!(", due {d}")).unwrap_or_default();
+            out.push_str(&format!(
+                "status: {} — {}{due}\n",
+                p.status.name(),
+                p.reason
+            ));
+            if p.payout_currency != program.currency {
+                out.push_str(&format!(
+                    "payout: {} {} at {} {} per {}\n",
+                    format_money(
+                        p.paid_in_payout_currency,
+                        crate::money::minor_units(&p.payout_currency)
+                    ),
+                    p.payout_currency,
+                    format_rate(p.fx_rate),
+                    program.currency,
+                    p.payout_currency
+                ));
+            }
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,288 @@
+//! Reading one CSV input: header lookup by name, typed cells whose errors name file, line, column and
+//! value, and a SHA-256 of the bytes taken while streaming (for the manifest) so no file is read twice.
+
+use crate::error::{Error, Result};
+use crate::money::parse_decimal;
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use sha2::{Digest, Sha256};
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::Path;
+
+/// A reader that hashes what passes through it.
+pub struct HashingReader<R> {
+    inner: R,
+    hasher: Sha256,
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// SHA-256 of a whole file (for inputs that are not streamed through [`CsvFile`]).
+pub fn sha256_file(path: &Path) -> Result<String> {
+    let mut file = File::open(path).map_err(|e| Error::io("read", path, e))?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = file
+            .read(&mut buf)
+            .map_err(|e| Error::io("read", path, e))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hex(&hasher.finalize()))
+}
+
+/// What the manifest records of one input file.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FileDigest {
+    pub path: String,
+    pub sha256: String,
+    pub rows: u64,
+}
+
+pub struct CsvFile {
+    pub file: String,
+    reader: csv::Reader<HashingReader<BufReader<File>>>,
+    columns: Columns,
+    record: csv::StringRecord,
+    pub rows: u64,
+    /// The file's size in bytes, for sizing tables up front.
+    pub bytes: u64,
+}
+
+impl CsvFile {
+    /// Opens `path` and checks its header: every `required` column present, no column twice.
+    pub fn open(path: &Path, required: &[&str]) -> Result<CsvFile> {
+        let file_label = path.display().to_string();
+        let f = File::open(path).map_err(|e| Error::io("read", path, e))?;
+        let bytes = f.metadata().map(|m| m.len()).unwrap_or(0);
+        let reader = HashingReader {
+            inner: BufReader::with_capacity(1 << 16, f),
+            hasher: Sha256::new(),
+        };
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .from_reader(reader);
+        let headers = reader
+            .headers()
+            .map_err(|e| malformed(&file_label, e))?
+            .clone();
+        let mut columns = Columns(Vec::new());
+        for (i, name) in headers.iter().enumerate() {
+            let name = name.trim_start_matches('\u{feff}').trim();
+            if columns.index(name).is_some() {
+                return Err(Error::Input {
+                    file: file_label,
+                    line: 1,
+                    column: name.to_string(),
+                    value: name.to_string(),
+                    message: "column appears twice in the header".into(),
+                });
+            }
+            columns.0.push((name.to_string(), i));
+        }
+        for col in required {
+            if columns.index(col).is_none() {
+                return Err(Error::Input {
+                    file: file_label,
+                    line: 1,
+                    column: col.to_string(),
+                    value: headers.iter().collect::<Vec<_>>().join(","),
+                    message: "required column is missing from the header".into(),
+                });
+            }
+        }
+        Ok(CsvFile {
+            file: file_label,
+            reader,
+            columns,
+            record: csv::StringRecord::new(),
+            rows: 0,
+            bytes,
+        })
+    }
+
+    pub fn has_column(&self, name: &str) -> bool {
+        self.columns.index(name).is_some()
+    }
+
+    /// Advances to the next data row; `None` at the end of the file.
+    pub fn next_row(&mut self) -> Result<Option<Row<'_>>> {
+        match self.reader.read_record(&mut self.record) {
+            Ok(true) => {
+                self.rows += 1;
+                let line = self.record.position().map(|p| p.line()).unwrap_or(0);
+                Ok(Some(Row {
+                    file: &self.file,
+                    line,
+                    record: &self.record,
+                    columns: &self.columns,
+                }))
+            }
+            Ok(false) => Ok(None),
+            Err(e) => Err(malformed(&self.file, e)),
+        }
+    }
+
+    /// Reads to the end (so every byte is hashed) and returns what the manifest records.
+    pub fn finish(mut self) -> Result<FileDigest> {
+        while self.next_row()?.is_some() {}
+        let rows = self.rows;
+        let inner = self.reader.into_inner();
+        Ok(FileDigest {
+            path: self.file,
+            sha256: hex(&inner.hasher.finalize()),
+            rows,
+        })
+    }
+}
+
+fn malformed(file: &str, e: csv::Error) -> Error {
+    let line = e.position().map(|p| p.line()).unwrap_or(0);
+    let message = match e.kind() {
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => format!("row has {len} fields but the header has {expected_len}"),
+        csv::ErrorKind::Utf8 { .. } => "row is not valid UTF-8".to_string(),
+        _ => e.to_string(),
+    };
+    Error::Malformed {
+        file: file.to_string(),
+        line,
+        message,
+    }
+}
+
+/// Header name → field index. A dozen short names: a linear scan beats hashing every cell lookup.
+struct Columns(Vec<(String, usize)>);
+
+impl Columns {
+    fn index(&self, name: &str) -> Option<usize> {
+        self.0.iter().find(|(n, _)| n == name).map(|(_, i)| *i)
+    }
+}
+
+/// Parses `YYYY-MM-DD` exactly (the only date form the spec allows), without a format-string parser
+/// in the per-row hot path.
+pub fn parse_iso_date(text: &str) -> Option<NaiveDate> {
+    let b = text.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        b[r].iter().try_fold(0u32, |acc, &c| {
+            c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0'))
+        })
+    };
+    NaiveDate::from_ymd_opt(num(0..4)? as i32, num(5..7)?, num(8..10)?)
+}
+
+/// One data row, with typed accessors. An empty cell is "absent" (SPEC §2).
+pub struct Row<'a> {
+    pub file: &'a str,
+    pub line: u64,
+    record: &'a csv::StringRecord,
+    columns: &'a Columns,
+}
+
+impl<'a> Row<'a> {
+    pub fn error(&self, column: &str, value: &str, message: impl Into<String>) -> Error {
+        Error::Input {
+            file: self.file.to_string(),
+            line: self.line,
+            column: column.to_string(),
+            value: value.to_string(),
+            message: message.into(),
+        }
+    }
+
+    /// The cell's text without surrounding spaces, or `None` when the column is absent or the cell
+    /// empty. (Trimming here, not in the csv reader, avoids rebuilding every record.)
+    pub fn get(&self, column: &str) -> Option<&'a str> {
+        let i = self.columns.index(column)?;
+        self.record.get(i).map(str::trim).filter(|s| !s.is_empty())
+    }
+
+    pub fn required(&self, column: &str) -> Result<&'a str> {
+        self.get(column)
+            .ok_or_else(|| self.error(column, "", "a value is required"))
+    }
+
+    pub fn decimal(&self, column: &str) -> Result<Option<Decimal>> {
+        match self.get(column) {
+            None => Ok(None),
+            Some(text) => parse_decimal(text).map(Some).ok_or_else(|| {
+                self.error(
+                    column,
+                    text,
+                    "expected a decimal number like 1234.50 (no thousands separators or currency symbols)",
+                )
+            }),
+        }
+    }
+
+    /// Money: a decimal that is zero or more.
+    pub fn money(&self, column: &str) -> Result<Option<Decimal>> {
+        let value = self.decimal(column)?;
+        if let Some(v) = value
+            && v.is_sign_negative()
+            && !v.is_zero()
+        {
+            return Err(self.error(
+                column,
+                self.get(column).unwrap_or(""),
+                "expected an amount of zero or more",
+            ));
+        }
+        Ok(value)
+    }
+
+    pub fn date(&self, column: &str) -> Result<Option<NaiveDate>> {
+        match self.get(column) {
+            None => Ok(None),
+            Some(text) => parse_iso_date(text)
+                .map(Some)
+                .ok_or_else(|| self.error(column, text, "expected a date as YYYY-MM-DD")),
+        }
+    }
+
+    pub fn required_date(&self, column: &str) -> Result<NaiveDate> {
+        self.date(column)?
+            .ok_or_else(|| self.error(column, "", "a date is required"))
+    }
+
+    pub fn boolean(&self, column: &str) -> Result<Option<bool>> {
+        match self.get(column) {
+            None => Ok(None),
+            Some("true") => Ok(Some(true)),
+            Some("false") => Ok(Some(false)),
+            Some(text) => Err(self.error(column, text, "expected true or false")),
+        }
+    }
+
+    /// One of a fixed set of words; `None` when the cell is empty.
+    pub fn choice(&self, column: &str, allowed: &[&str]) -> Result<Option<&'a str>> {
+        match self.get(column) {
+            None => Ok(None),
+            Some(text) if allowed.contains(&text) => Ok(Some(text)),
+            Some(text) => Err(self.error(
+                column,
+                text,
+                format!("expected one of: {}", allowed.join(", ")),
+            )),
+        }
+    }
+}

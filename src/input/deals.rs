@@ -1,0 +1,266 @@
+//! Streaming deals.csv. Every row is validated, but only what this period's run needs is kept: the
+//! rows that count in the period and in the previous one, the rows reversed inside the period (for
+//! clawbacks), and per-partner summaries of older history (levels window, milestone counts). Memory
+//! therefore grows with one period's deals, not with the file.
+
+use super::{CsvFile, Deal, DealSource, DealStatus, FileDigest, FxTable, PartnerSet};
+use crate::error::Result;
+use crate::money::is_currency_code;
+use crate::period::{Period, counts_in};
+use crate::program::{Measure, Program, RuleKind};
+use rust_decimal::Decimal;
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasherDefault, DefaultHasher, Hash, Hasher};
+use std::path::Path;
+
+#[derive(Debug, Clone, Default)]
+pub struct DealData {
+    /// Rows that count in the period, sorted by (partner, closed_on, deal_id).
+    pub current: Vec<Deal>,
+    /// Rows that count in the previous period (for growth), same order.
+    pub previous: Vec<Deal>,
+    /// Rows whose `reversed_on` is inside the period, whenever they closed (for clawbacks).
+    pub reversals: Vec<Deal>,
+    /// Per partner index: (credited revenue, deal rows) over the `[levels]` window; empty without levels.
+    pub level_measure: Vec<(Decimal, u64)>,
+    /// (milestone rule index, partner index) → qualifying rows closed before the period that still
+    /// count as of the period end.
+    pub prior_milestone: BTreeMap<(usize, usize), u64>,
+    pub rows: u64,
+}
+
+/// 128 bits from two independent hashes (SipHash and FNV-1a): collision-free in practice at tens of
+/// millions of keys, and a fraction of the memory of keeping every deal_id string for the uniqueness
+/// checks.
+fn key128(parts: &[&str]) -> u128 {
+    let mut sip = DefaultHasher::new();
+    let mut fnv: u64 = 0xcbf2_9ce4_8422_2325;
+    for p in parts {
+        p.hash(&mut sip);
+        for &byte in p.as_bytes().iter().chain(&[0xff]) {
+            fnv = (fnv ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    ((sip.finish() as u128) << 64) | fnv as u128
+}
+
+/// The keys are hashes already; hashing them again would only cost time.
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u128(&mut self, key: u128) {
+        self.0 = key as u64;
+    }
+}
+
+type KeyMap<V> = HashMap<u128, V, BuildHasherDefault<KeyHasher>>;
+
+pub fn load_deals(
+    path: &Path,
+    program: &Program,
+    period: &Period,
+    partners: &PartnerSet,
+    fx: &FxTable,
+    progress: &mut dyn FnMut(u64),
+) -> Result<(DealData, FileDigest)> {
+    let mut csv = CsvFile::open(path, &["deal_id", "partner_id", "closed_on", "amount"])?;
+    let previous = period.previous();
+    let level_window = program
+        .levels
+        .as_ref()
+        .map(|l| (period.trailing_window_start(l.window_months), l.measure));
+    let milestones: Vec<usize> = program
+        .rules
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| matches!(r.kind, RuleKind::Milestone { .. }))
+        .map(|(i, _)| i)
+        .collect();
+
+    let mut data = DealData {
+        level_measure: if level_window.is_some() {
+            vec![(Decimal::ZERO, 0); partners.len()]
+        } else {
+            Vec::new()
+        },
+        ..DealData::default()
+    };
+    // About 70 bytes a row: sizing the tables up front saves rehashing millions of entries.
+    let expected_rows = (csv.bytes / 70) as usize;
+    let mut pairs: KeyMap<u64> =
+        KeyMap::with_capacity_and_hasher(expected_rows, Default::default());
+    let mut shares: KeyMap<Decimal> =
+        KeyMap::with_capacity_and_hasher(expected_rows, Default::default());
+
+    let mut read = 0u64;
+    while let Some(row) = csv.next_row()? {
+        read += 1;
+        if read.is_multiple_of(100_000) {
+            progress(read);
+        }
+        let deal_id = row.required("deal_id")?;
+        let partner_id = row.required("partner_id")?;
+        let partner = partners.find(partner_id).ok_or_else(|| {
+            row.error(
+                "partner_id",
+                partner_id,
+                "unknown partner: not in partners.csv",
+            )
+        })?;
+        let closed_on = row.required_date("closed_on")?;
+        let amount = row
+            .money("amount")?
+            .ok_or_else(|| row.error("amount", "", "an amount is required"))?;
+        let currency = match row.get("currency") {
+            None => program.currency.as_str(),
+            Some(c) if is_currency_code(c) => c,
+            Some(c) => return Err(row.error("currency", c, "expected an ISO 4217 code like EUR")),
+        };
+        let share = match row.decimal("share")? {
+            None => Decimal::ONE,
+            Some(s) if s > Decimal::ZERO && s <= Decimal::ONE => s,
+            Some(_) => {
+                return Err(row.error(
+                    "share",
+                    row.get("share").unwrap_or(""),
+                    "expected a share greater than 0 and at most 1",
+                ));
+            }
+        };
+        let source = match row.choice("source", &["sourced", "influenced"])? {
+            Some("influenced") => DealSource::Influenced,
+            _ => DealSource::Sourced,
+        };
+        let status = match row.choice("status", &["won", "refunded", "cancelled"])? {
+            None | Some("won") => DealStatus::Won,
+            Some("refunded") => DealStatus::Refunded,
+            _ => DealStatus::Cancelled,
+        };
+        let reversed_on = row.date("reversed_on")?;
+        match (status, reversed_on) {
+            (DealStatus::Won, Some(r)) => {
+                return Err(row.error("reversed_on", &r.to_string(), "a won deal has no reversal date; set status to refunded or cancelled, or clear reversed_on"));
+            }
+            (DealStatus::Refunded | DealStatus::Cancelled, None) => {
+                return Err(row.error(
+                    "reversed_on",
+                    "",
+                    "a refunded or cancelled deal needs its reversal date",
+                ));
+            }
+            (_, Some(r)) if r < closed_on => {
+                return Err(row.error(
+                    "reversed_on",
+                    &r.to_string(),
+                    format!("the reversal date is before closed_on {closed_on}"),
+                ));
+            }
+            _ => {}
+        }
+
+        if let Some(first) = pairs.insert(key128(&[deal_id, partner_id]), row.line) {
+            return Err(row.error(
+                "deal_id",
+                deal_id,
+                format!("duplicate (deal_id, partner_id) = ({deal_id}, {partner_id}); first on line {first}"),
+            ));
+        }
+        let total_share = shares.entry(key128(&[deal_id])).or_insert(Decimal::ZERO);
+        *total_share += share;
+        if *total_share > Decimal::ONE {
+            return Err(row.error(
+                "share",
+                &share.to_string(),
+                format!(
+                    "the shares of deal {deal_id} add up to {} (at most 1)",
+                    total_share
+                ),
+            ));
+        }
+
+        let in_current = counts_in(period, closed_on, reversed_on);
+        let in_previous = counts_in(&previous, closed_on, reversed_on);
+        let reversed_in_period = reversed_on.is_some_and(|r| period.contains(r));
+        let counts_at_end = reversed_on.is_none_or(|r| r > period.end);
+        let in_level_window = level_window.is_some_and(|(start, _)| {
+            counts_at_end && closed_on >= start && closed_on <= period.end
+        });
+        let before_period = closed_on < period.start && counts_at_end && !milestones.is_empty();
+        if !(in_current || in_previous || reversed_in_period || in_level_window || before_period) {
+            continue;
+        }
+        let rate = fx
+            .rate_on(currency, closed_on)
+            .map_err(|m| row.error("currency", currency, m))?;
+        let credited = program.round(amount * share * rate);
+        let product = row.get("product");
+        let customer_type = row.get("customer_type");
+        if in_level_window && let Some((_, measure)) = level_window {
+            let m = &mut data.level_measure[partner];
+            match measure {
+                Measure::Revenue => m.0 += credited,
+                Measure::Deals => m.1 += 1,
+            }
+        }
+        if before_period {
+            for &rule_index in &milestones {
+                if program.rules[rule_index].when.matches_deal_keys(
+                    product,
+                    customer_type,
+                    source,
+                    credited,
+                ) {
+                    *data
+                        .prior_milestone
+                        .entry((rule_index, partner))
+                        .or_insert(0) += 1;
+                }
+            }
+        }
+        if !(in_current || in_previous || reversed_in_period) {
+            continue;
+        }
+        let deal = Deal {
+            deal_id: deal_id.to_string(),
+            partner,
+            closed_on,
+            amount,
+            currency: currency.to_string(),
+            share,
+            credited,
+            product: product.map(str::to_string),
+            customer_type: customer_type.map(str::to_string),
+            source,
+            status,
+            reversed_on,
+        };
+        if reversed_in_period {
+            data.reversals.push(deal.clone());
+        }
+        if in_previous {
+            data.previous.push(deal.clone());
+        }
+        if in_current {
+            data.current.push(deal);
+        }
+    }
+    let order = |a: &Deal, b: &Deal| {
+        (a.partner, a.closed_on, &a.deal_id).cmp(&(b.partner, b.closed_on, &b.deal_id))
+    };
+    data.current.sort_by(order);
+    data.previous.sort_by(order);
+    data.reversals.sort_by(order);
+    let digest = csv.finish()?;
+    data.rows = digest.rows;
+    progress(digest.rows);
+    Ok((data, digest))
+}

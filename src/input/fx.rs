@@ -1,0 +1,88 @@
+use super::{CsvFile, FileDigest};
+use crate::error::{Error, Result};
+use crate::money::is_currency_code;
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// FX rates (SPEC §2 fx.csv): program-currency units per one unit of a currency, each valid from its
+/// date until the next row of that currency.
+#[derive(Debug, Clone, Default)]
+pub struct FxTable {
+    program_currency: String,
+    rates: BTreeMap<String, Vec<(NaiveDate, Decimal)>>,
+    given: bool,
+}
+
+impl FxTable {
+    pub fn none(program_currency: &str) -> FxTable {
+        FxTable {
+            program_currency: program_currency.to_string(),
+            ..FxTable::default()
+        }
+    }
+
+    pub fn load(path: &Path, program_currency: &str) -> Result<(FxTable, FileDigest)> {
+        let mut csv = CsvFile::open(path, &["date", "currency", "rate"])?;
+        let mut rates: BTreeMap<String, Vec<(NaiveDate, Decimal)>> = BTreeMap::new();
+        let mut lines: BTreeMap<(String, NaiveDate), u64> = BTreeMap::new();
+        while let Some(row) = csv.next_row()? {
+            let date = row.required_date("date")?;
+            let currency = row.required("currency")?;
+            if !is_currency_code(currency) {
+                return Err(row.error("currency", currency, "expected an ISO 4217 code like EUR"));
+            }
+            let rate_text = row.required("rate")?;
+            let rate = row.decimal("rate")?.expect("required");
+            if rate <= Decimal::ZERO {
+                return Err(row.error("rate", rate_text, "expected a rate greater than zero"));
+            }
+            if let Some(first) = lines.insert((currency.to_string(), date), row.line) {
+                return Err(row.error(
+                    "date",
+                    &date.to_string(),
+                    format!("a second {currency} rate for the same date (first on line {first})"),
+                ));
+            }
+            rates
+                .entry(currency.to_string())
+                .or_default()
+                .push((date, rate));
+        }
+        for list in rates.values_mut() {
+            list.sort_by_key(|(d, _)| *d);
+        }
+        let digest = csv.finish()?;
+        Ok((
+            FxTable {
+                program_currency: program_currency.to_string(),
+                rates,
+                given: true,
+            },
+            digest,
+        ))
+    }
+
+    /// The rate in force on `date`, or why there is none.
+    pub fn rate_on(&self, currency: &str, date: NaiveDate) -> std::result::Result<Decimal, String> {
+        if currency == self.program_currency {
+            return Ok(Decimal::ONE);
+        }
+        let found = self.rates.get(currency).and_then(|list| {
+            let i = list.partition_point(|(d, _)| *d <= date);
+            (i > 0).then(|| list[i - 1].1)
+        });
+        found.ok_or_else(|| {
+            if self.given {
+                format!("no {currency} rate in force on {date}: fx.csv has no {currency} row dated on or before it")
+            } else {
+                format!("no {currency} rate in force on {date}: converting {currency} needs --fx")
+            }
+        })
+    }
+
+    pub fn rate_or_error(&self, currency: &str, date: NaiveDate) -> Result<Decimal> {
+        self.rate_on(currency, date).map_err(Error::Calculation)
+    }
+}

@@ -1,0 +1,167 @@
+//! activities.csv and claims.csv: small files, validated whole, the period's rows kept.
+
+use super::{CsvFile, FileDigest, PartnerSet};
+use crate::error::Result;
+use crate::period::Period;
+use crate::program::Program;
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use std::collections::HashMap;
+use std::path::Path;
+
+#[derive(Debug, Clone)]
+pub struct Activity {
+    pub partner: usize,
+    pub activity: String,
+    pub occurred_on: NaiveDate,
+    pub quantity: u64,
+}
+
+/// Activities that occurred in the period, sorted by (partner, occurred_on, activity).
+pub fn load_activities(
+    path: &Path,
+    period: &Period,
+    partners: &PartnerSet,
+) -> Result<(Vec<Activity>, FileDigest)> {
+    let mut csv = CsvFile::open(path, &["partner_id", "activity", "occurred_on"])?;
+    let mut out = Vec::new();
+    while let Some(row) = csv.next_row()? {
+        let partner_id = row.required("partner_id")?;
+        let partner = partners.find(partner_id).ok_or_else(|| {
+            row.error(
+                "partner_id",
+                partner_id,
+                "unknown partner: not in partners.csv",
+            )
+        })?;
+        let activity = row.required("activity")?;
+        let occurred_on = row.required_date("occurred_on")?;
+        let quantity = match row.get("quantity") {
+            None => 1,
+            Some(q) => match q.parse::<u64>() {
+                Ok(n) if n > 0 => n,
+                _ => return Err(row.error("quantity", q, "expected a whole number of at least 1")),
+            },
+        };
+        if period.contains(occurred_on) {
+            out.push(Activity {
+                partner,
+                activity: activity.to_string(),
+                occurred_on,
+                quantity,
+            });
+        }
+    }
+    out.sort_by(|a, b| {
+        (a.partner, a.occurred_on, &a.activity).cmp(&(b.partner, b.occurred_on, &b.activity))
+    });
+    Ok((out, csv.finish()?))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClaimStatus {
+    Approved,
+    Pending,
+    Rejected,
+}
+
+#[derive(Debug, Clone)]
+pub struct Claim {
+    pub claim_id: String,
+    pub partner: usize,
+    pub fund: String,
+    pub amount: Decimal,
+    pub status: ClaimStatus,
+    pub decided_on: Option<NaiveDate>,
+}
+
+/// Approved claims decided in the period, sorted by claim_id. Claims on a fund the program does not
+/// define are an error, unless `unknown_funds_ok` (used by `diff`, whose two programs may define
+/// different funds): then they are dropped and counted in the returned warning list.
+pub fn load_claims(
+    path: &Path,
+    program: &Program,
+    period: &Period,
+    partners: &PartnerSet,
+    unknown_funds_ok: bool,
+) -> Result<(Vec<Claim>, FileDigest, Vec<String>)> {
+    let mut csv = CsvFile::open(
+        path,
+        &["claim_id", "partner_id", "fund", "amount", "status"],
+    )?;
+    let mut out = Vec::new();
+    let mut warnings = Vec::new();
+    let mut seen: HashMap<String, u64> = HashMap::new();
+    while let Some(row) = csv.next_row()? {
+        let claim_id = row.required("claim_id")?;
+        if let Some(first) = seen.insert(claim_id.to_string(), row.line) {
+            return Err(row.error(
+                "claim_id",
+                claim_id,
+                format!("duplicate claim_id (first on line {first})"),
+            ));
+        }
+        let partner_id = row.required("partner_id")?;
+        let partner = partners.find(partner_id).ok_or_else(|| {
+            row.error(
+                "partner_id",
+                partner_id,
+                "unknown partner: not in partners.csv",
+            )
+        })?;
+        let fund = row.required("fund")?;
+        let fund_known = program.rule(fund).is_some_and(|r| r.is_fund());
+        if !fund_known {
+            if unknown_funds_ok {
+                warnings.push(format!(
+                    "claim {claim_id}: fund `{fund}` is not a fund rule of program {}; ignored",
+                    program.id
+                ));
+                continue;
+            }
+            return Err(row.error(
+                "fund",
+                fund,
+                format!(
+                    "unknown fund: program {} has no fund rule with this id",
+                    program.id
+                ),
+            ));
+        }
+        let amount = row
+            .money("amount")?
+            .ok_or_else(|| row.error("amount", "", "an amount is required"))?;
+        let status = match row.choice("status", &["approved", "pending", "rejected"])? {
+            Some("approved") => ClaimStatus::Approved,
+            Some("pending") => ClaimStatus::Pending,
+            Some(_) => ClaimStatus::Rejected,
+            None => {
+                return Err(row.error(
+                    "status",
+                    "",
+                    "expected one of: approved, pending, rejected",
+                ));
+            }
+        };
+        let decided_on = row.date("decided_on")?;
+        if status == ClaimStatus::Approved && decided_on.is_none() {
+            return Err(row.error(
+                "decided_on",
+                "",
+                "an approved claim needs the date it was decided",
+            ));
+        }
+        if status == ClaimStatus::Approved && decided_on.is_some_and(|d| period.contains(d)) {
+            out.push(Claim {
+                claim_id: claim_id.to_string(),
+                partner,
+                fund: fund.to_string(),
+                amount,
+                status,
+                decided_on,
+            });
+        }
+    }
+    out.sort_by(|a, b| a.claim_id.cmp(&b.claim_id));
+    Ok((out, csv.finish()?, warnings))
+}

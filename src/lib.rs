@@ -1,0 +1,20 @@
+//! payline: a partner-incentive calculator over flat files.
+//!
+//! The library does the work; the `payline` binary only parses arguments and prints. Data flow:
+//! [`program`] (TOML → typed model) and [`input`] (CSV → typed records, streamed) feed the pure
+//! [`engine`]; [`output`] writes what it returns. [`run`] wires those for the commands, and
+//! [`check`], [`diff`] and [`explain`] build on it. See docs/ARCHITECTURE.md.
+
+pub mod check;
+pub mod diff;
+pub mod engine;
+pub mod error;
+pub mod explain;
+pub mod input;
+pub mod money;
+pub mod output;
+pub mod period;
+pub mod program;
+pub mod run;
+
+pub use error::{Error, Result};

@@ -1,0 +1,122 @@
+//! The `payline` binary: parse arguments, call the library, print, exit with the right status.
+
+mod cli;
+
+use clap::Parser;
+use cli::{Cli, Command};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+/// Progress on stderr for long runs: only when stderr is a terminal, and only after about a second.
+fn progress() -> impl FnMut(u64) {
+    let started = Instant::now();
+    let tty = std::io::stderr().is_terminal();
+    let mut bar: Option<ProgressBar> = None;
+    move |rows| {
+        if !tty || started.elapsed() < Duration::from_secs(1) {
+            return;
+        }
+        let bar = bar.get_or_insert_with(|| {
+            let b = ProgressBar::new_spinner();
+            b.set_style(
+                ProgressStyle::with_template("{spinner} reading deals: {msg} rows")
+                    .expect("valid template"),
+            );
+            b.enable_steady_tick(Duration::from_millis(120));
+            b
+        });
+        bar.set_message(rows.to_string());
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match execute(cli.command) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(e.exit_code() as u8)
+        }
+    }
+}
+
+fn execute(command: Command) -> payline::Result<u8> {
+    match command {
+        Command::Run(args) => {
+            let mut progress = progress();
+            let summary = payline::run::run(
+                &args.program,
+                &args.data.period,
+                &args.data.paths(),
+                &args.out,
+                args.force,
+                &mut progress,
+            )?;
+            if args.json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&summary).expect("summary serializes")
+                );
+            } else {
+                print!("{}", payline::output::render_table(&summary));
+                println!("\nWrote {}", args.out.display());
+            }
+            Ok(0)
+        }
+        Command::Check(args) => {
+            let report = payline::check::check(&args.programs, args.partners.as_deref())?;
+            if args.json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&report).expect("report serializes")
+                );
+            } else {
+                print!("{}", report.render());
+            }
+            let failed = report.errors > 0 || (args.deny_warnings && report.warnings > 0);
+            Ok(if failed { 1 } else { 0 })
+        }
+        Command::Diff(args) => {
+            let top = if args.all { None } else { Some(args.top) };
+            let report = payline::diff::diff(
+                &args.base,
+                &args.head,
+                &args.data.period,
+                &args.data.paths(),
+                args.max_increase,
+                top,
+            )?;
+            if args.json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&report).expect("report serializes")
+                );
+            } else {
+                print!("{}", report.render());
+            }
+            Ok(if report.over_limit { 3 } else { 0 })
+        }
+        Command::Explain(args) => {
+            let mut progress = progress();
+            let (program, loaded, outcome) = payline::run::calculate(
+                &args.program,
+                &args.data.period,
+                &args.data.paths(),
+                &mut progress,
+            )?;
+            print!(
+                "{}",
+                payline::explain::explain(
+                    &program,
+                    &args.data.period,
+                    &loaded,
+                    &outcome,
+                    &args.partner
+                )?
+            );
+            Ok(0)
+        }
+    }
+}

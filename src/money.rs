@@ -1,0 +1,145 @@
+//! Exact money: parsing decimal text, minor units per currency and the one rounding step per line.
+
+use rust_decimal::{Decimal, RoundingStrategy};
+use std::str::FromStr;
+
+/// The program's rounding mode (SPEC §3 `rounding`). `HalfUp` rounds a half away from zero, the way
+/// invoices and spreadsheets do (-0.005 → -0.01); `HalfEven` is banker's rounding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Rounding {
+    #[default]
+    HalfUp,
+    HalfEven,
+}
+
+impl Rounding {
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "half-up" => Some(Rounding::HalfUp),
+            "half-even" => Some(Rounding::HalfEven),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Rounding::HalfUp => "half-up",
+            Rounding::HalfEven => "half-even",
+        }
+    }
+
+    pub fn round(self, value: Decimal, minor_units: u32) -> Decimal {
+        let strategy = match self {
+            Rounding::HalfUp => RoundingStrategy::MidpointAwayFromZero,
+            Rounding::HalfEven => RoundingStrategy::MidpointNearestEven,
+        };
+        let mut rounded = value.round_dp_with_strategy(minor_units, strategy);
+        rounded.rescale(minor_units);
+        rounded
+    }
+}
+
+/// Digits after the decimal point of a currency's minor unit (ISO 4217).
+pub fn minor_units(currency: &str) -> u32 {
+    match currency {
+        "BIF" | "CLP" | "DJF" | "GNF" | "ISK" | "JPY" | "KMF" | "KRW" | "PYG" | "RWF" | "UGX"
+        | "UYI" | "VND" | "VUV" | "XAF" | "XOF" | "XPF" => 0,
+        "BHD" | "IQD" | "JOD" | "KWD" | "LYD" | "OMR" | "TND" => 3,
+        _ => 2,
+    }
+}
+
+/// A currency code is three upper-case ASCII letters.
+pub fn is_currency_code(text: &str) -> bool {
+    text.len() == 3 && text.bytes().all(|b| b.is_ascii_uppercase())
+}
+
+/// Parses a decimal written as plain text (`1234.50`, `-3`, `0.075`), exactly. Thousands separators,
+/// currency symbols and exponents are refused rather than guessed at.
+pub fn parse_decimal(text: &str) -> Option<Decimal> {
+    let t = text.trim();
+    if t.is_empty()
+        || !t
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b == b'.' || b == b'-' || b == b'+')
+    {
+        return None;
+    }
+    Decimal::from_str_exact(t)
+        .ok()
+        .map(|d| d.normalize_keep_zero())
+}
+
+trait NormalizeKeepZero {
+    fn normalize_keep_zero(self) -> Decimal;
+}
+
+impl NormalizeKeepZero for Decimal {
+    /// Keeps the written scale (so `1250.10` prints back as written) but turns `-0` into `0`.
+    fn normalize_keep_zero(self) -> Decimal {
+        if self.is_zero() { Decimal::ZERO } else { self }
+    }
+}
+
+/// Formats an amount with exactly the currency's minor units (`12.5` in USD → `12.50`).
+pub fn format_money(value: Decimal, minor_units: u32) -> String {
+    let mut v = value;
+    v.rescale(minor_units);
+    if v.is_zero() {
+        v = Decimal::new(0, minor_units);
+    }
+    v.to_string()
+}
+
+/// Formats a rate or ratio without trailing zeros (`0.0800` → `0.08`).
+pub fn format_rate(value: Decimal) -> String {
+    value.normalize().to_string()
+}
+
+/// A rate as a percentage for notes: `0.085` → `8.5%`.
+pub fn format_percent(rate: Decimal) -> String {
+    format!("{}%", (rate * Decimal::ONE_HUNDRED).normalize())
+}
+
+/// Parses a `--max-increase` style decimal where the caller already stripped a `%`.
+pub fn parse_plain(text: &str) -> Option<Decimal> {
+    Decimal::from_str(text.trim()).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> Decimal {
+        Decimal::from_str_exact(s).unwrap()
+    }
+
+    #[test]
+    fn half_up_and_half_even_differ_on_a_half_cent() {
+        assert_eq!(Rounding::HalfUp.round(d("2.345"), 2), d("2.35"));
+        assert_eq!(Rounding::HalfEven.round(d("2.345"), 2), d("2.34"));
+        assert_eq!(Rounding::HalfUp.round(d("-2.345"), 2), d("-2.35"));
+        assert_eq!(Rounding::HalfEven.round(d("2.355"), 2), d("2.36"));
+    }
+
+    #[test]
+    fn parse_decimal_is_exact_and_strict() {
+        assert_eq!(parse_decimal("1250.10").unwrap().to_string(), "1250.10");
+        assert!(parse_decimal("1,250.10").is_none());
+        assert!(parse_decimal("$12").is_none());
+        assert!(parse_decimal("1e3").is_none());
+        assert!(parse_decimal("").is_none());
+        assert!(parse_decimal("abc").is_none());
+    }
+
+    #[test]
+    fn money_formats_with_minor_units() {
+        assert_eq!(format_money(d("12.5"), 2), "12.50");
+        assert_eq!(format_money(d("1000"), 0), "1000");
+        assert_eq!(format_money(d("1.2"), 3), "1.200");
+        assert_eq!(format_money(d("-0.00"), 2), "0.00");
+        assert_eq!(minor_units("JPY"), 0);
+        assert_eq!(minor_units("KWD"), 3);
+        assert_eq!(minor_units("EUR"), 2);
+    }
+}

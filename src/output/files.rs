@@ -1,0 +1,339 @@
+use super::Manifest;
+use crate::engine::{Line, Outcome};
+use crate::error::{Error, Result};
+use crate::input::{LINE_COLUMNS, PartnerSet};
+use crate::money::{format_money, format_rate, minor_units};
+use crate::period::Period;
+use crate::program::Program;
+use rust_decimal::Decimal;
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::Path;
+
+type CsvWriter = csv::Writer<BufWriter<File>>;
+
+fn create(path: &Path) -> Result<CsvWriter> {
+    let file = File::create(path).map_err(|e| Error::io("create", path, e))?;
+    Ok(csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(BufWriter::new(file)))
+}
+
+fn io(path: &Path) -> impl Fn(csv::Error) -> Error + '_ {
+    move |e| Error::io("write", path, std::io::Error::other(e.to_string()))
+}
+
+fn finish(mut w: CsvWriter, path: &Path) -> Result<()> {
+    w.flush().map_err(|e| Error::io("write", path, e))
+}
+
+fn opt(value: Option<Decimal>) -> String {
+    value.map(|v| v.to_string()).unwrap_or_default()
+}
+
+/// A partner_id made safe as a file name: characters outside `A-Za-z0-9._-` are percent-encoded, so
+/// distinct ids never collide and no id can escape the statements directory.
+pub fn statement_file_name(partner_id: &str) -> String {
+    let mut out = String::new();
+    for b in partner_id.bytes() {
+        if b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || (b == b'.' && !out.is_empty()) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    format!("{out}.csv")
+}
+
+fn line_record(period: &str, partners: &PartnerSet, line: &Line, units: u32) -> [String; 10] {
+    [
+        period.to_string(),
+        partners.partners[line.partner].id.clone(),
+        line.rule_id.clone(),
+        line.kind.name().to_string(),
+        line.source.name().to_string(),
+        line.source_id.clone(),
+        opt(line.basis),
+        line.rate.map(format_rate).unwrap_or_default(),
+        format_money(line.amount, units),
+        line.note.clone(),
+    ]
+}
+
+/// Writes payouts.csv, lines.csv, ledger.csv, balances.csv, statements/, nudges.csv and manifest.json.
+pub fn write_outputs(
+    dir: &Path,
+    program: &Program,
+    period: &Period,
+    partners: &PartnerSet,
+    outcome: &Outcome,
+    previous_ledger: Option<&Path>,
+    manifest: &Manifest,
+) -> Result<()> {
+    let units = program.minor_units();
+    let money = |v: Decimal| format_money(v, units);
+    let period_label = period.to_string();
+
+    let path = dir.join("payouts.csv");
+    let mut w = create(&path)?;
+    w.write_record([
+        "period",
+        "partner_id",
+        "partner_name",
+        "partner_type",
+        "level",
+        "currency",
+        "earned",
+        "clawed_back",
+        "carried_in",
+        "balance",
+        "paid",
+        "carried_out",
+        "status",
+        "due_on",
+        "payout_currency",
+        "fx_rate",
+        "paid_in_payout_currency",
+    ])
+    .map_err(io(&path))?;
+    for p in &outcome.payouts {
+        let partner = &partners.partners[p.partner];
+        w.write_record([
+            period_label.clone(),
+            partner.id.clone(),
+            partner.name.clone(),
+            partner.partner_type.clone(),
+            p.level.clone().unwrap_or_default(),
+            program.currency.clone(),
+            money(p.earned),
+            money(p.clawed_back),
+            money(p.carried_in),
+            money(p.balance),
+            money(p.paid),
+            money(p.carried_out),
+            p.status.name().to_string(),
+            p.due_on.map(|d| d.to_string()).unwrap_or_default(),
+            p.payout_currency.clone(),
+            format_rate(p.fx_rate),
+            format_money(p.paid_in_payout_currency, minor_units(&p.payout_currency)),
+        ])
+        .map_err(io(&path))?;
+    }
+    finish(w, &path)?;
+
+    let path = dir.join("lines.csv");
+    let mut w = create(&path)?;
+    w.write_record(LINE_COLUMNS).map_err(io(&path))?;
+    for line in &outcome.lines {
+        w.write_record(line_record(&period_label, partners, line, units))
+            .map_err(io(&path))?;
+    }
+    finish(w, &path)?;
+
+    // The ledger is the previous ledger's lines, copied record by record, then this period's.
+    let path = dir.join("ledger.csv");
+    let mut w = create(&path)?;
+    w.write_record(LINE_COLUMNS).map_err(io(&path))?;
+    if let Some(prev_dir) = previous_ledger {
+        let prev = prev_dir.join("ledger.csv");
+        let mut reader = csv::ReaderBuilder::new()
+            .from_path(&prev)
+            .map_err(|e| Error::io("read", &prev, std::io::Error::other(e.to_string())))?;
+        let headers = reader
+            .headers()
+            .map_err(|e| Error::io("read", &prev, std::io::Error::other(e.to_string())))?
+            .clone();
+        let order: Vec<usize> = LINE_COLUMNS
+            .iter()
+            .map(|c| headers.iter().position(|h| h == *c).unwrap_or(usize::MAX))
+            .collect();
+        for record in reader.records() {
+            let record = record
+                .map_err(|e| Error::io("read", &prev, std::io::Error::other(e.to_string())))?;
+            let fields: Vec<&str> = order.iter().map(|&i| record.get(i).unwrap_or("")).collect();
+            w.write_record(&fields).map_err(io(&path))?;
+        }
+    }
+    for line in &outcome.lines {
+        w.write_record(line_record(&period_label, partners, line, units))
+            .map_err(io(&path))?;
+    }
+    finish(w, &path)?;
+
+    let path = dir.join("balances.csv");
+    let mut w = create(&path)?;
+    w.write_record(["partner_id", "account", "balance"])
+        .map_err(io(&path))?;
+    for b in &outcome.balances {
+        w.write_record([
+            partners.partners[b.partner].id.clone(),
+            b.account.clone(),
+            money(b.balance),
+        ])
+        .map_err(io(&path))?;
+    }
+    finish(w, &path)?;
+
+    if program.nudges.is_some() {
+        let path = dir.join("nudges.csv");
+        let mut w = create(&path)?;
+        w.write_record([
+            "partner_id",
+            "rule_id",
+            "current",
+            "next_threshold",
+            "gap",
+            "gain",
+        ])
+        .map_err(io(&path))?;
+        for n in &outcome.nudges {
+            w.write_record([
+                partners.partners[n.partner].id.clone(),
+                n.rule_id.clone(),
+                n.current.to_string(),
+                n.next_threshold.to_string(),
+                n.gap.to_string(),
+                money(n.gain),
+            ])
+            .map_err(io(&path))?;
+        }
+        finish(w, &path)?;
+    }
+
+    write_statements(dir, program, period, partners, outcome)?;
+
+    let path = dir.join("manifest.json");
+    let mut text = serde_json::to_string_pretty(manifest).expect("the manifest serializes");
+    text.push('\n');
+    std::fs::write(&path, text).map_err(|e| Error::io("write", &path, e))?;
+    Ok(())
+}
+
+/// One statement per partner in payouts.csv: who and when, every line grouped by rule with a subtotal
+/// per rule, then the totals and the status in words.
+fn write_statements(
+    dir: &Path,
+    program: &Program,
+    period: &Period,
+    partners: &PartnerSet,
+    outcome: &Outcome,
+) -> Result<()> {
+    let units = program.minor_units();
+    let money = |v: Decimal| format_money(v, units);
+    let statements = dir.join("statements");
+    std::fs::create_dir(&statements).map_err(|e| Error::io("create", &statements, e))?;
+    let mut lines_by_partner: Vec<&[Line]> = vec![&[]; partners.len()];
+    let mut start = 0;
+    while start < outcome.lines.len() {
+        let partner = outcome.lines[start].partner;
+        let end = start
+            + outcome.lines[start..]
+                .iter()
+                .take_while(|l| l.partner == partner)
+                .count();
+        lines_by_partner[partner] = &outcome.lines[start..end];
+        start = end;
+    }
+    for payout in &outcome.payouts {
+        let partner = &partners.partners[payout.partner];
+        let path = statements.join(statement_file_name(&partner.id));
+        let mut w = create(&path)?;
+        w.write_record(["section", "item", "source_id", "detail", "amount"])
+            .map_err(io(&path))?;
+        let mut row = |cells: [&str; 5]| w.write_record(cells).map_err(io(&path));
+        row([
+            "partner",
+            &partner.id,
+            "",
+            &format!(
+                "{} ({}{})",
+                partner.name,
+                partner.partner_type,
+                payout
+                    .level
+                    .as_ref()
+                    .map(|l| format!(", level {l}"))
+                    .unwrap_or_default()
+            ),
+            "",
+        ])?;
+        row([
+            "period",
+            &period.to_string(),
+            "",
+            &format!("{} to {}", period.start, period.end),
+            "",
+        ])?;
+        let lines = lines_by_partner[payout.partner];
+        let mut groups: Vec<(String, &'static str)> = Vec::new();
+        for l in lines {
+            let key = (l.rule_id.clone(), l.kind.name());
+            if !groups.contains(&key) {
+                groups.push(key);
+            }
+        }
+        for (rule_id, kind) in &groups {
+            let group: Vec<&Line> = lines
+                .iter()
+                .filter(|l| &l.rule_id == rule_id && l.kind.name() == *kind)
+                .collect();
+            let item = if rule_id.is_empty() {
+                kind.to_string()
+            } else {
+                format!("{rule_id} ({kind})")
+            };
+            for l in &group {
+                row(["line", &item, &l.source_id, &l.note, &money(l.amount)])?;
+            }
+            let subtotal: Decimal = group.iter().map(|l| l.amount).sum();
+            row([
+                "subtotal",
+                &item,
+                "",
+                &format!("{} line(s)", group.len()),
+                &money(subtotal),
+            ])?;
+        }
+        for (name, value) in [
+            ("earned", payout.earned),
+            ("clawed_back", payout.clawed_back),
+            ("carried_in", payout.carried_in),
+            ("balance", payout.balance),
+            ("paid", payout.paid),
+            ("carried_out", payout.carried_out),
+        ] {
+            row(["total", name, "", "", &money(value)])?;
+        }
+        let due = payout
+            .due_on
+            .map(|d| format!("; due {d}"))
+            .unwrap_or_default();
+        row([
+            "status",
+            payout.status.name(),
+            "",
+            &format!("{}{due}", payout.reason),
+            "",
+        ])?;
+        if payout.payout_currency != program.currency {
+            row([
+                "payout",
+                &payout.payout_currency,
+                "",
+                &format!(
+                    "{} at {} {} per {}",
+                    money(payout.paid),
+                    format_rate(payout.fx_rate),
+                    program.currency,
+                    payout.payout_currency
+                ),
+                &format_money(
+                    payout.paid_in_payout_currency,
+                    minor_units(&payout.payout_currency),
+                ),
+            ])?;
+        }
+        finish(w, &path)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,362 @@
+//! The program definition (SPEC §3): a typed model of the TOML, its loader and its lints.
+//!
+//! `parse` turns the TOML into this model and reports every error it finds with file, line and column;
+//! `lint` finds mistakes that parse (falling tiers, empty SPIF windows, double pay …).
+
+mod lint;
+mod parse;
+
+pub use lint::{LintContext, lint};
+pub use parse::parse;
+
+use crate::error::{Diagnostic, Error, Result, Severity};
+use crate::input::{Deal, DealSource, Partner};
+use crate::money::Rounding;
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// A 1-based position in the program file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Pos {
+    pub line: usize,
+    pub column: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct Program {
+    /// The file the program came from, as given (for messages).
+    pub file: String,
+    pub id: String,
+    pub name: String,
+    pub currency: String,
+    pub rounding: Rounding,
+    pub clawback_days: i64,
+    pub payout: PayoutPolicy,
+    pub budget: Option<Budget>,
+    pub levels: Option<Levels>,
+    pub nudges: Option<Nudges>,
+    pub rules: Vec<Rule>,
+    /// Positions of sections and keys outside `[[rules]]` (e.g. `budget.rules`), for lints.
+    pub positions: BTreeMap<String, Pos>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PayoutPolicy {
+    pub minimum: Decimal,
+    pub terms_days: i64,
+    pub require_kyc: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Budget {
+    pub total: Decimal,
+    /// The budgeted rule ids; when the TOML omits `rules`, every rule except fund rules.
+    pub rules: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Measure {
+    Revenue,
+    Deals,
+}
+
+impl Measure {
+    pub fn name(self) -> &'static str {
+        match self {
+            Measure::Revenue => "revenue",
+            Measure::Deals => "deals",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Levels {
+    pub measure: Measure,
+    pub window_months: u32,
+    pub tiers: Vec<LevelTier>,
+}
+
+#[derive(Debug, Clone)]
+pub struct LevelTier {
+    pub id: String,
+    pub from: Decimal,
+}
+
+#[derive(Debug, Clone)]
+pub struct Nudges {
+    /// Fraction of the next threshold that may still be to go for a partner to be nudged.
+    pub within: Decimal,
+}
+
+/// Eligibility (SPEC §3 `when`). A `None` key matches everything; a list matches any of its items.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct When {
+    pub partner_type: Option<Vec<String>>,
+    pub level: Option<Vec<String>>,
+    pub region: Option<Vec<String>>,
+    pub product: Option<Vec<String>>,
+    pub customer_type: Option<Vec<String>>,
+    pub source: Option<Vec<String>>,
+    pub min_amount: Option<Decimal>,
+    pub max_amount: Option<Decimal>,
+}
+
+fn list_matches(list: &Option<Vec<String>>, value: Option<&str>) -> bool {
+    match list {
+        None => true,
+        Some(items) => value.is_some_and(|v| items.iter().any(|i| i == v)),
+    }
+}
+
+impl When {
+    pub fn matches_partner(&self, partner: &Partner, level: Option<&str>) -> bool {
+        list_matches(&self.partner_type, Some(&partner.partner_type))
+            && list_matches(&self.region, partner.region.as_deref())
+            && list_matches(&self.level, level)
+    }
+
+    /// The deal keys, with `min_amount`/`max_amount` on the deal's credited amount.
+    pub fn matches_deal(&self, deal: &Deal) -> bool {
+        self.matches_deal_keys(
+            deal.product.as_deref(),
+            deal.customer_type.as_deref(),
+            deal.source,
+            deal.credited,
+        )
+    }
+
+    /// [`When::matches_deal`] on borrowed fields, for the loader's history rows that are counted
+    /// but never stored.
+    pub fn matches_deal_keys(
+        &self,
+        product: Option<&str>,
+        customer_type: Option<&str>,
+        source: DealSource,
+        credited: Decimal,
+    ) -> bool {
+        list_matches(&self.product, product)
+            && list_matches(&self.customer_type, customer_type)
+            && list_matches(&self.source, Some(source.name()))
+            && self.min_amount.is_none_or(|m| credited >= m)
+            && self.max_amount.is_none_or(|m| credited <= m)
+    }
+
+    pub fn has_deal_keys(&self) -> bool {
+        self.product.is_some()
+            || self.customer_type.is_some()
+            || self.source.is_some()
+            || self.min_amount.is_some()
+            || self.max_amount.is_some()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Modifier {
+    pub when: When,
+    pub multiplier: Decimal,
+}
+
+/// A per-deal payment: a rate on the credited amount or a fixed amount per deal.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Pay {
+    Rate(Decimal),
+    Amount(Decimal),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Tier {
+    pub from: Decimal,
+    pub pay: Pay,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TierMeasure {
+    Revenue,
+    Deals,
+    Attainment,
+}
+
+impl TierMeasure {
+    pub fn name(self) -> &'static str {
+        match self {
+            TierMeasure::Revenue => "revenue",
+            TierMeasure::Deals => "deals",
+            TierMeasure::Attainment => "attainment",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TierMode {
+    Marginal,
+    Retroactive,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum RebateBasis {
+    Threshold { threshold: Decimal, rate: Decimal },
+    Tiers(Vec<Tier>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Target {
+    Fixed(Decimal),
+    Quota,
+    ByLevel(BTreeMap<String, Decimal>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Allocation {
+    Fixed(Decimal),
+    ByLevel(BTreeMap<String, Decimal>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum RuleKind {
+    Flat {
+        amount: Decimal,
+    },
+    Percent {
+        rate: Decimal,
+    },
+    Tiered {
+        measure: TierMeasure,
+        mode: TierMode,
+        tiers: Vec<Tier>,
+        decelerator: bool,
+    },
+    Spif {
+        start: NaiveDate,
+        end: NaiveDate,
+        pay: Pay,
+        max_deals: Option<u64>,
+    },
+    Rebate {
+        basis: RebateBasis,
+        decelerator: bool,
+    },
+    Goal {
+        measure: Measure,
+        target: Target,
+        amount: Decimal,
+    },
+    Growth {
+        min_growth: Decimal,
+        pay: Pay,
+    },
+    Activity {
+        activity: String,
+        amount: Decimal,
+        max_per_period: Option<u64>,
+    },
+    Milestone {
+        nth_deal: u64,
+        amount: Decimal,
+    },
+    Fund {
+        accrual_rate: Option<Decimal>,
+        allocation: Option<Allocation>,
+    },
+}
+
+pub const RULE_KINDS: &[&str] = &[
+    "flat",
+    "percent",
+    "tiered",
+    "spif",
+    "rebate",
+    "goal",
+    "growth",
+    "activity",
+    "milestone",
+    "fund",
+];
+
+impl RuleKind {
+    pub fn name(&self) -> &'static str {
+        match self {
+            RuleKind::Flat { .. } => "flat",
+            RuleKind::Percent { .. } => "percent",
+            RuleKind::Tiered { .. } => "tiered",
+            RuleKind::Spif { .. } => "spif",
+            RuleKind::Rebate { .. } => "rebate",
+            RuleKind::Goal { .. } => "goal",
+            RuleKind::Growth { .. } => "growth",
+            RuleKind::Activity { .. } => "activity",
+            RuleKind::Milestone { .. } => "milestone",
+            RuleKind::Fund { .. } => "fund",
+        }
+    }
+}
+
+/// Deal-based rules write one line per qualifying deal (SPEC §3).
+pub fn is_deal_based(kind: &str) -> bool {
+    matches!(kind, "flat" | "percent" | "tiered" | "spif")
+}
+
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub id: String,
+    pub when: When,
+    pub cap: Option<Decimal>,
+    pub modifiers: Vec<Modifier>,
+    pub kind: RuleKind,
+    /// Where the rule's table starts, and where each of its keys is (by dotted name, e.g. `tiers`).
+    pub pos: Pos,
+    pub key_pos: BTreeMap<String, Pos>,
+}
+
+impl Rule {
+    pub fn is_deal_based(&self) -> bool {
+        is_deal_based(self.kind.name())
+    }
+
+    pub fn is_fund(&self) -> bool {
+        matches!(self.kind, RuleKind::Fund { .. })
+    }
+
+    pub fn key_pos(&self, key: &str) -> Pos {
+        self.key_pos.get(key).copied().unwrap_or(self.pos)
+    }
+}
+
+impl Program {
+    pub fn rule(&self, id: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.id == id)
+    }
+
+    pub fn minor_units(&self) -> u32 {
+        crate::money::minor_units(&self.currency)
+    }
+
+    /// Rounds a money line once, with the program's mode and currency.
+    pub fn round(&self, value: Decimal) -> Decimal {
+        self.rounding.round(value, self.minor_units())
+    }
+
+    pub fn is_budgeted(&self, rule_id: &str) -> bool {
+        self.budget
+            .as_ref()
+            .is_some_and(|b| b.rules.iter().any(|r| r == rule_id))
+    }
+
+    pub fn has_rule_kind(&self, kind: &str) -> bool {
+        self.rules.iter().any(|r| r.kind.name() == kind)
+    }
+}
+
+/// Reads and validates a program file; every error found is returned at once.
+pub fn load(path: &Path) -> Result<Program> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?;
+    let (program, diagnostics) = parse(&path.display().to_string(), &text);
+    let errors: Vec<Diagnostic> = diagnostics
+        .into_iter()
+        .filter(|d| d.severity == Severity::Error)
+        .collect();
+    match program {
+        Some(p) if errors.is_empty() => Ok(p),
+        _ => Err(Error::Program(errors)),
+    }
+}

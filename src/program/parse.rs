@@ -1,0 +1,1227 @@
+//! TOML → [`Program`], reporting every error with line and column.
+//!
+//! serde would stop at the first unknown key or wrong type; finance editing a program wants the whole
+//! list at once, so this walks toml's spanned tree (`DeTable`) by hand. Each getter reports its own
+//! error and returns `Err(Bad)`; a builder calls every getter before it bails with `?`, so all of a
+//! table's errors are reported, not only the first.
+
+use super::*;
+use crate::money::{is_currency_code, parse_decimal};
+use std::ops::Range;
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+
+/// Marks a value that was present but invalid; its error is already recorded.
+#[derive(Debug, Clone, Copy)]
+struct Bad;
+
+type Field<T> = std::result::Result<Option<T>, Bad>;
+type SV<'i> = Spanned<DeValue<'i>>;
+
+struct Src<'s> {
+    file: &'s str,
+    text: &'s str,
+    line_starts: Vec<usize>,
+    diags: Vec<Diagnostic>,
+}
+
+impl<'s> Src<'s> {
+    fn new(file: &'s str, text: &'s str) -> Self {
+        let mut line_starts = vec![0];
+        line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        Src {
+            file,
+            text,
+            line_starts,
+            diags: Vec::new(),
+        }
+    }
+
+    fn pos(&self, offset: usize) -> Pos {
+        let offset = offset.min(self.text.len());
+        let line = self.line_starts.partition_point(|&s| s <= offset);
+        let start = self.line_starts[line - 1];
+        let column = self.text[start..offset].chars().count() + 1;
+        Pos { line, column }
+    }
+
+    fn line_text(&self, line: usize) -> String {
+        let start = self.line_starts.get(line - 1).copied().unwrap_or(0);
+        let end = self
+            .line_starts
+            .get(line)
+            .map(|e| e - 1)
+            .unwrap_or(self.text.len());
+        self.text[start..end.max(start)]
+            .trim_end_matches('\r')
+            .to_string()
+    }
+
+    fn error(&mut self, span: Range<usize>, message: impl Into<String>) {
+        let pos = self.pos(span.start);
+        self.diags.push(Diagnostic {
+            file: self.file.to_string(),
+            line: pos.line,
+            column: pos.column,
+            severity: Severity::Error,
+            message: message.into(),
+            excerpt: self.line_text(pos.line),
+        });
+    }
+}
+
+/// A TOML table being read, with a dotted path for messages (`rules[2].tiers[0]`).
+struct Tbl<'t, 'i> {
+    table: &'t DeTable<'i>,
+    span: Range<usize>,
+    path: String,
+}
+
+impl<'t, 'i> Tbl<'t, 'i> {
+    fn get(&self, key: &str) -> Option<&'t SV<'i>> {
+        self.table.get(key)
+    }
+
+    fn name(&self, key: &str) -> String {
+        if self.path.is_empty() {
+            key.to_string()
+        } else {
+            format!("{}.{}", self.path, key)
+        }
+    }
+
+    /// Reports every key not in `allowed` (typos are errors, SPEC §3).
+    fn check_keys(&self, src: &mut Src, allowed: &[&str]) {
+        for (key, _) in self.table.iter() {
+            if !allowed.contains(&key.get_ref().as_ref()) {
+                src.error(
+                    key.span(),
+                    format!(
+                        "unknown key `{}`; expected one of: {}",
+                        self.name(key.get_ref()),
+                        allowed.join(", ")
+                    ),
+                );
+            }
+        }
+    }
+
+    fn key_pos(&self, src: &Src, key: &str) -> Option<Pos> {
+        self.table
+            .iter()
+            .find(|(k, _)| k.get_ref() == key)
+            .map(|(k, _)| src.pos(k.span().start))
+    }
+
+    fn required<T>(&self, src: &mut Src, key: &str, field: Field<T>) -> Result<T, Bad> {
+        match field? {
+            Some(v) => Ok(v),
+            None => {
+                src.error(
+                    self.span.clone(),
+                    format!("missing required key `{}`", self.name(key)),
+                );
+                Err(Bad)
+            }
+        }
+    }
+
+    fn string(&self, src: &mut Src, key: &str) -> Field<String> {
+        let Some(v) = self.get(key) else {
+            return Ok(None);
+        };
+        match v.get_ref() {
+            DeValue::String(s) => Ok(Some(s.to_string())),
+            other => {
+                src.error(
+                    v.span(),
+                    format!(
+                        "`{}` must be a string, found {}",
+                        self.name(key),
+                        other.type_str()
+                    ),
+                );
+                Err(Bad)
+            }
+        }
+    }
+
+    /// A decimal written as a string (`"0.08"`), an integer or a float literal; a float is read from
+    /// its literal text, never through f64, so `rate = 0.07` stays exactly 0.07.
+    fn decimal(&self, src: &mut Src, key: &str) -> Field<Decimal> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(v) => decimal_value(src, v, &self.name(key)).map(Some),
+        }
+    }
+
+    fn non_negative(&self, src: &mut Src, key: &str) -> Field<Decimal> {
+        let v = self.decimal(src, key)?;
+        if let Some(d) = v
+            && d.is_sign_negative()
+            && !d.is_zero()
+        {
+            src.error(
+                self.get(key).expect("present").span(),
+                format!("`{}` must be zero or more, found {d}", self.name(key)),
+            );
+            return Err(Bad);
+        }
+        Ok(v)
+    }
+
+    fn integer(&self, src: &mut Src, key: &str, min: i64) -> Field<i64> {
+        let Some(v) = self.get(key) else {
+            return Ok(None);
+        };
+        let parsed = match v.get_ref() {
+            DeValue::Integer(i) => i64::from_str_radix(i.as_str(), i.radix()).ok(),
+            _ => None,
+        };
+        match parsed {
+            Some(n) if n >= min => Ok(Some(n)),
+            _ => {
+                src.error(
+                    v.span(),
+                    format!(
+                        "`{}` must be a whole number of at least {min}, found {}",
+                        self.name(key),
+                        describe(v.get_ref())
+                    ),
+                );
+                Err(Bad)
+            }
+        }
+    }
+
+    fn boolean(&self, src: &mut Src, key: &str) -> Field<bool> {
+        let Some(v) = self.get(key) else {
+            return Ok(None);
+        };
+        match v.get_ref() {
+            DeValue::Boolean(b) => Ok(Some(*b)),
+            other => {
+                src.error(
+                    v.span(),
+                    format!(
+                        "`{}` must be true or false, found {}",
+                        self.name(key),
+                        describe(other)
+                    ),
+                );
+                Err(Bad)
+            }
+        }
+    }
+
+    /// A date as a TOML local date (`2026-10-01`) or a string `"2026-10-01"`.
+    fn date(&self, src: &mut Src, key: &str) -> Field<NaiveDate> {
+        let Some(v) = self.get(key) else {
+            return Ok(None);
+        };
+        let parsed = match v.get_ref() {
+            DeValue::Datetime(dt) if dt.time.is_none() && dt.offset.is_none() => dt
+                .date
+                .and_then(|d| NaiveDate::from_ymd_opt(d.year.into(), d.month.into(), d.day.into())),
+            DeValue::String(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d").ok(),
+            _ => None,
+        };
+        match parsed {
+            Some(d) => Ok(Some(d)),
+            None => {
+                src.error(
+                    v.span(),
+                    format!(
+                        "`{}` must be a date like 2026-10-01, found {}",
+                        self.name(key),
+                        describe(v.get_ref())
+                    ),
+                );
+                Err(Bad)
+            }
+        }
+    }
+
+    /// A list of strings; a single string is accepted as a list of one.
+    fn string_list(&self, src: &mut Src, key: &str) -> Field<Vec<String>> {
+        let Some(v) = self.get(key) else {
+            return Ok(None);
+        };
+        match v.get_ref() {
+            DeValue::String(s) => Ok(Some(vec![s.to_string()])),
+            DeValue::Array(items) => {
+                let mut out = Vec::new();
+                let mut bad = false;
+                for item in items.iter() {
+                    match item.get_ref() {
+                        DeValue::String(s) => out.push(s.to_string()),
+                        other => {
+                            src.error(
+                                item.span(),
+                                format!(
+                                    "`{}` must list strings, found {}",
+                                    self.name(key),
+                                    describe(other)
+                                ),
+                            );
+                            bad = true;
+                        }
+                    }
+                }
+                if bad { Err(Bad) } else { Ok(Some(out)) }
+            }
+            other => {
+                src.error(
+                    v.span(),
+                    format!(
+                        "`{}` must be a list of strings, found {}",
+                        self.name(key),
+                        describe(other)
+                    ),
+                );
+                Err(Bad)
+            }
+        }
+    }
+
+    fn table(&self, src: &mut Src, key: &str) -> Field<Tbl<'t, 'i>> {
+        let Some(v) = self.get(key) else {
+            return Ok(None);
+        };
+        match v.get_ref() {
+            DeValue::Table(t) => Ok(Some(Tbl {
+                table: t,
+                span: v.span(),
+                path: self.name(key),
+            })),
+            other => {
+                src.error(
+                    v.span(),
+                    format!(
+                        "`{}` must be a table, found {}",
+                        self.name(key),
+                        describe(other)
+                    ),
+                );
+                Err(Bad)
+            }
+        }
+    }
+
+    /// An array of tables (`tiers = [{...}]` or `[[rules]]`).
+    fn tables(&self, src: &mut Src, key: &str) -> Field<Vec<Tbl<'t, 'i>>> {
+        let Some(v) = self.get(key) else {
+            return Ok(None);
+        };
+        let DeValue::Array(items) = v.get_ref() else {
+            src.error(
+                v.span(),
+                format!(
+                    "`{}` must be a list of tables, found {}",
+                    self.name(key),
+                    describe(v.get_ref())
+                ),
+            );
+            return Err(Bad);
+        };
+        let mut out = Vec::new();
+        let mut bad = false;
+        for (i, item) in items.iter().enumerate() {
+            match item.get_ref() {
+                DeValue::Table(t) => out.push(Tbl {
+                    table: t,
+                    span: item.span(),
+                    path: format!("{}[{}]", self.name(key), i),
+                }),
+                other => {
+                    src.error(
+                        item.span(),
+                        format!(
+                            "`{}[{i}]` must be a table, found {}",
+                            self.name(key),
+                            describe(other)
+                        ),
+                    );
+                    bad = true;
+                }
+            }
+        }
+        if bad { Err(Bad) } else { Ok(Some(out)) }
+    }
+}
+
+fn describe(v: &DeValue) -> String {
+    match v {
+        DeValue::String(s) => format!("\"{s}\""),
+        DeValue::Integer(i) => i.as_str().to_string(),
+        DeValue::Float(f) => f.as_str().to_string(),
+        DeValue::Boolean(b) => b.to_string(),
+        other => other.type_str().to_string(),
+    }
+}
+
+fn decimal_value(src: &mut Src, v: &SV, name: &str) -> Result<Decimal, Bad> {
+    let parsed = match v.get_ref() {
+        DeValue::String(s) => parse_decimal(s),
+        DeValue::Integer(i) if i.radix() == 10 => parse_decimal(i.as_str()),
+        DeValue::Float(f) => parse_decimal(f.as_str()),
+        _ => None,
+    };
+    parsed.ok_or_else(|| {
+        src.error(
+            v.span(),
+            format!(
+                "`{name}` must be a decimal like \"1250.00\" or \"0.08\", found {}",
+                describe(v.get_ref())
+            ),
+        );
+        Bad
+    })
+}
+
+/// A table from level id to decimal (`{ bronze = 3, gold = "10" }`).
+fn level_table(src: &mut Src, t: &Tbl) -> Result<BTreeMap<String, Decimal>, Bad> {
+    let mut out = BTreeMap::new();
+    let mut bad = false;
+    for (key, value) in t.table.iter() {
+        match decimal_value(src, value, &t.name(key.get_ref())) {
+            Ok(d) => {
+                out.insert(key.get_ref().to_string(), d);
+            }
+            Err(Bad) => bad = true,
+        }
+    }
+    if bad { Err(Bad) } else { Ok(out) }
+}
+
+fn is_rule_id(id: &str) -> bool {
+    !id.is_empty()
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// Parses a program, returning it when it has no errors, and every diagnostic found either way.
+pub fn parse(file: &str, text: &str) -> (Option<Program>, Vec<Diagnostic>) {
+    let mut src = Src::new(file, text);
+    let (root, syntax_errors) = DeTable::parse_recoverable(text);
+    for e in &syntax_errors {
+        let span = e.span().unwrap_or(0..0);
+        let msg = e.message().trim().to_string();
+        src.error(span, format!("invalid TOML: {msg}"));
+    }
+    if !syntax_errors.is_empty() {
+        return (None, src.diags);
+    }
+    let root = Tbl {
+        table: root.get_ref(),
+        span: root.span(),
+        path: String::new(),
+    };
+    let program = build_program(&mut src, &root).ok();
+    let has_errors = src.diags.iter().any(|d| d.severity == Severity::Error);
+    (if has_errors { None } else { program }, src.diags)
+}
+
+fn build_program(src: &mut Src, root: &Tbl) -> Result<Program, Bad> {
+    root.check_keys(
+        src,
+        &["program", "payout", "budget", "levels", "nudges", "rules"],
+    );
+    let mut positions = BTreeMap::new();
+    for key in ["program", "payout", "budget", "levels", "nudges"] {
+        if let Some(p) = root.key_pos(src, key) {
+            positions.insert(key.to_string(), p);
+        }
+    }
+
+    let header = match root.table(src, "program") {
+        Ok(Some(t)) => Some(t),
+        Ok(None) => {
+            src.error(0..0, "missing required table [program]");
+            None
+        }
+        Err(Bad) => None,
+    };
+    let header = header.map(|t| program_header(src, &t));
+    let payout = root.table(src, "payout").and_then(|t| match t {
+        Some(t) => payout_policy(src, &t),
+        None => Ok(PayoutPolicy {
+            minimum: Decimal::ZERO,
+            terms_days: 30,
+            require_kyc: true,
+        }),
+    });
+    let levels = root.table(src, "levels").and_then(|t| match t {
+        Some(t) => levels(src, &t).map(Some),
+        None => Ok(None),
+    });
+    let nudges = root.table(src, "nudges").and_then(|t| match t {
+        Some(t) => nudges(src, &t).map(Some),
+        None => Ok(None),
+    });
+
+    let rule_tables = root.tables(src, "rules");
+    let mut rules = Vec::new();
+    let mut rules_bad = false;
+    if let Ok(Some(tables)) = &rule_tables {
+        let mut seen: BTreeMap<String, Pos> = BTreeMap::new();
+        for t in tables {
+            // Duplicates are checked on the raw id, so they are found even when a rule has other errors.
+            if let Some(v) = t.get("id")
+                && let DeValue::String(id) = v.get_ref()
+            {
+                if let Some(first) = seen.get(id.as_ref()) {
+                    src.error(
+                        v.span(),
+                        format!(
+                            "duplicate rule id `{id}` (first defined at line {})",
+                            first.line
+                        ),
+                    );
+                    rules_bad = true;
+                } else {
+                    seen.insert(id.to_string(), src.pos(v.span().start));
+                }
+            }
+            match rule(src, t) {
+                Ok(r) => rules.push(r),
+                Err(Bad) => rules_bad = true,
+            }
+        }
+    }
+    let budget = root.table(src, "budget").and_then(|t| match t {
+        Some(t) => budget(src, &t, &rules, rules_bad, &mut positions).map(Some),
+        None => Ok(None),
+    });
+
+    let (id, name, currency, rounding, clawback_days) = header.ok_or(Bad)??;
+    let payout = payout?;
+    let levels = levels?;
+    let nudges = nudges?;
+    let budget = budget?;
+    rule_tables?;
+    if rules_bad {
+        return Err(Bad);
+    }
+    Ok(Program {
+        file: src.file.to_string(),
+        id,
+        name,
+        currency,
+        rounding,
+        clawback_days,
+        payout,
+        budget,
+        levels,
+        nudges,
+        rules,
+        positions,
+    })
+}
+
+type Header = (String, String, String, Rounding, i64);
+
+fn program_header(src: &mut Src, t: &Tbl) -> Result<Header, Bad> {
+    t.check_keys(
+        src,
+        &["id", "name", "currency", "rounding", "clawback_days"],
+    );
+    let id = t.string(src, "id");
+    let name = t.string(src, "name");
+    let currency = t.string(src, "currency");
+    let rounding = t.string(src, "rounding");
+    let clawback_days = t.integer(src, "clawback_days", 0);
+    let id = t.required(src, "id", id)?;
+    let name = t.required(src, "name", name)?;
+    let currency = t.required(src, "currency", currency)?;
+    if !is_currency_code(&currency) {
+        src.error(
+            t.get("currency").expect("present").span(),
+            format!(
+                "`program.currency` must be an ISO 4217 code like \"USD\", found \"{currency}\""
+            ),
+        );
+        return Err(Bad);
+    }
+    let rounding = match rounding? {
+        None => Rounding::HalfUp,
+        Some(r) => Rounding::parse(&r).ok_or_else(|| {
+            src.error(
+                t.get("rounding").expect("present").span(),
+                format!("`program.rounding` must be \"half-up\" or \"half-even\", found \"{r}\""),
+            );
+            Bad
+        })?,
+    };
+    Ok((id, name, currency, rounding, clawback_days?.unwrap_or(90)))
+}
+
+fn payout_policy(src: &mut Src, t: &Tbl) -> Result<PayoutPolicy, Bad> {
+    t.check_keys(src, &["minimum", "terms_days", "require_kyc"]);
+    let minimum = t.non_negative(src, "minimum");
+    let terms_days = t.integer(src, "terms_days", 0);
+    let require_kyc = t.boolean(src, "require_kyc");
+    Ok(PayoutPolicy {
+        minimum: minimum?.unwrap_or(Decimal::ZERO),
+        terms_days: terms_days?.unwrap_or(30),
+        require_kyc: require_kyc?.unwrap_or(true),
+    })
+}
+
+fn budget(
+    src: &mut Src,
+    t: &Tbl,
+    rules: &[Rule],
+    rules_bad: bool,
+    positions: &mut BTreeMap<String, Pos>,
+) -> Result<Budget, Bad> {
+    t.check_keys(src, &["total", "rules"]);
+    let total = t.non_negative(src, "total");
+    let names = t.string_list(src, "rules");
+    let total = t.required(src, "total", total)?;
+    if let Some(p) = t.key_pos(src, "rules") {
+        positions.insert("budget.rules".to_string(), p);
+    }
+    let rules_list = match names? {
+        Some(list) => {
+            let span = t.get("rules").expect("present").span();
+            let mut bad = false;
+            for name in &list {
+                match rules.iter().find(|r| &r.id == name) {
+                    // An unknown id may be a rule that failed to parse; only report it when all parsed.
+                    None if !rules_bad => {
+                        src.error(
+                            span.clone(),
+                            format!("`budget.rules` names unknown rule `{name}`"),
+                        );
+                        bad = true;
+                    }
+                    Some(r) if r.is_fund() => {
+                        src.error(
+                            span.clone(),
+                            format!(
+                                "`budget.rules` names fund rule `{name}`; fund claims are paid from \
+                                 their own balance and cannot be budgeted"
+                            ),
+                        );
+                        bad = true;
+                    }
+                    _ => {}
+                }
+            }
+            if bad {
+                return Err(Bad);
+            }
+            list
+        }
+        None => rules
+            .iter()
+            .filter(|r| !r.is_fund())
+            .map(|r| r.id.clone())
+            .collect(),
+    };
+    Ok(Budget {
+        total,
+        rules: rules_list,
+    })
+}
+
+fn levels(src: &mut Src, t: &Tbl) -> Result<Levels, Bad> {
+    t.check_keys(src, &["measure", "window_months", "tiers"]);
+    let measure = measure(src, t, "measure", &["revenue", "deals"]);
+    let window = t.integer(src, "window_months", 1);
+    let tier_tables = t.tables(src, "tiers");
+    let measure = t.required(src, "measure", measure)?;
+    let measure = if measure == "deals" {
+        Measure::Deals
+    } else {
+        Measure::Revenue
+    };
+    let window_months = t.required(src, "window_months", window)?;
+    let tier_tables = t.required(src, "tiers", tier_tables)?;
+    let mut tiers = Vec::new();
+    let mut bad = false;
+    let mut ids = Vec::new();
+    for tt in &tier_tables {
+        tt.check_keys(src, &["id", "from"]);
+        let id = tt.string(src, "id");
+        let from = tt.non_negative(src, "from");
+        match (tt.required(src, "id", id), tt.required(src, "from", from)) {
+            (Ok(id), Ok(from)) => {
+                if ids.contains(&id) {
+                    src.error(tt.span.clone(), format!("duplicate level id `{id}`"));
+                    bad = true;
+                }
+                ids.push(id.clone());
+                tiers.push(LevelTier { id, from });
+            }
+            _ => bad = true,
+        }
+    }
+    if bad {
+        return Err(Bad);
+    }
+    check_ascending(
+        src,
+        t,
+        tier_tables.iter().map(|t| t.span.clone()).collect(),
+        &tiers.iter().map(|t| t.from).collect::<Vec<_>>(),
+    )?;
+    Ok(Levels {
+        measure,
+        window_months: window_months as u32,
+        tiers,
+    })
+}
+
+fn nudges(src: &mut Src, t: &Tbl) -> Result<Nudges, Bad> {
+    t.check_keys(src, &["within"]);
+    let within = t.non_negative(src, "within");
+    let within = t.required(src, "within", within)?;
+    if within > Decimal::ONE {
+        src.error(
+            t.get("within").expect("present").span(),
+            format!("`nudges.within` is a fraction of the next threshold between 0 and 1, found {within}"),
+        );
+        return Err(Bad);
+    }
+    Ok(Nudges { within })
+}
+
+/// Tier thresholds start at 0 and strictly ascend (SPEC §4.3).
+fn check_ascending(
+    src: &mut Src,
+    t: &Tbl,
+    spans: Vec<Range<usize>>,
+    froms: &[Decimal],
+) -> Result<(), Bad> {
+    if froms.is_empty() {
+        src.error(
+            t.span.clone(),
+            format!("`{}` needs at least one tier", t.name("tiers")),
+        );
+        return Err(Bad);
+    }
+    if !froms[0].is_zero() {
+        src.error(
+            spans[0].clone(),
+            format!(
+                "the first tier of `{}` must start at from = 0, found {}",
+                t.name("tiers"),
+                froms[0]
+            ),
+        );
+        return Err(Bad);
+    }
+    for i in 1..froms.len() {
+        if froms[i] <= froms[i - 1] {
+            src.error(
+                spans[i].clone(),
+                format!(
+                    "tiers of `{}` must ascend: tier {} starts at {} after {}",
+                    t.name("tiers"),
+                    i + 1,
+                    froms[i],
+                    froms[i - 1]
+                ),
+            );
+            return Err(Bad);
+        }
+    }
+    Ok(())
+}
+
+fn measure(src: &mut Src, t: &Tbl, key: &str, allowed: &[&str]) -> Field<String> {
+    let v = t.string(src, key)?;
+    match v {
+        Some(m) if !allowed.contains(&m.as_str()) => {
+            src.error(
+                t.get(key).expect("present").span(),
+                format!(
+                    "`{}` must be one of {}, found \"{m}\"",
+                    t.name(key),
+                    allowed.join(", ")
+                ),
+            );
+            Err(Bad)
+        }
+        other => Ok(other),
+    }
+}
+
+fn when(src: &mut Src, t: &Tbl, allow_deal_keys: bool, rule_kind: &str) -> Result<When, Bad> {
+    t.check_keys(
+        src,
+        &[
+            "partner_type",
+            "level",
+            "region",
+            "product",
+            "customer_type",
+            "source",
+            "min_amount",
+            "max_amount",
+        ],
+    );
+    let w = When {
+        partner_type: t.string_list(src, "partner_type")?,
+        level: t.string_list(src, "level")?,
+        region: t.string_list(src, "region")?,
+        product: t.string_list(src, "product")?,
+        customer_type: t.string_list(src, "customer_type")?,
+        source: t.string_list(src, "source")?,
+        min_amount: t.non_negative(src, "min_amount")?,
+        max_amount: t.non_negative(src, "max_amount")?,
+    };
+    if let Some(sources) = &w.source {
+        for s in sources {
+            if s != "sourced" && s != "influenced" {
+                src.error(
+                    t.get("source").expect("present").span(),
+                    format!(
+                        "`{}` items must be \"sourced\" or \"influenced\", found \"{s}\"",
+                        t.name("source")
+                    ),
+                );
+                return Err(Bad);
+            }
+        }
+    }
+    if !allow_deal_keys && w.has_deal_keys() {
+        for key in [
+            "product",
+            "customer_type",
+            "source",
+            "min_amount",
+            "max_amount",
+        ] {
+            if let Some(v) = t.get(key) {
+                src.error(
+                    v.span(),
+                    format!(
+                        "`{}` is a deal key and cannot be used on a {rule_kind} rule",
+                        t.name(key)
+                    ),
+                );
+            }
+        }
+        return Err(Bad);
+    }
+    Ok(w)
+}
+
+/// Keys every rule may have, then the keys of each kind.
+const COMMON_KEYS: &[&str] = &["id", "kind", "when", "cap"];
+
+fn kind_keys(kind: &str) -> &'static [&'static str] {
+    match kind {
+        "flat" => &["amount", "modifiers"],
+        "percent" => &["rate", "modifiers"],
+        "tiered" => &["measure", "mode", "tiers", "decelerator", "modifiers"],
+        "spif" => &["start", "end", "amount", "rate", "max_deals", "modifiers"],
+        "rebate" => &["threshold", "rate", "tiers", "decelerator"],
+        "goal" => &["measure", "target", "amount"],
+        "growth" => &["min_growth", "rate", "amount"],
+        "activity" => &["activity", "amount", "max_per_period"],
+        "milestone" => &["nth_deal", "amount"],
+        "fund" => &["accrual_rate", "allocation"],
+        _ => &[],
+    }
+}
+
+fn rule(src: &mut Src, t: &Tbl) -> Result<Rule, Bad> {
+    let id = t.string(src, "id");
+    let kind = t.string(src, "kind");
+    let id = t.required(src, "id", id);
+    let kind = t.required(src, "kind", kind);
+    if let Ok(id) = &id
+        && !is_rule_id(id)
+    {
+        src.error(
+            t.get("id").expect("present").span(),
+            format!("rule id \"{id}\" must use only a-z, 0-9 and -"),
+        );
+    }
+    let kind = kind.and_then(|k| {
+        if RULE_KINDS.contains(&k.as_str()) {
+            Ok(k)
+        } else {
+            src.error(
+                t.get("kind").expect("present").span(),
+                format!(
+                    "unknown rule kind \"{k}\"; expected one of: {}",
+                    RULE_KINDS.join(", ")
+                ),
+            );
+            Err(Bad)
+        }
+    })?;
+    let mut allowed: Vec<&str> = COMMON_KEYS.to_vec();
+    allowed.extend_from_slice(kind_keys(&kind));
+    t.check_keys(src, &allowed);
+
+    let deal_keys_allowed = kind != "activity";
+    let when = match t.table(src, "when") {
+        Ok(Some(w)) => when(src, &w, deal_keys_allowed, &kind),
+        Ok(None) => Ok(When::default()),
+        Err(Bad) => Err(Bad),
+    };
+    let cap = t.non_negative(src, "cap");
+    let modifiers = if is_deal_based(&kind) {
+        modifiers(src, t)
+    } else {
+        Ok(Vec::new())
+    };
+    let body = rule_kind(src, t, &kind);
+
+    let id = id?;
+    if !is_rule_id(&id) {
+        return Err(Bad);
+    }
+    let mut key_pos = BTreeMap::new();
+    for (key, _) in t.table.iter() {
+        key_pos.insert(key.get_ref().to_string(), src.pos(key.span().start));
+    }
+    Ok(Rule {
+        id,
+        when: when?,
+        cap: cap?,
+        modifiers: modifiers?,
+        kind: body?,
+        pos: src.pos(t.span.start),
+        key_pos,
+    })
+}
+
+fn modifiers(src: &mut Src, t: &Tbl) -> Result<Vec<Modifier>, Bad> {
+    let Some(tables) = t.tables(src, "modifiers")? else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    let mut bad = false;
+    for m in &tables {
+        m.check_keys(src, &["when", "multiplier"]);
+        let w = match m.table(src, "when") {
+            Ok(Some(w)) => when(src, &w, true, "modifier"),
+            Ok(None) => Ok(When::default()),
+            Err(Bad) => Err(Bad),
+        };
+        let multiplier = m.non_negative(src, "multiplier");
+        match (w, m.required(src, "multiplier", multiplier)) {
+            (Ok(when), Ok(multiplier)) => out.push(Modifier { when, multiplier }),
+            _ => bad = true,
+        }
+    }
+    if bad { Err(Bad) } else { Ok(out) }
+}
+
+/// `amount` xor `rate`, for kinds that pay either.
+fn pay(src: &mut Src, t: &Tbl) -> Result<Pay, Bad> {
+    let amount = t.non_negative(src, "amount");
+    let rate = t.non_negative(src, "rate");
+    match (amount?, rate?) {
+        (Some(a), None) => Ok(Pay::Amount(a)),
+        (None, Some(r)) => Ok(Pay::Rate(r)),
+        (Some(_), Some(_)) => {
+            src.error(
+                t.get("rate").expect("present").span(),
+                format!("`{}` has both `amount` and `rate`; give one", t.path),
+            );
+            Err(Bad)
+        }
+        (None, None) => {
+            src.error(
+                t.span.clone(),
+                format!("`{}` needs `amount` or `rate`", t.path),
+            );
+            Err(Bad)
+        }
+    }
+}
+
+fn tiers(src: &mut Src, t: &Tbl, amount_allowed: bool) -> Result<Vec<Tier>, Bad> {
+    let tables = t.tables(src, "tiers");
+    let tables = t.required(src, "tiers", tables)?;
+    let mut out = Vec::new();
+    let mut bad = false;
+    for tt in &tables {
+        let keys: &[&str] = if amount_allowed {
+            &["from", "rate", "amount"]
+        } else {
+            &["from", "rate"]
+        };
+        tt.check_keys(src, keys);
+        let from = tt.non_negative(src, "from");
+        let from = tt.required(src, "from", from);
+        let p = if amount_allowed {
+            pay(src, tt)
+        } else {
+            let rate = tt.non_negative(src, "rate");
+            tt.required(src, "rate", rate).map(Pay::Rate)
+        };
+        match (from, p) {
+            (Ok(from), Ok(pay)) => out.push(Tier { from, pay }),
+            _ => bad = true,
+        }
+    }
+    if bad {
+        return Err(Bad);
+    }
+    let spans = tables.iter().map(|t| t.span.clone()).collect();
+    check_ascending(
+        src,
+        t,
+        spans,
+        &out.iter().map(|t| t.from).collect::<Vec<_>>(),
+    )?;
+    Ok(out)
+}
+
+fn rule_kind(src: &mut Src, t: &Tbl, kind: &str) -> Result<RuleKind, Bad> {
+    match kind {
+        "flat" => {
+            let amount = t.non_negative(src, "amount");
+            Ok(RuleKind::Flat {
+                amount: t.required(src, "amount", amount)?,
+            })
+        }
+        "percent" => {
+            let rate = t.non_negative(src, "rate");
+            Ok(RuleKind::Percent {
+                rate: t.required(src, "rate", rate)?,
+            })
+        }
+        "tiered" => {
+            let measure = measure(src, t, "measure", &["revenue", "deals", "attainment"]);
+            let mode = measure_mode(src, t);
+            let decelerator = t.boolean(src, "decelerator");
+            let measure = match measure?.as_deref() {
+                None | Some("revenue") => TierMeasure::Revenue,
+                Some("deals") => TierMeasure::Deals,
+                _ => TierMeasure::Attainment,
+            };
+            let tiers = tiers(src, t, measure == TierMeasure::Deals);
+            let mode = t.required(src, "mode", mode)?;
+            Ok(RuleKind::Tiered {
+                measure,
+                mode,
+                tiers: tiers?,
+                decelerator: decelerator?.unwrap_or(false),
+            })
+        }
+        "spif" => {
+            let start = t.date(src, "start");
+            let end = t.date(src, "end");
+            let max_deals = t.integer(src, "max_deals", 1);
+            let p = pay(src, t);
+            Ok(RuleKind::Spif {
+                start: t.required(src, "start", start)?,
+                end: t.required(src, "end", end)?,
+                pay: p?,
+                max_deals: max_deals?.map(|n| n as u64),
+            })
+        }
+        "rebate" => {
+            let threshold = t.non_negative(src, "threshold");
+            let rate = t.non_negative(src, "rate");
+            let decelerator = t.boolean(src, "decelerator");
+            let basis = if t.get("tiers").is_some() {
+                for key in ["threshold", "rate"] {
+                    if let Some(v) = t.get(key) {
+                        src.error(
+                            v.span(),
+                            format!("`{}` has `tiers`; `{key}` cannot be used with them", t.path),
+                        );
+                        return Err(Bad);
+                    }
+                }
+                RebateBasis::Tiers(tiers(src, t, false)?)
+            } else {
+                let threshold = t.required(src, "threshold", threshold);
+                let rate = t.required(src, "rate", rate);
+                RebateBasis::Threshold {
+                    threshold: threshold?,
+                    rate: rate?,
+                }
+            };
+            Ok(RuleKind::Rebate {
+                basis,
+                decelerator: decelerator?.unwrap_or(false),
+            })
+        }
+        "goal" => {
+            let measure = measure(src, t, "measure", &["revenue", "deals"]);
+            let amount = t.non_negative(src, "amount");
+            let target = target(src, t);
+            let measure = t.required(src, "measure", measure)?;
+            Ok(RuleKind::Goal {
+                measure: if measure == "deals" {
+                    Measure::Deals
+                } else {
+                    Measure::Revenue
+                },
+                target: target?,
+                amount: t.required(src, "amount", amount)?,
+            })
+        }
+        "growth" => {
+            let min_growth = t.decimal(src, "min_growth");
+            let p = pay(src, t);
+            Ok(RuleKind::Growth {
+                min_growth: min_growth?.unwrap_or(Decimal::ZERO),
+                pay: p?,
+            })
+        }
+        "activity" => {
+            let activity = t.string(src, "activity");
+            let amount = t.non_negative(src, "amount");
+            let max = t.integer(src, "max_per_period", 1);
+            Ok(RuleKind::Activity {
+                activity: t.required(src, "activity", activity)?,
+                amount: t.required(src, "amount", amount)?,
+                max_per_period: max?.map(|n| n as u64),
+            })
+        }
+        "milestone" => {
+            let nth = t.integer(src, "nth_deal", 1);
+            let amount = t.non_negative(src, "amount");
+            Ok(RuleKind::Milestone {
+                nth_deal: t.required(src, "nth_deal", nth)? as u64,
+                amount: t.required(src, "amount", amount)?,
+            })
+        }
+        "fund" => {
+            let accrual_rate = t.non_negative(src, "accrual_rate");
+            let allocation = match t.get("allocation") {
+                None => Ok(None),
+                Some(v) => match v.get_ref() {
+                    DeValue::Table(_) => t
+                        .table(src, "allocation")
+                        .and_then(|tt| level_table(src, &tt.expect("present")))
+                        .map(|m| Some(Allocation::ByLevel(m))),
+                    _ => t
+                        .non_negative(src, "allocation")
+                        .map(|a| a.map(Allocation::Fixed)),
+                },
+            };
+            let (accrual_rate, allocation) = (accrual_rate?, allocation?);
+            if accrual_rate.is_none() && allocation.is_none() {
+                src.error(
+                    t.span.clone(),
+                    format!(
+                        "`{}` (fund) needs `accrual_rate`, `allocation` or both",
+                        t.path
+                    ),
+                );
+                return Err(Bad);
+            }
+            Ok(RuleKind::Fund {
+                accrual_rate,
+                allocation,
+            })
+        }
+        _ => Err(Bad),
+    }
+}
+
+fn measure_mode(src: &mut Src, t: &Tbl) -> Field<TierMode> {
+    Ok(
+        match measure(src, t, "mode", &["marginal", "retroactive"])?.as_deref() {
+            None => None,
+            Some("marginal") => Some(TierMode::Marginal),
+            _ => Some(TierMode::Retroactive),
+        },
+    )
+}
+
+fn target(src: &mut Src, t: &Tbl) -> Result<Target, Bad> {
+    let Some(v) = t.get("target") else {
+        src.error(
+            t.span.clone(),
+            format!("missing required key `{}`", t.name("target")),
+        );
+        return Err(Bad);
+    };
+    match v.get_ref() {
+        DeValue::String(s) if s == "quota" => Ok(Target::Quota),
+        DeValue::Table(_) => {
+            let tt = t.table(src, "target")?.expect("present");
+            Ok(Target::ByLevel(level_table(src, &tt)?))
+        }
+        _ => Ok(Target::Fixed(decimal_value(src, v, &t.name("target"))?)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+[program]
+id = "p"
+name = "P"
+currency = "USD"
+
+[[rules]]
+id = "ref"
+kind = "flat"
+amount = "50.00"
+"#;
+
+    #[test]
+    fn minimal_program_parses_with_defaults() {
+        let (p, diags) = parse("p.toml", MINIMAL);
+        assert!(diags.is_empty(), "{diags:?}");
+        let p = p.unwrap();
+        assert_eq!(p.clawback_days, 90);
+        assert_eq!(p.payout.terms_days, 30);
+        assert!(p.payout.require_kyc);
+        assert_eq!(
+            p.rules[0].kind,
+            RuleKind::Flat {
+                amount: Decimal::new(5000, 2)
+            }
+        );
+    }
+
+    #[test]
+    fn reports_every_error_with_line_and_column() {
+        let text = r#"[program]
+id = "p"
+name = "P"
+currency = "usd"
+
+[[rules]]
+id = "a"
+kind = "percent"
+rate = "eight"
+colour = "red"
+
+[[rules]]
+id = "a"
+kind = "flat"
+amount = "5"
+"#;
+        let (p, diags) = parse("p.toml", text);
+        assert!(p.is_none());
+        let found: Vec<(usize, usize)> = diags.iter().map(|d| (d.line, d.column)).collect();
+        assert!(found.contains(&(4, 12)), "{diags:#?}");
+        assert!(found.contains(&(9, 8)), "{diags:#?}");
+        assert!(found.contains(&(10, 1)), "{diags:#?}");
+        assert!(found.contains(&(13, 6)), "{diags:#?}");
+        assert_eq!(diags.len(), 4, "{diags:#?}");
+    }
+
+    #[test]
+    fn float_literals_are_read_exactly() {
+        let text = MINIMAL.replace("amount = \"50.00\"", "amount = 0.1");
+        let (p, _) = parse("p.toml", &text);
+        assert_eq!(
+            p.unwrap().rules[0].kind,
+            RuleKind::Flat {
+                amount: Decimal::new(1, 1)
+            }
+        );
+    }
+}

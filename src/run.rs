@@ -1,0 +1,163 @@
+//! Loading a run's inputs, calculating, and writing `--out`: the I/O around the pure engine.
+
+use crate::engine::{self, Inputs, Outcome};
+use crate::error::Result;
+use crate::input::{
+    Activity, Claim, DealData, FileDigest, FxTable, LedgerData, PartnerSet, load_activities,
+    load_claims, load_deals, load_ledger, load_partners, sha256_file,
+};
+use crate::output::{self, Manifest, Summary};
+use crate::period::Period;
+use crate::program::{self, Program};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// The data files of a run (everything but the program and --out).
+#[derive(Debug, Clone)]
+pub struct DataPaths {
+    pub partners: PathBuf,
+    pub deals: PathBuf,
+    pub activities: Option<PathBuf>,
+    pub claims: Option<PathBuf>,
+    pub fx: Option<PathBuf>,
+    pub ledger: Option<PathBuf>,
+}
+
+/// Everything loaded for one program and period.
+pub struct Loaded {
+    pub partners: PartnerSet,
+    pub deals: DealData,
+    pub activities: Vec<Activity>,
+    pub claims: Vec<Claim>,
+    pub fx: FxTable,
+    pub ledger: LedgerData,
+    pub digests: BTreeMap<String, FileDigest>,
+    /// Warnings raised while loading (e.g. `diff` ignoring a claim on a fund one program lacks).
+    pub warnings: Vec<String>,
+}
+
+impl Loaded {
+    pub fn inputs(&self) -> Inputs<'_> {
+        Inputs {
+            partners: &self.partners,
+            deals: &self.deals,
+            activities: &self.activities,
+            claims: &self.claims,
+            fx: &self.fx,
+            ledger: &self.ledger,
+        }
+    }
+}
+
+/// Loads and validates every input. `lenient_funds` turns claims on funds the program lacks into
+/// warnings (for `diff`, whose two programs may define different funds).
+pub fn load(
+    program: &Program,
+    period: &Period,
+    paths: &DataPaths,
+    lenient_funds: bool,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Loaded> {
+    let mut digests = BTreeMap::new();
+    let mut warnings = Vec::new();
+    let (partners, d) = load_partners(&paths.partners, &program.currency)?;
+    digests.insert("partners".to_string(), d);
+    let fx = match &paths.fx {
+        Some(p) => {
+            let (fx, d) = FxTable::load(p, &program.currency)?;
+            digests.insert("fx".to_string(), d);
+            fx
+        }
+        None => FxTable::none(&program.currency),
+    };
+    let (deals, d) = load_deals(&paths.deals, program, period, &partners, &fx, progress)?;
+    digests.insert("deals".to_string(), d);
+    let activities = match &paths.activities {
+        Some(p) => {
+            let (a, d) = load_activities(p, period, &partners)?;
+            digests.insert("activities".to_string(), d);
+            a
+        }
+        None => Vec::new(),
+    };
+    let claims = match &paths.claims {
+        Some(p) => {
+            let (c, d, w) = load_claims(p, program, period, &partners, lenient_funds)?;
+            digests.insert("claims".to_string(), d);
+            warnings.extend(w);
+            c
+        }
+        None => Vec::new(),
+    };
+    let ledger = match &paths.ledger {
+        Some(dir) => {
+            let l = load_ledger(dir, program, period, &partners, &deals.reversals)?;
+            for (role, d) in &l.digests {
+                digests.insert(role.to_string(), d.clone());
+            }
+            l
+        }
+        None => LedgerData::default(),
+    };
+    Ok(Loaded {
+        partners,
+        deals,
+        activities,
+        claims,
+        fx,
+        ledger,
+        digests,
+        warnings,
+    })
+}
+
+/// Loads the program and inputs and calculates, without writing anything.
+pub fn calculate(
+    program_path: &Path,
+    period: &Period,
+    paths: &DataPaths,
+    progress: &mut dyn FnMut(u64),
+) -> Result<(Program, Loaded, Outcome)> {
+    let program = program::load(program_path)?;
+    let loaded = load(&program, period, paths, false, progress)?;
+    let outcome = engine::evaluate(&program, period, &loaded.inputs())?;
+    Ok((program, loaded, outcome))
+}
+
+/// `payline run`: calculates and writes every output into `out`, all or nothing.
+pub fn run(
+    program_path: &Path,
+    period: &Period,
+    paths: &DataPaths,
+    out: &Path,
+    force: bool,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Summary> {
+    let (program, mut loaded, outcome) = calculate(program_path, period, paths, progress)?;
+    let program_digest = FileDigest {
+        path: program_path.display().to_string(),
+        sha256: sha256_file(program_path)?,
+        rows: 0,
+    };
+    loaded.digests.insert("program".to_string(), program_digest);
+    let manifest = Manifest::new(&program, period, loaded.digests.clone(), &outcome);
+    output::write_atomically(out, force, |dir| {
+        output::write_outputs(
+            dir,
+            &program,
+            period,
+            &loaded.partners,
+            &outcome,
+            loaded.ledger.dir.as_deref(),
+            &manifest,
+        )
+    })?;
+    Ok(Summary::new(
+        &program,
+        period,
+        &loaded.partners,
+        &loaded.deals,
+        &outcome,
+        &loaded.warnings,
+    ))
+}
