@@ -137,7 +137,7 @@ pub fn run(
     let program_digest = FileDigest {
         path: program_path.display().to_string(),
         sha256: sha256_file(program_path)?,
-        rows: 0,
+        rows: None,
     };
     loaded.digests.insert("program".to_string(), program_digest);
     let manifest = Manifest::new(&program, period, loaded.digests.clone(), &outcome);

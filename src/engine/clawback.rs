@@ -20,16 +20,23 @@ pub fn claw_back(
     }
     let partners = &inputs.partners.partners;
     if inputs.ledger.dir.is_none() {
-        let examples: Vec<String> = reversals
+        // Rows closed inside this period and reversed in it were never paid: nothing to recover.
+        let earlier: Vec<_> = reversals
             .iter()
-            .take(3)
-            .map(|d| format!("{}/{}", d.deal_id, partners[d.partner].id))
+            .filter(|d| d.closed_on < period.start)
             .collect();
-        warnings.push(format!(
-            "{} deal row(s) were reversed in {period} but no --ledger was given, so nothing was clawed back (e.g. {})",
-            reversals.len(),
-            examples.join(", ")
-        ));
+        if !earlier.is_empty() {
+            let examples: Vec<String> = earlier
+                .iter()
+                .take(3)
+                .map(|d| format!("{}/{}", d.deal_id, partners[d.partner].id))
+                .collect();
+            warnings.push(format!(
+                "{} deal row(s) closed before {period} were reversed in it, but no --ledger was given, so nothing was clawed back (e.g. {})",
+                earlier.len(),
+                examples.join(", ")
+            ));
+        }
         return;
     }
     let mut late = 0usize;

@@ -20,6 +20,8 @@ pub struct Nudge {
     pub next_threshold: Decimal,
     pub gap: Decimal,
     pub gain: Decimal,
+    /// The measure counts deals (current, next_threshold and gap are counts, not money).
+    pub counts_deals: bool,
 }
 
 /// How a gap is closed: revenue (money) or a number of deals.
@@ -97,23 +99,27 @@ pub fn nudges_for(ctx: &PartnerCtx, lines: &[Line]) -> Vec<Nudge> {
     };
     let units = ctx.program.minor_units();
     let mut out = Vec::new();
-    let mut consider =
-        |rule_id: &str, current: Decimal, next: Decimal, gain: &dyn Fn(Decimal) -> Decimal| {
-            let gap = next - current;
-            if gap > Decimal::ZERO && gap <= config.within * next {
-                let gain = gain(gap);
-                if gain > Decimal::ZERO {
-                    out.push(Nudge {
-                        partner: ctx.index,
-                        rule_id: rule_id.to_string(),
-                        current,
-                        next_threshold: next,
-                        gap,
-                        gain,
-                    });
-                }
+    let mut consider = |rule_id: &str,
+                        counts_deals: bool,
+                        current: Decimal,
+                        next: Decimal,
+                        gain: &dyn Fn(Decimal) -> Decimal| {
+        let gap = next - current;
+        if gap > Decimal::ZERO && gap <= config.within * next {
+            let gain = gain(gap);
+            if gain > Decimal::ZERO {
+                out.push(Nudge {
+                    partner: ctx.index,
+                    rule_id: rule_id.to_string(),
+                    current,
+                    next_threshold: next,
+                    gap,
+                    gain,
+                    counts_deals,
+                });
             }
-        };
+        }
+    };
     for (rule_index, rule) in ctx.program.rules.iter().enumerate() {
         if !rule.when.matches_partner(ctx.partner, ctx.level) {
             continue;
@@ -137,14 +143,20 @@ pub fn nudges_for(ctx: &PartnerCtx, lines: &[Line]) -> Vec<Nudge> {
                     } else {
                         round_up(next, units)
                     };
-                    consider(&rule.id, total, next, &|gap| {
-                        let g = if *measure == TierMeasure::Deals {
-                            Gap::Deals(gap)
-                        } else {
-                            Gap::Revenue(gap)
-                        };
-                        gain_with_gap_closed(rule, rule_index, ctx, g)
-                    });
+                    consider(
+                        &rule.id,
+                        *measure == TierMeasure::Deals,
+                        total,
+                        next,
+                        &|gap| {
+                            let g = if *measure == TierMeasure::Deals {
+                                Gap::Deals(gap)
+                            } else {
+                                Gap::Revenue(gap)
+                            };
+                            gain_with_gap_closed(rule, rule_index, ctx, g)
+                        },
+                    );
                 }
             }
             RuleKind::Rebate { basis, .. } => {
@@ -156,7 +168,7 @@ pub fn nudges_for(ctx: &PartnerCtx, lines: &[Line]) -> Vec<Nudge> {
                     RebateBasis::Tiers(tiers) => tiers.iter().map(|t| t.from).find(|f| *f > total),
                 };
                 if let Some(next) = next {
-                    consider(&rule.id, total, next, &|gap| {
+                    consider(&rule.id, false, total, next, &|gap| {
                         gain_with_gap_closed(rule, rule_index, ctx, Gap::Revenue(gap))
                     });
                 }
@@ -168,13 +180,19 @@ pub fn nudges_for(ctx: &PartnerCtx, lines: &[Line]) -> Vec<Nudge> {
                     continue;
                 };
                 let current = rules::goal_current(rule, *measure, ctx);
-                consider(&rule.id, current, goal, &|gap| {
-                    let g = match measure {
-                        Measure::Revenue => Gap::Revenue(gap),
-                        Measure::Deals => Gap::Deals(gap),
-                    };
-                    gain_with_gap_closed(rule, rule_index, ctx, g)
-                });
+                consider(
+                    &rule.id,
+                    *measure == Measure::Deals,
+                    current,
+                    goal,
+                    &|gap| {
+                        let g = match measure {
+                            Measure::Revenue => Gap::Revenue(gap),
+                            Measure::Deals => Gap::Deals(gap),
+                        };
+                        gain_with_gap_closed(rule, rule_index, ctx, g)
+                    },
+                );
             }
             _ => {}
         }
@@ -193,14 +211,20 @@ pub fn nudges_for(ctx: &PartnerCtx, lines: &[Line]) -> Vec<Nudge> {
         };
         if let Some(next) = levels.tiers.iter().find(|t| t.from > measure) {
             let now: Decimal = lines.iter().map(|l| l.amount).sum();
-            consider("levels", measure, next.from, &|_| {
-                let at_next = PartnerCtx {
-                    level: Some(next.id.as_str()),
-                    ..*ctx
-                };
-                let (lines, _) = evaluate_rules(&at_next, &mut Vec::new());
-                lines.iter().map(|l| l.amount).sum::<Decimal>() - now
-            });
+            consider(
+                "levels",
+                levels.measure == Measure::Deals,
+                measure,
+                next.from,
+                &|_| {
+                    let at_next = PartnerCtx {
+                        level: Some(next.id.as_str()),
+                        ..*ctx
+                    };
+                    let (lines, _) = evaluate_rules(&at_next, &mut Vec::new());
+                    lines.iter().map(|l| l.amount).sum::<Decimal>() - now
+                },
+            );
         }
     }
     out

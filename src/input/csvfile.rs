@@ -50,7 +50,9 @@ pub fn sha256_file(path: &Path) -> Result<String> {
 pub struct FileDigest {
     pub path: String,
     pub sha256: String,
-    pub rows: u64,
+    /// Data rows (header excluded); absent for files that are not CSV (the program).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rows: Option<u64>,
 }
 
 pub struct CsvFile {
@@ -145,7 +147,7 @@ impl CsvFile {
         Ok(FileDigest {
             path: self.file,
             sha256: hex(&inner.hasher.finalize()),
-            rows,
+            rows: Some(rows),
         })
     }
 }

@@ -259,8 +259,9 @@ pub fn load_deals(
     data.current.sort_by(order);
     data.previous.sort_by(order);
     data.reversals.sort_by(order);
+    let csv_rows = csv.rows;
     let digest = csv.finish()?;
-    data.rows = digest.rows;
-    progress(digest.rows);
+    data.rows = csv_rows;
+    progress(csv_rows);
     Ok((data, digest))
 }

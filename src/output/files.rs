@@ -187,12 +187,19 @@ pub fn write_outputs(
         ])
         .map_err(io(&path))?;
         for n in &outcome.nudges {
+            let measure = |v: Decimal| {
+                if n.counts_deals {
+                    format_rate(v)
+                } else {
+                    money(v)
+                }
+            };
             w.write_record([
                 partners.partners[n.partner].id.clone(),
                 n.rule_id.clone(),
-                n.current.to_string(),
-                n.next_threshold.to_string(),
-                n.gap.to_string(),
+                measure(n.current),
+                measure(n.next_threshold),
+                measure(n.gap),
                 money(n.gain),
             ])
             .map_err(io(&path))?;

@@ -30,9 +30,10 @@ pub fn evaluate(rule: &Rule, basis: &RebateBasis, ctx: &PartnerCtx) -> RuleOutpu
         return RuleOutput::default();
     };
     let note = format!(
-        "period revenue {} ({} deals) reaches {}: {} of {}",
+        "period revenue {} over {} qualifying deal{} reaches {}: {} of {}",
         ctx.money(total),
         deals.len(),
+        if deals.len() == 1 { "" } else { "s" },
         ctx.money(threshold),
         format_percent(rate),
         ctx.money(total)

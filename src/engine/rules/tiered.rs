@@ -133,12 +133,7 @@ fn marginal(
                 None
             };
             parts.push(match measure {
-                TierMeasure::Deals => format!(
-                    "tier {} ({}) as deal {} of the period",
-                    k + 1,
-                    describe_pay(pay, ctx),
-                    format_rate(hi)
-                ),
+                TierMeasure::Deals => format!("tier {} ({})", k + 1, describe_pay(pay, ctx)),
                 _ => format!(
                     "tier {} ({}) on {}",
                     k + 1,
@@ -151,12 +146,18 @@ fn marginal(
             continue;
         }
         let note = match measure {
-            TierMeasure::Deals => format!(
-                "{} of {}{}",
-                parts.join(" + "),
-                ctx.money(deal.credited),
-                share_note_if_amount(tiers, deal)
-            ),
+            TierMeasure::Deals => {
+                let on = if tiers.iter().any(|t| matches!(t.pay, Pay::Amount(_))) {
+                    share_note(deal)
+                } else {
+                    format!(" of {}", ctx.money(deal.credited))
+                };
+                format!(
+                    "deal {} of the period: {}{on}",
+                    format_rate(hi),
+                    parts.join(" + ")
+                )
+            }
             _ => format!(
                 "{} of {}; cumulative {} → {}{}",
                 parts.join(" + "),
@@ -177,14 +178,6 @@ fn marginal(
         ));
     }
     lines
-}
-
-fn share_note_if_amount(tiers: &[Tier], deal: &Deal) -> String {
-    if tiers.iter().any(|t| matches!(t.pay, Pay::Amount(_))) {
-        share_note(deal)
-    } else {
-        String::new()
-    }
 }
 
 fn retroactive(
