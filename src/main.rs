@@ -36,7 +36,11 @@ fn main() -> ExitCode {
     match execute(cli.command) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("error: {e}");
+            // Program diagnostics carry their own `file:line:col: error:` prefix.
+            match &e {
+                payline::Error::Program(_) => eprintln!("{e}"),
+                _ => eprintln!("error: {e}"),
+            }
             ExitCode::from(e.exit_code() as u8)
         }
     }
