@@ -281,6 +281,19 @@ pub fn diff(
     })
 }
 
+/// `+200.00` / `-100.00` / `0.00`: a reader sees the direction of a change at a glance.
+fn signed(text: &str) -> String {
+    let is_zero = text
+        .trim_start_matches('-')
+        .chars()
+        .all(|c| c == '0' || c == '.' || c == '%');
+    if text.is_empty() || text.starts_with('-') || is_zero {
+        text.to_string()
+    } else {
+        format!("+{text}")
+    }
+}
+
 impl DiffReport {
     pub fn render(&self) -> String {
         let mut out = format!(
@@ -290,19 +303,25 @@ impl DiffReport {
         let mut rules = plain_table(vec!["rule", "kind", "base", "head", "delta", "delta %"]);
         for d in &self.rules {
             rules.add_row(vec![
-                &d.name,
-                &d.kind,
-                &d.base,
-                &d.head,
-                &d.delta,
-                &d.delta_pct,
+                d.name.clone(),
+                d.kind.clone(),
+                d.base.clone(),
+                d.head.clone(),
+                signed(&d.delta),
+                signed(&d.delta_pct),
             ]);
         }
         align_right(&mut rules, 2..6);
         out.push_str(&format!("Per rule\n{rules}\n\n"));
         let mut types = plain_table(vec!["partner type", "base", "head", "delta", "delta %"]);
         for d in &self.partner_types {
-            types.add_row(vec![&d.name, &d.base, &d.head, &d.delta, &d.delta_pct]);
+            types.add_row(vec![
+                d.name.clone(),
+                d.base.clone(),
+                d.head.clone(),
+                signed(&d.delta),
+                signed(&d.delta_pct),
+            ]);
         }
         align_right(&mut types, 1..5);
         out.push_str(&format!("Per partner type\n{types}\n\n"));
@@ -312,11 +331,11 @@ impl DiffReport {
             let mut partners = plain_table(vec!["partner", "type", "base", "head", "delta"]);
             for p in &self.partners {
                 partners.add_row(vec![
-                    &p.partner_id,
-                    &p.partner_type,
-                    &p.base,
-                    &p.head,
-                    &p.delta,
+                    p.partner_id.clone(),
+                    p.partner_type.clone(),
+                    p.base.clone(),
+                    p.head.clone(),
+                    signed(&p.delta),
                 ]);
             }
             align_right(&mut partners, 2..5);
@@ -337,11 +356,13 @@ impl DiffReport {
         let pct = if self.total.delta_pct.is_empty() {
             String::new()
         } else {
-            format!(" ({})", self.total.delta_pct)
+            format!(" ({})", signed(&self.total.delta_pct))
         };
         out.push_str(&format!(
             "Total cost: base {} → head {}: {}{pct}\n",
-            self.total.base, self.total.head, self.total.delta
+            self.total.base,
+            self.total.head,
+            signed(&self.total.delta)
         ));
         if let Some(limit) = &self.max_increase {
             out.push_str(&if self.over_limit {

@@ -1,0 +1,195 @@
+//! `payline diff` (golden text and JSON, the --max-increase gate) and `payline explain`.
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use std::path::{Path, PathBuf};
+
+fn dir(sub: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(sub)
+}
+
+fn diff(extra: &[&str]) -> Command {
+    let mut cmd = Command::cargo_bin("payline").unwrap();
+    cmd.current_dir(dir("tests/diff")).args([
+        "diff",
+        "--base",
+        "base.toml",
+        "--head",
+        "head.toml",
+        "--partners",
+        "partners.csv",
+        "--deals",
+        "deals.csv",
+        "--period",
+        "2026-10",
+    ]);
+    cmd.args(extra);
+    cmd
+}
+
+#[test]
+fn diff_text_matches_the_golden_report() {
+    let want = std::fs::read_to_string(dir("tests/diff/expected.txt")).unwrap();
+    diff(&[]).assert().success().stdout(want);
+}
+
+#[test]
+fn diff_json_matches_the_golden_report_and_gates() {
+    let want = std::fs::read_to_string(dir("tests/diff/expected.json")).unwrap();
+    diff(&["--json", "--max-increase", "5%"])
+        .assert()
+        .code(3)
+        .stdout(want);
+}
+
+#[test]
+fn max_increase_gate_by_amount_and_percent() {
+    // The head costs 200.00 (5.88%) more than the base.
+    diff(&["--max-increase", "150"])
+        .assert()
+        .code(3)
+        .stdout(predicate::str::contains("OVER LIMIT"));
+    diff(&["--max-increase", "200"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("within --max-increase 200.00"));
+    diff(&["--max-increase", "250.00"]).assert().code(0);
+    diff(&["--max-increase", "5%"]).assert().code(3);
+    diff(&["--max-increase", "6%"]).assert().code(0);
+    diff(&["--max-increase", "lots"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("a percentage like 2.5%"));
+}
+
+#[test]
+fn diff_top_and_all() {
+    diff(&["--top", "1"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "(top 1 of 3 by absolute delta; --all for every one)",
+        ))
+        .stdout(predicate::str::contains("| B ").and(predicate::str::contains("| A ").not()));
+    diff(&["--top", "1", "--all"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("| A "));
+}
+
+#[test]
+fn diff_of_a_program_with_itself_changes_nothing() {
+    let mut cmd = Command::cargo_bin("payline").unwrap();
+    cmd.current_dir(dir(""))
+        .args([
+            "diff",
+            "--base",
+            "programs/mixed.toml",
+            "--head",
+            "programs/mixed.toml",
+        ])
+        .args([
+            "--partners",
+            "fixtures/partners.csv",
+            "--deals",
+            "fixtures/deals.csv",
+        ])
+        .args([
+            "--activities",
+            "fixtures/activities.csv",
+            "--claims",
+            "fixtures/claims.csv",
+        ])
+        .args([
+            "--fx",
+            "fixtures/fx.csv",
+            "--period",
+            "2026-10",
+            "--max-increase",
+            "0",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("No partner's payout changed."));
+}
+
+fn explain(partner: &str) -> Command {
+    let mut cmd = Command::cargo_bin("payline").unwrap();
+    cmd.current_dir(dir(""))
+        .args([
+            "explain",
+            "--partner",
+            partner,
+            "--program",
+            "programs/mixed.toml",
+        ])
+        .args([
+            "--partners",
+            "fixtures/partners.csv",
+            "--deals",
+            "fixtures/deals.csv",
+        ])
+        .args([
+            "--activities",
+            "fixtures/activities.csv",
+            "--claims",
+            "fixtures/claims.csv",
+        ])
+        .args(["--fx", "fixtures/fx.csv", "--period", "2026-09"]);
+    cmd
+}
+
+#[test]
+fn explain_a_paid_partner() {
+    let out = explain("P004")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    for want in [
+        "partner P004 · Delta VAR Inc · type var · region NA · level gold (computed: revenue 183500.00 over the trailing 12 months)",
+        "| reseller-tiers | tiered   | deal D1013",
+        "tier 1 (5%) on 25000.00 + tier 2 (8%) on 17000.00 of 42000.00",
+        "| subtotal | 3450.00 |",
+        "| certification  | activity | activity certification",
+        // Without --ledger the fund starts empty: 2500.00 allocated, the 4000.00 claim partly paid.
+        "claim 4000.00 on fund mdf: 2500.00 available (carried 0.00, allocated 2500.00); 1500.00 unpaid",
+        "earned 6350.00 · clawed back 0.00 · carried in 0.00 · balance 6350.00 · paid 6350.00 · carried out 0.00",
+        "status: paid — paid 6350.00, due 2026-10-30\n",
+    ] {
+        assert!(text.contains(want), "missing {want:?} in:\n{text}");
+    }
+}
+
+#[test]
+fn explain_a_held_partner_says_why() {
+    explain("P005")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("flat 150.00 per deal"))
+        .stdout(predicate::str::contains(
+            "status: held — held: KYC is not verified and the program requires it; balance 150.00 carried",
+        ));
+}
+
+#[test]
+fn explain_a_partner_below_minimum_and_an_unknown_one() {
+    let mut cmd = Command::cargo_bin("payline").unwrap();
+    cmd.current_dir(dir(""))
+        .args(["explain", "--partner", "P002", "--program", "programs/mixed.toml"])
+        .args(["--partners", "fixtures/partners.csv", "--deals", "fixtures/deals.csv", "--fx", "fixtures/fx.csv"])
+        .args(["--period", "2026-08"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "status: below-minimum — balance 80.00 is below the payout minimum 100.00: carried to the next period",
+        ));
+    explain("NOPE")
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "partner NOPE is not in the partners file",
+        ));
+}
