@@ -10,15 +10,27 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 /// Progress on stderr for long runs: only when stderr is a terminal, and only after about a second.
-fn progress() -> impl FnMut(u64) {
-    let started = Instant::now();
-    let tty = std::io::stderr().is_terminal();
-    let mut bar: Option<ProgressBar> = None;
-    move |rows| {
-        if !tty || started.elapsed() < Duration::from_secs(1) {
+/// Cleared when dropped, so the summary prints on a clean screen.
+struct Progress {
+    started: Instant,
+    tty: bool,
+    bar: Option<ProgressBar>,
+}
+
+impl Progress {
+    fn new() -> Progress {
+        Progress {
+            started: Instant::now(),
+            tty: std::io::stderr().is_terminal(),
+            bar: None,
+        }
+    }
+
+    fn update(&mut self, rows: u64) {
+        if !self.tty || self.started.elapsed() < Duration::from_secs(1) {
             return;
         }
-        let bar = bar.get_or_insert_with(|| {
+        let bar = self.bar.get_or_insert_with(|| {
             let b = ProgressBar::new_spinner();
             b.set_style(
                 ProgressStyle::with_template("{spinner} reading deals: {msg} rows")
@@ -28,6 +40,14 @@ fn progress() -> impl FnMut(u64) {
             b
         });
         bar.set_message(rows.to_string());
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
     }
 }
 
@@ -49,15 +69,17 @@ fn main() -> ExitCode {
 fn execute(command: Command) -> payline::Result<u8> {
     match command {
         Command::Run(args) => {
-            let mut progress = progress();
-            let summary = payline::run::run(
-                &args.program,
-                &args.data.period,
-                &args.data.paths(),
-                &args.out,
-                args.force,
-                &mut progress,
-            )?;
+            let summary = {
+                let mut progress = Progress::new();
+                payline::run::run(
+                    &args.program,
+                    &args.data.period,
+                    &args.data.paths(),
+                    &args.out,
+                    args.force,
+                    &mut |rows| progress.update(rows),
+                )?
+            };
             if args.json {
                 println!(
                     "{}",
@@ -103,13 +125,15 @@ fn execute(command: Command) -> payline::Result<u8> {
             Ok(if report.over_limit { 3 } else { 0 })
         }
         Command::Explain(args) => {
-            let mut progress = progress();
-            let (program, loaded, outcome) = payline::run::calculate(
-                &args.program,
-                &args.data.period,
-                &args.data.paths(),
-                &mut progress,
-            )?;
+            let (program, loaded, outcome) = {
+                let mut progress = Progress::new();
+                payline::run::calculate(
+                    &args.program,
+                    &args.data.period,
+                    &args.data.paths(),
+                    &mut |rows| progress.update(rows),
+                )?
+            };
             print!(
                 "{}",
                 payline::explain::explain(
