@@ -260,3 +260,87 @@ tiers = [{ from = "0", rate = "0.01" }, { from = "3", rate = "0.02" }]
         prop_assert_eq!(a.payouts, b.payouts);
     }
 }
+
+/// Every file of a directory tree, relative path → bytes, in sorted order.
+fn tree(dir: &std::path::Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let rel = path.strip_prefix(dir).unwrap().display().to_string();
+                out.insert(rel, std::fs::read(&path).unwrap());
+            }
+        }
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(16))]
+
+    /// Running the same inputs twice writes byte-identical files (no clock, no hash order), for any
+    /// data: generated deals in shuffled order, split deals, refunds, a budget that may bind.
+    #[test]
+    fn reruns_write_byte_identical_files(
+        raw in prop::collection::vec((0usize..5, 1u32..=31, 0i64..2_000_000, 0u8..10), 1..40),
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path();
+        std::fs::write(p.join("program.toml"), r#"
+[program]
+id = "p"
+name = "P"
+currency = "USD"
+[payout]
+minimum = "50.00"
+[budget]
+total = "1000.00"
+[nudges]
+within = "0.5"
+[[rules]]
+id = "tiers"
+kind = "tiered"
+measure = "revenue"
+mode = "marginal"
+tiers = [{ from = "0", rate = "0.05" }, { from = "10000", rate = "0.08" }]
+[[rules]]
+id = "fee"
+kind = "flat"
+amount = "25.00"
+"#).unwrap();
+        std::fs::write(p.join("partners.csv"), "partner_id,name,type,kyc_verified\nP0,Zero,reseller,true\nP1,One,reseller,false\nP2,Two,var,true\nP3,Three,var,true\nP4,Four,referral,true\n").unwrap();
+        let mut deals = String::from("deal_id,partner_id,closed_on,amount,share,status,reversed_on\n");
+        for (i, (partner, day, cents, kind)) in raw.iter().enumerate() {
+            let amount = Decimal::new(*cents, 2);
+            match kind {
+                0 => deals.push_str(&format!("D{i},P{partner},2026-10-{day:02},{amount},,refunded,2026-11-02\n")),
+                1 => {
+                    let other = (partner + 1) % 5;
+                    deals.push_str(&format!("D{i},P{partner},2026-10-{day:02},{amount},0.5,,\n"));
+                    deals.push_str(&format!("D{i},P{other},2026-10-{day:02},{amount},0.5,,\n"));
+                }
+                _ => deals.push_str(&format!("D{i},P{partner},2026-10-{day:02},{amount},,,\n")),
+            }
+        }
+        std::fs::write(p.join("deals.csv"), deals).unwrap();
+        let paths = payline::run::DataPaths {
+            partners: p.join("partners.csv"),
+            deals: p.join("deals.csv"),
+            activities: None,
+            claims: None,
+            fx: None,
+            ledger: None,
+        };
+        let period = Period::parse("2026-10").unwrap();
+        let first = payline::run::run(&p.join("program.toml"), &period, &paths, &p.join("a"), false, &mut |_| {}).unwrap();
+        let second = payline::run::run(&p.join("program.toml"), &period, &paths, &p.join("b"), false, &mut |_| {}).unwrap();
+        prop_assert_eq!(first, second);
+        let (a, b) = (tree(&p.join("a")), tree(&p.join("b")));
+        prop_assert!(a.contains_key("payouts.csv") && a.contains_key("nudges.csv"));
+        prop_assert_eq!(a, b);
+    }
+}
