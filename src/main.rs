@@ -51,6 +51,13 @@ impl Drop for Progress {
     }
 }
 
+fn print_json(value: &impl serde::Serialize) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).expect("reports serialize")
+    );
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match execute(cli.command) {
@@ -81,10 +88,7 @@ fn execute(command: Command) -> payline::Result<u8> {
                 )?
             };
             if args.json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&summary).expect("summary serializes")
-                );
+                print_json(&summary);
             } else {
                 print!("{}", payline::output::render_table(&summary));
                 println!("\nWrote {}", args.out.display());
@@ -94,10 +98,7 @@ fn execute(command: Command) -> payline::Result<u8> {
         Command::Check(args) => {
             let report = payline::check::check(&args.programs, args.partners.as_deref())?;
             if args.json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&report).expect("report serializes")
-                );
+                print_json(&report);
             } else {
                 print!("{}", report.render());
             }
@@ -115,10 +116,7 @@ fn execute(command: Command) -> payline::Result<u8> {
                 top,
             )?;
             if args.json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&report).expect("report serializes")
-                );
+                print_json(&report);
             } else {
                 print!("{}", report.render());
             }

@@ -252,6 +252,18 @@ impl<'a> Row<'a> {
         Ok(value)
     }
 
+    /// A required money cell (zero or more).
+    pub fn required_money(&self, column: &str) -> Result<Decimal> {
+        self.money(column)?
+            .ok_or_else(|| self.error(column, "", "an amount is required"))
+    }
+
+    /// A required decimal cell (may be negative: balances and ledger amounts).
+    pub fn required_decimal(&self, column: &str) -> Result<Decimal> {
+        self.decimal(column)?
+            .ok_or_else(|| self.error(column, "", "a value is required"))
+    }
+
     pub fn date(&self, column: &str) -> Result<Option<NaiveDate>> {
         match self.get(column) {
             None => Ok(None),

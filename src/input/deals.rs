@@ -108,18 +108,10 @@ pub fn load_deals(
             progress(read);
         }
         let deal_id = row.required("deal_id")?;
-        let partner_id = row.required("partner_id")?;
-        let partner = partners.find(partner_id).ok_or_else(|| {
-            row.error(
-                "partner_id",
-                partner_id,
-                "unknown partner: not in partners.csv",
-            )
-        })?;
+        let partner = partners.lookup(&row, "unknown partner: not in partners.csv")?;
+        let partner_id = partners.partners[partner].id.as_str();
         let closed_on = row.required_date("closed_on")?;
-        let amount = row
-            .money("amount")?
-            .ok_or_else(|| row.error("amount", "", "an amount is required"))?;
+        let amount = row.required_money("amount")?;
         let currency = match row.get("currency") {
             None => program.currency.as_str(),
             Some(c) if is_currency_code(c) => c,

@@ -53,18 +53,9 @@ pub fn load_ledger(
     let mut csv = CsvFile::open(&balances_path, &["partner_id", "account", "balance"])?;
     let mut seen = HashSet::new();
     while let Some(row) = csv.next_row()? {
-        let partner_id = row.required("partner_id")?;
-        let partner = partners.find(partner_id).ok_or_else(|| {
-            row.error(
-                "partner_id",
-                partner_id,
-                "ledger partner is not in partners.csv",
-            )
-        })?;
+        let partner = partners.lookup(&row, "ledger partner is not in partners.csv")?;
         let account = row.required("account")?;
-        let balance = row
-            .decimal("balance")?
-            .ok_or_else(|| row.error("balance", "", "a balance is required"))?;
+        let balance = row.required_decimal("balance")?;
         if !seen.insert((partner, account.to_string())) {
             return Err(row.error("account", account, "this partner's account appears twice"));
         }
@@ -100,17 +91,8 @@ pub fn load_ledger(
                 format!("the ledger already holds lines of period {this_period}: --ledger must be the previous period's output, not this period's"),
             ));
         }
-        let partner_id = row.required("partner_id")?;
-        let partner = partners.find(partner_id).ok_or_else(|| {
-            row.error(
-                "partner_id",
-                partner_id,
-                "ledger partner is not in partners.csv",
-            )
-        })?;
-        let amount = row
-            .decimal("amount")?
-            .ok_or_else(|| row.error("amount", "", "an amount is required"))?;
+        let partner = partners.lookup(&row, "ledger partner is not in partners.csv")?;
+        let amount = row.required_decimal("amount")?;
         let rule_id = row.get("rule_id").unwrap_or("");
         if row.get("source") == Some("deal") {
             let deal_id = row.get("source_id").unwrap_or("");

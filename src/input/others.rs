@@ -26,14 +26,7 @@ pub fn load_activities(
     let mut csv = CsvFile::open(path, &["partner_id", "activity", "occurred_on"])?;
     let mut out = Vec::new();
     while let Some(row) = csv.next_row()? {
-        let partner_id = row.required("partner_id")?;
-        let partner = partners.find(partner_id).ok_or_else(|| {
-            row.error(
-                "partner_id",
-                partner_id,
-                "unknown partner: not in partners.csv",
-            )
-        })?;
+        let partner = partners.lookup(&row, "unknown partner: not in partners.csv")?;
         let activity = row.required("activity")?;
         let occurred_on = row.required_date("occurred_on")?;
         let quantity = match row.get("quantity") {
@@ -101,14 +94,7 @@ pub fn load_claims(
                 format!("duplicate claim_id (first on line {first})"),
             ));
         }
-        let partner_id = row.required("partner_id")?;
-        let partner = partners.find(partner_id).ok_or_else(|| {
-            row.error(
-                "partner_id",
-                partner_id,
-                "unknown partner: not in partners.csv",
-            )
-        })?;
+        let partner = partners.lookup(&row, "unknown partner: not in partners.csv")?;
         let fund = row.required("fund")?;
         let fund_known = program.rule(fund).is_some_and(|r| r.is_fund());
         if !fund_known {
@@ -128,9 +114,7 @@ pub fn load_claims(
                 ),
             ));
         }
-        let amount = row
-            .money("amount")?
-            .ok_or_else(|| row.error("amount", "", "an amount is required"))?;
+        let amount = row.required_money("amount")?;
         let status = match row.choice("status", &["approved", "pending", "rejected"])? {
             Some("approved") => ClaimStatus::Approved,
             Some("pending") => ClaimStatus::Pending,

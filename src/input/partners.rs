@@ -1,4 +1,4 @@
-use super::{CsvFile, FileDigest, Partner, PartnerStatus};
+use super::{CsvFile, FileDigest, Partner, PartnerStatus, Row};
 use crate::error::Result;
 use crate::money::is_currency_code;
 use std::collections::HashMap;
@@ -24,6 +24,14 @@ impl PartnerSet {
 
     pub fn find(&self, id: &str) -> Option<usize> {
         self.index.get(id).copied()
+    }
+
+    /// The partner named in the row's `partner_id` cell; an unknown id is an error on that cell,
+    /// with `message` saying whose reference it was.
+    pub fn lookup(&self, row: &Row, message: &str) -> Result<usize> {
+        let id = row.required("partner_id")?;
+        self.find(id)
+            .ok_or_else(|| row.error("partner_id", id, message))
     }
 
     pub fn len(&self) -> usize {
