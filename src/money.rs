@@ -1,7 +1,6 @@
 //! Exact money: parsing decimal text, minor units per currency and the one rounding step per line.
 
 use rust_decimal::{Decimal, RoundingStrategy};
-use std::str::FromStr;
 
 /// The program's rounding mode (SPEC §3 `rounding`). `HalfUp` rounds a half away from zero, the way
 /// invoices and spreadsheets do (-0.005 → -0.01); `HalfEven` is banker's rounding.
@@ -99,11 +98,6 @@ pub fn format_rate(value: Decimal) -> String {
 /// A rate as a percentage for notes: `0.085` → `8.5%`.
 pub fn format_percent(rate: Decimal) -> String {
     format!("{}%", (rate * Decimal::ONE_HUNDRED).normalize())
-}
-
-/// Parses a `--max-increase` style decimal where the caller already stripped a `%`.
-pub fn parse_plain(text: &str) -> Option<Decimal> {
-    Decimal::from_str(text.trim()).ok()
 }
 
 #[cfg(test)]

@@ -117,10 +117,6 @@ impl CsvFile {
         })
     }
 
-    pub fn has_column(&self, name: &str) -> bool {
-        self.columns.index(name).is_some()
-    }
-
     /// Advances to the next data row; `None` at the end of the file.
     pub fn next_row(&mut self) -> Result<Option<Row<'_>>> {
         match self.reader.read_record(&mut self.record) {

@@ -1,5 +1,5 @@
 use super::{CsvFile, FileDigest};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::money::is_currency_code;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -80,9 +80,5 @@ impl FxTable {
                 format!("no {currency} rate in force on {date}: converting {currency} needs --fx")
             }
         })
-    }
-
-    pub fn rate_or_error(&self, currency: &str, date: NaiveDate) -> Result<Decimal> {
-        self.rate_on(currency, date).map_err(Error::Calculation)
     }
 }

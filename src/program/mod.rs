@@ -341,10 +341,6 @@ impl Program {
             .as_ref()
             .is_some_and(|b| b.rules.iter().any(|r| r == rule_id))
     }
-
-    pub fn has_rule_kind(&self, kind: &str) -> bool {
-        self.rules.iter().any(|r| r.kind.name() == kind)
-    }
 }
 
 /// Reads and validates a program file; every error found is returned at once.
