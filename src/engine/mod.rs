@@ -159,14 +159,12 @@ pub fn evaluate(program: &Program, period: &Period, inputs: &Inputs) -> Result<O
             deals: slice_for(&inputs.deals.current, index, |d| d.partner),
             previous: slice_for(&inputs.deals.previous, index, |d| d.partner),
             activities: slice_for(inputs.activities, index, |a| a.partner),
-            claims: &[],
+            claims: claims_by_partner
+                .get(&index)
+                .map(Vec::as_slice)
+                .unwrap_or(&[]),
             inputs,
         };
-        let claims = claims_by_partner
-            .get(&index)
-            .map(Vec::as_slice)
-            .unwrap_or(&[]);
-        let ctx = PartnerCtx { claims, ..ctx };
         let (lines, funds) = evaluate_rules(&ctx, &mut outcome.warnings);
         if program.nudges.is_some() {
             outcome.nudges.extend(nudge::nudges_for(&ctx, &lines));
