@@ -117,6 +117,14 @@ impl CsvFile {
         })
     }
 
+    /// Resolves a column once; `Row` accessors then skip the header lookup.
+    pub fn column(&self, name: &'static str) -> Col {
+        Col {
+            name,
+            index: self.columns.index(name),
+        }
+    }
+
     /// Advances to the next data row; `None` at the end of the file.
     pub fn next_row(&mut self) -> Result<Option<Row<'_>>> {
         match self.reader.read_record(&mut self.record) {
@@ -164,12 +172,44 @@ fn malformed(file: &str, e: csv::Error) -> Error {
     }
 }
 
-/// Header name → field index. A dozen short names: a linear scan beats hashing every cell lookup.
-struct Columns(Vec<(String, usize)>);
+/// Header name → field index.
+pub struct Columns(Vec<(String, usize)>);
 
 impl Columns {
     fn index(&self, name: &str) -> Option<usize> {
         self.0.iter().find(|(n, _)| n == name).map(|(_, i)| *i)
+    }
+}
+
+/// How a loader names a column: by name (looked up in the header for each cell, fine for small
+/// files), or as a [`Col`] resolved once per file for the deal stream's hot path.
+pub trait ColumnRef: Copy {
+    fn index(self, columns: &Columns) -> Option<usize>;
+    fn name(&self) -> &str;
+}
+
+impl ColumnRef for &str {
+    fn index(self, columns: &Columns) -> Option<usize> {
+        columns.index(self)
+    }
+    fn name(&self) -> &str {
+        self
+    }
+}
+
+/// A column resolved against a file's header ([`CsvFile::column`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Col {
+    name: &'static str,
+    index: Option<usize>,
+}
+
+impl ColumnRef for Col {
+    fn index(self, _: &Columns) -> Option<usize> {
+        self.index
+    }
+    fn name(&self) -> &str {
+        self.name
     }
 }
 
@@ -188,6 +228,14 @@ pub fn parse_iso_date(text: &str) -> Option<NaiveDate> {
     NaiveDate::from_ymd_opt(num(0..4)? as i32, num(5..7)?, num(8..10)?)
 }
 
+/// `str::trim`, skipped for the usual cell that starts and ends with a printable ASCII character.
+fn trim_cell(cell: &str) -> &str {
+    match (cell.as_bytes().first(), cell.as_bytes().last()) {
+        (Some(first), Some(last)) if first.is_ascii_graphic() && last.is_ascii_graphic() => cell,
+        _ => cell.trim(),
+    }
+}
+
 /// One data row, with typed accessors. An empty cell is "absent" (SPEC §2).
 pub struct Row<'a> {
     pub file: &'a str,
@@ -197,11 +245,11 @@ pub struct Row<'a> {
 }
 
 impl<'a> Row<'a> {
-    pub fn error(&self, column: &str, value: &str, message: impl Into<String>) -> Error {
+    pub fn error(&self, column: impl ColumnRef, value: &str, message: impl Into<String>) -> Error {
         Error::Input {
             file: self.file.to_string(),
             line: self.line,
-            column: column.to_string(),
+            column: column.name().to_string(),
             value: value.to_string(),
             message: message.into(),
         }
@@ -209,17 +257,17 @@ impl<'a> Row<'a> {
 
     /// The cell's text without surrounding spaces, or `None` when the column is absent or the cell
     /// empty. (Trimming here, not in the csv reader, avoids rebuilding every record.)
-    pub fn get(&self, column: &str) -> Option<&'a str> {
-        let i = self.columns.index(column)?;
-        self.record.get(i).map(str::trim).filter(|s| !s.is_empty())
+    pub fn get(&self, column: impl ColumnRef) -> Option<&'a str> {
+        let i = column.index(self.columns)?;
+        self.record.get(i).map(trim_cell).filter(|s| !s.is_empty())
     }
 
-    pub fn required(&self, column: &str) -> Result<&'a str> {
+    pub fn required(&self, column: impl ColumnRef) -> Result<&'a str> {
         self.get(column)
             .ok_or_else(|| self.error(column, "", "a value is required"))
     }
 
-    pub fn decimal(&self, column: &str) -> Result<Option<Decimal>> {
+    pub fn decimal(&self, column: impl ColumnRef) -> Result<Option<Decimal>> {
         match self.get(column) {
             None => Ok(None),
             Some(text) => parse_decimal(text).map(Some).ok_or_else(|| {
@@ -233,7 +281,7 @@ impl<'a> Row<'a> {
     }
 
     /// Money: a decimal that is zero or more.
-    pub fn money(&self, column: &str) -> Result<Option<Decimal>> {
+    pub fn money(&self, column: impl ColumnRef) -> Result<Option<Decimal>> {
         let value = self.decimal(column)?;
         if let Some(v) = value
             && v.is_sign_negative()
@@ -249,18 +297,18 @@ impl<'a> Row<'a> {
     }
 
     /// A required money cell (zero or more).
-    pub fn required_money(&self, column: &str) -> Result<Decimal> {
+    pub fn required_money(&self, column: impl ColumnRef) -> Result<Decimal> {
         self.money(column)?
             .ok_or_else(|| self.error(column, "", "an amount is required"))
     }
 
     /// A required decimal cell (may be negative: balances and ledger amounts).
-    pub fn required_decimal(&self, column: &str) -> Result<Decimal> {
+    pub fn required_decimal(&self, column: impl ColumnRef) -> Result<Decimal> {
         self.decimal(column)?
             .ok_or_else(|| self.error(column, "", "a value is required"))
     }
 
-    pub fn date(&self, column: &str) -> Result<Option<NaiveDate>> {
+    pub fn date(&self, column: impl ColumnRef) -> Result<Option<NaiveDate>> {
         match self.get(column) {
             None => Ok(None),
             Some(text) => parse_iso_date(text)
@@ -269,12 +317,12 @@ impl<'a> Row<'a> {
         }
     }
 
-    pub fn required_date(&self, column: &str) -> Result<NaiveDate> {
+    pub fn required_date(&self, column: impl ColumnRef) -> Result<NaiveDate> {
         self.date(column)?
             .ok_or_else(|| self.error(column, "", "a date is required"))
     }
 
-    pub fn boolean(&self, column: &str) -> Result<Option<bool>> {
+    pub fn boolean(&self, column: impl ColumnRef) -> Result<Option<bool>> {
         match self.get(column) {
             None => Ok(None),
             Some("true") => Ok(Some(true)),
@@ -284,7 +332,7 @@ impl<'a> Row<'a> {
     }
 
     /// One of a fixed set of words; `None` when the cell is empty.
-    pub fn choice(&self, column: &str, allowed: &[&str]) -> Result<Option<&'a str>> {
+    pub fn choice(&self, column: impl ColumnRef, allowed: &[&str]) -> Result<Option<&'a str>> {
         match self.get(column) {
             None => Ok(None),
             Some(text) if allowed.contains(&text) => Ok(Some(text)),

@@ -3,7 +3,9 @@
 //! clawbacks), and per-partner summaries of older history (levels window, milestone counts). Memory
 //! therefore grows with one period's deals, not with the file.
 
-use super::{CsvFile, Deal, DealSource, DealStatus, FileDigest, FxTable, PartnerSet};
+use super::{
+    Col, CsvFile, Deal, DealSource, DealStatus, FileDigest, FnvHasher, FxTable, PartnerSet,
+};
 use crate::error::Result;
 use crate::money::is_currency_code;
 use crate::period::{Period, counts_in};
@@ -34,14 +36,12 @@ pub struct DealData {
 /// checks.
 fn key128(parts: &[&str]) -> u128 {
     let mut sip = DefaultHasher::new();
-    let mut fnv: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut fnv = FnvHasher::default();
     for p in parts {
         p.hash(&mut sip);
-        for &byte in p.as_bytes().iter().chain(&[0xff]) {
-            fnv = (fnv ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
-        }
+        p.hash(&mut fnv);
     }
-    ((sip.finish() as u128) << 64) | fnv as u128
+    ((sip.finish() as u128) << 64) | fnv.finish() as u128
 }
 
 /// The keys are hashes already; hashing them again would only cost time.
@@ -64,6 +64,21 @@ impl Hasher for KeyHasher {
 
 type KeyMap<V> = HashMap<u128, V, BuildHasherDefault<KeyHasher>>;
 
+/// deals.csv's columns, resolved once: the stream looks each cell up by index.
+struct DealColumns {
+    deal_id: Col,
+    partner_id: Col,
+    closed_on: Col,
+    amount: Col,
+    currency: Col,
+    share: Col,
+    product: Col,
+    customer_type: Col,
+    source: Col,
+    status: Col,
+    reversed_on: Col,
+}
+
 pub fn load_deals(
     path: &Path,
     program: &Program,
@@ -73,6 +88,19 @@ pub fn load_deals(
     progress: &mut dyn FnMut(u64),
 ) -> Result<(DealData, FileDigest)> {
     let mut csv = CsvFile::open(path, &["deal_id", "partner_id", "closed_on", "amount"])?;
+    let col = DealColumns {
+        deal_id: csv.column("deal_id"),
+        partner_id: csv.column("partner_id"),
+        closed_on: csv.column("closed_on"),
+        amount: csv.column("amount"),
+        currency: csv.column("currency"),
+        share: csv.column("share"),
+        product: csv.column("product"),
+        customer_type: csv.column("customer_type"),
+        source: csv.column("source"),
+        status: csv.column("status"),
+        reversed_on: csv.column("reversed_on"),
+    };
     let previous = period.previous();
     let level_window = program
         .levels
@@ -107,40 +135,43 @@ pub fn load_deals(
         if read.is_multiple_of(100_000) {
             progress(read);
         }
-        let deal_id = row.required("deal_id")?;
-        let partner = partners.lookup(&row, "unknown partner: not in partners.csv")?;
+        let deal_id = row.required(col.deal_id)?;
+        let partner =
+            partners.lookup(&row, col.partner_id, "unknown partner: not in partners.csv")?;
         let partner_id = partners.partners[partner].id.as_str();
-        let closed_on = row.required_date("closed_on")?;
-        let amount = row.required_money("amount")?;
-        let currency = match row.get("currency") {
+        let closed_on = row.required_date(col.closed_on)?;
+        let amount = row.required_money(col.amount)?;
+        let currency = match row.get(col.currency) {
             None => program.currency.as_str(),
             Some(c) if is_currency_code(c) => c,
-            Some(c) => return Err(row.error("currency", c, "expected an ISO 4217 code like EUR")),
+            Some(c) => {
+                return Err(row.error(col.currency, c, "expected an ISO 4217 code like EUR"));
+            }
         };
-        let share = match row.decimal("share")? {
+        let share = match row.decimal(col.share)? {
             None => Decimal::ONE,
             Some(s) if s > Decimal::ZERO && s <= Decimal::ONE => s,
             Some(_) => {
                 return Err(row.error(
                     "share",
-                    row.get("share").unwrap_or(""),
+                    row.get(col.share).unwrap_or(""),
                     "expected a share greater than 0 and at most 1",
                 ));
             }
         };
-        let source = match row.choice("source", &["sourced", "influenced"])? {
+        let source = match row.choice(col.source, &["sourced", "influenced"])? {
             Some("influenced") => DealSource::Influenced,
             _ => DealSource::Sourced,
         };
-        let status = match row.choice("status", &["won", "refunded", "cancelled"])? {
+        let status = match row.choice(col.status, &["won", "refunded", "cancelled"])? {
             None | Some("won") => DealStatus::Won,
             Some("refunded") => DealStatus::Refunded,
             _ => DealStatus::Cancelled,
         };
-        let reversed_on = row.date("reversed_on")?;
+        let reversed_on = row.date(col.reversed_on)?;
         match (status, reversed_on) {
             (DealStatus::Won, Some(r)) => {
-                return Err(row.error("reversed_on", &r.to_string(), "a won deal has no reversal date; set status to refunded or cancelled, or clear reversed_on"));
+                return Err(row.error(col.reversed_on, &r.to_string(), "a won deal has no reversal date; set status to refunded or cancelled, or clear reversed_on"));
             }
             (DealStatus::Refunded | DealStatus::Cancelled, None) => {
                 return Err(row.error(
@@ -161,7 +192,7 @@ pub fn load_deals(
 
         if let Some(first) = pairs.insert(key128(&[deal_id, partner_id]), row.line) {
             return Err(row.error(
-                "deal_id",
+                col.deal_id,
                 deal_id,
                 format!("duplicate (deal_id, partner_id) = ({deal_id}, {partner_id}); first on line {first}"),
             ));
@@ -170,7 +201,7 @@ pub fn load_deals(
         *total_share += share;
         if *total_share > Decimal::ONE {
             return Err(row.error(
-                "share",
+                col.share,
                 &share.to_string(),
                 format!(
                     "the shares of deal {deal_id} add up to {} (at most 1)",
@@ -192,10 +223,10 @@ pub fn load_deals(
         }
         let rate = fx
             .rate_on(currency, closed_on)
-            .map_err(|m| row.error("currency", currency, m))?;
+            .map_err(|m| row.error(col.currency, currency, m))?;
         let credited = program.round(amount * share * rate);
-        let product = row.get("product");
-        let customer_type = row.get("customer_type");
+        let product = row.get(col.product);
+        let customer_type = row.get(col.customer_type);
         if in_level_window && let Some((_, measure)) = level_window {
             let m = &mut data.level_measure[partner];
             match measure {

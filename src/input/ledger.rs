@@ -53,7 +53,8 @@ pub fn load_ledger(
     let mut csv = CsvFile::open(&balances_path, &["partner_id", "account", "balance"])?;
     let mut seen = HashSet::new();
     while let Some(row) = csv.next_row()? {
-        let partner = partners.lookup(&row, "ledger partner is not in partners.csv")?;
+        let partner =
+            partners.lookup(&row, "partner_id", "ledger partner is not in partners.csv")?;
         let account = row.required("account")?;
         let balance = row.required_decimal("balance")?;
         if !seen.insert((partner, account.to_string())) {
@@ -91,7 +92,8 @@ pub fn load_ledger(
                 format!("the ledger already holds lines of period {this_period}: --ledger must be the previous period's output, not this period's"),
             ));
         }
-        let partner = partners.lookup(&row, "ledger partner is not in partners.csv")?;
+        let partner =
+            partners.lookup(&row, "partner_id", "ledger partner is not in partners.csv")?;
         let amount = row.required_decimal("amount")?;
         let rule_id = row.get("rule_id").unwrap_or("");
         if row.get("source") == Some("deal") {

@@ -26,7 +26,8 @@ pub fn load_activities(
     let mut csv = CsvFile::open(path, &["partner_id", "activity", "occurred_on"])?;
     let mut out = Vec::new();
     while let Some(row) = csv.next_row()? {
-        let partner = partners.lookup(&row, "unknown partner: not in partners.csv")?;
+        let partner =
+            partners.lookup(&row, "partner_id", "unknown partner: not in partners.csv")?;
         let activity = row.required("activity")?;
         let occurred_on = row.required_date("occurred_on")?;
         let quantity = match row.get("quantity") {
@@ -94,7 +95,8 @@ pub fn load_claims(
                 format!("duplicate claim_id (first on line {first})"),
             ));
         }
-        let partner = partners.lookup(&row, "unknown partner: not in partners.csv")?;
+        let partner =
+            partners.lookup(&row, "partner_id", "unknown partner: not in partners.csv")?;
         let fund = row.required("fund")?;
         let fund_known = program.rule(fund).is_some_and(|r| r.is_fund());
         if !fund_known {

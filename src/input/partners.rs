@@ -1,4 +1,4 @@
-use super::{CsvFile, FileDigest, Partner, PartnerStatus, Row};
+use super::{ColumnRef, CsvFile, FileDigest, FnvBuild, Partner, PartnerStatus, Row};
 use crate::error::Result;
 use crate::money::is_currency_code;
 use std::collections::HashMap;
@@ -8,7 +8,7 @@ use std::path::Path;
 #[derive(Debug, Clone, Default)]
 pub struct PartnerSet {
     pub partners: Vec<Partner>,
-    index: HashMap<String, usize>,
+    index: HashMap<String, usize, FnvBuild>,
 }
 
 impl PartnerSet {
@@ -28,10 +28,9 @@ impl PartnerSet {
 
     /// The partner named in the row's `partner_id` cell; an unknown id is an error on that cell,
     /// with `message` saying whose reference it was.
-    pub fn lookup(&self, row: &Row, message: &str) -> Result<usize> {
-        let id = row.required("partner_id")?;
-        self.find(id)
-            .ok_or_else(|| row.error("partner_id", id, message))
+    pub fn lookup(&self, row: &Row, column: impl ColumnRef, message: &str) -> Result<usize> {
+        let id = row.required(column)?;
+        self.find(id).ok_or_else(|| row.error(column, id, message))
     }
 
     pub fn len(&self) -> usize {

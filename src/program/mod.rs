@@ -31,6 +31,8 @@ pub struct Program {
     pub id: String,
     pub name: String,
     pub currency: String,
+    /// The currency's minor units, looked up once (every line is rounded with it).
+    pub minor_units: u32,
     pub rounding: Rounding,
     pub clawback_days: i64,
     pub payout: PayoutPolicy,
@@ -328,7 +330,7 @@ impl Program {
     }
 
     pub fn minor_units(&self) -> u32 {
-        crate::money::minor_units(&self.currency)
+        self.minor_units
     }
 
     /// Rounds a money line once, with the program's mode and currency.

@@ -508,6 +508,7 @@ fn build_program(src: &mut Src, root: &Tbl) -> Result<Program, Bad> {
         file: src.file.to_string(),
         id,
         name,
+        minor_units: crate::money::minor_units(&currency),
         currency,
         rounding,
         clawback_days,
