@@ -51,9 +51,23 @@ fn run_step(
         .collect();
     expected.sort();
     assert!(!expected.is_empty(), "{case}: expected/ is empty");
+    // Files in subdirectories (e.g. expected/statements/M3.csv) are compared too.
+    let mut files = Vec::new();
     for path in expected {
-        let name = path.file_name().unwrap();
-        if name == "stdout.txt" {
+        if path.is_dir() {
+            let mut inner: Vec<_> = std::fs::read_dir(&path)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .collect();
+            inner.sort();
+            files.extend(inner);
+        } else {
+            files.push(path);
+        }
+    }
+    for path in files {
+        let name = path.strip_prefix(&expected_dir).unwrap();
+        if name.as_os_str() == "stdout.txt" {
             let want = std::fs::read_to_string(&path).unwrap();
             let got = String::from_utf8_lossy(&output.stdout).into_owned();
             if want.trim_end() != got.trim_end() {
@@ -72,7 +86,7 @@ fn run_step(
             )),
             Ok(got) if got != want => failures.push(format!(
                 "{case}: {} differs\n--- expected\n{want}--- got\n{got}",
-                name.to_string_lossy()
+                name.display()
             )),
             Ok(_) => {}
         }
