@@ -40,8 +40,6 @@ pub struct Program {
     pub levels: Option<Levels>,
     pub nudges: Option<Nudges>,
     pub rules: Vec<Rule>,
-    /// Positions of sections and keys outside `[[rules]]` (e.g. `budget.rules`), for lints.
-    pub positions: BTreeMap<String, Pos>,
 }
 
 #[derive(Debug, Clone)]

@@ -106,13 +106,6 @@ impl<'t, 'i> Tbl<'t, 'i> {
         }
     }
 
-    fn key_pos(&self, src: &Src, key: &str) -> Option<Pos> {
-        self.table
-            .iter()
-            .find(|(k, _)| k.get_ref() == key)
-            .map(|(k, _)| src.pos(k.span().start))
-    }
-
     fn required<T>(&self, src: &mut Src, key: &str, field: Field<T>) -> Result<T, Bad> {
         match field? {
             Some(v) => Ok(v),
@@ -428,12 +421,6 @@ fn build_program(src: &mut Src, root: &Tbl) -> Result<Program, Bad> {
         src,
         &["program", "payout", "budget", "levels", "nudges", "rules"],
     );
-    let mut positions = BTreeMap::new();
-    for key in ["program", "payout", "budget", "levels", "nudges"] {
-        if let Some(p) = root.key_pos(src, key) {
-            positions.insert(key.to_string(), p);
-        }
-    }
 
     let header = match root.table(src, "program") {
         Ok(Some(t)) => Some(t),
@@ -491,7 +478,7 @@ fn build_program(src: &mut Src, root: &Tbl) -> Result<Program, Bad> {
         }
     }
     let budget = root.table(src, "budget").and_then(|t| match t {
-        Some(t) => budget(src, &t, &rules, rules_bad, &mut positions).map(Some),
+        Some(t) => budget(src, &t, &rules, rules_bad).map(Some),
         None => Ok(None),
     });
 
@@ -517,7 +504,6 @@ fn build_program(src: &mut Src, root: &Tbl) -> Result<Program, Bad> {
         levels,
         nudges,
         rules,
-        positions,
     })
 }
 
@@ -570,20 +556,11 @@ fn payout_policy(src: &mut Src, t: &Tbl) -> Result<PayoutPolicy, Bad> {
     })
 }
 
-fn budget(
-    src: &mut Src,
-    t: &Tbl,
-    rules: &[Rule],
-    rules_bad: bool,
-    positions: &mut BTreeMap<String, Pos>,
-) -> Result<Budget, Bad> {
+fn budget(src: &mut Src, t: &Tbl, rules: &[Rule], rules_bad: bool) -> Result<Budget, Bad> {
     t.check_keys(src, &["total", "rules"]);
     let total = t.non_negative(src, "total");
     let names = t.string_list(src, "rules");
     let total = t.required(src, "total", total)?;
-    if let Some(p) = t.key_pos(src, "rules") {
-        positions.insert("budget.rules".to_string(), p);
-    }
     let rules_list = match names? {
         Some(list) => {
             let span = t.get("rules").expect("present").span();
