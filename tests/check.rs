@@ -147,7 +147,7 @@ fn rule_ids_kinds_and_required_keys() {
     assert_reports(
         "\n[[rules]]\nid = \"a\"\nkind = \"activity\"\nactivity = \"lead\"\namount = \"1\"\nwhen = { product = [\"x\"] }\n",
         &[
-            "p.toml:11:20: error: `rules[0].when.product` is a deal key and cannot be used on a activity rule",
+            "p.toml:11:20: error: `rules[0].when.product` is a deal key and cannot be used on `activity` rules",
         ],
     );
     assert_reports(

@@ -778,7 +778,7 @@ fn when(src: &mut Src, t: &Tbl, allow_deal_keys: bool, rule_kind: &str) -> Resul
                 src.error(
                     v.span(),
                     format!(
-                        "`{}` is a deal key and cannot be used on a {rule_kind} rule",
+                        "`{}` is a deal key and cannot be used on `{rule_kind}` rules",
                         t.name(key)
                     ),
                 );
