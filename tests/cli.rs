@@ -1,17 +1,16 @@
 //! The binary as users run it: exit codes, error messages naming file/line/column/value, all-or-nothing
 //! output, and the commands' printed reports.
 
+mod common;
+
 use assert_cmd::Command;
+use common::{SAMPLE_DATA, repo};
 use predicates::prelude::*;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use tempfile::TempDir;
 
 fn payline() -> Command {
     Command::cargo_bin("payline").unwrap()
-}
-
-fn repo(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
 }
 
 const PROGRAM: &str = r#"[program]
@@ -114,23 +113,10 @@ fn sample_run_writes_every_output_and_a_summary() {
             "run",
             "--program",
             "programs/mixed.toml",
-            "--partners",
-            "fixtures/partners.csv",
-        ])
-        .args([
-            "--deals",
-            "fixtures/deals.csv",
-            "--activities",
-            "fixtures/activities.csv",
-        ])
-        .args([
-            "--claims",
-            "fixtures/claims.csv",
-            "--fx",
-            "fixtures/fx.csv",
             "--period",
             "2026-10",
         ])
+        .args(SAMPLE_DATA)
         .arg("--out")
         .arg(&out)
         .assert()

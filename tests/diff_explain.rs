@@ -1,12 +1,10 @@
 //! `payline diff` (golden text and JSON, the --max-increase gate) and `payline explain`.
 
-use assert_cmd::Command;
-use predicates::prelude::*;
-use std::path::{Path, PathBuf};
+mod common;
 
-fn dir(sub: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(sub)
-}
+use assert_cmd::Command;
+use common::{SAMPLE_DATA, repo as dir};
+use predicates::prelude::*;
 
 fn diff(extra: &[&str]) -> Command {
     let mut cmd = Command::cargo_bin("payline").unwrap();
@@ -88,26 +86,8 @@ fn diff_of_a_program_with_itself_changes_nothing() {
             "--head",
             "programs/mixed.toml",
         ])
-        .args([
-            "--partners",
-            "fixtures/partners.csv",
-            "--deals",
-            "fixtures/deals.csv",
-        ])
-        .args([
-            "--activities",
-            "fixtures/activities.csv",
-            "--claims",
-            "fixtures/claims.csv",
-        ])
-        .args([
-            "--fx",
-            "fixtures/fx.csv",
-            "--period",
-            "2026-10",
-            "--max-increase",
-            "0",
-        ])
+        .args(SAMPLE_DATA)
+        .args(["--period", "2026-10", "--max-increase", "0"])
         .assert()
         .success()
         .stdout(predicate::str::contains("No partner's payout changed."));
@@ -123,19 +103,8 @@ fn explain(partner: &str) -> Command {
             "--program",
             "programs/mixed.toml",
         ])
-        .args([
-            "--partners",
-            "fixtures/partners.csv",
-            "--deals",
-            "fixtures/deals.csv",
-        ])
-        .args([
-            "--activities",
-            "fixtures/activities.csv",
-            "--claims",
-            "fixtures/claims.csv",
-        ])
-        .args(["--fx", "fixtures/fx.csv", "--period", "2026-09"]);
+        .args(SAMPLE_DATA)
+        .args(["--period", "2026-09"]);
     cmd
 }
 
