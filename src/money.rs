@@ -53,8 +53,16 @@ pub fn is_currency_code(text: &str) -> bool {
     text.len() == 3 && text.bytes().all(|b| b.is_ascii_uppercase())
 }
 
+/// The largest magnitude payline accepts for any amount or rate (10^20, exclusive). Decimal holds 28
+/// digits; this leaves room for rates, multipliers and sums over millions of lines, so the arithmetic
+/// can never overflow, and a corrupt cell gets an error instead of a crash.
+pub fn within_limits(value: Decimal) -> bool {
+    value.abs() < Decimal::from(10u64.pow(10)) * Decimal::from(10u64.pow(10))
+}
+
 /// Parses a decimal written as plain text (`1234.50`, `-3`, `0.075`), exactly. Thousands separators,
-/// currency symbols and exponents are refused rather than guessed at.
+/// currency symbols and exponents are refused rather than guessed at, and so are magnitudes of 10^20
+/// or more (see [`within_limits`]).
 pub fn parse_decimal(text: &str) -> Option<Decimal> {
     let t = text.trim();
     if t.is_empty()
@@ -66,6 +74,7 @@ pub fn parse_decimal(text: &str) -> Option<Decimal> {
     }
     Decimal::from_str_exact(t)
         .ok()
+        .filter(|d| within_limits(*d))
         .map(|d| d.normalize_keep_zero())
 }
 
@@ -124,6 +133,9 @@ mod tests {
         assert!(parse_decimal("1e3").is_none());
         assert!(parse_decimal("").is_none());
         assert!(parse_decimal("abc").is_none());
+        assert!(parse_decimal("99999999999999999999.99").unwrap() > Decimal::ZERO);
+        assert!(parse_decimal("100000000000000000000").is_none());
+        assert!(parse_decimal("-100000000000000000000").is_none());
     }
 
     #[test]

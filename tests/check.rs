@@ -77,7 +77,7 @@ fn wrong_types_and_bad_decimals() {
     assert_reports(
         "\n[[rules]]\nid = \"a\"\nkind = \"percent\"\nrate = true\n",
         &[
-            "p.toml:9:8: error: `rules[0].rate` must be a decimal like \"1250.00\" or \"0.08\", found true",
+            "p.toml:9:8: error: `rules[0].rate` must be a decimal like \"1250.00\" or \"0.08\" (below 10^20), found true",
         ],
     );
     assert_reports(
@@ -94,6 +94,12 @@ fn wrong_types_and_bad_decimals() {
     assert_reports(
         "\n[payout]\nminimum = \"-5\"\n",
         &["p.toml:7:11: error: `payout.minimum` must be zero or more"],
+    );
+    assert_reports(
+        "\n[[rules]]\nid = \"a\"\nkind = \"percent\"\nrate = \"8\"\n\n[[rules.modifiers]]\nmultiplier = \"5000\"\n",
+        &[
+            "p.toml:12:14: error: `rules[0].modifiers[0].multiplier` must be at most 1000, found 5000",
+        ],
     );
 }
 

@@ -375,6 +375,16 @@ fn negative_amount_and_share_out_of_range() {
 }
 
 #[test]
+fn an_absurdly_large_amount_is_an_error_not_a_crash() {
+    let case = Case::new();
+    case.write(
+        "deals.csv",
+        "deal_id,partner_id,closed_on,amount\nD1,P1,2026-10-01,9999999999999999999999999999\n",
+    );
+    case.fails_with(&[], &["deals.csv:2", "column `amount`", "below 10^20"]);
+}
+
+#[test]
 fn ragged_csv_row() {
     let case = Case::new();
     case.write(

@@ -274,7 +274,7 @@ impl<'a> Row<'a> {
                 self.error(
                     column,
                     text,
-                    "expected a decimal number like 1234.50 (no thousands separators or currency symbols)",
+                    "expected a decimal number like 1234.50 (no thousands separators or currency symbols, below 10^20)",
                 )
             }),
         }

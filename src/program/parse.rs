@@ -163,6 +163,22 @@ impl<'t, 'i> Tbl<'t, 'i> {
         Ok(v)
     }
 
+    /// A rate or multiplier: zero or more, and at most 1000 (100,000%). No real program comes near;
+    /// the bound keeps rate × amount × multipliers far inside Decimal's range.
+    fn rate(&self, src: &mut Src, key: &str) -> Field<Decimal> {
+        let v = self.non_negative(src, key)?;
+        if let Some(d) = v
+            && d > Decimal::ONE_THOUSAND
+        {
+            src.error(
+                self.get(key).expect("present").span(),
+                format!("`{}` must be at most 1000, found {d}", self.name(key)),
+            );
+            return Err(Bad);
+        }
+        Ok(v)
+    }
+
     fn integer(&self, src: &mut Src, key: &str, min: i64) -> Field<i64> {
         let Some(v) = self.get(key) else {
             return Ok(None);
@@ -364,7 +380,7 @@ fn decimal_value(src: &mut Src, v: &SV, name: &str) -> Result<Decimal, Bad> {
         src.error(
             v.span(),
             format!(
-                "`{name}` must be a decimal like \"1250.00\" or \"0.08\", found {}",
+                "`{name}` must be a decimal like \"1250.00\" or \"0.08\" (below 10^20), found {}",
                 describe(v.get_ref())
             ),
         );
@@ -885,7 +901,7 @@ fn modifiers(src: &mut Src, t: &Tbl) -> Result<Vec<Modifier>, Bad> {
             Ok(None) => Ok(When::default()),
             Err(Bad) => Err(Bad),
         };
-        let multiplier = m.non_negative(src, "multiplier");
+        let multiplier = m.rate(src, "multiplier");
         match (w, m.required(src, "multiplier", multiplier)) {
             (Ok(when), Ok(multiplier)) => out.push(Modifier { when, multiplier }),
             _ => bad = true,
@@ -897,7 +913,7 @@ fn modifiers(src: &mut Src, t: &Tbl) -> Result<Vec<Modifier>, Bad> {
 /// `amount` xor `rate`, for kinds that pay either.
 fn pay(src: &mut Src, t: &Tbl) -> Result<Pay, Bad> {
     let amount = t.non_negative(src, "amount");
-    let rate = t.non_negative(src, "rate");
+    let rate = t.rate(src, "rate");
     match (amount?, rate?) {
         (Some(a), None) => Ok(Pay::Amount(a)),
         (None, Some(r)) => Ok(Pay::Rate(r)),
@@ -935,7 +951,7 @@ fn tiers(src: &mut Src, t: &Tbl, amount_allowed: bool) -> Result<Vec<Tier>, Bad>
         let p = if amount_allowed {
             pay(src, tt)
         } else {
-            let rate = tt.non_negative(src, "rate");
+            let rate = tt.rate(src, "rate");
             tt.required(src, "rate", rate).map(Pay::Rate)
         };
         match (from, p) {
@@ -965,7 +981,7 @@ fn rule_kind(src: &mut Src, t: &Tbl, kind: &str) -> Result<RuleKind, Bad> {
             })
         }
         "percent" => {
-            let rate = t.non_negative(src, "rate");
+            let rate = t.rate(src, "rate");
             Ok(RuleKind::Percent {
                 rate: t.required(src, "rate", rate)?,
             })
@@ -1002,7 +1018,7 @@ fn rule_kind(src: &mut Src, t: &Tbl, kind: &str) -> Result<RuleKind, Bad> {
         }
         "rebate" => {
             let threshold = t.non_negative(src, "threshold");
-            let rate = t.non_negative(src, "rate");
+            let rate = t.rate(src, "rate");
             let decelerator = t.boolean(src, "decelerator");
             let basis = if t.get("tiers").is_some() {
                 for key in ["threshold", "rate"] {
@@ -1044,7 +1060,7 @@ fn rule_kind(src: &mut Src, t: &Tbl, kind: &str) -> Result<RuleKind, Bad> {
             })
         }
         "growth" => {
-            let min_growth = t.decimal(src, "min_growth");
+            let min_growth = t.rate(src, "min_growth");
             let p = pay(src, t);
             Ok(RuleKind::Growth {
                 min_growth: min_growth?.unwrap_or(Decimal::ZERO),
@@ -1070,7 +1086,7 @@ fn rule_kind(src: &mut Src, t: &Tbl, kind: &str) -> Result<RuleKind, Bad> {
             })
         }
         "fund" => {
-            let accrual_rate = t.non_negative(src, "accrual_rate");
+            let accrual_rate = t.rate(src, "accrual_rate");
             let allocation = match t.get("allocation") {
                 None => Ok(None),
                 Some(v) => match v.get_ref() {
