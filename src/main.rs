@@ -5,6 +5,7 @@ mod cli;
 use clap::Parser;
 use cli::{Cli, Command};
 use indicatif::{ProgressBar, ProgressStyle};
+use payline::run::Stage;
 use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -26,20 +27,21 @@ impl Progress {
         }
     }
 
-    fn update(&mut self, rows: u64) {
+    fn update(&mut self, stage: Stage) {
         if !self.tty || self.started.elapsed() < Duration::from_secs(1) {
             return;
         }
         let bar = self.bar.get_or_insert_with(|| {
             let b = ProgressBar::new_spinner();
-            b.set_style(
-                ProgressStyle::with_template("{spinner} reading deals: {msg} rows")
-                    .expect("valid template"),
-            );
+            b.set_style(ProgressStyle::with_template("{spinner} {msg}").expect("valid template"));
             b.enable_steady_tick(Duration::from_millis(120));
             b
         });
-        bar.set_message(rows.to_string());
+        bar.set_message(match stage {
+            Stage::ReadingDeals { rows } => format!("reading deals: {rows} rows"),
+            Stage::Calculating => "calculating".to_string(),
+            Stage::Writing => "writing outputs".to_string(),
+        });
     }
 }
 
@@ -84,7 +86,7 @@ fn execute(command: Command) -> payline::Result<u8> {
                     &args.data.paths(),
                     &args.out,
                     args.force,
-                    &mut |rows| progress.update(rows),
+                    &mut |stage| progress.update(stage),
                 )?
             };
             if args.json {
@@ -129,7 +131,7 @@ fn execute(command: Command) -> payline::Result<u8> {
                     &args.program,
                     &args.data.period,
                     &args.data.paths(),
-                    &mut |rows| progress.update(rows),
+                    &mut |stage| progress.update(stage),
                 )?
             };
             print!(

@@ -12,6 +12,14 @@ use crate::program::{self, Program};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+/// Where a long run is, for a progress display.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    ReadingDeals { rows: u64 },
+    Calculating,
+    Writing,
+}
+
 /// The data files of a run (everything but the program and --out).
 #[derive(Debug, Clone)]
 pub struct DataPaths {
@@ -56,7 +64,7 @@ pub fn load(
     period: &Period,
     paths: &DataPaths,
     lenient_funds: bool,
-    progress: &mut dyn FnMut(u64),
+    progress: &mut dyn FnMut(Stage),
 ) -> Result<Loaded> {
     let mut digests = BTreeMap::new();
     let mut warnings = Vec::new();
@@ -70,7 +78,9 @@ pub fn load(
         }
         None => FxTable::none(&program.currency),
     };
-    let (deals, d) = load_deals(&paths.deals, program, period, &partners, &fx, progress)?;
+    let (deals, d) = load_deals(&paths.deals, program, period, &partners, &fx, &mut |rows| {
+        progress(Stage::ReadingDeals { rows })
+    })?;
     digests.insert("deals".to_string(), d);
     let activities = match &paths.activities {
         Some(p) => {
@@ -116,10 +126,11 @@ pub fn calculate(
     program_path: &Path,
     period: &Period,
     paths: &DataPaths,
-    progress: &mut dyn FnMut(u64),
+    progress: &mut dyn FnMut(Stage),
 ) -> Result<(Program, Loaded, Outcome)> {
     let program = program::load(program_path)?;
     let loaded = load(&program, period, paths, false, progress)?;
+    progress(Stage::Calculating);
     let outcome = engine::evaluate(&program, period, &loaded.inputs())?;
     Ok((program, loaded, outcome))
 }
@@ -131,7 +142,7 @@ pub fn run(
     paths: &DataPaths,
     out: &Path,
     force: bool,
-    progress: &mut dyn FnMut(u64),
+    progress: &mut dyn FnMut(Stage),
 ) -> Result<Summary> {
     let (program, mut loaded, outcome) = calculate(program_path, period, paths, progress)?;
     let program_digest = FileDigest {
@@ -141,6 +152,7 @@ pub fn run(
     };
     loaded.digests.insert("program".to_string(), program_digest);
     let manifest = Manifest::new(&program, period, loaded.digests.clone(), &outcome);
+    progress(Stage::Writing);
     output::write_atomically(out, force, |dir| {
         output::write_outputs(
             dir,
