@@ -103,10 +103,14 @@ pub fn nudges_for(ctx: &PartnerCtx, lines: &[Line]) -> Vec<Nudge> {
                         counts_deals: bool,
                         current: Decimal,
                         next: Decimal,
-                        gain: &dyn Fn(Decimal) -> Decimal| {
+                        gain: &dyn Fn(Gap) -> Decimal| {
         let gap = next - current;
         if gap > Decimal::ZERO && gap <= config.within * next {
-            let gain = gain(gap);
+            let gain = gain(if counts_deals {
+                Gap::Deals(gap)
+            } else {
+                Gap::Revenue(gap)
+            });
             if gain > Decimal::ZERO {
                 out.push(Nudge {
                     partner: ctx.index,
@@ -148,14 +152,7 @@ pub fn nudges_for(ctx: &PartnerCtx, lines: &[Line]) -> Vec<Nudge> {
                         *measure == TierMeasure::Deals,
                         total,
                         next,
-                        &|gap| {
-                            let g = if *measure == TierMeasure::Deals {
-                                Gap::Deals(gap)
-                            } else {
-                                Gap::Revenue(gap)
-                            };
-                            gain_with_gap_closed(rule, rule_index, ctx, g)
-                        },
+                        &|gap| gain_with_gap_closed(rule, rule_index, ctx, gap),
                     );
                 }
             }
@@ -169,7 +166,7 @@ pub fn nudges_for(ctx: &PartnerCtx, lines: &[Line]) -> Vec<Nudge> {
                 };
                 if let Some(next) = next {
                     consider(&rule.id, false, total, next, &|gap| {
-                        gain_with_gap_closed(rule, rule_index, ctx, Gap::Revenue(gap))
+                        gain_with_gap_closed(rule, rule_index, ctx, gap)
                     });
                 }
             }
@@ -185,13 +182,7 @@ pub fn nudges_for(ctx: &PartnerCtx, lines: &[Line]) -> Vec<Nudge> {
                     *measure == Measure::Deals,
                     current,
                     goal,
-                    &|gap| {
-                        let g = match measure {
-                            Measure::Revenue => Gap::Revenue(gap),
-                            Measure::Deals => Gap::Deals(gap),
-                        };
-                        gain_with_gap_closed(rule, rule_index, ctx, g)
-                    },
+                    &|gap| gain_with_gap_closed(rule, rule_index, ctx, gap),
                 );
             }
             _ => {}

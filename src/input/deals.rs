@@ -153,7 +153,7 @@ pub fn load_deals(
             Some(s) if s > Decimal::ZERO && s <= Decimal::ONE => s,
             Some(_) => {
                 return Err(row.error(
-                    "share",
+                    col.share,
                     row.get(col.share).unwrap_or(""),
                     "expected a share greater than 0 and at most 1",
                 ));
@@ -175,14 +175,14 @@ pub fn load_deals(
             }
             (DealStatus::Refunded | DealStatus::Cancelled, None) => {
                 return Err(row.error(
-                    "reversed_on",
+                    col.reversed_on,
                     "",
                     "a refunded or cancelled deal needs its reversal date",
                 ));
             }
             (_, Some(r)) if r < closed_on => {
                 return Err(row.error(
-                    "reversed_on",
+                    col.reversed_on,
                     &r.to_string(),
                     format!("the reversal date is before closed_on {closed_on}"),
                 ));
