@@ -14,6 +14,16 @@ fn golden_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden")
 }
 
+/// The entries of a directory, sorted, so cases and files are visited in a stable order.
+fn sorted_entries(dir: &Path) -> Vec<PathBuf> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .collect();
+    entries.sort();
+    entries
+}
+
 fn args_of(cmd_file: &Path, prev: Option<&Path>) -> Vec<String> {
     let text = std::fs::read_to_string(cmd_file).expect("cmd file");
     let text = match prev {
@@ -45,22 +55,13 @@ fn run_step(
     );
     let mut failures = Vec::new();
     let expected_dir = dir.join("expected");
-    let mut expected: Vec<_> = std::fs::read_dir(&expected_dir)
-        .unwrap_or_else(|_| panic!("{case}: no expected/ directory"))
-        .map(|e| e.unwrap().path())
-        .collect();
-    expected.sort();
+    let expected = sorted_entries(&expected_dir);
     assert!(!expected.is_empty(), "{case}: expected/ is empty");
     // Files in subdirectories (e.g. expected/statements/M3.csv) are compared too.
     let mut files = Vec::new();
     for path in expected {
         if path.is_dir() {
-            let mut inner: Vec<_> = std::fs::read_dir(&path)
-                .unwrap()
-                .map(|e| e.unwrap().path())
-                .collect();
-            inner.sort();
-            files.extend(inner);
+            files.extend(sorted_entries(&path));
         } else {
             files.push(path);
         }
@@ -96,12 +97,10 @@ fn run_step(
 
 #[test]
 fn golden_cases() {
-    let mut cases: Vec<PathBuf> = std::fs::read_dir(golden_root())
-        .unwrap()
-        .map(|e| e.unwrap().path())
+    let cases: Vec<PathBuf> = sorted_entries(&golden_root())
+        .into_iter()
         .filter(|p| p.is_dir())
         .collect();
-    cases.sort();
     assert!(cases.len() >= 18, "expected the golden cases to be present");
     let tmp = tempfile::tempdir().unwrap();
     let mut failures = Vec::new();
@@ -113,11 +112,7 @@ fn golden_cases() {
         );
         let steps_dir = case_dir.join("steps");
         if steps_dir.is_dir() {
-            let mut steps: Vec<PathBuf> = std::fs::read_dir(&steps_dir)
-                .unwrap()
-                .map(|e| e.unwrap().path())
-                .collect();
-            steps.sort();
+            let steps = sorted_entries(&steps_dir);
             let mut prev: Option<PathBuf> = None;
             for step in steps {
                 let label = format!("{case}/{}", step.file_name().unwrap().to_string_lossy());
