@@ -58,6 +58,10 @@ pub struct DataArgs {
     /// The previous period's --out directory
     #[arg(long, value_name = "PREV_DIR")]
     pub ledger: Option<PathBuf>,
+    /// Accept a --ledger written by another program id (a new fiscal year's program carrying the
+    /// old balances on); recorded in the manifest
+    #[arg(long, requires = "ledger")]
+    pub allow_program_change: bool,
 }
 
 impl DataArgs {
@@ -69,6 +73,7 @@ impl DataArgs {
             claims: self.claims.clone(),
             fx: self.fx.clone(),
             ledger: self.ledger.clone(),
+            allow_program_change: self.allow_program_change,
         }
     }
 }

@@ -95,6 +95,10 @@ pub enum Error {
     #[error("{0}")]
     Calculation(String),
 
+    /// `--ledger` is not the previous link of this chain (SPEC §7): every problem found, one per line.
+    #[error("{}", .0.join("\n"))]
+    Chain(Vec<String>),
+
     /// The command was asked to do something it refuses to do (e.g. overwrite a non-empty --out).
     #[error("{0}")]
     Refused(String),

@@ -3,7 +3,7 @@
 use crate::engine::{self, Inputs, Outcome};
 use crate::error::Result;
 use crate::input::{
-    Activity, Claim, DealData, FileDigest, FxTable, LedgerData, PartnerSet, load_activities,
+    Activity, Claim, DealData, FileDigest, FxTable, LedgerData, LedgerQuery, PartnerSet, load_activities,
     load_claims, load_deals, load_ledger, load_partners, sha256_file,
 };
 use crate::output::{self, Manifest, Summary};
@@ -29,6 +29,8 @@ pub struct DataPaths {
     pub claims: Option<PathBuf>,
     pub fx: Option<PathBuf>,
     pub ledger: Option<PathBuf>,
+    /// `--allow-program-change`: the ledger may come from another program id (SPEC §7).
+    pub allow_program_change: bool,
 }
 
 /// Everything loaded for one program and period.
@@ -101,7 +103,14 @@ pub fn load(
     };
     let ledger = match &paths.ledger {
         Some(dir) => {
-            let l = load_ledger(dir, program, period, &partners, &deals.reversals)?;
+            let claim_ids: Vec<&str> = claims.iter().map(|c| c.claim_id.as_str()).collect();
+            let query = LedgerQuery {
+                reversals: &deals.reversals,
+                current: &deals.current,
+                claim_ids: &claim_ids,
+                allow_program_change: paths.allow_program_change,
+            };
+            let l = load_ledger(dir, program, period, &partners, &query)?;
             for (role, d) in &l.digests {
                 digests.insert(role.to_string(), d.clone());
             }
@@ -151,7 +160,14 @@ pub fn run(
         rows: None,
     };
     loaded.digests.insert("program".to_string(), program_digest);
-    let manifest = Manifest::new(&program, period, loaded.digests.clone(), &outcome);
+    let manifest = Manifest::new(
+        &program,
+        period,
+        loaded.digests.clone(),
+        &outcome,
+        loaded.ledger.previous_manifest.clone(),
+        paths.allow_program_change,
+    );
     progress(Stage::Writing);
     output::write_atomically(out, force, |dir| {
         output::write_outputs(
@@ -161,7 +177,7 @@ pub fn run(
             &loaded.partners,
             &outcome,
             loaded.ledger.dir.as_deref(),
-            &manifest,
+            manifest,
         )
     })?;
     Ok(Summary::new(

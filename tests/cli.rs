@@ -4,7 +4,7 @@
 mod common;
 
 use assert_cmd::Command;
-use common::{SAMPLE_DATA, repo};
+use common::{SAMPLE_DATA, repo, sha256_hex};
 use predicates::prelude::*;
 use std::path::PathBuf;
 use tempfile::TempDir;
@@ -147,7 +147,13 @@ fn sample_run_writes_every_output_and_a_summary() {
     );
     let manifest: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
-    assert_eq!(manifest["period"], "2026-10");
+    assert_eq!(manifest["period"]["id"], "2026-10");
+    assert_eq!(manifest["period"]["first_day"], "2026-10-01");
+    assert_eq!(manifest["period"]["last_day"], "2026-10-31");
+    let payouts_sha = manifest["outputs"]["payouts.csv"].as_str().unwrap();
+    let bytes = std::fs::read(out.join("payouts.csv")).unwrap();
+    assert_eq!(payouts_sha, sha256_hex(&bytes), "the manifest hashes the outputs");
+    assert!(manifest["outputs"].get("manifest.json").is_none());
     assert_eq!(
         manifest["inputs"]["deals"]["sha256"]
             .as_str()
@@ -481,20 +487,28 @@ fn activities_with_a_bad_quantity_or_unknown_partner() {
 
 #[test]
 fn ledger_partner_missing_from_partners() {
+    // September carries P5's 4.00 (below the 10.00 minimum); by October P5 left partners.csv.
     let case = Case::new();
-    std::fs::create_dir(case.path("prev")).unwrap();
     case.write(
-        "prev/balances.csv",
-        "partner_id,account,balance\nP5,payout,40.00\n",
+        "partners.csv",
+        &format!("{PARTNERS}P5,Five,reseller,true,\n"),
     );
     case.write(
-        "prev/ledger.csv",
-        "period,partner_id,rule_id,kind,source,source_id,basis,rate,amount,note\n",
+        "deals.csv",
+        &format!("{DEALS}D9,P5,2026-09-10,40.00\n"),
     );
+    payline()
+        .current_dir(case.dir.path())
+        .args(["run", "--program", "program.toml", "--partners", "partners.csv"])
+        .args(["--deals", "deals.csv", "--period", "2026-09", "--out", "september"])
+        .assert()
+        .success();
+    case.write("partners.csv", PARTNERS);
+    case.write("deals.csv", DEALS);
     case.fails_with(
-        &["--ledger", "prev"],
+        &["--ledger", "september"],
         &[
-            "balances.csv:2",
+            "september/balances.csv:4",
             "column `partner_id`",
             "P5",
             "ledger partner is not in partners.csv",
@@ -509,7 +523,10 @@ fn ledger_of_the_same_period_is_refused() {
     std::fs::rename(case.path("out"), case.path("october")).unwrap();
     case.fails_with(
         &["--ledger", "october"],
-        &["ledger.csv:2", "already holds lines of period 2026-10"],
+        &[
+            "the ledger is October 2026 (2026-10)'s batch; this run is for October 2026 (2026-10), which overlaps it",
+            "ledger.csv:2: the ledger already holds lines of 2026-10",
+        ],
     );
 }
 

@@ -334,6 +334,7 @@ amount = "25.00"
             claims: None,
             fx: None,
             ledger: None,
+            allow_program_change: false,
         };
         let period = Period::parse("2026-10").unwrap();
         let first = payline::run::run(&p.join("program.toml"), &period, &paths, &p.join("a"), false, &mut |_| {}).unwrap();

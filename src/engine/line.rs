@@ -9,6 +9,7 @@ pub enum Source {
     Claim,
     Period,
     Adjustment,
+    Payout,
 }
 
 impl Source {
@@ -19,6 +20,7 @@ impl Source {
             Source::Claim => "claim",
             Source::Period => "period",
             Source::Adjustment => "adjustment",
+            Source::Payout => "payout",
         }
     }
 }
@@ -30,6 +32,10 @@ pub enum LineKind {
     Claim,
     Clawback,
     BudgetProration,
+    /// A movement on a fund account: allocation, accrual, or a claim's draw.
+    Fund,
+    /// The payment itself: −paid on the `payout` account.
+    Payout,
 }
 
 impl LineKind {
@@ -39,6 +45,8 @@ impl LineKind {
             LineKind::Claim => "claim",
             LineKind::Clawback => "clawback",
             LineKind::BudgetProration => "budget-proration",
+            LineKind::Fund => "fund",
+            LineKind::Payout => "payout",
         }
     }
 }
@@ -55,6 +63,17 @@ pub struct Line {
     pub rate: Option<Decimal>,
     pub amount: Decimal,
     pub note: String,
+}
+
+impl Line {
+    /// The ledger account the line moves (SPEC §5): a fund's own account for fund movements, the
+    /// partner's `payout` account for everything earned, clawed back or paid.
+    pub fn account(&self) -> String {
+        match self.kind {
+            LineKind::Fund => format!("fund:{}", self.rule_id),
+            _ => "payout".to_string(),
+        }
+    }
 }
 
 /// SPEC §3 `cap`: per partner per period, line by line in processing order; a line is cut to what is

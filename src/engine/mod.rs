@@ -41,8 +41,13 @@ pub struct Balance {
 
 #[derive(Debug, Clone, Default)]
 pub struct Outcome {
-    /// Every money line of the period, by partner, then in calculation order.
+    /// Every money line earned, clawed back or adjusted in the period, by partner, then in
+    /// calculation order.
     pub lines: Vec<Line>,
+    /// The period's account movements (SPEC §5, §7), by partner: each fund's draws, then the payout
+    /// (−paid). lines.csv and ledger.csv hold `lines` and `movements`, so the ledger is the complete
+    /// history of every account.
+    pub movements: Vec<Line>,
     /// One row per partner with a line or a non-zero balance in or out, by partner_id.
     pub payouts: Vec<Payout>,
     pub balances: Vec<Balance>,
@@ -110,27 +115,87 @@ pub fn level_of(
     }
 }
 
-/// The lines of every rule for one partner at a given level, caps applied; plus fund balances out.
+/// One fund of one partner after the period: its balance out and the lines that flowed into it.
+pub(crate) struct FundState {
+    pub balance: Decimal,
+    /// `fund` lines on `fund:RULE_ID` for this period's accrual and allocation.
+    pub inflows: Vec<Line>,
+}
+
+/// The lines of every rule for one partner at a given level, caps applied; plus each fund's state.
 pub(crate) fn evaluate_rules(
     ctx: &PartnerCtx,
     warnings: &mut Vec<String>,
-) -> (Vec<Line>, BTreeMap<String, Decimal>) {
+) -> (Vec<Line>, BTreeMap<String, FundState>) {
     let mut lines = Vec::new();
     let mut funds = BTreeMap::new();
     for (rule_index, rule) in ctx.program.rules.iter().enumerate() {
         let out = rules::evaluate(rule, rule_index, ctx);
         warnings.extend(out.warnings);
         let mut rule_lines = out.lines;
+        if rule.is_deal_based() {
+            drop_paid_deal_lines(ctx, rule, &mut rule_lines, warnings);
+        }
         if let Some(cap) = rule.cap {
             line::apply_cap(&mut rule_lines, cap, ctx.program.minor_units());
         }
         if let Some(available) = out.fund_available {
             let paid: Decimal = rule_lines.iter().map(|l| l.amount).sum();
-            funds.insert(rule.id.clone(), available - paid);
+            let inflows = out
+                .fund_inflows
+                .into_iter()
+                .filter(|(_, amount, _)| !amount.is_zero())
+                .map(|(what, amount, note)| Line {
+                    partner: ctx.index,
+                    rule_id: rule.id.clone(),
+                    kind: LineKind::Fund,
+                    source: Source::Period,
+                    source_id: what.to_string(),
+                    basis: None,
+                    rate: None,
+                    amount,
+                    note,
+                })
+                .collect();
+            funds.insert(
+                rule.id.clone(),
+                FundState {
+                    balance: available - paid,
+                    inflows,
+                },
+            );
         }
         lines.extend(rule_lines.into_iter().filter(|l| !l.amount.is_zero()));
     }
     (lines, funds)
+}
+
+/// SPEC §7 "each thing is paid once": a (deal, partner) row whose earned line of this rule is already
+/// in the ledger (the row was re-exported with another `closed_on`) earns nothing now. The row still
+/// counts in every measure; only its line goes, before the cap, which then has room for the others.
+fn drop_paid_deal_lines(
+    ctx: &PartnerCtx,
+    rule: &Rule,
+    lines: &mut Vec<Line>,
+    warnings: &mut Vec<String>,
+) {
+    let paid = &ctx.inputs.ledger.paid_deal_lines;
+    if paid.is_empty() {
+        return;
+    }
+    lines.retain(|line| {
+        let key = (ctx.index, line.source_id.clone(), rule.id.clone());
+        match paid.get(&key) {
+            None => true,
+            Some(paid_in) => {
+                warnings.push(format!(
+                    "deal {} of partner {}: rule `{}` already paid it in {paid_in}; its closed_on is now in {}, so it was not paid again",
+                    line.source_id, ctx.partner.id, rule.id, ctx.period
+                ));
+                false
+            }
+        }
+    });
 }
 
 /// Runs the whole period. Pure: the same inputs always give the same outcome.
@@ -139,9 +204,17 @@ pub fn evaluate(program: &Program, period: &Period, inputs: &Inputs) -> Result<O
     let mut outcome = Outcome::default();
     let mut per_partner: Vec<Vec<Line>> = Vec::with_capacity(partners.len());
     let mut fund_balances: BTreeMap<(usize, String), Decimal> = BTreeMap::new();
+    let mut fund_inflows: Vec<Vec<Line>> = Vec::with_capacity(partners.len());
     // Claims come sorted by claim_id; grouping keeps that order within each partner.
     let mut claims_by_partner: BTreeMap<usize, Vec<Claim>> = BTreeMap::new();
     for claim in inputs.claims {
+        if let Some(paid_in) = inputs.ledger.paid_claims.get(&claim.claim_id) {
+            outcome.warnings.push(format!(
+                "claim {} of partner {} was paid in {paid_in} already; its decided_on is now in {period}, so it was not paid again",
+                claim.claim_id, partners[claim.partner].id
+            ));
+            continue;
+        }
         claims_by_partner
             .entry(claim.partner)
             .or_default()
@@ -169,9 +242,12 @@ pub fn evaluate(program: &Program, period: &Period, inputs: &Inputs) -> Result<O
         if program.nudges.is_some() {
             outcome.nudges.extend(nudge::nudges_for(&ctx, &lines));
         }
-        for (rule_id, balance) in funds {
-            fund_balances.insert((index, rule_id), balance);
+        let mut inflows = Vec::new();
+        for (rule_id, fund) in funds {
+            fund_balances.insert((index, rule_id), fund.balance);
+            inflows.extend(fund.inflows);
         }
+        fund_inflows.push(inflows);
         per_partner.push(lines);
         outcome.levels.push(level);
     }
@@ -219,6 +295,76 @@ pub fn evaluate(program: &Program, period: &Period, inputs: &Inputs) -> Result<O
     outcome
         .balances
         .sort_by(|a, b| (a.partner, &a.account).cmp(&(b.partner, &b.account)));
+    outcome.movements = movements(program, &per_partner, fund_inflows, &outcome.payouts);
     outcome.lines = per_partner.into_iter().flatten().collect();
     Ok(outcome)
+}
+
+/// The account movements of the period, by partner: the funds' accruals and allocations, a `fund` line
+/// of −x on `fund:RULE_ID` for each claim a fund paid (the claim's own line puts x on the payout
+/// account), then one `payout` line of −paid. With them every account's ledger lines add up to its
+/// balance.
+fn movements(
+    program: &Program,
+    per_partner: &[Vec<Line>],
+    fund_inflows: Vec<Vec<Line>>,
+    payouts: &[Payout],
+) -> Vec<Line> {
+    let units = program.minor_units();
+    let money = |v: Decimal| crate::money::format_money(v, units);
+    let mut out = Vec::new();
+    let mut payouts = payouts.iter().peekable();
+    for ((partner, lines), inflows) in per_partner.iter().enumerate().zip(fund_inflows) {
+        out.extend(inflows);
+        for claim in lines.iter().filter(|l| l.kind == LineKind::Claim) {
+            out.push(Line {
+                partner,
+                rule_id: claim.rule_id.clone(),
+                kind: LineKind::Fund,
+                source: Source::Claim,
+                source_id: claim.source_id.clone(),
+                basis: None,
+                rate: None,
+                amount: -claim.amount,
+                note: format!(
+                    "drawn from fund {} for claim {}",
+                    claim.rule_id, claim.source_id
+                ),
+            });
+        }
+        while let Some(payout) = payouts.next_if(|p| p.partner <= partner) {
+            if payout.partner < partner || payout.paid.is_zero() {
+                continue;
+            }
+            let mut note = format!("paid {} {}", money(payout.paid), program.currency);
+            if payout.payout_currency != program.currency {
+                note.push_str(&format!(
+                    " as {} {} at {} {} per {}",
+                    crate::money::format_money(
+                        payout.paid_in_payout_currency,
+                        crate::money::minor_units(&payout.payout_currency)
+                    ),
+                    payout.payout_currency,
+                    crate::money::format_rate(payout.fx_rate),
+                    program.currency,
+                    payout.payout_currency
+                ));
+            }
+            if let Some(due) = payout.due_on {
+                note.push_str(&format!("; due {due}"));
+            }
+            out.push(Line {
+                partner,
+                rule_id: String::new(),
+                kind: LineKind::Payout,
+                source: Source::Payout,
+                source_id: String::new(),
+                basis: None,
+                rate: None,
+                amount: -payout.paid,
+                note,
+            });
+        }
+    }
+    out
 }

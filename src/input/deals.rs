@@ -34,7 +34,7 @@ pub struct DealData {
 /// 128 bits from two independent hashes (SipHash and FNV-1a): collision-free in practice at tens of
 /// millions of keys, and a fraction of the memory of keeping every deal_id string for the uniqueness
 /// checks.
-fn key128(parts: &[&str]) -> u128 {
+pub(super) fn key128(parts: &[&str]) -> u128 {
     let mut sip = DefaultHasher::new();
     let mut fnv = FnvHasher::default();
     for p in parts {

@@ -10,7 +10,7 @@ pub mod partners;
 pub use csvfile::{Col, ColumnRef, Columns, CsvFile, FileDigest, Row, sha256_file};
 pub use deals::{DealData, load_deals};
 pub use fx::FxTable;
-pub use ledger::{LINE_COLUMNS, LedgerData, load_ledger};
+pub use ledger::{LINE_COLUMNS, LedgerData, LedgerQuery, describe_period, load_ledger};
 pub use others::{Activity, Claim, ClaimStatus, load_activities, load_claims};
 pub use partners::{PartnerSet, load_partners};
 

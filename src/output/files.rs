@@ -45,10 +45,11 @@ pub fn statement_file_name(partner_id: &str) -> String {
     format!("{out}.csv")
 }
 
-fn line_record(period: &str, partners: &PartnerSet, line: &Line, units: u32) -> [String; 10] {
+fn line_record(period: &str, partners: &PartnerSet, line: &Line, units: u32) -> [String; 11] {
     [
         period.to_string(),
         partners.partners[line.partner].id.clone(),
+        line.account(),
         line.rule_id.clone(),
         line.kind.name().to_string(),
         line.source.name().to_string(),
@@ -60,6 +61,18 @@ fn line_record(period: &str, partners: &PartnerSet, line: &Line, units: u32) -> 
     ]
 }
 
+/// The period's lines as lines.csv and ledger.csv hold them: per partner, what was earned, clawed back
+/// or adjusted, then the account movements (fund draws, the payout).
+fn period_lines(outcome: &Outcome) -> impl Iterator<Item = &Line> {
+    let mut earned = outcome.lines.iter().peekable();
+    let mut moved = outcome.movements.iter().peekable();
+    std::iter::from_fn(move || match (earned.peek(), moved.peek()) {
+        (Some(e), Some(m)) if m.partner < e.partner => moved.next(),
+        (Some(_), _) => earned.next(),
+        (None, _) => moved.next(),
+    })
+}
+
 /// Writes payouts.csv, lines.csv, ledger.csv, balances.csv, statements/, nudges.csv and manifest.json.
 pub fn write_outputs(
     dir: &Path,
@@ -68,7 +81,7 @@ pub fn write_outputs(
     partners: &PartnerSet,
     outcome: &Outcome,
     previous_ledger: Option<&Path>,
-    manifest: &Manifest,
+    manifest: Manifest,
 ) -> Result<()> {
     let units = program.minor_units();
     let money = |v: Decimal| format_money(v, units);
@@ -124,7 +137,7 @@ pub fn write_outputs(
     let path = dir.join("lines.csv");
     let mut w = create(&path)?;
     w.write_record(LINE_COLUMNS).map_err(io(&path))?;
-    for line in &outcome.lines {
+    for line in period_lines(outcome) {
         w.write_record(line_record(&period_label, partners, line, units))
             .map_err(io(&path))?;
     }
@@ -154,7 +167,7 @@ pub fn write_outputs(
             w.write_record(&fields).map_err(io(&path))?;
         }
     }
-    for line in &outcome.lines {
+    for line in period_lines(outcome) {
         w.write_record(line_record(&period_label, partners, line, units))
             .map_err(io(&path))?;
     }
@@ -209,11 +222,7 @@ pub fn write_outputs(
 
     write_statements(dir, program, period, partners, outcome)?;
 
-    let path = dir.join("manifest.json");
-    let mut text = serde_json::to_string_pretty(manifest).expect("the manifest serializes");
-    text.push('\n');
-    std::fs::write(&path, text).map_err(|e| Error::io("write", &path, e))?;
-    Ok(())
+    manifest.write(dir)
 }
 
 /// One statement per partner in payouts.csv: who and when, every line grouped by rule with a subtotal

@@ -1,24 +1,41 @@
-//! manifest.json: what went in (SHA-256 of every input) and what came out (row counts, totals).
-//! No timestamp: the same inputs give a byte-identical manifest.
+//! manifest.json (SPEC §5): what went in (SHA-256 of every input), what came out (SHA-256 of every
+//! output file, row counts, totals), and the SHA-256 of the previous run's manifest, so a chain of
+//! months is a hash chain that any edit breaks. No timestamp: the same inputs give the same bytes.
+//! `input::ledger` reads it back when this batch is next month's `--ledger`.
 
 use crate::engine::Outcome;
-use crate::input::FileDigest;
+use crate::error::{Error, Result};
+use crate::input::{FileDigest, sha256_file};
 use crate::money::format_money;
 use crate::period::Period;
 use crate::program::Program;
 use rust_decimal::Decimal;
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::path::Path;
+
+#[derive(Debug, Serialize)]
+pub struct ManifestPeriod {
+    pub id: String,
+    pub first_day: String,
+    pub last_day: String,
+}
 
 #[derive(Debug, Serialize)]
 pub struct Manifest {
     pub tool: &'static str,
     pub version: &'static str,
     pub program_id: String,
-    pub period: String,
+    pub period: ManifestPeriod,
     pub currency: String,
+    pub allow_program_change: bool,
+    /// SHA-256 of the `--ledger` directory's manifest.json; absent for the first run of a chain.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous_manifest_sha256: Option<String>,
     pub inputs: BTreeMap<String, FileDigest>,
-    pub outputs: BTreeMap<&'static str, usize>,
+    /// SHA-256 of every output file but this one, keyed by its path inside --out.
+    pub outputs: BTreeMap<String, String>,
+    pub rows: BTreeMap<&'static str, usize>,
     pub totals: BTreeMap<&'static str, String>,
 }
 
@@ -28,6 +45,8 @@ impl Manifest {
         period: &Period,
         inputs: BTreeMap<String, FileDigest>,
         outcome: &Outcome,
+        previous_manifest_sha256: Option<String>,
+        allow_program_change: bool,
     ) -> Manifest {
         let units = program.minor_units();
         let sum = |f: fn(&crate::engine::Payout) -> Decimal| {
@@ -44,23 +63,62 @@ impl Manifest {
             "lines",
             format_money(outcome.lines.iter().map(|l| l.amount).sum(), units),
         );
-        let mut outputs = BTreeMap::new();
-        outputs.insert("payouts", outcome.payouts.len());
-        outputs.insert("lines", outcome.lines.len());
-        outputs.insert("balances", outcome.balances.len());
-        outputs.insert("statements", outcome.payouts.len());
+        let mut rows = BTreeMap::new();
+        rows.insert("payouts", outcome.payouts.len());
+        rows.insert("lines", outcome.lines.len() + outcome.movements.len());
+        rows.insert("balances", outcome.balances.len());
+        rows.insert("statements", outcome.payouts.len());
         if program.nudges.is_some() {
-            outputs.insert("nudges", outcome.nudges.len());
+            rows.insert("nudges", outcome.nudges.len());
         }
         Manifest {
             tool: "payline",
             version: env!("CARGO_PKG_VERSION"),
             program_id: program.id.clone(),
-            period: period.to_string(),
+            period: ManifestPeriod {
+                id: period.to_string(),
+                first_day: period.start.to_string(),
+                last_day: period.end.to_string(),
+            },
             currency: program.currency.clone(),
+            allow_program_change,
+            previous_manifest_sha256,
             inputs,
-            outputs,
+            outputs: BTreeMap::new(),
+            rows,
             totals,
         }
     }
+
+    /// Records the SHA-256 of every file under `dir` (the finished output, manifest.json not yet
+    /// written), then writes manifest.json.
+    pub fn write(mut self, dir: &Path) -> Result<()> {
+        self.outputs = hash_tree(dir, dir)?;
+        let path = dir.join("manifest.json");
+        let mut text = serde_json::to_string_pretty(&self).expect("the manifest serializes");
+        text.push('\n');
+        std::fs::write(&path, text).map_err(|e| Error::io("write", &path, e))
+    }
+}
+
+/// SHA-256 of every file below `dir`, keyed by its `/`-separated path relative to `root`.
+fn hash_tree(root: &Path, dir: &Path) -> Result<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::io("read", dir, e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io("read", dir, e))?;
+        let path = entry.path();
+        let kind = entry.file_type().map_err(|e| Error::io("read", &path, e))?;
+        if kind.is_dir() {
+            out.extend(hash_tree(root, &path)?);
+        } else {
+            let relative = path.strip_prefix(root).unwrap_or(&path);
+            let key: Vec<String> = relative
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect();
+            out.insert(key.join("/"), sha256_file(&path)?);
+        }
+    }
+    Ok(out)
 }

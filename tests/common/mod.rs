@@ -22,3 +22,13 @@ pub const SAMPLE_DATA: &[&str] = &[
     "--fx",
     "fixtures/fx.csv",
 ];
+
+/// Lowercase hex SHA-256, as manifest.json records it.
+#[allow(dead_code)]
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}

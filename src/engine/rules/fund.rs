@@ -97,6 +97,24 @@ pub fn evaluate(
             note,
         });
     }
+    if let Some(rate) = accrual_rate {
+        out.fund_inflows.push((
+            "accrual",
+            accrual,
+            format!(
+                "co-op accrual: {} of qualifying revenue",
+                format_percent(rate)
+            ),
+        ));
+    }
+    if allocation.is_some() {
+        let note = match ctx.level {
+            Some(level) => format!("allocation for level {level}"),
+            None => "allocation".to_string(),
+        };
+        out.fund_inflows
+            .push(("allocation", ctx.program.round(allocated), note));
+    }
     out.fund_available = Some(available);
     out
 }

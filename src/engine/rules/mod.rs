@@ -24,6 +24,8 @@ pub struct RuleOutput {
     pub warnings: Vec<String>,
     /// Fund rules: what the partner had available in the fund this period (before claims).
     pub fund_available: Option<Decimal>,
+    /// Fund rules: what flowed into the fund this period, as (`accrual` | `allocation`, amount, note).
+    pub fund_inflows: Vec<(&'static str, Decimal, String)>,
 }
 
 impl RuleOutput {
