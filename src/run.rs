@@ -3,8 +3,8 @@
 use crate::engine::{self, Inputs, Outcome};
 use crate::error::Result;
 use crate::input::{
-    Activity, Claim, DealData, FileDigest, FxTable, LedgerData, LedgerQuery, PartnerSet, load_activities,
-    load_claims, load_deals, load_ledger, load_partners, sha256_file,
+    Activity, Claim, DealData, FileDigest, FxTable, LedgerData, LedgerQuery, PartnerSet,
+    load_activities, load_claims, load_deals, load_ledger, load_partners, sha256_file,
 };
 use crate::output::{self, Manifest, Summary};
 use crate::period::Period;

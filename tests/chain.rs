@@ -29,11 +29,7 @@ impl Books {
         ] {
             std::fs::copy(repo("fixtures").join(f), dir.path().join(f)).unwrap();
         }
-        std::fs::copy(
-            repo("programs/mixed.toml"),
-            dir.path().join("program.toml"),
-        )
-        .unwrap();
+        std::fs::copy(repo("programs/mixed.toml"), dir.path().join("program.toml")).unwrap();
         Books { dir }
     }
 
@@ -134,7 +130,12 @@ fn money(text: &str) -> Decimal {
 }
 
 /// The earned lines (not clawbacks, not movements) of `partner` for deal `deal` in a lines file.
-fn earned_lines_of(path: &Path, partner: &str, source: &str, id: &str) -> Vec<BTreeMap<String, String>> {
+fn earned_lines_of(
+    path: &Path,
+    partner: &str,
+    source: &str,
+    id: &str,
+) -> Vec<BTreeMap<String, String>> {
     rows(path)
         .into_iter()
         .filter(|r| {
@@ -168,7 +169,9 @@ fn a_re_dated_deal_is_not_paid_again() {
         "October pays D1011 again"
     );
     assert!(
-        stdout.contains("deal D1011 of partner P002: rule `affiliate-commission` already paid it in 2026-09"),
+        stdout.contains(
+            "deal D1011 of partner P002: rule `affiliate-commission` already paid it in 2026-09"
+        ),
         "no warning names the re-dated deal:\n{stdout}"
     );
 }
@@ -277,7 +280,10 @@ fn a_hand_edited_balance_is_refused() {
     let books = Books::new();
     books.ok("2026-08", None, "aug");
     let balances = books.read("aug/balances.csv");
-    books.write("aug/balances.csv", &format!("{balances}P001,payout,9999.99\n"));
+    books.write(
+        "aug/balances.csv",
+        &format!("{balances}P001,payout,9999.99\n"),
+    );
     books.refused(
         "2026-09",
         Some("aug"),
@@ -364,7 +370,10 @@ fn every_problem_of_a_ledger_is_reported_at_once() {
     let balances = books.read("aug/balances.csv");
     books.write("aug/balances.csv", &format!("{balances}P001,payout,1.00\n"));
     books.edit("program.toml", "id = \"fy26-partners\"", "id = \"other\"");
-    let output = books.run("2026-10", Some("aug"), "oct", &[]).output().unwrap();
+    let output = books
+        .run("2026-10", Some("aug"), "oct", &[])
+        .output()
+        .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1));
     for fragment in [
@@ -373,7 +382,10 @@ fn every_problem_of_a_ledger_is_reported_at_once() {
         "the ledger was written by program `fy26-partners`",
         "balances.csv says partner P001 has 1.00",
     ] {
-        assert!(stderr.contains(fragment), "stderr lacks {fragment:?}:\n{stderr}");
+        assert!(
+            stderr.contains(fragment),
+            "stderr lacks {fragment:?}:\n{stderr}"
+        );
     }
 }
 
@@ -407,12 +419,23 @@ fn every_balance_is_the_sum_of_its_ledger_lines_through_the_chain() {
                 .or_default() += money(&r["amount"]);
         }
         sums.retain(|_, v| !v.is_zero());
-        let balances: BTreeMap<(String, String), Decimal> = rows(&books.path(month).join("balances.csv"))
-            .into_iter()
-            .map(|r| ((r["partner_id"].clone(), r["account"].clone()), money(&r["balance"])))
-            .collect();
-        assert_eq!(sums, balances, "{month}: balances.csv is not the ledger's sums");
-        assert!(balances.contains_key(&("P006".to_string(), "fund:mdf".to_string())) || month == "oct");
+        let balances: BTreeMap<(String, String), Decimal> =
+            rows(&books.path(month).join("balances.csv"))
+                .into_iter()
+                .map(|r| {
+                    (
+                        (r["partner_id"].clone(), r["account"].clone()),
+                        money(&r["balance"]),
+                    )
+                })
+                .collect();
+        assert_eq!(
+            sums, balances,
+            "{month}: balances.csv is not the ledger's sums"
+        );
+        assert!(
+            balances.contains_key(&("P006".to_string(), "fund:mdf".to_string())) || month == "oct"
+        );
         // One payout line of −paid for every partner paid.
         let paid: BTreeMap<String, Decimal> = rows(&books.path(month).join("payouts.csv"))
             .into_iter()

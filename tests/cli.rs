@@ -152,7 +152,11 @@ fn sample_run_writes_every_output_and_a_summary() {
     assert_eq!(manifest["period"]["last_day"], "2026-10-31");
     let payouts_sha = manifest["outputs"]["payouts.csv"].as_str().unwrap();
     let bytes = std::fs::read(out.join("payouts.csv")).unwrap();
-    assert_eq!(payouts_sha, sha256_hex(&bytes), "the manifest hashes the outputs");
+    assert_eq!(
+        payouts_sha,
+        sha256_hex(&bytes),
+        "the manifest hashes the outputs"
+    );
     assert!(manifest["outputs"].get("manifest.json").is_none());
     assert_eq!(
         manifest["inputs"]["deals"]["sha256"]
@@ -493,14 +497,24 @@ fn ledger_partner_missing_from_partners() {
         "partners.csv",
         &format!("{PARTNERS}P5,Five,reseller,true,\n"),
     );
-    case.write(
-        "deals.csv",
-        &format!("{DEALS}D9,P5,2026-09-10,40.00\n"),
-    );
+    case.write("deals.csv", &format!("{DEALS}D9,P5,2026-09-10,40.00\n"));
     payline()
         .current_dir(case.dir.path())
-        .args(["run", "--program", "program.toml", "--partners", "partners.csv"])
-        .args(["--deals", "deals.csv", "--period", "2026-09", "--out", "september"])
+        .args([
+            "run",
+            "--program",
+            "program.toml",
+            "--partners",
+            "partners.csv",
+        ])
+        .args([
+            "--deals",
+            "deals.csv",
+            "--period",
+            "2026-09",
+            "--out",
+            "september",
+        ])
         .assert()
         .success();
     case.write("partners.csv", PARTNERS);

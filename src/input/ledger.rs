@@ -210,7 +210,15 @@ pub fn load_ledger(
         ..LedgerData::default()
     };
     let balances = read_balances(dir, partners, &mut data, &mut problems)?;
-    let sums = read_lines(dir, program, period, partners, query, &mut data, &mut problems)?;
+    let sums = read_lines(
+        dir,
+        program,
+        period,
+        partners,
+        query,
+        &mut data,
+        &mut problems,
+    )?;
 
     // balances.csv must be exactly the ledger's sums, account by account.
     let units = program.minor_units();
@@ -248,8 +256,10 @@ fn read_balances(
     problems: &mut Vec<String>,
 ) -> Result<BTreeMap<(usize, String), Decimal>> {
     let mut balances = BTreeMap::new();
-    let mut csv = match CsvFile::open(&dir.join("balances.csv"), &["partner_id", "account", "balance"])
-    {
+    let mut csv = match CsvFile::open(
+        &dir.join("balances.csv"),
+        &["partner_id", "account", "balance"],
+    ) {
         Ok(csv) => csv,
         Err(Error::Io { .. }) => return Ok(balances), // reported with the hashes
         Err(e) => return Err(e),
