@@ -60,19 +60,27 @@ pub fn within_limits(value: Decimal) -> bool {
     value.abs() < Decimal::from(10u64.pow(10)) * Decimal::from(10u64.pow(10))
 }
 
-/// Parses a decimal written as plain text (`1234.50`, `-3`, `0.075`), exactly. Thousands separators,
-/// currency symbols and exponents are refused rather than guessed at, and so are magnitudes of 10^20
-/// or more (see [`within_limits`]).
+/// Whether `text` is written exactly as `-?[0-9]+(\.[0-9]+)?`: an optional minus, digits, and
+/// optionally a point followed by digits. No `+`, no `.5` or `5.`, no spaces or other padding, no
+/// exponent, no thousands separators, no currency symbols (SPEC §2: money is `1234.50`-style only).
+pub fn is_plain_decimal(text: &str) -> bool {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    let (int, frac) = match digits.split_once('.') {
+        Some((int, frac)) => (int, Some(frac)),
+        None => (digits, None),
+    };
+    let all_digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    all_digits(int) && frac.is_none_or(all_digits)
+}
+
+/// Parses a decimal written as plain text (`1234.50`, `-3`, `0.075`), exactly and strictly: the text
+/// must be [`is_plain_decimal`] as it stands (nothing is trimmed), and its magnitude below 10^20 (see
+/// [`within_limits`]). Anything else is refused rather than guessed at.
 pub fn parse_decimal(text: &str) -> Option<Decimal> {
-    let t = text.trim();
-    if t.is_empty()
-        || !t
-            .bytes()
-            .all(|b| b.is_ascii_digit() || b == b'.' || b == b'-' || b == b'+')
-    {
+    if !is_plain_decimal(text) {
         return None;
     }
-    Decimal::from_str_exact(t)
+    Decimal::from_str_exact(text)
         .ok()
         .filter(|d| within_limits(*d))
         .map(|d| d.normalize_keep_zero())
@@ -136,6 +144,45 @@ mod tests {
         assert!(parse_decimal("99999999999999999999.99").unwrap() > Decimal::ZERO);
         assert!(parse_decimal("100000000000000000000").is_none());
         assert!(parse_decimal("-100000000000000000000").is_none());
+    }
+
+    #[test]
+    fn parse_decimal_accepts_only_the_plain_form() {
+        for good in ["0", "5", "-5", "5.0", "1250.10", "-1650.00", "007", "-0"] {
+            assert!(parse_decimal(good).is_some(), "{good:?} should parse");
+        }
+        assert_eq!(parse_decimal("-0").unwrap().to_string(), "0");
+        for bad in [
+            "+5",
+            ".5",
+            "5.",
+            "-.5",
+            "-",
+            ".",
+            "--5",
+            "5-",
+            "1.2.3",
+            " 5",
+            "5 ",
+            "\t5",
+            "5\t",
+            "\u{a0}5",
+            "5\u{a0}",
+            "5\r",
+            "1 250",
+            "1_000",
+            "1e3",
+            "1E3",
+            "0x10",
+            "5%",
+            "- 5",
+            "\u{2212}5",
+            "\u{ff15}",
+            "NaN",
+            "inf",
+        ] {
+            assert!(parse_decimal(bad).is_none(), "{bad:?} should be refused");
+        }
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! value, and a SHA-256 of the bytes taken while streaming (for the manifest) so no file is read twice.
 
 use crate::error::{Error, Result};
-use crate::money::parse_decimal;
+use crate::money::{is_plain_decimal, parse_decimal};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use sha2::{Digest, Sha256};
@@ -236,6 +236,30 @@ fn trim_cell(cell: &str) -> &str {
     }
 }
 
+/// Names the invisible characters of a refused number cell (a tab or a no-break space shows as
+/// nothing in the quoted value), or nothing when there are none.
+fn stray_characters(text: &str) -> String {
+    let mut found: Vec<String> = Vec::new();
+    for c in text.chars().filter(|c| c.is_whitespace() || c.is_control()) {
+        let name = match c {
+            ' ' => "a space (U+0020)".to_string(),
+            '\t' => "a tab (U+0009)".to_string(),
+            '\u{a0}' => "a no-break space (U+00A0)".to_string(),
+            '\r' => "a carriage return (U+000D)".to_string(),
+            '\n' => "a line break (U+000A)".to_string(),
+            other => format!("U+{:04X}", u32::from(other)),
+        };
+        if !found.contains(&name) {
+            found.push(name);
+        }
+    }
+    if found.is_empty() {
+        String::new()
+    } else {
+        format!("; the cell contains {}", found.join(" and "))
+    }
+}
+
 /// One data row, with typed accessors. An empty cell is "absent" (SPEC §2).
 pub struct Row<'a> {
     pub file: &'a str,
@@ -255,11 +279,20 @@ impl<'a> Row<'a> {
         }
     }
 
-    /// The cell's text without surrounding spaces, or `None` when the column is absent or the cell
-    /// empty. (Trimming here, not in the csv reader, avoids rebuilding every record.)
+    /// The cell's text without surrounding whitespace, or `None` when the column is absent or the
+    /// cell blank. For text cells (ids, names, codes, dates, choices): an export's stray padding there
+    /// is harmless and trimmed. Numbers are read with [`Row::raw`] instead and never trimmed.
+    /// (Trimming here, not in the csv reader, avoids rebuilding every record.)
     pub fn get(&self, column: impl ColumnRef) -> Option<&'a str> {
         let i = column.index(self.columns)?;
         self.record.get(i).map(trim_cell).filter(|s| !s.is_empty())
+    }
+
+    /// The cell exactly as written, padding included, or `None` when the column is absent or the cell
+    /// blank (empty or only whitespace: "absent", as for every other column).
+    pub fn raw(&self, column: impl ColumnRef) -> Option<&'a str> {
+        let i = column.index(self.columns)?;
+        self.record.get(i).filter(|s| !trim_cell(s).is_empty())
     }
 
     pub fn required(&self, column: impl ColumnRef) -> Result<&'a str> {
@@ -267,16 +300,49 @@ impl<'a> Row<'a> {
             .ok_or_else(|| self.error(column, "", "a value is required"))
     }
 
+    /// A decimal written exactly as `-?[0-9]+(\.[0-9]+)?` (SPEC §2), below 10^20 in magnitude. The
+    /// cell is not trimmed: ` 1250.10` is refused, naming the padding, rather than guessed at.
     pub fn decimal(&self, column: impl ColumnRef) -> Result<Option<Decimal>> {
-        match self.get(column) {
+        match self.raw(column) {
             None => Ok(None),
             Some(text) => parse_decimal(text).map(Some).ok_or_else(|| {
-                self.error(
-                    column,
-                    text,
-                    "expected a decimal number like 1234.50 (no thousands separators or currency symbols, below 10^20)",
-                )
+                let message = if is_plain_decimal(text) {
+                    "the number is too large: payline accepts magnitudes below 10^20, with at most 28 digits".to_string()
+                } else {
+                    format!(
+                        "expected a plain decimal like 1234.50 (no sign +, no spaces, digits on both sides of the point; no thousands separators, currency symbols or exponents){}",
+                        stray_characters(text)
+                    )
+                };
+                self.error(column, text, message)
             }),
+        }
+    }
+
+    /// A whole number of at least 1, written as digits only (`[0-9]+`: no `+3`, no padding, no
+    /// point); one too large for a u64 is an error, never wrapped.
+    pub fn positive_integer(&self, column: impl ColumnRef) -> Result<Option<u64>> {
+        let Some(text) = self.raw(column) else {
+            return Ok(None);
+        };
+        if !text.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(self.error(
+                column,
+                text,
+                format!(
+                    "expected a plain whole number like 3 (digits only: no sign +, no spaces, no point){}",
+                    stray_characters(text)
+                ),
+            ));
+        }
+        match text.parse::<u64>() {
+            Ok(0) => Err(self.error(column, text, "expected a whole number of at least 1")),
+            Ok(n) => Ok(Some(n)),
+            Err(_) => Err(self.error(
+                column,
+                text,
+                format!("the number is too large (at most {})", u64::MAX),
+            )),
         }
     }
 
@@ -289,7 +355,7 @@ impl<'a> Row<'a> {
         {
             return Err(self.error(
                 column,
-                self.get(column).unwrap_or(""),
+                self.raw(column).unwrap_or(""),
                 "expected an amount of zero or more",
             ));
         }

@@ -33,10 +33,10 @@ impl FxTable {
             if !is_currency_code(currency) {
                 return Err(row.error("currency", currency, "expected an ISO 4217 code like EUR"));
             }
-            let rate_text = row.required("rate")?;
-            let rate = row.decimal("rate")?.expect("required");
+            let rate = row.required_decimal("rate")?;
             if rate <= Decimal::ZERO {
-                return Err(row.error("rate", rate_text, "expected a rate greater than zero"));
+                let text = row.raw("rate").unwrap_or("");
+                return Err(row.error("rate", text, "expected a rate greater than zero"));
             }
             if let Some(first) = lines.insert((currency.to_string(), date), row.line) {
                 return Err(row.error(

@@ -30,13 +30,7 @@ pub fn load_activities(
             partners.lookup(&row, "partner_id", "unknown partner: not in partners.csv")?;
         let activity = row.required("activity")?;
         let occurred_on = row.required_date("occurred_on")?;
-        let quantity = match row.get("quantity") {
-            None => 1,
-            Some(q) => match q.parse::<u64>() {
-                Ok(n) if n > 0 => n,
-                _ => return Err(row.error("quantity", q, "expected a whole number of at least 1")),
-            },
-        };
+        let quantity = row.positive_integer("quantity")?.unwrap_or(1);
         if period.contains(occurred_on) {
             out.push(Activity {
                 partner,

@@ -42,17 +42,69 @@ impl PartnerSet {
     }
 }
 
+/// The longest partner_id, in characters (SPEC §7).
+pub const MAX_PARTNER_ID_CHARS: usize = 64;
+
+/// Why `id` (already trimmed) cannot be a partner_id, or `None` when it can: 1–64 characters, no
+/// control characters, no `/` or `\`, and a statement file name the file system accepts (at most 255
+/// bytes once non-ASCII characters are percent-encoded; only ids of many non-ASCII letters reach it).
+pub fn partner_id_problem(id: &str) -> Option<String> {
+    let chars = id.chars().count();
+    if chars == 0 {
+        return Some("a partner_id is required".into());
+    }
+    if chars > MAX_PARTNER_ID_CHARS {
+        return Some(format!(
+            "a partner_id is at most {MAX_PARTNER_ID_CHARS} characters; this one has {chars}"
+        ));
+    }
+    if let Some(c) = id.chars().find(|c| c.is_control()) {
+        return Some(format!(
+            "a partner_id may not contain control characters; this one contains U+{:04X}",
+            u32::from(c)
+        ));
+    }
+    if let Some(c) = id.chars().find(|c| *c == '/' || *c == '\\') {
+        return Some(format!(
+            "a partner_id may not contain `{c}` (it names the partner's statement file)"
+        ));
+    }
+    let file_name = crate::output::statement_file_name(id);
+    if file_name.len() > 255 {
+        return Some(format!(
+            "this partner_id's statement file name would be {} bytes once its non-ASCII characters are encoded (at most 255); use a shorter id",
+            file_name.len()
+        ));
+    }
+    None
+}
+
 pub fn load_partners(path: &Path, program_currency: &str) -> Result<(PartnerSet, FileDigest)> {
     let mut csv = CsvFile::open(path, &["partner_id", "name", "type"])?;
     let mut partners = Vec::new();
     let mut seen: HashMap<String, u64> = HashMap::new();
+    // Lower-cased id → (line, id as written): ids differing only in case would share a statement
+    // file on a case-insensitive file system (Windows, macOS).
+    let mut folded: HashMap<String, (u64, String)> = HashMap::new();
     while let Some(row) = csv.next_row()? {
         let id = row.required("partner_id")?;
+        if let Some(problem) = partner_id_problem(id) {
+            return Err(row.error("partner_id", id, problem));
+        }
         if let Some(first) = seen.insert(id.to_string(), row.line) {
             return Err(row.error(
                 "partner_id",
                 id,
                 format!("duplicate partner_id (first on line {first})"),
+            ));
+        }
+        if let Some((first, other)) = folded.insert(id.to_lowercase(), (row.line, id.to_string())) {
+            return Err(row.error(
+                "partner_id",
+                id,
+                format!(
+                    "differs from partner_id `{other}` (line {first}) only in letter case; their statements would overwrite each other on a case-insensitive file system"
+                ),
             ));
         }
         let currency = match row.get("currency") {
@@ -80,4 +132,30 @@ pub fn load_partners(path: &Path, program_currency: &str) -> Result<(PartnerSet,
     }
     let digest = csv.finish()?;
     Ok((PartnerSet::new(partners), digest))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partner_id_rules() {
+        assert!(partner_id_problem("P001").is_none());
+        assert!(partner_id_problem("-P1").is_none());
+        assert!(partner_id_problem("acme corp.").is_none());
+        assert!(partner_id_problem(&"x".repeat(64)).is_none());
+        assert!(partner_id_problem(&"é".repeat(41)).is_none());
+        assert!(partner_id_problem(&"é".repeat(43)).unwrap().contains("255"));
+        assert!(partner_id_problem(&"x".repeat(65)).unwrap().contains("65"));
+        assert!(partner_id_problem("").is_some());
+        assert!(partner_id_problem("a/b").unwrap().contains('/'));
+        assert!(partner_id_problem("a\\b").unwrap().contains('\\'));
+        assert!(partner_id_problem("a\u{7}b").unwrap().contains("U+0007"));
+        assert!(partner_id_problem("a\tb").unwrap().contains("U+0009"));
+        assert!(
+            partner_id_problem(&"\u{10348}".repeat(30))
+                .unwrap()
+                .contains("255")
+        );
+    }
 }

@@ -114,9 +114,9 @@ pub fn write_outputs(
         w.write_record([
             period_label.clone(),
             partner.id.clone(),
-            partner.name.clone(),
-            partner.partner_type.clone(),
-            p.level.clone().unwrap_or_default(),
+            super::safe::spreadsheet_text(&partner.name).into_owned(),
+            super::safe::spreadsheet_text(&partner.partner_type).into_owned(),
+            super::safe::spreadsheet_text(p.level.as_deref().unwrap_or_default()).into_owned(),
             program.currency.clone(),
             money(p.earned),
             money(p.clawed_back),
@@ -256,7 +256,19 @@ fn write_statements(
         let mut w = create(&path)?;
         w.write_record(["section", "item", "source_id", "detail", "amount"])
             .map_err(io(&path))?;
-        let mut row = |cells: [&str; 5]| w.write_record(cells).map_err(io(&path));
+        // Every text cell is spreadsheet-safe (SPEC §7); the amount column is a number, kept as is.
+        let mut row = |cells: [&str; 5]| {
+            let [section, item, source_id, detail, amount] = cells;
+            let safe = super::safe::spreadsheet_text;
+            w.write_record([
+                &*safe(section),
+                &*safe(item),
+                &*safe(source_id),
+                &*safe(detail),
+                amount,
+            ])
+            .map_err(io(&path))
+        };
         row([
             "partner",
             &partner.id,

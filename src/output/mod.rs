@@ -2,6 +2,7 @@
 
 mod files;
 mod manifest;
+mod safe;
 mod summary;
 
 pub use files::{statement_file_name, write_outputs};
