@@ -2,7 +2,7 @@ use crate::money::format_money;
 use rust_decimal::Decimal;
 
 /// What a line's `source_id` refers to (SPEC §5 lines.csv `source`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Source {
     Deal,
     Activity,

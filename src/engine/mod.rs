@@ -297,7 +297,33 @@ pub fn evaluate(program: &Program, period: &Period, inputs: &Inputs) -> Result<O
         .sort_by(|a, b| (a.partner, &a.account).cmp(&(b.partner, &b.account)));
     outcome.movements = movements(program, &per_partner, fund_inflows, &outcome.payouts);
     outcome.lines = per_partner.into_iter().flatten().collect();
+    ensure_lines_are_unique(&outcome, partners)?;
     Ok(outcome)
+}
+
+/// Next month's `--ledger` refuses a ledger that holds a line twice (SPEC §7), so this run must never
+/// write one: a guard against a rule writing two lines with the same key.
+fn ensure_lines_are_unique(outcome: &Outcome, partners: &[Partner]) -> Result<()> {
+    let mut seen = std::collections::HashSet::with_capacity(outcome.lines.len());
+    for line in outcome.lines.iter().chain(&outcome.movements) {
+        let key = (
+            line.partner,
+            line.kind == LineKind::Fund,
+            line.rule_id.as_str(),
+            line.source,
+            line.source_id.as_str(),
+        );
+        if !seen.insert(key) {
+            return Err(crate::error::Error::Calculation(format!(
+                "partner {}: rule `{}` wrote two lines for {} `{}`; this is a payline bug, please report it",
+                partners[line.partner].id,
+                line.rule_id,
+                line.source.name(),
+                line.source_id
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The account movements of the period, by partner: the funds' accruals and allocations, a `fund` line
