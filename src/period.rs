@@ -80,10 +80,10 @@ impl Period {
         self.start <= date && date <= self.end
     }
 
-    /// The first day of the trailing window of `months` months that ends on this period's last day.
-    pub fn trailing_window_start(&self, months: u32) -> NaiveDate {
-        (self.end.succ_opt().expect("a day after the period") - Months::new(months))
-            .max(NaiveDate::MIN)
+    /// The first day of the trailing window of `months` months that ends on this period's last day;
+    /// `None` when that day is outside the calendar payline can represent (about 262,000 years).
+    pub fn trailing_window_start(&self, months: u32) -> Option<NaiveDate> {
+        self.end.succ_opt()?.checked_sub_months(Months::new(months))
     }
 }
 
@@ -158,6 +158,15 @@ mod tests {
     #[test]
     fn trailing_window_of_twelve_months() {
         let p = Period::parse("2026-10").unwrap();
-        assert_eq!(p.trailing_window_start(12), date("2025-11-01"));
+        assert_eq!(p.trailing_window_start(12), Some(date("2025-11-01")));
+    }
+
+    #[test]
+    fn a_trailing_window_beyond_the_calendar_is_none_not_a_panic() {
+        let p = Period::parse("2026-10").unwrap();
+        assert_eq!(p.trailing_window_start(4_000_000), None);
+        assert_eq!(p.trailing_window_start(u32::MAX), None);
+        let last = Period::parse("9999-12").unwrap();
+        assert_eq!(last.trailing_window_start(1), Some(date("9999-12-01")));
     }
 }

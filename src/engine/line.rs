@@ -1,5 +1,67 @@
-use crate::money::format_money;
+use crate::error::{Error, Result};
+use crate::money::{format_money, within_limits};
 use rust_decimal::Decimal;
+use std::fmt;
+
+/// Checked arithmetic for one partner and rule (SPEC §7: arithmetic never wraps or panics). Every
+/// overflow, and every written amount of 10^20 or more, is an error naming the partner and the rule.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Calc<'a> {
+    pub partner: &'a str,
+    /// The rule being evaluated; empty for a partner's totals.
+    pub rule: &'a str,
+}
+
+impl Calc<'_> {
+    /// `partner P001, rule big-percent: message`.
+    pub fn error(&self, message: impl fmt::Display) -> Error {
+        let rule = if self.rule.is_empty() {
+            String::new()
+        } else {
+            format!(", rule {}", self.rule)
+        };
+        Error::Calculation(format!("partner {}{rule}: {message}", self.partner))
+    }
+
+    /// The result of a checked operation, or an error saying what overflowed.
+    pub fn ok<T>(&self, value: Option<T>, what: impl FnOnce() -> String) -> Result<T> {
+        value.ok_or_else(|| {
+            self.error(format!(
+                "{} is too large to compute; check the amounts, quantities, quotas, rates and fx rates it comes from",
+                what()
+            ))
+        })
+    }
+
+    /// `a × b`, checked.
+    pub fn mul(&self, a: Decimal, b: Decimal, what: impl FnOnce() -> String) -> Result<Decimal> {
+        self.ok(a.checked_mul(b), what)
+    }
+
+    /// The sum of `values`, checked.
+    pub fn sum(
+        &self,
+        values: impl IntoIterator<Item = Decimal>,
+        what: impl FnOnce() -> String,
+    ) -> Result<Decimal> {
+        let total = values
+            .into_iter()
+            .try_fold(Decimal::ZERO, |acc, v| acc.checked_add(v));
+        self.ok(total, what)
+    }
+
+    /// An amount that is written out: it must stay below 10^20, so next month can read it back.
+    pub fn limited(&self, value: Decimal, what: &str, minor_units: u32) -> Result<Decimal> {
+        if within_limits(value) {
+            Ok(value)
+        } else {
+            Err(self.error(format!(
+                "{what} {} exceeds what payline can carry to next month (less than 10^20); check the deal amounts and rates",
+                format_money(value, minor_units)
+            )))
+        }
+    }
+}
 
 /// What a line's `source_id` refers to (SPEC §5 lines.csv `source`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -78,10 +140,14 @@ impl Line {
 
 /// SPEC §3 `cap`: per partner per period, line by line in processing order; a line is cut to what is
 /// left under the cap (its note says so) and later lines get 0.
-pub fn apply_cap(lines: &mut [Line], cap: Decimal, minor_units: u32) {
+pub fn apply_cap(lines: &mut [Line], cap: Decimal, minor_units: u32, calc: Calc) -> Result<()> {
     let mut used = Decimal::ZERO;
     for line in lines.iter_mut() {
-        let left = (cap - used).max(Decimal::ZERO);
+        let left = calc
+            .ok(cap.checked_sub(used), || {
+                "what is left under the cap".into()
+            })?
+            .max(Decimal::ZERO);
         if line.amount > left {
             line.note.push_str(&format!(
                 "; cut from {} to {} by the cap of {}",
@@ -92,6 +158,9 @@ pub fn apply_cap(lines: &mut [Line], cap: Decimal, minor_units: u32) {
             line.amount = left;
             line.amount.rescale(minor_units);
         }
-        used += line.amount;
+        used = calc.ok(used.checked_add(line.amount), || {
+            "the total of the capped lines".into()
+        })?;
     }
+    Ok(())
 }

@@ -123,24 +123,34 @@ pub(crate) struct FundState {
 }
 
 /// The lines of every rule for one partner at a given level, caps applied; plus each fund's state.
+/// Every line amount and fund balance is checked to stay below 10^20 (SPEC §7): an error names the
+/// partner and the rule.
 pub(crate) fn evaluate_rules(
     ctx: &PartnerCtx,
     warnings: &mut Vec<String>,
-) -> (Vec<Line>, BTreeMap<String, FundState>) {
+) -> Result<(Vec<Line>, BTreeMap<String, FundState>)> {
     let mut lines = Vec::new();
     let mut funds = BTreeMap::new();
+    let units = ctx.program.minor_units();
     for (rule_index, rule) in ctx.program.rules.iter().enumerate() {
-        let out = rules::evaluate(rule, rule_index, ctx);
+        let calc = ctx.calc(rule);
+        let out = rules::evaluate(rule, rule_index, ctx)?;
         warnings.extend(out.warnings);
         let mut rule_lines = out.lines;
         if rule.is_deal_based() {
             drop_paid_deal_lines(ctx, rule, &mut rule_lines, warnings);
         }
         if let Some(cap) = rule.cap {
-            line::apply_cap(&mut rule_lines, cap, ctx.program.minor_units());
+            line::apply_cap(&mut rule_lines, cap, units, calc)?;
+        }
+        for l in &rule_lines {
+            calc.limited(l.amount, "the line amount", units)?;
         }
         if let Some(available) = out.fund_available {
-            let paid: Decimal = rule_lines.iter().map(|l| l.amount).sum();
+            let paid = calc.sum(rule_lines.iter().map(|l| l.amount), || {
+                "the claims paid from the fund".into()
+            })?;
+            let left = calc.ok(available.checked_sub(paid), || "the fund balance".into())?;
             let inflows = out
                 .fund_inflows
                 .into_iter()
@@ -160,14 +170,14 @@ pub(crate) fn evaluate_rules(
             funds.insert(
                 rule.id.clone(),
                 FundState {
-                    balance: available - paid,
+                    balance: calc.limited(left, "the fund balance", units)?,
                     inflows,
                 },
             );
         }
         lines.extend(rule_lines.into_iter().filter(|l| !l.amount.is_zero()));
     }
-    (lines, funds)
+    Ok((lines, funds))
 }
 
 /// SPEC §7 "each thing is paid once": a (deal, partner) row whose earned line of this rule is already
@@ -238,9 +248,9 @@ pub fn evaluate(program: &Program, period: &Period, inputs: &Inputs) -> Result<O
                 .unwrap_or(&[]),
             inputs,
         };
-        let (lines, funds) = evaluate_rules(&ctx, &mut outcome.warnings);
+        let (lines, funds) = evaluate_rules(&ctx, &mut outcome.warnings)?;
         if program.nudges.is_some() {
-            outcome.nudges.extend(nudge::nudges_for(&ctx, &lines));
+            outcome.nudges.extend(nudge::nudges_for(&ctx, &lines)?);
         }
         let mut inflows = Vec::new();
         for (rule_id, fund) in funds {
@@ -252,7 +262,7 @@ pub fn evaluate(program: &Program, period: &Period, inputs: &Inputs) -> Result<O
         outcome.levels.push(level);
     }
 
-    budget::prorate(program, &mut per_partner, &mut outcome.warnings);
+    budget::prorate(program, partners, &mut per_partner, &mut outcome.warnings)?;
     clawback::claw_back(
         program,
         period,

@@ -6,8 +6,10 @@
 //! pays (after its cap) is the gain. For a level, the gain is what all rules would pay this period at
 //! the next level.
 
-use super::rules::tiered::period_total;
+use super::line::Calc;
+use super::rules::tiered::{bounds, period_total};
 use super::{Line, PartnerCtx, evaluate_rules, rules};
+use crate::error::{Error, Result};
 use crate::input::{Deal, DealSource, DealStatus};
 use crate::program::{Measure, RebateBasis, Rule, RuleKind, TierMeasure};
 use rust_decimal::{Decimal, RoundingStrategy};
@@ -70,51 +72,73 @@ fn synthetic_deals(rule: &Rule, ctx: &PartnerCtx, gap: Gap) -> Vec<Deal> {
 }
 
 /// What one rule pays the partner (after its cap) over the given deals.
-fn rule_total(rule: &Rule, rule_index: usize, ctx: &PartnerCtx) -> Decimal {
-    let mut lines = rules::evaluate(rule, rule_index, ctx).lines;
+fn rule_total(rule: &Rule, rule_index: usize, ctx: &PartnerCtx) -> Result<Decimal> {
+    let calc = ctx.calc(rule);
+    let mut lines = rules::evaluate(rule, rule_index, ctx)?.lines;
     if let Some(cap) = rule.cap {
-        super::line::apply_cap(&mut lines, cap, ctx.program.minor_units());
+        super::line::apply_cap(&mut lines, cap, ctx.program.minor_units(), calc)?;
     }
-    lines.iter().map(|l| l.amount).sum()
+    calc.sum(lines.iter().map(|l| l.amount), || "the rule's total".into())
 }
 
-fn gain_with_gap_closed(rule: &Rule, rule_index: usize, ctx: &PartnerCtx, gap: Gap) -> Decimal {
-    let before = rule_total(rule, rule_index, ctx);
+fn gain_with_gap_closed(
+    rule: &Rule,
+    rule_index: usize,
+    ctx: &PartnerCtx,
+    gap: Gap,
+) -> Result<Decimal> {
+    let before = rule_total(rule, rule_index, ctx)?;
     let mut deals: Vec<Deal> = ctx.deals.to_vec();
     deals.extend(synthetic_deals(rule, ctx, gap));
     let closed = PartnerCtx {
         deals: &deals,
         ..*ctx
     };
-    rule_total(rule, rule_index, &closed) - before
+    let after = rule_total(rule, rule_index, &closed).map_err(while_nudging)?;
+    ctx.calc(rule)
+        .ok(after.checked_sub(before), || "the nudge's gain".into())
+}
+
+/// An overflow met while re-evaluating a rule with the gap closed says so.
+fn while_nudging(error: Error) -> Error {
+    match error {
+        Error::Calculation(m) => Error::Calculation(format!(
+            "{m} (while computing the nudge gain with the gap to the next threshold closed)"
+        )),
+        other => other,
+    }
 }
 
 fn round_up(value: Decimal, units: u32) -> Decimal {
     value.round_dp_with_strategy(units, RoundingStrategy::ToPositiveInfinity)
 }
 
-pub fn nudges_for(ctx: &PartnerCtx, lines: &[Line]) -> Vec<Nudge> {
+pub fn nudges_for(ctx: &PartnerCtx, lines: &[Line]) -> Result<Vec<Nudge>> {
     let Some(config) = &ctx.program.nudges else {
-        return Vec::new();
+        return Ok(Vec::new());
     };
     let units = ctx.program.minor_units();
     let mut out = Vec::new();
-    let mut consider = |rule_id: &str,
+    let mut consider = |calc: Calc,
                         counts_deals: bool,
                         current: Decimal,
                         next: Decimal,
-                        gain: &dyn Fn(Gap) -> Decimal| {
-        let gap = next - current;
-        if gap > Decimal::ZERO && gap <= config.within * next {
+                        gain: &dyn Fn(Gap) -> Result<Decimal>|
+     -> Result<()> {
+        let gap = calc.ok(next.checked_sub(current), || {
+            "the gap to the next threshold".into()
+        })?;
+        let reach = calc.mul(config.within, next, || "the nudge window".into())?;
+        if gap > Decimal::ZERO && gap <= reach {
             let gain = gain(if counts_deals {
                 Gap::Deals(gap)
             } else {
                 Gap::Revenue(gap)
-            });
+            })?;
             if gain > Decimal::ZERO {
                 out.push(Nudge {
                     partner: ctx.index,
-                    rule_id: rule_id.to_string(),
+                    rule_id: calc.rule.to_string(),
                     current,
                     next_threshold: next,
                     gap,
@@ -123,12 +147,14 @@ pub fn nudges_for(ctx: &PartnerCtx, lines: &[Line]) -> Vec<Nudge> {
                 });
             }
         }
+        Ok(())
     };
     for (rule_index, rule) in ctx.program.rules.iter().enumerate() {
         if !rule.when.matches_partner(ctx.partner, ctx.level) {
             continue;
         }
         let deals = ctx.qualifying(rule, ctx.deals);
+        let calc = ctx.calc(rule);
         match &rule.kind {
             RuleKind::Tiered { measure, tiers, .. } => {
                 let scale = match measure {
@@ -140,24 +166,23 @@ pub fn nudges_for(ctx: &PartnerCtx, lines: &[Line]) -> Vec<Nudge> {
                     }
                     _ => Decimal::ONE,
                 };
-                let total = period_total(*measure, &deals);
-                if let Some(next) = tiers.iter().map(|t| t.from * scale).find(|f| *f > total) {
+                let total = period_total(*measure, &deals, calc)?;
+                let bounds = bounds(tiers, scale, calc)?;
+                if let Some(next) = bounds.into_iter().find(|f| *f > total) {
                     let next = if *measure == TierMeasure::Deals {
                         next
                     } else {
                         round_up(next, units)
                     };
-                    consider(
-                        &rule.id,
-                        *measure == TierMeasure::Deals,
-                        total,
-                        next,
-                        &|gap| gain_with_gap_closed(rule, rule_index, ctx, gap),
-                    );
+                    consider(calc, *measure == TierMeasure::Deals, total, next, &|gap| {
+                        gain_with_gap_closed(rule, rule_index, ctx, gap)
+                    })?;
                 }
             }
             RuleKind::Rebate { basis, .. } => {
-                let total: Decimal = deals.iter().map(|d| d.credited).sum();
+                let total = calc.sum(deals.iter().map(|d| d.credited), || {
+                    "the partner's qualifying revenue".into()
+                })?;
                 let next = match basis {
                     RebateBasis::Threshold { threshold, .. } => {
                         Some(*threshold).filter(|t| *t > total)
@@ -165,9 +190,9 @@ pub fn nudges_for(ctx: &PartnerCtx, lines: &[Line]) -> Vec<Nudge> {
                     RebateBasis::Tiers(tiers) => tiers.iter().map(|t| t.from).find(|f| *f > total),
                 };
                 if let Some(next) = next {
-                    consider(&rule.id, false, total, next, &|gap| {
+                    consider(calc, false, total, next, &|gap| {
                         gain_with_gap_closed(rule, rule_index, ctx, gap)
-                    });
+                    })?;
                 }
             }
             RuleKind::Goal {
@@ -176,14 +201,10 @@ pub fn nudges_for(ctx: &PartnerCtx, lines: &[Line]) -> Vec<Nudge> {
                 let Ok((goal, _)) = rules::goal_target(target, ctx) else {
                     continue;
                 };
-                let current = rules::goal_current(rule, *measure, ctx);
-                consider(
-                    &rule.id,
-                    *measure == Measure::Deals,
-                    current,
-                    goal,
-                    &|gap| gain_with_gap_closed(rule, rule_index, ctx, gap),
-                );
+                let current = rules::goal_current(rule, *measure, ctx)?;
+                consider(calc, *measure == Measure::Deals, current, goal, &|gap| {
+                    gain_with_gap_closed(rule, rule_index, ctx, gap)
+                })?;
             }
             _ => {}
         }
@@ -201,9 +222,15 @@ pub fn nudges_for(ctx: &PartnerCtx, lines: &[Line]) -> Vec<Nudge> {
             Measure::Deals => Decimal::from(count),
         };
         if let Some(next) = levels.tiers.iter().find(|t| t.from > measure) {
-            let now: Decimal = lines.iter().map(|l| l.amount).sum();
+            let calc = Calc {
+                partner: &ctx.partner.id,
+                rule: "levels",
+            };
+            let now = calc.sum(lines.iter().map(|l| l.amount), || {
+                "the partner's lines".into()
+            })?;
             consider(
-                "levels",
+                calc,
                 levels.measure == Measure::Deals,
                 measure,
                 next.from,
@@ -212,11 +239,15 @@ pub fn nudges_for(ctx: &PartnerCtx, lines: &[Line]) -> Vec<Nudge> {
                         level: Some(next.id.as_str()),
                         ..*ctx
                     };
-                    let (lines, _) = evaluate_rules(&at_next, &mut Vec::new());
-                    lines.iter().map(|l| l.amount).sum::<Decimal>() - now
+                    let (lines, _) =
+                        evaluate_rules(&at_next, &mut Vec::new()).map_err(while_nudging)?;
+                    let then = calc.sum(lines.iter().map(|l| l.amount), || {
+                        "the partner's lines at the next level".into()
+                    })?;
+                    calc.ok(then.checked_sub(now), || "the nudge's gain".into())
                 },
-            );
+            )?;
         }
     }
-    out
+    Ok(out)
 }

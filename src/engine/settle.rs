@@ -1,8 +1,11 @@
 //! Settlement (SPEC §4.12): earned + clawed back + carried in = balance; then the first status that
 //! applies: held (suspended, terminated, or KYC missing when required), negative (debt carried),
 //! below-minimum (carried), paid. A paid balance converts to the partner's currency at the rate in
-//! force on the period's last day.
+//! force on the period's last day; a positive balance that would convert to zero minor units of that
+//! currency is below-minimum and carried, so money never vanishes in conversion. Every total is
+//! checked to stay below 10^20 (SPEC §7).
 
+use super::line::Calc;
 use super::{Inputs, Line, LineKind};
 use crate::error::{Error, Result};
 use crate::input::PartnerStatus;
@@ -61,14 +64,22 @@ pub fn settle(
     let money = |v: Decimal| crate::money::format_money(v, units);
     let mut out = Vec::new();
     for (index, partner) in inputs.partners.partners.iter().enumerate() {
+        let calc = Calc {
+            partner: &partner.id,
+            rule: "",
+        };
+        let total = |name: &str, value: Option<Decimal>| {
+            let value = calc.ok(value, || format!("the {name} total"))?;
+            calc.limited(value, &format!("the {name} total"), units)
+        };
         let lines = &per_partner[index];
         let mut earned = Decimal::new(0, units);
         let mut clawed_back = Decimal::new(0, units);
         for line in lines {
             if line.kind == LineKind::Clawback {
-                clawed_back += line.amount;
+                clawed_back = total("clawed-back", clawed_back.checked_add(line.amount))?;
             } else {
-                earned += line.amount;
+                earned = total("earned", earned.checked_add(line.amount))?;
             }
         }
         let carried_in = inputs
@@ -80,7 +91,39 @@ pub fn settle(
         if lines.is_empty() && carried_in.is_zero() {
             continue;
         }
-        let balance = earned + clawed_back + carried_in;
+        let balance = total(
+            "balance",
+            earned
+                .checked_add(clawed_back)
+                .and_then(|b| b.checked_add(carried_in)),
+        )?;
+        let fx_rate = inputs
+            .fx
+            .rate_on(&partner.currency, period.end)
+            .map_err(|m| {
+                Error::Calculation(format!(
+                    "partner {} is paid in {}: {m}",
+                    partner.id, partner.currency
+                ))
+            })?;
+        let payout_units = minor_units(&partner.currency);
+        let convert = |amount: Decimal| -> Result<Decimal> {
+            let what = || {
+                format!(
+                    "paying {} {} in {} at the fx rate {}",
+                    money(amount),
+                    program.currency,
+                    partner.currency,
+                    crate::money::format_rate(fx_rate)
+                )
+            };
+            let converted = calc.ok(amount.checked_div(fx_rate), what)?;
+            calc.limited(
+                program.rounding.round(converted, payout_units),
+                &format!("{}: the amount in {}", what(), partner.currency),
+                payout_units,
+            )
+        };
         let hold = match partner.status {
             PartnerStatus::Suspended | PartnerStatus::Terminated => {
                 Some(format!("held: the partner is {}", partner.status.name()))
@@ -112,6 +155,17 @@ pub fn settle(
                     money(program.payout.minimum)
                 ),
             )
+        } else if balance > Decimal::ZERO && convert(balance)?.is_zero() {
+            (
+                PayoutStatus::BelowMinimum,
+                format!(
+                    "balance {} would convert to 0 {} at the fx rate {} (less than the smallest {} unit): carried to the next period instead of vanishing in conversion",
+                    money(balance),
+                    partner.currency,
+                    crate::money::format_rate(fx_rate),
+                    partner.currency
+                ),
+            )
         } else {
             (PayoutStatus::Paid, format!("paid {}", money(balance)))
         };
@@ -120,18 +174,7 @@ pub fn settle(
         } else {
             (Decimal::new(0, units), balance)
         };
-        let fx_rate = inputs
-            .fx
-            .rate_on(&partner.currency, period.end)
-            .map_err(|m| {
-                Error::Calculation(format!(
-                    "partner {} is paid in {}: {m}",
-                    partner.id, partner.currency
-                ))
-            })?;
-        let paid_in_payout_currency = program
-            .rounding
-            .round(paid / fx_rate, minor_units(&partner.currency));
+        let paid_in_payout_currency = convert(paid)?;
         let due_on = (status == PayoutStatus::Paid)
             .then(|| {
                 period

@@ -6,7 +6,7 @@
 use super::{
     Col, CsvFile, Deal, DealSource, DealStatus, FileDigest, FnvHasher, FxTable, PartnerSet,
 };
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::money::is_currency_code;
 use crate::period::{Period, counts_in};
 use crate::program::{Measure, Program, RuleKind};
@@ -102,10 +102,18 @@ pub fn load_deals(
         reversed_on: csv.column("reversed_on"),
     };
     let previous = period.previous();
-    let level_window = program
-        .levels
-        .as_ref()
-        .map(|l| (period.trailing_window_start(l.window_months), l.measure));
+    let level_window = match &program.levels {
+        None => None,
+        Some(l) => {
+            let start = period.trailing_window_start(l.window_months).ok_or_else(|| {
+                Error::Calculation(format!(
+                    "[levels] window_months = {}: a window that long, ending {}, starts before the earliest date payline can represent",
+                    l.window_months, period.end
+                ))
+            })?;
+            Some((start, l.measure))
+        }
+    };
     let milestones: Vec<usize> = program
         .rules
         .iter()
@@ -224,7 +232,20 @@ pub fn load_deals(
         let rate = fx
             .rate_on(currency, closed_on)
             .map_err(|m| row.error(col.currency, currency, m))?;
-        let credited = program.round(amount * share * rate);
+        let credited = amount
+            .checked_mul(share)
+            .and_then(|v| v.checked_mul(rate))
+            .map(|v| program.round(v))
+            .filter(|v| crate::money::within_limits(*v))
+            .ok_or_else(|| {
+                row.error(
+                    col.amount,
+                    &amount.to_string(),
+                    format!(
+                        "partner {partner_id}, deal {deal_id}: the credited amount (amount × share {share} × {currency} rate {rate}) is 10^20 or more, beyond what payline can compute; check the amount and the fx rate"
+                    ),
+                )
+            })?;
         let product = row.get(col.product);
         let customer_type = row.get(col.customer_type);
         if in_level_window && let Some((_, measure)) = level_window {

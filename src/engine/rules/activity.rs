@@ -3,6 +3,7 @@
 
 use super::RuleOutput;
 use crate::engine::{Line, LineKind, PartnerCtx, Source};
+use crate::error::Result;
 use crate::program::Rule;
 use rust_decimal::Decimal;
 
@@ -12,17 +13,22 @@ pub fn evaluate(
     amount: Decimal,
     max: Option<u64>,
     ctx: &PartnerCtx,
-) -> RuleOutput {
-    let recorded: u64 = ctx
-        .activities
-        .iter()
-        .filter(|a| a.activity == activity)
-        .map(|a| a.quantity)
-        .sum();
+) -> Result<RuleOutput> {
+    let calc = ctx.calc(rule);
+    let recorded = calc.ok(
+        ctx.activities
+            .iter()
+            .filter(|a| a.activity == activity)
+            .try_fold(0u64, |sum, a| sum.checked_add(a.quantity)),
+        || format!("the total quantity of `{activity}` in the period"),
+    )?;
     if recorded == 0 {
-        return RuleOutput::default();
+        return Ok(RuleOutput::default());
     }
-    let units = max.map_or(recorded, |m| recorded.min(m));
+    let raw = calc.mul(amount, Decimal::from(units_paid(recorded, max)), || {
+        format!("{activity}: the amount for the units")
+    })?;
+    let units = units_paid(recorded, max);
     let mut note = format!("{units} × {activity} at {} each", ctx.money(amount));
     if units < recorded {
         note.push_str(&format!(
@@ -30,7 +36,7 @@ pub fn evaluate(
             max.unwrap_or(0)
         ));
     }
-    RuleOutput::lines(vec![Line {
+    Ok(RuleOutput::lines(vec![Line {
         partner: ctx.index,
         rule_id: rule.id.clone(),
         kind: LineKind::Rule("activity"),
@@ -38,7 +44,11 @@ pub fn evaluate(
         source_id: activity.to_string(),
         basis: Some(Decimal::from(units)),
         rate: Some(amount),
-        amount: ctx.program.round(amount * Decimal::from(units)),
+        amount: ctx.program.round(raw),
         note,
-    }])
+    }]))
+}
+
+fn units_paid(recorded: u64, max: Option<u64>) -> u64 {
+    max.map_or(recorded, |m| recorded.min(m))
 }

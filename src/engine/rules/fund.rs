@@ -6,6 +6,7 @@
 
 use super::{RuleOutput, revenue};
 use crate::engine::{Line, LineKind, PartnerCtx, Source};
+use crate::error::Result;
 use crate::money::format_percent;
 use crate::program::{Allocation, Rule};
 use rust_decimal::Decimal;
@@ -16,7 +17,9 @@ pub fn evaluate(
     allocation: Option<&Allocation>,
     eligible: bool,
     ctx: &PartnerCtx,
-) -> RuleOutput {
+) -> Result<RuleOutput> {
+    let calc = ctx.calc(rule);
+    let units = ctx.program.minor_units();
     let carried = ctx
         .inputs
         .ledger
@@ -34,14 +37,16 @@ pub fn evaluate(
             ));
         }
         out.fund_available = (!carried.is_zero()).then_some(carried);
-        return out;
+        return Ok(out);
     }
-    let accrual = accrual_rate
-        .map(|rate| {
-            ctx.program
-                .round(rate * revenue(&ctx.qualifying(rule, ctx.deals)))
-        })
-        .unwrap_or(Decimal::ZERO);
+    let accrual = match accrual_rate {
+        Some(rate) => {
+            let revenue = revenue(&ctx.qualifying(rule, ctx.deals), calc)?;
+            let accrued = calc.mul(rate, revenue, || "the fund accrual".into())?;
+            calc.limited(ctx.program.round(accrued), "the fund accrual", units)?
+        }
+        None => Decimal::ZERO,
+    };
     let allocated = match allocation {
         None => Decimal::ZERO,
         Some(Allocation::Fixed(a)) => *a,
@@ -50,7 +55,13 @@ pub fn evaluate(
             .and_then(|l| table.get(l).copied())
             .unwrap_or(Decimal::ZERO),
     };
-    let available = carried + accrual + ctx.program.round(allocated);
+    let available = calc.ok(
+        carried
+            .checked_add(accrual)
+            .and_then(|v| v.checked_add(ctx.program.round(allocated))),
+        || "the fund's available balance".into(),
+    )?;
+    let available = calc.limited(available, "the fund's available balance", units)?;
     let mut composition = vec![format!("carried {}", ctx.money(carried))];
     if let Some(rate) = accrual_rate {
         composition.push(format!(
@@ -116,5 +127,5 @@ pub fn evaluate(
             .push(("allocation", ctx.program.round(allocated), note));
     }
     out.fund_available = Some(available);
-    out
+    Ok(out)
 }

@@ -4,6 +4,7 @@
 
 use super::{RuleOutput, period_line, revenue};
 use crate::engine::PartnerCtx;
+use crate::error::Result;
 use crate::money::format_rate;
 use crate::program::{Measure, Rule, Target};
 use rust_decimal::Decimal;
@@ -24,11 +25,11 @@ pub fn target_for(target: &Target, ctx: &PartnerCtx) -> Result<(Decimal, String)
 }
 
 /// The partner's period measure for a goal.
-pub fn current(rule: &Rule, measure: Measure, ctx: &PartnerCtx) -> Decimal {
+pub fn current(rule: &Rule, measure: Measure, ctx: &PartnerCtx) -> Result<Decimal> {
     let deals = ctx.qualifying(rule, ctx.deals);
     match measure {
-        Measure::Revenue => revenue(&deals),
-        Measure::Deals => Decimal::from(deals.len()),
+        Measure::Revenue => revenue(&deals, ctx.calc(rule)),
+        Measure::Deals => Ok(Decimal::from(deals.len())),
     }
 }
 
@@ -45,7 +46,7 @@ pub fn evaluate(
     target: &Target,
     amount: Decimal,
     ctx: &PartnerCtx,
-) -> RuleOutput {
+) -> Result<RuleOutput> {
     let (goal, how) = match target_for(target, ctx) {
         Ok(t) => t,
         Err(reason) => {
@@ -54,12 +55,12 @@ pub fn evaluate(
                 out.warnings
                     .push(format!("{reason}: goal rule `{}` skipped", rule.id));
             }
-            return out;
+            return Ok(out);
         }
     };
-    let value = current(rule, measure, ctx);
+    let value = current(rule, measure, ctx)?;
     if value < goal {
-        return RuleOutput::default();
+        return Ok(RuleOutput::default());
     }
     let note = format!(
         "{} {} reaches target {}{how}",
@@ -67,12 +68,12 @@ pub fn evaluate(
         format_measure(measure, value, ctx),
         format_measure(measure, goal, ctx)
     );
-    RuleOutput::lines(vec![period_line(
+    Ok(RuleOutput::lines(vec![period_line(
         rule,
         ctx,
         Some(value),
         None,
         amount,
         note,
-    )])
+    )]))
 }

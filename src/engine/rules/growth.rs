@@ -4,18 +4,35 @@
 
 use super::{RuleOutput, period_line, revenue};
 use crate::engine::PartnerCtx;
+use crate::error::Result;
 use crate::money::format_percent;
 use crate::program::{Pay, Rule};
 use rust_decimal::Decimal;
 
-pub fn evaluate(rule: &Rule, min_growth: Decimal, pay: Pay, ctx: &PartnerCtx) -> RuleOutput {
-    let current = revenue(&ctx.qualifying(rule, ctx.deals));
-    let previous = revenue(&ctx.qualifying(rule, ctx.previous));
-    if previous <= Decimal::ZERO || current < previous * (Decimal::ONE + min_growth) {
-        return RuleOutput::default();
+pub fn evaluate(
+    rule: &Rule,
+    min_growth: Decimal,
+    pay: Pay,
+    ctx: &PartnerCtx,
+) -> Result<RuleOutput> {
+    let calc = ctx.calc(rule);
+    let current = revenue(&ctx.qualifying(rule, ctx.deals), calc)?;
+    let previous = revenue(&ctx.qualifying(rule, ctx.previous), calc)?;
+    if previous <= Decimal::ZERO {
+        return Ok(RuleOutput::default());
+    }
+    let required = calc.ok(previous.checked_mul(Decimal::ONE + min_growth), || {
+        "the revenue required for growth".into()
+    })?;
+    if current < required {
+        return Ok(RuleOutput::default());
     }
     let increase = current - previous;
-    let growth = format_percent((increase / previous).round_dp(4));
+    let ratio = calc.ok(increase.checked_div(previous), || "the growth rate".into())?;
+    let percent = calc.mul(ratio.round_dp(4), Decimal::ONE_HUNDRED, || {
+        "the growth rate".into()
+    })?;
+    let growth = format!("{}%", percent.normalize());
     let base = format!(
         "revenue {} vs {} in {} (+{growth}, at least +{} required)",
         ctx.money(current),
@@ -29,7 +46,7 @@ pub fn evaluate(rule: &Rule, min_growth: Decimal, pay: Pay, ctx: &PartnerCtx) ->
             ctx,
             Some(increase),
             Some(rate),
-            rate * increase,
+            calc.mul(rate, increase, || "the growth bonus".into())?,
             format!(
                 "{base}: {} of the increase {}",
                 format_percent(rate),
@@ -45,5 +62,5 @@ pub fn evaluate(rule: &Rule, min_growth: Decimal, pay: Pay, ctx: &PartnerCtx) ->
             format!("{base}: fixed bonus"),
         ),
     };
-    RuleOutput::lines(vec![line])
+    Ok(RuleOutput::lines(vec![line]))
 }

@@ -6,6 +6,7 @@
 
 use super::RuleOutput;
 use crate::engine::{Line, LineKind, PartnerCtx, Source};
+use crate::error::Result;
 use crate::program::Rule;
 use rust_decimal::Decimal;
 
@@ -25,13 +26,13 @@ pub fn evaluate(
     nth: u64,
     amount: Decimal,
     ctx: &PartnerCtx,
-) -> RuleOutput {
+) -> Result<RuleOutput> {
     let ledger = &ctx.inputs.ledger;
     if ledger
         .milestones_paid
         .contains(&(ctx.index, rule.id.clone()))
     {
-        return RuleOutput::default();
+        return Ok(RuleOutput::default());
     }
     let prior = ctx
         .inputs
@@ -41,13 +42,16 @@ pub fn evaluate(
         .copied()
         .unwrap_or(0);
     if prior >= nth {
-        return RuleOutput::default();
+        return Ok(RuleOutput::default());
     }
     let deals = ctx.qualifying(rule, ctx.deals);
-    let Some(deal) = deals.get((nth - prior - 1) as usize) else {
-        return RuleOutput::default();
+    let Some(deal) = usize::try_from(nth - prior - 1)
+        .ok()
+        .and_then(|i| deals.get(i))
+    else {
+        return Ok(RuleOutput::default());
     };
-    RuleOutput::lines(vec![Line {
+    Ok(RuleOutput::lines(vec![Line {
         partner: ctx.index,
         rule_id: rule.id.clone(),
         kind: LineKind::Rule("milestone"),
@@ -62,5 +66,5 @@ pub fn evaluate(
             deal.closed_on,
             ordinal(nth)
         ),
-    }])
+    }]))
 }

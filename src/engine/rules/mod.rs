@@ -12,7 +12,9 @@ mod rebate;
 mod spif;
 pub mod tiered;
 
+use super::line::Calc;
 use super::{Line, LineKind, PartnerCtx, Source};
+use crate::error::Result;
 use crate::input::Deal;
 use crate::money::format_rate;
 use crate::program::{Rule, RuleKind};
@@ -37,15 +39,26 @@ impl RuleOutput {
     }
 }
 
+impl PartnerCtx<'_> {
+    /// Checked arithmetic whose errors name this partner and `rule`.
+    pub(crate) fn calc<'r>(&'r self, rule: &'r Rule) -> Calc<'r> {
+        Calc {
+            partner: &self.partner.id,
+            rule: &rule.id,
+        }
+    }
+}
+
 /// Evaluates one rule for one partner. Partner keys of `when` are checked here; deal keys by each rule.
-pub fn evaluate(rule: &Rule, rule_index: usize, ctx: &PartnerCtx) -> RuleOutput {
+/// An overflow anywhere in the rule's arithmetic is an error naming the partner and the rule.
+pub fn evaluate(rule: &Rule, rule_index: usize, ctx: &PartnerCtx) -> Result<RuleOutput> {
     let eligible = rule.when.matches_partner(ctx.partner, ctx.level);
     match &rule.kind {
         RuleKind::Fund {
             accrual_rate,
             allocation,
         } => fund::evaluate(rule, *accrual_rate, allocation.as_ref(), eligible, ctx),
-        _ if !eligible => RuleOutput::default(),
+        _ if !eligible => Ok(RuleOutput::default()),
         RuleKind::Flat { amount } => flat::evaluate(rule, *amount, ctx),
         RuleKind::Percent { rate } => percent::evaluate(rule, *rate, ctx),
         RuleKind::Tiered {
@@ -87,15 +100,21 @@ pub(crate) fn deal_line(
     rate: Option<Decimal>,
     raw: Decimal,
     mut note: String,
-) -> Line {
+) -> Result<Line> {
+    let calc = ctx.calc(rule);
     let mut multiplier = Decimal::ONE;
     for m in &rule.modifiers {
         if m.when.matches_partner(ctx.partner, ctx.level) && m.when.matches_deal(deal) {
-            multiplier *= m.multiplier;
+            multiplier = calc.mul(multiplier, m.multiplier, || {
+                format!("deal {}: the product of its modifiers", deal.deal_id)
+            })?;
             note.push_str(&format!(" × modifier {}", format_rate(m.multiplier)));
         }
     }
-    Line {
+    let amount = calc.mul(raw, multiplier, || {
+        format!("deal {}: the line amount", deal.deal_id)
+    })?;
+    Ok(Line {
         partner: ctx.index,
         rule_id: rule.id.clone(),
         kind: LineKind::Rule(rule.kind.name()),
@@ -103,9 +122,9 @@ pub(crate) fn deal_line(
         source_id: deal.deal_id.clone(),
         basis: Some(basis),
         rate,
-        amount: ctx.program.round(raw * multiplier),
+        amount: ctx.program.round(amount),
         note,
-    }
+    })
 }
 
 /// A period line (rebate, goal, growth): one per partner and period.
@@ -139,7 +158,9 @@ pub(crate) fn share_note(deal: &Deal) -> String {
     }
 }
 
-/// The total a set of qualifying deals credits.
-pub(crate) fn revenue(deals: &[&Deal]) -> Decimal {
-    deals.iter().map(|d| d.credited).sum()
+/// The total a set of qualifying deals credits, checked.
+pub(crate) fn revenue(deals: &[&Deal], calc: Calc) -> Result<Decimal> {
+    calc.sum(deals.iter().map(|d| d.credited), || {
+        "the partner's qualifying revenue".into()
+    })
 }

@@ -4,6 +4,7 @@
 
 use super::{RuleOutput, period_line, revenue};
 use crate::engine::PartnerCtx;
+use crate::error::Result;
 use crate::money::format_percent;
 use crate::program::{Pay, RebateBasis, Rule};
 use rust_decimal::Decimal;
@@ -23,12 +24,14 @@ pub fn reached(basis: &RebateBasis, revenue: Decimal) -> Option<(Decimal, Decima
     }
 }
 
-pub fn evaluate(rule: &Rule, basis: &RebateBasis, ctx: &PartnerCtx) -> RuleOutput {
+pub fn evaluate(rule: &Rule, basis: &RebateBasis, ctx: &PartnerCtx) -> Result<RuleOutput> {
+    let calc = ctx.calc(rule);
     let deals = ctx.qualifying(rule, ctx.deals);
-    let total = revenue(&deals);
+    let total = revenue(&deals, calc)?;
     let Some((threshold, rate)) = reached(basis, total) else {
-        return RuleOutput::default();
+        return Ok(RuleOutput::default());
     };
+    let raw = calc.mul(rate, total, || "the rebate".into())?;
     let note = format!(
         "period revenue {} over {} qualifying deal{} reaches {}: {} of {}",
         ctx.money(total),
@@ -38,12 +41,12 @@ pub fn evaluate(rule: &Rule, basis: &RebateBasis, ctx: &PartnerCtx) -> RuleOutpu
         format_percent(rate),
         ctx.money(total)
     );
-    RuleOutput::lines(vec![period_line(
+    Ok(RuleOutput::lines(vec![period_line(
         rule,
         ctx,
         Some(total),
         Some(rate),
-        rate * total,
+        raw,
         note,
-    )])
+    )]))
 }

@@ -4,6 +4,7 @@
 
 use super::{RuleOutput, deal_line, share_note};
 use crate::engine::PartnerCtx;
+use crate::error::Result;
 use crate::money::format_percent;
 use crate::program::{Pay, Rule};
 use chrono::NaiveDate;
@@ -15,7 +16,8 @@ pub fn evaluate(
     pay: Pay,
     max_deals: Option<u64>,
     ctx: &PartnerCtx,
-) -> RuleOutput {
+) -> Result<RuleOutput> {
+    let calc = ctx.calc(rule);
     let in_window = ctx
         .qualifying(rule, ctx.deals)
         .into_iter()
@@ -37,7 +39,9 @@ pub fn evaluate(
                     deal,
                     deal.share,
                     Some(amount),
-                    amount * deal.share,
+                    calc.mul(amount, deal.share, || {
+                        format!("deal {}: the SPIF amount", deal.deal_id)
+                    })?,
                     format!(
                         "{window}: {} per deal{}{nth}",
                         ctx.money(amount),
@@ -50,7 +54,9 @@ pub fn evaluate(
                     deal,
                     deal.credited,
                     Some(rate),
-                    rate * deal.credited,
+                    calc.mul(rate, deal.credited, || {
+                        format!("deal {}: the SPIF amount", deal.deal_id)
+                    })?,
                     format!(
                         "{window}: {} of {}{nth}",
                         format_percent(rate),
@@ -59,6 +65,6 @@ pub fn evaluate(
                 ),
             }
         })
-        .collect();
-    RuleOutput::lines(lines)
+        .collect::<Result<_>>()?;
+    Ok(RuleOutput::lines(lines))
 }

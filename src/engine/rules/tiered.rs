@@ -12,6 +12,8 @@
 
 use super::{RuleOutput, deal_line, share_note};
 use crate::engine::PartnerCtx;
+use crate::engine::line::Calc;
+use crate::error::Result;
 use crate::input::Deal;
 use crate::money::{format_percent, format_rate};
 use crate::program::{Pay, Rule, Tier, TierMeasure, TierMode};
@@ -26,12 +28,27 @@ fn scale(measure: TierMeasure, ctx: &PartnerCtx) -> Option<Decimal> {
     }
 }
 
-/// Band k covers [from_k × scale, from_{k+1} × scale).
-fn band(tiers: &[Tier], k: usize, scale: Decimal) -> (Decimal, Option<Decimal>) {
-    (
-        tiers[k].from * scale,
-        tiers.get(k + 1).map(|t| t.from * scale),
-    )
+/// Each tier's lower boundary in counting units: `from × scale`. Band k covers
+/// [bounds_k, bounds_{k+1}). A boundary too large to compute (from × quota) is an error.
+pub(crate) fn bounds(tiers: &[Tier], scale: Decimal, calc: Calc) -> Result<Vec<Decimal>> {
+    tiers
+        .iter()
+        .enumerate()
+        .map(|(k, t)| {
+            calc.mul(t.from, scale, || {
+                format!(
+                    "the boundary of tier {} (from {} × {})",
+                    k + 1,
+                    format_rate(t.from),
+                    format_rate(scale)
+                )
+            })
+        })
+        .collect()
+}
+
+fn band(bounds: &[Decimal], k: usize) -> (Decimal, Option<Decimal>) {
+    (bounds[k], bounds.get(k + 1).copied())
 }
 
 fn overlap(lo: Decimal, hi: Decimal, band_lo: Decimal, band_hi: Option<Decimal>) -> Decimal {
@@ -50,10 +67,10 @@ fn describe_pay(pay: Pay, ctx: &PartnerCtx) -> String {
 }
 
 /// The partner's period total of the measure, in counting units (money, or deals).
-pub fn period_total(measure: TierMeasure, deals: &[&Deal]) -> Decimal {
+pub(crate) fn period_total(measure: TierMeasure, deals: &[&Deal], calc: Calc) -> Result<Decimal> {
     match measure {
-        TierMeasure::Deals => Decimal::from(deals.len()),
-        _ => deals.iter().map(|d| d.credited).sum(),
+        TierMeasure::Deals => Ok(Decimal::from(deals.len())),
+        _ => super::revenue(deals, calc),
     }
 }
 
@@ -63,7 +80,7 @@ pub fn evaluate(
     mode: TierMode,
     tiers: &[Tier],
     ctx: &PartnerCtx,
-) -> RuleOutput {
+) -> Result<RuleOutput> {
     let Some(scale) = scale(measure, ctx) else {
         let has_deals = !ctx.qualifying(rule, ctx.deals).is_empty();
         let mut out = RuleOutput::default();
@@ -73,14 +90,14 @@ pub fn evaluate(
                 ctx.partner.id, rule.id
             ));
         }
-        return out;
+        return Ok(out);
     };
     let deals = ctx.qualifying(rule, ctx.deals);
     let lines = match mode {
-        TierMode::Marginal => marginal(rule, measure, tiers, scale, ctx, &deals),
-        TierMode::Retroactive => retroactive(rule, measure, tiers, scale, ctx, &deals),
+        TierMode::Marginal => marginal(rule, measure, tiers, scale, ctx, &deals)?,
+        TierMode::Retroactive => retroactive(rule, measure, tiers, scale, ctx, &deals)?,
     };
-    RuleOutput::lines(lines)
+    Ok(RuleOutput::lines(lines))
 }
 
 fn quota_note(measure: TierMeasure, ctx: &PartnerCtx) -> String {
@@ -97,7 +114,9 @@ fn marginal(
     scale: Decimal,
     ctx: &PartnerCtx,
     deals: &[&Deal],
-) -> Vec<crate::engine::Line> {
+) -> Result<Vec<crate::engine::Line>> {
+    let calc = ctx.calc(rule);
+    let bounds = bounds(tiers, scale, calc)?;
     let mut cumulative = Decimal::ZERO;
     let mut lines = Vec::with_capacity(deals.len());
     for deal in deals {
@@ -105,25 +124,41 @@ fn marginal(
             TierMeasure::Deals => Decimal::ONE,
             _ => deal.credited,
         };
-        let (lo, hi) = (cumulative, cumulative + width);
+        let overflow = || format!("deal {}: the tiered commission", deal.deal_id);
+        let lo = cumulative;
+        let hi = calc.ok(cumulative.checked_add(width), || {
+            "the partner's cumulative measure".into()
+        })?;
         cumulative = hi;
         let mut raw = Decimal::ZERO;
         let mut parts = Vec::new();
         let mut single_rate = None;
-        for k in 0..tiers.len() {
-            let (band_lo, band_hi) = band(tiers, k, scale);
+        for (k, tier) in tiers.iter().enumerate() {
+            let (band_lo, band_hi) = band(&bounds, k);
             let o = overlap(lo, hi, band_lo, band_hi);
             if o.is_zero() {
                 continue;
             }
-            let pay = tiers[k].pay;
+            let pay = tier.pay;
             let (part, on) = match (measure, pay) {
-                (TierMeasure::Deals, Pay::Rate(r)) => (r * deal.credited * o, deal.credited * o),
-                (TierMeasure::Deals, Pay::Amount(a)) => (a * deal.share * o, deal.credited * o),
-                (_, Pay::Rate(r)) => (r * o, o),
-                (_, Pay::Amount(a)) => (a * deal.share * o / width, o),
+                (TierMeasure::Deals, Pay::Rate(r)) => (
+                    r.checked_mul(deal.credited).and_then(|v| v.checked_mul(o)),
+                    deal.credited.checked_mul(o),
+                ),
+                (TierMeasure::Deals, Pay::Amount(a)) => (
+                    a.checked_mul(deal.share).and_then(|v| v.checked_mul(o)),
+                    deal.credited.checked_mul(o),
+                ),
+                (_, Pay::Rate(r)) => (r.checked_mul(o), Some(o)),
+                (_, Pay::Amount(a)) => (
+                    a.checked_mul(deal.share)
+                        .and_then(|v| v.checked_mul(o))
+                        .and_then(|v| v.checked_div(width)),
+                    Some(o),
+                ),
             };
-            raw += part;
+            let (part, on) = (calc.ok(part, overflow)?, calc.ok(on, overflow)?);
+            raw = calc.ok(raw.checked_add(part), overflow)?;
             single_rate = if parts.is_empty() {
                 match pay {
                     Pay::Rate(r) => Some(r),
@@ -175,9 +210,9 @@ fn marginal(
             single_rate,
             raw,
             note,
-        ));
+        )?);
     }
-    lines
+    Ok(lines)
 }
 
 fn retroactive(
@@ -187,13 +222,12 @@ fn retroactive(
     scale: Decimal,
     ctx: &PartnerCtx,
     deals: &[&Deal],
-) -> Vec<crate::engine::Line> {
-    let total = period_total(measure, deals);
-    let Some(k) = (0..tiers.len())
-        .rev()
-        .find(|&k| tiers[k].from * scale <= total)
-    else {
-        return Vec::new();
+) -> Result<Vec<crate::engine::Line>> {
+    let calc = ctx.calc(rule);
+    let bounds = bounds(tiers, scale, calc)?;
+    let total = period_total(measure, deals, calc)?;
+    let Some(k) = (0..tiers.len()).rev().find(|&k| bounds[k] <= total) else {
+        return Ok(Vec::new());
     };
     let tier = tiers[k];
     let reach = match measure {
@@ -207,12 +241,21 @@ fn retroactive(
             ctx.money(total),
             ctx.money(tier.from)
         ),
-        TierMeasure::Attainment => format!(
-            "period revenue {} is {} of quota, reaching {}",
-            ctx.money(total),
-            format_percent((total / scale).round_dp(4)),
-            format_percent(tier.from)
-        ),
+        TierMeasure::Attainment => {
+            let attainment = calc.ok(total.checked_div(scale), || "the attainment".into())?;
+            let percent = calc.mul(attainment.round_dp(4), Decimal::ONE_HUNDRED, || {
+                "the attainment".into()
+            })?;
+            let from = calc.mul(tier.from, Decimal::ONE_HUNDRED, || {
+                format!("tier {} (from {})", k + 1, format_rate(tier.from))
+            })?;
+            format!(
+                "period revenue {} is {}% of quota, reaching {}%",
+                ctx.money(total),
+                percent.normalize(),
+                from.normalize()
+            )
+        }
     };
     deals
         .iter()
@@ -223,6 +266,7 @@ fn retroactive(
                 describe_pay(tier.pay, ctx),
                 ctx.money(deal.credited)
             );
+            let overflow = || format!("deal {}: the tiered commission", deal.deal_id);
             match tier.pay {
                 Pay::Rate(r) => deal_line(
                     rule,
@@ -230,7 +274,7 @@ fn retroactive(
                     deal,
                     deal.credited,
                     Some(r),
-                    r * deal.credited,
+                    calc.mul(r, deal.credited, overflow)?,
                     note,
                 ),
                 Pay::Amount(a) => {
@@ -241,7 +285,7 @@ fn retroactive(
                         deal,
                         deal.credited,
                         Some(a),
-                        a * deal.share,
+                        calc.mul(a, deal.share, overflow)?,
                         note,
                     )
                 }
