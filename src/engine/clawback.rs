@@ -4,8 +4,40 @@
 //! clawed back twice. Without a ledger nothing can be recovered, and the summary says so.
 
 use super::{Inputs, Line, LineKind, Source};
+use crate::input::Deal;
 use crate::period::Period;
 use crate::program::Program;
+use rust_decimal::Decimal;
+
+/// A reversal at most `clawback_days` after closing is clawed back; a later one is not.
+fn within_window(program: &Program, deal: &Deal) -> bool {
+    deal.reversed_on
+        .is_some_and(|r| (r - deal.closed_on).num_days() <= program.clawback_days)
+}
+
+/// What this period's clawbacks recover of `rule_id` from `partner`: the ledger's earnings of the
+/// partner's rows reversed in the period inside the window (zero without a ledger). A milestone reads
+/// it to know whether the partner still holds its bonus after this period's clawbacks (SPEC §4.8).
+pub(crate) fn recovered_now(
+    program: &Program,
+    inputs: &Inputs,
+    partner: usize,
+    rule_id: &str,
+) -> Decimal {
+    let reversals = &inputs.deals.reversals;
+    let start = reversals.partition_point(|d| d.partner < partner);
+    reversals[start..]
+        .iter()
+        .take_while(|d| d.partner == partner)
+        .filter(|d| within_window(program, d))
+        .filter_map(|d| {
+            inputs
+                .ledger
+                .deal_earnings
+                .get(&(partner, d.deal_id.clone(), rule_id.to_string()))
+        })
+        .sum()
+}
 
 pub fn claw_back(
     program: &Program,
@@ -53,7 +85,7 @@ pub fn claw_back(
         if earned.is_empty() {
             continue;
         }
-        if days > program.clawback_days {
+        if !within_window(program, deal) {
             late += 1;
             continue;
         }

@@ -55,8 +55,9 @@ pub struct LedgerData {
     pub paid_deal_lines: HashMap<(usize, String, String), String>,
     /// claim_id → the period that paid it, for the claims of this run only.
     pub paid_claims: HashMap<String, String>,
-    /// (partner index, milestone rule id) whose ledger lines add up to non-zero: already paid.
-    pub milestones_paid: BTreeSet<(usize, String)>,
+    /// (partner index, milestone rule id) → what the ledger's lines of that milestone add up to:
+    /// non-zero while the partner holds the bonus.
+    pub milestone_sums: BTreeMap<(usize, String), Decimal>,
     pub digests: Vec<(&'static str, FileDigest)>,
 }
 
@@ -324,7 +325,6 @@ fn read_lines(
         .filter(|r| matches!(r.kind, RuleKind::Milestone { .. }))
         .map(|r| r.id.as_str())
         .collect();
-    let mut milestone_sums: BTreeMap<(usize, String), Decimal> = BTreeMap::new();
     let mut seen: HashMap<u128, u64> = HashMap::new();
     let mut reported_duplicates = 0usize;
     let mut reported_late_period = false;
@@ -392,7 +392,8 @@ fn read_lines(
                 .insert(source_id.to_string(), line_period.to_string());
         }
         if milestone_rules.contains(rule_id) {
-            *milestone_sums
+            *data
+                .milestone_sums
                 .entry((partner, rule_id.to_string()))
                 .or_insert(Decimal::ZERO) += amount;
         }
@@ -404,10 +405,5 @@ fn read_lines(
         ));
     }
     data.digests.push(("ledger_lines", csv.finish()?));
-    data.milestones_paid = milestone_sums
-        .into_iter()
-        .filter(|(_, sum)| !sum.is_zero())
-        .map(|(k, _)| k)
-        .collect();
     Ok(sums)
 }

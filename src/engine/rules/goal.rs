@@ -13,8 +13,14 @@ use rust_decimal::Decimal;
 pub fn target_for(target: &Target, ctx: &PartnerCtx) -> Result<(Decimal, String), Option<String>> {
     match target {
         Target::Fixed(t) => Ok((*t, String::new())),
+        // Never paid for reaching a target of zero (SPEC §4.6): no quota and a zero quota alike.
         Target::Quota => match ctx.partner.quota {
-            Some(q) => Ok((q, " (quota)".into())),
+            Some(q) if q > Decimal::ZERO => Ok((q, " (quota)".into())),
+            Some(q) => Err(Some(format!(
+                "partner {} has a quota of {}, not a positive one",
+                ctx.partner.id,
+                ctx.money(q)
+            ))),
             None => Err(Some(format!("partner {} has no quota", ctx.partner.id))),
         },
         Target::ByLevel(table) => match ctx.level.and_then(|l| table.get(l).map(|t| (l, *t))) {

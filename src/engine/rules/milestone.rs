@@ -1,10 +1,13 @@
 //! `milestone` (SPEC §4.8): an activation bonus paid once, in the period in which the partner's Nth
 //! lifetime qualifying deal closes. Deal rows are counted as of the period end in (closed_on, deal_id)
 //! order, so a later reversal never changes an old period's answer. The line is attributed to the Nth
-//! deal, so reversing that deal within clawback_days claws the bonus back. With --ledger, a partner
-//! whose ledger already shows this milestone paid (net non-zero) is not paid again.
+//! deal, so reversing that deal within clawback_days claws the bonus back. A partner holds the bonus
+//! while the ledger's lines of this milestone add up to non-zero, less what this period's clawbacks
+//! recover; while it holds it, it is not paid again. A bonus clawed back with its Nth deal is earned
+//! again by the next deal that makes the count N, in the same run when that deal is in the period.
 
 use super::RuleOutput;
+use crate::engine::clawback::recovered_now;
 use crate::engine::{Line, LineKind, PartnerCtx, Source};
 use crate::error::Result;
 use crate::program::Rule;
@@ -27,11 +30,17 @@ pub fn evaluate(
     amount: Decimal,
     ctx: &PartnerCtx,
 ) -> Result<RuleOutput> {
-    let ledger = &ctx.inputs.ledger;
-    if ledger
-        .milestones_paid
-        .contains(&(ctx.index, rule.id.clone()))
-    {
+    // The partner holds the bonus while its ledger lines add up to non-zero, less what this period's
+    // clawbacks recover: a bonus clawed back with its Nth deal can be earned again in the same run.
+    let ledger_sum = ctx
+        .inputs
+        .ledger
+        .milestone_sums
+        .get(&(ctx.index, rule.id.clone()))
+        .copied()
+        .unwrap_or(Decimal::ZERO);
+    let recovered = recovered_now(ctx.program, ctx.inputs, ctx.index, &rule.id);
+    if ledger_sum != recovered {
         return Ok(RuleOutput::default());
     }
     let prior = ctx
