@@ -59,6 +59,12 @@ pub fn check(paths: &[PathBuf], partners: Option<&Path>) -> Result<CheckReport> 
                 .filter_map(|p| p.region.clone())
                 .collect(),
         );
+        ctx.levels = Some(
+            set.partners
+                .iter()
+                .filter_map(|p| p.level.clone())
+                .collect(),
+        );
     }
     let mut files = Vec::new();
     for path in paths {

@@ -313,3 +313,359 @@ fn the_sample_programs_are_clean() {
         .assert()
         .success();
 }
+
+// ---- Values that cannot be meant (SPEC §6): errors, not lints, each at the offending value. ----
+
+/// A goal rule with `target` written as given (line 10 is the target line).
+fn goal(target: &str) -> String {
+    format!(
+        "\n[[rules]]\nid = \"g\"\nkind = \"goal\"\nmeasure = \"deals\"\ntarget = {target}\namount = \"500\"\n"
+    )
+}
+
+#[test]
+fn goal_target_of_zero_or_less_is_an_error() {
+    assert_reports(
+        &goal("0"),
+        &[
+            "p.toml:10:10: error: `rules[0].target` must be above 0, found 0: a target of 0 is reached by every partner",
+            "1 error(s)",
+        ],
+    );
+    assert_reports(
+        &goal("\"-3\""),
+        &["p.toml:10:10: error: `rules[0].target` must be above 0, found -3"],
+    );
+    let (code, stdout, _dir) = check(&goal("1"), &[]);
+    assert_eq!(code, 0, "a target of 1 is fine:\n{stdout}");
+}
+
+#[test]
+fn goal_target_by_level_of_zero_or_less_is_an_error_per_level() {
+    assert_reports(
+        &goal("{ bronze = 3, silver = 0, gold = \"-10\" }"),
+        &[
+            "p.toml:10:33: error: `rules[0].target.silver` must be above 0, found 0",
+            "p.toml:10:43: error: `rules[0].target.gold` must be above 0, found -10",
+            "2 error(s)",
+        ],
+    );
+}
+
+#[test]
+fn negative_fund_allocation_by_level_is_an_error() {
+    assert_reports(
+        "\n[[rules]]\nid = \"mdf\"\nkind = \"fund\"\nallocation = { gold = \"-500\", silver = \"0\", bronze = \"-1\" }\n",
+        &[
+            "p.toml:9:23: error: `rules[0].allocation.gold` must be zero or more, found -500",
+            "p.toml:9:54: error: `rules[0].allocation.bronze` must be zero or more, found -1",
+            "2 error(s)",
+        ],
+    );
+    assert_reports(
+        "\n[[rules]]\nid = \"mdf\"\nkind = \"fund\"\nallocation = \"-500\"\n",
+        &["p.toml:9:14: error: `rules[0].allocation` must be zero or more, found -500"],
+    );
+}
+
+#[test]
+fn terms_days_outside_0_to_3650_is_an_error() {
+    assert_reports(
+        "\n[payout]\nterms_days = 9223372036854775807\n",
+        &[
+            "p.toml:7:14: error: `payout.terms_days` must be a whole number from 0 to 3650, found 9223372036854775807",
+        ],
+    );
+    assert_reports(
+        "\n[payout]\nterms_days = 3651\n",
+        &[
+            "p.toml:7:14: error: `payout.terms_days` must be a whole number from 0 to 3650, found 3651",
+        ],
+    );
+    assert_reports(
+        "\n[payout]\nterms_days = -1\n",
+        &[
+            "p.toml:7:14: error: `payout.terms_days` must be a whole number from 0 to 3650, found -1",
+        ],
+    );
+    for ok in ["0", "3650"] {
+        let (code, stdout, _dir) = check(&format!("\n[payout]\nterms_days = {ok}\n"), &[]);
+        assert_eq!(code, 0, "terms_days = {ok}:\n{stdout}");
+    }
+}
+
+const LEVELS: &str =
+    "\n[levels]\nmeasure = \"revenue\"\ntiers = [{ id = \"bronze\", from = \"0\" }]\n";
+
+#[test]
+fn window_months_outside_1_to_120_is_an_error_never_truncated() {
+    // 4294967297 = 2^32 + 1 would become 1 month through a 32-bit cast.
+    assert_reports(
+        &format!("{LEVELS}window_months = 4294967297\n"),
+        &[
+            "p.toml:9:17: error: `levels.window_months` must be a whole number from 1 to 120, found 4294967297",
+        ],
+    );
+    for bad in ["0", "121"] {
+        assert_reports(
+            &format!("{LEVELS}window_months = {bad}\n"),
+            &[&format!(
+                "p.toml:9:17: error: `levels.window_months` must be a whole number from 1 to 120, found {bad}"
+            )],
+        );
+    }
+    for ok in ["1", "120"] {
+        let (code, stdout, _dir) = check(&format!("{LEVELS}window_months = {ok}\n"), &[]);
+        assert_eq!(code, 0, "window_months = {ok}:\n{stdout}");
+    }
+}
+
+/// A percent rule with the given `when` (line 10) and a modifier with the given `when` (line 13).
+fn percent_when(when: &str, modifier_when: &str) -> String {
+    format!(
+        "\n[[rules]]\nid = \"a\"\nkind = \"percent\"\nrate = \"0.1\"\nwhen = {{ {when} }}\n\n[[rules.modifiers]]\nwhen = {{ {modifier_when} }}\nmultiplier = \"1.1\"\n"
+    )
+}
+
+#[test]
+fn min_amount_above_max_amount_is_an_error_in_rules_and_modifiers() {
+    assert_reports(
+        &percent_when(
+            "min_amount = \"500\", max_amount = \"100\"",
+            "min_amount = 2, max_amount = 1",
+        ),
+        &[
+            "p.toml:10:23: error: `rules[0].when.min_amount` (500) is above `max_amount` (100): no deal can match",
+            "p.toml:13:23: error: `rules[0].modifiers[0].when.min_amount` (2) is above `max_amount` (1)",
+            "2 error(s)",
+        ],
+    );
+    let (code, stdout, _dir) = check(
+        &percent_when(
+            "min_amount = \"100\", max_amount = \"100\"",
+            "region = \"NA\"",
+        ),
+        &[],
+    );
+    assert_eq!(code, 0, "min = max is one amount:\n{stdout}");
+}
+
+#[test]
+fn an_empty_when_list_is_an_error_for_every_key_in_rules_and_modifiers() {
+    assert_reports(
+        &percent_when(
+            "partner_type = [], region = [\"NA\"], level = []",
+            "product = [], customer_type = [], source = []",
+        ),
+        &[
+            "p.toml:10:25: error: `rules[0].when.partner_type` is an empty list, which no partner or deal matches",
+            "p.toml:10:54: error: `rules[0].when.level` is an empty list",
+            "p.toml:13:20: error: `rules[0].modifiers[0].when.product` is an empty list",
+            "p.toml:13:40: error: `rules[0].modifiers[0].when.customer_type` is an empty list",
+            "p.toml:13:53: error: `rules[0].modifiers[0].when.source` is an empty list",
+            "5 error(s)",
+        ],
+    );
+}
+
+#[test]
+fn every_bad_when_key_is_reported_not_only_the_first() {
+    assert_reports(
+        &percent_when(
+            "partner_type = 3, region = [], source = [\"walk-in\"], max_amount = \"-1\"",
+            "",
+        ),
+        &[
+            "p.toml:10:25: error: `rules[0].when.partner_type` must be a list of strings, found 3",
+            "p.toml:10:37: error: `rules[0].when.region` is an empty list",
+            "p.toml:10:50: error: `rules[0].when.source` items must be \"sourced\" or \"influenced\", found \"walk-in\"",
+            "p.toml:10:76: error: `rules[0].when.max_amount` must be zero or more, found -1",
+            "4 error(s)",
+        ],
+    );
+}
+
+#[test]
+fn errors_of_every_kind_in_one_file_are_all_reported() {
+    let body = format!(
+        "\n[payout]\nterms_days = 4000\n{LEVELS}window_months = 0\n{}{}",
+        goal("0").replace("\"g\"", "\"g1\""),
+        "\n[[rules]]\nid = \"f\"\nkind = \"fund\"\nallocation = { gold = \"-1\" }\nwhen = { region = [] }\n"
+    );
+    assert_reports(
+        &body,
+        &[
+            "p.toml:7:14: error: `payout.terms_days`",
+            "p.toml:12:17: error: `levels.window_months`",
+            "p.toml:18:10: error: `rules[0].target` must be above 0",
+            "p.toml:24:23: error: `rules[1].allocation.gold` must be zero or more",
+            "p.toml:25:19: error: `rules[1].when.region` is an empty list",
+            "5 error(s)",
+        ],
+    );
+}
+
+#[test]
+fn values_that_cannot_be_meant_refuse_run_diff_and_explain_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = env!("CARGO_MANIFEST_DIR");
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, format!("{HEAD}{}", goal("0"))).unwrap();
+    let good = dir.path().join("good.toml");
+    std::fs::write(&good, format!("{HEAD}{}", goal("1"))).unwrap();
+    let data = [
+        "--partners",
+        "fixtures/partners.csv",
+        "--deals",
+        "fixtures/deals.csv",
+        "--fx",
+        "fixtures/fx.csv",
+        "--period",
+        "2026-10",
+    ];
+    let out_dir = dir.path().join("out");
+    let runs: Vec<Vec<String>> = vec![
+        vec![
+            "run".into(),
+            "--program".into(),
+            bad.display().to_string(),
+            "--out".into(),
+            out_dir.display().to_string(),
+        ],
+        vec![
+            "diff".into(),
+            "--base".into(),
+            good.display().to_string(),
+            "--head".into(),
+            bad.display().to_string(),
+        ],
+        vec![
+            "explain".into(),
+            "--partner".into(),
+            "P004".into(),
+            "--program".into(),
+            bad.display().to_string(),
+        ],
+    ];
+    for args in runs {
+        let out = Command::cargo_bin("payline")
+            .unwrap()
+            .current_dir(root)
+            .args(&args)
+            .args(data)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}:\n{stderr}");
+        assert!(
+            stderr.contains("bad.toml:10:10: error: `rules[0].target` must be above 0"),
+            "{args:?}:\n{stderr}"
+        );
+    }
+    assert!(!out_dir.exists(), "a refused run writes nothing");
+}
+
+#[test]
+fn lint_spif_window_outside_every_period() {
+    let (code, stdout, _dir) = check(
+        "\n[[rules]]\nid = \"s\"\nkind = \"spif\"\nstart = \"+10000-01-01\"\nend = \"+10000-03-31\"\namount = \"100\"\n",
+        &[],
+    );
+    assert_eq!(code, 0, "a lint, not an error:\n{stdout}");
+    assert!(
+        stdout.contains("p.toml:9:1: warning: rule `s`: SPIF window +10000-01-01 to +10000-03-31 is outside every period payline can run"),
+        "{stdout}"
+    );
+    let (_, stdout, _dir) = check(
+        "\n[[rules]]\nid = \"s\"\nkind = \"spif\"\nstart = 2026-11-15\nend = 2026-11-15\namount = \"100\"\n",
+        &["--deny-warnings"],
+    );
+    assert!(
+        stdout.contains("p.toml: ok"),
+        "a one-day window is fine:\n{stdout}"
+    );
+}
+
+#[test]
+fn lint_when_level_that_no_partner_can_have() {
+    let body = format!(
+        "{LEVELS}window_months = 12\n\n[[rules]]\nid = \"r\"\nkind = \"flat\"\namount = \"1\"\nwhen = {{ level = [\"gold\"] }}\n"
+    );
+    let (code, stdout, _dir) = check(&body, &[]);
+    assert_eq!(code, 0);
+    assert!(
+        stdout.contains("p.toml:15:1: warning: rule `r`: no partner can have level (not a tier of [levels]) gold; the rule can never pay"),
+        "{stdout}"
+    );
+    let (_, stdout, _dir) = check(
+        &body.replace("\"gold\"", "\"bronze\""),
+        &["--deny-warnings"],
+    );
+    assert!(stdout.contains("p.toml: ok"), "{stdout}");
+}
+
+#[test]
+fn lint_overlaps_are_bounded_per_rule() {
+    let body: String = (0..6)
+        .map(|i| format!("\n[[rules]]\nid = \"r{i}\"\nkind = \"flat\"\namount = \"1\"\n"))
+        .collect();
+    let (code, stdout, _dir) = check(&body, &[]);
+    assert_eq!(code, 0);
+    // r1 overlaps 1 earlier rule, r2 2, r3 to r5 are each listed against 3 (the limit).
+    assert!(stdout.contains("0 error(s), 12 warning(s)"), "{stdout}");
+    assert!(
+        stdout.contains("rules `r2` and `r5` are both flat rules on overlapping eligibility: a partner can be paid twice for the same thing; `r5` overlaps more earlier flat rules too"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("`r3` and `r5`"), "{stdout}");
+}
+
+/// A program of `n` rules of every kind, with overlapping and disjoint eligibility.
+fn big_program(n: usize) -> String {
+    let types = ["reseller", "var", "referral", "affiliate", "agency"];
+    let mut out = String::from(HEAD);
+    out.push_str(&format!("{LEVELS}window_months = 12\n"));
+    for i in 0..n {
+        let t = types[i % types.len()];
+        out.push_str(&format!("\n[[rules]]\nid = \"r{i}\"\n"));
+        out.push_str(&match i % 6 {
+            0 => format!("kind = \"flat\"\namount = \"{}\"\n", i % 50 + 1),
+            1 => format!("kind = \"percent\"\nrate = \"0.0{}\"\n", i % 9 + 1),
+            2 => "kind = \"tiered\"\nmode = \"marginal\"\ntiers = [{ from = \"0\", rate = \"0.05\" }, { from = \"10000\", rate = \"0.07\" }]\n".to_string(),
+            3 => "kind = \"spif\"\nstart = 2026-10-01\nend = 2026-12-31\namount = \"100\"\n".to_string(),
+            4 => "kind = \"goal\"\nmeasure = \"deals\"\ntarget = { bronze = 3 }\namount = \"500\"\n".to_string(),
+            _ => "kind = \"fund\"\nallocation = { bronze = \"100\" }\n".to_string(),
+        });
+        out.push_str(&format!(
+            "when = {{ partner_type = [\"{t}\"], product = [\"p{}\"] }}\n",
+            i % 400
+        ));
+    }
+    out
+}
+
+#[test]
+fn a_2000_rule_program_checks() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("big.toml"), big_program(2000)).unwrap();
+    let out = Command::cargo_bin("payline")
+        .unwrap()
+        .current_dir(dir.path())
+        .args(["check", "big.toml"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    // Rules i < j overlap only when kind, type and product agree: j ≡ i (mod lcm(6, 5, 400) = 1200),
+    // so j = i + 1200 for i < 800; fund rules (i % 6 == 5) never double pay.
+    let expected = (0..800).filter(|i| i % 6 != 5).count();
+    assert!(
+        stdout.contains(&format!("0 error(s), {expected} warning(s)")),
+        "{}",
+        stdout.lines().last().unwrap_or("")
+    );
+    assert!(
+        stdout.contains("rules `r0` and `r1200` are both flat rules"),
+        "{stdout}"
+    );
+}

@@ -1,27 +1,69 @@
-//! Lints: mistakes that parse but are probably not what the author meant (SPEC §1 `check`).
+//! Lints: mistakes that parse but are probably not what the author meant (SPEC §6).
+//!
+//! Everything here is linear in the program's size: excerpts come from a line index built once, and
+//! the double-pay lint compares a rule only with the earlier rules of its group (same kind and same
+//! thing paid for) that an index says could share a `when` value, stopping after
+//! [`MAX_OVERLAPS_PER_RULE`] overlaps.
 
 use super::*;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
-/// What `check` knows beyond the program: the partner types and regions of a partners file, if given.
+/// What `check` knows beyond the program: the partner types, regions and levels of a partners file,
+/// if given.
 #[derive(Debug, Default)]
 pub struct LintContext {
     pub partner_types: Option<BTreeSet<String>>,
     pub regions: Option<BTreeSet<String>>,
+    /// The values of the partners file's `level` column (used when the program has no `[levels]`).
+    pub levels: Option<BTreeSet<String>>,
 }
 
-fn warning(program: &Program, pos: Pos, message: String, text: &str) -> Diagnostic {
+/// At most this many double-pay warnings name one rule as the later of the pair; one more overlap
+/// is mentioned, not listed. Keeps `check` linear (and readable) when many rules overlap.
+pub const MAX_OVERLAPS_PER_RULE: usize = 3;
+
+/// The first and last day of the periods `run` accepts (`PERIOD` has a four-digit year).
+fn runnable_days() -> (NaiveDate, NaiveDate) {
+    (
+        NaiveDate::from_ymd_opt(0, 1, 1).expect("valid date"),
+        NaiveDate::from_ymd_opt(9999, 12, 31).expect("valid date"),
+    )
+}
+
+/// The program text with its line starts, so an excerpt costs one lookup, not a scan.
+struct Source<'t> {
+    text: &'t str,
+    line_starts: Vec<usize>,
+}
+
+impl<'t> Source<'t> {
+    fn new(text: &'t str) -> Self {
+        let mut line_starts = vec![0];
+        line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        Source { text, line_starts }
+    }
+
+    fn line(&self, line: usize) -> &'t str {
+        let Some(&start) = self.line_starts.get(line.saturating_sub(1)) else {
+            return "";
+        };
+        let end = self
+            .line_starts
+            .get(line)
+            .map(|e| e - 1)
+            .unwrap_or(self.text.len());
+        self.text[start..end.max(start)].trim_end_matches('\r')
+    }
+}
+
+fn warning(program: &Program, pos: Pos, message: String, src: &Source) -> Diagnostic {
     Diagnostic {
         file: program.file.clone(),
         line: pos.line,
         column: pos.column,
         severity: Severity::Warning,
         message,
-        excerpt: text
-            .lines()
-            .nth(pos.line.saturating_sub(1))
-            .unwrap_or("")
-            .to_string(),
+        excerpt: src.line(pos.line).to_string(),
     }
 }
 
@@ -33,102 +75,285 @@ fn pay_value(p: &Pay) -> Decimal {
 
 /// Warnings for a parsed program. `text` is the program source, for excerpts.
 pub fn lint(program: &Program, text: &str, ctx: &LintContext) -> Vec<Diagnostic> {
+    let src = Source::new(text);
     let mut out = Vec::new();
+    // With `[levels]` the program computes every partner's level (SPEC §4.9): only its tier ids exist.
+    let program_levels: Option<BTreeSet<String>> = program
+        .levels
+        .as_ref()
+        .map(|l| l.tiers.iter().map(|t| t.id.clone()).collect());
+    let known_levels = program_levels.as_ref().or(ctx.levels.as_ref());
     for rule in &program.rules {
-        let (tiers, decelerator) = match &rule.kind {
-            RuleKind::Tiered {
-                tiers, decelerator, ..
-            } => (Some(tiers.as_slice()), *decelerator),
-            RuleKind::Rebate {
-                basis: RebateBasis::Tiers(tiers),
-                decelerator,
-            } => (Some(tiers.as_slice()), *decelerator),
-            _ => (None, false),
-        };
-        if let Some(tiers) = tiers
-            && !decelerator
-        {
-            for pair in tiers.windows(2) {
-                if pay_value(&pair[1].pay) < pay_value(&pair[0].pay) {
+        falling_tiers(program, rule, &src, &mut out);
+        spif_window(program, rule, &src, &mut out);
+        let whens = std::iter::once(("when", None, &rule.when)).chain(
+            rule.modifiers
+                .iter()
+                .enumerate()
+                .map(|(i, m)| ("modifiers", Some(i), &m.when)),
+        );
+        for (key, modifier, when) in whens {
+            let pos = rule.key_pos(key);
+            let subject = match modifier {
+                None => format!("rule `{}`", rule.id),
+                Some(i) => format!("rule `{}`, modifier {}", rule.id, i + 1),
+            };
+            let effect = match modifier {
+                None => "the rule can never pay",
+                Some(_) => "the modifier never applies",
+            };
+            let checks = [
+                (
+                    &when.partner_type,
+                    ctx.partner_types.as_ref(),
+                    "no partner in the partners file has type",
+                ),
+                (
+                    &when.region,
+                    ctx.regions.as_ref(),
+                    "no partner in the partners file is in region",
+                ),
+                (
+                    &when.level,
+                    known_levels,
+                    if program_levels.is_some() {
+                        "no partner can have level (not a tier of [levels])"
+                    } else {
+                        "no partner in the partners file has level"
+                    },
+                ),
+            ];
+            for (wanted, known, what) in checks {
+                if let (Some(wanted), Some(known)) = (wanted, known)
+                    && !wanted.iter().any(|v| known.contains(v))
+                {
                     out.push(warning(
                         program,
-                        rule.key_pos("tiers"),
-                        format!(
-                            "rule `{}`: tier rates fall as thresholds rise ({} from {} after {} from {}); \
-                             set `decelerator = true` if that is intended",
-                            rule.id,
-                            pay_value(&pair[1].pay).normalize(),
-                            pair[1].from,
-                            pay_value(&pair[0].pay).normalize(),
-                            pair[0].from
-                        ),
-                        text,
+                        pos,
+                        format!("{subject}: {what} {}; {effect}", wanted.join(" or ")),
+                        &src,
                     ));
-                    break;
                 }
             }
         }
-        if let RuleKind::Spif { start, end, .. } = &rule.kind
-            && end < start
-        {
-            out.push(warning(
-                program,
-                rule.key_pos("end"),
-                format!(
-                    "rule `{}`: SPIF window is empty: end {end} is before start {start}",
-                    rule.id
-                ),
-                text,
-            ));
-        }
-        if let (Some(types), Some(wanted)) = (&ctx.partner_types, &rule.when.partner_type)
-            && !wanted.iter().any(|t| types.contains(t))
-        {
-            out.push(warning(
-                program,
-                rule.key_pos("when"),
-                format!(
-                    "rule `{}`: no partner in the partners file has type {}; the rule can never pay",
-                    rule.id,
-                    wanted.join(" or ")
-                ),
-                text,
-            ));
-        }
-        if let (Some(regions), Some(wanted)) = (&ctx.regions, &rule.when.region)
-            && !wanted.iter().any(|r| regions.contains(r))
-        {
-            out.push(warning(
-                program,
-                rule.key_pos("when"),
-                format!(
-                    "rule `{}`: no partner in the partners file is in region {}; the rule can never pay",
-                    rule.id,
-                    wanted.join(" or ")
-                ),
-                text,
-            ));
-        }
     }
-    for (i, a) in program.rules.iter().enumerate() {
-        for b in &program.rules[i + 1..] {
-            if could_double_pay(a, b) {
-                out.push(warning(
-                    program,
-                    b.pos,
-                    format!(
-                        "rules `{}` and `{}` are both {} rules on overlapping eligibility: a partner can be \
-                         paid twice for the same thing",
-                        a.id,
-                        b.id,
-                        a.kind.name()
-                    ),
-                    text,
-                ));
+    double_pay(program, &src, &mut out);
+    out
+}
+
+fn falling_tiers(program: &Program, rule: &Rule, src: &Source, out: &mut Vec<Diagnostic>) {
+    let (tiers, decelerator) = match &rule.kind {
+        RuleKind::Tiered {
+            tiers, decelerator, ..
+        } => (tiers.as_slice(), *decelerator),
+        RuleKind::Rebate {
+            basis: RebateBasis::Tiers(tiers),
+            decelerator,
+        } => (tiers.as_slice(), *decelerator),
+        _ => return,
+    };
+    if decelerator {
+        return;
+    }
+    if let Some(pair) = tiers
+        .windows(2)
+        .find(|pair| pay_value(&pair[1].pay) < pay_value(&pair[0].pay))
+    {
+        out.push(warning(
+            program,
+            rule.key_pos("tiers"),
+            format!(
+                "rule `{}`: tier rates fall as thresholds rise ({} from {} after {} from {}); \
+                 set `decelerator = true` if that is intended",
+                rule.id,
+                pay_value(&pair[1].pay).normalize(),
+                pair[1].from,
+                pay_value(&pair[0].pay).normalize(),
+                pair[0].from
+            ),
+            src,
+        ));
+    }
+}
+
+/// A SPIF window is inclusive, so it is empty exactly when it is inverted (start == end is one day).
+/// A window with no day in any period `run` accepts can never pay either.
+fn spif_window(program: &Program, rule: &Rule, src: &Source, out: &mut Vec<Diagnostic>) {
+    let RuleKind::Spif { start, end, .. } = &rule.kind else {
+        return;
+    };
+    let (first, last) = runnable_days();
+    if end < start {
+        out.push(warning(
+            program,
+            rule.key_pos("end"),
+            format!(
+                "rule `{}`: SPIF window is empty: end {end} is before start {start}",
+                rule.id
+            ),
+            src,
+        ));
+    } else if *end < first || *start > last {
+        out.push(warning(
+            program,
+            rule.key_pos("start"),
+            format!(
+                "rule `{}`: SPIF window {start} to {end} is outside every period payline can run \
+                 (years 0000 to 9999); the rule can never pay",
+                rule.id
+            ),
+            src,
+        ));
+    }
+}
+
+/// What a rule pays for, beyond its eligibility: two rules of one kind pay for the same thing only
+/// when this is equal (a SPIF's window is compared pairwise, as an overlap). Funds never double pay
+/// (a claim names its fund), so they have none.
+#[derive(PartialEq, Eq, Hash)]
+enum Object<'r> {
+    Kind(&'static str),
+    Activity(&'r str),
+    Milestone(u64),
+    Goal(Measure, &'r Target),
+}
+
+fn object(rule: &Rule) -> Option<Object<'_>> {
+    Some(match &rule.kind {
+        RuleKind::Fund { .. } => return None,
+        RuleKind::Activity { activity, .. } => Object::Activity(activity),
+        RuleKind::Milestone { nth_deal, .. } => Object::Milestone(*nth_deal),
+        RuleKind::Goal {
+            measure, target, ..
+        } => Object::Goal(*measure, target),
+        other => Object::Kind(other.name()),
+    })
+}
+
+/// The list keys of `When`, in a fixed order, for the index.
+fn when_lists(w: &When) -> [&Option<Vec<String>>; 6] {
+    [
+        &w.partner_type,
+        &w.level,
+        &w.region,
+        &w.product,
+        &w.customer_type,
+        &w.source,
+    ]
+}
+
+/// For one `when` key of one group: the members without the key (they match every value), and the
+/// members listing each value. Member numbers ascend in every list (they are pushed in file order).
+#[derive(Default)]
+struct KeyIndex<'r> {
+    absent: Vec<usize>,
+    by_value: HashMap<&'r str, Vec<usize>>,
+}
+
+/// Rules of one kind paying for the same object, in file order, with an index on each `when` key.
+#[derive(Default)]
+struct Group<'r> {
+    members: Vec<&'r Rule>,
+    keys: [KeyIndex<'r>; 6],
+}
+
+impl<'r> Group<'r> {
+    /// The earlier members that share a value with `rule` on its most selective listed key (or all
+    /// earlier members when it lists none), ascending. Any member overlapping `rule` is among them.
+    fn candidates(&self, rule: &Rule) -> Vec<usize> {
+        let lists = when_lists(&rule.when);
+        let best = lists
+            .iter()
+            .enumerate()
+            .filter_map(|(k, list)| {
+                let values = list.as_ref()?;
+                let index = &self.keys[k];
+                let cost = index.absent.len()
+                    + values
+                        .iter()
+                        .filter_map(|v| index.by_value.get(v.as_str()))
+                        .map(Vec::len)
+                        .sum::<usize>();
+                Some((cost, k, values))
+            })
+            .min_by_key(|(cost, k, _)| (*cost, *k));
+        let Some((_, k, values)) = best else {
+            return (0..self.members.len()).collect();
+        };
+        let index = &self.keys[k];
+        let mut out = index.absent.clone();
+        for v in values {
+            if let Some(members) = index.by_value.get(v.as_str()) {
+                out.extend_from_slice(members);
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    fn push(&mut self, rule: &'r Rule) {
+        let member = self.members.len();
+        self.members.push(rule);
+        for (k, list) in when_lists(&rule.when).into_iter().enumerate() {
+            let index = &mut self.keys[k];
+            match list {
+                None => index.absent.push(member),
+                Some(values) => {
+                    let mut seen: Vec<&str> = Vec::with_capacity(values.len());
+                    for v in values {
+                        // A value listed twice is indexed once, so a member is never a candidate twice.
+                        if !seen.contains(&v.as_str()) {
+                            seen.push(v);
+                            index.by_value.entry(v).or_default().push(member);
+                        }
+                    }
+                }
             }
         }
     }
-    out
+}
+
+/// Two rules of the same kind whose eligibility overlaps can pay a partner twice for one thing.
+/// Each rule is reported against at most [`MAX_OVERLAPS_PER_RULE`] earlier rules.
+fn double_pay(program: &Program, src: &Source, out: &mut Vec<Diagnostic>) {
+    let mut groups: HashMap<Object, Group> = HashMap::new();
+    for b in &program.rules {
+        let Some(obj) = object(b) else { continue };
+        let group = groups.entry(obj).or_default();
+        let mut found = Vec::new();
+        let mut more = false;
+        for m in group.candidates(b) {
+            let a = group.members[m];
+            if could_double_pay(a, b) {
+                if found.len() == MAX_OVERLAPS_PER_RULE {
+                    more = true;
+                    break;
+                }
+                found.push(a);
+            }
+        }
+        let n = found.len();
+        for (i, a) in found.into_iter().enumerate() {
+            let mut message = format!(
+                "rules `{}` and `{}` are both {} rules on overlapping eligibility: a partner can be \
+                 paid twice for the same thing",
+                a.id,
+                b.id,
+                a.kind.name()
+            );
+            if more && i + 1 == n {
+                message.push_str(&format!(
+                    "; `{}` overlaps more earlier {} rules too (at most {MAX_OVERLAPS_PER_RULE} are \
+                     listed per rule)",
+                    b.id,
+                    b.kind.name()
+                ));
+            }
+            out.push(warning(program, b.pos, message, src));
+        }
+        group.push(b);
+    }
 }
 
 fn lists_overlap(a: &Option<Vec<String>>, b: &Option<Vec<String>>) -> bool {
@@ -151,25 +376,17 @@ fn when_overlaps(a: &When, b: &When) -> bool {
         (Some(l), Some(h)) => l <= h,
         _ => true,
     };
-    lists_overlap(&a.partner_type, &b.partner_type)
-        && lists_overlap(&a.level, &b.level)
-        && lists_overlap(&a.region, &b.region)
-        && lists_overlap(&a.product, &b.product)
-        && lists_overlap(&a.customer_type, &b.customer_type)
-        && lists_overlap(&a.source, &b.source)
-        && amounts_overlap
+    amounts_overlap
+        && when_lists(a)
+            .into_iter()
+            .zip(when_lists(b))
+            .all(|(x, y)| lists_overlap(x, y))
 }
 
-/// Two rules of one kind pay for the same thing when their eligibility overlaps. Kinds that name what
-/// they pay for (a SPIF window, an activity, a milestone number, a goal target) overlap only when that
-/// matches too; funds never double pay (a claim names its fund).
+/// Two rules of one group (same kind, same object) pay for the same thing when their eligibility
+/// overlaps, and, for SPIFs, their windows share a day.
 fn could_double_pay(a: &Rule, b: &Rule) -> bool {
-    let same_object = match (&a.kind, &b.kind) {
-        (RuleKind::Flat { .. }, RuleKind::Flat { .. })
-        | (RuleKind::Percent { .. }, RuleKind::Percent { .. })
-        | (RuleKind::Tiered { .. }, RuleKind::Tiered { .. })
-        | (RuleKind::Rebate { .. }, RuleKind::Rebate { .. })
-        | (RuleKind::Growth { .. }, RuleKind::Growth { .. }) => true,
+    let windows_overlap = match (&a.kind, &b.kind) {
         (
             RuleKind::Spif {
                 start: s1, end: e1, ..
@@ -178,23 +395,104 @@ fn could_double_pay(a: &Rule, b: &Rule) -> bool {
                 start: s2, end: e2, ..
             },
         ) => s1.max(s2) <= e1.min(e2),
-        (RuleKind::Activity { activity: x, .. }, RuleKind::Activity { activity: y, .. }) => x == y,
-        (RuleKind::Milestone { nth_deal: x, .. }, RuleKind::Milestone { nth_deal: y, .. }) => {
-            x == y
-        }
-        (
-            RuleKind::Goal {
-                measure: m1,
-                target: t1,
-                ..
-            },
-            RuleKind::Goal {
-                measure: m2,
-                target: t2,
-                ..
-            },
-        ) => m1 == m2 && t1 == t2,
-        _ => false,
+        _ => true,
     };
-    same_object && when_overlaps(&a.when, &b.when)
+    windows_overlap && when_overlaps(&a.when, &b.when)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn program(rules: &str) -> (Program, String) {
+        let text = format!("[program]\nid = \"p\"\nname = \"P\"\ncurrency = \"USD\"\n{rules}");
+        let (p, diags) = parse("p.toml", &text);
+        assert!(diags.is_empty(), "{diags:#?}");
+        (p.expect("parses"), text)
+    }
+
+    fn percent(id: &str, when: &str) -> String {
+        format!(
+            "\n[[rules]]\nid = \"{id}\"\nkind = \"percent\"\nrate = \"0.1\"\nwhen = {{ {when} }}\n"
+        )
+    }
+
+    fn overlaps(rules: &str) -> Vec<String> {
+        let (p, text) = program(rules);
+        lint(&p, &text, &LintContext::default())
+            .into_iter()
+            .map(|d| d.message)
+            .filter(|m| m.contains("overlapping eligibility"))
+            .collect()
+    }
+
+    #[test]
+    fn the_index_finds_overlaps_through_any_key() {
+        // `b` lists a product nobody else lists; it still overlaps `a` (no product key) on type.
+        let rules = percent("a", "partner_type = [\"var\"]")
+            + &percent("x", "partner_type = [\"agency\"]")
+            + &percent(
+                "b",
+                "partner_type = [\"var\", \"agency\"], product = [\"p1\"]",
+            );
+        let found = overlaps(&rules);
+        assert_eq!(found.len(), 2, "{found:#?}");
+        assert!(found[0].starts_with("rules `a` and `b`"), "{found:#?}");
+        assert!(found[1].starts_with("rules `x` and `b`"), "{found:#?}");
+    }
+
+    #[test]
+    fn disjoint_on_any_key_or_amount_band_does_not_overlap() {
+        let rules = percent("a", "partner_type = [\"var\"], product = [\"p1\"]")
+            + &percent("b", "partner_type = [\"var\"], product = [\"p2\"]")
+            + &percent("c", "max_amount = \"100\"")
+            + &percent("d", "min_amount = \"100.01\"");
+        let found = overlaps(&rules);
+        assert_eq!(
+            found,
+            vec![
+                "rules `a` and `c` are both percent rules on overlapping eligibility: a partner can \
+                 be paid twice for the same thing",
+                "rules `b` and `c` are both percent rules on overlapping eligibility: a partner can \
+                 be paid twice for the same thing",
+                "rules `a` and `d` are both percent rules on overlapping eligibility: a partner can \
+                 be paid twice for the same thing",
+                "rules `b` and `d` are both percent rules on overlapping eligibility: a partner can \
+                 be paid twice for the same thing",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_rule_is_reported_against_a_bounded_number_of_earlier_rules() {
+        let rules: String = (0..6).map(|i| percent(&format!("r{i}"), "")).collect();
+        let rules = rules.replace("when = {  }\n", "");
+        let found = overlaps(&rules);
+        // r1: 1, r2: 2, r3..r5: 3 each.
+        assert_eq!(found.len(), 1 + 2 + 3 * 3, "{found:#?}");
+        let last: Vec<&String> = found.iter().filter(|m| m.contains("and `r5`")).collect();
+        assert_eq!(last.len(), MAX_OVERLAPS_PER_RULE);
+        assert!(last[2].contains("`r5` overlaps more earlier percent rules too"));
+        assert!(
+            !found
+                .iter()
+                .any(|m| m.contains("and `r3`") && m.contains("more"))
+        );
+    }
+
+    #[test]
+    fn spif_windows_only_overlap_when_they_share_a_day() {
+        let spif = |id: &str, start: &str, end: &str| {
+            format!(
+                "\n[[rules]]\nid = \"{id}\"\nkind = \"spif\"\nstart = {start}\nend = {end}\namount = \"1\"\n"
+            )
+        };
+        let rules = spif("a", "2026-10-01", "2026-10-31")
+            + &spif("b", "2026-11-01", "2026-11-30")
+            + &spif("c", "2026-10-31", "2026-11-01");
+        let found = overlaps(&rules);
+        assert_eq!(found.len(), 2, "{found:#?}");
+        assert!(found[0].starts_with("rules `a` and `c`"));
+        assert!(found[1].starts_with("rules `b` and `c`"));
+    }
 }

@@ -56,7 +56,7 @@ pub struct Budget {
     pub rules: Vec<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Measure {
     Revenue,
     Deals,
@@ -200,7 +200,7 @@ pub enum RebateBasis {
     Tiers(Vec<Tier>),
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Target {
     Fixed(Decimal),
     Quota,

@@ -7,6 +7,7 @@
 
 use super::*;
 use crate::money::{is_currency_code, parse_decimal};
+use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
@@ -16,6 +17,11 @@ use toml::de::{DeTable, DeValue};
 struct Bad;
 
 type Field<T> = std::result::Result<Option<T>, Bad>;
+
+/// `payout.terms_days` (and, later, `hold_days`): 0 to ten years (SPEC §6).
+const MAX_TERMS_DAYS: i64 = 3650;
+/// `levels.window_months`: 1 to ten years (SPEC §6).
+const MAX_WINDOW_MONTHS: i64 = 120;
 type SV<'i> = Spanned<DeValue<'i>>;
 
 struct Src<'s> {
@@ -179,7 +185,9 @@ impl<'t, 'i> Tbl<'t, 'i> {
         Ok(v)
     }
 
-    fn integer(&self, src: &mut Src, key: &str, min: i64) -> Field<i64> {
+    /// A whole number in `min..=max`, converted to `T` (never by a truncating cast: a value `T` cannot
+    /// hold is reported like any other out-of-range value).
+    fn integer<T: TryFrom<i64>>(&self, src: &mut Src, key: &str, min: i64, max: i64) -> Field<T> {
         let Some(v) = self.get(key) else {
             return Ok(None);
         };
@@ -187,13 +195,21 @@ impl<'t, 'i> Tbl<'t, 'i> {
             DeValue::Integer(i) => i64::from_str_radix(i.as_str(), i.radix()).ok(),
             _ => None,
         };
-        match parsed {
-            Some(n) if n >= min => Ok(Some(n)),
-            _ => {
+        match parsed
+            .filter(|n| (min..=max).contains(n))
+            .and_then(|n| T::try_from(n).ok())
+        {
+            Some(n) => Ok(Some(n)),
+            None => {
+                let expected = if max == i64::MAX {
+                    format!("at least {min}")
+                } else {
+                    format!("from {min} to {max}")
+                };
                 src.error(
                     v.span(),
                     format!(
-                        "`{}` must be a whole number of at least {min}, found {}",
+                        "`{}` must be a whole number {expected}, found {}",
                         self.name(key),
                         describe(v.get_ref())
                     ),
@@ -388,12 +404,36 @@ fn decimal_value(src: &mut Src, v: &SV, name: &str) -> Result<Decimal, Bad> {
     })
 }
 
-/// A table from level id to decimal (`{ bronze = 3, gold = "10" }`).
-fn level_table(src: &mut Src, t: &Tbl) -> Result<BTreeMap<String, Decimal>, Bad> {
+/// What a value in a table by level may be: goal targets must be above zero (a target of 0 is reached
+/// by every partner, even one with no deals), allocations zero or more (a negative one is a fund debt).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum LevelValues {
+    Positive,
+    NonNegative,
+}
+
+/// A table from level id to decimal (`{ bronze = 3, gold = "10" }`); every bad value is reported.
+fn level_table(
+    src: &mut Src,
+    t: &Tbl,
+    values: LevelValues,
+) -> Result<BTreeMap<String, Decimal>, Bad> {
     let mut out = BTreeMap::new();
     let mut bad = false;
     for (key, value) in t.table.iter() {
-        match decimal_value(src, value, &t.name(key.get_ref())) {
+        let name = t.name(key.get_ref());
+        match decimal_value(src, value, &name) {
+            Ok(d) if values == LevelValues::Positive && d <= Decimal::ZERO => {
+                src.error(value.span(), format!("`{name}` must be above 0, found {d}"));
+                bad = true;
+            }
+            Ok(d) if d < Decimal::ZERO => {
+                src.error(
+                    value.span(),
+                    format!("`{name}` must be zero or more, found {d}"),
+                );
+                bad = true;
+            }
             Ok(d) => {
                 out.insert(key.get_ref().to_string(), d);
             }
@@ -534,7 +574,7 @@ fn program_header(src: &mut Src, t: &Tbl) -> Result<Header, Bad> {
     let name = t.string(src, "name");
     let currency = t.string(src, "currency");
     let rounding = t.string(src, "rounding");
-    let clawback_days = t.integer(src, "clawback_days", 0);
+    let clawback_days = t.integer::<i64>(src, "clawback_days", 0, i64::MAX);
     let id = t.required(src, "id", id)?;
     let name = t.required(src, "name", name)?;
     let currency = t.required(src, "currency", currency)?;
@@ -563,7 +603,7 @@ fn program_header(src: &mut Src, t: &Tbl) -> Result<Header, Bad> {
 fn payout_policy(src: &mut Src, t: &Tbl) -> Result<PayoutPolicy, Bad> {
     t.check_keys(src, &["minimum", "terms_days", "require_kyc"]);
     let minimum = t.non_negative(src, "minimum");
-    let terms_days = t.integer(src, "terms_days", 0);
+    let terms_days = t.integer::<i64>(src, "terms_days", 0, MAX_TERMS_DAYS);
     let require_kyc = t.boolean(src, "require_kyc");
     Ok(PayoutPolicy {
         minimum: minimum?.unwrap_or(Decimal::ZERO),
@@ -580,9 +620,10 @@ fn budget(src: &mut Src, t: &Tbl, rules: &[Rule], rules_bad: bool) -> Result<Bud
     let rules_list = match names? {
         Some(list) => {
             let span = t.get("rules").expect("present").span();
+            let by_id: HashMap<&str, &Rule> = rules.iter().map(|r| (r.id.as_str(), r)).collect();
             let mut bad = false;
             for name in &list {
-                match rules.iter().find(|r| &r.id == name) {
+                match by_id.get(name.as_str()) {
                     // An unknown id may be a rule that failed to parse; only report it when all parsed.
                     None if !rules_bad => {
                         src.error(
@@ -624,7 +665,7 @@ fn budget(src: &mut Src, t: &Tbl, rules: &[Rule], rules_bad: bool) -> Result<Bud
 fn levels(src: &mut Src, t: &Tbl) -> Result<Levels, Bad> {
     t.check_keys(src, &["measure", "window_months", "tiers"]);
     let measure = measure(src, t, "measure", &["revenue", "deals"]);
-    let window = t.integer(src, "window_months", 1);
+    let window = t.integer::<u32>(src, "window_months", 1, MAX_WINDOW_MONTHS);
     let tier_tables = t.tables(src, "tiers");
     let measure = t.required(src, "measure", measure)?;
     let measure = if measure == "deals" {
@@ -636,18 +677,17 @@ fn levels(src: &mut Src, t: &Tbl) -> Result<Levels, Bad> {
     let tier_tables = t.required(src, "tiers", tier_tables)?;
     let mut tiers = Vec::new();
     let mut bad = false;
-    let mut ids = Vec::new();
+    let mut ids = HashSet::new();
     for tt in &tier_tables {
         tt.check_keys(src, &["id", "from"]);
         let id = tt.string(src, "id");
         let from = tt.non_negative(src, "from");
         match (tt.required(src, "id", id), tt.required(src, "from", from)) {
             (Ok(id), Ok(from)) => {
-                if ids.contains(&id) {
+                if !ids.insert(id.clone()) {
                     src.error(tt.span.clone(), format!("duplicate level id `{id}`"));
                     bad = true;
                 }
-                ids.push(id.clone());
                 tiers.push(LevelTier { id, from });
             }
             _ => bad = true,
@@ -664,7 +704,7 @@ fn levels(src: &mut Src, t: &Tbl) -> Result<Levels, Bad> {
     )?;
     Ok(Levels {
         measure,
-        window_months: window_months as u32,
+        window_months,
         tiers,
     })
 }
@@ -744,6 +784,25 @@ fn measure(src: &mut Src, t: &Tbl, key: &str, allowed: &[&str]) -> Field<String>
     }
 }
 
+/// The list keys of `when`; each must list at least one value.
+const WHEN_LISTS: &[&str] = &[
+    "partner_type",
+    "level",
+    "region",
+    "product",
+    "customer_type",
+    "source",
+];
+
+/// The `when` keys about the deal, an error on rules that do not measure deals (SPEC §3).
+const DEAL_KEYS: &[&str] = &[
+    "product",
+    "customer_type",
+    "source",
+    "min_amount",
+    "max_amount",
+];
+
 fn when(src: &mut Src, t: &Tbl, allow_deal_keys: bool, rule_kind: &str) -> Result<When, Bad> {
     t.check_keys(
         src,
@@ -758,38 +817,91 @@ fn when(src: &mut Src, t: &Tbl, allow_deal_keys: bool, rule_kind: &str) -> Resul
             "max_amount",
         ],
     );
-    let w = When {
-        partner_type: t.string_list(src, "partner_type")?,
-        level: t.string_list(src, "level")?,
-        region: t.string_list(src, "region")?,
-        product: t.string_list(src, "product")?,
-        customer_type: t.string_list(src, "customer_type")?,
-        source: t.string_list(src, "source")?,
-        min_amount: t.non_negative(src, "min_amount")?,
-        max_amount: t.non_negative(src, "max_amount")?,
-    };
-    if let Some(sources) = &w.source {
-        for s in sources {
-            if s != "sourced" && s != "influenced" {
+    // Every key is read before any error bails, so all of them are reported.
+    let mut bad = false;
+    let mut lists: Vec<Option<Vec<String>>> = Vec::with_capacity(WHEN_LISTS.len());
+    for key in WHEN_LISTS {
+        if !allow_deal_keys && DEAL_KEYS.contains(key) {
+            // Reported once below as a deal key, whatever its value.
+            lists.push(None);
+            continue;
+        }
+        let list = match t.string_list(src, key) {
+            Ok(Some(l)) if l.is_empty() => {
                 src.error(
-                    t.get("source").expect("present").span(),
+                    t.get(key).expect("present").span(),
                     format!(
-                        "`{}` items must be \"sourced\" or \"influenced\", found \"{s}\"",
-                        t.name("source")
+                        "`{}` is an empty list, which no partner or deal matches; list at least one \
+                         value, or remove the key to match every one",
+                        t.name(key)
                     ),
                 );
-                return Err(Bad);
+                bad = true;
+                None
             }
-        }
+            Ok(l) => l,
+            Err(Bad) => {
+                bad = true;
+                None
+            }
+        };
+        lists.push(list);
     }
-    if !allow_deal_keys && w.has_deal_keys() {
-        for key in [
-            "product",
-            "customer_type",
-            "source",
-            "min_amount",
-            "max_amount",
-        ] {
+    let (min_amount, max_amount) = if allow_deal_keys {
+        (
+            t.non_negative(src, "min_amount"),
+            t.non_negative(src, "max_amount"),
+        )
+    } else {
+        (Ok(None), Ok(None))
+    };
+    let (min_amount, max_amount) = match (min_amount, max_amount) {
+        (Ok(lo), Ok(hi)) => (lo, hi),
+        _ => {
+            bad = true;
+            (None, None)
+        }
+    };
+    if let (Some(lo), Some(hi)) = (min_amount, max_amount)
+        && lo > hi
+    {
+        src.error(
+            t.get("min_amount").expect("present").span(),
+            format!(
+                "`{}` ({lo}) is above `max_amount` ({hi}): no deal can match",
+                t.name("min_amount")
+            ),
+        );
+        bad = true;
+    }
+    let mut lists = lists.into_iter();
+    let mut next = || lists.next().flatten();
+    let w = When {
+        partner_type: next(),
+        level: next(),
+        region: next(),
+        product: next(),
+        customer_type: next(),
+        source: next(),
+        min_amount,
+        max_amount,
+    };
+    if let Some(sources) = &w.source
+        && let Some(s) = sources
+            .iter()
+            .find(|s| *s != "sourced" && *s != "influenced")
+    {
+        src.error(
+            t.get("source").expect("present").span(),
+            format!(
+                "`{}` items must be \"sourced\" or \"influenced\", found \"{s}\"",
+                t.name("source")
+            ),
+        );
+        bad = true;
+    }
+    if !allow_deal_keys {
+        for key in DEAL_KEYS {
             if let Some(v) = t.get(key) {
                 src.error(
                     v.span(),
@@ -798,11 +910,11 @@ fn when(src: &mut Src, t: &Tbl, allow_deal_keys: bool, rule_kind: &str) -> Resul
                         t.name(key)
                     ),
                 );
+                bad = true;
             }
         }
-        return Err(Bad);
     }
-    Ok(w)
+    if bad { Err(Bad) } else { Ok(w) }
 }
 
 /// Keys every rule may have, then the keys of each kind.
@@ -1007,13 +1119,13 @@ fn rule_kind(src: &mut Src, t: &Tbl, kind: &str) -> Result<RuleKind, Bad> {
         "spif" => {
             let start = t.date(src, "start");
             let end = t.date(src, "end");
-            let max_deals = t.integer(src, "max_deals", 1);
+            let max_deals = t.integer::<u64>(src, "max_deals", 1, i64::MAX);
             let p = pay(src, t);
             Ok(RuleKind::Spif {
                 start: t.required(src, "start", start)?,
                 end: t.required(src, "end", end)?,
                 pay: p?,
-                max_deals: max_deals?.map(|n| n as u64),
+                max_deals: max_deals?,
             })
         }
         "rebate" => {
@@ -1070,18 +1182,18 @@ fn rule_kind(src: &mut Src, t: &Tbl, kind: &str) -> Result<RuleKind, Bad> {
         "activity" => {
             let activity = t.string(src, "activity");
             let amount = t.non_negative(src, "amount");
-            let max = t.integer(src, "max_per_period", 1);
+            let max = t.integer::<u64>(src, "max_per_period", 1, i64::MAX);
             Ok(RuleKind::Activity {
                 activity: t.required(src, "activity", activity)?,
                 amount: t.required(src, "amount", amount)?,
-                max_per_period: max?.map(|n| n as u64),
+                max_per_period: max?,
             })
         }
         "milestone" => {
-            let nth = t.integer(src, "nth_deal", 1);
+            let nth = t.integer::<u64>(src, "nth_deal", 1, i64::MAX);
             let amount = t.non_negative(src, "amount");
             Ok(RuleKind::Milestone {
-                nth_deal: t.required(src, "nth_deal", nth)? as u64,
+                nth_deal: t.required(src, "nth_deal", nth)?,
                 amount: t.required(src, "amount", amount)?,
             })
         }
@@ -1092,7 +1204,9 @@ fn rule_kind(src: &mut Src, t: &Tbl, kind: &str) -> Result<RuleKind, Bad> {
                 Some(v) => match v.get_ref() {
                     DeValue::Table(_) => t
                         .table(src, "allocation")
-                        .and_then(|tt| level_table(src, &tt.expect("present")))
+                        .and_then(|tt| {
+                            level_table(src, &tt.expect("present"), LevelValues::NonNegative)
+                        })
                         .map(|m| Some(Allocation::ByLevel(m))),
                     _ => t
                         .non_negative(src, "allocation")
@@ -1141,9 +1255,27 @@ fn target(src: &mut Src, t: &Tbl) -> Result<Target, Bad> {
         DeValue::String(s) if s == "quota" => Ok(Target::Quota),
         DeValue::Table(_) => {
             let tt = t.table(src, "target")?.expect("present");
-            Ok(Target::ByLevel(level_table(src, &tt)?))
+            Ok(Target::ByLevel(level_table(
+                src,
+                &tt,
+                LevelValues::Positive,
+            )?))
         }
-        _ => Ok(Target::Fixed(decimal_value(src, v, &t.name("target"))?)),
+        _ => {
+            let name = t.name("target");
+            let d = decimal_value(src, v, &name)?;
+            if d <= Decimal::ZERO {
+                src.error(
+                    v.span(),
+                    format!(
+                        "`{name}` must be above 0, found {d}: a target of 0 is reached by every \
+                         partner, even one with no deals"
+                    ),
+                );
+                return Err(Bad);
+            }
+            Ok(Target::Fixed(d))
+        }
     }
 }
 
