@@ -153,6 +153,11 @@ pub fn run(
     force: bool,
     progress: &mut dyn FnMut(Stage),
 ) -> Result<Summary> {
+    // --out is checked and locked before anything is read (SPEC §7).
+    let mut protected: Vec<&Path> = vec![program_path, &paths.partners, &paths.deals];
+    let optional = [&paths.activities, &paths.claims, &paths.fx, &paths.ledger];
+    protected.extend(optional.into_iter().flatten().map(PathBuf::as_path));
+    let out_dir = output::OutDir::acquire(out, force, &protected)?;
     let (program, mut loaded, outcome) = calculate(program_path, period, paths, progress)?;
     let program_digest = FileDigest {
         path: program_path.display().to_string(),
@@ -169,7 +174,7 @@ pub fn run(
         paths.allow_program_change,
     );
     progress(Stage::Writing);
-    output::write_atomically(out, force, |dir| {
+    out_dir.commit(|dir| {
         output::write_outputs(
             dir,
             &program,
