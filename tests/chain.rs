@@ -336,8 +336,9 @@ fn a_duplicated_ledger_line_is_refused_even_with_a_matching_hash() {
 fn a_killed_runs_working_directory_is_never_a_ledger() {
     let books = Books::new();
     books.ok("2026-08", None, "aug");
-    // What a run killed before its rename leaves: the files, no manifest.
-    let work = books.path(".sep.payline-tmp-999999");
+    // What a run killed before its rename leaves: the files, no manifest. (Named for another --out:
+    // a run to `sep` itself would remove it as stale.)
+    let work = books.path(".september.payline-tmp-999999");
     std::fs::create_dir(&work).unwrap();
     for f in ["ledger.csv", "balances.csv", "payouts.csv", "lines.csv"] {
         std::fs::copy(books.path("aug").join(f), work.join(f)).unwrap();
@@ -357,7 +358,7 @@ fn a_killed_runs_working_directory_is_never_a_ledger() {
     std::fs::copy(books.path("aug/manifest.json"), work.join("manifest.json")).unwrap();
     books.refused(
         "2026-09",
-        Some(".sep.payline-tmp-999999"),
+        Some(".september.payline-tmp-999999"),
         "sep",
         &["is the hidden working directory of a payline run that never finished"],
     );

@@ -341,7 +341,6 @@ fn a_killed_forced_run_keeps_the_old_output_and_the_next_run_removes_its_temp_di
 
 #[cfg(unix)]
 #[test]
-#[ignore = "needs --ledger verification"]
 fn a_killed_runs_temp_dir_is_refused_as_ledger() {
     let case = Case::new(30_000);
     case.expect("out", &["--period", "2026-09"], 0);

@@ -112,15 +112,6 @@ pub fn load_ledger(
             "--ledger {shown} is not a directory: give the previous period's --out directory"
         )));
     }
-    let real = dir.canonicalize().map_err(|e| Error::io("read", dir, e))?;
-    if real
-        .file_name()
-        .is_some_and(|n| is_payline_work_dir(&n.to_string_lossy()))
-    {
-        return Err(refuse(format!(
-            "--ledger {shown} is the hidden working directory of a payline run that never finished, not a batch: give the previous period's --out directory"
-        )));
-    }
     let manifest_path = dir.join("manifest.json");
     let manifest_text = match std::fs::read(&manifest_path) {
         Ok(bytes) => bytes,
@@ -131,6 +122,15 @@ pub fn load_ledger(
         }
         Err(e) => return Err(Error::io("read", &manifest_path, e)),
     };
+    let real = dir.canonicalize().map_err(|e| Error::io("read", dir, e))?;
+    if real
+        .file_name()
+        .is_some_and(|n| is_payline_work_dir(&n.to_string_lossy()))
+    {
+        return Err(refuse(format!(
+            "--ledger {shown} is the hidden working directory of a payline run that never finished, not a batch: give the previous period's --out directory"
+        )));
+    }
     let previous: PreviousManifest = serde_json::from_slice(&manifest_text)
         .ok()
         .filter(|m: &PreviousManifest| m.tool == "payline")
