@@ -93,7 +93,7 @@ impl Manifest {
     /// Records the SHA-256 of every file under `dir` (the finished output, manifest.json not yet
     /// written), then writes manifest.json.
     pub fn write(mut self, dir: &Path) -> Result<()> {
-        self.outputs = hash_tree(dir, dir)?;
+        self.outputs = hash_tree(dir)?;
         let path = dir.join("manifest.json");
         let mut text = serde_json::to_string_pretty(&self).expect("the manifest serializes");
         text.push('\n');
@@ -101,24 +101,18 @@ impl Manifest {
     }
 }
 
-/// SHA-256 of every file below `dir`, keyed by its `/`-separated path relative to `root`.
-fn hash_tree(root: &Path, dir: &Path) -> Result<BTreeMap<String, String>> {
+/// SHA-256 of every file below `root`, keyed by its `/`-separated path relative to `root`.
+fn hash_tree(root: &Path) -> Result<BTreeMap<String, String>> {
+    let (mut files, mut dirs) = (Vec::new(), Vec::new());
+    super::atomic::collect_tree(root, &mut files, &mut dirs)?;
     let mut out = BTreeMap::new();
-    let entries = std::fs::read_dir(dir).map_err(|e| Error::io("read", dir, e))?;
-    for entry in entries {
-        let entry = entry.map_err(|e| Error::io("read", dir, e))?;
-        let path = entry.path();
-        let kind = entry.file_type().map_err(|e| Error::io("read", &path, e))?;
-        if kind.is_dir() {
-            out.extend(hash_tree(root, &path)?);
-        } else {
-            let relative = path.strip_prefix(root).unwrap_or(&path);
-            let key: Vec<String> = relative
-                .components()
-                .map(|c| c.as_os_str().to_string_lossy().into_owned())
-                .collect();
-            out.insert(key.join("/"), sha256_file(&path)?);
-        }
+    for path in files {
+        let relative = path.strip_prefix(root).unwrap_or(&path);
+        let key: Vec<String> = relative
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect();
+        out.insert(key.join("/"), sha256_file(&path)?);
     }
     Ok(out)
 }
