@@ -4,7 +4,8 @@ use crate::engine::{self, Inputs, Outcome};
 use crate::error::Result;
 use crate::input::{
     Activity, Claim, DealData, FileDigest, FxTable, LedgerData, LedgerQuery, PartnerSet,
-    load_activities, load_claims, load_deals, load_ledger, load_partners, sha256_file,
+    load_activities, load_claims, load_deals, load_ledger, load_partners, open_ledger,
+    refuse_ledger,
 };
 use crate::output::{self, Manifest, Summary};
 use crate::period::Period;
@@ -72,6 +73,17 @@ pub fn load(
     let mut warnings = Vec::new();
     let (partners, d) = load_partners(&paths.partners, &program.currency)?;
     digests.insert("partners".to_string(), d);
+    // A wrong --ledger is refused before the deals stream: with every problem of the batch listed.
+    let previous = match &paths.ledger {
+        Some(dir) => {
+            let batch = open_ledger(dir, program, period, paths.allow_program_change)?;
+            if !batch.problems.is_empty() {
+                return Err(refuse_ledger(batch, program, period, &partners));
+            }
+            Some(batch)
+        }
+        None => None,
+    };
     let fx = match &paths.fx {
         Some(p) => {
             let (fx, d) = FxTable::load(p, &program.currency)?;
@@ -101,16 +113,15 @@ pub fn load(
         }
         None => Vec::new(),
     };
-    let ledger = match &paths.ledger {
-        Some(dir) => {
+    let ledger = match previous {
+        Some(batch) => {
             let claim_ids: Vec<&str> = claims.iter().map(|c| c.claim_id.as_str()).collect();
             let query = LedgerQuery {
                 reversals: &deals.reversals,
                 current: &deals.current,
                 claim_ids: &claim_ids,
-                allow_program_change: paths.allow_program_change,
             };
-            let l = load_ledger(dir, program, period, &partners, &query)?;
+            let l = load_ledger(batch, program, period, &partners, &query)?;
             for (role, d) in &l.digests {
                 digests.insert(role.to_string(), d.clone());
             }
@@ -137,8 +148,16 @@ pub fn calculate(
     paths: &DataPaths,
     progress: &mut dyn FnMut(Stage),
 ) -> Result<(Program, Loaded, Outcome)> {
-    let program = program::load(program_path)?;
-    let loaded = load(&program, period, paths, false, progress)?;
+    let (program, program_sha256) = program::load_with_sha256(program_path)?;
+    let mut loaded = load(&program, period, paths, false, progress)?;
+    loaded.digests.insert(
+        "program".to_string(),
+        FileDigest {
+            path: program_path.display().to_string(),
+            sha256: program_sha256,
+            rows: None,
+        },
+    );
     progress(Stage::Calculating);
     let outcome = engine::evaluate(&program, period, &loaded.inputs())?;
     Ok((program, loaded, outcome))
@@ -158,13 +177,7 @@ pub fn run(
     let optional = [&paths.activities, &paths.claims, &paths.fx, &paths.ledger];
     protected.extend(optional.into_iter().flatten().map(PathBuf::as_path));
     let out_dir = output::OutDir::acquire(out, force, &protected)?;
-    let (program, mut loaded, outcome) = calculate(program_path, period, paths, progress)?;
-    let program_digest = FileDigest {
-        path: program_path.display().to_string(),
-        sha256: sha256_file(program_path)?,
-        rows: None,
-    };
-    loaded.digests.insert("program".to_string(), program_digest);
+    let (program, loaded, outcome) = calculate(program_path, period, paths, progress)?;
     let manifest = Manifest::new(
         &program,
         period,
@@ -181,7 +194,11 @@ pub fn run(
             period,
             &loaded.partners,
             &outcome,
-            loaded.ledger.dir.as_deref(),
+            loaded
+                .ledger
+                .dir
+                .as_deref()
+                .zip(loaded.ledger.ledger_sha256.as_deref()),
             manifest,
         )
     })?;

@@ -440,7 +440,7 @@ fn every_balance_is_the_sum_of_its_ledger_lines_through_the_chain() {
         // One payout line of −paid for every partner paid.
         let paid: BTreeMap<String, Decimal> = rows(&books.path(month).join("payouts.csv"))
             .into_iter()
-            .filter(|r| r["status"] == "paid")
+            .filter(|r| r["status"] == "paid" && !money(&r["paid"]).is_zero())
             .map(|r| (r["partner_id"].clone(), money(&r["paid"])))
             .collect();
         let payout_lines: BTreeMap<String, Decimal> = rows(&books.path(month).join("lines.csv"))
@@ -450,4 +450,37 @@ fn every_balance_is_the_sum_of_its_ledger_lines_through_the_chain() {
             .collect();
         assert_eq!(paid, payout_lines, "{month}: payout lines differ from paid");
     }
+}
+
+#[test]
+fn a_bad_row_in_an_edited_ledger_is_reported_with_the_edit() {
+    let books = Books::new();
+    books.ok("2026-08", None, "aug");
+    books.edit("aug/ledger.csv", "2026-08,P002,", "2026-08,P999,");
+    books.refused(
+        "2026-09",
+        Some("aug"),
+        "sep",
+        &[
+            "aug/ledger.csv: changed since payline wrote it",
+            "column `partner_id`: ledger partner is not in partners.csv (value: `P999`)",
+        ],
+    );
+}
+
+#[test]
+fn a_wrong_ledger_is_refused_before_the_deals_are_read() {
+    let books = Books::new();
+    books.ok("2026-08", None, "aug");
+    // A deals file that would fail to load: the ledger's refusal comes first, naming both periods.
+    books.write(
+        "deals.csv",
+        "deal_id,partner_id,closed_on,amount\nD1,P001,not-a-date,1.00\n",
+    );
+    books.refused(
+        "2026-10",
+        Some("aug"),
+        "oct",
+        &["the ledger is August 2026 (2026-08)'s batch"],
+    );
 }

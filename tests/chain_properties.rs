@@ -52,7 +52,8 @@ struct RawDeal {
 struct RawClaim {
     partner: usize,
     month: usize,
-    cents: i64,
+    /// Thousandths: claims may carry more decimals than the currency, which the fund rounds.
+    mills: i64,
 }
 
 /// What goes wrong before a month's run.
@@ -120,9 +121,10 @@ fn write_inputs(dir: &Path, deals: &[RawDeal], claims: &[RawClaim]) {
     let mut text = String::from("claim_id,partner_id,fund,amount,status,decided_on\n");
     for (i, c) in claims.iter().enumerate() {
         text.push_str(&format!(
-            "C{i},P{},mdf,{},approved,{}\n",
+            "C{i},P{},mdf,{}.{:03},approved,{}\n",
             c.partner,
-            money(c.cents),
+            c.mills / 1000,
+            c.mills % 1000,
             date(c.month, 10)
         ));
     }
@@ -200,13 +202,30 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// A copy of `batch` beside it with one file changed by `change`.
+/// A copy of `batch` beside it with one file changed by `change`, and the manifest's SHA-256 of that
+/// file updated to match, as a careful forger would: only the ledger's own consistency can tell.
 fn tampered(batch: &Path, suffix: &str, file: &str, change: impl Fn(String) -> String) -> PathBuf {
     let copy = batch.with_extension(suffix);
     copy_dir(batch, &copy);
     let text = std::fs::read_to_string(copy.join(file)).unwrap();
-    std::fs::write(copy.join(file), change(text)).unwrap();
+    let changed = change(text.clone());
+    std::fs::write(copy.join(file), &changed).unwrap();
+    let manifest = std::fs::read_to_string(copy.join("manifest.json"))
+        .unwrap()
+        .replace(
+            &sha256_hex(text.as_bytes()),
+            &sha256_hex(changed.as_bytes()),
+        );
+    std::fs::write(copy.join("manifest.json"), manifest).unwrap();
     copy
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 proptest! {
@@ -219,8 +238,8 @@ proptest! {
                 .prop_map(|(partner, month, day, cents, refunded_after)| RawDeal { partner, month, day, cents, refunded_after }),
             1..40),
         mut claims in prop::collection::vec(
-            (0usize..4, 0usize..4, 1000i64..30_000)
-                .prop_map(|(partner, month, cents)| RawClaim { partner, month, cents }),
+            (0usize..4, 0usize..4, 10_000i64..300_000)
+                .prop_map(|(partner, month, mills)| RawClaim { partner, month, mills }),
             0..10),
         mishaps in prop::collection::vec(mishap(), 4),
     ) {

@@ -612,3 +612,42 @@ fn reruns_are_byte_identical() {
         );
     }
 }
+
+#[test]
+fn a_fund_never_pays_more_than_it_holds_on_claims_with_sub_cent_amounts() {
+    // 10.00 allocated; C1 claims 9.995 (10.00 once rounded), C2 5.00: C1 takes the 10.00, C2 nothing.
+    let case = Case::new();
+    case.write(
+        "program.toml",
+        &PROGRAM.replace("allocation = \"500.00\"", "allocation = \"10.00\""),
+    );
+    case.write(
+        "claims.csv",
+        "claim_id,partner_id,fund,amount,status,decided_on\nC1,P1,mdf,9.995,approved,2026-10-05\nC2,P1,mdf,5.00,approved,2026-10-06\n",
+    );
+    let output = case.run(&["--claims", "claims.csv"]).output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let lines = std::fs::read_to_string(case.path("out/lines.csv")).unwrap();
+    assert!(
+        lines.contains(",mdf,claim,claim,C1,10.00,,10.00,"),
+        "{lines}"
+    );
+    assert!(
+        !lines.contains(",claim,claim,C2,"),
+        "C2 was paid from an empty fund:\n{lines}"
+    );
+    let balances = std::fs::read_to_string(case.path("out/balances.csv")).unwrap();
+    assert!(
+        !balances.contains("P1,fund:mdf"),
+        "the fund is not empty or negative:\n{balances}"
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("claim C2 of partner P1 on fund `mdf`: 5.00 of 5.00 unpaid"),
+        "{stdout}"
+    );
+}

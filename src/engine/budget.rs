@@ -162,11 +162,10 @@ pub fn prorate(
         if delta == 0 {
             continue;
         }
-        let partner = lines[0].partner;
         let calc = calc(i);
         let amount = calc.limited(decimal(delta)?, "the budget-proration line amount", units)?;
         lines.push(Line {
-            partner,
+            partner: i,
             rule_id: String::new(),
             kind: LineKind::BudgetProration,
             source: Source::Adjustment,

@@ -18,12 +18,13 @@ fn within_window(program: &Program, deal: &Deal) -> bool {
 /// What this period's clawbacks recover of `rule_id` from `partner`: the ledger's earnings of the
 /// partner's rows reversed in the period inside the window (zero without a ledger). A milestone reads
 /// it to know whether the partner still holds its bonus after this period's clawbacks (SPEC §4.8).
+/// `None` when the sum overflows.
 pub(crate) fn recovered_now(
     program: &Program,
     inputs: &Inputs,
     partner: usize,
     rule_id: &str,
-) -> Decimal {
+) -> Option<Decimal> {
     let reversals = &inputs.deals.reversals;
     let start = reversals.partition_point(|d| d.partner < partner);
     reversals[start..]
@@ -36,7 +37,7 @@ pub(crate) fn recovered_now(
                 .deal_earnings
                 .get(&(partner, d.deal_id.clone(), rule_id.to_string()))
         })
-        .sum()
+        .try_fold(Decimal::ZERO, |total, amount| total.checked_add(*amount))
 }
 
 pub fn claw_back(
@@ -73,7 +74,9 @@ pub fn claw_back(
     }
     let mut late = 0usize;
     for deal in reversals {
-        let reversed_on = deal.reversed_on.expect("a reversal has a date");
+        let Some(reversed_on) = deal.reversed_on else {
+            continue; // the loader keeps only rows reversed in the period here
+        };
         let days = (reversed_on - deal.closed_on).num_days();
         let earned: Vec<_> = inputs
             .ledger

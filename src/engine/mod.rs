@@ -134,18 +134,8 @@ pub(crate) fn evaluate_rules(
     let units = ctx.program.minor_units();
     for (rule_index, rule) in ctx.program.rules.iter().enumerate() {
         let calc = ctx.calc(rule);
-        let out = rules::evaluate(rule, rule_index, ctx)?;
-        warnings.extend(out.warnings);
-        let mut rule_lines = out.lines;
-        if rule.is_deal_based() {
-            drop_paid_deal_lines(ctx, rule, &mut rule_lines, warnings);
-        }
-        if let Some(cap) = rule.cap {
-            line::apply_cap(&mut rule_lines, cap, units, calc)?;
-        }
-        for l in &rule_lines {
-            calc.limited(l.amount, "the line amount", units)?;
-        }
+        let mut out = rule_lines(ctx, rule, rule_index, warnings)?;
+        let rule_lines = std::mem::take(&mut out.lines);
         if let Some(available) = out.fund_available {
             let paid = calc.sum(rule_lines.iter().map(|l| l.amount), || {
                 "the claims paid from the fund".into()
@@ -178,6 +168,31 @@ pub(crate) fn evaluate_rules(
         lines.extend(rule_lines.into_iter().filter(|l| !l.amount.is_zero()));
     }
     Ok((lines, funds))
+}
+
+/// One rule's lines for one partner as they will be written: evaluated, the lines the ledger shows
+/// paid already dropped, the cap applied, every amount within limits. The nudge gain re-runs exactly
+/// this, so a nudge never promises what the run would not pay.
+pub(crate) fn rule_lines(
+    ctx: &PartnerCtx,
+    rule: &Rule,
+    rule_index: usize,
+    warnings: &mut Vec<String>,
+) -> Result<rules::RuleOutput> {
+    let calc = ctx.calc(rule);
+    let units = ctx.program.minor_units();
+    let mut out = rules::evaluate(rule, rule_index, ctx)?;
+    warnings.append(&mut out.warnings);
+    if rule.is_deal_based() {
+        drop_paid_deal_lines(ctx, rule, &mut out.lines, warnings);
+    }
+    if let Some(cap) = rule.cap {
+        line::apply_cap(&mut out.lines, cap, units, calc)?;
+    }
+    for l in &out.lines {
+        calc.limited(l.amount, "the line amount", units)?;
+    }
+    Ok(out)
 }
 
 /// SPEC §7 "each thing is paid once": a (deal, partner) row whose earned line of this rule is already

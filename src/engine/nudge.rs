@@ -73,12 +73,9 @@ fn synthetic_deals(rule: &Rule, ctx: &PartnerCtx, gap: Gap) -> Vec<Deal> {
 
 /// What one rule pays the partner (after its cap) over the given deals.
 fn rule_total(rule: &Rule, rule_index: usize, ctx: &PartnerCtx) -> Result<Decimal> {
-    let calc = ctx.calc(rule);
-    let mut lines = rules::evaluate(rule, rule_index, ctx)?.lines;
-    if let Some(cap) = rule.cap {
-        super::line::apply_cap(&mut lines, cap, ctx.program.minor_units(), calc)?;
-    }
-    calc.sum(lines.iter().map(|l| l.amount), || "the rule's total".into())
+    let lines = super::rule_lines(ctx, rule, rule_index, &mut Vec::new())?.lines;
+    ctx.calc(rule)
+        .sum(lines.iter().map(|l| l.amount), || "the rule's total".into())
 }
 
 fn gain_with_gap_closed(

@@ -16,6 +16,20 @@ pub struct HashingReader<R> {
     hasher: Sha256,
 }
 
+impl<R> HashingReader<R> {
+    pub fn new(inner: R) -> Self {
+        HashingReader {
+            inner,
+            hasher: Sha256::new(),
+        }
+    }
+
+    /// The lowercase hex SHA-256 of everything read so far.
+    pub fn sha256(self) -> String {
+        hex(&self.hasher.finalize())
+    }
+}
+
 impl<R: Read> Read for HashingReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;

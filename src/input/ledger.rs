@@ -1,11 +1,15 @@
 //! `--ledger PREV_DIR`: the previous run's manifest.json, balances.csv and ledger.csv (SPEC §2, §4.12,
-//! §7). Before anything is calculated the directory is verified as the previous link of this chain:
-//! a complete payline output whose files are unchanged since payline wrote them, whose period ends
-//! the day before this one starts, written by the same program, whose balances equal the sums of its
-//! ledger and whose ledger holds no line twice. Every problem found is reported, not only the first.
+//! §7). The directory is verified as the previous link of this chain: a complete payline output whose
+//! files are unchanged since payline wrote them, whose period ends the day before this one starts,
+//! written by the same program in the same currency, whose balances equal the sums of its ledger and
+//! whose ledger holds no line twice. Every problem found is reported, not only the first.
+//!
+//! Two steps, so a wrong ledger is refused before a long deals file is read: [`open_ledger`] checks the
+//! manifest (before any other input), [`load_ledger`] streams balances.csv and ledger.csv once, hashing
+//! them as it goes, and keeps only what this run needs of the history.
 
 use super::deals::key128;
-use super::{CsvFile, Deal, FileDigest, PartnerSet, sha256_file};
+use super::{CsvFile, Deal, FileDigest, PartnerSet, Row, sha256_file};
 use crate::error::{Error, Result};
 use crate::money::format_money;
 use crate::period::{Period, PeriodKind};
@@ -31,11 +35,8 @@ pub const LINE_COLUMNS: &[&str] = &[
     "note",
 ];
 
-/// The hidden directory names payline gives unfinished output (`.NAME.payline-tmp-PID`) and a
-/// replaced batch on its way out: never a ledger, whatever they contain.
-pub fn is_payline_work_dir(name: &str) -> bool {
-    name.starts_with('.') && (name.contains(".payline-tmp-") || name.contains(".payline-old-"))
-}
+/// At most this many duplicated ledger lines are listed one by one.
+const LISTED_DUPLICATES: usize = 20;
 
 #[derive(Debug, Clone, Default)]
 pub struct LedgerData {
@@ -43,6 +44,8 @@ pub struct LedgerData {
     pub dir: Option<PathBuf>,
     /// SHA-256 of the previous run's manifest.json: the link of the hash chain.
     pub previous_manifest: Option<String>,
+    /// SHA-256 of the previous ledger.csv as verified: the copy into this batch must match it.
+    pub ledger_sha256: Option<String>,
     /// partner index → carried `payout` balance.
     pub carried: BTreeMap<usize, Decimal>,
     /// (partner index, fund rule id) → fund balance.
@@ -79,6 +82,15 @@ struct ManifestPeriod {
     last_day: String,
 }
 
+/// A `--ledger` directory whose manifest has been read, with the problems found so far.
+#[derive(Debug)]
+pub struct PreviousBatch {
+    dir: PathBuf,
+    manifest: PreviousManifest,
+    manifest_sha256: String,
+    pub problems: Vec<String>,
+}
+
 /// How a finance user names a period: `September 2026`, `2026-Q3`, `2026`.
 pub fn describe_period(period: &Period) -> String {
     match period.kind {
@@ -90,20 +102,32 @@ pub fn describe_period(period: &Period) -> String {
 }
 
 /// What this run needs from the ledger besides balances: the rows and claims it may pay again.
+#[derive(Default)]
 pub struct LedgerQuery<'a> {
     pub reversals: &'a [Deal],
     pub current: &'a [Deal],
     pub claim_ids: &'a [&'a str],
-    pub allow_program_change: bool,
 }
 
-pub fn load_ledger(
+fn chain_error(dir: &Path, problems: Vec<String>) -> Error {
+    Error::Chain(
+        problems
+            .into_iter()
+            .map(|p| format!("--ledger {}: {p}", dir.display()))
+            .collect(),
+    )
+}
+
+/// Step 1, before any data is read: the directory is a finished payline batch (it has a manifest and
+/// is not one of payline's working directories), and its manifest's period, program and currency
+/// make it the previous link of this run's chain. A missing or foreign manifest is refused at once;
+/// the other problems are collected in [`PreviousBatch::problems`].
+pub fn open_ledger(
     dir: &Path,
     program: &Program,
     period: &Period,
-    partners: &PartnerSet,
-    query: &LedgerQuery,
-) -> Result<LedgerData> {
+    allow_program_change: bool,
+) -> Result<PreviousBatch> {
     let shown = dir.display();
     let refuse = |problem: String| Error::Chain(vec![problem]);
     let meta = std::fs::metadata(dir).map_err(|e| Error::io("read", dir, e))?;
@@ -125,13 +149,13 @@ pub fn load_ledger(
     let real = dir.canonicalize().map_err(|e| Error::io("read", dir, e))?;
     if real
         .file_name()
-        .is_some_and(|n| is_payline_work_dir(&n.to_string_lossy()))
+        .is_some_and(|n| crate::output::is_payline_work_dir(&n.to_string_lossy()))
     {
         return Err(refuse(format!(
             "--ledger {shown} is the hidden working directory of a payline run that never finished, not a batch: give the previous period's --out directory"
         )));
     }
-    let previous: PreviousManifest = serde_json::from_slice(&manifest_text)
+    let manifest: PreviousManifest = serde_json::from_slice(&manifest_text)
         .ok()
         .filter(|m: &PreviousManifest| m.tool == "payline")
         .ok_or_else(|| {
@@ -142,28 +166,10 @@ pub fn load_ledger(
         })?;
 
     let mut problems = Vec::new();
-    for file in ["ledger.csv", "balances.csv"] {
-        let path = dir.join(file);
-        match (previous.outputs.get(file), sha256_file(&path)) {
-            (None, _) => problems.push(format!(
-                "{}: the manifest records no SHA-256 for {file}",
-                manifest_path.display()
-            )),
-            (Some(_), Err(_)) => problems.push(format!(
-                "{}: missing; the batch in {shown} is incomplete",
-                path.display()
-            )),
-            (Some(expected), Ok(actual)) if *expected != actual => problems.push(format!(
-                "{}: changed since payline wrote it (SHA-256 {actual}, the manifest says {expected}); a batch is never edited by hand: correct the inputs and run again",
-                path.display()
-            )),
-            _ => {}
-        }
-    }
-    match Period::parse(&previous.period.id) {
+    match Period::parse(&manifest.period.id) {
         Some(prev)
-            if prev.start.to_string() == previous.period.first_day
-                && prev.end.to_string() == previous.period.last_day =>
+            if prev.start.to_string() == manifest.period.first_day
+                && prev.end.to_string() == manifest.period.last_day =>
         {
             let day_before = period.start.pred_opt();
             if Some(prev.end) != day_before {
@@ -187,157 +193,283 @@ pub fn load_ledger(
         _ => problems.push(format!(
             "{}: period `{}` ({} to {}) is not a payline period",
             manifest_path.display(),
-            previous.period.id,
-            previous.period.first_day,
-            previous.period.last_day
+            manifest.period.id,
+            manifest.period.first_day,
+            manifest.period.last_day
         )),
     }
-    if previous.program_id != program.id && !query.allow_program_change {
+    if manifest.program_id != program.id && !allow_program_change {
         problems.push(format!(
             "the ledger was written by program `{}`; this run's program is `{}`. Pass --allow-program-change to carry its balances into a new program (e.g. a new fiscal year's)",
-            previous.program_id, program.id
+            manifest.program_id, program.id
         ));
     }
-    if previous.currency != program.currency {
+    if manifest.currency != program.currency {
         problems.push(format!(
             "the ledger's amounts are in {}; this program pays in {}: balances cannot be carried across currencies",
-            previous.currency, program.currency
+            manifest.currency, program.currency
         ));
     }
-
-    let mut data = LedgerData {
-        dir: Some(dir.to_path_buf()),
-        previous_manifest: Some(super::csvfile::hex(&sha2::Sha256::digest(&manifest_text))),
-        ..LedgerData::default()
-    };
-    let balances = read_balances(dir, partners, &mut data, &mut problems)?;
-    let sums = read_lines(
-        dir,
-        program,
-        period,
-        partners,
-        query,
-        &mut data,
-        &mut problems,
-    )?;
-
-    // balances.csv must be exactly the ledger's sums, account by account.
-    let units = program.minor_units();
-    let mut accounts: BTreeSet<&(usize, String)> = balances.keys().collect();
-    accounts.extend(sums.keys());
-    for key in accounts {
-        let stated = balances.get(key).copied().unwrap_or(Decimal::ZERO);
-        let summed = sums.get(key).copied().unwrap_or(Decimal::ZERO);
-        if stated != summed {
-            problems.push(format!(
-                "balances.csv says partner {} has {} on account `{}`, but ledger.csv's lines for that account add up to {}",
-                partners.partners[key.0].id,
-                format_money(stated, units),
-                key.1,
-                format_money(summed, units)
-            ));
-        }
-    }
-    if !problems.is_empty() {
-        return Err(Error::Chain(
-            problems
-                .into_iter()
-                .map(|p| format!("--ledger {shown}: {p}"))
-                .collect(),
-        ));
-    }
-    Ok(data)
+    Ok(PreviousBatch {
+        dir: dir.to_path_buf(),
+        manifest,
+        manifest_sha256: super::csvfile::hex(&sha2::Sha256::digest(&manifest_text)),
+        problems,
+    })
 }
 
-/// balances.csv: the carried payout balance and the fund balances, per partner and account.
-fn read_balances(
-    dir: &Path,
-    partners: &PartnerSet,
-    data: &mut LedgerData,
-    problems: &mut Vec<String>,
-) -> Result<BTreeMap<(usize, String), Decimal>> {
-    let mut balances = BTreeMap::new();
-    let mut csv = match CsvFile::open(
-        &dir.join("balances.csv"),
-        &["partner_id", "account", "balance"],
-    ) {
-        Ok(csv) => csv,
-        Err(Error::Io { .. }) => return Ok(balances), // reported with the hashes
-        Err(e) => return Err(e),
-    };
-    while let Some(row) = csv.next_row()? {
-        let partner =
-            partners.lookup(&row, "partner_id", "ledger partner is not in partners.csv")?;
-        let account = row.required("account")?;
-        let balance = row.required_decimal("balance")?;
-        if balances
-            .insert((partner, account.to_string()), balance)
-            .is_some()
-        {
-            problems.push(format!(
-                "{}:{}: partner {}'s account `{account}` appears twice",
-                row.file, row.line, partners.partners[partner].id
-            ));
-        }
-        if account == "payout" {
-            data.carried.insert(partner, balance);
-        } else if let Some(fund) = account.strip_prefix("fund:") {
-            data.funds.insert((partner, fund.to_string()), balance);
-        } else {
-            return Err(row.error("account", account, "expected `payout` or `fund:RULE_ID`"));
-        }
-    }
-    data.digests.push(("ledger_balances", csv.finish()?));
-    Ok(balances)
-}
-
-/// ledger.csv, streamed once: the sums per account, duplicate lines, and what this run needs to know
-/// of what was paid before (clawback candidates, re-dated rows, claims, milestones).
-fn read_lines(
-    dir: &Path,
+/// Step 2: streams balances.csv and ledger.csv once, verifying them (hash against the manifest,
+/// balances = ledger sums, no line twice) and keeping what this run needs. Every problem, the
+/// manifest's included, is reported together.
+pub fn load_ledger(
+    batch: PreviousBatch,
     program: &Program,
     period: &Period,
     partners: &PartnerSet,
     query: &LedgerQuery,
-    data: &mut LedgerData,
-    problems: &mut Vec<String>,
-) -> Result<BTreeMap<(usize, String), Decimal>> {
-    let mut sums: BTreeMap<(usize, String), Decimal> = BTreeMap::new();
-    let mut csv = match CsvFile::open(&dir.join("ledger.csv"), LINE_COLUMNS) {
-        Ok(csv) => csv,
-        Err(Error::Io { .. }) => return Ok(sums), // reported with the hashes
-        Err(e) => return Err(e),
+) -> Result<LedgerData> {
+    let dir = batch.dir.clone();
+    let (data, problems) = verify(batch, program, period, partners, query);
+    if problems.is_empty() {
+        Ok(data)
+    } else {
+        Err(chain_error(&dir, problems))
+    }
+}
+
+/// The refusal of a batch [`open_ledger`] already found problems with, completed with what its files
+/// show, so the user sees every problem at once without waiting for the deals file.
+pub fn refuse_ledger(
+    batch: PreviousBatch,
+    program: &Program,
+    period: &Period,
+    partners: &PartnerSet,
+) -> Error {
+    let dir = batch.dir.clone();
+    let (_, problems) = verify(batch, program, period, partners, &LedgerQuery::default());
+    chain_error(&dir, problems)
+}
+
+fn verify(
+    batch: PreviousBatch,
+    program: &Program,
+    period: &Period,
+    partners: &PartnerSet,
+    query: &LedgerQuery,
+) -> (LedgerData, Vec<String>) {
+    let PreviousBatch {
+        dir,
+        manifest,
+        manifest_sha256,
+        mut problems,
+    } = batch;
+    let mut data = LedgerData {
+        dir: Some(dir.clone()),
+        previous_manifest: Some(manifest_sha256),
+        ..LedgerData::default()
     };
-    let reversed: HashSet<(usize, &str)> = query
-        .reversals
-        .iter()
-        .map(|d| (d.partner, d.deal_id.as_str()))
-        .collect();
-    let current: HashSet<(usize, &str)> = query
-        .current
-        .iter()
-        .map(|d| (d.partner, d.deal_id.as_str()))
-        .collect();
-    let claims: HashSet<&str> = query.claim_ids.iter().copied().collect();
-    let milestone_rules: HashSet<&str> = program
-        .rules
-        .iter()
-        .filter(|r| matches!(r.kind, RuleKind::Milestone { .. }))
-        .map(|r| r.id.as_str())
-        .collect();
-    let mut seen: HashMap<u128, u64> = HashMap::new();
-    let mut reported_duplicates = 0usize;
-    let mut reported_late_period = false;
-    while let Some(row) = csv.next_row()? {
+    let mut reader = BatchFile {
+        dir: &dir,
+        manifest: &manifest,
+        problems: &mut problems,
+    };
+    let mut stated: BTreeMap<(usize, String), Decimal> = BTreeMap::new();
+    let balances = reader
+        .read(
+            "balances.csv",
+            &["partner_id", "account", "balance"],
+            |row| read_balance(row, partners, &mut data, &mut stated),
+        )
+        .map(|digest| data.digests.push(("ledger_balances", digest)));
+    let mut lines = LineReader::new(program, period, partners, query);
+    let ledger = reader
+        .read("ledger.csv", LINE_COLUMNS, |row| lines.read(row, &mut data))
+        .map(|digest| {
+            data.ledger_sha256 = Some(digest.sha256.clone());
+            data.digests.push(("ledger_lines", digest));
+        });
+    problems.append(&mut lines.problems);
+    if lines.duplicates > LISTED_DUPLICATES {
+        problems.push(format!(
+            "{} duplicated ledger lines in all (the first {LISTED_DUPLICATES} are listed)",
+            lines.duplicates
+        ));
+    }
+
+    // balances.csv must be exactly the ledger's sums, account by account (when both could be read).
+    if balances.is_some() && ledger.is_some() {
+        let units = program.minor_units();
+        let mut accounts: BTreeSet<&(usize, String)> = stated.keys().collect();
+        accounts.extend(lines.sums.keys());
+        for key in accounts {
+            let in_balances = stated.get(key).copied().unwrap_or(Decimal::ZERO);
+            let summed = lines.sums.get(key).copied().unwrap_or(Decimal::ZERO);
+            if in_balances != summed {
+                problems.push(format!(
+                    "balances.csv says partner {} has {} on account `{}`, but ledger.csv's lines for that account add up to {}",
+                    partners.partners[key.0].id,
+                    format_money(in_balances, units),
+                    key.1,
+                    format_money(summed, units)
+                ));
+            }
+        }
+    }
+    (data, problems)
+}
+
+/// Reads one file of the previous batch, hashing it while streaming: a file that does not match
+/// the manifest, cannot be read, or has a bad row becomes a problem (the first bad row of a file is
+/// reported and the rest of that file skipped). Returns the digest of a file read whole (whether or
+/// not it matched, which is a problem of its own), so its contents can still be checked.
+struct BatchFile<'a> {
+    dir: &'a Path,
+    manifest: &'a PreviousManifest,
+    problems: &'a mut Vec<String>,
+}
+
+impl BatchFile<'_> {
+    fn read(
+        &mut self,
+        name: &str,
+        columns: &[&str],
+        mut each: impl FnMut(&Row) -> Result<()>,
+    ) -> Option<FileDigest> {
+        let path = self.dir.join(name);
+        let Some(expected) = self.manifest.outputs.get(name) else {
+            self.problems.push(format!(
+                "manifest.json records no SHA-256 for {name}: the batch is incomplete"
+            ));
+            return None;
+        };
+        let outcome = CsvFile::open(&path, columns).and_then(|mut csv| {
+            while let Some(row) = csv.next_row()? {
+                each(&row)?;
+            }
+            csv.finish()
+        });
+        let (digest, bad_row) = match outcome {
+            Ok(digest) => (Some(digest), None),
+            Err(Error::Io { .. }) if !path.exists() => {
+                self.problems.push(format!(
+                    "{}: missing; the batch is incomplete",
+                    path.display()
+                ));
+                return None;
+            }
+            Err(e) => (None, Some(e)),
+        };
+        let actual = match &digest {
+            Some(d) => Some(d.sha256.clone()),
+            None => sha256_file(&path).ok(),
+        };
+        if actual.as_ref() != Some(expected) {
+            self.problems.push(format!(
+                "{}: changed since payline wrote it (SHA-256 {}, the manifest says {expected}); a batch is never edited by hand: correct the inputs and run the month again",
+                path.display(),
+                actual.unwrap_or_default()
+            ));
+        }
+        if let Some(e) = bad_row {
+            self.problems.push(e.to_string());
+        }
+        digest
+    }
+}
+
+/// One row of balances.csv.
+fn read_balance(
+    row: &Row,
+    partners: &PartnerSet,
+    data: &mut LedgerData,
+    stated: &mut BTreeMap<(usize, String), Decimal>,
+) -> Result<()> {
+    let partner = partners.lookup(row, "partner_id", "ledger partner is not in partners.csv")?;
+    let account = row.required("account")?;
+    let balance = row.required_decimal("balance")?;
+    if stated
+        .insert((partner, account.to_string()), balance)
+        .is_some()
+    {
+        return Err(row.error("account", account, "this partner's account appears twice"));
+    }
+    if account == "payout" {
+        data.carried.insert(partner, balance);
+    } else if let Some(fund) = account.strip_prefix("fund:") {
+        data.funds.insert((partner, fund.to_string()), balance);
+    } else {
+        return Err(row.error("account", account, "expected `payout` or `fund:RULE_ID`"));
+    }
+    Ok(())
+}
+
+/// The state of one pass over ledger.csv.
+struct LineReader<'a> {
+    period: &'a Period,
+    partners: &'a PartnerSet,
+    reversed: HashSet<(usize, &'a str)>,
+    current: HashSet<(usize, &'a str)>,
+    claims: HashSet<&'a str>,
+    milestone_rules: HashSet<&'a str>,
+    /// Sums per (partner, account).
+    sums: BTreeMap<(usize, String), Decimal>,
+    /// payline writes each period's lines as one block, and a line's key includes its period: so
+    /// duplicates are looked for within the block being read, and memory stays one period's lines.
+    block: Option<String>,
+    seen: HashMap<u128, u64>,
+    finished_blocks: HashSet<String>,
+    duplicates: usize,
+    reported_late_period: bool,
+    problems: Vec<String>,
+}
+
+impl<'a> LineReader<'a> {
+    fn new(
+        program: &'a Program,
+        period: &'a Period,
+        partners: &'a PartnerSet,
+        query: &'a LedgerQuery,
+    ) -> Self {
+        LineReader {
+            period,
+            partners,
+            reversed: query
+                .reversals
+                .iter()
+                .map(|d| (d.partner, d.deal_id.as_str()))
+                .collect(),
+            current: query
+                .current
+                .iter()
+                .map(|d| (d.partner, d.deal_id.as_str()))
+                .collect(),
+            claims: query.claim_ids.iter().copied().collect(),
+            milestone_rules: program
+                .rules
+                .iter()
+                .filter(|r| matches!(r.kind, RuleKind::Milestone { .. }))
+                .map(|r| r.id.as_str())
+                .collect(),
+            sums: BTreeMap::new(),
+            block: None,
+            seen: HashMap::new(),
+            finished_blocks: HashSet::new(),
+            duplicates: 0,
+            reported_late_period: false,
+            problems: Vec::new(),
+        }
+    }
+
+    fn read(&mut self, row: &Row, data: &mut LedgerData) -> Result<()> {
         let line_period = row.required("period")?;
         match Period::parse(line_period) {
-            Some(p) if p.end < period.start => {}
+            Some(p) if p.end < self.period.start => {}
             Some(_) => {
-                if !reported_late_period {
-                    reported_late_period = true;
-                    problems.push(format!(
-                        "{}:{}: the ledger already holds lines of {line_period}, which does not end before {period} starts: --ledger must be an earlier period's batch",
-                        row.file, row.line
+                if !self.reported_late_period {
+                    self.reported_late_period = true;
+                    self.problems.push(format!(
+                        "{}:{}: the ledger already holds lines of {line_period}, which does not end before {} starts: --ledger must be an earlier period's batch",
+                        row.file, row.line, self.period
                     ));
                 }
             }
@@ -346,64 +478,80 @@ fn read_lines(
             }
         }
         let partner =
-            partners.lookup(&row, "partner_id", "ledger partner is not in partners.csv")?;
+            self.partners
+                .lookup(row, "partner_id", "ledger partner is not in partners.csv")?;
         let account = row.required("account")?;
         let amount = row.required_decimal("amount")?;
         let rule_id = row.get("rule_id").unwrap_or("");
         let kind = row.required("kind")?;
         let source = row.required("source")?;
         let source_id = row.get("source_id").unwrap_or("");
-        let partner_id = partners.partners[partner].id.as_str();
-        let key = key128(&[line_period, partner_id, account, rule_id, source, source_id]);
-        if let Some(first) = seen.insert(key, row.line) {
-            reported_duplicates += 1;
-            if reported_duplicates <= 20 {
-                problems.push(format!(
+        let partner_id = self.partners.partners[partner].id.as_str();
+
+        if self.block.as_deref() != Some(line_period) {
+            if let Some(done) = self.block.take() {
+                self.finished_blocks.insert(done);
+            }
+            if self.finished_blocks.contains(line_period) {
+                self.problems.push(format!(
+                    "{}:{}: lines of period {line_period} appear again after lines of other periods: a ledger holds each period's lines once, together",
+                    row.file, row.line
+                ));
+            }
+            self.block = Some(line_period.to_string());
+            self.seen.clear();
+        }
+        let key = key128(&[partner_id, account, rule_id, source, source_id]);
+        if let Some(first) = self.seen.insert(key, row.line) {
+            self.duplicates += 1;
+            if self.duplicates <= LISTED_DUPLICATES {
+                self.problems.push(format!(
                     "{}:{}: the same line as line {first} (period {line_period}, partner {partner_id}, account `{account}`, rule `{rule_id}`, {source} `{source_id}`): a ledger never holds a line twice",
                     row.file, row.line
                 ));
             }
         }
-        let total = sums
-            .entry((partner, account.to_string()))
-            .or_insert(Decimal::ZERO);
-        *total = total.checked_add(amount).ok_or_else(|| {
-            row.error("amount", &amount.to_string(), "the account's sum overflows")
-        })?;
+        let overflow = || row.error("amount", &amount.to_string(), "the account's sum overflows");
+        add(
+            self.sums.entry((partner, account.to_string())).or_default(),
+            amount,
+        )
+        .ok_or_else(overflow)?;
         if account != "payout" {
-            continue;
+            return Ok(());
         }
         if source == "deal" {
-            if reversed.contains(&(partner, source_id)) {
-                *data
+            if self.reversed.contains(&(partner, source_id)) {
+                let earned = data
                     .deal_earnings
                     .entry((partner, source_id.to_string(), rule_id.to_string()))
-                    .or_insert(Decimal::ZERO) += amount;
+                    .or_default();
+                add(earned, amount).ok_or_else(overflow)?;
             }
-            if kind != "clawback" && current.contains(&(partner, source_id)) {
+            if kind != "clawback" && self.current.contains(&(partner, source_id)) {
                 data.paid_deal_lines.insert(
                     (partner, source_id.to_string(), rule_id.to_string()),
                     line_period.to_string(),
                 );
             }
         }
-        if source == "claim" && claims.contains(source_id) {
+        if source == "claim" && self.claims.contains(source_id) {
             data.paid_claims
                 .insert(source_id.to_string(), line_period.to_string());
         }
-        if milestone_rules.contains(rule_id) {
-            *data
+        if self.milestone_rules.contains(rule_id) {
+            let held = data
                 .milestone_sums
                 .entry((partner, rule_id.to_string()))
-                .or_insert(Decimal::ZERO) += amount;
+                .or_default();
+            add(held, amount).ok_or_else(overflow)?;
         }
+        Ok(())
     }
-    if reported_duplicates > 20 {
-        problems.push(format!(
-            "{} duplicated ledger lines in all (the first 20 are listed)",
-            reported_duplicates
-        ));
-    }
-    data.digests.push(("ledger_lines", csv.finish()?));
-    Ok(sums)
+}
+
+/// `total += amount`, or `None` on overflow.
+fn add(total: &mut Decimal, amount: Decimal) -> Option<()> {
+    *total = total.checked_add(amount)?;
+    Some(())
 }

@@ -7,10 +7,14 @@ pub mod ledger;
 pub mod others;
 pub mod partners;
 
-pub use csvfile::{Col, ColumnRef, Columns, CsvFile, FileDigest, Row, sha256_file};
+pub use csvfile::hex as csvfile_hex;
+pub use csvfile::{Col, ColumnRef, Columns, CsvFile, FileDigest, HashingReader, Row, sha256_file};
 pub use deals::{DealData, load_deals};
 pub use fx::FxTable;
-pub use ledger::{LINE_COLUMNS, LedgerData, LedgerQuery, describe_period, load_ledger};
+pub use ledger::{
+    LINE_COLUMNS, LedgerData, LedgerQuery, PreviousBatch, describe_period, load_ledger,
+    open_ledger, refuse_ledger,
+};
 pub use others::{Activity, Claim, ClaimStatus, load_activities, load_claims};
 pub use partners::{PartnerSet, load_partners};
 

@@ -21,6 +21,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 const TMP_TAG: &str = ".payline-tmp-";
 const OLD_TAG: &str = ".payline-old-";
+
+/// Whether a directory name is one payline gives unfinished output (`.NAME.payline-tmp-PID`) or a
+/// replaced batch on its way out (`.NAME.payline-old-PID`): never a batch, whatever it holds.
+pub fn is_payline_work_dir(name: &str) -> bool {
+    name.starts_with('.') && (name.contains(TMP_TAG) || name.contains(OLD_TAG))
+}
 const LOCK_TAG: &str = ".payline-lock";
 
 /// A locked, checked `--out`: the right to write it. Dropping it releases the lock.
@@ -172,7 +178,7 @@ impl OutDir {
         {
             use rustix::fs::{CWD, RenameFlags, renameat_with};
             match renameat_with(CWD, temp, CWD, &self.real, RenameFlags::NOREPLACE) {
-                Ok(()) => return sync_dir(&self.parent),
+                Ok(()) => return self.flush_parent_after_move(),
                 Err(rustix::io::Errno::EXIST) | Err(rustix::io::Errno::NOTEMPTY) => {
                     return Err(Error::Refused(format!(
                         "--out {} was created by something else while payline was running; \
@@ -185,7 +191,19 @@ impl OutDir {
             }
         }
         std::fs::rename(temp, &self.real).map_err(|e| Error::io("create", &self.shown, e))?;
-        sync_dir(&self.parent)
+        self.flush_parent_after_move()
+    }
+
+    /// The new batch is in place once renamed: a failure to flush the parent afterwards must not
+    /// read as "nothing was written".
+    fn flush_parent_after_move(&self) -> Result<()> {
+        sync_dir(&self.parent).map_err(|e| {
+            Error::Calculation(format!(
+                "the new batch is in {}, but flushing {} to disk failed ({e}): check the disk before relying on the batch",
+                self.shown.display(),
+                self.parent.display()
+            ))
+        })
     }
 
     /// --out exists (empty, or `--force`): swap it with the new output in one step, so there is never
@@ -196,7 +214,7 @@ impl OutDir {
             use rustix::fs::{CWD, RenameFlags, renameat_with};
             match renameat_with(CWD, temp, CWD, &self.real, RenameFlags::EXCHANGE) {
                 Ok(()) => {
-                    sync_dir(&self.parent)?;
+                    self.flush_parent_after_move()?;
                     // Best effort: the new batch is in place; a leftover is removed by the next run.
                     let _ = remove_tree(temp);
                     return Ok(());
@@ -213,7 +231,7 @@ impl OutDir {
             let _ = std::fs::rename(&old, &self.real);
             return Err(Error::io("create", &self.shown, e));
         }
-        sync_dir(&self.parent)?;
+        self.flush_parent_after_move()?;
         let _ = remove_tree(&old);
         Ok(())
     }

@@ -1,7 +1,7 @@
 use super::Manifest;
 use crate::engine::{Line, Outcome};
 use crate::error::{Error, Result};
-use crate::input::{LINE_COLUMNS, PartnerSet};
+use crate::input::{HashingReader, LINE_COLUMNS, PartnerSet};
 use crate::money::{format_money, format_rate, minor_units};
 use crate::period::Period;
 use crate::program::Program;
@@ -80,7 +80,7 @@ pub fn write_outputs(
     period: &Period,
     partners: &PartnerSet,
     outcome: &Outcome,
-    previous_ledger: Option<&Path>,
+    previous_ledger: Option<(&Path, &str)>,
     manifest: Manifest,
 ) -> Result<()> {
     let units = program.minor_units();
@@ -147,24 +147,33 @@ pub fn write_outputs(
     let path = dir.join("ledger.csv");
     let mut w = create(&path)?;
     w.write_record(LINE_COLUMNS).map_err(io(&path))?;
-    if let Some(prev_dir) = previous_ledger {
+    if let Some((prev_dir, verified_sha256)) = previous_ledger {
         let prev = prev_dir.join("ledger.csv");
+        let read_error =
+            |e: csv::Error| Error::io("read", &prev, std::io::Error::other(e.to_string()));
+        let file = File::open(&prev).map_err(|e| Error::io("read", &prev, e))?;
         let mut reader = csv::ReaderBuilder::new()
-            .from_path(&prev)
-            .map_err(|e| Error::io("read", &prev, std::io::Error::other(e.to_string())))?;
-        let headers = reader
-            .headers()
-            .map_err(|e| Error::io("read", &prev, std::io::Error::other(e.to_string())))?
-            .clone();
+            .from_reader(HashingReader::new(std::io::BufReader::new(file)));
+        let headers = reader.headers().map_err(read_error)?.clone();
         let order: Vec<usize> = LINE_COLUMNS
             .iter()
             .map(|c| headers.iter().position(|h| h == *c).unwrap_or(usize::MAX))
             .collect();
-        for record in reader.records() {
-            let record = record
-                .map_err(|e| Error::io("read", &prev, std::io::Error::other(e.to_string())))?;
+        let mut record = csv::StringRecord::new();
+        while reader.read_record(&mut record).map_err(read_error)? {
             let fields: Vec<&str> = order.iter().map(|&i| record.get(i).unwrap_or("")).collect();
             w.write_record(&fields).map_err(io(&path))?;
+        }
+        // The history copied must be the history verified: a file changed since then is refused.
+        let mut rest = Vec::new();
+        let mut hashing = reader.into_inner();
+        std::io::Read::read_to_end(&mut hashing, &mut rest)
+            .map_err(|e| Error::io("read", &prev, e))?;
+        if hashing.sha256() != verified_sha256 {
+            return Err(Error::Chain(vec![format!(
+                "{}: changed while this run was reading it; run again",
+                prev.display()
+            )]));
         }
     }
     for line in period_lines(outcome) {

@@ -59,10 +59,6 @@ impl Manifest {
         totals.insert("balance", sum(|p| p.balance));
         totals.insert("paid", sum(|p| p.paid));
         totals.insert("carried_out", sum(|p| p.carried_out));
-        totals.insert(
-            "lines",
-            format_money(outcome.lines.iter().map(|l| l.amount).sum(), units),
-        );
         let mut rows = BTreeMap::new();
         rows.insert("payouts", outcome.payouts.len());
         rows.insert("lines", outcome.lines.len() + outcome.movements.len());

@@ -345,14 +345,27 @@ impl Program {
 
 /// Reads and validates a program file; every error found is returned at once.
 pub fn load(path: &Path) -> Result<Program> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?;
+    load_with_sha256(path).map(|(program, _)| program)
+}
+
+/// The program and the SHA-256 of the very bytes it was parsed from (for the manifest).
+pub fn load_with_sha256(path: &Path) -> Result<(Program, String)> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io("read", path, e))?;
+    let sha256 = crate::input::csvfile_hex(&<sha2::Sha256 as sha2::Digest>::digest(&bytes));
+    let text = String::from_utf8(bytes).map_err(|e| {
+        Error::io(
+            "read",
+            path,
+            std::io::Error::new(std::io::ErrorKind::InvalidData, e),
+        )
+    })?;
     let (program, diagnostics) = parse(&path.display().to_string(), &text);
     let errors: Vec<Diagnostic> = diagnostics
         .into_iter()
         .filter(|d| d.severity == Severity::Error)
         .collect();
     match program {
-        Some(p) if errors.is_empty() => Ok(p),
+        Some(p) if errors.is_empty() => Ok((p, sha256)),
         _ => Err(Error::Program(errors)),
     }
 }

@@ -75,12 +75,15 @@ pub fn evaluate(
     }
     let mut left = available;
     for claim in claims {
-        let paid = claim.amount.min(left.max(Decimal::ZERO));
+        // The claim is rounded to the currency's minor units before it is weighed against what is
+        // left, so the fund never pays more than it holds (a 9.995 claim on 10.00 is 10.00).
+        let claimed = ctx.program.round(claim.amount);
+        let paid = claimed.min(left.max(Decimal::ZERO));
         left -= paid;
-        let unpaid = claim.amount - paid;
+        let unpaid = claimed - paid;
         let mut note = format!(
             "claim {} on fund {}: {} available ({})",
-            ctx.money(claim.amount),
+            ctx.money(claimed),
             rule.id,
             ctx.money(paid + left),
             composition.join(", ")
@@ -93,7 +96,7 @@ pub fn evaluate(
                 ctx.partner.id,
                 rule.id,
                 ctx.money(unpaid),
-                ctx.money(claim.amount)
+                ctx.money(claimed)
             ));
         }
         out.lines.push(Line {
@@ -102,9 +105,9 @@ pub fn evaluate(
             kind: LineKind::Claim,
             source: Source::Claim,
             source_id: claim.claim_id.clone(),
-            basis: Some(claim.amount),
+            basis: Some(claimed),
             rate: None,
-            amount: ctx.program.round(paid),
+            amount: paid,
             note,
         });
     }

@@ -39,7 +39,10 @@ pub fn evaluate(
         .get(&(ctx.index, rule.id.clone()))
         .copied()
         .unwrap_or(Decimal::ZERO);
-    let recovered = recovered_now(ctx.program, ctx.inputs, ctx.index, &rule.id);
+    let recovered = ctx.calc(rule).ok(
+        recovered_now(ctx.program, ctx.inputs, ctx.index, &rule.id),
+        || "what this period's clawbacks recover".into(),
+    )?;
     if ledger_sum != recovered {
         return Ok(RuleOutput::default());
     }
