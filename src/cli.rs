@@ -31,7 +31,11 @@ pub enum Command {
 
 fn parse_period(text: &str) -> Result<Period, String> {
     Period::parse(text).ok_or_else(|| {
-        format!("expected a month (2026-10), quarter (2026-Q4) or year (2026), found `{text}`")
+        format!(
+            "expected a month (2026-10), quarter (2026-Q4) or year (2026) between {} and {}, found `{text}`",
+            payline::period::FIRST_YEAR,
+            payline::period::LAST_YEAR
+        )
     })
 }
 

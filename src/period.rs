@@ -10,6 +10,10 @@ pub enum PeriodKind {
     Year,
 }
 
+/// The years a period may fall in.
+pub const FIRST_YEAR: i32 = 1900;
+pub const LAST_YEAR: i32 = 2999;
+
 /// A run's period: whole days from `start` to `end`, both inclusive.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Period {
@@ -23,6 +27,11 @@ impl Period {
     pub fn parse(text: &str) -> Option<Period> {
         let t = text.trim();
         let year: i32 = t.get(0..4)?.parse().ok()?;
+        // A batch is for a real fiscal period: a typo such as `0206-10` is refused, and every date
+        // payline derives (a due date 10 years on) stays an ISO `YYYY-MM-DD`.
+        if !(FIRST_YEAR..=LAST_YEAR).contains(&year) {
+            return None;
+        }
         if !t.get(0..4)?.bytes().all(|b| b.is_ascii_digit()) {
             return None;
         }
@@ -90,11 +99,16 @@ impl Period {
 impl fmt::Display for Period {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.kind {
-            PeriodKind::Year => write!(f, "{}", self.start.year()),
+            PeriodKind::Year => write!(f, "{:04}", self.start.year()),
             PeriodKind::Quarter => {
-                write!(f, "{}-Q{}", self.start.year(), self.start.month0() / 3 + 1)
+                write!(
+                    f,
+                    "{:04}-Q{}",
+                    self.start.year(),
+                    self.start.month0() / 3 + 1
+                )
             }
-            PeriodKind::Month => write!(f, "{}-{:02}", self.start.year(), self.start.month()),
+            PeriodKind::Month => write!(f, "{:04}-{:02}", self.start.year(), self.start.month()),
         }
     }
 }
@@ -166,7 +180,16 @@ mod tests {
         let p = Period::parse("2026-10").unwrap();
         assert_eq!(p.trailing_window_start(4_000_000), None);
         assert_eq!(p.trailing_window_start(u32::MAX), None);
-        let last = Period::parse("9999-12").unwrap();
-        assert_eq!(last.trailing_window_start(1), Some(date("9999-12-01")));
+        let last = Period::parse("2999-12").unwrap();
+        assert_eq!(last.trailing_window_start(1), Some(date("2999-12-01")));
+    }
+
+    #[test]
+    fn periods_are_real_fiscal_years() {
+        assert!(Period::parse("0206-10").is_none(), "a typo for 2026-10");
+        assert!(Period::parse("1899").is_none());
+        assert!(Period::parse("3000-Q1").is_none());
+        assert_eq!(Period::parse("1900-01").unwrap().to_string(), "1900-01");
+        assert_eq!(Period::parse("2999-Q4").unwrap().to_string(), "2999-Q4");
     }
 }

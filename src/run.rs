@@ -176,7 +176,7 @@ pub fn run(
     let mut protected: Vec<&Path> = vec![program_path, &paths.partners, &paths.deals];
     let optional = [&paths.activities, &paths.claims, &paths.fx, &paths.ledger];
     protected.extend(optional.into_iter().flatten().map(PathBuf::as_path));
-    let out_dir = output::OutDir::acquire(out, force, &protected)?;
+    let out_dir = output::OutDir::acquire(out, force, &protected, &period.to_string())?;
     let (program, loaded, outcome) = calculate(program_path, period, paths, progress)?;
     let manifest = Manifest::new(
         &program,

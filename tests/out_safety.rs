@@ -343,7 +343,7 @@ fn a_killed_forced_run_keeps_the_old_output_and_the_next_run_removes_its_temp_di
 #[test]
 fn a_killed_runs_temp_dir_is_refused_as_ledger() {
     let case = Case::new(30_000);
-    case.expect("out", &["--period", "2026-09"], 0);
+    case.expect("out", &[], 0);
     let temp = killed_run(&case, "out");
     let output = case.expect("november", &["--ledger", &temp, "--period", "2026-11"], 1);
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -450,4 +450,28 @@ fn a_write_failure_removes_the_temp_dir_and_keeps_the_old_output() {
     );
     assert_eq!(snapshot(&case.path("out")), before);
     assert!(case.leftovers(".").is_empty(), "{:?}", case.leftovers("."));
+}
+
+#[test]
+fn force_replaces_only_a_batch_of_the_same_period() {
+    let case = Case::new(0);
+    // A folder of other files is never replaced, even with --force.
+    std::fs::create_dir(case.path("notes")).unwrap();
+    std::fs::write(case.path("notes/thesis.txt"), "precious").unwrap();
+    case.refused("notes", &["--force"], "is not a payline batch");
+    assert_eq!(
+        std::fs::read_to_string(case.path("notes/thesis.txt")).unwrap(),
+        "precious"
+    );
+    // Another month's batch is never replaced (a typo in --out must not erase history).
+    case.expect("august", &["--period", "2026-08"], 0);
+    let before = snapshot(&case.path("august"));
+    case.refused(
+        "august",
+        &["--force"],
+        "holds the batch of 2026-08; this run is for 2026-10",
+    );
+    assert_eq!(snapshot(&case.path("august")), before);
+    // A re-run of the same period is what --force is for.
+    case.expect("august", &["--period", "2026-08", "--force"], 0);
 }

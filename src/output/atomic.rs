@@ -44,10 +44,10 @@ pub struct OutDir {
 }
 
 impl OutDir {
-    /// Checks --out (symlink, overlap with `protected` inputs, existing non-empty without force),
-    /// takes the lock, removes stale temp dirs. Refusals are Error::Refused (exit 2); a file system
+    /// Checks --out (symlink, overlap with `protected` inputs, existing non-empty without force, or
+    /// with force anything but a batch of `period`), takes the lock, removes stale temp dirs. Refusals are Error::Refused (exit 2); a file system
     /// failure (cannot create the parent, open the lock file, remove a stale directory) is Error::Io.
-    pub fn acquire(out: &Path, force: bool, protected: &[&Path]) -> Result<OutDir> {
+    pub fn acquire(out: &Path, force: bool, protected: &[&Path], period: &str) -> Result<OutDir> {
         let shown = out.to_path_buf();
         if out.as_os_str() == "-" {
             return Err(Error::Refused(
@@ -116,13 +116,39 @@ impl OutDir {
         };
         // Before the emptiness check: it may move a set-aside old batch back to --out.
         dir.remove_stale()?;
-        if !force && non_empty(&dir.real)? {
-            return Err(Error::Refused(format!(
-                "--out {} already exists and is not empty; pass --force to replace it",
-                dir.shown.display()
-            )));
+        if non_empty(&dir.real)? {
+            if !force {
+                return Err(Error::Refused(format!(
+                    "--out {} already exists and is not empty; pass --force to replace it",
+                    dir.shown.display()
+                )));
+            }
+            dir.check_replaceable(period)?;
         }
         Ok(dir)
+    }
+
+    /// `--force` re-runs a period: it replaces only a payline batch of the same period, never a
+    /// folder of other files or another month's batch (a typo in --out must not erase history).
+    fn check_replaceable(&self, period: &str) -> Result<()> {
+        let manifest = std::fs::read(self.real.join("manifest.json"))
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+            .filter(|m| m["tool"] == "payline");
+        let Some(manifest) = manifest else {
+            return Err(Error::Refused(format!(
+                "--out {} is not a payline batch (it has no payline manifest.json); --force only replaces an earlier run of the same period: choose another --out",
+                self.shown.display()
+            )));
+        };
+        let held = manifest["period"]["id"].as_str().unwrap_or("?");
+        if held != period {
+            return Err(Error::Refused(format!(
+                "--out {} holds the batch of {held}; this run is for {period}. --force only replaces a batch of the same period (a re-run): choose another --out",
+                self.shown.display()
+            )));
+        }
+        Ok(())
     }
 
     /// Writes into a fresh temp dir beside --out, fsyncs, renames into place, fsyncs the parent.
