@@ -5,9 +5,9 @@
 
 use crate::engine::{self, LineKind, Outcome};
 use crate::error::{Error, Result};
-use crate::money::{format_money, format_percent};
+use crate::model::money::{format_money, format_percent};
+use crate::model::period::Period;
 use crate::output::{align_right, plain_table};
-use crate::period::Period;
 use crate::program::{self, Program};
 use crate::run::{self, DataPaths, Loaded};
 use rust_decimal::Decimal;
@@ -29,7 +29,7 @@ impl Limit {
             Some(n) => (n, true),
             None => (t, false),
         };
-        let value = crate::money::parse_decimal(number)
+        let value = crate::model::money::parse_decimal(number)
             .filter(|v| !v.is_sign_negative())
             .ok_or_else(|| {
                 format!("expected an amount like 5000 or a percentage like 2.5%, found `{text}`")

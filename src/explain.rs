@@ -3,9 +3,9 @@
 
 use crate::engine::Outcome;
 use crate::error::{Error, Result};
-use crate::money::{format_money, format_rate};
+use crate::model::money::{format_money, format_rate};
+use crate::model::period::Period;
 use crate::output::{align_right, plain_table};
-use crate::period::Period;
 use crate::program::Program;
 use crate::run::Loaded;
 use rust_decimal::Decimal;
@@ -130,7 +130,7 @@ pub fn explain(
                     "payout: {} {} at {} {} per {}\n",
                     format_money(
                         p.paid_in_payout_currency,
-                        crate::money::minor_units(&p.payout_currency)
+                        crate::model::money::minor_units(&p.payout_currency)
                     ),
                     p.payout_currency,
                     format_rate(p.fx_rate),

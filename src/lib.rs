@@ -7,14 +7,16 @@
 
 pub mod check;
 pub mod diff;
+pub mod digest;
 pub mod engine;
 pub mod error;
 pub mod explain;
 pub mod input;
-pub mod money;
+pub mod model;
 pub mod output;
-pub mod period;
 pub mod program;
 pub mod run;
 
 pub use error::{Error, Result};
+// `payline::period::Period` and `payline::money` read as before: they live in `model`.
+pub use model::{money, period};

@@ -7,8 +7,8 @@ use crate::input::{
     load_activities, load_claims, load_deals, load_ledger, load_partners, open_ledger,
     refuse_ledger,
 };
+use crate::model::period::Period;
 use crate::output::{self, Manifest, Summary};
-use crate::period::Period;
 use crate::program::{self, Program};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -9,8 +9,8 @@
 use super::line::Calc;
 use super::{Line, LineKind, Source};
 use crate::error::{Error, Result};
-use crate::input::Partner;
-use crate::money::format_money;
+use crate::model::Partner;
+use crate::model::money::format_money;
 use crate::program::Program;
 use rust_decimal::Decimal;
 

@@ -4,8 +4,8 @@
 //! clawed back twice. Without a ledger nothing can be recovered, and the summary says so.
 
 use super::{Inputs, Line, LineKind, Source};
-use crate::input::Deal;
-use crate::period::Period;
+use crate::model::Deal;
+use crate::model::period::Period;
 use crate::program::Program;
 use rust_decimal::Decimal;
 
@@ -107,11 +107,11 @@ pub fn claw_back(
                     deal.deal_id,
                     deal.closed_on,
                     match deal.status {
-                        crate::input::DealStatus::Cancelled => "cancelled",
+                        crate::model::DealStatus::Cancelled => "cancelled",
                         _ => "refunded",
                     },
                     program.clawback_days,
-                    crate::money::format_money(*amount, program.minor_units())
+                    crate::model::money::format_money(*amount, program.minor_units())
                 ),
             });
         }

@@ -1,5 +1,5 @@
 use crate::error::{Error, Result};
-use crate::money::{format_money, within_limits};
+use crate::model::money::{format_money, within_limits};
 use rust_decimal::Decimal;
 use std::fmt;
 

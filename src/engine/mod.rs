@@ -15,8 +15,9 @@ pub use nudge::Nudge;
 pub use settle::{Payout, PayoutStatus};
 
 use crate::error::Result;
-use crate::input::{Activity, Claim, Deal, DealData, FxTable, LedgerData, Partner, PartnerSet};
-use crate::period::Period;
+use crate::input::{DealData, FxTable, LedgerData, PartnerSet};
+use crate::model::period::Period;
+use crate::model::{Activity, Claim, Deal, Partner};
 use crate::program::{Program, Rule};
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
@@ -79,7 +80,7 @@ impl PartnerCtx<'_> {
     }
 
     pub fn money(&self, value: Decimal) -> String {
-        crate::money::format_money(value, self.program.minor_units())
+        crate::model::money::format_money(value, self.program.minor_units())
     }
 }
 
@@ -362,7 +363,7 @@ fn movements(
     payouts: &[Payout],
 ) -> Vec<Line> {
     let units = program.minor_units();
-    let money = |v: Decimal| crate::money::format_money(v, units);
+    let money = |v: Decimal| crate::model::money::format_money(v, units);
     let mut out = Vec::new();
     let mut payouts = payouts.iter().peekable();
     for ((partner, lines), inflows) in per_partner.iter().enumerate().zip(fund_inflows) {
@@ -391,12 +392,12 @@ fn movements(
             if payout.payout_currency != program.currency {
                 note.push_str(&format!(
                     " as {} {} at {} {} per {}",
-                    crate::money::format_money(
+                    crate::model::money::format_money(
                         payout.paid_in_payout_currency,
-                        crate::money::minor_units(&payout.payout_currency)
+                        crate::model::money::minor_units(&payout.payout_currency)
                     ),
                     payout.payout_currency,
-                    crate::money::format_rate(payout.fx_rate),
+                    crate::model::money::format_rate(payout.fx_rate),
                     program.currency,
                     payout.payout_currency
                 ));

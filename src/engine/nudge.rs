@@ -10,7 +10,7 @@ use super::line::Calc;
 use super::rules::tiered::{bounds, period_total};
 use super::{Line, PartnerCtx, evaluate_rules, rules};
 use crate::error::{Error, Result};
-use crate::input::{Deal, DealSource, DealStatus};
+use crate::model::{Deal, DealSource, DealStatus};
 use crate::program::{Measure, RebateBasis, Rule, RuleKind, TierMeasure};
 use rust_decimal::{Decimal, RoundingStrategy};
 

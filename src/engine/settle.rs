@@ -8,9 +8,9 @@
 use super::line::Calc;
 use super::{Inputs, Line, LineKind};
 use crate::error::{Error, Result};
-use crate::input::PartnerStatus;
-use crate::money::minor_units;
-use crate::period::Period;
+use crate::model::PartnerStatus;
+use crate::model::money::minor_units;
+use crate::model::period::Period;
 use crate::program::Program;
 use chrono::{Days, NaiveDate};
 use rust_decimal::Decimal;
@@ -61,7 +61,7 @@ pub fn settle(
     levels: &[Option<String>],
 ) -> Result<Vec<Payout>> {
     let units = program.minor_units();
-    let money = |v: Decimal| crate::money::format_money(v, units);
+    let money = |v: Decimal| crate::model::money::format_money(v, units);
     let mut out = Vec::new();
     for (index, partner) in inputs.partners.partners.iter().enumerate() {
         let calc = Calc {
@@ -114,7 +114,7 @@ pub fn settle(
                     money(amount),
                     program.currency,
                     partner.currency,
-                    crate::money::format_rate(fx_rate)
+                    crate::model::money::format_rate(fx_rate)
                 )
             };
             let converted = calc.ok(amount.checked_div(fx_rate), what)?;
@@ -162,7 +162,7 @@ pub fn settle(
                     "balance {} would convert to 0 {} at the fx rate {} (less than the smallest {} unit): carried to the next period instead of vanishing in conversion",
                     money(balance),
                     partner.currency,
-                    crate::money::format_rate(fx_rate),
+                    crate::model::money::format_rate(fx_rate),
                     partner.currency
                 ),
             )

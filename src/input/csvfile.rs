@@ -1,63 +1,14 @@
 //! Reading one CSV input: header lookup by name, typed cells whose errors name file, line, column and
 //! value, and a SHA-256 of the bytes taken while streaming (for the manifest) so no file is read twice.
 
+use crate::digest::HashingReader;
 use crate::error::{Error, Result};
-use crate::money::{is_plain_decimal, parse_decimal};
+use crate::model::money::{is_plain_decimal, parse_decimal};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
-use sha2::{Digest, Sha256};
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::BufReader;
 use std::path::Path;
-
-/// A reader that hashes what passes through it.
-pub struct HashingReader<R> {
-    inner: R,
-    hasher: Sha256,
-}
-
-impl<R> HashingReader<R> {
-    pub fn new(inner: R) -> Self {
-        HashingReader {
-            inner,
-            hasher: Sha256::new(),
-        }
-    }
-
-    /// The lowercase hex SHA-256 of everything read so far.
-    pub fn sha256(self) -> String {
-        hex(&self.hasher.finalize())
-    }
-}
-
-impl<R: Read> Read for HashingReader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
-        Ok(n)
-    }
-}
-
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// SHA-256 of a whole file (for inputs that are not streamed through [`CsvFile`]).
-pub fn sha256_file(path: &Path) -> Result<String> {
-    let mut file = File::open(path).map_err(|e| Error::io("read", path, e))?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let n = file
-            .read(&mut buf)
-            .map_err(|e| Error::io("read", path, e))?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-    }
-    Ok(hex(&hasher.finalize()))
-}
 
 /// What the manifest records of one input file.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -85,10 +36,7 @@ impl CsvFile {
         let file_label = path.display().to_string();
         let f = File::open(path).map_err(|e| Error::io("read", path, e))?;
         let bytes = f.metadata().map(|m| m.len()).unwrap_or(0);
-        let reader = HashingReader {
-            inner: BufReader::with_capacity(1 << 16, f),
-            hasher: Sha256::new(),
-        };
+        let reader = HashingReader::new(BufReader::with_capacity(1 << 16, f));
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(true)
             .from_reader(reader);
@@ -164,7 +112,7 @@ impl CsvFile {
         let inner = self.reader.into_inner();
         Ok(FileDigest {
             path: self.file,
-            sha256: hex(&inner.hasher.finalize()),
+            sha256: inner.sha256(),
             rows: Some(rows),
         })
     }

@@ -7,8 +7,8 @@ use super::{
     Col, CsvFile, Deal, DealSource, DealStatus, FileDigest, FnvHasher, FxTable, PartnerSet,
 };
 use crate::error::{Error, Result};
-use crate::money::is_currency_code;
-use crate::period::{Period, counts_in};
+use crate::model::money::is_currency_code;
+use crate::model::period::{Period, counts_in};
 use crate::program::{Measure, Program, RuleKind};
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, HashMap};
@@ -236,7 +236,7 @@ pub fn load_deals(
             .checked_mul(share)
             .and_then(|v| v.checked_mul(rate))
             .map(|v| program.round(v))
-            .filter(|v| crate::money::within_limits(*v))
+            .filter(|v| crate::model::money::within_limits(*v))
             .ok_or_else(|| {
                 row.error(
                     col.amount,

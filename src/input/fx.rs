@@ -1,6 +1,6 @@
 use super::{CsvFile, FileDigest};
 use crate::error::Result;
-use crate::money::is_currency_code;
+use crate::model::money::is_currency_code;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;

@@ -11,12 +11,11 @@
 use super::deals::key128;
 use super::{CsvFile, Deal, FileDigest, PartnerSet, Row, sha256_file};
 use crate::error::{Error, Result};
-use crate::money::format_money;
-use crate::period::{Period, PeriodKind};
+use crate::model::money::format_money;
+use crate::model::period::{Period, PeriodKind};
 use crate::program::{Program, RuleKind};
 use rust_decimal::Decimal;
 use serde::Deserialize;
-use sha2::Digest;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
@@ -213,7 +212,7 @@ pub fn open_ledger(
     Ok(PreviousBatch {
         dir: dir.to_path_buf(),
         manifest,
-        manifest_sha256: super::csvfile::hex(&sha2::Sha256::digest(&manifest_text)),
+        manifest_sha256: crate::digest::sha256_hex(&manifest_text),
         problems,
     })
 }

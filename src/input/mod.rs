@@ -7,19 +7,22 @@ pub mod ledger;
 pub mod others;
 pub mod partners;
 
-pub use csvfile::hex as csvfile_hex;
-pub use csvfile::{Col, ColumnRef, Columns, CsvFile, FileDigest, HashingReader, Row, sha256_file};
+pub use crate::digest::{HashingReader, sha256_file};
+pub use csvfile::{Col, ColumnRef, Columns, CsvFile, FileDigest, Row};
 pub use deals::{DealData, load_deals};
 pub use fx::FxTable;
 pub use ledger::{
     LINE_COLUMNS, LedgerData, LedgerQuery, PreviousBatch, describe_period, load_ledger,
     open_ledger, refuse_ledger,
 };
-pub use others::{Activity, Claim, ClaimStatus, load_activities, load_claims};
+pub use others::{load_activities, load_claims};
 pub use partners::{PartnerSet, load_partners};
 
-use chrono::NaiveDate;
-use rust_decimal::Decimal;
+// The records the loaders produce live in the bottom `model` module; re-exported for the loaders' users.
+pub use crate::model::{
+    Activity, Claim, ClaimStatus, Deal, DealSource, DealStatus, Partner, PartnerStatus,
+};
+
 use std::hash::{BuildHasherDefault, Hasher};
 
 /// FNV-1a: for the loaders' hot lookups of short ids, where SipHash's resistance to crafted keys
@@ -46,77 +49,3 @@ impl Hasher for FnvHasher {
 }
 
 pub type FnvBuild = BuildHasherDefault<FnvHasher>;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PartnerStatus {
-    Active,
-    Suspended,
-    Terminated,
-}
-
-impl PartnerStatus {
-    pub fn name(self) -> &'static str {
-        match self {
-            PartnerStatus::Active => "active",
-            PartnerStatus::Suspended => "suspended",
-            PartnerStatus::Terminated => "terminated",
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct Partner {
-    pub id: String,
-    pub name: String,
-    pub partner_type: String,
-    pub region: Option<String>,
-    pub level: Option<String>,
-    pub quota: Option<Decimal>,
-    /// Payout currency, already defaulted to the program currency.
-    pub currency: String,
-    pub status: PartnerStatus,
-    pub kyc_verified: bool,
-    pub joined_on: Option<NaiveDate>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DealSource {
-    Sourced,
-    Influenced,
-}
-
-impl DealSource {
-    pub fn name(self) -> &'static str {
-        match self {
-            DealSource::Sourced => "sourced",
-            DealSource::Influenced => "influenced",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DealStatus {
-    Won,
-    Refunded,
-    Cancelled,
-}
-
-/// One deal row credited to one partner.
-#[derive(Debug, Clone)]
-pub struct Deal {
-    pub deal_id: String,
-    /// Index into [`PartnerSet::partners`] (sorted by partner_id).
-    pub partner: usize,
-    pub closed_on: NaiveDate,
-    /// `amount` as written, in `currency`.
-    pub amount: Decimal,
-    pub currency: String,
-    pub share: Decimal,
-    /// `amount × share × fx rate on closed_on`, rounded to the program currency's minor units.
-    pub credited: Decimal,
-    pub product: Option<String>,
-    pub customer_type: Option<String>,
-    pub source: DealSource,
-    pub status: DealStatus,
-    pub reversed_on: Option<NaiveDate>,
-}

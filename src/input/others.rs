@@ -2,20 +2,11 @@
 
 use super::{CsvFile, FileDigest, PartnerSet};
 use crate::error::Result;
-use crate::period::Period;
+use crate::model::period::Period;
+use crate::model::{Activity, Claim, ClaimStatus};
 use crate::program::Program;
-use chrono::NaiveDate;
-use rust_decimal::Decimal;
 use std::collections::HashMap;
 use std::path::Path;
-
-#[derive(Debug, Clone)]
-pub struct Activity {
-    pub partner: usize,
-    pub activity: String,
-    pub occurred_on: NaiveDate,
-    pub quantity: u64,
-}
 
 /// Activities that occurred in the period, sorted by (partner, occurred_on, activity).
 pub fn load_activities(
@@ -44,23 +35,6 @@ pub fn load_activities(
         (a.partner, a.occurred_on, &a.activity).cmp(&(b.partner, b.occurred_on, &b.activity))
     });
     Ok((out, csv.finish()?))
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ClaimStatus {
-    Approved,
-    Pending,
-    Rejected,
-}
-
-#[derive(Debug, Clone)]
-pub struct Claim {
-    pub claim_id: String,
-    pub partner: usize,
-    pub fund: String,
-    pub amount: Decimal,
-    pub status: ClaimStatus,
-    pub decided_on: Option<NaiveDate>,
 }
 
 /// Approved claims decided in the period, sorted by claim_id. Claims on a fund the program does not

@@ -1,6 +1,6 @@
 use super::{ColumnRef, CsvFile, FileDigest, FnvBuild, Partner, PartnerStatus, Row};
 use crate::error::Result;
-use crate::money::is_currency_code;
+use crate::model::money::is_currency_code;
 use std::collections::HashMap;
 use std::path::Path;
 

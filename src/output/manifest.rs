@@ -6,8 +6,8 @@
 use crate::engine::Outcome;
 use crate::error::{Error, Result};
 use crate::input::{FileDigest, sha256_file};
-use crate::money::format_money;
-use crate::period::Period;
+use crate::model::money::format_money;
+use crate::model::period::Period;
 use crate::program::Program;
 use rust_decimal::Decimal;
 use serde::Serialize;

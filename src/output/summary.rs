@@ -5,8 +5,8 @@
 use super::{align_right, plain_table};
 use crate::engine::{Outcome, PayoutStatus};
 use crate::input::{DealData, PartnerSet};
-use crate::money::format_money;
-use crate::period::Period;
+use crate::model::money::format_money;
+use crate::model::period::Period;
 use crate::program::Program;
 use rust_decimal::Decimal;
 use serde::Serialize;

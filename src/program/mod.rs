@@ -10,8 +10,8 @@ pub use lint::{LintContext, lint};
 pub use parse::parse;
 
 use crate::error::{Diagnostic, Error, Result, Severity};
-use crate::input::{Deal, DealSource, Partner};
-use crate::money::Rounding;
+use crate::model::money::Rounding;
+use crate::model::{Deal, DealSource, Partner};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
@@ -351,7 +351,7 @@ pub fn load(path: &Path) -> Result<Program> {
 /// The program and the SHA-256 of the very bytes it was parsed from (for the manifest).
 pub fn load_with_sha256(path: &Path) -> Result<(Program, String)> {
     let bytes = std::fs::read(path).map_err(|e| Error::io("read", path, e))?;
-    let sha256 = crate::input::csvfile_hex(&<sha2::Sha256 as sha2::Digest>::digest(&bytes));
+    let sha256 = crate::digest::sha256_hex(&bytes);
     let text = String::from_utf8(bytes).map_err(|e| {
         Error::io(
             "read",

@@ -6,7 +6,7 @@
 //! table's errors are reported, not only the first.
 
 use super::*;
-use crate::money::{is_currency_code, parse_decimal};
+use crate::model::money::{is_currency_code, parse_decimal};
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 use toml::Spanned;
@@ -551,7 +551,7 @@ fn build_program(src: &mut Src, root: &Tbl) -> Result<Program, Bad> {
         file: src.file.to_string(),
         id,
         name,
-        minor_units: crate::money::minor_units(&currency),
+        minor_units: crate::model::money::minor_units(&currency),
         currency,
         rounding,
         clawback_days,

@@ -7,7 +7,7 @@
 use super::{RuleOutput, revenue};
 use crate::engine::{Line, LineKind, PartnerCtx, Source};
 use crate::error::Result;
-use crate::money::format_percent;
+use crate::model::money::format_percent;
 use crate::program::{Allocation, Rule};
 use rust_decimal::Decimal;
 

@@ -5,7 +5,7 @@
 use super::{RuleOutput, period_line, revenue};
 use crate::engine::PartnerCtx;
 use crate::error::Result;
-use crate::money::format_rate;
+use crate::model::money::format_rate;
 use crate::program::{Measure, Rule, Target};
 use rust_decimal::Decimal;
 

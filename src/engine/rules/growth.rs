@@ -5,7 +5,7 @@
 use super::{RuleOutput, period_line, revenue};
 use crate::engine::PartnerCtx;
 use crate::error::Result;
-use crate::money::format_percent;
+use crate::model::money::format_percent;
 use crate::program::{Pay, Rule};
 use rust_decimal::Decimal;
 

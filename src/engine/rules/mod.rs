@@ -15,8 +15,8 @@ pub mod tiered;
 use super::line::Calc;
 use super::{Line, LineKind, PartnerCtx, Source};
 use crate::error::Result;
-use crate::input::Deal;
-use crate::money::format_rate;
+use crate::model::Deal;
+use crate::model::money::format_rate;
 use crate::program::{Rule, RuleKind};
 use rust_decimal::Decimal;
 

@@ -3,7 +3,7 @@
 use super::{RuleOutput, deal_line};
 use crate::engine::PartnerCtx;
 use crate::error::Result;
-use crate::money::format_percent;
+use crate::model::money::format_percent;
 use crate::program::Rule;
 use rust_decimal::Decimal;
 

@@ -5,7 +5,7 @@
 use super::{RuleOutput, deal_line, share_note};
 use crate::engine::PartnerCtx;
 use crate::error::Result;
-use crate::money::format_percent;
+use crate::model::money::format_percent;
 use crate::program::{Pay, Rule};
 use chrono::NaiveDate;
 

@@ -14,8 +14,8 @@ use super::{RuleOutput, deal_line, share_note};
 use crate::engine::PartnerCtx;
 use crate::engine::line::Calc;
 use crate::error::Result;
-use crate::input::Deal;
-use crate::money::{format_percent, format_rate};
+use crate::model::Deal;
+use crate::model::money::{format_percent, format_rate};
 use crate::program::{Pay, Rule, Tier, TierMeasure, TierMode};
 use rust_decimal::Decimal;
 

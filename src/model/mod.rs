@@ -1,0 +1,109 @@
+//! The bottom of the library: the domain records every layer shares (partners, deals, activities,
+//! claims), periods and exact money. `program`, `input` and `engine` all build on it; it depends on
+//! none of them.
+
+pub mod money;
+pub mod period;
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PartnerStatus {
+    Active,
+    Suspended,
+    Terminated,
+}
+
+impl PartnerStatus {
+    pub fn name(self) -> &'static str {
+        match self {
+            PartnerStatus::Active => "active",
+            PartnerStatus::Suspended => "suspended",
+            PartnerStatus::Terminated => "terminated",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Partner {
+    pub id: String,
+    pub name: String,
+    pub partner_type: String,
+    pub region: Option<String>,
+    pub level: Option<String>,
+    pub quota: Option<Decimal>,
+    /// Payout currency, already defaulted to the program currency.
+    pub currency: String,
+    pub status: PartnerStatus,
+    pub kyc_verified: bool,
+    pub joined_on: Option<NaiveDate>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DealSource {
+    Sourced,
+    Influenced,
+}
+
+impl DealSource {
+    pub fn name(self) -> &'static str {
+        match self {
+            DealSource::Sourced => "sourced",
+            DealSource::Influenced => "influenced",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DealStatus {
+    Won,
+    Refunded,
+    Cancelled,
+}
+
+/// One deal row credited to one partner.
+#[derive(Debug, Clone)]
+pub struct Deal {
+    pub deal_id: String,
+    /// Index into [`PartnerSet::partners`] (sorted by partner_id).
+    pub partner: usize,
+    pub closed_on: NaiveDate,
+    /// `amount` as written, in `currency`.
+    pub amount: Decimal,
+    pub currency: String,
+    pub share: Decimal,
+    /// `amount × share × fx rate on closed_on`, rounded to the program currency's minor units.
+    pub credited: Decimal,
+    pub product: Option<String>,
+    pub customer_type: Option<String>,
+    pub source: DealSource,
+    pub status: DealStatus,
+    pub reversed_on: Option<NaiveDate>,
+}
+
+/// One row of activities.csv that occurred in the period.
+#[derive(Debug, Clone)]
+pub struct Activity {
+    pub partner: usize,
+    pub activity: String,
+    pub occurred_on: NaiveDate,
+    pub quantity: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClaimStatus {
+    Approved,
+    Pending,
+    Rejected,
+}
+
+#[derive(Debug, Clone)]
+pub struct Claim {
+    pub claim_id: String,
+    pub partner: usize,
+    pub fund: String,
+    pub amount: Decimal,
+    pub status: ClaimStatus,
+    pub decided_on: Option<NaiveDate>,
+}
