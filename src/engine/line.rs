@@ -90,7 +90,8 @@ impl Source {
 /// The `kind` column: the rule kind that earned the line, or what adjusted it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum LineKind {
-    Rule(&'static str),
+    /// Earned by a rule of this kind.
+    Rule(crate::engine::rules::Kind),
     Claim,
     Clawback,
     BudgetProration,
@@ -103,7 +104,7 @@ pub enum LineKind {
 impl LineKind {
     pub fn name(self) -> &'static str {
         match self {
-            LineKind::Rule(kind) => kind,
+            LineKind::Rule(kind) => kind.name(),
             LineKind::Claim => "claim",
             LineKind::Clawback => "clawback",
             LineKind::BudgetProration => "budget-proration",

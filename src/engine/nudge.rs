@@ -7,12 +7,11 @@
 //! the next level.
 
 use super::line::Calc;
-use super::rules::tiered::{bounds, period_total};
 use super::{Line, PartnerCtx, evaluate_rules, rules};
 use crate::error::{Error, Result};
 use crate::model::{Deal, DealSource, DealStatus};
-use crate::program::{Measure, RebateBasis, Rule, RuleKind, TierMeasure};
-use rust_decimal::{Decimal, RoundingStrategy};
+use crate::program::{Measure, Rule};
+use rust_decimal::Decimal;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Nudge {
@@ -106,15 +105,10 @@ fn while_nudging(error: Error) -> Error {
     }
 }
 
-fn round_up(value: Decimal, units: u32) -> Decimal {
-    value.round_dp_with_strategy(units, RoundingStrategy::ToPositiveInfinity)
-}
-
 pub fn nudges_for(ctx: &PartnerCtx, lines: &[Line]) -> Result<Vec<Nudge>> {
     let Some(config) = &ctx.program.nudges else {
         return Ok(Vec::new());
     };
-    let units = ctx.program.minor_units();
     let mut out = Vec::new();
     let mut consider = |calc: Calc,
                         counts_deals: bool,
@@ -150,60 +144,10 @@ pub fn nudges_for(ctx: &PartnerCtx, lines: &[Line]) -> Result<Vec<Nudge>> {
         if !rule.when.matches_partner(ctx.partner, ctx.level) {
             continue;
         }
-        let deals = ctx.qualifying(rule, ctx.deals);
-        let calc = ctx.calc(rule);
-        match &rule.kind {
-            RuleKind::Tiered { measure, tiers, .. } => {
-                let scale = match measure {
-                    TierMeasure::Attainment => {
-                        match ctx.partner.quota.filter(|q| *q > Decimal::ZERO) {
-                            Some(q) => q,
-                            None => continue,
-                        }
-                    }
-                    _ => Decimal::ONE,
-                };
-                let total = period_total(*measure, &deals, calc)?;
-                let bounds = bounds(tiers, scale, calc)?;
-                if let Some(next) = bounds.into_iter().find(|f| *f > total) {
-                    let next = if *measure == TierMeasure::Deals {
-                        next
-                    } else {
-                        round_up(next, units)
-                    };
-                    consider(calc, *measure == TierMeasure::Deals, total, next, &|gap| {
-                        gain_with_gap_closed(rule, rule_index, ctx, gap)
-                    })?;
-                }
-            }
-            RuleKind::Rebate { basis, .. } => {
-                let total = calc.sum(deals.iter().map(|d| d.credited), || {
-                    "the partner's qualifying revenue".into()
-                })?;
-                let next = match basis {
-                    RebateBasis::Threshold { threshold, .. } => {
-                        Some(*threshold).filter(|t| *t > total)
-                    }
-                    RebateBasis::Tiers(tiers) => tiers.iter().map(|t| t.from).find(|f| *f > total),
-                };
-                if let Some(next) = next {
-                    consider(calc, false, total, next, &|gap| {
-                        gain_with_gap_closed(rule, rule_index, ctx, gap)
-                    })?;
-                }
-            }
-            RuleKind::Goal {
-                measure, target, ..
-            } => {
-                let Ok((goal, _)) = rules::goal_target(target, ctx) else {
-                    continue;
-                };
-                let current = rules::goal_current(rule, *measure, ctx)?;
-                consider(calc, *measure == Measure::Deals, current, goal, &|gap| {
-                    gain_with_gap_closed(rule, rule_index, ctx, gap)
-                })?;
-            }
-            _ => {}
+        if let Some(t) = rules::next_threshold(rule, ctx)? {
+            consider(ctx.calc(rule), t.counts_deals, t.current, t.next, &|gap| {
+                gain_with_gap_closed(rule, rule_index, ctx, gap)
+            })?;
         }
     }
     if let Some(levels) = &ctx.program.levels {

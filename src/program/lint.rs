@@ -6,6 +6,7 @@
 //! [`MAX_OVERLAPS_PER_RULE`] overlaps.
 
 use super::*;
+use crate::engine::rules::PaysFor;
 use std::collections::{BTreeSet, HashMap};
 
 /// What `check` knows beyond the program: the partner types, regions and levels of a partners file,
@@ -21,14 +22,6 @@ pub struct LintContext {
 /// At most this many double-pay warnings name one rule as the later of the pair; one more overlap
 /// is mentioned, not listed. Keeps `check` linear (and readable) when many rules overlap.
 pub const MAX_OVERLAPS_PER_RULE: usize = 3;
-
-/// The first and last day of the periods `run` accepts (`PERIOD` has a four-digit year).
-fn runnable_days() -> (NaiveDate, NaiveDate) {
-    (
-        NaiveDate::from_ymd_opt(0, 1, 1).expect("valid date"),
-        NaiveDate::from_ymd_opt(9999, 12, 31).expect("valid date"),
-    )
-}
 
 /// The program text with its line starts, so an excerpt costs one lookup, not a scan.
 struct Source<'t> {
@@ -67,12 +60,6 @@ fn warning(program: &Program, pos: Pos, message: String, src: &Source) -> Diagno
     }
 }
 
-fn pay_value(p: &Pay) -> Decimal {
-    match p {
-        Pay::Rate(v) | Pay::Amount(v) => *v,
-    }
-}
-
 /// Warnings for a parsed program. `text` is the program source, for excerpts.
 pub fn lint(program: &Program, text: &str, ctx: &LintContext) -> Vec<Diagnostic> {
     let src = Source::new(text);
@@ -84,8 +71,7 @@ pub fn lint(program: &Program, text: &str, ctx: &LintContext) -> Vec<Diagnostic>
         .map(|l| l.tiers.iter().map(|t| t.id.clone()).collect());
     let known_levels = program_levels.as_ref().or(ctx.levels.as_ref());
     for rule in &program.rules {
-        falling_tiers(program, rule, &src, &mut out);
-        spif_window(program, rule, &src, &mut out);
+        kind_lints(program, rule, &src, &mut out);
         let whens = std::iter::once(("when", None, &rule.when)).chain(
             rule.modifiers
                 .iter()
@@ -141,93 +127,16 @@ pub fn lint(program: &Program, text: &str, ctx: &LintContext) -> Vec<Diagnostic>
     out
 }
 
-fn falling_tiers(program: &Program, rule: &Rule, src: &Source, out: &mut Vec<Diagnostic>) {
-    let (tiers, decelerator) = match &rule.kind {
-        RuleKind::Tiered {
-            tiers, decelerator, ..
-        } => (tiers.as_slice(), *decelerator),
-        RuleKind::Rebate {
-            basis: RebateBasis::Tiers(tiers),
-            decelerator,
-        } => (tiers.as_slice(), *decelerator),
-        _ => return,
-    };
-    if decelerator {
-        return;
-    }
-    if let Some(pair) = tiers
-        .windows(2)
-        .find(|pair| pay_value(&pair[1].pay) < pay_value(&pair[0].pay))
-    {
+/// The rule kind's own lints (falling tiers, SPIF windows …), each at the key it is about.
+fn kind_lints(program: &Program, rule: &Rule, src: &Source, out: &mut Vec<Diagnostic>) {
+    for (key, message) in rule.kind.lints() {
         out.push(warning(
             program,
-            rule.key_pos("tiers"),
-            format!(
-                "rule `{}`: tier rates fall as thresholds rise ({} from {} after {} from {}); \
-                 set `decelerator = true` if that is intended",
-                rule.id,
-                pay_value(&pair[1].pay).normalize(),
-                pair[1].from,
-                pay_value(&pair[0].pay).normalize(),
-                pair[0].from
-            ),
+            rule.key_pos(key),
+            format!("rule `{}`: {message}", rule.id),
             src,
         ));
     }
-}
-
-/// A SPIF window is inclusive, so it is empty exactly when it is inverted (start == end is one day).
-/// A window with no day in any period `run` accepts can never pay either.
-fn spif_window(program: &Program, rule: &Rule, src: &Source, out: &mut Vec<Diagnostic>) {
-    let RuleKind::Spif { start, end, .. } = &rule.kind else {
-        return;
-    };
-    let (first, last) = runnable_days();
-    if end < start {
-        out.push(warning(
-            program,
-            rule.key_pos("end"),
-            format!(
-                "rule `{}`: SPIF window is empty: end {end} is before start {start}",
-                rule.id
-            ),
-            src,
-        ));
-    } else if *end < first || *start > last {
-        out.push(warning(
-            program,
-            rule.key_pos("start"),
-            format!(
-                "rule `{}`: SPIF window {start} to {end} is outside every period payline can run \
-                 (years 0000 to 9999); the rule can never pay",
-                rule.id
-            ),
-            src,
-        ));
-    }
-}
-
-/// What a rule pays for, beyond its eligibility: two rules of one kind pay for the same thing only
-/// when this is equal (a SPIF's window is compared pairwise, as an overlap). Funds never double pay
-/// (a claim names its fund), so they have none.
-#[derive(PartialEq, Eq, Hash)]
-enum Object<'r> {
-    Kind(&'static str),
-    Activity(&'r str),
-    Milestone(u64),
-    Goal(Measure, &'r Target),
-}
-
-fn object(rule: &Rule) -> Option<Object<'_>> {
-    Some(match &rule.kind {
-        RuleKind::Fund { .. } => return None,
-        RuleKind::Activity { activity, .. } => Object::Activity(activity),
-        RuleKind::Milestone { nth_deal, .. } => Object::Milestone(*nth_deal),
-        RuleKind::Goal {
-            measure, target, ..
-        } => Object::Goal(*measure, target),
-        other => Object::Kind(other.name()),
-    })
 }
 
 /// The list keys of `When`, in a fixed order, for the index.
@@ -317,9 +226,11 @@ impl<'r> Group<'r> {
 /// Two rules of the same kind whose eligibility overlaps can pay a partner twice for one thing.
 /// Each rule is reported against at most [`MAX_OVERLAPS_PER_RULE`] earlier rules.
 fn double_pay(program: &Program, src: &Source, out: &mut Vec<Diagnostic>) {
-    let mut groups: HashMap<Object, Group> = HashMap::new();
+    let mut groups: HashMap<PaysFor, Group> = HashMap::new();
     for b in &program.rules {
-        let Some(obj) = object(b) else { continue };
+        let Some(obj) = b.kind.pays_for() else {
+            continue;
+        };
         let group = groups.entry(obj).or_default();
         let mut found = Vec::new();
         let mut more = false;
@@ -386,18 +297,11 @@ fn when_overlaps(a: &When, b: &When) -> bool {
 /// Two rules of one group (same kind, same object) pay for the same thing when their eligibility
 /// overlaps, and, for SPIFs, their windows share a day.
 fn could_double_pay(a: &Rule, b: &Rule) -> bool {
-    let windows_overlap = match (&a.kind, &b.kind) {
-        (
-            RuleKind::Spif {
-                start: s1, end: e1, ..
-            },
-            RuleKind::Spif {
-                start: s2, end: e2, ..
-            },
-        ) => s1.max(s2) <= e1.min(e2),
+    let days_overlap = match (a.kind.active_days(), b.kind.active_days()) {
+        (Some((s1, e1)), Some((s2, e2))) => s1.max(s2) <= e1.min(e2),
         _ => true,
     };
-    windows_overlap && when_overlaps(&a.when, &b.when)
+    days_overlap && when_overlaps(&a.when, &b.when)
 }
 
 #[cfg(test)]

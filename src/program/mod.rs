@@ -4,13 +4,19 @@
 //! `lint` finds mistakes that parse (falling tiers, empty SPIF windows, double pay …).
 
 mod lint;
-mod parse;
+pub(crate) mod parse;
 
 pub use lint::{LintContext, lint};
 pub use parse::parse;
 
 use crate::error::{Diagnostic, Error, Result, Severity};
 use crate::model::money::Rounding;
+// Each rule kind's configuration is owned by its module in `engine::rules`.
+pub use crate::engine::rules::fund::Allocation;
+pub use crate::engine::rules::goal::Target;
+pub use crate::engine::rules::rebate::RebateBasis;
+pub use crate::engine::rules::tiered::{TierMeasure, TierMode};
+pub use crate::engine::rules::{Kind, RuleKind};
 use crate::model::{Deal, DealSource, Partner};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -63,6 +69,10 @@ pub enum Measure {
 }
 
 impl Measure {
+    /// The words a program may use for it.
+    pub const CHOICES: &[(&str, Measure)] =
+        &[("revenue", Measure::Revenue), ("deals", Measure::Deals)];
+
     pub fn name(self) -> &'static str {
         match self {
             Measure::Revenue => "revenue",
@@ -171,131 +181,6 @@ pub struct Tier {
     pub pay: Pay,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TierMeasure {
-    Revenue,
-    Deals,
-    Attainment,
-}
-
-impl TierMeasure {
-    pub fn name(self) -> &'static str {
-        match self {
-            TierMeasure::Revenue => "revenue",
-            TierMeasure::Deals => "deals",
-            TierMeasure::Attainment => "attainment",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TierMode {
-    Marginal,
-    Retroactive,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum RebateBasis {
-    Threshold { threshold: Decimal, rate: Decimal },
-    Tiers(Vec<Tier>),
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Target {
-    Fixed(Decimal),
-    Quota,
-    ByLevel(BTreeMap<String, Decimal>),
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum Allocation {
-    Fixed(Decimal),
-    ByLevel(BTreeMap<String, Decimal>),
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum RuleKind {
-    Flat {
-        amount: Decimal,
-    },
-    Percent {
-        rate: Decimal,
-    },
-    Tiered {
-        measure: TierMeasure,
-        mode: TierMode,
-        tiers: Vec<Tier>,
-        decelerator: bool,
-    },
-    Spif {
-        start: NaiveDate,
-        end: NaiveDate,
-        pay: Pay,
-        max_deals: Option<u64>,
-    },
-    Rebate {
-        basis: RebateBasis,
-        decelerator: bool,
-    },
-    Goal {
-        measure: Measure,
-        target: Target,
-        amount: Decimal,
-    },
-    Growth {
-        min_growth: Decimal,
-        pay: Pay,
-    },
-    Activity {
-        activity: String,
-        amount: Decimal,
-        max_per_period: Option<u64>,
-    },
-    Milestone {
-        nth_deal: u64,
-        amount: Decimal,
-    },
-    Fund {
-        accrual_rate: Option<Decimal>,
-        allocation: Option<Allocation>,
-    },
-}
-
-pub const RULE_KINDS: &[&str] = &[
-    "flat",
-    "percent",
-    "tiered",
-    "spif",
-    "rebate",
-    "goal",
-    "growth",
-    "activity",
-    "milestone",
-    "fund",
-];
-
-impl RuleKind {
-    pub fn name(&self) -> &'static str {
-        match self {
-            RuleKind::Flat { .. } => "flat",
-            RuleKind::Percent { .. } => "percent",
-            RuleKind::Tiered { .. } => "tiered",
-            RuleKind::Spif { .. } => "spif",
-            RuleKind::Rebate { .. } => "rebate",
-            RuleKind::Goal { .. } => "goal",
-            RuleKind::Growth { .. } => "growth",
-            RuleKind::Activity { .. } => "activity",
-            RuleKind::Milestone { .. } => "milestone",
-            RuleKind::Fund { .. } => "fund",
-        }
-    }
-}
-
-/// Deal-based rules write one line per qualifying deal (SPEC §3).
-pub fn is_deal_based(kind: &str) -> bool {
-    matches!(kind, "flat" | "percent" | "tiered" | "spif")
-}
-
 #[derive(Debug, Clone)]
 pub struct Rule {
     pub id: String,
@@ -310,11 +195,11 @@ pub struct Rule {
 
 impl Rule {
     pub fn is_deal_based(&self) -> bool {
-        is_deal_based(self.kind.name())
+        self.kind.kind().is_deal_based()
     }
 
     pub fn is_fund(&self) -> bool {
-        matches!(self.kind, RuleKind::Fund { .. })
+        self.kind.kind() == Kind::Fund
     }
 
     pub fn key_pos(&self, key: &str) -> Pos {

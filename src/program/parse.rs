@@ -14,9 +14,9 @@ use toml::de::{DeTable, DeValue};
 
 /// Marks a value that was present but invalid; its error is already recorded.
 #[derive(Debug, Clone, Copy)]
-struct Bad;
+pub(crate) struct Bad;
 
-type Field<T> = std::result::Result<Option<T>, Bad>;
+pub(crate) type Field<T> = std::result::Result<Option<T>, Bad>;
 
 /// `payout.terms_days` (and, later, `hold_days`): 0 to ten years (SPEC §6).
 const MAX_TERMS_DAYS: i64 = 3650;
@@ -24,7 +24,7 @@ const MAX_TERMS_DAYS: i64 = 3650;
 const MAX_WINDOW_MONTHS: i64 = 120;
 type SV<'i> = Spanned<DeValue<'i>>;
 
-struct Src<'s> {
+pub(crate) struct Src<'s> {
     file: &'s str,
     text: &'s str,
     line_starts: Vec<usize>,
@@ -63,7 +63,7 @@ impl<'s> Src<'s> {
             .to_string()
     }
 
-    fn error(&mut self, span: Range<usize>, message: impl Into<String>) {
+    pub(crate) fn error(&mut self, span: Range<usize>, message: impl Into<String>) {
         let pos = self.pos(span.start);
         self.diags.push(Diagnostic {
             file: self.file.to_string(),
@@ -77,18 +77,18 @@ impl<'s> Src<'s> {
 }
 
 /// A TOML table being read, with a dotted path for messages (`rules[2].tiers[0]`).
-struct Tbl<'t, 'i> {
-    table: &'t DeTable<'i>,
-    span: Range<usize>,
-    path: String,
+pub(crate) struct Tbl<'t, 'i> {
+    pub(crate) table: &'t DeTable<'i>,
+    pub(crate) span: Range<usize>,
+    pub(crate) path: String,
 }
 
 impl<'t, 'i> Tbl<'t, 'i> {
-    fn get(&self, key: &str) -> Option<&'t SV<'i>> {
+    pub(crate) fn get(&self, key: &str) -> Option<&'t SV<'i>> {
         self.table.get(key)
     }
 
-    fn name(&self, key: &str) -> String {
+    pub(crate) fn name(&self, key: &str) -> String {
         if self.path.is_empty() {
             key.to_string()
         } else {
@@ -97,7 +97,7 @@ impl<'t, 'i> Tbl<'t, 'i> {
     }
 
     /// Reports every key not in `allowed` (typos are errors, SPEC §3).
-    fn check_keys(&self, src: &mut Src, allowed: &[&str]) {
+    pub(crate) fn check_keys(&self, src: &mut Src, allowed: &[&str]) {
         for (key, _) in self.table.iter() {
             if !allowed.contains(&key.get_ref().as_ref()) {
                 src.error(
@@ -112,7 +112,7 @@ impl<'t, 'i> Tbl<'t, 'i> {
         }
     }
 
-    fn required<T>(&self, src: &mut Src, key: &str, field: Field<T>) -> Result<T, Bad> {
+    pub(crate) fn required<T>(&self, src: &mut Src, key: &str, field: Field<T>) -> Result<T, Bad> {
         match field? {
             Some(v) => Ok(v),
             None => {
@@ -125,7 +125,7 @@ impl<'t, 'i> Tbl<'t, 'i> {
         }
     }
 
-    fn string(&self, src: &mut Src, key: &str) -> Field<String> {
+    pub(crate) fn string(&self, src: &mut Src, key: &str) -> Field<String> {
         let Some(v) = self.get(key) else {
             return Ok(None);
         };
@@ -147,14 +147,14 @@ impl<'t, 'i> Tbl<'t, 'i> {
 
     /// A decimal written as a string (`"0.08"`), an integer or a float literal; a float is read from
     /// its literal text, never through f64, so `rate = 0.07` stays exactly 0.07.
-    fn decimal(&self, src: &mut Src, key: &str) -> Field<Decimal> {
+    pub(crate) fn decimal(&self, src: &mut Src, key: &str) -> Field<Decimal> {
         match self.get(key) {
             None => Ok(None),
             Some(v) => decimal_value(src, v, &self.name(key)).map(Some),
         }
     }
 
-    fn non_negative(&self, src: &mut Src, key: &str) -> Field<Decimal> {
+    pub(crate) fn non_negative(&self, src: &mut Src, key: &str) -> Field<Decimal> {
         let v = self.decimal(src, key)?;
         if let Some(d) = v
             && d.is_sign_negative()
@@ -171,7 +171,7 @@ impl<'t, 'i> Tbl<'t, 'i> {
 
     /// A rate or multiplier: zero or more, and at most 1000 (100,000%). No real program comes near;
     /// the bound keeps rate × amount × multipliers far inside Decimal's range.
-    fn rate(&self, src: &mut Src, key: &str) -> Field<Decimal> {
+    pub(crate) fn rate(&self, src: &mut Src, key: &str) -> Field<Decimal> {
         let v = self.non_negative(src, key)?;
         if let Some(d) = v
             && d > Decimal::ONE_THOUSAND
@@ -187,7 +187,13 @@ impl<'t, 'i> Tbl<'t, 'i> {
 
     /// A whole number in `min..=max`, converted to `T` (never by a truncating cast: a value `T` cannot
     /// hold is reported like any other out-of-range value).
-    fn integer<T: TryFrom<i64>>(&self, src: &mut Src, key: &str, min: i64, max: i64) -> Field<T> {
+    pub(crate) fn integer<T: TryFrom<i64>>(
+        &self,
+        src: &mut Src,
+        key: &str,
+        min: i64,
+        max: i64,
+    ) -> Field<T> {
         let Some(v) = self.get(key) else {
             return Ok(None);
         };
@@ -219,7 +225,7 @@ impl<'t, 'i> Tbl<'t, 'i> {
         }
     }
 
-    fn boolean(&self, src: &mut Src, key: &str) -> Field<bool> {
+    pub(crate) fn boolean(&self, src: &mut Src, key: &str) -> Field<bool> {
         let Some(v) = self.get(key) else {
             return Ok(None);
         };
@@ -240,7 +246,7 @@ impl<'t, 'i> Tbl<'t, 'i> {
     }
 
     /// A date as a TOML local date (`2026-10-01`) or a string `"2026-10-01"`.
-    fn date(&self, src: &mut Src, key: &str) -> Field<NaiveDate> {
+    pub(crate) fn date(&self, src: &mut Src, key: &str) -> Field<NaiveDate> {
         let Some(v) = self.get(key) else {
             return Ok(None);
         };
@@ -268,7 +274,7 @@ impl<'t, 'i> Tbl<'t, 'i> {
     }
 
     /// A list of strings; a single string is accepted as a list of one.
-    fn string_list(&self, src: &mut Src, key: &str) -> Field<Vec<String>> {
+    pub(crate) fn string_list(&self, src: &mut Src, key: &str) -> Field<Vec<String>> {
         let Some(v) = self.get(key) else {
             return Ok(None);
         };
@@ -309,7 +315,7 @@ impl<'t, 'i> Tbl<'t, 'i> {
         }
     }
 
-    fn table(&self, src: &mut Src, key: &str) -> Field<Tbl<'t, 'i>> {
+    pub(crate) fn table(&self, src: &mut Src, key: &str) -> Field<Tbl<'t, 'i>> {
         let Some(v) = self.get(key) else {
             return Ok(None);
         };
@@ -334,7 +340,7 @@ impl<'t, 'i> Tbl<'t, 'i> {
     }
 
     /// An array of tables (`tiers = [{...}]` or `[[rules]]`).
-    fn tables(&self, src: &mut Src, key: &str) -> Field<Vec<Tbl<'t, 'i>>> {
+    pub(crate) fn tables(&self, src: &mut Src, key: &str) -> Field<Vec<Tbl<'t, 'i>>> {
         let Some(v) = self.get(key) else {
             return Ok(None);
         };
@@ -385,7 +391,7 @@ fn describe(v: &DeValue) -> String {
     }
 }
 
-fn decimal_value(src: &mut Src, v: &SV, name: &str) -> Result<Decimal, Bad> {
+pub(crate) fn decimal_value(src: &mut Src, v: &SV, name: &str) -> Result<Decimal, Bad> {
     let parsed = match v.get_ref() {
         DeValue::String(s) => parse_decimal(s),
         DeValue::Integer(i) if i.radix() == 10 => parse_decimal(i.as_str()),
@@ -407,13 +413,13 @@ fn decimal_value(src: &mut Src, v: &SV, name: &str) -> Result<Decimal, Bad> {
 /// What a value in a table by level may be: goal targets must be above zero (a target of 0 is reached
 /// by every partner, even one with no deals), allocations zero or more (a negative one is a fund debt).
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum LevelValues {
+pub(crate) enum LevelValues {
     Positive,
     NonNegative,
 }
 
 /// A table from level id to decimal (`{ bronze = 3, gold = "10" }`); every bad value is reported.
-fn level_table(
+pub(crate) fn level_table(
     src: &mut Src,
     t: &Tbl,
     values: LevelValues,
@@ -664,15 +670,10 @@ fn budget(src: &mut Src, t: &Tbl, rules: &[Rule], rules_bad: bool) -> Result<Bud
 
 fn levels(src: &mut Src, t: &Tbl) -> Result<Levels, Bad> {
     t.check_keys(src, &["measure", "window_months", "tiers"]);
-    let measure = measure(src, t, "measure", &["revenue", "deals"]);
+    let measure = choice(src, t, "measure", Measure::CHOICES);
     let window = t.integer::<u32>(src, "window_months", 1, MAX_WINDOW_MONTHS);
     let tier_tables = t.tables(src, "tiers");
     let measure = t.required(src, "measure", measure)?;
-    let measure = if measure == "deals" {
-        Measure::Deals
-    } else {
-        Measure::Revenue
-    };
     let window_months = t.required(src, "window_months", window)?;
     let tier_tables = t.required(src, "tiers", tier_tables)?;
     let mut tiers = Vec::new();
@@ -724,7 +725,7 @@ fn nudges(src: &mut Src, t: &Tbl) -> Result<Nudges, Bad> {
 }
 
 /// Tier thresholds start at 0 and strictly ascend (SPEC §4.3).
-fn check_ascending(
+pub(crate) fn check_ascending(
     src: &mut Src,
     t: &Tbl,
     spans: Vec<Range<usize>>,
@@ -766,22 +767,31 @@ fn check_ascending(
     Ok(())
 }
 
-fn measure(src: &mut Src, t: &Tbl, key: &str, allowed: &[&str]) -> Field<String> {
-    let v = t.string(src, key)?;
-    match v {
-        Some(m) if !allowed.contains(&m.as_str()) => {
-            src.error(
-                t.get(key).expect("present").span(),
-                format!(
-                    "`{}` must be one of {}, found \"{m}\"",
-                    t.name(key),
-                    allowed.join(", ")
-                ),
-            );
-            Err(Bad)
-        }
-        other => Ok(other),
+/// One of a fixed set of words, mapped to its value: an unknown word is an error naming the choices.
+pub(crate) fn choice<T: Copy>(
+    src: &mut Src,
+    t: &Tbl,
+    key: &str,
+    options: &[(&str, T)],
+) -> Field<T> {
+    let Some(word) = t.string(src, key)? else {
+        return Ok(None);
+    };
+    if let Some((_, value)) = options.iter().find(|(name, _)| *name == word) {
+        return Ok(Some(*value));
     }
+    let names: Vec<&str> = options.iter().map(|(name, _)| *name).collect();
+    if let Some(v) = t.get(key) {
+        src.error(
+            v.span(),
+            format!(
+                "`{}` must be one of {}, found \"{word}\"",
+                t.name(key),
+                names.join(", ")
+            ),
+        );
+    }
+    Err(Bad)
 }
 
 /// The list keys of `when`; each must list at least one value.
@@ -917,24 +927,8 @@ fn when(src: &mut Src, t: &Tbl, allow_deal_keys: bool, rule_kind: &str) -> Resul
     if bad { Err(Bad) } else { Ok(w) }
 }
 
-/// Keys every rule may have, then the keys of each kind.
+/// Keys every rule may have; each kind adds its own (`Kind::keys`).
 const COMMON_KEYS: &[&str] = &["id", "kind", "when", "cap"];
-
-fn kind_keys(kind: &str) -> &'static [&'static str] {
-    match kind {
-        "flat" => &["amount", "modifiers"],
-        "percent" => &["rate", "modifiers"],
-        "tiered" => &["measure", "mode", "tiers", "decelerator", "modifiers"],
-        "spif" => &["start", "end", "amount", "rate", "max_deals", "modifiers"],
-        "rebate" => &["threshold", "rate", "tiers", "decelerator"],
-        "goal" => &["measure", "target", "amount"],
-        "growth" => &["min_growth", "rate", "amount"],
-        "activity" => &["activity", "amount", "max_per_period"],
-        "milestone" => &["nth_deal", "amount"],
-        "fund" => &["accrual_rate", "allocation"],
-        _ => &[],
-    }
-}
 
 fn rule(src: &mut Src, t: &Tbl) -> Result<Rule, Bad> {
     let id = t.string(src, "id");
@@ -949,37 +943,38 @@ fn rule(src: &mut Src, t: &Tbl) -> Result<Rule, Bad> {
             format!("rule id \"{id}\" must use only a-z, 0-9 and -"),
         );
     }
-    let kind = kind.and_then(|k| {
-        if RULE_KINDS.contains(&k.as_str()) {
-            Ok(k)
-        } else {
-            src.error(
-                t.get("kind").expect("present").span(),
-                format!(
-                    "unknown rule kind \"{k}\"; expected one of: {}",
-                    RULE_KINDS.join(", ")
-                ),
-            );
+    let kind = kind.and_then(|name| match Kind::from_name(&name) {
+        Some(kind) => Ok(kind),
+        None => {
+            if let Some(v) = t.get("kind") {
+                let names: Vec<&str> = Kind::ALL.iter().map(|k| k.name()).collect();
+                src.error(
+                    v.span(),
+                    format!(
+                        "unknown rule kind \"{name}\"; expected one of: {}",
+                        names.join(", ")
+                    ),
+                );
+            }
             Err(Bad)
         }
     })?;
     let mut allowed: Vec<&str> = COMMON_KEYS.to_vec();
-    allowed.extend_from_slice(kind_keys(&kind));
+    allowed.extend_from_slice(kind.keys());
     t.check_keys(src, &allowed);
 
-    let deal_keys_allowed = kind != "activity";
     let when = match t.table(src, "when") {
-        Ok(Some(w)) => when(src, &w, deal_keys_allowed, &kind),
+        Ok(Some(w)) => when(src, &w, kind.has_deals(), kind.name()),
         Ok(None) => Ok(When::default()),
         Err(Bad) => Err(Bad),
     };
     let cap = t.non_negative(src, "cap");
-    let modifiers = if is_deal_based(&kind) {
+    let modifiers = if kind.is_deal_based() {
         modifiers(src, t)
     } else {
         Ok(Vec::new())
     };
-    let body = rule_kind(src, t, &kind);
+    let body = RuleKind::parse(kind, src, t);
 
     let id = id?;
     if !is_rule_id(&id) {
@@ -1023,7 +1018,7 @@ fn modifiers(src: &mut Src, t: &Tbl) -> Result<Vec<Modifier>, Bad> {
 }
 
 /// `amount` xor `rate`, for kinds that pay either.
-fn pay(src: &mut Src, t: &Tbl) -> Result<Pay, Bad> {
+pub(crate) fn pay(src: &mut Src, t: &Tbl) -> Result<Pay, Bad> {
     let amount = t.non_negative(src, "amount");
     let rate = t.rate(src, "rate");
     match (amount?, rate?) {
@@ -1046,7 +1041,7 @@ fn pay(src: &mut Src, t: &Tbl) -> Result<Pay, Bad> {
     }
 }
 
-fn tiers(src: &mut Src, t: &Tbl, amount_allowed: bool) -> Result<Vec<Tier>, Bad> {
+pub(crate) fn tiers(src: &mut Src, t: &Tbl, amount_allowed: bool) -> Result<Vec<Tier>, Bad> {
     let tables = t.tables(src, "tiers");
     let tables = t.required(src, "tiers", tables)?;
     let mut out = Vec::new();
@@ -1084,201 +1079,6 @@ fn tiers(src: &mut Src, t: &Tbl, amount_allowed: bool) -> Result<Vec<Tier>, Bad>
     Ok(out)
 }
 
-fn rule_kind(src: &mut Src, t: &Tbl, kind: &str) -> Result<RuleKind, Bad> {
-    match kind {
-        "flat" => {
-            let amount = t.non_negative(src, "amount");
-            Ok(RuleKind::Flat {
-                amount: t.required(src, "amount", amount)?,
-            })
-        }
-        "percent" => {
-            let rate = t.rate(src, "rate");
-            Ok(RuleKind::Percent {
-                rate: t.required(src, "rate", rate)?,
-            })
-        }
-        "tiered" => {
-            let measure = measure(src, t, "measure", &["revenue", "deals", "attainment"]);
-            let mode = measure_mode(src, t);
-            let decelerator = t.boolean(src, "decelerator");
-            let measure = match measure?.as_deref() {
-                None | Some("revenue") => TierMeasure::Revenue,
-                Some("deals") => TierMeasure::Deals,
-                _ => TierMeasure::Attainment,
-            };
-            let tiers = tiers(src, t, measure == TierMeasure::Deals);
-            let mode = t.required(src, "mode", mode)?;
-            Ok(RuleKind::Tiered {
-                measure,
-                mode,
-                tiers: tiers?,
-                decelerator: decelerator?.unwrap_or(false),
-            })
-        }
-        "spif" => {
-            let start = t.date(src, "start");
-            let end = t.date(src, "end");
-            let max_deals = t.integer::<u64>(src, "max_deals", 1, i64::MAX);
-            let p = pay(src, t);
-            Ok(RuleKind::Spif {
-                start: t.required(src, "start", start)?,
-                end: t.required(src, "end", end)?,
-                pay: p?,
-                max_deals: max_deals?,
-            })
-        }
-        "rebate" => {
-            let threshold = t.non_negative(src, "threshold");
-            let rate = t.rate(src, "rate");
-            let decelerator = t.boolean(src, "decelerator");
-            let basis = if t.get("tiers").is_some() {
-                for key in ["threshold", "rate"] {
-                    if let Some(v) = t.get(key) {
-                        src.error(
-                            v.span(),
-                            format!("`{}` has `tiers`; `{key}` cannot be used with them", t.path),
-                        );
-                        return Err(Bad);
-                    }
-                }
-                RebateBasis::Tiers(tiers(src, t, false)?)
-            } else {
-                let threshold = t.required(src, "threshold", threshold);
-                let rate = t.required(src, "rate", rate);
-                RebateBasis::Threshold {
-                    threshold: threshold?,
-                    rate: rate?,
-                }
-            };
-            Ok(RuleKind::Rebate {
-                basis,
-                decelerator: decelerator?.unwrap_or(false),
-            })
-        }
-        "goal" => {
-            let measure = measure(src, t, "measure", &["revenue", "deals"]);
-            let amount = t.non_negative(src, "amount");
-            let target = target(src, t);
-            let measure = t.required(src, "measure", measure)?;
-            Ok(RuleKind::Goal {
-                measure: if measure == "deals" {
-                    Measure::Deals
-                } else {
-                    Measure::Revenue
-                },
-                target: target?,
-                amount: t.required(src, "amount", amount)?,
-            })
-        }
-        "growth" => {
-            let min_growth = t.rate(src, "min_growth");
-            let p = pay(src, t);
-            Ok(RuleKind::Growth {
-                min_growth: min_growth?.unwrap_or(Decimal::ZERO),
-                pay: p?,
-            })
-        }
-        "activity" => {
-            let activity = t.string(src, "activity");
-            let amount = t.non_negative(src, "amount");
-            let max = t.integer::<u64>(src, "max_per_period", 1, i64::MAX);
-            Ok(RuleKind::Activity {
-                activity: t.required(src, "activity", activity)?,
-                amount: t.required(src, "amount", amount)?,
-                max_per_period: max?,
-            })
-        }
-        "milestone" => {
-            let nth = t.integer::<u64>(src, "nth_deal", 1, i64::MAX);
-            let amount = t.non_negative(src, "amount");
-            Ok(RuleKind::Milestone {
-                nth_deal: t.required(src, "nth_deal", nth)?,
-                amount: t.required(src, "amount", amount)?,
-            })
-        }
-        "fund" => {
-            let accrual_rate = t.rate(src, "accrual_rate");
-            let allocation = match t.get("allocation") {
-                None => Ok(None),
-                Some(v) => match v.get_ref() {
-                    DeValue::Table(_) => t
-                        .table(src, "allocation")
-                        .and_then(|tt| {
-                            level_table(src, &tt.expect("present"), LevelValues::NonNegative)
-                        })
-                        .map(|m| Some(Allocation::ByLevel(m))),
-                    _ => t
-                        .non_negative(src, "allocation")
-                        .map(|a| a.map(Allocation::Fixed)),
-                },
-            };
-            let (accrual_rate, allocation) = (accrual_rate?, allocation?);
-            if accrual_rate.is_none() && allocation.is_none() {
-                src.error(
-                    t.span.clone(),
-                    format!(
-                        "`{}` (fund) needs `accrual_rate`, `allocation` or both",
-                        t.path
-                    ),
-                );
-                return Err(Bad);
-            }
-            Ok(RuleKind::Fund {
-                accrual_rate,
-                allocation,
-            })
-        }
-        _ => Err(Bad),
-    }
-}
-
-fn measure_mode(src: &mut Src, t: &Tbl) -> Field<TierMode> {
-    Ok(
-        match measure(src, t, "mode", &["marginal", "retroactive"])?.as_deref() {
-            None => None,
-            Some("marginal") => Some(TierMode::Marginal),
-            _ => Some(TierMode::Retroactive),
-        },
-    )
-}
-
-fn target(src: &mut Src, t: &Tbl) -> Result<Target, Bad> {
-    let Some(v) = t.get("target") else {
-        src.error(
-            t.span.clone(),
-            format!("missing required key `{}`", t.name("target")),
-        );
-        return Err(Bad);
-    };
-    match v.get_ref() {
-        DeValue::String(s) if s == "quota" => Ok(Target::Quota),
-        DeValue::Table(_) => {
-            let tt = t.table(src, "target")?.expect("present");
-            Ok(Target::ByLevel(level_table(
-                src,
-                &tt,
-                LevelValues::Positive,
-            )?))
-        }
-        _ => {
-            let name = t.name("target");
-            let d = decimal_value(src, v, &name)?;
-            if d <= Decimal::ZERO {
-                src.error(
-                    v.span(),
-                    format!(
-                        "`{name}` must be above 0, found {d}: a target of 0 is reached by every \
-                         partner, even one with no deals"
-                    ),
-                );
-                return Err(Bad);
-            }
-            Ok(Target::Fixed(d))
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1305,9 +1105,9 @@ amount = "50.00"
         assert!(p.payout.require_kyc);
         assert_eq!(
             p.rules[0].kind,
-            RuleKind::Flat {
+            RuleKind::Flat(crate::engine::rules::flat::Config {
                 amount: Decimal::new(5000, 2)
-            }
+            })
         );
     }
 
@@ -1345,9 +1145,9 @@ amount = "5"
         let (p, _) = parse("p.toml", &text);
         assert_eq!(
             p.unwrap().rules[0].kind,
-            RuleKind::Flat {
+            RuleKind::Flat(crate::engine::rules::flat::Config {
                 amount: Decimal::new(1, 1)
-            }
+            })
         );
     }
 }

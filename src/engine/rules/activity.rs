@@ -5,15 +5,40 @@ use super::RuleOutput;
 use crate::engine::{Line, LineKind, PartnerCtx, Source};
 use crate::error::Result;
 use crate::program::Rule;
+use crate::program::parse::{Bad, Src, Tbl};
 use rust_decimal::Decimal;
 
-pub fn evaluate(
-    rule: &Rule,
-    activity: &str,
-    amount: Decimal,
-    max: Option<u64>,
-    ctx: &PartnerCtx,
-) -> Result<RuleOutput> {
+/// `activity`'s configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// The activity name matched in activities.csv.
+    pub activity: String,
+    /// Paid per unit of quantity.
+    pub amount: Decimal,
+    /// At most this many units paid per partner and period.
+    pub max_per_period: Option<u64>,
+}
+
+/// The keys an `activity` rule may have besides `id`, `kind`, `when` and `cap`.
+pub const KEYS: &[&str] = &["activity", "amount", "max_per_period"];
+
+pub(crate) fn parse(src: &mut Src, t: &Tbl) -> Result<Config, Bad> {
+    let activity = t.string(src, "activity");
+    let amount = t.non_negative(src, "amount");
+    let max = t.integer::<u64>(src, "max_per_period", 1, i64::MAX);
+    Ok(Config {
+        activity: t.required(src, "activity", activity)?,
+        amount: t.required(src, "amount", amount)?,
+        max_per_period: max?,
+    })
+}
+
+pub fn evaluate(rule: &Rule, config: &Config, ctx: &PartnerCtx) -> Result<RuleOutput> {
+    let (activity, amount, max) = (
+        config.activity.as_str(),
+        config.amount,
+        config.max_per_period,
+    );
     let calc = ctx.calc(rule);
     let recorded = calc.ok(
         ctx.activities
@@ -39,7 +64,7 @@ pub fn evaluate(
     Ok(RuleOutput::lines(vec![Line {
         partner: ctx.index,
         rule_id: rule.id.clone(),
-        kind: LineKind::Rule("activity"),
+        kind: LineKind::Rule(super::Kind::Activity),
         source: Source::Activity,
         source_id: activity.to_string(),
         basis: Some(Decimal::from(units)),

@@ -8,16 +8,69 @@ use super::{RuleOutput, revenue};
 use crate::engine::{Line, LineKind, PartnerCtx, Source};
 use crate::error::Result;
 use crate::model::money::format_percent;
-use crate::program::{Allocation, Rule};
+use crate::program::Rule;
+use crate::program::parse::{Bad, LevelValues, Src, Tbl, level_table};
 use rust_decimal::Decimal;
+use std::collections::BTreeMap;
+use toml::de::DeValue;
+
+/// A fund's allocation per period: fixed, or by level.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Allocation {
+    Fixed(Decimal),
+    ByLevel(BTreeMap<String, Decimal>),
+}
+
+/// `fund`'s configuration: co-op accrual, MDF allocation, or both.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub accrual_rate: Option<Decimal>,
+    pub allocation: Option<Allocation>,
+}
+
+/// The keys a `fund` rule may have besides `id`, `kind`, `when` and `cap`.
+pub const KEYS: &[&str] = &["accrual_rate", "allocation"];
+
+pub(crate) fn parse(src: &mut Src, t: &Tbl) -> Result<Config, Bad> {
+    let accrual_rate = t.rate(src, "accrual_rate");
+    let allocation = match t.get("allocation") {
+        None => Ok(None),
+        Some(v) => match v.get_ref() {
+            DeValue::Table(_) => match t.table(src, "allocation") {
+                Ok(Some(table)) => level_table(src, &table, LevelValues::NonNegative)
+                    .map(|m| Some(Allocation::ByLevel(m))),
+                Ok(None) => Ok(None),
+                Err(bad) => Err(bad),
+            },
+            _ => t
+                .non_negative(src, "allocation")
+                .map(|a| a.map(Allocation::Fixed)),
+        },
+    };
+    let (accrual_rate, allocation) = (accrual_rate?, allocation?);
+    if accrual_rate.is_none() && allocation.is_none() {
+        src.error(
+            t.span.clone(),
+            format!(
+                "`{}` (fund) needs `accrual_rate`, `allocation` or both",
+                t.path
+            ),
+        );
+        return Err(Bad);
+    }
+    Ok(Config {
+        accrual_rate,
+        allocation,
+    })
+}
 
 pub fn evaluate(
     rule: &Rule,
-    accrual_rate: Option<Decimal>,
-    allocation: Option<&Allocation>,
+    config: &Config,
     eligible: bool,
     ctx: &PartnerCtx,
 ) -> Result<RuleOutput> {
+    let (accrual_rate, allocation) = (config.accrual_rate, config.allocation.as_ref());
     let calc = ctx.calc(rule);
     let units = ctx.program.minor_units();
     let carried = ctx

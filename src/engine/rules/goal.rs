@@ -6,8 +6,97 @@ use super::{RuleOutput, period_line, revenue};
 use crate::engine::PartnerCtx;
 use crate::error::Result;
 use crate::model::money::format_rate;
-use crate::program::{Measure, Rule, Target};
+use crate::program::parse::{Bad, LevelValues, Src, Tbl, choice, decimal_value, level_table};
+use crate::program::{Measure, Rule};
 use rust_decimal::Decimal;
+use std::collections::BTreeMap;
+use toml::de::DeValue;
+
+/// What the goal's measure must reach: a number, the partner's quota, or a number per level.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Target {
+    Fixed(Decimal),
+    Quota,
+    ByLevel(BTreeMap<String, Decimal>),
+}
+
+/// `goal`'s configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub measure: Measure,
+    pub target: Target,
+    /// Paid once per period when the target is reached.
+    pub amount: Decimal,
+}
+
+/// The keys a `goal` rule may have besides `id`, `kind`, `when` and `cap`.
+pub const KEYS: &[&str] = &["measure", "target", "amount"];
+
+pub(crate) fn parse(src: &mut Src, t: &Tbl) -> Result<Config, Bad> {
+    let measure = choice(src, t, "measure", Measure::CHOICES);
+    let amount = t.non_negative(src, "amount");
+    let target = parse_target(src, t);
+    let measure = t.required(src, "measure", measure)?;
+    Ok(Config {
+        measure,
+        target: target?,
+        amount: t.required(src, "amount", amount)?,
+    })
+}
+
+/// A target of 0 or less is an error, never a lint (SPEC §6): every partner would reach it.
+fn parse_target(src: &mut Src, t: &Tbl) -> Result<Target, Bad> {
+    let Some(v) = t.get("target") else {
+        src.error(
+            t.span.clone(),
+            format!("missing required key `{}`", t.name("target")),
+        );
+        return Err(Bad);
+    };
+    match v.get_ref() {
+        DeValue::String(s) if s == "quota" => Ok(Target::Quota),
+        DeValue::Table(_) => match t.table(src, "target")? {
+            Some(table) => Ok(Target::ByLevel(level_table(
+                src,
+                &table,
+                LevelValues::Positive,
+            )?)),
+            None => Err(Bad),
+        },
+        _ => {
+            let name = t.name("target");
+            let d = decimal_value(src, v, &name)?;
+            if d <= Decimal::ZERO {
+                src.error(
+                    v.span(),
+                    format!(
+                        "`{name}` must be above 0, found {d}: a target of 0 is reached by every \
+                         partner, even one with no deals"
+                    ),
+                );
+                return Err(Bad);
+            }
+            Ok(Target::Fixed(d))
+        }
+    }
+}
+
+/// The partner's target and where it stands, for nudges; `None` when the partner has no target.
+pub(crate) fn next_threshold(
+    rule: &Rule,
+    config: &Config,
+    ctx: &PartnerCtx,
+) -> Result<Option<super::Threshold>> {
+    let Ok((goal, _)) = target_for(&config.target, ctx) else {
+        return Ok(None);
+    };
+    let current = current(rule, config.measure, ctx)?;
+    Ok(Some(super::Threshold {
+        current,
+        next: goal,
+        counts_deals: config.measure == Measure::Deals,
+    }))
+}
 
 /// The partner's target and how it was chosen, or why there is none.
 pub fn target_for(target: &Target, ctx: &PartnerCtx) -> Result<(Decimal, String), Option<String>> {
@@ -46,13 +135,8 @@ pub fn format_measure(measure: Measure, value: Decimal, ctx: &PartnerCtx) -> Str
     }
 }
 
-pub fn evaluate(
-    rule: &Rule,
-    measure: Measure,
-    target: &Target,
-    amount: Decimal,
-    ctx: &PartnerCtx,
-) -> Result<RuleOutput> {
+pub fn evaluate(rule: &Rule, config: &Config, ctx: &PartnerCtx) -> Result<RuleOutput> {
+    let (measure, target, amount) = (config.measure, &config.target, config.amount);
     let (goal, how) = match target_for(target, ctx) {
         Ok(t) => t,
         Err(reason) => {

@@ -6,15 +6,33 @@ use super::{RuleOutput, period_line, revenue};
 use crate::engine::PartnerCtx;
 use crate::error::Result;
 use crate::model::money::format_percent;
+use crate::program::parse::{Bad, Src, Tbl, pay};
 use crate::program::{Pay, Rule};
 use rust_decimal::Decimal;
 
-pub fn evaluate(
-    rule: &Rule,
-    min_growth: Decimal,
-    pay: Pay,
-    ctx: &PartnerCtx,
-) -> Result<RuleOutput> {
+/// `growth`'s configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// The least growth over the previous period that pays (0.10 = +10%); default 0.
+    pub min_growth: Decimal,
+    /// A rate of the increase, or a fixed amount.
+    pub pay: Pay,
+}
+
+/// The keys a `growth` rule may have besides `id`, `kind`, `when` and `cap`.
+pub const KEYS: &[&str] = &["min_growth", "rate", "amount"];
+
+pub(crate) fn parse(src: &mut Src, t: &Tbl) -> Result<Config, Bad> {
+    let min_growth = t.rate(src, "min_growth");
+    let p = pay(src, t);
+    Ok(Config {
+        min_growth: min_growth?.unwrap_or(Decimal::ZERO),
+        pay: p?,
+    })
+}
+
+pub fn evaluate(rule: &Rule, config: &Config, ctx: &PartnerCtx) -> Result<RuleOutput> {
+    let Config { min_growth, pay } = *config;
     let calc = ctx.calc(rule);
     let current = revenue(&ctx.qualifying(rule, ctx.deals), calc)?;
     let previous = revenue(&ctx.qualifying(rule, ctx.previous), calc)?;

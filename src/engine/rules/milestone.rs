@@ -11,6 +11,7 @@ use crate::engine::clawback::recovered_now;
 use crate::engine::{Line, LineKind, PartnerCtx, Source};
 use crate::error::Result;
 use crate::program::Rule;
+use crate::program::parse::{Bad, Src, Tbl};
 use rust_decimal::Decimal;
 
 fn ordinal(n: u64) -> String {
@@ -23,13 +24,36 @@ fn ordinal(n: u64) -> String {
     format!("{n}{suffix}")
 }
 
+/// `milestone`'s configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// The lifetime qualifying deal that earns the bonus (2 = the second).
+    pub nth_deal: u64,
+    pub amount: Decimal,
+}
+
+/// The keys a `milestone` rule may have besides `id`, `kind`, `when` and `cap`.
+pub const KEYS: &[&str] = &["nth_deal", "amount"];
+
+pub(crate) fn parse(src: &mut Src, t: &Tbl) -> Result<Config, Bad> {
+    let nth = t.integer::<u64>(src, "nth_deal", 1, i64::MAX);
+    let amount = t.non_negative(src, "amount");
+    Ok(Config {
+        nth_deal: t.required(src, "nth_deal", nth)?,
+        amount: t.required(src, "amount", amount)?,
+    })
+}
+
 pub fn evaluate(
     rule: &Rule,
     rule_index: usize,
-    nth: u64,
-    amount: Decimal,
+    config: &Config,
     ctx: &PartnerCtx,
 ) -> Result<RuleOutput> {
+    let Config {
+        nth_deal: nth,
+        amount,
+    } = *config;
     // The partner holds the bonus while its ledger lines add up to non-zero, less what this period's
     // clawbacks recover: a bonus clawed back with its Nth deal can be earned again in the same run.
     let ledger_sum = ctx
@@ -66,7 +90,7 @@ pub fn evaluate(
     Ok(RuleOutput::lines(vec![Line {
         partner: ctx.index,
         rule_id: rule.id.clone(),
-        kind: LineKind::Rule("milestone"),
+        kind: LineKind::Rule(super::Kind::Milestone),
         source: Source::Deal,
         source_id: deal.deal_id.clone(),
         basis: Some(Decimal::from(nth)),

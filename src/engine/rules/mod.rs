@@ -1,15 +1,20 @@
-//! One module per rule kind; each file holds that kind's whole semantics (SPEC §4.1–4.8, §4.13).
+//! One module per rule kind; each file holds that kind's whole semantics (SPEC §4.1–4.8, §4.13): its
+//! typed `Config` and how it is read from the program (`KEYS`, `parse`), `evaluate`, and where it has
+//! them its lints, its next threshold for nudges and the deal history it needs.
+//!
+//! Adding a kind: a golden case first, then a `Kind` variant (the compiler then lists every `match`
+//! that must learn it, all in this file), then the module, then a sample program. See
+//! docs/ARCHITECTURE.md.
 
-mod activity;
-mod flat;
-mod fund;
-mod goal;
-pub(crate) use goal::{current as goal_current, target_for as goal_target};
-mod growth;
-mod milestone;
-mod percent;
-mod rebate;
-mod spif;
+pub mod activity;
+pub mod flat;
+pub mod fund;
+pub mod goal;
+pub mod growth;
+pub mod milestone;
+pub mod percent;
+pub mod rebate;
+pub mod spif;
 pub mod tiered;
 
 use super::line::Calc;
@@ -17,8 +22,266 @@ use super::{Line, LineKind, PartnerCtx, Source};
 use crate::error::Result;
 use crate::model::Deal;
 use crate::model::money::format_rate;
-use crate::program::{Rule, RuleKind};
+use crate::program::parse::{Bad, Src, Tbl};
+use crate::program::{Pay, Rule, Tier};
 use rust_decimal::Decimal;
+
+/// Every rule kind, without its configuration: what `kind = "…"` names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Kind {
+    Flat,
+    Percent,
+    Tiered,
+    Spif,
+    Rebate,
+    Goal,
+    Growth,
+    Activity,
+    Milestone,
+    Fund,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 10] = [
+        Kind::Flat,
+        Kind::Percent,
+        Kind::Tiered,
+        Kind::Spif,
+        Kind::Rebate,
+        Kind::Goal,
+        Kind::Growth,
+        Kind::Activity,
+        Kind::Milestone,
+        Kind::Fund,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Flat => "flat",
+            Kind::Percent => "percent",
+            Kind::Tiered => "tiered",
+            Kind::Spif => "spif",
+            Kind::Rebate => "rebate",
+            Kind::Goal => "goal",
+            Kind::Growth => "growth",
+            Kind::Activity => "activity",
+            Kind::Milestone => "milestone",
+            Kind::Fund => "fund",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.name() == name)
+    }
+
+    /// Deal-based kinds write one line per qualifying deal, may have modifiers, and are paid once
+    /// per (deal, partner) row in the whole chain (SPEC §3, §7); the others write period lines.
+    pub fn is_deal_based(self) -> bool {
+        match self {
+            Kind::Flat | Kind::Percent | Kind::Tiered | Kind::Spif => true,
+            Kind::Rebate
+            | Kind::Goal
+            | Kind::Growth
+            | Kind::Activity
+            | Kind::Milestone
+            | Kind::Fund => false,
+        }
+    }
+
+    /// Whether `when` may use deal keys: an activity is not a deal.
+    pub fn has_deals(self) -> bool {
+        self != Kind::Activity
+    }
+
+    /// The keys of this kind, besides `id`, `kind`, `when` and `cap`.
+    pub fn keys(self) -> &'static [&'static str] {
+        match self {
+            Kind::Flat => flat::KEYS,
+            Kind::Percent => percent::KEYS,
+            Kind::Tiered => tiered::KEYS,
+            Kind::Spif => spif::KEYS,
+            Kind::Rebate => rebate::KEYS,
+            Kind::Goal => goal::KEYS,
+            Kind::Growth => growth::KEYS,
+            Kind::Activity => activity::KEYS,
+            Kind::Milestone => milestone::KEYS,
+            Kind::Fund => fund::KEYS,
+        }
+    }
+}
+
+/// A rule's configuration: one variant per kind, holding that kind module's own `Config`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RuleKind {
+    Flat(flat::Config),
+    Percent(percent::Config),
+    Tiered(tiered::Config),
+    Spif(spif::Config),
+    Rebate(rebate::Config),
+    Goal(goal::Config),
+    Growth(growth::Config),
+    Activity(activity::Config),
+    Milestone(milestone::Config),
+    Fund(fund::Config),
+}
+
+impl RuleKind {
+    pub fn kind(&self) -> Kind {
+        match self {
+            RuleKind::Flat(_) => Kind::Flat,
+            RuleKind::Percent(_) => Kind::Percent,
+            RuleKind::Tiered(_) => Kind::Tiered,
+            RuleKind::Spif(_) => Kind::Spif,
+            RuleKind::Rebate(_) => Kind::Rebate,
+            RuleKind::Goal(_) => Kind::Goal,
+            RuleKind::Growth(_) => Kind::Growth,
+            RuleKind::Activity(_) => Kind::Activity,
+            RuleKind::Milestone(_) => Kind::Milestone,
+            RuleKind::Fund(_) => Kind::Fund,
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        self.kind().name()
+    }
+
+    /// Reads the kind's own keys from the rule's table (the keys were checked against `Kind::keys`).
+    pub(crate) fn parse(kind: Kind, src: &mut Src, t: &Tbl) -> Result<RuleKind, Bad> {
+        Ok(match kind {
+            Kind::Flat => RuleKind::Flat(flat::parse(src, t)?),
+            Kind::Percent => RuleKind::Percent(percent::parse(src, t)?),
+            Kind::Tiered => RuleKind::Tiered(tiered::parse(src, t)?),
+            Kind::Spif => RuleKind::Spif(spif::parse(src, t)?),
+            Kind::Rebate => RuleKind::Rebate(rebate::parse(src, t)?),
+            Kind::Goal => RuleKind::Goal(goal::parse(src, t)?),
+            Kind::Growth => RuleKind::Growth(growth::parse(src, t)?),
+            Kind::Activity => RuleKind::Activity(activity::parse(src, t)?),
+            Kind::Milestone => RuleKind::Milestone(milestone::parse(src, t)?),
+            Kind::Fund => RuleKind::Fund(fund::parse(src, t)?),
+        })
+    }
+
+    /// The kind's own lints, as (key the warning points at, message).
+    pub fn lints(&self) -> Vec<(&'static str, String)> {
+        match self {
+            RuleKind::Tiered(c) => tiered::lints(c),
+            RuleKind::Rebate(c) => rebate::lints(c),
+            RuleKind::Spif(c) => spif::lints(c),
+            RuleKind::Flat(_)
+            | RuleKind::Percent(_)
+            | RuleKind::Goal(_)
+            | RuleKind::Growth(_)
+            | RuleKind::Activity(_)
+            | RuleKind::Milestone(_)
+            | RuleKind::Fund(_) => Vec::new(),
+        }
+    }
+
+    /// What the rule pays for, for the double-pay lint: two rules of the same kind can pay twice
+    /// only for the same thing. `None` for funds, which pay claims, never twice.
+    pub fn pays_for(&self) -> Option<PaysFor<'_>> {
+        Some(match self {
+            RuleKind::Fund(_) => return None,
+            RuleKind::Activity(c) => PaysFor::Activity(&c.activity),
+            RuleKind::Milestone(c) => PaysFor::Milestone(c.nth_deal),
+            RuleKind::Goal(c) => PaysFor::Goal(c.measure, &c.target),
+            RuleKind::Flat(_)
+            | RuleKind::Spif(_)
+            | RuleKind::Percent(_)
+            | RuleKind::Tiered(_)
+            | RuleKind::Rebate(_)
+            | RuleKind::Growth(_) => PaysFor::Kind(self.kind()),
+        })
+    }
+
+    /// The days outside which the rule pays nothing (a SPIF's window): two such rules can pay twice
+    /// only if their windows share a day.
+    pub fn active_days(&self) -> Option<(chrono::NaiveDate, chrono::NaiveDate)> {
+        match self {
+            RuleKind::Spif(c) => Some((c.start, c.end)),
+            RuleKind::Flat(_)
+            | RuleKind::Percent(_)
+            | RuleKind::Tiered(_)
+            | RuleKind::Rebate(_)
+            | RuleKind::Goal(_)
+            | RuleKind::Growth(_)
+            | RuleKind::Activity(_)
+            | RuleKind::Milestone(_)
+            | RuleKind::Fund(_) => None,
+        }
+    }
+
+    /// Does the rule need the deals counting in the previous period (growth)?
+    pub fn needs_previous_period(&self) -> bool {
+        matches!(self, RuleKind::Growth(_))
+    }
+
+    /// Does the rule need the count of qualifying deals before the period (milestone)?
+    pub fn needs_prior_count(&self) -> bool {
+        matches!(self, RuleKind::Milestone(_))
+    }
+}
+
+/// What a rule pays for, for the double-pay lint.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum PaysFor<'a> {
+    Kind(Kind),
+    Activity(&'a str),
+    Milestone(u64),
+    Goal(crate::program::Measure, &'a goal::Target),
+}
+
+/// Where a partner stands against a rule's next threshold (tier boundary, rebate threshold, goal).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Threshold {
+    pub current: Decimal,
+    pub next: Decimal,
+    /// The measure counts deals, not money.
+    pub counts_deals: bool,
+}
+
+/// The next threshold of a rule for a partner, for nudges; `None` for kinds without thresholds.
+pub(crate) fn next_threshold(rule: &Rule, ctx: &PartnerCtx) -> Result<Option<Threshold>> {
+    match &rule.kind {
+        RuleKind::Tiered(c) => tiered::next_threshold(rule, c, ctx),
+        RuleKind::Rebate(c) => rebate::next_threshold(rule, c, ctx),
+        RuleKind::Goal(c) => goal::next_threshold(rule, c, ctx),
+        RuleKind::Flat(_)
+        | RuleKind::Percent(_)
+        | RuleKind::Spif(_)
+        | RuleKind::Growth(_)
+        | RuleKind::Activity(_)
+        | RuleKind::Milestone(_)
+        | RuleKind::Fund(_) => Ok(None),
+    }
+}
+
+/// The lint of tiered rates that fall as thresholds rise (tiered and rebate tiers).
+fn falling_tiers(tiers: &[Tier], decelerator: bool) -> Vec<(&'static str, String)> {
+    if decelerator {
+        return Vec::new();
+    }
+    let value = |pay: &Pay| match pay {
+        Pay::Rate(v) | Pay::Amount(v) => *v,
+    };
+    tiers
+        .windows(2)
+        .find(|pair| value(&pair[1].pay) < value(&pair[0].pay))
+        .map(|pair| {
+            vec![(
+                "tiers",
+                format!(
+                    "tier rates fall as thresholds rise ({} from {} after {} from {}); set \
+                     `decelerator = true` if that is intended",
+                    value(&pair[1].pay).normalize(),
+                    pair[1].from,
+                    value(&pair[0].pay).normalize(),
+                    pair[0].from
+                ),
+            )]
+        })
+        .unwrap_or_default()
+}
 
 #[derive(Debug, Default)]
 pub struct RuleOutput {
@@ -54,40 +317,18 @@ impl PartnerCtx<'_> {
 pub fn evaluate(rule: &Rule, rule_index: usize, ctx: &PartnerCtx) -> Result<RuleOutput> {
     let eligible = rule.when.matches_partner(ctx.partner, ctx.level);
     match &rule.kind {
-        RuleKind::Fund {
-            accrual_rate,
-            allocation,
-        } => fund::evaluate(rule, *accrual_rate, allocation.as_ref(), eligible, ctx),
+        // A fund keeps its balance for a partner outside its `when`, and says so of its claims.
+        RuleKind::Fund(c) => fund::evaluate(rule, c, eligible, ctx),
         _ if !eligible => Ok(RuleOutput::default()),
-        RuleKind::Flat { amount } => flat::evaluate(rule, *amount, ctx),
-        RuleKind::Percent { rate } => percent::evaluate(rule, *rate, ctx),
-        RuleKind::Tiered {
-            measure,
-            mode,
-            tiers,
-            ..
-        } => tiered::evaluate(rule, *measure, *mode, tiers, ctx),
-        RuleKind::Spif {
-            start,
-            end,
-            pay,
-            max_deals,
-        } => spif::evaluate(rule, *start, *end, *pay, *max_deals, ctx),
-        RuleKind::Rebate { basis, .. } => rebate::evaluate(rule, basis, ctx),
-        RuleKind::Goal {
-            measure,
-            target,
-            amount,
-        } => goal::evaluate(rule, *measure, target, *amount, ctx),
-        RuleKind::Growth { min_growth, pay } => growth::evaluate(rule, *min_growth, *pay, ctx),
-        RuleKind::Activity {
-            activity,
-            amount,
-            max_per_period,
-        } => activity::evaluate(rule, activity, *amount, *max_per_period, ctx),
-        RuleKind::Milestone { nth_deal, amount } => {
-            milestone::evaluate(rule, rule_index, *nth_deal, *amount, ctx)
-        }
+        RuleKind::Flat(c) => flat::evaluate(rule, c, ctx),
+        RuleKind::Percent(c) => percent::evaluate(rule, c, ctx),
+        RuleKind::Tiered(c) => tiered::evaluate(rule, c, ctx),
+        RuleKind::Spif(c) => spif::evaluate(rule, c, ctx),
+        RuleKind::Rebate(c) => rebate::evaluate(rule, c, ctx),
+        RuleKind::Goal(c) => goal::evaluate(rule, c, ctx),
+        RuleKind::Growth(c) => growth::evaluate(rule, c, ctx),
+        RuleKind::Activity(c) => activity::evaluate(rule, c, ctx),
+        RuleKind::Milestone(c) => milestone::evaluate(rule, rule_index, c, ctx),
     }
 }
 
@@ -117,7 +358,7 @@ pub(crate) fn deal_line(
     Ok(Line {
         partner: ctx.index,
         rule_id: rule.id.clone(),
-        kind: LineKind::Rule(rule.kind.name()),
+        kind: LineKind::Rule(rule.kind.kind()),
         source: Source::Deal,
         source_id: deal.deal_id.clone(),
         basis: Some(basis),
@@ -139,7 +380,7 @@ pub(crate) fn period_line(
     Line {
         partner: ctx.index,
         rule_id: rule.id.clone(),
-        kind: LineKind::Rule(rule.kind.name()),
+        kind: LineKind::Rule(rule.kind.kind()),
         source: Source::Period,
         source_id: ctx.period.to_string(),
         basis,

@@ -6,8 +6,87 @@ use super::{RuleOutput, period_line, revenue};
 use crate::engine::PartnerCtx;
 use crate::error::Result;
 use crate::model::money::format_percent;
-use crate::program::{Pay, RebateBasis, Rule};
+use crate::program::parse::{Bad, Src, Tbl, tiers};
+use crate::program::{Pay, Rule, Tier};
 use rust_decimal::Decimal;
+
+/// What a rebate pays on: one threshold and rate, or retroactive tiers.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RebateBasis {
+    Threshold { threshold: Decimal, rate: Decimal },
+    Tiers(Vec<Tier>),
+}
+
+/// `rebate`'s configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub basis: RebateBasis,
+    /// Tier rates may fall as thresholds rise.
+    pub decelerator: bool,
+}
+
+/// The keys a `rebate` rule may have besides `id`, `kind`, `when` and `cap`.
+pub const KEYS: &[&str] = &["threshold", "rate", "tiers", "decelerator"];
+
+pub(crate) fn parse(src: &mut Src, t: &Tbl) -> Result<Config, Bad> {
+    let threshold = t.non_negative(src, "threshold");
+    let rate = t.rate(src, "rate");
+    let decelerator = t.boolean(src, "decelerator");
+    let basis = if t.get("tiers").is_some() {
+        let mut mixed = false;
+        for key in ["threshold", "rate"] {
+            if let Some(v) = t.get(key) {
+                src.error(
+                    v.span(),
+                    format!("`{}` has `tiers`; `{key}` cannot be used with them", t.path),
+                );
+                mixed = true;
+            }
+        }
+        let tiers = tiers(src, t, false);
+        if mixed {
+            return Err(Bad);
+        }
+        RebateBasis::Tiers(tiers?)
+    } else {
+        let threshold = t.required(src, "threshold", threshold);
+        let rate = t.required(src, "rate", rate);
+        RebateBasis::Threshold {
+            threshold: threshold?,
+            rate: rate?,
+        }
+    };
+    Ok(Config {
+        basis,
+        decelerator: decelerator?.unwrap_or(false),
+    })
+}
+
+/// Lint: tier rates that fall as thresholds rise, unless `decelerator = true`.
+pub(crate) fn lints(config: &Config) -> Vec<(&'static str, String)> {
+    match &config.basis {
+        RebateBasis::Tiers(tiers) => super::falling_tiers(tiers, config.decelerator),
+        RebateBasis::Threshold { .. } => Vec::new(),
+    }
+}
+
+/// The next threshold above the partner's qualifying revenue, for nudges.
+pub(crate) fn next_threshold(
+    rule: &Rule,
+    config: &Config,
+    ctx: &PartnerCtx,
+) -> Result<Option<super::Threshold>> {
+    let total = revenue(&ctx.qualifying(rule, ctx.deals), ctx.calc(rule))?;
+    let next = match &config.basis {
+        RebateBasis::Threshold { threshold, .. } => Some(*threshold).filter(|t| *t > total),
+        RebateBasis::Tiers(tiers) => tiers.iter().map(|t| t.from).find(|f| *f > total),
+    };
+    Ok(next.map(|next| super::Threshold {
+        current: total,
+        next,
+        counts_deals: false,
+    }))
+}
 
 /// The threshold reached and its rate, for a revenue figure.
 pub fn reached(basis: &RebateBasis, revenue: Decimal) -> Option<(Decimal, Decimal)> {
@@ -24,7 +103,8 @@ pub fn reached(basis: &RebateBasis, revenue: Decimal) -> Option<(Decimal, Decima
     }
 }
 
-pub fn evaluate(rule: &Rule, basis: &RebateBasis, ctx: &PartnerCtx) -> Result<RuleOutput> {
+pub fn evaluate(rule: &Rule, config: &Config, ctx: &PartnerCtx) -> Result<RuleOutput> {
+    let basis = &config.basis;
     let calc = ctx.calc(rule);
     let deals = ctx.qualifying(rule, ctx.deals);
     let total = revenue(&deals, calc)?;

@@ -16,8 +16,115 @@ use crate::engine::line::Calc;
 use crate::error::Result;
 use crate::model::Deal;
 use crate::model::money::{format_percent, format_rate};
-use crate::program::{Pay, Rule, Tier, TierMeasure, TierMode};
+use crate::program::parse::{Bad, Src, Tbl, choice, tiers};
+use crate::program::{Pay, Rule, Tier};
 use rust_decimal::Decimal;
+
+/// What a partner's position in the tiers is measured in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TierMeasure {
+    Revenue,
+    Deals,
+    Attainment,
+}
+
+impl TierMeasure {
+    const CHOICES: &[(&str, TierMeasure)] = &[
+        ("revenue", TierMeasure::Revenue),
+        ("deals", TierMeasure::Deals),
+        ("attainment", TierMeasure::Attainment),
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            TierMeasure::Revenue => "revenue",
+            TierMeasure::Deals => "deals",
+            TierMeasure::Attainment => "attainment",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TierMode {
+    Marginal,
+    Retroactive,
+}
+
+impl TierMode {
+    const CHOICES: &[(&str, TierMode)] = &[
+        ("marginal", TierMode::Marginal),
+        ("retroactive", TierMode::Retroactive),
+    ];
+}
+
+/// `tiered`'s configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub measure: TierMeasure,
+    pub mode: TierMode,
+    /// Ascending, the first from 0; `amount` tiers only with `measure = "deals"`.
+    pub tiers: Vec<Tier>,
+    /// Rates may fall as thresholds rise.
+    pub decelerator: bool,
+}
+
+/// The keys a `tiered` rule may have besides `id`, `kind`, `when` and `cap`.
+pub const KEYS: &[&str] = &["measure", "mode", "tiers", "decelerator", "modifiers"];
+
+pub(crate) fn parse(src: &mut Src, t: &Tbl) -> Result<Config, Bad> {
+    let measure = choice(src, t, "measure", TierMeasure::CHOICES);
+    // `mode` has no default: marginal and retroactive differ too much in cost to guess.
+    let mode = choice(src, t, "mode", TierMode::CHOICES);
+    let decelerator = t.boolean(src, "decelerator");
+    let measure = measure?.unwrap_or(TierMeasure::Revenue);
+    let tiers = tiers(src, t, measure == TierMeasure::Deals);
+    let mode = t.required(src, "mode", mode)?;
+    Ok(Config {
+        measure,
+        mode,
+        tiers: tiers?,
+        decelerator: decelerator?.unwrap_or(false),
+    })
+}
+
+/// Lint: tier rates that fall as thresholds rise, unless `decelerator = true`.
+pub(crate) fn lints(config: &Config) -> Vec<(&'static str, String)> {
+    super::falling_tiers(&config.tiers, config.decelerator)
+}
+
+/// The next tier boundary above the partner's period measure, for nudges (money boundaries rounded
+/// up to a cent that reaches them).
+pub(crate) fn next_threshold(
+    rule: &Rule,
+    config: &Config,
+    ctx: &PartnerCtx,
+) -> Result<Option<super::Threshold>> {
+    let Some(scale) = scale(config.measure, ctx) else {
+        return Ok(None);
+    };
+    let calc = ctx.calc(rule);
+    let deals = ctx.qualifying(rule, ctx.deals);
+    let total = period_total(config.measure, &deals, calc)?;
+    let counts_deals = config.measure == TierMeasure::Deals;
+    let next = bounds(&config.tiers, scale, calc)?
+        .into_iter()
+        .find(|f| *f > total)
+        .map(|next| {
+            if counts_deals {
+                next
+            } else {
+                next.round_dp_with_strategy(
+                    ctx.program.minor_units(),
+                    rust_decimal::RoundingStrategy::ToPositiveInfinity,
+                )
+            }
+        });
+    Ok(next.map(|next| super::Threshold {
+        current: total,
+        next,
+        counts_deals,
+    }))
+}
 
 /// The measure's scale in the units deals are counted in: money for revenue and attainment, deals
 /// for deals. `None` when attainment has no usable quota.
@@ -74,13 +181,8 @@ pub(crate) fn period_total(measure: TierMeasure, deals: &[&Deal], calc: Calc) ->
     }
 }
 
-pub fn evaluate(
-    rule: &Rule,
-    measure: TierMeasure,
-    mode: TierMode,
-    tiers: &[Tier],
-    ctx: &PartnerCtx,
-) -> Result<RuleOutput> {
+pub fn evaluate(rule: &Rule, config: &Config, ctx: &PartnerCtx) -> Result<RuleOutput> {
+    let (measure, mode, tiers) = (config.measure, config.mode, config.tiers.as_slice());
     let Some(scale) = scale(measure, ctx) else {
         let has_deals = !ctx.qualifying(rule, ctx.deals).is_empty();
         let mut out = RuleOutput::default();
