@@ -26,15 +26,10 @@ pub fn explain(
     let level = outcome.levels[index].clone();
     let level_how = match (&program.levels, &level) {
         (Some(l), Some(_)) => {
-            let (revenue, count) = loaded
-                .deals
-                .level_measure
-                .get(index)
-                .copied()
-                .unwrap_or_default();
+            let value = crate::engine::level_measure(l, &loaded.deals, index);
             let measure = match l.measure {
-                crate::program::Measure::Revenue => money(revenue),
-                crate::program::Measure::Deals => count.to_string(),
+                crate::program::Measure::Revenue => money(value),
+                crate::program::Measure::Deals => value.normalize().to_string(),
             };
             format!(
                 " (computed: {} {} over the trailing {} months)",

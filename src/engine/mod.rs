@@ -101,11 +101,7 @@ pub fn level_of(
     match &program.levels {
         None => partner.level.clone(),
         Some(levels) => {
-            let (revenue, count) = deals.level_measure.get(index).copied().unwrap_or_default();
-            let measure = match levels.measure {
-                crate::program::Measure::Revenue => revenue,
-                crate::program::Measure::Deals => Decimal::from(count),
-            };
+            let measure = level_measure(levels, deals, index);
             levels
                 .tiers
                 .iter()
@@ -113,6 +109,15 @@ pub fn level_of(
                 .find(|t| t.from <= measure)
                 .map(|t| t.id.clone())
         }
+    }
+}
+
+/// The partner's measure over the `[levels]` window: credited revenue, or a count of deal rows.
+pub fn level_measure(levels: &crate::program::Levels, deals: &DealData, index: usize) -> Decimal {
+    let (revenue, count) = deals.level_measure.get(index).copied().unwrap_or_default();
+    match levels.measure {
+        crate::program::Measure::Revenue => revenue,
+        crate::program::Measure::Deals => Decimal::from(count),
     }
 }
 

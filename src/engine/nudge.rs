@@ -151,17 +151,7 @@ pub fn nudges_for(ctx: &PartnerCtx, lines: &[Line]) -> Result<Vec<Nudge>> {
         }
     }
     if let Some(levels) = &ctx.program.levels {
-        let (revenue, count) = ctx
-            .inputs
-            .deals
-            .level_measure
-            .get(ctx.index)
-            .copied()
-            .unwrap_or_default();
-        let measure = match levels.measure {
-            Measure::Revenue => revenue,
-            Measure::Deals => Decimal::from(count),
-        };
+        let measure = super::level_measure(levels, ctx.inputs.deals, ctx.index);
         if let Some(next) = levels.tiers.iter().find(|t| t.from > measure) {
             let calc = Calc {
                 partner: &ctx.partner.id,
