@@ -69,30 +69,54 @@ pub fn load(
     lenient_funds: bool,
     progress: &mut dyn FnMut(Stage),
 ) -> Result<Loaded> {
+    let mut loaded = load_many(&[program], period, paths, lenient_funds, progress)?;
+    Ok(loaded.remove(0))
+}
+
+/// Loads the inputs of several programs over the same data (`diff`): every file is read once when
+/// the programs credit deals alike (same currency and rounding), deals.csv included, with a plan
+/// covering what every program's rules need. Claims and the ledger are checked per program.
+pub fn load_many(
+    programs: &[&Program],
+    period: &Period,
+    paths: &DataPaths,
+    lenient_funds: bool,
+    progress: &mut dyn FnMut(Stage),
+) -> Result<Vec<Loaded>> {
+    let Some(plan) = crate::engine::plan::deal_plan(programs, period) else {
+        // Programs in different currencies credit every deal differently: one stream each.
+        return programs
+            .iter()
+            .map(|p| Ok(load_many(&[*p], period, paths, lenient_funds, progress)?.remove(0)))
+            .collect();
+    };
+    let first = programs[0];
     let mut digests = BTreeMap::new();
-    let mut warnings = Vec::new();
-    let (partners, d) = load_partners(&paths.partners, &program.currency)?;
+    let (partners, d) = load_partners(&paths.partners, &first.currency)?;
     digests.insert("partners".to_string(), d);
     // A wrong --ledger is refused before the deals stream: with every problem of the batch listed.
-    let previous = match &paths.ledger {
-        Some(dir) => {
-            let batch = open_ledger(dir, program, period, paths.allow_program_change)?;
-            if !batch.problems.is_empty() {
-                return Err(refuse_ledger(batch, program, period, &partners));
+    let mut batches = Vec::new();
+    for program in programs {
+        batches.push(match &paths.ledger {
+            Some(dir) => {
+                let batch = open_ledger(dir, program, period, paths.allow_program_change)?;
+                if !batch.problems.is_empty() {
+                    return Err(refuse_ledger(batch, program, period, &partners));
+                }
+                Some(batch)
             }
-            Some(batch)
-        }
-        None => None,
-    };
+            None => None,
+        });
+    }
     let fx = match &paths.fx {
         Some(p) => {
-            let (fx, d) = FxTable::load(p, &program.currency)?;
+            let (fx, d) = FxTable::load(p, &first.currency)?;
             digests.insert("fx".to_string(), d);
             fx
         }
-        None => FxTable::none(&program.currency),
+        None => FxTable::none(&first.currency),
     };
-    let (deals, d) = load_deals(&paths.deals, program, period, &partners, &fx, &mut |rows| {
+    let (deals, d) = load_deals(&paths.deals, &plan, &partners, &fx, &mut |rows| {
         progress(Stage::ReadingDeals { rows })
     })?;
     digests.insert("deals".to_string(), d);
@@ -104,41 +128,57 @@ pub fn load(
         }
         None => Vec::new(),
     };
-    let claims = match &paths.claims {
-        Some(p) => {
-            let (c, d, w) = load_claims(p, program, period, &partners, lenient_funds)?;
-            digests.insert("claims".to_string(), d);
-            warnings.extend(w);
-            c
-        }
-        None => Vec::new(),
-    };
-    let ledger = match previous {
-        Some(batch) => {
-            let claim_ids: Vec<&str> = claims.iter().map(|c| c.claim_id.as_str()).collect();
-            let query = LedgerQuery {
-                reversals: &deals.reversals,
-                current: &deals.current,
-                claim_ids: &claim_ids,
-            };
-            let l = load_ledger(batch, program, period, &partners, &query)?;
-            for (role, d) in &l.digests {
-                digests.insert(role.to_string(), d.clone());
+    let mut out = Vec::with_capacity(programs.len());
+    let last = programs.len() - 1;
+    let mut shared = Some((partners, deals, activities, fx));
+    for (i, (program, batch)) in programs.iter().zip(batches).enumerate() {
+        // Every program but the last gets a copy; the last takes the originals (one program: no copy).
+        let (partners, deals, activities, fx) = if i == last {
+            shared.take().expect("taken once, by the last program")
+        } else {
+            shared.clone().expect("present until the last program")
+        };
+        let mut digests = digests.clone();
+        let mut warnings = Vec::new();
+        let claims = match &paths.claims {
+            Some(p) => {
+                let (c, d, w) = load_claims(p, program, period, &partners, lenient_funds)?;
+                digests.insert("claims".to_string(), d);
+                warnings.extend(w);
+                c
             }
-            l
-        }
-        None => LedgerData::default(),
-    };
-    Ok(Loaded {
-        partners,
-        deals,
-        activities,
-        claims,
-        fx,
-        ledger,
-        digests,
-        warnings,
-    })
+            None => Vec::new(),
+        };
+        let ledger = match batch {
+            Some(batch) => {
+                let claim_ids: Vec<&str> = claims.iter().map(|c| c.claim_id.as_str()).collect();
+                let summed_rules = crate::engine::plan::ledger_sums(program);
+                let query = LedgerQuery {
+                    reversals: &deals.reversals,
+                    current: &deals.current,
+                    claim_ids: &claim_ids,
+                    summed_rules: &summed_rules,
+                };
+                let l = load_ledger(batch, program, period, &partners, &query)?;
+                for (role, d) in &l.digests {
+                    digests.insert(role.to_string(), d.clone());
+                }
+                l
+            }
+            None => LedgerData::default(),
+        };
+        out.push(Loaded {
+            partners,
+            deals,
+            activities,
+            claims,
+            fx,
+            ledger,
+            digests,
+            warnings,
+        });
+    }
+    Ok(out)
 }
 
 /// Loads the program and inputs and calculates, without writing anything.

@@ -7,6 +7,7 @@ mod budget;
 mod clawback;
 mod line;
 mod nudge;
+pub mod plan;
 pub mod rules;
 mod settle;
 
@@ -114,7 +115,7 @@ pub fn level_of(
 
 /// The partner's measure over the `[levels]` window: credited revenue, or a count of deal rows.
 pub fn level_measure(levels: &crate::program::Levels, deals: &DealData, index: usize) -> Decimal {
-    let (revenue, count) = deals.level_measure.get(index).copied().unwrap_or_default();
+    let (revenue, count) = deals.window_total(levels.window_months, index);
     match levels.measure {
         crate::program::Measure::Revenue => revenue,
         crate::program::Measure::Deals => Decimal::from(count),
@@ -138,9 +139,9 @@ pub(crate) fn evaluate_rules(
     let mut lines = Vec::new();
     let mut funds = BTreeMap::new();
     let units = ctx.program.minor_units();
-    for (rule_index, rule) in ctx.program.rules.iter().enumerate() {
+    for rule in &ctx.program.rules {
         let calc = ctx.calc(rule);
-        let mut out = rule_lines(ctx, rule, rule_index, warnings)?;
+        let mut out = rule_lines(ctx, rule, warnings)?;
         let rule_lines = std::mem::take(&mut out.lines);
         if let Some(available) = out.fund_available {
             let paid = calc.sum(rule_lines.iter().map(|l| l.amount), || {
@@ -182,12 +183,11 @@ pub(crate) fn evaluate_rules(
 pub(crate) fn rule_lines(
     ctx: &PartnerCtx,
     rule: &Rule,
-    rule_index: usize,
     warnings: &mut Vec<String>,
 ) -> Result<rules::RuleOutput> {
     let calc = ctx.calc(rule);
     let units = ctx.program.minor_units();
-    let mut out = rules::evaluate(rule, rule_index, ctx)?;
+    let mut out = rules::evaluate(rule, ctx)?;
     warnings.append(&mut out.warnings);
     if rule.is_deal_based() {
         drop_paid_deal_lines(ctx, rule, &mut out.lines, warnings);

@@ -71,26 +71,21 @@ fn synthetic_deals(rule: &Rule, ctx: &PartnerCtx, gap: Gap) -> Vec<Deal> {
 }
 
 /// What one rule pays the partner (after its cap) over the given deals.
-fn rule_total(rule: &Rule, rule_index: usize, ctx: &PartnerCtx) -> Result<Decimal> {
-    let lines = super::rule_lines(ctx, rule, rule_index, &mut Vec::new())?.lines;
+fn rule_total(rule: &Rule, ctx: &PartnerCtx) -> Result<Decimal> {
+    let lines = super::rule_lines(ctx, rule, &mut Vec::new())?.lines;
     ctx.calc(rule)
         .sum(lines.iter().map(|l| l.amount), || "the rule's total".into())
 }
 
-fn gain_with_gap_closed(
-    rule: &Rule,
-    rule_index: usize,
-    ctx: &PartnerCtx,
-    gap: Gap,
-) -> Result<Decimal> {
-    let before = rule_total(rule, rule_index, ctx)?;
+fn gain_with_gap_closed(rule: &Rule, ctx: &PartnerCtx, gap: Gap) -> Result<Decimal> {
+    let before = rule_total(rule, ctx)?;
     let mut deals: Vec<Deal> = ctx.deals.to_vec();
     deals.extend(synthetic_deals(rule, ctx, gap));
     let closed = PartnerCtx {
         deals: &deals,
         ..*ctx
     };
-    let after = rule_total(rule, rule_index, &closed).map_err(while_nudging)?;
+    let after = rule_total(rule, &closed).map_err(while_nudging)?;
     ctx.calc(rule)
         .ok(after.checked_sub(before), || "the nudge's gain".into())
 }
@@ -140,13 +135,13 @@ pub fn nudges_for(ctx: &PartnerCtx, lines: &[Line]) -> Result<Vec<Nudge>> {
         }
         Ok(())
     };
-    for (rule_index, rule) in ctx.program.rules.iter().enumerate() {
+    for rule in &ctx.program.rules {
         if !rule.when.matches_partner(ctx.partner, ctx.level) {
             continue;
         }
         if let Some(t) = rules::next_threshold(rule, ctx)? {
             consider(ctx.calc(rule), t.counts_deals, t.current, t.next, &|gap| {
-                gain_with_gap_closed(rule, rule_index, ctx, gap)
+                gain_with_gap_closed(rule, ctx, gap)
             })?;
         }
     }

@@ -1,34 +1,87 @@
-//! Streaming deals.csv. Every row is validated, but only what this period's run needs is kept: the
-//! rows that count in the period and in the previous one, the rows reversed inside the period (for
-//! clawbacks), and per-partner summaries of older history (levels window, milestone counts). Memory
-//! therefore grows with one period's deals, not with the file.
+//! Streaming deals.csv. Every row is validated, but only what the run's [`DealPlan`] asks for is kept:
+//! the rows that count in the period (and in the previous one, when a rule compares with it), the rows
+//! reversed inside the period (for clawbacks), and per-partner summaries of older history (trailing
+//! windows, counts of earlier rows passing a filter). The loader knows no rule: the plan is built by
+//! `engine::plan` from what the rules declare, for one program or for both of `diff`'s.
 
 use super::{
     Col, CsvFile, Deal, DealSource, DealStatus, FileDigest, FnvHasher, FxTable, PartnerSet,
 };
 use crate::error::{Error, Result};
+use crate::model::money::Rounding;
 use crate::model::money::is_currency_code;
 use crate::model::period::{Period, counts_in};
-use crate::program::{Measure, Program, RuleKind};
+use crate::program::When;
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, DefaultHasher, Hash, Hasher};
 use std::path::Path;
 
+/// What the deal stream keeps besides the period's rows and reversals.
+#[derive(Debug, Clone)]
+pub struct DealPlan {
+    pub period: Period,
+    /// Keep the rows that count in the previous period of the same length.
+    pub previous_period: bool,
+    /// Trailing windows of this many months ending at the period end: per-partner revenue and rows.
+    pub window_months: Vec<u32>,
+    /// Filters on rows closed before the period that still count at its end: per-partner counts.
+    pub prior_filters: Vec<When>,
+    /// How a credited amount is rounded: the program currency's minor units and rounding mode.
+    pub currency: String,
+    pub rounding: Rounding,
+    pub minor_units: u32,
+}
+
+/// Per-partner (credited revenue, rows) over a trailing window.
+#[derive(Debug, Clone, Default)]
+pub struct WindowTotals {
+    pub months: u32,
+    /// By partner index.
+    pub totals: Vec<(Decimal, u64)>,
+}
+
+/// Per-partner counts of earlier rows passing a filter.
+#[derive(Debug, Clone, Default)]
+pub struct PriorCounts {
+    pub filter: When,
+    /// partner index → rows closed before the period that pass the filter and count at its end.
+    pub counts: BTreeMap<usize, u64>,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct DealData {
     /// Rows that count in the period, sorted by (partner, closed_on, deal_id).
     pub current: Vec<Deal>,
-    /// Rows that count in the previous period (for growth), same order.
+    /// Rows that count in the previous period (when the plan asks), same order.
     pub previous: Vec<Deal>,
     /// Rows whose `reversed_on` is inside the period, whenever they closed (for clawbacks).
     pub reversals: Vec<Deal>,
-    /// Per partner index: (credited revenue, deal rows) over the `[levels]` window; empty without levels.
-    pub level_measure: Vec<(Decimal, u64)>,
-    /// (milestone rule index, partner index) → qualifying rows closed before the period that still
-    /// count as of the period end.
-    pub prior_milestone: BTreeMap<(usize, usize), u64>,
+    /// One per window of the plan.
+    pub windows: Vec<WindowTotals>,
+    /// One per prior filter of the plan.
+    pub prior_counts: Vec<PriorCounts>,
     pub rows: u64,
+}
+
+impl DealData {
+    /// (revenue, rows) of a partner over the trailing window of `months`; zero when not planned.
+    pub fn window_total(&self, months: u32, partner: usize) -> (Decimal, u64) {
+        self.windows
+            .iter()
+            .find(|w| w.months == months)
+            .and_then(|w| w.totals.get(partner).copied())
+            .unwrap_or_default()
+    }
+
+    /// The partner's earlier rows passing `filter` that count at the period end.
+    pub fn prior_count(&self, filter: &When, partner: usize) -> u64 {
+        self.prior_counts
+            .iter()
+            .find(|p| p.filter == *filter)
+            .and_then(|p| p.counts.get(&partner).copied())
+            .unwrap_or(0)
+    }
 }
 
 /// 128 bits from two independent hashes (SipHash and FNV-1a): collision-free in practice at tens of
@@ -81,8 +134,7 @@ struct DealColumns {
 
 pub fn load_deals(
     path: &Path,
-    program: &Program,
-    period: &Period,
+    plan: &DealPlan,
     partners: &PartnerSet,
     fx: &FxTable,
     progress: &mut dyn FnMut(u64),
@@ -101,33 +153,35 @@ pub fn load_deals(
         status: csv.column("status"),
         reversed_on: csv.column("reversed_on"),
     };
+    let period = &plan.period;
     let previous = period.previous();
-    let level_window = match &program.levels {
-        None => None,
-        Some(l) => {
-            let start = period.trailing_window_start(l.window_months).ok_or_else(|| {
-                Error::Calculation(format!(
-                    "[levels] window_months = {}: a window that long, ending {}, starts before the earliest date payline can represent",
-                    l.window_months, period.end
-                ))
-            })?;
-            Some((start, l.measure))
-        }
-    };
-    let milestones: Vec<usize> = program
-        .rules
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| matches!(r.kind, RuleKind::Milestone { .. }))
-        .map(|(i, _)| i)
-        .collect();
-
+    let mut windows = Vec::new();
+    for &months in &plan.window_months {
+        let start = period.trailing_window_start(months).ok_or_else(|| {
+            Error::Calculation(format!(
+                "[levels] window_months = {months}: a window that long, ending {}, starts before the earliest date payline can represent",
+                period.end
+            ))
+        })?;
+        windows.push(start);
+    }
     let mut data = DealData {
-        level_measure: if level_window.is_some() {
-            vec![(Decimal::ZERO, 0); partners.len()]
-        } else {
-            Vec::new()
-        },
+        windows: plan
+            .window_months
+            .iter()
+            .map(|&months| WindowTotals {
+                months,
+                totals: vec![(Decimal::ZERO, 0); partners.len()],
+            })
+            .collect(),
+        prior_counts: plan
+            .prior_filters
+            .iter()
+            .map(|filter| PriorCounts {
+                filter: filter.clone(),
+                counts: BTreeMap::new(),
+            })
+            .collect(),
         ..DealData::default()
     };
     // About 70 bytes a row: sizing the tables up front saves rehashing millions of entries.
@@ -150,7 +204,7 @@ pub fn load_deals(
         let closed_on = row.required_date(col.closed_on)?;
         let amount = row.required_money(col.amount)?;
         let currency = match row.get(col.currency) {
-            None => program.currency.as_str(),
+            None => plan.currency.as_str(),
             Some(c) if is_currency_code(c) => c,
             Some(c) => {
                 return Err(row.error(col.currency, c, "expected an ISO 4217 code like EUR"));
@@ -219,14 +273,15 @@ pub fn load_deals(
         }
 
         let in_current = counts_in(period, closed_on, reversed_on);
-        let in_previous = counts_in(&previous, closed_on, reversed_on);
+        let in_previous = plan.previous_period && counts_in(&previous, closed_on, reversed_on);
         let reversed_in_period = reversed_on.is_some_and(|r| period.contains(r));
         let counts_at_end = reversed_on.is_none_or(|r| r > period.end);
-        let in_level_window = level_window.is_some_and(|(start, _)| {
-            counts_at_end && closed_on >= start && closed_on <= period.end
-        });
-        let before_period = closed_on < period.start && counts_at_end && !milestones.is_empty();
-        if !(in_current || in_previous || reversed_in_period || in_level_window || before_period) {
+        let in_a_window = counts_at_end
+            && closed_on <= period.end
+            && windows.iter().any(|start| closed_on >= *start);
+        let before_period =
+            closed_on < period.start && counts_at_end && !plan.prior_filters.is_empty();
+        if !(in_current || in_previous || reversed_in_period || in_a_window || before_period) {
             continue;
         }
         let rate = fx
@@ -235,7 +290,7 @@ pub fn load_deals(
         let credited = amount
             .checked_mul(share)
             .and_then(|v| v.checked_mul(rate))
-            .map(|v| program.round(v))
+            .map(|v| plan.rounding.round(v, plan.minor_units))
             .filter(|v| crate::model::money::within_limits(*v))
             .ok_or_else(|| {
                 row.error(
@@ -248,25 +303,28 @@ pub fn load_deals(
             })?;
         let product = row.get(col.product);
         let customer_type = row.get(col.customer_type);
-        if in_level_window && let Some((_, measure)) = level_window {
-            let m = &mut data.level_measure[partner];
-            match measure {
-                Measure::Revenue => m.0 += credited,
-                Measure::Deals => m.1 += 1,
+        if in_a_window {
+            for (start, window) in windows.iter().zip(data.windows.iter_mut()) {
+                if closed_on >= *start {
+                    let (revenue, rows) = &mut window.totals[partner];
+                    *revenue = revenue.checked_add(credited).ok_or_else(|| {
+                        row.error(
+                            col.amount,
+                            &amount.to_string(),
+                            "the partner's revenue over the levels window is too large to compute",
+                        )
+                    })?;
+                    *rows += 1;
+                }
             }
         }
         if before_period {
-            for &rule_index in &milestones {
-                if program.rules[rule_index].when.matches_deal_keys(
-                    product,
-                    customer_type,
-                    source,
-                    credited,
-                ) {
-                    *data
-                        .prior_milestone
-                        .entry((rule_index, partner))
-                        .or_insert(0) += 1;
+            for prior in &mut data.prior_counts {
+                if prior
+                    .filter
+                    .matches_deal_keys(product, customer_type, source, credited)
+                {
+                    *prior.counts.entry(partner).or_insert(0) += 1;
                 }
             }
         }

@@ -13,7 +13,7 @@ use super::{CsvFile, Deal, FileDigest, PartnerSet, Row, sha256_file};
 use crate::error::{Error, Result};
 use crate::model::money::format_money;
 use crate::model::period::{Period, PeriodKind};
-use crate::program::{Program, RuleKind};
+use crate::program::Program;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -57,9 +57,9 @@ pub struct LedgerData {
     pub paid_deal_lines: HashMap<(usize, String, String), String>,
     /// claim_id → the period that paid it, for the claims of this run only.
     pub paid_claims: HashMap<String, String>,
-    /// (partner index, milestone rule id) → what the ledger's lines of that milestone add up to:
-    /// non-zero while the partner holds the bonus.
-    pub milestone_sums: BTreeMap<(usize, String), Decimal>,
+    /// (partner index, rule id) → what the ledger's `payout` lines of that rule add up to, for the
+    /// rules the query names (a milestone holds its bonus while this is non-zero).
+    pub rule_sums: BTreeMap<(usize, String), Decimal>,
     pub digests: Vec<(&'static str, FileDigest)>,
 }
 
@@ -106,6 +106,8 @@ pub struct LedgerQuery<'a> {
     pub reversals: &'a [Deal],
     pub current: &'a [Deal],
     pub claim_ids: &'a [&'a str],
+    /// Rules whose per-partner sums the run needs (see `engine::plan::ledger_sums`).
+    pub summed_rules: &'a [&'a str],
 }
 
 fn chain_error(dir: &Path, problems: Vec<String>) -> Error {
@@ -280,7 +282,7 @@ fn verify(
             |row| read_balance(row, partners, &mut data, &mut stated),
         )
         .map(|digest| data.digests.push(("ledger_balances", digest)));
-    let mut lines = LineReader::new(program, period, partners, query);
+    let mut lines = LineReader::new(period, partners, query);
     let ledger = reader
         .read("ledger.csv", LINE_COLUMNS, |row| lines.read(row, &mut data))
         .map(|digest| {
@@ -409,7 +411,7 @@ struct LineReader<'a> {
     reversed: HashSet<(usize, &'a str)>,
     current: HashSet<(usize, &'a str)>,
     claims: HashSet<&'a str>,
-    milestone_rules: HashSet<&'a str>,
+    summed_rules: HashSet<&'a str>,
     /// Sums per (partner, account).
     sums: BTreeMap<(usize, String), Decimal>,
     /// payline writes each period's lines as one block, and a line's key includes its period: so
@@ -423,12 +425,7 @@ struct LineReader<'a> {
 }
 
 impl<'a> LineReader<'a> {
-    fn new(
-        program: &'a Program,
-        period: &'a Period,
-        partners: &'a PartnerSet,
-        query: &'a LedgerQuery,
-    ) -> Self {
+    fn new(period: &'a Period, partners: &'a PartnerSet, query: &'a LedgerQuery) -> Self {
         LineReader {
             period,
             partners,
@@ -443,12 +440,7 @@ impl<'a> LineReader<'a> {
                 .map(|d| (d.partner, d.deal_id.as_str()))
                 .collect(),
             claims: query.claim_ids.iter().copied().collect(),
-            milestone_rules: program
-                .rules
-                .iter()
-                .filter(|r| matches!(r.kind, RuleKind::Milestone { .. }))
-                .map(|r| r.id.as_str())
-                .collect(),
+            summed_rules: query.summed_rules.iter().copied().collect(),
             sums: BTreeMap::new(),
             block: None,
             seen: HashMap::new(),
@@ -538,9 +530,9 @@ impl<'a> LineReader<'a> {
             data.paid_claims
                 .insert(source_id.to_string(), line_period.to_string());
         }
-        if self.milestone_rules.contains(rule_id) {
+        if self.summed_rules.contains(rule_id) {
             let held = data
-                .milestone_sums
+                .rule_sums
                 .entry((partner, rule_id.to_string()))
                 .or_default();
             add(held, amount).ok_or_else(overflow)?;

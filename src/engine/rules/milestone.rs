@@ -44,12 +44,7 @@ pub(crate) fn parse(src: &mut Src, t: &Tbl) -> Result<Config, Bad> {
     })
 }
 
-pub fn evaluate(
-    rule: &Rule,
-    rule_index: usize,
-    config: &Config,
-    ctx: &PartnerCtx,
-) -> Result<RuleOutput> {
+pub fn evaluate(rule: &Rule, config: &Config, ctx: &PartnerCtx) -> Result<RuleOutput> {
     let Config {
         nth_deal: nth,
         amount,
@@ -59,7 +54,7 @@ pub fn evaluate(
     let ledger_sum = ctx
         .inputs
         .ledger
-        .milestone_sums
+        .rule_sums
         .get(&(ctx.index, rule.id.clone()))
         .copied()
         .unwrap_or(Decimal::ZERO);
@@ -70,13 +65,7 @@ pub fn evaluate(
     if ledger_sum != recovered {
         return Ok(RuleOutput::default());
     }
-    let prior = ctx
-        .inputs
-        .deals
-        .prior_milestone
-        .get(&(rule_index, ctx.index))
-        .copied()
-        .unwrap_or(0);
+    let prior = ctx.inputs.deals.prior_count(&rule.when, ctx.index);
     if prior >= nth {
         return Ok(RuleOutput::default());
     }

@@ -314,7 +314,7 @@ impl PartnerCtx<'_> {
 
 /// Evaluates one rule for one partner. Partner keys of `when` are checked here; deal keys by each rule.
 /// An overflow anywhere in the rule's arithmetic is an error naming the partner and the rule.
-pub fn evaluate(rule: &Rule, rule_index: usize, ctx: &PartnerCtx) -> Result<RuleOutput> {
+pub fn evaluate(rule: &Rule, ctx: &PartnerCtx) -> Result<RuleOutput> {
     let eligible = rule.when.matches_partner(ctx.partner, ctx.level);
     match &rule.kind {
         // A fund keeps its balance for a partner outside its `when`, and says so of its claims.
@@ -328,7 +328,7 @@ pub fn evaluate(rule: &Rule, rule_index: usize, ctx: &PartnerCtx) -> Result<Rule
         RuleKind::Goal(c) => goal::evaluate(rule, c, ctx),
         RuleKind::Growth(c) => growth::evaluate(rule, c, ctx),
         RuleKind::Activity(c) => activity::evaluate(rule, c, ctx),
-        RuleKind::Milestone(c) => milestone::evaluate(rule, rule_index, c, ctx),
+        RuleKind::Milestone(c) => milestone::evaluate(rule, c, ctx),
     }
 }
 

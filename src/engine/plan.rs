@@ -1,0 +1,54 @@
+//! What the deal stream must keep for a run, as the rules declare it (SPEC §2: deals.csv holds
+//! history). The loader follows this plan and knows no rule; `diff` asks for one plan covering both
+//! programs, so deals.csv is read once.
+
+use crate::input::DealPlan;
+use crate::model::period::Period;
+use crate::program::Program;
+
+/// The plan for one or more programs over the same period, or `None` when they credit deals
+/// differently (another currency or rounding), so one stream cannot serve them all.
+pub fn deal_plan(programs: &[&Program], period: &Period) -> Option<DealPlan> {
+    let first = programs.first()?;
+    if programs.iter().any(|p| {
+        p.currency != first.currency
+            || p.rounding != first.rounding
+            || p.minor_units() != first.minor_units()
+    }) {
+        return None;
+    }
+    let mut plan = DealPlan {
+        period: period.clone(),
+        previous_period: false,
+        window_months: Vec::new(),
+        prior_filters: Vec::new(),
+        currency: first.currency.clone(),
+        rounding: first.rounding,
+        minor_units: first.minor_units(),
+    };
+    for program in programs {
+        if let Some(levels) = &program.levels
+            && !plan.window_months.contains(&levels.window_months)
+        {
+            plan.window_months.push(levels.window_months);
+        }
+        for rule in &program.rules {
+            plan.previous_period |= rule.kind.needs_previous_period();
+            if rule.kind.needs_prior_count() && !plan.prior_filters.contains(&rule.when) {
+                plan.prior_filters.push(rule.when.clone());
+            }
+        }
+    }
+    Some(plan)
+}
+
+/// The rules whose per-partner ledger sums a run needs: those that pay once per partner (milestones
+/// hold their bonus while its lines add up to non-zero).
+pub fn ledger_sums(program: &Program) -> Vec<&str> {
+    program
+        .rules
+        .iter()
+        .filter(|r| r.kind.needs_prior_count())
+        .map(|r| r.id.as_str())
+        .collect()
+}
