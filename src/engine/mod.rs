@@ -9,10 +9,12 @@ mod line;
 mod nudge;
 pub mod rules;
 mod settle;
+mod totals;
 
 pub use line::{Line, LineKind, Source};
 pub use nudge::Nudge;
 pub use settle::{Payout, PayoutStatus};
+pub use totals::{PartnerRuleTotal, RuleTotal};
 
 use crate::error::Result;
 use crate::input::{Activity, Claim, Deal, DealData, FxTable, LedgerData, Partner, PartnerSet};
