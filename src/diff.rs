@@ -3,16 +3,16 @@
 //! The cost of a program for a period is what it earns partners (every line but clawbacks, after caps
 //! and budget): holds and minimums change when money is paid, not what it costs.
 
-use crate::engine::{self, LineKind, Outcome};
+use crate::engine::{self, LineKind, Outcome, RuleTotal};
 use crate::error::{Error, Result};
-use crate::model::money::{format_money, format_percent};
 use crate::model::period::Period;
 use crate::output::{align_right, plain_table};
 use crate::program::{self, Program};
-use crate::run::{self, DataPaths, Loaded};
+use crate::run::{self, DataPaths};
 use rust_decimal::Decimal;
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 use std::collections::BTreeMap;
+use std::fmt;
 use std::path::Path;
 
 /// `--max-increase`: money, or a percentage of the base cost.
@@ -42,24 +42,112 @@ impl Limit {
     }
 }
 
+/// `5000.00` (the amount as held: the report holds it at the currency's minor units) or `5%`.
+impl fmt::Display for Limit {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        match self {
+            Limit::Amount(a) => write!(f, "{a}"),
+            Limit::Percent(p) => write!(f, "{}%", p.normalize()),
+        }
+    }
+}
+
+/// Money in the report: exactly the currency's minor units, `-0` as `0`, so it prints as
+/// [`crate::model::money::format_money`] formats it (`12.5` in USD → `12.50`).
+fn money(value: Decimal, minor_units: u32) -> Decimal {
+    let mut v = value;
+    v.rescale(minor_units);
+    if v.is_zero() {
+        Decimal::new(0, minor_units)
+    } else {
+        v
+    }
+}
+
+/// The change from `base` to `head` in percent of `base` (to 0.01 %), none on a zero base.
+fn pct(base: Decimal, head: Decimal) -> Option<Decimal> {
+    (!base.is_zero()).then(|| ((head - base) / base).round_dp(4) * Decimal::ONE_HUNDRED)
+}
+
+/// `5.88%`, `-100%`.
+fn percent_text(pct: Decimal) -> String {
+    format!("{}%", pct.normalize())
+}
+
+/// JSON money is a string, so it stays exact: `200.00`.
+fn money_json<S: Serializer>(value: &Decimal, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.collect_str(value)
+}
+
+/// `5.88%`, or an empty string on a zero base.
+fn pct_json<S: Serializer>(pct: &Option<Decimal>, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(&pct.map(percent_text).unwrap_or_default())
+}
+
+fn limit_json<S: Serializer>(limit: &Option<Limit>, s: S) -> std::result::Result<S::Ok, S::Error> {
+    match limit {
+        None => s.serialize_none(),
+        Some(l) => s.collect_str(l),
+    }
+}
+
+/// `+200.00` / `-100.00` / `0.00`: a reader sees the direction of a change at a glance.
+fn signed(value: Decimal) -> String {
+    if value > Decimal::ZERO {
+        format!("+{value}")
+    } else {
+        value.to_string()
+    }
+}
+
+/// `+5.88%` / `-100%` / `0%`, or nothing on a zero base.
+fn signed_pct(pct: Option<Decimal>) -> String {
+    match pct {
+        None => String::new(),
+        Some(p) if p > Decimal::ZERO => format!("+{}", percent_text(p)),
+        Some(p) => percent_text(p),
+    }
+}
+
+/// Money is held at the currency's minor units and formatted when rendered.
 #[derive(Debug, Serialize)]
 pub struct Delta {
     pub name: String,
     pub kind: String,
-    pub base: String,
-    pub head: String,
-    pub delta: String,
-    /// Empty when the base is zero.
-    pub delta_pct: String,
+    #[serde(serialize_with = "money_json")]
+    pub base: Decimal,
+    #[serde(serialize_with = "money_json")]
+    pub head: Decimal,
+    #[serde(serialize_with = "money_json")]
+    pub delta: Decimal,
+    /// The change in percent of the base (`5.88`); none when the base is zero.
+    #[serde(serialize_with = "pct_json")]
+    pub delta_pct: Option<Decimal>,
+}
+
+impl Delta {
+    fn new(name: String, kind: String, base: Decimal, head: Decimal, minor_units: u32) -> Delta {
+        Delta {
+            name,
+            kind,
+            base: money(base, minor_units),
+            head: money(head, minor_units),
+            delta: money(head - base, minor_units),
+            delta_pct: pct(base, head),
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
 pub struct PartnerDelta {
     pub partner_id: String,
     pub partner_type: String,
-    pub base: String,
-    pub head: String,
-    pub delta: String,
+    #[serde(serialize_with = "money_json")]
+    pub base: Decimal,
+    #[serde(serialize_with = "money_json")]
+    pub head: Decimal,
+    #[serde(serialize_with = "money_json")]
+    pub delta: Decimal,
 }
 
 #[derive(Debug, Serialize)]
@@ -74,17 +162,11 @@ pub struct DiffReport {
     /// The changed partners by absolute delta (largest first), cut to `--top` unless `--all`.
     pub partners: Vec<PartnerDelta>,
     pub total: Delta,
-    pub max_increase: Option<String>,
+    /// `--max-increase`, an amount held at the currency's minor units.
+    #[serde(serialize_with = "limit_json")]
+    pub max_increase: Option<Limit>,
     pub over_limit: bool,
     pub warnings: Vec<String>,
-}
-
-fn pct(base: Decimal, head: Decimal) -> String {
-    if base.is_zero() {
-        String::new()
-    } else {
-        format_percent(((head - base) / base).round_dp(4))
-    }
 }
 
 fn cost_by_partner(outcome: &Outcome, n: usize) -> Vec<Decimal> {
@@ -97,40 +179,25 @@ fn cost_by_partner(outcome: &Outcome, n: usize) -> Vec<Decimal> {
     out
 }
 
-fn by_rule(program: &Program, outcome: &Outcome) -> Vec<(String, String, Decimal)> {
-    let mut rows: Vec<(String, String, Decimal)> = program
-        .rules
-        .iter()
-        .map(|r| (r.id.clone(), r.kind.name().to_string(), Decimal::ZERO))
-        .collect();
-    for l in &outcome.lines {
-        if l.kind == LineKind::Clawback {
-            continue;
-        }
-        let (id, kind) = if l.kind == LineKind::BudgetProration {
-            ("(budget-proration)".to_string(), "adjustment".to_string())
-        } else {
-            (
-                l.rule_id.clone(),
-                program
-                    .rule(&l.rule_id)
-                    .map(|r| r.kind.name())
-                    .unwrap_or("")
-                    .to_string(),
-            )
-        };
-        match rows.iter_mut().find(|r| r.0 == id) {
-            Some(r) => r.2 += l.amount,
-            None => rows.push((id, kind, l.amount)),
-        }
-    }
-    rows
-}
-
-fn evaluate(program: &Program, period: &Period, paths: &DataPaths) -> Result<(Loaded, Outcome)> {
-    let loaded = run::load(program, period, paths, true, &mut |_| {})?;
-    let outcome = engine::evaluate(program, period, &loaded.inputs())?;
-    Ok((loaded, outcome))
+/// The cost per rule in program order, then budget proration as `(budget-proration)`; clawbacks are
+/// not a cost.
+fn cost_by_rule(program: &Program, outcome: &Outcome) -> Vec<RuleTotal> {
+    outcome
+        .rule_totals(program)
+        .into_iter()
+        .filter(|t| !(t.is_adjustment() && t.kind == LineKind::Clawback.name()))
+        .map(|t| {
+            if t.is_adjustment() {
+                RuleTotal {
+                    rule_id: format!("({})", t.kind),
+                    kind: "adjustment",
+                    ..t
+                }
+            } else {
+                t
+            }
+        })
+        .collect()
 }
 
 pub fn diff(
@@ -150,51 +217,47 @@ pub fn diff(
         )));
     }
     let units = base.minor_units();
-    let money = |v: Decimal| format_money(v, units);
-    let (loaded, base_out) = evaluate(&base, period, paths)?;
-    let (head_loaded, head_out) = evaluate(&head, period, paths)?;
+    // One read of every input for both programs (deals.csv included, with a plan covering both).
+    let mut both = run::load_many(&[&base, &head], period, paths, true, &mut |_| {})?.into_iter();
+    let (loaded, head_loaded) = match (both.next(), both.next()) {
+        (Some(b), Some(h)) => (b, h),
+        _ => return Err(Error::Calculation("diff needs both programs loaded".into())),
+    };
+    let base_out = engine::evaluate(&base, period, &loaded.inputs())?;
+    let head_out = engine::evaluate(&head, period, &head_loaded.inputs())?;
     let partners = &loaded.partners.partners;
 
-    let base_rules = by_rule(&base, &base_out);
-    let head_rules = by_rule(&head, &head_out);
-    let mut rules: Vec<Delta> = Vec::new();
-    let mut names: Vec<(String, String)> = base_rules
-        .iter()
-        .map(|r| (r.0.clone(), r.1.clone()))
-        .collect();
+    let base_rules = cost_by_rule(&base, &base_out);
+    let head_rules = cost_by_rule(&head, &head_out);
+    let mut names: Vec<&RuleTotal> = base_rules.iter().collect();
     for r in &head_rules {
-        if !names.iter().any(|n| n.0 == r.0) {
-            names.push((r.0.clone(), r.1.clone()));
+        if !names.iter().any(|n| n.rule_id == r.rule_id) {
+            names.push(r);
         }
     }
-    for (name, kind) in names {
-        let b = base_rules
+    let cost = |rules: &[RuleTotal], name: &str| {
+        rules
             .iter()
-            .find(|r| r.0 == name)
-            .map(|r| r.2)
-            .unwrap_or_default();
-        let h = head_rules
-            .iter()
-            .find(|r| r.0 == name)
-            .map(|r| r.2)
-            .unwrap_or_default();
-        let kind = match (base.rule(&name), head.rule(&name)) {
-            (Some(x), Some(y)) if x.kind.name() != y.kind.name() => {
-                format!("{} → {}", x.kind.name(), y.kind.name())
-            }
-            (Some(_), None) => format!("{kind} (removed)"),
-            (None, Some(_)) => format!("{kind} (added)"),
-            _ => kind,
-        };
-        rules.push(Delta {
-            name,
-            kind,
-            base: money(b),
-            head: money(h),
-            delta: money(h - b),
-            delta_pct: pct(b, h),
-        });
-    }
+            .find(|r| r.rule_id == name)
+            .map(|r| r.amount)
+            .unwrap_or_default()
+    };
+    let rules: Vec<Delta> = names
+        .into_iter()
+        .map(|r| {
+            let name = &r.rule_id;
+            let kind = match (base.rule(name), head.rule(name)) {
+                (Some(x), Some(y)) if x.kind.name() != y.kind.name() => {
+                    format!("{} → {}", x.kind.name(), y.kind.name())
+                }
+                (Some(_), None) => format!("{} (removed)", r.kind),
+                (None, Some(_)) => format!("{} (added)", r.kind),
+                _ => r.kind.to_string(),
+            };
+            let (b, h) = (cost(&base_rules, name), cost(&head_rules, name));
+            Delta::new(name.clone(), kind, b, h, units)
+        })
+        .collect();
 
     let base_cost = cost_by_partner(&base_out, partners.len());
     let head_cost = cost_by_partner(&head_out, partners.len());
@@ -220,22 +283,15 @@ pub fn diff(
         .map(|i| PartnerDelta {
             partner_id: partners[i].id.clone(),
             partner_type: partners[i].partner_type.clone(),
-            base: money(base_cost[i]),
-            head: money(head_cost[i]),
-            delta: money(head_cost[i] - base_cost[i]),
+            base: money(base_cost[i], units),
+            head: money(head_cost[i], units),
+            delta: money(head_cost[i] - base_cost[i], units),
         })
         .collect();
     let partner_types = types
         .into_iter()
         .filter(|(_, (b, h))| !b.is_zero() || !h.is_zero())
-        .map(|(t, (b, h))| Delta {
-            name: t.to_string(),
-            kind: String::new(),
-            base: money(b),
-            head: money(h),
-            delta: money(h - b),
-            delta_pct: pct(b, h),
-        })
+        .map(|(t, (b, h))| Delta::new(t.to_string(), String::new(), b, h, units))
         .collect();
     let b: Decimal = base_cost.iter().sum();
     let h: Decimal = head_cost.iter().sum();
@@ -264,34 +320,14 @@ pub fn diff(
         partner_types,
         partners_changed,
         partners: shown,
-        total: Delta {
-            name: "total".into(),
-            kind: String::new(),
-            base: money(b),
-            head: money(h),
-            delta: money(increase),
-            delta_pct: pct(b, h),
-        },
+        total: Delta::new("total".into(), String::new(), b, h, units),
         max_increase: limit.map(|l| match l {
-            Limit::Amount(a) => money(a),
-            Limit::Percent(p) => format!("{}%", p.normalize()),
+            Limit::Amount(a) => Limit::Amount(money(a, units)),
+            percent => percent,
         }),
         over_limit,
         warnings,
     })
-}
-
-/// `+200.00` / `-100.00` / `0.00`: a reader sees the direction of a change at a glance.
-fn signed(text: &str) -> String {
-    let is_zero = text
-        .trim_start_matches('-')
-        .chars()
-        .all(|c| c == '0' || c == '.' || c == '%');
-    if text.is_empty() || text.starts_with('-') || is_zero {
-        text.to_string()
-    } else {
-        format!("+{text}")
-    }
 }
 
 impl DiffReport {
@@ -305,10 +341,10 @@ impl DiffReport {
             rules.add_row(vec![
                 d.name.clone(),
                 d.kind.clone(),
-                d.base.clone(),
-                d.head.clone(),
-                signed(&d.delta),
-                signed(&d.delta_pct),
+                d.base.to_string(),
+                d.head.to_string(),
+                signed(d.delta),
+                signed_pct(d.delta_pct),
             ]);
         }
         align_right(&mut rules, 2..6);
@@ -317,10 +353,10 @@ impl DiffReport {
         for d in &self.partner_types {
             types.add_row(vec![
                 d.name.clone(),
-                d.base.clone(),
-                d.head.clone(),
-                signed(&d.delta),
-                signed(&d.delta_pct),
+                d.base.to_string(),
+                d.head.to_string(),
+                signed(d.delta),
+                signed_pct(d.delta_pct),
             ]);
         }
         align_right(&mut types, 1..5);
@@ -333,9 +369,9 @@ impl DiffReport {
                 partners.add_row(vec![
                     p.partner_id.clone(),
                     p.partner_type.clone(),
-                    p.base.clone(),
-                    p.head.clone(),
-                    signed(&p.delta),
+                    p.base.to_string(),
+                    p.head.to_string(),
+                    signed(p.delta),
                 ]);
             }
             align_right(&mut partners, 2..5);
@@ -353,16 +389,15 @@ impl DiffReport {
                 self.partners_changed
             ));
         }
-        let pct = if self.total.delta_pct.is_empty() {
-            String::new()
-        } else {
-            format!(" ({})", signed(&self.total.delta_pct))
+        let pct = match self.total.delta_pct {
+            None => String::new(),
+            pct => format!(" ({})", signed_pct(pct)),
         };
         out.push_str(&format!(
             "Total cost: base {} → head {}: {}{pct}\n",
             self.total.base,
             self.total.head,
-            signed(&self.total.delta)
+            signed(self.total.delta)
         ));
         if let Some(limit) = &self.max_increase {
             out.push_str(&if self.over_limit {

@@ -54,37 +54,36 @@ pub fn explain(
         period.start,
         period.end
     );
-    let lines: Vec<_> = outcome
-        .lines
-        .iter()
-        .filter(|l| l.partner == index)
-        .collect();
+    let groups = outcome.partner_rule_totals(index);
     let mut t = plain_table(vec![
         "rule", "kind", "source", "basis", "rate", "amount", "note",
     ]);
-    let mut groups: Vec<String> = Vec::new();
-    for l in &lines {
-        if !groups.contains(&l.rule_id) {
-            groups.push(l.rule_id.clone());
+    // One block per rule, with its clawbacks; budget proration is `(adjustment)`.
+    let mut rule_ids: Vec<&str> = Vec::new();
+    for g in &groups {
+        if !rule_ids.contains(&g.rule_id) {
+            rule_ids.push(g.rule_id);
         }
     }
-    for g in &groups {
+    for rule_id in rule_ids {
         let mut subtotal = Decimal::ZERO;
-        for l in lines.iter().filter(|l| &l.rule_id == g) {
-            subtotal += l.amount;
-            t.add_row(vec![
-                if g.is_empty() {
-                    "(adjustment)".to_string()
-                } else {
-                    g.clone()
-                },
-                l.kind.name().to_string(),
-                format!("{} {}", l.source.name(), l.source_id),
-                l.basis.map(|b| b.to_string()).unwrap_or_default(),
-                l.rate.map(format_rate).unwrap_or_default(),
-                money(l.amount),
-                l.note.clone(),
-            ]);
+        for g in groups.iter().filter(|g| g.rule_id == rule_id) {
+            subtotal += g.amount;
+            for l in &g.lines {
+                t.add_row(vec![
+                    if rule_id.is_empty() {
+                        "(adjustment)".to_string()
+                    } else {
+                        rule_id.to_string()
+                    },
+                    l.kind.name().to_string(),
+                    format!("{} {}", l.source.name(), l.source_id),
+                    l.basis.map(|b| b.to_string()).unwrap_or_default(),
+                    l.rate.map(format_rate).unwrap_or_default(),
+                    money(l.amount),
+                    l.note.clone(),
+                ]);
+            }
         }
         t.add_row(vec![
             String::new(),
@@ -97,7 +96,7 @@ pub fn explain(
         ]);
     }
     align_right(&mut t, [5]);
-    if lines.is_empty() {
+    if groups.is_empty() {
         out.push_str("No lines this period.\n");
     } else {
         out.push_str(&format!("{t}\n"));

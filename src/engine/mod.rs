@@ -10,10 +10,12 @@ mod nudge;
 pub mod plan;
 pub mod rules;
 mod settle;
+mod totals;
 
 pub use line::{Line, LineKind, Source};
 pub use nudge::Nudge;
 pub use settle::{Payout, PayoutStatus};
+pub use totals::{PartnerRuleTotal, RuleTotal};
 
 use crate::error::Result;
 use crate::input::{DealData, FxTable, LedgerData, PartnerSet};

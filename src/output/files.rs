@@ -247,18 +247,6 @@ fn write_statements(
     let money = |v: Decimal| format_money(v, units);
     let statements = dir.join("statements");
     std::fs::create_dir(&statements).map_err(|e| Error::io("create", &statements, e))?;
-    let mut lines_by_partner: Vec<&[Line]> = vec![&[]; partners.len()];
-    let mut start = 0;
-    while start < outcome.lines.len() {
-        let partner = outcome.lines[start].partner;
-        let end = start
-            + outcome.lines[start..]
-                .iter()
-                .take_while(|l| l.partner == partner)
-                .count();
-        lines_by_partner[partner] = &outcome.lines[start..end];
-        start = end;
-    }
     for payout in &outcome.payouts {
         let partner = &partners.partners[payout.partner];
         let path = statements.join(statement_file_name(&partner.id));
@@ -301,34 +289,21 @@ fn write_statements(
             &format!("{} to {}", period.start, period.end),
             "",
         ])?;
-        let lines = lines_by_partner[payout.partner];
-        let mut groups: Vec<(String, &'static str)> = Vec::new();
-        for l in lines {
-            let key = (l.rule_id.clone(), l.kind.name());
-            if !groups.contains(&key) {
-                groups.push(key);
-            }
-        }
-        for (rule_id, kind) in &groups {
-            let group: Vec<&Line> = lines
-                .iter()
-                .filter(|l| &l.rule_id == rule_id && l.kind.name() == *kind)
-                .collect();
-            let item = if rule_id.is_empty() {
-                kind.to_string()
+        for group in outcome.partner_rule_totals(payout.partner) {
+            let item = if group.rule_id.is_empty() {
+                group.kind.to_string()
             } else {
-                format!("{rule_id} ({kind})")
+                format!("{} ({})", group.rule_id, group.kind)
             };
-            for l in &group {
+            for l in &group.lines {
                 row(["line", &item, &l.source_id, &l.note, &money(l.amount)])?;
             }
-            let subtotal: Decimal = group.iter().map(|l| l.amount).sum();
             row([
                 "subtotal",
                 &item,
                 "",
-                &format!("{} line(s)", group.len()),
-                &money(subtotal),
+                &format!("{} line(s)", group.lines.len()),
+                &money(group.amount),
             ])?;
         }
         for (name, value) in [

@@ -68,39 +68,6 @@ impl Summary {
     ) -> Summary {
         let units = program.minor_units();
         let money = |v: Decimal| format_money(v, units);
-        // Rules in program order, then adjustments (budget-proration, clawbacks) by kind.
-        let mut rules: Vec<(String, String, usize, Decimal)> = program
-            .rules
-            .iter()
-            .map(|r| (r.id.clone(), r.kind.name().to_string(), 0, Decimal::ZERO))
-            .collect();
-        for line in &outcome.lines {
-            let kind = line.kind.name();
-            let is_rule_line = matches!(
-                line.kind,
-                crate::engine::LineKind::Rule(_) | crate::engine::LineKind::Claim
-            );
-            let key_id = if is_rule_line {
-                line.rule_id.clone()
-            } else {
-                String::new()
-            };
-            let key_kind = if is_rule_line {
-                program
-                    .rule(&line.rule_id)
-                    .map(|r| r.kind.name().to_string())
-                    .unwrap_or_else(|| kind.to_string())
-            } else {
-                kind.to_string()
-            };
-            match rules.iter_mut().find(|r| r.0 == key_id && r.1 == key_kind) {
-                Some(r) => {
-                    r.2 += 1;
-                    r.3 += line.amount;
-                }
-                None => rules.push((key_id, key_kind, 1, line.amount)),
-            }
-        }
         let mut types: BTreeMap<String, (usize, Decimal, Decimal)> = BTreeMap::new();
         for p in &outcome.payouts {
             let t = types
@@ -119,13 +86,15 @@ impl Summary {
             program_id: program.id.clone(),
             period: period.to_string(),
             currency: program.currency.clone(),
-            rules: rules
+            // Rules in program order, then adjustments (budget-proration, clawbacks) by kind.
+            rules: outcome
+                .rule_totals(program)
                 .into_iter()
-                .map(|(rule_id, kind, lines, amount)| RuleTotal {
-                    rule_id,
-                    kind,
-                    lines,
-                    amount: money(amount),
+                .map(|t| RuleTotal {
+                    rule_id: t.rule_id,
+                    kind: t.kind.to_string(),
+                    lines: t.lines,
+                    amount: money(t.amount),
                 })
                 .collect(),
             partner_types: types

@@ -70,7 +70,7 @@ fn parse_target(src: &mut Src, t: &Tbl) -> Result<Target, Bad> {
                 src.error(
                     v.span(),
                     format!(
-                        "`{name}` must be above 0, found {d}: a target of 0 is reached by every \
+                        "`{name}` must be above 0, found {d}: a target of {d} is reached by every \
                          partner, even one with no deals"
                     ),
                 );
