@@ -166,7 +166,7 @@ pub struct DiffReport {
     #[serde(serialize_with = "limit_json")]
     pub max_increase: Option<Limit>,
     pub over_limit: bool,
-    pub warnings: Vec<String>,
+    pub warnings: Vec<crate::error::Warning>,
 }
 
 fn cost_by_partner(outcome: &Outcome, n: usize) -> Vec<Decimal> {
@@ -309,8 +309,11 @@ pub fn diff(
     };
     let mut warnings = loaded.warnings.clone();
     warnings.extend(head_loaded.warnings.iter().cloned());
-    warnings.extend(base_out.warnings.iter().map(|w| format!("base: {w}")));
-    warnings.extend(head_out.warnings.iter().map(|w| format!("head: {w}")));
+    let side = |label: &str, w: &crate::error::Warning| {
+        crate::error::Warning::new(w.code, format!("{label}: {}", w.message))
+    };
+    warnings.extend(base_out.warnings.iter().map(|w| side("base", w)));
+    warnings.extend(head_out.warnings.iter().map(|w| side("head", w)));
     Ok(DiffReport {
         base_program: base.id.clone(),
         head_program: head.id.clone(),

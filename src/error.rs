@@ -59,6 +59,54 @@ impl fmt::Display for Diagnostic {
     }
 }
 
+/// A calculation went through, but something deserves a look (SPEC §1: the summary's warnings). The
+/// `code` is stable, for machines reading `--json`; the message is for people.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Warning {
+    pub code: WarningCode,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WarningCode {
+    /// An attainment tier or a quota goal skipped for a partner without a positive quota.
+    NoQuota,
+    /// A claim on a fund whose `when` the partner does not match: paid nothing.
+    ClaimNotEligible,
+    /// A claim paid in part or not at all: the fund had no more.
+    ClaimUnpaid,
+    /// The budgeted rules requested more than the budget: prorated.
+    BudgetProrated,
+    /// Rows reversed in the period could not be clawed back: no --ledger.
+    ReversalsWithoutLedger,
+    /// Paid rows reversed after the clawback window: not clawed back.
+    LateReversals,
+    /// A deal row re-dated after it was paid: not paid again (SPEC §7).
+    DealPaidAlready,
+    /// A claim re-dated after it was paid: not paid again (SPEC §7).
+    ClaimPaidAlready,
+    /// A fund balance of a fund the program no longer defines: carried unchanged.
+    FundWithoutRule,
+    /// `diff`: a claim on a fund one of the programs does not define: ignored.
+    ClaimUnknownFund,
+}
+
+impl Warning {
+    pub fn new(code: WarningCode, message: impl Into<String>) -> Warning {
+        Warning {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// Every error found in a program definition (never only the first).

@@ -17,6 +17,6 @@ pub mod output;
 pub mod program;
 pub mod run;
 
-pub use error::{Error, Result};
+pub use error::{Error, Result, Warning, WarningCode};
 // `payline::period::Period` and `payline::money` read as before: they live in `model`.
 pub use model::{money, period};

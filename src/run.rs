@@ -44,7 +44,7 @@ pub struct Loaded {
     pub ledger: LedgerData,
     pub digests: BTreeMap<String, FileDigest>,
     /// Warnings raised while loading (e.g. `diff` ignoring a claim on a fund one program lacks).
-    pub warnings: Vec<String>,
+    pub warnings: Vec<crate::error::Warning>,
 }
 
 impl Loaded {

@@ -8,7 +8,7 @@
 
 use super::line::Calc;
 use super::{Line, LineKind, Source};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Warning, WarningCode};
 use crate::model::Partner;
 use crate::model::money::format_money;
 use crate::program::Program;
@@ -104,7 +104,7 @@ pub fn prorate(
     program: &Program,
     partners: &[Partner],
     per_partner: &mut [Vec<Line>],
-    warnings: &mut Vec<String>,
+    warnings: &mut Vec<Warning>,
 ) -> Result<()> {
     let Some(budget) = &program.budget else {
         return Ok(());
@@ -152,11 +152,11 @@ pub fn prorate(
         .and_then(|(t, r)| t.checked_div(r))
         .ok_or_else(too_large)?
         .round_dp(10);
-    warnings.push(format!(
+    warnings.push(Warning::new(WarningCode::BudgetProrated, format!(
         "budget: the budgeted rules requested {} against a budget of {}; every partner's budgeted amount was prorated",
         money(requested_money),
         money(total_money)
-    ));
+    )));
     for (i, lines) in per_partner.iter_mut().enumerate() {
         let delta = scaled[i] - requested[i];
         if delta == 0 {

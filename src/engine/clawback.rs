@@ -4,6 +4,7 @@
 //! clawed back twice. Without a ledger nothing can be recovered, and the summary says so.
 
 use super::{Inputs, Line, LineKind, Source};
+use crate::error::{Warning, WarningCode};
 use crate::model::Deal;
 use crate::model::period::Period;
 use crate::program::Program;
@@ -45,7 +46,7 @@ pub fn claw_back(
     period: &Period,
     inputs: &Inputs,
     per_partner: &mut [Vec<Line>],
-    warnings: &mut Vec<String>,
+    warnings: &mut Vec<Warning>,
 ) {
     let reversals = &inputs.deals.reversals;
     if reversals.is_empty() {
@@ -64,11 +65,11 @@ pub fn claw_back(
                 .take(3)
                 .map(|d| format!("{}/{}", d.deal_id, partners[d.partner].id))
                 .collect();
-            warnings.push(format!(
+            warnings.push(Warning::new(WarningCode::ReversalsWithoutLedger, format!(
                 "{} deal row(s) closed before {period} were reversed in it, but no --ledger was given, so nothing was clawed back (e.g. {})",
                 earlier.len(),
                 examples.join(", ")
-            ));
+            )));
         }
         return;
     }
@@ -117,9 +118,9 @@ pub fn claw_back(
         }
     }
     if late > 0 {
-        warnings.push(format!(
+        warnings.push(Warning::new(WarningCode::LateReversals, format!(
             "{late} paid deal row(s) reversed in {period} more than {} days after closing were not clawed back",
             program.clawback_days
-        ));
+        )));
     }
 }

@@ -17,7 +17,7 @@ pub use nudge::Nudge;
 pub use settle::{Payout, PayoutStatus};
 pub use totals::{PartnerRuleTotal, RuleTotal};
 
-use crate::error::Result;
+use crate::error::{Result, Warning, WarningCode};
 use crate::input::{DealData, FxTable, LedgerData, PartnerSet};
 use crate::model::period::Period;
 use crate::model::{Activity, Claim, Deal, Partner};
@@ -58,7 +58,7 @@ pub struct Outcome {
     pub nudges: Vec<Nudge>,
     /// Each partner's level for the run (by partner index).
     pub levels: Vec<Option<String>>,
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Warning>,
 }
 
 /// What one rule evaluation sees of one partner.
@@ -136,7 +136,7 @@ pub(crate) struct FundState {
 /// partner and the rule.
 pub(crate) fn evaluate_rules(
     ctx: &PartnerCtx,
-    warnings: &mut Vec<String>,
+    warnings: &mut Vec<Warning>,
 ) -> Result<(Vec<Line>, BTreeMap<String, FundState>)> {
     let mut lines = Vec::new();
     let mut funds = BTreeMap::new();
@@ -185,7 +185,7 @@ pub(crate) fn evaluate_rules(
 pub(crate) fn rule_lines(
     ctx: &PartnerCtx,
     rule: &Rule,
-    warnings: &mut Vec<String>,
+    warnings: &mut Vec<Warning>,
 ) -> Result<rules::RuleOutput> {
     let calc = ctx.calc(rule);
     let units = ctx.program.minor_units();
@@ -210,7 +210,7 @@ fn drop_paid_deal_lines(
     ctx: &PartnerCtx,
     rule: &Rule,
     lines: &mut Vec<Line>,
-    warnings: &mut Vec<String>,
+    warnings: &mut Vec<Warning>,
 ) {
     let paid = &ctx.inputs.ledger.paid_deal_lines;
     if paid.is_empty() {
@@ -221,9 +221,12 @@ fn drop_paid_deal_lines(
         match paid.get(&key) {
             None => true,
             Some(paid_in) => {
-                warnings.push(format!(
-                    "deal {} of partner {}: rule `{}` already paid it in {paid_in}; its closed_on is now in {}, so it was not paid again",
-                    line.source_id, ctx.partner.id, rule.id, ctx.period
+                warnings.push(Warning::new(
+                    WarningCode::DealPaidAlready,
+                    format!(
+                        "deal {} of partner {}: rule `{}` already paid it in {paid_in}; its closed_on is now in {}, so it was not paid again",
+                        line.source_id, ctx.partner.id, rule.id, ctx.period
+                    ),
                 ));
                 false
             }
@@ -242,9 +245,12 @@ pub fn evaluate(program: &Program, period: &Period, inputs: &Inputs) -> Result<O
     let mut claims_by_partner: BTreeMap<usize, Vec<Claim>> = BTreeMap::new();
     for claim in inputs.claims {
         if let Some(paid_in) = inputs.ledger.paid_claims.get(&claim.claim_id) {
-            outcome.warnings.push(format!(
-                "claim {} of partner {} was paid in {paid_in} already; its decided_on is now in {period}, so it was not paid again",
-                claim.claim_id, partners[claim.partner].id
+            outcome.warnings.push(Warning::new(
+                WarningCode::ClaimPaidAlready,
+                format!(
+                    "claim {} of partner {} was paid in {paid_in} already; its decided_on is now in {period}, so it was not paid again",
+                    claim.claim_id, partners[claim.partner].id
+                ),
             ));
             continue;
         }
@@ -297,9 +303,12 @@ pub fn evaluate(program: &Program, period: &Period, inputs: &Inputs) -> Result<O
     // Fund balances of funds the program no longer defines are carried untouched, not lost.
     for ((partner, fund), balance) in &inputs.ledger.funds {
         if program.rule(fund).is_none_or(|r| !r.is_fund()) {
-            outcome.warnings.push(format!(
-                "partner {}: fund balance {} of `{fund}` carried unchanged: the program has no such fund rule",
-                partners[*partner].id, balance
+            outcome.warnings.push(Warning::new(
+                WarningCode::FundWithoutRule,
+                format!(
+                    "partner {}: fund balance {} of `{fund}` carried unchanged: the program has no such fund rule",
+                    partners[*partner].id, balance
+                ),
             ));
             fund_balances.insert((*partner, fund.clone()), *balance);
         }

@@ -1,7 +1,7 @@
 //! activities.csv and claims.csv: small files, validated whole, the period's rows kept.
 
 use super::{CsvFile, FileDigest, PartnerSet};
-use crate::error::Result;
+use crate::error::{Result, Warning, WarningCode};
 use crate::model::period::Period;
 use crate::model::{Activity, Claim, ClaimStatus};
 use crate::program::Program;
@@ -46,7 +46,7 @@ pub fn load_claims(
     period: &Period,
     partners: &PartnerSet,
     unknown_funds_ok: bool,
-) -> Result<(Vec<Claim>, FileDigest, Vec<String>)> {
+) -> Result<(Vec<Claim>, FileDigest, Vec<Warning>)> {
     let mut csv = CsvFile::open(
         path,
         &["claim_id", "partner_id", "fund", "amount", "status"],
@@ -69,9 +69,12 @@ pub fn load_claims(
         let fund_known = program.rule(fund).is_some_and(|r| r.is_fund());
         if !fund_known {
             if unknown_funds_ok {
-                warnings.push(format!(
-                    "claim {claim_id}: fund `{fund}` is not a fund rule of program {}; ignored",
-                    program.id
+                warnings.push(Warning::new(
+                    WarningCode::ClaimUnknownFund,
+                    format!(
+                        "claim {claim_id}: fund `{fund}` is not a fund rule of program {}; ignored",
+                        program.id
+                    ),
                 ));
                 continue;
             }

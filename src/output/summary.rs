@@ -4,6 +4,7 @@
 
 use super::{align_right, plain_table};
 use crate::engine::{Outcome, PayoutStatus};
+use crate::error::Warning;
 use crate::input::{DealData, PartnerSet};
 use crate::model::money::format_money;
 use crate::model::period::Period;
@@ -54,7 +55,8 @@ pub struct Summary {
     pub rules: Vec<RuleTotal>,
     pub partner_types: Vec<TypeTotal>,
     pub kpis: Kpis,
-    pub warnings: Vec<String>,
+    /// Each with a stable `code` for machines and a message for people.
+    pub warnings: Vec<Warning>,
 }
 
 impl Summary {
@@ -64,7 +66,7 @@ impl Summary {
         partners: &PartnerSet,
         deals: &DealData,
         outcome: &Outcome,
-        extra_warnings: &[String],
+        extra_warnings: &[Warning],
     ) -> Summary {
         let units = program.minor_units();
         let money = |v: Decimal| format_money(v, units);

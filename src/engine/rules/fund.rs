@@ -6,7 +6,7 @@
 
 use super::{RuleOutput, revenue};
 use crate::engine::{Line, LineKind, PartnerCtx, Source};
-use crate::error::Result;
+use crate::error::{Result, Warning, WarningCode};
 use crate::model::money::format_percent;
 use crate::program::Rule;
 use crate::program::parse::{Bad, LevelValues, Src, Tbl, level_table};
@@ -84,9 +84,12 @@ pub fn evaluate(
     let mut out = RuleOutput::default();
     if !eligible {
         for c in &claims {
-            out.warnings.push(format!(
-                "claim {} of partner {} on fund `{}` paid nothing: the partner is not eligible for the fund",
-                c.claim_id, ctx.partner.id, rule.id
+            out.warnings.push(Warning::new(
+                WarningCode::ClaimNotEligible,
+                format!(
+                    "claim {} of partner {} on fund `{}` paid nothing: the partner is not eligible for the fund",
+                    c.claim_id, ctx.partner.id, rule.id
+                ),
             ));
         }
         out.fund_available = (!carried.is_zero()).then_some(carried);
@@ -143,14 +146,14 @@ pub fn evaluate(
         );
         if !unpaid.is_zero() {
             note.push_str(&format!("; {} unpaid", ctx.money(unpaid)));
-            out.warnings.push(format!(
+            out.warnings.push(Warning::new(WarningCode::ClaimUnpaid, format!(
                 "claim {} of partner {} on fund `{}`: {} of {} unpaid, the fund has no more available",
                 claim.claim_id,
                 ctx.partner.id,
                 rule.id,
                 ctx.money(unpaid),
                 ctx.money(claimed)
-            ));
+            )));
         }
         out.lines.push(Line {
             partner: ctx.index,

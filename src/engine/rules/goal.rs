@@ -4,7 +4,7 @@
 
 use super::{RuleOutput, period_line, revenue};
 use crate::engine::PartnerCtx;
-use crate::error::Result;
+use crate::error::{Result, Warning, WarningCode};
 use crate::model::money::format_rate;
 use crate::program::parse::{Bad, LevelValues, Src, Tbl, choice, decimal_value, level_table};
 use crate::program::{Measure, Rule};
@@ -142,8 +142,10 @@ pub fn evaluate(rule: &Rule, config: &Config, ctx: &PartnerCtx) -> Result<RuleOu
         Err(reason) => {
             let mut out = RuleOutput::default();
             if let Some(reason) = reason {
-                out.warnings
-                    .push(format!("{reason}: goal rule `{}` skipped", rule.id));
+                out.warnings.push(Warning::new(
+                    WarningCode::NoQuota,
+                    format!("{reason}: goal rule `{}` skipped", rule.id),
+                ));
             }
             return Ok(out);
         }

@@ -19,7 +19,7 @@ pub mod tiered;
 
 use super::line::Calc;
 use super::{Line, LineKind, PartnerCtx, Source};
-use crate::error::Result;
+use crate::error::{Result, Warning};
 use crate::model::Deal;
 use crate::model::money::format_rate;
 use crate::program::parse::{Bad, Src, Tbl};
@@ -286,7 +286,7 @@ fn falling_tiers(tiers: &[Tier], decelerator: bool) -> Vec<(&'static str, String
 #[derive(Debug, Default)]
 pub struct RuleOutput {
     pub lines: Vec<Line>,
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Warning>,
     /// Fund rules: what the partner had available in the fund this period (before claims).
     pub fund_available: Option<Decimal>,
     /// Fund rules: what flowed into the fund this period, as (`accrual` | `allocation`, amount, note).

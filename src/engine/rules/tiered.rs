@@ -13,7 +13,7 @@
 use super::{RuleOutput, deal_line, share_note};
 use crate::engine::PartnerCtx;
 use crate::engine::line::Calc;
-use crate::error::Result;
+use crate::error::{Result, Warning, WarningCode};
 use crate::model::Deal;
 use crate::model::money::{format_percent, format_rate};
 use crate::program::parse::{Bad, Src, Tbl, choice, tiers};
@@ -187,9 +187,12 @@ pub fn evaluate(rule: &Rule, config: &Config, ctx: &PartnerCtx) -> Result<RuleOu
         let has_deals = !ctx.qualifying(rule, ctx.deals).is_empty();
         let mut out = RuleOutput::default();
         if has_deals {
-            out.warnings.push(format!(
-                "partner {}: rule `{}` measures attainment but the partner has no quota; skipped",
-                ctx.partner.id, rule.id
+            out.warnings.push(Warning::new(
+                WarningCode::NoQuota,
+                format!(
+                    "partner {}: rule `{}` measures attainment but the partner has no quota; skipped",
+                    ctx.partner.id, rule.id
+                ),
             ));
         }
         return Ok(out);
