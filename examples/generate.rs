@@ -3,6 +3,14 @@
 //! FX rates. The same arguments always write the same bytes.
 //!
 //! cargo run --release --example generate -- --partners 20000 --deals 10000000 --months 12 --out bench-data
+// A synthetic data generator: its numbers are bounded by its own arguments and a seeded RNG, and
+// its floats only shape the distribution of amounts written as text.
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss,
+    clippy::cast_lossless
+)]
 
 use std::fs::File;
 use std::io::{BufWriter, Write};

@@ -19,6 +19,10 @@ struct Progress {
 }
 
 impl Progress {
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "the clock decides only when progress shows, never what is written"
+    )]
     fn new() -> Progress {
         Progress {
             started: Instant::now(),
@@ -65,17 +69,29 @@ fn main() -> ExitCode {
     match execute(cli.command) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            // Program diagnostics carry their own `file:line:col: error:` prefix.
-            match &e {
-                payline::Error::Program(_) => eprintln!("{e}"),
-                _ => eprintln!("error: {e}"),
-            }
-            ExitCode::from(e.exit_code() as u8)
+            // The library's typed error decides the exit status; anything else is a failure (1).
+            let code = match e.downcast_ref::<payline::Error>() {
+                // Program diagnostics carry their own `file:line:col: error:` prefix.
+                Some(payline::Error::Program(_)) => {
+                    eprintln!("{e}");
+                    1
+                }
+                Some(library) => {
+                    eprintln!("error: {e}");
+                    library.exit_code()
+                }
+                None => {
+                    eprintln!("error: {e:#}");
+                    1
+                }
+            };
+            ExitCode::from(u8::try_from(code).unwrap_or(1))
         }
     }
 }
 
-fn execute(command: Command) -> payline::Result<u8> {
+/// Runs one command; anyhow carries the library's typed error to `main`, which picks the exit status.
+fn execute(command: Command) -> anyhow::Result<u8> {
     match command {
         Command::Run(args) => {
             let summary = {

@@ -172,6 +172,10 @@ fn dead_pid() -> u32 {
 
 /// Starts a big `--force` run over `out` and SIGKILLs it as soon as its temporary directory
 /// appears, i.e. while it writes. Returns the temporary directory's name.
+#[allow(
+    clippy::disallowed_methods,
+    reason = "a test's own timeout, never an output"
+)]
 fn killed_run(case: &Case, out: &str) -> String {
     let mut child: Child = case
         .run(out, &["--deals", "data/big.csv", "--force"])

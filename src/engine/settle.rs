@@ -177,9 +177,8 @@ pub fn settle(
         let paid_in_payout_currency = convert(paid)?;
         let due_on = (status == PayoutStatus::Paid)
             .then(|| {
-                period
-                    .end
-                    .checked_add_days(Days::new(program.payout.terms_days as u64))
+                let terms = u64::try_from(program.payout.terms_days).ok()?;
+                period.end.checked_add_days(Days::new(terms))
             })
             .flatten();
         out.push(Payout {

@@ -187,7 +187,7 @@ pub fn parse_iso_date(text: &str) -> Option<NaiveDate> {
             c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0'))
         })
     };
-    NaiveDate::from_ymd_opt(num(0..4)? as i32, num(5..7)?, num(8..10)?)
+    NaiveDate::from_ymd_opt(i32::try_from(num(0..4)?).ok()?, num(5..7)?, num(8..10)?)
 }
 
 /// `str::trim`, skipped for the usual cell that starts and ends with a printable ASCII character.

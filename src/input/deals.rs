@@ -94,7 +94,7 @@ pub(super) fn key128(parts: &[&str]) -> u128 {
         p.hash(&mut sip);
         p.hash(&mut fnv);
     }
-    ((sip.finish() as u128) << 64) | fnv.finish() as u128
+    (u128::from(sip.finish()) << 64) | u128::from(fnv.finish())
 }
 
 /// The keys are hashes already; hashing them again would only cost time.
@@ -111,7 +111,8 @@ impl Hasher for KeyHasher {
         }
     }
     fn write_u128(&mut self, key: u128) {
-        self.0 = key as u64;
+        // The low 64 bits of the key (FNV-1a's half) are already a good hash.
+        self.0 = u64::try_from(key & u128::from(u64::MAX)).unwrap_or_default();
     }
 }
 

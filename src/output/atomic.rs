@@ -415,7 +415,8 @@ fn open_lock(path: &Path) -> Result<File> {
     {
         // Never follow a planted link to some other file.
         use std::os::unix::fs::OpenOptionsExt;
-        options.custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32);
+        // O_NOFOLLOW is a small positive flag: it fits an i32.
+        options.custom_flags(i32::try_from(rustix::fs::OFlags::NOFOLLOW.bits()).unwrap_or(0));
     }
     options
         .open(path)

@@ -77,7 +77,9 @@ pub fn evaluate(rule: &Rule, config: &Config, ctx: &PartnerCtx) -> Result<RuleOu
         .qualifying(rule, ctx.deals)
         .into_iter()
         .filter(|d| start <= d.closed_on && d.closed_on <= end);
-    let limit = max_deals.map(|n| n as usize).unwrap_or(usize::MAX);
+    let limit = max_deals
+        .and_then(|n| usize::try_from(n).ok())
+        .unwrap_or(usize::MAX);
     let lines = in_window
         .take(limit)
         .enumerate()
