@@ -29,6 +29,18 @@ pub enum Command {
     Explain(ExplainArgs),
 }
 
+impl Command {
+    /// Whether the command was asked for machine-readable output.
+    pub fn json(&self) -> bool {
+        match self {
+            Command::Run(a) => a.json,
+            Command::Check(a) => a.json,
+            Command::Diff(a) => a.json,
+            Command::Explain(_) => false,
+        }
+    }
+}
+
 fn parse_period(text: &str) -> Result<Period, String> {
     Period::parse(text).ok_or_else(|| {
         format!(

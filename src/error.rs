@@ -174,6 +174,50 @@ impl Error {
         }
     }
 
+    /// A stable name of the kind of error, for machines (`--json`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Program(_) => "program",
+            Error::Input { .. } => "input",
+            Error::Malformed { .. } => "malformed-csv",
+            Error::Io { .. } => "io",
+            Error::Calculation(_) => "calculation",
+            Error::Chain(_) => "ledger",
+            Error::Refused(_) => "refused",
+        }
+    }
+
+    /// The error as one JSON object: its code, its message, and its parts where it has them (the
+    /// program's diagnostics; the file, line, column and value of a bad cell; every ledger problem).
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut error = serde_json::json!({ "code": self.code(), "message": self.to_string() });
+        match self {
+            Error::Program(diags) => {
+                error["diagnostics"] = serde_json::json!(diags);
+            }
+            Error::Input {
+                file,
+                line,
+                column,
+                value,
+                ..
+            } => {
+                error["file"] = serde_json::json!(file);
+                error["line"] = serde_json::json!(line);
+                error["column"] = serde_json::json!(column);
+                error["value"] = serde_json::json!(value);
+            }
+            Error::Chain(problems) => {
+                error["problems"] = serde_json::json!(problems);
+            }
+            Error::Malformed { .. }
+            | Error::Io { .. }
+            | Error::Calculation(_)
+            | Error::Refused(_) => {}
+        }
+        serde_json::json!({ "error": error })
+    }
+
     /// The process exit status the CLI uses for this error (SPEC §1: 1 bad input, 2 usage).
     pub fn exit_code(&self) -> i32 {
         match self {

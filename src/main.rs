@@ -66,25 +66,21 @@ fn print_json(value: &impl serde::Serialize) {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let json = cli.command.json();
     match execute(cli.command) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             // The library's typed error decides the exit status; anything else is a failure (1).
-            let code = match e.downcast_ref::<payline::Error>() {
+            let library = e.downcast_ref::<payline::Error>();
+            let code = library.map_or(1, payline::Error::exit_code);
+            match library {
+                // With --json a failure is one JSON object too, on stdout where the report would be.
+                Some(error) if json => print_json(&error.to_json()),
                 // Program diagnostics carry their own `file:line:col: error:` prefix.
-                Some(payline::Error::Program(_)) => {
-                    eprintln!("{e}");
-                    1
-                }
-                Some(library) => {
-                    eprintln!("error: {e}");
-                    library.exit_code()
-                }
-                None => {
-                    eprintln!("error: {e:#}");
-                    1
-                }
-            };
+                Some(payline::Error::Program(_)) => eprintln!("{e}"),
+                Some(_) => eprintln!("error: {e}"),
+                None => eprintln!("error: {e:#}"),
+            }
             ExitCode::from(u8::try_from(code).unwrap_or(1))
         }
     }

@@ -651,3 +651,20 @@ fn a_fund_never_pays_more_than_it_holds_on_claims_with_sub_cent_amounts() {
         "{stdout}"
     );
 }
+
+#[test]
+fn with_json_an_error_is_one_json_object_with_a_stable_code() {
+    let case = Case::new();
+    case.write(
+        "deals.csv",
+        "deal_id,partner_id,closed_on,amount\nD1,P1,2026-10-01,\"1,250.10\"\n",
+    );
+    let output = case.run(&["--json"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let error: serde_json::Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {:?}", output.stdout));
+    assert_eq!(error["error"]["code"], "input");
+    assert_eq!(error["error"]["line"], 2);
+    assert_eq!(error["error"]["column"], "amount");
+    assert_eq!(error["error"]["value"], "1,250.10");
+}
