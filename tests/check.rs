@@ -669,3 +669,129 @@ fn a_2000_rule_program_checks() {
         "{stdout}"
     );
 }
+
+/// Runs check on `text` as the whole file; asserts exit 1 and every `expected` line in the report.
+fn assert_file_reports(text: &str, expected: &[&str]) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("p.toml"), text).unwrap();
+    let out = Command::cargo_bin("payline")
+        .unwrap()
+        .current_dir(dir.path())
+        .args(["check", "p.toml"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "errors exit 1:\n{stdout}");
+    for e in expected {
+        assert!(stdout.contains(e), "missing {e:?} in:\n{stdout}");
+    }
+}
+
+#[test]
+fn a_bad_currency_does_not_hide_a_bad_rounding_or_the_rules() {
+    assert_file_reports(
+        "[program]\nid = \"p\"\nname = \"P\"\ncurrency = \"usd\"\nrounding = \"up\"\n\n[[rules]]\nid = \"a\"\nkind = \"percent\"\nrate = \"0.1\"\nwhen = { partner_typ = [\"x\"], regoin = [\"NA\"], levle = [\"gold\"] }\n",
+        &[
+            "p.toml:4:12: error: `program.currency` must be an ISO 4217 code like \"USD\", found \"usd\"",
+            "p.toml:5:12: error: `program.rounding` must be \"half-up\" or \"half-even\", found \"up\"",
+            "p.toml:11:10: error: unknown key `rules[0].when.partner_typ`",
+            "p.toml:11:31: error: unknown key `rules[0].when.regoin`",
+            "p.toml:11:48: error: unknown key `rules[0].when.levle`",
+            "5 error(s)",
+        ],
+    );
+}
+
+#[test]
+fn two_independent_errors_in_one_table_are_both_reported() {
+    // [program]: two missing keys.
+    assert_file_reports(
+        "[program]\ncurrency = \"USD\"\n",
+        &[
+            "p.toml:1:1: error: missing required key `program.id`",
+            "p.toml:1:1: error: missing required key `program.name`",
+            "2 error(s)",
+        ],
+    );
+    // [payout]
+    assert_reports(
+        "\n[payout]\nminimum = \"-5\"\nterms_days = 4000\n",
+        &[
+            "p.toml:7:11: error: `payout.minimum` must be zero or more",
+            "p.toml:8:14: error: `payout.terms_days` must be a whole number",
+            "2 error(s)",
+        ],
+    );
+    // [budget]: a missing total and an unknown rule.
+    assert_reports(
+        "\n[budget]\nrules = [\"nope\"]\n\n[[rules]]\nid = \"a\"\nkind = \"flat\"\namount = \"1\"\n",
+        &[
+            "p.toml:6:1: error: missing required key `budget.total`",
+            "p.toml:7:9: error: `budget.rules` names unknown rule `nope`",
+            "2 error(s)",
+        ],
+    );
+    // [levels]: two missing keys.
+    assert_reports(
+        "\n[levels]\ntiers = [{ id = \"silver\", from = 0 }]\n",
+        &[
+            "p.toml:6:1: error: missing required key `levels.measure`",
+            "p.toml:6:1: error: missing required key `levels.window_months`",
+            "2 error(s)",
+        ],
+    );
+    // [nudges]: a typo and a value above 1.
+    assert_reports(
+        "\n[nudges]\nwithn = \"0.1\"\nwithin = \"2\"\n",
+        &[
+            "p.toml:7:1: error: unknown key `nudges.withn`",
+            "p.toml:8:10: error: `nudges.within` is a fraction of the next threshold between 0 and 1, found 2",
+            "2 error(s)",
+        ],
+    );
+    // [[rules]]: an unknown kind does not hide a bad cap.
+    assert_reports(
+        "\n[[rules]]\nid = \"a\"\nkind = \"bonus\"\ncap = \"-1\"\n",
+        &[
+            "p.toml:8:8: error: unknown rule kind \"bonus\"",
+            "p.toml:9:7: error: `rules[0].cap` must be zero or more, found -1",
+            "2 error(s)",
+        ],
+    );
+    // A rule kind's own keys: two missing.
+    assert_reports(
+        "\n[[rules]]\nid = \"s\"\nkind = \"spif\"\namount = \"5\"\n",
+        &[
+            "p.toml:6:1: error: missing required key `rules[0].start`",
+            "p.toml:6:1: error: missing required key `rules[0].end`",
+            "2 error(s)",
+        ],
+    );
+    // when: a wrong type and a deal key on a rule that has no deals.
+    assert_reports(
+        "\n[[rules]]\nid = \"a\"\nkind = \"activity\"\nactivity = \"lead\"\namount = \"1\"\nwhen = { region = 3, product = [\"x\"] }\n",
+        &[
+            "p.toml:11:19: error: `rules[0].when.region` must be a list of strings, found 3",
+            "p.toml:11:32: error: `rules[0].when.product` is a deal key and cannot be used on `activity` rules",
+            "2 error(s)",
+        ],
+    );
+    // modifiers: an item that is not a table does not hide the next modifier's error.
+    assert_reports(
+        "\n[[rules]]\nid = \"a\"\nkind = \"percent\"\nrate = \"0.1\"\nmodifiers = [5, { multiplier = \"5000\" }]\n",
+        &[
+            "p.toml:10:14: error: `rules[0].modifiers[0]` must be a table, found 5",
+            "p.toml:10:32: error: `rules[0].modifiers[1].multiplier` must be at most 1000, found 5000",
+            "2 error(s)",
+        ],
+    );
+    // tiers: a bad rate in one tier does not hide thresholds that do not ascend.
+    assert_reports(
+        "\n[[rules]]\nid = \"t\"\nkind = \"tiered\"\nmode = \"marginal\"\ntiers = [\n  { from = \"0\", rate = \"x\" },\n  { from = \"10\", rate = \"0.1\" },\n  { from = \"5\", rate = \"0.2\" },\n]\n",
+        &[
+            "p.toml:11:24: error: `rules[0].tiers[0].rate` must be a decimal",
+            "p.toml:13:3: error: tiers of `rules[0].tiers` must ascend: tier 3 starts at 5 after 10",
+            "2 error(s)",
+        ],
+    );
+}

@@ -26,9 +26,11 @@ pub(crate) fn parse(src: &mut Src, t: &Tbl) -> Result<Config, Bad> {
     let activity = t.string(src, "activity");
     let amount = t.non_negative(src, "amount");
     let max = t.integer::<u64>(src, "max_per_period", 1, i64::MAX);
+    let activity = t.required(src, "activity", activity);
+    let amount = t.required(src, "amount", amount);
     Ok(Config {
-        activity: t.required(src, "activity", activity)?,
-        amount: t.required(src, "amount", amount)?,
+        activity: activity?,
+        amount: amount?,
         max_per_period: max?,
     })
 }

@@ -36,11 +36,12 @@ pub(crate) fn parse(src: &mut Src, t: &Tbl) -> Result<Config, Bad> {
     let measure = choice(src, t, "measure", Measure::CHOICES);
     let amount = t.non_negative(src, "amount");
     let target = parse_target(src, t);
-    let measure = t.required(src, "measure", measure)?;
+    let measure = t.required(src, "measure", measure);
+    let amount = t.required(src, "amount", amount);
     Ok(Config {
-        measure,
+        measure: measure?,
         target: target?,
-        amount: t.required(src, "amount", amount)?,
+        amount: amount?,
     })
 }
 

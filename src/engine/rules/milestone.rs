@@ -38,9 +38,11 @@ pub const KEYS: &[&str] = &["nth_deal", "amount"];
 pub(crate) fn parse(src: &mut Src, t: &Tbl) -> Result<Config, Bad> {
     let nth = t.integer::<u64>(src, "nth_deal", 1, i64::MAX);
     let amount = t.non_negative(src, "amount");
+    let nth = t.required(src, "nth_deal", nth);
+    let amount = t.required(src, "amount", amount);
     Ok(Config {
-        nth_deal: t.required(src, "nth_deal", nth)?,
-        amount: t.required(src, "amount", amount)?,
+        nth_deal: nth?,
+        amount: amount?,
     })
 }
 

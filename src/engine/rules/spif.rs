@@ -30,9 +30,11 @@ pub(crate) fn parse(src: &mut Src, t: &Tbl) -> Result<Config, Bad> {
     let end = t.date(src, "end");
     let max_deals = t.integer::<u64>(src, "max_deals", 1, i64::MAX);
     let p = pay(src, t);
+    let start = t.required(src, "start", start);
+    let end = t.required(src, "end", end);
     Ok(Config {
-        start: t.required(src, "start", start)?,
-        end: t.required(src, "end", end)?,
+        start: start?,
+        end: end?,
         pay: p?,
         max_deals: max_deals?,
     })
