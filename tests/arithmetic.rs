@@ -3,10 +3,11 @@
 //! written stays below 10^20 so next month can read it back. Each test runs the built binary on a
 //! small case that used to wrap, panic or write an unreadable ledger.
 
-use assert_cmd::Command;
+mod common;
+
+use common::Workdir;
+
 use rust_decimal::Decimal;
-use std::path::PathBuf;
-use tempfile::TempDir;
 
 const HEADER: &str = r#"[program]
 id = "arith"
@@ -18,15 +19,22 @@ const ONE_PARTNER: &str = "partner_id,name,type\nP001,One,reseller\n";
 
 /// A working directory holding one case's inputs.
 struct Case {
-    dir: TempDir,
+    work: Workdir,
     extra: Vec<String>,
+}
+
+impl std::ops::Deref for Case {
+    type Target = Workdir;
+    fn deref(&self) -> &Workdir {
+        &self.work
+    }
 }
 
 impl Case {
     /// `rules` is appended to the `[program]` header; the CSVs are written as given.
     fn new(rules: &str, partners: &str, deals: &str) -> Case {
         let case = Case {
-            dir: tempfile::tempdir().unwrap(),
+            work: Workdir::new(),
             extra: Vec::new(),
         };
         case.write("program.toml", &format!("{HEADER}{rules}"));
@@ -37,24 +45,15 @@ impl Case {
 
     /// Adds an optional input file (`--fx fx.csv`, `--activities activities.csv`).
     fn with(mut self, flag: &str, name: &str, text: &str) -> Case {
-        self.write(name, text);
+        self.work.write(name, text);
         self.extra.push(flag.into());
         self.extra.push(name.into());
         self
     }
 
-    fn write(&self, name: &str, text: &str) {
-        std::fs::write(self.dir.path().join(name), text).unwrap();
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
     fn run(&self) -> assert_cmd::assert::Assert {
-        Command::cargo_bin("payline")
-            .unwrap()
-            .current_dir(self.dir.path())
+        self.work
+            .payline()
             .args([
                 "run",
                 "--program",
@@ -82,7 +81,7 @@ impl Case {
             assert!(stderr.contains(f), "stderr lacks {f:?}:\n{stderr}");
         }
         assert!(
-            !self.path("out").exists(),
+            !self.work.path("out").exists(),
             "a failed run must not create --out"
         );
         stderr
@@ -97,7 +96,7 @@ impl Case {
             "stderr:\n{}",
             String::from_utf8_lossy(&output.stderr)
         );
-        std::fs::read_to_string(self.path("out/payouts.csv")).unwrap()
+        std::fs::read_to_string(self.work.path("out/payouts.csv")).unwrap()
     }
 }
 

@@ -5,21 +5,27 @@
 mod common;
 
 use assert_cmd::Command;
-use common::{repo, sha256_hex};
+use common::{Workdir, repo, sha256_hex};
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::str::FromStr;
-use tempfile::TempDir;
 
 /// A copy of the sample program and data in a temporary directory, so a test can re-export a file.
 struct Books {
-    dir: TempDir,
+    work: Workdir,
+}
+
+impl std::ops::Deref for Books {
+    type Target = Workdir;
+    fn deref(&self) -> &Workdir {
+        &self.work
+    }
 }
 
 impl Books {
     fn new() -> Books {
-        let dir = tempfile::tempdir().unwrap();
+        let work = Workdir::new();
         for f in [
             "partners.csv",
             "deals.csv",
@@ -27,22 +33,10 @@ impl Books {
             "claims.csv",
             "fx.csv",
         ] {
-            std::fs::copy(repo("fixtures").join(f), dir.path().join(f)).unwrap();
+            std::fs::copy(repo("fixtures").join(f), work.path(f)).unwrap();
         }
-        std::fs::copy(repo("programs/mixed.toml"), dir.path().join("program.toml")).unwrap();
-        Books { dir }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn read(&self, name: &str) -> String {
-        std::fs::read_to_string(self.path(name)).unwrap()
-    }
-
-    fn write(&self, name: &str, text: &str) {
-        std::fs::write(self.path(name), text).unwrap();
+        std::fs::copy(repo("programs/mixed.toml"), work.path("program.toml")).unwrap();
+        Books { work }
     }
 
     /// Replaces one exact piece of a file (a re-export that changes one cell).
@@ -54,8 +48,8 @@ impl Books {
 
     /// `payline run` of the sample program for `period` into `out`, with `--ledger` when given.
     fn run(&self, period: &str, ledger: Option<&str>, out: &str, extra: &[&str]) -> Command {
-        let mut cmd = Command::cargo_bin("payline").unwrap();
-        cmd.current_dir(self.dir.path()).args([
+        let mut cmd = self.work.payline();
+        cmd.args([
             "run",
             "--program",
             "program.toml",

@@ -4,10 +4,8 @@
 mod common;
 
 use assert_cmd::Command;
-use common::{SAMPLE_DATA, repo, sha256_hex};
+use common::{SAMPLE_DATA, Workdir, repo, sha256_hex};
 use predicates::prelude::*;
-use std::path::PathBuf;
-use tempfile::TempDir;
 
 fn payline() -> Command {
     Command::cargo_bin("payline").unwrap()
@@ -39,13 +37,20 @@ const DEALS: &str =
 
 /// A working directory with a valid program and data that each test then breaks in one place.
 struct Case {
-    dir: TempDir,
+    work: Workdir,
+}
+
+impl std::ops::Deref for Case {
+    type Target = Workdir;
+    fn deref(&self) -> &Workdir {
+        &self.work
+    }
 }
 
 impl Case {
     fn new() -> Case {
         let case = Case {
-            dir: tempfile::tempdir().unwrap(),
+            work: Workdir::new(),
         };
         case.write("program.toml", PROGRAM);
         case.write("partners.csv", PARTNERS);
@@ -53,17 +58,9 @@ impl Case {
         case
     }
 
-    fn write(&self, name: &str, text: &str) {
-        std::fs::write(self.dir.path().join(name), text).unwrap();
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
     fn run(&self, extra: &[&str]) -> Command {
-        let mut cmd = payline();
-        cmd.current_dir(self.dir.path()).args([
+        let mut cmd = self.work.payline();
+        cmd.args([
             "run",
             "--program",
             "program.toml",
@@ -88,10 +85,10 @@ impl Case {
             assert!(stderr.contains(f), "stderr lacks {f:?}:\n{stderr}");
         }
         assert!(
-            !self.path("out").exists(),
+            !self.work.path("out").exists(),
             "a failed run must not leave --out behind"
         );
-        let leftovers: Vec<_> = std::fs::read_dir(self.dir.path())
+        let leftovers: Vec<_> = std::fs::read_dir(self.work.root())
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .filter(|n| n.contains("payline-tmp"))
@@ -499,7 +496,7 @@ fn ledger_partner_missing_from_partners() {
     );
     case.write("deals.csv", &format!("{DEALS}D9,P5,2026-09-10,40.00\n"));
     payline()
-        .current_dir(case.dir.path())
+        .current_dir(case.work.root())
         .args([
             "run",
             "--program",
@@ -568,7 +565,7 @@ fn usage_errors_exit_2() {
         .code(2);
     let case = Case::new();
     payline()
-        .current_dir(case.dir.path())
+        .current_dir(case.work.root())
         .args([
             "run",
             "--program",

@@ -2,11 +2,14 @@
 //! winner, a killed run is never mistaken for output and is cleaned up by the next run, and a failed
 //! run leaves nothing behind. These run the built binary.
 
+mod common;
+
+use common::Workdir;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
-use tempfile::TempDir;
 
 const PROGRAM: &str = r#"[program]
 id = "outsafe"
@@ -27,13 +30,20 @@ const PARTNERS: usize = 50;
 /// A working directory whose inputs live in `data/`: program.toml, partners.csv, deals.csv (three
 /// rows) and, when asked, big.csv (many rows, for runs that take a while).
 struct Case {
-    dir: TempDir,
+    work: Workdir,
+}
+
+impl std::ops::Deref for Case {
+    type Target = Workdir;
+    fn deref(&self) -> &Workdir {
+        &self.work
+    }
 }
 
 impl Case {
     fn new(big_rows: usize) -> Case {
         let case = Case {
-            dir: tempfile::tempdir().unwrap(),
+            work: Workdir::new(),
         };
         std::fs::create_dir(case.path("data")).unwrap();
         std::fs::write(case.path("data/program.toml"), PROGRAM).unwrap();
@@ -49,15 +59,11 @@ impl Case {
         case
     }
 
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
     /// `payline run` in the case directory over data/ into `out` (October 2026 and data/deals.csv
     /// unless `extra` names others).
     fn run(&self, out: &str, extra: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_payline"));
-        cmd.current_dir(self.dir.path()).args([
+        cmd.current_dir(self.work.root()).args([
             "run",
             "--program",
             "data/program.toml",
@@ -105,7 +111,7 @@ impl Case {
 
     /// Names in the case directory that belong to a temporary directory.
     fn leftovers(&self, parent: &str) -> Vec<String> {
-        names(&self.path(parent))
+        names(&self.work.path(parent))
             .into_iter()
             .filter(|n| n.contains("payline-tmp") || n.contains("payline-old"))
             .collect()

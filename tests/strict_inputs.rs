@@ -2,9 +2,11 @@
 //! every refused form exits 1 naming file:line, column and value and leaves no --out behind; files
 //! people open get a leading `'` on formula-like text while machine files keep values exactly.
 
+mod common;
+
+use common::Workdir;
+
 use assert_cmd::Command;
-use std::path::PathBuf;
-use tempfile::TempDir;
 
 const PROGRAM: &str = r#"[program]
 id = "strict"
@@ -38,13 +40,20 @@ const FX: &str = "date,currency,rate\n2026-01-01,EUR,1.08\n";
 
 /// A directory holding a valid program and inputs; each test breaks one cell.
 struct Case {
-    dir: TempDir,
+    work: Workdir,
+}
+
+impl std::ops::Deref for Case {
+    type Target = Workdir;
+    fn deref(&self) -> &Workdir {
+        &self.work
+    }
 }
 
 impl Case {
     fn new() -> Case {
         let case = Case {
-            dir: tempfile::tempdir().unwrap(),
+            work: Workdir::new(),
         };
         case.write("program.toml", PROGRAM);
         case.write("partners.csv", PARTNERS);
@@ -55,21 +64,9 @@ impl Case {
         case
     }
 
-    fn write(&self, name: &str, text: &str) {
-        std::fs::write(self.dir.path().join(name), text).unwrap();
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn read(&self, name: &str) -> String {
-        std::fs::read_to_string(self.path(name)).unwrap()
-    }
-
     fn run(&self, period: &str, out: &str, extra: &[&str]) -> Command {
-        let mut cmd = Command::cargo_bin("payline").unwrap();
-        cmd.current_dir(self.dir.path()).args([
+        let mut cmd = self.work.payline();
+        cmd.args([
             "run",
             "--program",
             "program.toml",
@@ -99,7 +96,7 @@ impl Case {
         for f in fragments {
             assert!(stderr.contains(f), "stderr lacks {f:?}:\n{stderr}");
         }
-        assert!(!self.path("out").exists(), "a refused run wrote --out");
+        assert!(!self.work.path("out").exists(), "a refused run wrote --out");
     }
 }
 
