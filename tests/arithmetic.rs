@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::Workdir;
+use common::{CORE_FILES, Workdir};
 
 use rust_decimal::Decimal;
 
@@ -53,20 +53,7 @@ impl Case {
 
     fn run(&self) -> assert_cmd::assert::Assert {
         self.work
-            .payline()
-            .args([
-                "run",
-                "--program",
-                "program.toml",
-                "--partners",
-                "partners.csv",
-                "--deals",
-                "deals.csv",
-                "--period",
-                "2026-10",
-                "--out",
-                "out",
-            ])
+            .run_over(CORE_FILES, "2026-10", "out")
             .args(&self.extra)
             .assert()
     }

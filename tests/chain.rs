@@ -5,7 +5,7 @@
 mod common;
 
 use assert_cmd::Command;
-use common::{Workdir, repo, sha256_hex};
+use common::{ALL_FILES, Workdir, repo, sha256_hex};
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -48,26 +48,7 @@ impl Books {
 
     /// `payline run` of the sample program for `period` into `out`, with `--ledger` when given.
     fn run(&self, period: &str, ledger: Option<&str>, out: &str, extra: &[&str]) -> Command {
-        let mut cmd = self.work.payline();
-        cmd.args([
-            "run",
-            "--program",
-            "program.toml",
-            "--partners",
-            "partners.csv",
-            "--deals",
-            "deals.csv",
-            "--activities",
-            "activities.csv",
-            "--claims",
-            "claims.csv",
-            "--fx",
-            "fx.csv",
-            "--period",
-            period,
-            "--out",
-            out,
-        ]);
+        let mut cmd = self.work.run_over(ALL_FILES, period, out);
         if let Some(l) = ledger {
             cmd.args(["--ledger", l]);
         }

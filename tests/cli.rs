@@ -4,7 +4,7 @@
 mod common;
 
 use assert_cmd::Command;
-use common::{SAMPLE_DATA, Workdir, repo, sha256_hex};
+use common::{CORE_FILES, SAMPLE_DATA, Workdir, repo, sha256_hex};
 use predicates::prelude::*;
 
 fn payline() -> Command {
@@ -59,20 +59,7 @@ impl Case {
     }
 
     fn run(&self, extra: &[&str]) -> Command {
-        let mut cmd = self.work.payline();
-        cmd.args([
-            "run",
-            "--program",
-            "program.toml",
-            "--partners",
-            "partners.csv",
-            "--deals",
-            "deals.csv",
-            "--period",
-            "2026-10",
-            "--out",
-            "out",
-        ]);
+        let mut cmd = self.work.run_over(CORE_FILES, "2026-10", "out");
         cmd.args(extra);
         cmd
     }

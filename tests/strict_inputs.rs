@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::Workdir;
+use common::{ALL_FILES, Workdir};
 
 use assert_cmd::Command;
 
@@ -65,26 +65,7 @@ impl Case {
     }
 
     fn run(&self, period: &str, out: &str, extra: &[&str]) -> Command {
-        let mut cmd = self.work.payline();
-        cmd.args([
-            "run",
-            "--program",
-            "program.toml",
-            "--partners",
-            "partners.csv",
-            "--deals",
-            "deals.csv",
-            "--activities",
-            "activities.csv",
-            "--claims",
-            "claims.csv",
-            "--fx",
-            "fx.csv",
-            "--period",
-            period,
-            "--out",
-            out,
-        ]);
+        let mut cmd = self.work.run_over(ALL_FILES, period, out);
         cmd.args(extra);
         cmd
     }

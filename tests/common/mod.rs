@@ -9,6 +9,17 @@ pub fn repo(sub: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(sub)
 }
 
+/// The core inputs of a run, and every input, as `Workdir::run_over` names them.
+pub const CORE_FILES: &[&str] = &["program.toml", "partners.csv", "deals.csv"];
+pub const ALL_FILES: &[&str] = &[
+    "program.toml",
+    "partners.csv",
+    "deals.csv",
+    "activities.csv",
+    "claims.csv",
+    "fx.csv",
+];
+
 /// Every sample data file, as command-line arguments (without --program and --period).
 pub const SAMPLE_DATA: &[&str] = &[
     "--partners",
@@ -59,6 +70,19 @@ impl Workdir {
 
     pub fn read(&self, name: &str) -> String {
         std::fs::read_to_string(self.path(name)).unwrap()
+    }
+
+    /// `payline run` in this directory over the named input files (`program.toml` is passed as
+    /// `--program program.toml`, `deals.csv` as `--deals deals.csv`: the flag is the file's stem).
+    pub fn run_over(&self, files: &[&str], period: &str, out: &str) -> assert_cmd::Command {
+        let mut cmd = self.payline();
+        cmd.arg("run");
+        for file in files {
+            let stem = file.split('.').next().unwrap_or(file);
+            cmd.arg(format!("--{stem}")).arg(file);
+        }
+        cmd.args(["--period", period, "--out", out]);
+        cmd
     }
 
     /// The built `payline` binary, run in this directory.
