@@ -40,3 +40,217 @@ pub fn evaluate(rule: &Rule, config: &Config, ctx: &PartnerCtx) -> Result<RuleOu
         .collect::<Result<_>>()?;
     Ok(RuleOutput::lines(lines))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testkit::{Fixture, d, deal, expect, parse_errors, partner, program, split};
+    use super::super::testkit::{Rows, Want};
+    use super::*;
+    use crate::engine::rules::RuleKind;
+
+    const FEE: &str = r#"
+[[rules]]
+id = "fee"
+kind = "flat"
+amount = "50.00"
+"#;
+
+    #[test]
+    fn pays_the_amount_times_the_share_per_row() {
+        let cases: Vec<(&str, Rows, Want)> = vec![
+            ("no deals, no lines", vec![], vec![]),
+            // 50.00 × 1 = 50.00
+            (
+                "whole row",
+                vec![deal("D1", "2026-10-05", "1000.00")],
+                vec![("D1", "50.00")],
+            ),
+            // 50.00 × 0.5 = 25.00, whatever the deal amount
+            (
+                "half share",
+                vec![split("D1", "2026-10-05", "9999.00", "0.5")],
+                vec![("D1", "25.00")],
+            ),
+            // 50.00 × 0.3333 = 16.665 → half-up 16.67
+            (
+                "share rounds half-up once",
+                vec![split("D1", "2026-10-05", "300.00", "0.3333")],
+                vec![("D1", "16.67")],
+            ),
+            // one line per row, in (closed_on, deal_id) order: D2 (10-01), D1 (10-02)
+            (
+                "two rows in processing order",
+                vec![
+                    deal("D1", "2026-10-02", "10.00"),
+                    split("D2", "2026-10-01", "10.00", "0.25"),
+                ],
+                vec![("D2", "12.50"), ("D1", "50.00")],
+            ),
+        ];
+        for (name, deals, expected) in cases {
+            let f = Fixture::new(FEE).deals(deals);
+            assert_eq!(f.lines("fee"), expect(&expected), "{name}");
+        }
+    }
+
+    #[test]
+    fn notes_the_share_of_split_rows() {
+        let f = Fixture::new(FEE).deals(vec![split("D1", "2026-10-05", "100.00", "0.5")]);
+        let out = f.output("fee");
+        assert_eq!(out.lines[0].note, "flat 50.00 per deal × share 0.5");
+        assert_eq!(out.lines[0].basis, Some(d("0.5")));
+    }
+
+    #[test]
+    fn modifiers_multiply_before_the_single_rounding() {
+        let body = r#"
+[[rules]]
+id = "fee"
+kind = "flat"
+amount = "33.33"
+[[rules.modifiers]]
+when = { region = ["EMEA"] }
+multiplier = "1.10"
+[[rules.modifiers]]
+when = { product = ["pro"] }
+multiplier = "2"
+"#;
+        let emea = |mut p: crate::model::Partner| {
+            p.region = Some("EMEA".into());
+            p
+        };
+        let pro = |mut row: crate::model::Deal| {
+            row.product = Some("pro".into());
+            row
+        };
+        let cases: Vec<(&str, crate::model::Partner, crate::model::Deal, &str)> = vec![
+            // no modifier matches: 33.33
+            (
+                "none",
+                partner("P1"),
+                deal("D1", "2026-10-05", "1.00"),
+                "33.33",
+            ),
+            // 33.33 × 1.10 = 36.663 → 36.66
+            (
+                "region",
+                emea(partner("P1")),
+                deal("D1", "2026-10-05", "1.00"),
+                "36.66",
+            ),
+            // 33.33 × 2 = 66.66
+            (
+                "product",
+                partner("P1"),
+                pro(deal("D1", "2026-10-05", "1.00")),
+                "66.66",
+            ),
+            // 33.33 × 1.10 × 2 = 73.326 → 73.33 (rounding each step would give 36.66 × 2 = 73.32)
+            (
+                "both",
+                emea(partner("P1")),
+                pro(deal("D1", "2026-10-05", "1.00")),
+                "73.33",
+            ),
+        ];
+        for (name, p, row, amount) in cases {
+            let f = Fixture::new(body).partners(vec![p]).deals(vec![row]);
+            assert_eq!(f.lines("fee"), expect(&[("D1", amount)]), "{name}");
+        }
+    }
+
+    #[test]
+    fn when_keys_choose_partners_and_deals() {
+        let body = r#"
+[[rules]]
+id = "fee"
+kind = "flat"
+amount = "50.00"
+when = { partner_type = ["reseller"], min_amount = "500.00" }
+"#;
+        let f = Fixture::new(body).deals(vec![
+            // credited 499.99 < min_amount 500.00: not qualifying
+            deal("D1", "2026-10-01", "499.99"),
+            // credited exactly 500.00: qualifies, 50.00
+            deal("D2", "2026-10-02", "500.00"),
+            // credited 1000 × 0.5 = 500.00: qualifies, 50.00 × 0.5 = 25.00
+            split("D3", "2026-10-03", "1000.00", "0.5"),
+        ]);
+        assert_eq!(f.lines("fee"), expect(&[("D2", "50.00"), ("D3", "25.00")]));
+        // An affiliate is not a reseller: nothing at all.
+        let f = f.edit("P1", |p| p.partner_type = "affiliate".into());
+        assert_eq!(f.lines("fee"), expect(&[]));
+    }
+
+    #[test]
+    fn cap_cuts_the_line_that_crosses_it_through_the_engine() {
+        let body = r#"
+[[rules]]
+id = "fee"
+kind = "flat"
+amount = "50.00"
+cap = "120.00"
+"#;
+        let f = Fixture::new(body).deals(vec![
+            deal("D1", "2026-10-01", "1.00"),
+            deal("D2", "2026-10-02", "1.00"),
+            deal("D3", "2026-10-03", "1.00"),
+        ]);
+        let out = f.run();
+        // 50 + 50 = 100 used; D3 cut to 120 − 100 = 20.00. Earned 120.00, paid 120.00.
+        assert_eq!(
+            super::super::testkit::amounts(&out.lines),
+            expect(&[("D1", "50.00"), ("D2", "50.00"), ("D3", "20.00")])
+        );
+        assert_eq!(out.payouts[0].paid, d("120.00"));
+    }
+
+    #[test]
+    fn parse_reads_the_amount_and_reports_a_negative_one() {
+        let ok = program(
+            r#"[program]
+id = "p"
+name = "P"
+currency = "USD"
+
+[[rules]]
+id = "fee"
+kind = "flat"
+amount = 12.5
+"#,
+        );
+        assert_eq!(
+            ok.rules[0].kind,
+            RuleKind::Flat(Config { amount: d("12.5") })
+        );
+        let errors = parse_errors(
+            r#"[program]
+id = "p"
+name = "P"
+currency = "USD"
+
+[[rules]]
+id = "fee"
+kind = "flat"
+amount = "-5"
+"#,
+        );
+        // line 9 `amount = "-5"`: the value starts after `amount = ` (9 characters), column 10
+        assert_eq!(
+            errors,
+            vec![(
+                9,
+                10,
+                "`rules[0].amount` must be zero or more, found -5".to_string()
+            )]
+        );
+        let missing = parse_errors(
+            "[program]\nid = \"p\"\nname = \"P\"\ncurrency = \"USD\"\n\n[[rules]]\nid = \"fee\"\nkind = \"flat\"\n",
+        );
+        // a missing key is reported where the rule's table starts: `[[rules]]`, line 6 column 1
+        assert_eq!(
+            missing,
+            vec![(6, 1, "missing required key `rules[0].amount`".to_string())]
+        );
+    }
+}

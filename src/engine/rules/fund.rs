@@ -188,3 +188,216 @@ pub fn evaluate(
     out.fund_available = Some(available);
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testkit::Want;
+    use super::super::testkit::{Fixture, HEADER, amounts, d, deal, expect, parse_errors, program};
+    use super::*;
+    use crate::engine::rules::RuleKind;
+
+    const COOP: &str = r#"
+[[rules]]
+id = "f"
+kind = "fund"
+accrual_rate = "0.02"
+allocation = "1000.00"
+"#;
+
+    fn inflows(out: &RuleOutput) -> Vec<(&'static str, Decimal)> {
+        out.fund_inflows.iter().map(|(w, a, _)| (*w, *a)).collect()
+    }
+
+    #[test]
+    fn accrual_and_allocation_pay_claims_in_claim_id_order() {
+        // revenue 50000.00: accrual 0.02 × 50000 = 1000.00; allocation 1000.00;
+        // available 0 + 1000 + 1000 = 2000.00
+        let f = Fixture::new(COOP)
+            .deals(vec![deal("D1", "2026-10-01", "50000.00")])
+            .claim("C2", "f", "800.00")
+            .claim("C1", "f", "1500.00");
+        let out = f.output("f");
+        // C1 first: 1500.00 of 2000.00, 500.00 left; C2 800.00 → 500.00 paid, 300.00 unpaid
+        assert_eq!(
+            amounts(&out.lines),
+            expect(&[("C1", "1500.00"), ("C2", "500.00")])
+        );
+        assert_eq!(out.fund_available, Some(d("2000.00")));
+        assert_eq!(
+            inflows(&out),
+            vec![("accrual", d("1000.00")), ("allocation", d("1000.00"))]
+        );
+        assert_eq!(
+            out.lines[1].note,
+            "claim 800.00 on fund f: 500.00 available (carried 0.00, accrued 1000.00 (2%), \
+             allocated 1000.00); 300.00 unpaid"
+        );
+        assert_eq!(
+            out.warnings,
+            vec![
+                "claim C2 of partner P1 on fund `f`: 300.00 of 800.00 unpaid, the fund has no \
+                 more available"
+                    .to_string()
+            ]
+        );
+    }
+
+    #[test]
+    fn claims_against_the_carried_balance() {
+        let text = "[[rules]]\nid = \"f\"\nkind = \"fund\"\nallocation = \"1000.00\"\n";
+        let cases: Vec<(&str, Want, Want)> = vec![
+            // available 250 + 1000 = 1250.00; C1 1200.00 paid in full
+            ("in full", vec![("C1", "1200.00")], vec![("C1", "1200.00")]),
+            // exactly what is available: 1250.00
+            (
+                "exactly available",
+                vec![("C1", "1250.00")],
+                vec![("C1", "1250.00")],
+            ),
+            // a cent more: 1250.00 paid, 0.01 unpaid
+            (
+                "a cent over",
+                vec![("C1", "1250.01")],
+                vec![("C1", "1250.00")],
+            ),
+            // "C10" sorts before "C9": C10 900.00 in full, C9 gets the 350.00 left
+            (
+                "claim_id order is text order",
+                vec![("C9", "900.00"), ("C10", "900.00")],
+                vec![("C10", "900.00"), ("C9", "350.00")],
+            ),
+            // no claims: no lines
+            ("no claims", vec![], vec![]),
+        ];
+        for (name, claims, expected) in cases {
+            let mut f = Fixture::new(text).fund_balance("f", "250.00");
+            for (id, amount) in claims {
+                f = f.claim(id, "f", amount);
+            }
+            let out = f.output("f");
+            assert_eq!(amounts(&out.lines), expect(&expected), "{name}");
+            // 250.00 carried + 1000.00
+            assert_eq!(out.fund_available, Some(d("1250.00")), "{name}");
+        }
+    }
+
+    #[test]
+    fn a_claim_is_rounded_before_it_is_weighed() {
+        let text = "[[rules]]\nid = \"f\"\nkind = \"fund\"\nallocation = \"10.00\"\n";
+        // 9.995 rounds half-up to 10.00, exactly the 10.00 available: paid 10.00, nothing unpaid
+        let out = Fixture::new(text).claim("C1", "f", "9.995").output("f");
+        assert_eq!(amounts(&out.lines), expect(&[("C1", "10.00")]));
+        assert!(out.warnings.is_empty());
+    }
+
+    #[test]
+    fn level_allocations_and_ineligible_partners() {
+        let text = "[[rules]]\nid = \"f\"\nkind = \"fund\"\nallocation = { gold = \"2000\", silver = \"500\" }\nwhen = { partner_type = [\"reseller\"] }\n";
+        for (level, allocated) in [(Some("silver"), "500"), (Some("gold"), "2000"), (None, "0")] {
+            let out = Fixture::new(text)
+                .edit("P1", |p| p.level = level.map(String::from))
+                .output("f");
+            assert_eq!(
+                inflows(&out),
+                vec![("allocation", d(allocated))],
+                "{level:?}"
+            );
+            assert_eq!(out.fund_available, Some(d(allocated)), "{level:?}");
+        }
+        // an agency is not eligible: its claim is paid nothing, with a warning; its 70.00 is kept
+        let f = Fixture::new(text)
+            .edit("P1", |p| p.partner_type = "agency".into())
+            .fund_balance("f", "70.00")
+            .claim("C1", "f", "50.00");
+        let out = f.output("f");
+        assert!(out.lines.is_empty());
+        assert!(out.fund_inflows.is_empty());
+        assert_eq!(out.fund_available, Some(d("70.00")));
+        assert_eq!(
+            out.warnings,
+            vec![
+                "claim C1 of partner P1 on fund `f` paid nothing: the partner is not eligible for \
+                 the fund"
+                    .to_string()
+            ]
+        );
+    }
+
+    #[test]
+    fn the_engine_keeps_what_the_claims_left_in_the_fund() {
+        // accrual 0.02 × 50000 = 1000.00 + allocation 1000.00 = 2000.00; claim 1500.00 paid;
+        // fund balance 2000 − 1500 = 500.00; the partner is paid 1500.00
+        let f = Fixture::new(COOP)
+            .deals(vec![deal("D1", "2026-10-01", "50000.00")])
+            .claim("C1", "f", "1500.00");
+        let out = f.run();
+        assert_eq!(amounts(&out.lines), expect(&[("C1", "1500.00")]));
+        let balances: Vec<(String, Decimal)> = out
+            .balances
+            .iter()
+            .map(|b| (b.account.clone(), b.balance))
+            .collect();
+        assert_eq!(balances, vec![("fund:f".to_string(), d("500.00"))]);
+        assert_eq!(out.payouts[0].paid, d("1500.00"));
+        // movements: accrual +1000, allocation +1000, the draw −1500 on the fund, payout −1500
+        let movements: Vec<(String, String, Decimal)> = out
+            .movements
+            .iter()
+            .map(|l| (l.account(), l.source_id.clone(), l.amount))
+            .collect();
+        assert_eq!(
+            movements,
+            vec![
+                ("fund:f".to_string(), "accrual".to_string(), d("1000.00")),
+                ("fund:f".to_string(), "allocation".to_string(), d("1000.00")),
+                ("fund:f".to_string(), "C1".to_string(), d("-1500.00")),
+                ("payout".to_string(), String::new(), d("-1500.00")),
+            ]
+        );
+    }
+
+    #[test]
+    fn parse_reads_both_forms_and_refuses_a_fund_with_neither() {
+        let ok = program(&format!("{HEADER}{COOP}"));
+        assert_eq!(
+            ok.rules[0].kind,
+            RuleKind::Fund(Config {
+                accrual_rate: Some(d("0.02")),
+                allocation: Some(Allocation::Fixed(d("1000"))),
+            })
+        );
+        let errors = parse_errors(
+            "[program]\nid = \"p\"\nname = \"P\"\ncurrency = \"USD\"\n\n[[rules]]\nid = \"f\"\nkind = \"fund\"\n",
+        );
+        // at `[[rules]]`, line 6 column 1
+        assert_eq!(
+            errors,
+            vec![(
+                6,
+                1,
+                "`rules[0]` (fund) needs `accrual_rate`, `allocation` or both".to_string()
+            )]
+        );
+        let errors = parse_errors(
+            r#"[program]
+id = "p"
+name = "P"
+currency = "USD"
+
+[[rules]]
+id = "f"
+kind = "fund"
+allocation = { gold = "-5" }
+"#,
+        );
+        // line 9: `allocation = { gold = ` is 22 characters, the value at column 23
+        assert_eq!(
+            errors,
+            vec![(
+                9,
+                23,
+                "`rules[0].allocation.gold` must be zero or more, found -5".to_string()
+            )]
+        );
+    }
+}

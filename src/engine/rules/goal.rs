@@ -170,3 +170,219 @@ pub fn evaluate(rule: &Rule, config: &Config, ctx: &PartnerCtx) -> Result<RuleOu
         note,
     )]))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testkit::{Fixture, HEADER, d, deal, expect, parse_errors, program};
+    use super::super::testkit::{Rows, Want};
+    use super::*;
+    use crate::engine::rules::RuleKind;
+
+    fn body(measure: &str, target: &str) -> String {
+        format!(
+            "[[rules]]\nid = \"g\"\nkind = \"goal\"\nmeasure = \"{measure}\"\ntarget = {target}\namount = \"500.00\"\n"
+        )
+    }
+
+    fn rows(amounts: &[&str]) -> Rows {
+        amounts
+            .iter()
+            .enumerate()
+            .map(|(i, a)| deal(&format!("D{i}"), "2026-10-01", a))
+            .collect()
+    }
+
+    #[test]
+    fn pays_once_when_the_measure_reaches_a_fixed_target() {
+        let revenue = body("revenue", "10000");
+        let deals = body("deals", "3");
+        let cases: Vec<(&str, &String, Vec<&str>, Want)> = vec![
+            // 6000 + 3999.99 = 9999.99 < 10000: nothing
+            (
+                "revenue a cent short",
+                &revenue,
+                vec!["6000.00", "3999.99"],
+                vec![],
+            ),
+            // 6000 + 4000 = 10000.00 = target: 500.00 once
+            (
+                "revenue exactly at target",
+                &revenue,
+                vec!["6000.00", "4000.00"],
+                vec![("2026-10", "500.00")],
+            ),
+            // 2 deals < 3: nothing
+            ("two deals", &deals, vec!["1.00", "1.00"], vec![]),
+            // 3 deals = 3: 500.00
+            (
+                "three deals",
+                &deals,
+                vec!["1.00", "1.00", "1.00"],
+                vec![("2026-10", "500.00")],
+            ),
+            // 4 deals > 3: still 500.00, once
+            (
+                "four deals",
+                &deals,
+                vec!["1.00", "1.00", "1.00", "1.00"],
+                vec![("2026-10", "500.00")],
+            ),
+        ];
+        for (name, text, amounts, expected) in cases {
+            let f = Fixture::new(text).deals(rows(&amounts));
+            assert_eq!(f.lines("g"), expect(&expected), "{name}");
+        }
+    }
+
+    #[test]
+    fn quota_targets_skip_partners_without_a_positive_quota() {
+        let text = body("revenue", "\"quota\"");
+        let cases: Vec<(Option<&str>, Want, Vec<&str>)> = vec![
+            // quota 20000, revenue 20000.00: reached, 500.00
+            (Some("20000.00"), vec![("2026-10", "500.00")], vec![]),
+            // quota 20000.01: a cent short, nothing and no warning
+            (Some("20000.01"), vec![], vec![]),
+            // no quota (empty cell): skipped with a warning, never paid for a target of zero
+            (
+                None,
+                vec![],
+                vec!["partner P1 has no quota: goal rule `g` skipped"],
+            ),
+            // a zero quota: skipped likewise
+            (
+                Some("0"),
+                vec![],
+                vec!["partner P1 has a quota of 0.00, not a positive one: goal rule `g` skipped"],
+            ),
+        ];
+        for (quota, expected, warnings) in cases {
+            let f = Fixture::new(&text)
+                .edit("P1", |p| p.quota = quota.map(d))
+                .deals(rows(&["15000.00", "5000.00"]));
+            let out = f.output("g");
+            assert_eq!(
+                super::super::testkit::amounts(&out.lines),
+                expect(&expected),
+                "{quota:?}"
+            );
+            assert_eq!(out.warnings, warnings, "{quota:?}");
+        }
+    }
+
+    #[test]
+    fn level_targets_use_the_partner_level() {
+        let text = body("deals", "{ silver = 2, gold = 4 }");
+        let cases: Vec<(Option<&str>, usize, Want)> = vec![
+            // silver target 2, 2 deals: 500.00
+            (Some("silver"), 2, vec![("2026-10", "500.00")]),
+            // gold target 4, 3 deals: nothing
+            (Some("gold"), 3, vec![]),
+            // gold target 4, 4 deals: 500.00
+            (Some("gold"), 4, vec![("2026-10", "500.00")]),
+            // a level not in the table, or none: no goal (and no warning)
+            (Some("bronze"), 9, vec![]),
+            (None, 9, vec![]),
+        ];
+        for (level, n, expected) in cases {
+            let f = Fixture::new(&text)
+                .edit("P1", |p| p.level = level.map(String::from))
+                .deals(rows(&vec!["1.00"; n]));
+            let out = f.output("g");
+            assert_eq!(
+                super::super::testkit::amounts(&out.lines),
+                expect(&expected),
+                "{level:?} {n}"
+            );
+            assert!(out.warnings.is_empty());
+        }
+    }
+
+    #[test]
+    fn next_threshold_is_the_target() {
+        let f = Fixture::new(&body("revenue", "10000")).deals(rows(&["4000.00"]));
+        let t = f.threshold("g").expect("threshold");
+        assert_eq!(
+            (t.current, t.next, t.counts_deals),
+            (d("4000.00"), d("10000"), false)
+        );
+        // a partner without a quota has no target at all
+        let f = Fixture::new(&body("revenue", "\"quota\"")).deals(rows(&["4000.00"]));
+        assert!(f.threshold("g").is_none());
+    }
+
+    #[test]
+    fn parse_reads_the_target_forms_and_refuses_a_zero_target() {
+        let ok = program(&format!(
+            "{HEADER}{}",
+            body("deals", "{ silver = 2, gold = \"4\" }")
+        ));
+        assert_eq!(
+            ok.rules[0].kind,
+            RuleKind::Goal(Config {
+                measure: Measure::Deals,
+                target: Target::ByLevel(
+                    [("gold".to_string(), d("4")), ("silver".to_string(), d("2"))]
+                        .into_iter()
+                        .collect()
+                ),
+                amount: d("500"),
+            })
+        );
+        let ok = program(&format!("{HEADER}{}", body("revenue", "\"quota\"")));
+        assert!(matches!(
+            &ok.rules[0].kind,
+            RuleKind::Goal(Config {
+                target: Target::Quota,
+                ..
+            })
+        ));
+        let errors = parse_errors(
+            r#"[program]
+id = "p"
+name = "P"
+currency = "USD"
+
+[[rules]]
+id = "g"
+kind = "goal"
+measure = "revenue"
+target = 0
+amount = "500"
+"#,
+        );
+        // line 10 `target = 0`: column 10
+        assert_eq!(
+            errors,
+            vec![(
+                10,
+                10,
+                "`rules[0].target` must be above 0, found 0: a target of 0 is reached by every \
+                 partner, even one with no deals"
+                    .to_string()
+            )]
+        );
+        let errors = parse_errors(
+            r#"[program]
+id = "p"
+name = "P"
+currency = "USD"
+
+[[rules]]
+id = "g"
+kind = "goal"
+measure = "deals"
+target = { silver = 2, gold = 0 }
+amount = "500"
+"#,
+        );
+        // line 10: `target = { silver = 2, gold = ` is 30 characters, the 0 is at column 31
+        assert_eq!(
+            errors,
+            vec![(
+                10,
+                31,
+                "`rules[0].target.gold` must be above 0, found 0".to_string()
+            )]
+        );
+    }
+}

@@ -95,3 +95,152 @@ pub fn evaluate(rule: &Rule, config: &Config, ctx: &PartnerCtx) -> Result<RuleOu
         ),
     }]))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testkit::{Fixture, HEADER, d, deal, expect, parse_errors, product, program};
+    use super::super::testkit::{Rows, Want};
+    use super::*;
+    use crate::engine::rules::RuleKind;
+
+    const SECOND: &str = r#"
+[[rules]]
+id = "m"
+kind = "milestone"
+nth_deal = 2
+amount = "300.00"
+"#;
+
+    #[test]
+    fn pays_on_the_nth_lifetime_deal() {
+        let cases: Vec<(&str, u64, Rows, Want)> = vec![
+            // first deal ever: count 1 < 2, nothing
+            (
+                "first deal",
+                0,
+                vec![deal("D1", "2026-10-01", "1.00")],
+                vec![],
+            ),
+            // two deals in the period: the 2nd (D2) earns 300.00
+            (
+                "second in the period",
+                0,
+                vec![
+                    deal("D1", "2026-10-01", "1.00"),
+                    deal("D2", "2026-10-02", "1.00"),
+                    deal("D3", "2026-10-03", "1.00"),
+                ],
+                vec![("D2", "300.00")],
+            ),
+            // one deal before the period: this period's first is the 2nd lifetime, 300.00
+            (
+                "one before",
+                1,
+                vec![
+                    deal("D1", "2026-10-01", "1.00"),
+                    deal("D2", "2026-10-02", "1.00"),
+                ],
+                vec![("D1", "300.00")],
+            ),
+            // reached before the period: never again
+            (
+                "reached before",
+                2,
+                vec![deal("D1", "2026-10-01", "1.00")],
+                vec![],
+            ),
+            // order (closed_on, deal_id): D9 (10-01), D1 (10-02): the 2nd is D1
+            (
+                "order",
+                0,
+                vec![
+                    deal("D1", "2026-10-02", "1.00"),
+                    deal("D9", "2026-10-01", "1.00"),
+                ],
+                vec![("D1", "300.00")],
+            ),
+        ];
+        for (name, prior, deals, expected) in cases {
+            let f = Fixture::new(SECOND).prior_count("m", prior).deals(deals);
+            assert_eq!(f.lines("m"), expect(&expected), "{name}");
+        }
+    }
+
+    #[test]
+    fn only_qualifying_deals_count() {
+        let text = format!("{SECOND}when = {{ product = [\"hw\"] }}\n");
+        // one hw deal before; this period: D1 sw, D2 hw → D2 is the 2nd qualifying deal: 300.00
+        let f = Fixture::new(&text).prior_count("m", 1).deals(vec![
+            product(deal("D1", "2026-10-01", "1.00"), "sw"),
+            product(deal("D2", "2026-10-02", "1.00"), "hw"),
+        ]);
+        let out = f.output("m");
+        assert_eq!(
+            super::super::testkit::amounts(&out.lines),
+            expect(&[("D2", "300.00")])
+        );
+        assert_eq!(
+            out.lines[0].note,
+            "milestone: deal D2 closed 2026-10-02 is the partner's 2nd lifetime qualifying deal"
+        );
+    }
+
+    #[test]
+    fn a_held_bonus_is_not_paid_again_until_clawed_back() {
+        // The ledger shows 300.00 paid; the partner's count restarts below N after a reversal
+        // (one earlier deal still counts), and this period's D5 makes it 2 again.
+        let base = || {
+            Fixture::new(SECOND)
+                .prior_count("m", 1)
+                .deals(vec![deal("D5", "2026-10-05", "1.00")])
+                .rule_sum("m", "300.00")
+        };
+        // held, nothing recovered this period: nothing
+        assert_eq!(base().lines("m"), expect(&[]));
+        // D0 closed 09-20, reversed 10-03: 13 days ≤ 90, its 300.00 is clawed back now, so the
+        // bonus is earned again by D5: 300.00
+        let f = base()
+            .reversal(deal("D0", "2026-09-20", "1.00"), "2026-10-03")
+            .deal_earning("D0", "m", "300.00");
+        assert_eq!(f.lines("m"), expect(&[("D5", "300.00")]));
+        // closed 06-01, reversed 10-03: 124 days > 90, not clawed back: still held, nothing
+        let f = base()
+            .reversal(deal("D0", "2026-06-01", "1.00"), "2026-10-03")
+            .deal_earning("D0", "m", "300.00");
+        assert_eq!(f.lines("m"), expect(&[]));
+    }
+
+    #[test]
+    fn parse_reads_the_config_and_refuses_nth_zero() {
+        let ok = program(&format!("{HEADER}{SECOND}"));
+        assert_eq!(
+            ok.rules[0].kind,
+            RuleKind::Milestone(Config {
+                nth_deal: 2,
+                amount: d("300"),
+            })
+        );
+        let errors = parse_errors(
+            r#"[program]
+id = "p"
+name = "P"
+currency = "USD"
+
+[[rules]]
+id = "m"
+kind = "milestone"
+nth_deal = "2"
+amount = "300"
+"#,
+        );
+        // line 9 `nth_deal = "2"`: a string, not a whole number; column 12
+        assert_eq!(
+            errors,
+            vec![(
+                9,
+                12,
+                "`rules[0].nth_deal` must be a whole number at least 1, found \"2\"".to_string()
+            )]
+        );
+    }
+}

@@ -15,6 +15,8 @@ pub mod milestone;
 pub mod percent;
 pub mod rebate;
 pub mod spif;
+#[cfg(test)]
+mod testkit;
 pub mod tiered;
 
 use super::line::Calc;

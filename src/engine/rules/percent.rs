@@ -41,3 +41,139 @@ pub fn evaluate(rule: &Rule, config: &Config, ctx: &PartnerCtx) -> Result<RuleOu
         .collect::<Result<_>>()?;
     Ok(RuleOutput::lines(lines))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testkit::{
+        Fixture, HEADER, d, deal, expect, parse_errors, partner, program, split,
+    };
+    use super::super::testkit::{Rows, Want};
+    use super::*;
+    use crate::engine::rules::RuleKind;
+
+    const COMMISSION: &str = r#"
+[[rules]]
+id = "com"
+kind = "percent"
+rate = "0.08"
+"#;
+
+    #[test]
+    fn pays_the_rate_of_each_credited_amount() {
+        let cases: Vec<(&str, Rows, Want)> = vec![
+            ("no deals", vec![], vec![]),
+            // 0.08 × 1000.00 = 80.00
+            (
+                "whole",
+                vec![deal("D1", "2026-10-05", "1000.00")],
+                vec![("D1", "80.00")],
+            ),
+            // 0.08 × 1234.56 = 98.7648 → 98.76
+            (
+                "rounds down",
+                vec![deal("D1", "2026-10-05", "1234.56")],
+                vec![("D1", "98.76")],
+            ),
+            // 0.08 × 1234.57 = 98.7656 → 98.77
+            (
+                "rounds up",
+                vec![deal("D1", "2026-10-05", "1234.57")],
+                vec![("D1", "98.77")],
+            ),
+            // credited 1000.00 × 0.5 = 500.00; 0.08 × 500.00 = 40.00
+            (
+                "split share",
+                vec![split("D1", "2026-10-05", "1000.00", "0.5")],
+                vec![("D1", "40.00")],
+            ),
+            // 0.08 × 0.06 = 0.0048 → 0.00: a zero line is not written
+            ("zero", vec![deal("D1", "2026-10-05", "0.06")], vec![]),
+        ];
+        for (name, deals, expected) in cases {
+            let f = Fixture::new(COMMISSION).deals(deals);
+            assert_eq!(f.lines("com"), expect(&expected), "{name}");
+        }
+    }
+
+    #[test]
+    fn the_program_rounding_mode_decides_a_half_cent() {
+        let rule = "[[rules]]\nid = \"com\"\nkind = \"percent\"\nrate = \"0.05\"\n";
+        // 0.05 × 12.10 = 0.605: half-up 0.61, half-even 0.60
+        for (rounding, amount) in [("half-up", "0.61"), ("half-even", "0.60")] {
+            let p = program(&format!("{HEADER}rounding = \"{rounding}\"\n{rule}"));
+            let f = Fixture::with_program(p).deals(vec![deal("D1", "2026-10-05", "12.10")]);
+            assert_eq!(f.lines("com"), expect(&[("D1", amount)]), "{rounding}");
+        }
+    }
+
+    #[test]
+    fn modifiers_and_when() {
+        let body = r#"
+[[rules]]
+id = "com"
+kind = "percent"
+rate = "0.08"
+when = { source = ["sourced"] }
+[[rules.modifiers]]
+when = { customer_type = ["new"] }
+multiplier = "1.5"
+[[rules.modifiers]]
+when = { partner_type = ["reseller"] }
+multiplier = "1.25"
+"#;
+        let mut new = deal("D1", "2026-10-01", "1000.00");
+        new.customer_type = Some("new".into());
+        let old = deal("D2", "2026-10-02", "1000.00");
+        let mut influenced = deal("D3", "2026-10-03", "1000.00");
+        influenced.source = crate::model::DealSource::Influenced;
+        let f = Fixture::new(body).deals(vec![new, old, influenced]);
+        // D1: 0.08 × 1000 × 1.5 × 1.25 = 150.00; D2: 0.08 × 1000 × 1.25 = 100.00; D3 influenced: none
+        assert_eq!(
+            f.lines("com"),
+            expect(&[("D1", "150.00"), ("D2", "100.00")])
+        );
+        let out = f.output("com");
+        assert_eq!(
+            out.lines[0].note,
+            "8% of 1000.00 × modifier 1.5 × modifier 1.25"
+        );
+        // An affiliate: only the customer-type modifier, 0.08 × 1000 × 1.5 = 120.00 and 80.00
+        let f = f.partners(vec![crate::model::Partner {
+            partner_type: "affiliate".into(),
+            ..partner("P1")
+        }]);
+        assert_eq!(f.lines("com"), expect(&[("D1", "120.00"), ("D2", "80.00")]));
+    }
+
+    #[test]
+    fn parse_reads_a_float_rate_exactly_and_refuses_one_above_1000() {
+        let ok = program(&format!(
+            "{HEADER}\n[[rules]]\nid = \"com\"\nkind = \"percent\"\nrate = 0.07\n"
+        ));
+        assert_eq!(
+            ok.rules[0].kind,
+            RuleKind::Percent(Config { rate: d("0.07") })
+        );
+        let errors = parse_errors(
+            r#"[program]
+id = "p"
+name = "P"
+currency = "USD"
+
+[[rules]]
+id = "com"
+kind = "percent"
+rate = "1000.01"
+"#,
+        );
+        // line 9 `rate = "1000.01"`: the value starts after `rate = ` (7 characters), column 8
+        assert_eq!(
+            errors,
+            vec![(
+                9,
+                8,
+                "`rules[0].rate` must be at most 1000, found 1000.01".to_string()
+            )]
+        );
+    }
+}

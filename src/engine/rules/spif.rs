@@ -127,3 +127,197 @@ pub fn evaluate(rule: &Rule, config: &Config, ctx: &PartnerCtx) -> Result<RuleOu
         .collect::<Result<_>>()?;
     Ok(RuleOutput::lines(lines))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testkit::Want;
+    use super::super::testkit::{
+        Fixture, HEADER, d, date, deal, expect, parse_errors, program, split,
+    };
+    use super::*;
+    use crate::engine::rules::RuleKind;
+
+    fn body(start: &str, end: &str, pay: &str, extra: &str) -> String {
+        format!(
+            "[[rules]]\nid = \"s\"\nkind = \"spif\"\nstart = {start}\nend = {end}\n{pay}\n{extra}"
+        )
+    }
+
+    #[test]
+    fn pays_deals_inside_the_window_both_days_included() {
+        let text = body("2026-10-10", "2026-10-20", "amount = \"100.00\"", "");
+        let cases: Vec<(&str, crate::model::Deal, Want)> = vec![
+            // the day before the window: nothing
+            ("day before", deal("D1", "2026-10-09", "1.00"), vec![]),
+            // first day of the window: 100.00 × 1
+            (
+                "first day",
+                deal("D1", "2026-10-10", "1.00"),
+                vec![("D1", "100.00")],
+            ),
+            // last day of the window: 100.00 × 1
+            (
+                "last day",
+                deal("D1", "2026-10-20", "1.00"),
+                vec![("D1", "100.00")],
+            ),
+            // the day after the window: nothing
+            ("day after", deal("D1", "2026-10-21", "1.00"), vec![]),
+            // a split row inside: 100.00 × 0.5 = 50.00 (the deal is paid once in total)
+            (
+                "split",
+                split("D1", "2026-10-15", "1.00", "0.5"),
+                vec![("D1", "50.00")],
+            ),
+        ];
+        for (name, row, expected) in cases {
+            let f = Fixture::new(&text).deals(vec![row]);
+            assert_eq!(f.lines("s"), expect(&expected), "{name}");
+        }
+    }
+
+    #[test]
+    fn a_window_across_the_period_start_pays_its_days_in_the_period() {
+        // window 09-25..10-05; the period's deals on 10-01 and 10-05 are in it, 10-06 is not
+        let text = body("2026-09-25", "2026-10-05", "amount = \"100.00\"", "");
+        let f = Fixture::new(&text).deals(vec![
+            deal("D1", "2026-10-01", "1.00"),
+            deal("D2", "2026-10-05", "1.00"),
+            deal("D3", "2026-10-06", "1.00"),
+        ]);
+        assert_eq!(f.lines("s"), expect(&[("D1", "100.00"), ("D2", "100.00")]));
+    }
+
+    #[test]
+    fn max_deals_pays_the_first_in_window_deals_in_order() {
+        let text = body(
+            "2026-10-10",
+            "2026-10-20",
+            "amount = \"100.00\"",
+            "max_deals = 2\n",
+        );
+        let f = Fixture::new(&text).deals(vec![
+            // before the window: does not use up a slot
+            deal("D0", "2026-10-05", "1.00"),
+            deal("D3", "2026-10-12", "1.00"),
+            deal("D9", "2026-10-11", "1.00"),
+            deal("D2", "2026-10-11", "1.00"),
+            deal("D1", "2026-10-13", "1.00"),
+        ]);
+        // in-window order (closed_on, deal_id): D2 (10-11), D9 (10-11), D3 (10-12), D1 (10-13);
+        // the first two are paid 100.00 each
+        assert_eq!(f.lines("s"), expect(&[("D2", "100.00"), ("D9", "100.00")]));
+        let out = f.output("s");
+        assert_eq!(
+            out.lines[1].note,
+            "SPIF 2026-10-10..2026-10-20: 100.00 per deal, deal 2 of at most 2"
+        );
+    }
+
+    #[test]
+    fn a_rate_spif_pays_a_share_of_the_credited_amount() {
+        let text = body("2026-10-01", "2026-10-31", "rate = \"0.02\"", "");
+        let f = Fixture::new(&text).deals(vec![
+            // 0.02 × 1234.56 = 24.6912 → 24.69
+            deal("D1", "2026-10-01", "1234.56"),
+            // credited 1000.00 × 0.25 = 250.00; 0.02 × 250.00 = 5.00
+            split("D2", "2026-10-31", "1000.00", "0.25"),
+        ]);
+        assert_eq!(f.lines("s"), expect(&[("D1", "24.69"), ("D2", "5.00")]));
+    }
+
+    #[test]
+    fn lints_an_inverted_window_but_not_a_one_day_one() {
+        let lints = |start: &str, end: &str| {
+            let p = program(&format!(
+                "{HEADER}{}",
+                body(start, end, "amount = \"1\"", "")
+            ));
+            p.rules[0].kind.lints()
+        };
+        assert_eq!(
+            lints("2026-10-31", "2026-10-01"),
+            vec![(
+                "end",
+                "SPIF window is empty: end 2026-10-01 is before start 2026-10-31".to_string()
+            )]
+        );
+        assert!(lints("2026-10-15", "2026-10-15").is_empty());
+        assert_eq!(lints("1800-01-01", "1800-12-31")[0].0, "start");
+    }
+
+    #[test]
+    fn parse_reads_dates_and_refuses_amount_with_rate() {
+        let ok = program(
+            r#"[program]
+id = "p"
+name = "P"
+currency = "USD"
+
+[[rules]]
+id = "s"
+kind = "spif"
+start = 2026-10-01
+end = "2026-10-31"
+amount = "250"
+max_deals = 3
+"#,
+        );
+        assert_eq!(
+            ok.rules[0].kind,
+            RuleKind::Spif(Config {
+                start: date("2026-10-01"),
+                end: date("2026-10-31"),
+                pay: Pay::Amount(d("250")),
+                max_deals: Some(3),
+            })
+        );
+        let errors = parse_errors(
+            r#"[program]
+id = "p"
+name = "P"
+currency = "USD"
+
+[[rules]]
+id = "s"
+kind = "spif"
+start = 2026-10-01
+end = 2026-10-31
+amount = "250"
+rate = "0.05"
+"#,
+        );
+        // reported on the `rate` value: line 12, after `rate = ` (7 characters), column 8
+        assert_eq!(
+            errors,
+            vec![(
+                12,
+                8,
+                "`rules[0]` has both `amount` and `rate`; give one".to_string()
+            )]
+        );
+        let errors = parse_errors(
+            r#"[program]
+id = "p"
+name = "P"
+currency = "USD"
+
+[[rules]]
+id = "s"
+kind = "spif"
+start = "2026-13-01"
+end = 2026-10-31
+amount = "250"
+"#,
+        );
+        // line 9, after `start = ` (8 characters), column 9
+        assert_eq!(
+            errors,
+            vec![(
+                9,
+                9,
+                "`rules[0].start` must be a date like 2026-10-01, found \"2026-13-01\"".to_string()
+            )]
+        );
+    }
+}

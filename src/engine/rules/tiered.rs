@@ -398,3 +398,372 @@ fn retroactive(
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testkit::{Fixture, d, deal, expect, parse_errors, program, split};
+    use super::super::testkit::{Rows, Want};
+    use super::*;
+    use crate::engine::rules::RuleKind;
+
+    const TIERS: &str = r#"[{ from = "0", rate = "0.05" }, { from = "10000", rate = "0.08" }, { from = "20000", rate = "0.10" }]"#;
+
+    fn body(measure: &str, mode: &str, tiers: &str) -> String {
+        format!(
+            "[[rules]]\nid = \"t\"\nkind = \"tiered\"\nmeasure = \"{measure}\"\nmode = \"{mode}\"\ntiers = {tiers}\n"
+        )
+    }
+
+    #[test]
+    fn marginal_revenue_splits_a_deal_across_bands() {
+        let cases: Vec<(&str, Rows, Want)> = vec![
+            // D1 [0, 6000): 0.05 × 6000 = 300.00
+            // D2 [6000, 12000): 0.05 × 4000 + 0.08 × 2000 = 200 + 160 = 360.00
+            (
+                "straddles one boundary",
+                vec![
+                    deal("D1", "2026-10-01", "6000.00"),
+                    deal("D2", "2026-10-02", "6000.00"),
+                ],
+                vec![("D1", "300.00"), ("D2", "360.00")],
+            ),
+            // D1 [0, 10000): all band 1, 0.05 × 10000 = 500.00
+            // D2 [10000, 10001): starts on the boundary, the higher tier: 0.08 × 1 = 0.08
+            (
+                "ends exactly on a boundary",
+                vec![
+                    deal("D1", "2026-10-01", "10000.00"),
+                    deal("D2", "2026-10-02", "1.00"),
+                ],
+                vec![("D1", "500.00"), ("D2", "0.08")],
+            ),
+            // D1 [0, 25000): 0.05 × 10000 + 0.08 × 10000 + 0.10 × 5000 = 500 + 800 + 500 = 1800.00
+            (
+                "straddles two boundaries",
+                vec![deal("D1", "2026-10-01", "25000.00")],
+                vec![("D1", "1800.00")],
+            ),
+            // order is (closed_on, deal_id): D2 (10-01) then D1 (10-02)
+            // D2 [0, 8000): 0.05 × 8000 = 400.00
+            // D1 [8000, 12000): 0.05 × 2000 + 0.08 × 2000 = 100 + 160 = 260.00
+            (
+                "processing order is by closed_on",
+                vec![
+                    deal("D1", "2026-10-02", "4000.00"),
+                    deal("D2", "2026-10-01", "8000.00"),
+                ],
+                vec![("D2", "400.00"), ("D1", "260.00")],
+            ),
+            // same day: DA before DB. DA [0, 9999.99): 0.05 × 9999.99 = 499.9995 → 500.00
+            // DB [9999.99, 10000.01): 0.05 × 0.01 + 0.08 × 0.01 = 0.0005 + 0.0008 = 0.0013 → 0.00
+            // (not written)
+            (
+                "a cent each side of the boundary",
+                vec![
+                    deal("DB", "2026-10-01", "0.02"),
+                    deal("DA", "2026-10-01", "9999.99"),
+                ],
+                vec![("DA", "500.00")],
+            ),
+        ];
+        for (name, deals, expected) in cases {
+            let f = Fixture::new(&body("revenue", "marginal", TIERS)).deals(deals);
+            assert_eq!(f.lines("t"), expect(&expected), "{name}");
+        }
+    }
+
+    #[test]
+    fn marginal_note_names_every_band() {
+        let f = Fixture::new(&body("revenue", "marginal", TIERS)).deals(vec![
+            deal("D1", "2026-10-01", "6000.00"),
+            deal("D2", "2026-10-02", "6000.00"),
+        ]);
+        let out = f.output("t");
+        assert_eq!(
+            out.lines[1].note,
+            "tier 1 (5%) on 4000.00 + tier 2 (8%) on 2000.00 of 6000.00; cumulative 6000.00 → 12000.00"
+        );
+        // two bands: no single rate
+        assert_eq!(out.lines[1].rate, None);
+        assert_eq!(out.lines[0].rate, Some(d("0.05")));
+    }
+
+    #[test]
+    fn retroactive_pays_every_deal_the_tier_the_total_reaches() {
+        let cases: Vec<(&str, Rows, Want)> = vec![
+            // total 9999.99 < 10000: 0.05 × 5000 = 250.00; 0.05 × 4999.99 = 249.9995 → 250.00
+            (
+                "a cent short",
+                vec![
+                    deal("D1", "2026-10-01", "5000.00"),
+                    deal("D2", "2026-10-02", "4999.99"),
+                ],
+                vec![("D1", "250.00"), ("D2", "250.00")],
+            ),
+            // total exactly 10000.00 reaches tier 2: 0.08 × 5000 = 400.00 each
+            (
+                "exactly on the boundary",
+                vec![
+                    deal("D1", "2026-10-01", "5000.00"),
+                    deal("D2", "2026-10-02", "5000.00"),
+                ],
+                vec![("D1", "400.00"), ("D2", "400.00")],
+            ),
+            // total exactly 20000.00: tier 3, 0.10 × 20000 = 2000.00
+            (
+                "top tier",
+                vec![deal("D1", "2026-10-01", "20000.00")],
+                vec![("D1", "2000.00")],
+            ),
+            // credited 30000 × 0.5 = 15000.00 → tier 2: 0.08 × 15000 = 1200.00
+            (
+                "split share counts its credited amount",
+                vec![split("D1", "2026-10-01", "30000.00", "0.5")],
+                vec![("D1", "1200.00")],
+            ),
+        ];
+        for (name, deals, expected) in cases {
+            let f = Fixture::new(&body("revenue", "retroactive", TIERS)).deals(deals);
+            assert_eq!(f.lines("t"), expect(&expected), "{name}");
+        }
+    }
+
+    #[test]
+    fn deal_count_tiers_pay_amounts_times_share() {
+        let tiers = r#"[{ from = "0", amount = "10" }, { from = "2", amount = "25" }]"#;
+        let rows = || {
+            vec![
+                deal("D1", "2026-10-01", "100.00"),
+                deal("D2", "2026-10-02", "100.00"),
+                split("D3", "2026-10-03", "100.00", "0.5"),
+            ]
+        };
+        // marginal: D1 is deal [0,1) → 10 × 1 = 10.00; D2 [1,2) → 10.00;
+        // D3 [2,3) starts on the boundary → 25 × 0.5 = 12.50
+        let f = Fixture::new(&body("deals", "marginal", tiers)).deals(rows());
+        assert_eq!(
+            f.lines("t"),
+            expect(&[("D1", "10.00"), ("D2", "10.00"), ("D3", "12.50")])
+        );
+        // retroactive: 3 deals ≥ 2 → every deal 25 × share: 25.00, 25.00, 12.50
+        let f = Fixture::new(&body("deals", "retroactive", tiers)).deals(rows());
+        assert_eq!(
+            f.lines("t"),
+            expect(&[("D1", "25.00"), ("D2", "25.00"), ("D3", "12.50")])
+        );
+        // retroactive with only 1 deal: tier 1, 10.00
+        let f = Fixture::new(&body("deals", "retroactive", tiers)).deals(vec![deal(
+            "D1",
+            "2026-10-01",
+            "100.00",
+        )]);
+        assert_eq!(f.lines("t"), expect(&[("D1", "10.00")]));
+    }
+
+    #[test]
+    fn attainment_works_against_the_quota() {
+        let tiers = r#"[{ from = "0", rate = "0.02" }, { from = "1.0", rate = "0.05" }]"#;
+        let retro = body("attainment", "retroactive", tiers);
+        let marginal = body("attainment", "marginal", tiers);
+        let with_quota = |text: &str, quota: Option<&str>, deals: Rows| {
+            Fixture::new(text)
+                .edit("P1", |p| p.quota = quota.map(d))
+                .deals(deals)
+        };
+        let cases: Vec<(&str, &String, Option<&str>, Rows, Want)> = vec![
+            // quota 10000; total 10000.00 = 100% reaches tier 2: 0.05 × 6000 = 300.00, 0.05 × 4000 = 200.00
+            (
+                "exactly 100%",
+                &retro,
+                Some("10000.00"),
+                vec![
+                    deal("D1", "2026-10-01", "6000.00"),
+                    deal("D2", "2026-10-02", "4000.00"),
+                ],
+                vec![("D1", "300.00"), ("D2", "200.00")],
+            ),
+            // total 9999.99 < 100%: 0.02 × 6000 = 120.00, 0.02 × 3999.99 = 79.9998 → 80.00
+            (
+                "a cent short of 100%",
+                &retro,
+                Some("10000.00"),
+                vec![
+                    deal("D1", "2026-10-01", "6000.00"),
+                    deal("D2", "2026-10-02", "3999.99"),
+                ],
+                vec![("D1", "120.00"), ("D2", "80.00")],
+            ),
+            // marginal, band 2 starts at 1.0 × 10000 = 10000: D1 [0, 12000):
+            // 0.02 × 10000 + 0.05 × 2000 = 200 + 100 = 300.00
+            (
+                "marginal over the quota",
+                &marginal,
+                Some("10000.00"),
+                vec![deal("D1", "2026-10-01", "12000.00")],
+                vec![("D1", "300.00")],
+            ),
+            // quota 20000: boundary 20000, D1 [0, 12000) all band 1: 0.02 × 12000 = 240.00
+            (
+                "bigger quota",
+                &marginal,
+                Some("20000.00"),
+                vec![deal("D1", "2026-10-01", "12000.00")],
+                vec![("D1", "240.00")],
+            ),
+        ];
+        for (name, text, quota, deals, expected) in cases {
+            let f = with_quota(text, quota, deals);
+            assert_eq!(f.lines("t"), expect(&expected), "{name}");
+            assert!(f.output("t").warnings.is_empty(), "{name}");
+        }
+        // No quota, or a zero one: no lines and a warning; without deals no warning either.
+        let warning =
+            "partner P1: rule `t` measures attainment but the partner has no quota; skipped";
+        for quota in [None, Some("0.00")] {
+            let f = with_quota(&retro, quota, vec![deal("D1", "2026-10-01", "6000.00")]);
+            let out = f.output("t");
+            assert!(out.lines.is_empty(), "{quota:?}");
+            assert_eq!(out.warnings, vec![warning.to_string()], "{quota:?}");
+            let f = with_quota(&marginal, quota, vec![]);
+            let out = f.output("t");
+            assert!(out.lines.is_empty() && out.warnings.is_empty(), "{quota:?}");
+        }
+    }
+
+    #[test]
+    fn next_threshold_is_the_next_boundary_above_the_total() {
+        let cases: Vec<(&str, Option<(&str, &str)>)> = vec![
+            // total 6000 → next boundary 10000
+            ("6000.00", Some(("6000.00", "10000.00"))),
+            // total exactly 10000: already in tier 2 → next 20000
+            ("10000.00", Some(("10000.00", "20000.00"))),
+            // above the last boundary: none
+            ("25000.00", None),
+        ];
+        for (total, expected) in cases {
+            let f = Fixture::new(&body("revenue", "marginal", TIERS)).deals(vec![deal(
+                "D1",
+                "2026-10-01",
+                total,
+            )]);
+            let got = f
+                .threshold("t")
+                .map(|t| (t.current, t.next, t.counts_deals));
+            assert_eq!(got, expected.map(|(c, n)| (d(c), d(n), false)), "{total}");
+        }
+    }
+
+    #[test]
+    fn lints_falling_rates_unless_decelerator() {
+        let falling = r#"[{ from = "0", rate = "0.08" }, { from = "10000", rate = "0.05" }]"#;
+        let p = program(&format!(
+            "{}{}",
+            super::super::testkit::HEADER,
+            body("revenue", "marginal", falling)
+        ));
+        assert_eq!(
+            p.rules[0].kind.lints(),
+            vec![(
+                "tiers",
+                "tier rates fall as thresholds rise (0.05 from 10000 after 0.08 from 0); set \
+                 `decelerator = true` if that is intended"
+                    .to_string()
+            )]
+        );
+        let p = program(&format!(
+            "{}{}decelerator = true\n",
+            super::super::testkit::HEADER,
+            body("revenue", "marginal", falling)
+        ));
+        assert!(p.rules[0].kind.lints().is_empty());
+        // rising rates: no lint
+        let p = program(&format!(
+            "{}{}",
+            super::super::testkit::HEADER,
+            body("revenue", "marginal", TIERS)
+        ));
+        assert!(p.rules[0].kind.lints().is_empty());
+    }
+
+    #[test]
+    fn parse_reads_the_config_and_reports_tiers_that_do_not_ascend() {
+        let ok = program(
+            r#"[program]
+id = "p"
+name = "P"
+currency = "USD"
+
+[[rules]]
+id = "t"
+kind = "tiered"
+mode = "retroactive"
+tiers = [{ from = "0", rate = "0.05" }, { from = "10000", rate = 0.08 }]
+"#,
+        );
+        assert_eq!(
+            ok.rules[0].kind,
+            RuleKind::Tiered(Config {
+                // measure defaults to revenue, decelerator to false
+                measure: TierMeasure::Revenue,
+                mode: TierMode::Retroactive,
+                tiers: vec![
+                    Tier {
+                        from: d("0"),
+                        pay: Pay::Rate(d("0.05"))
+                    },
+                    Tier {
+                        from: d("10000"),
+                        pay: Pay::Rate(d("0.08"))
+                    },
+                ],
+                decelerator: false,
+            })
+        );
+        let errors = parse_errors(
+            r#"[program]
+id = "p"
+name = "P"
+currency = "USD"
+
+[[rules]]
+id = "t"
+kind = "tiered"
+mode = "marginal"
+tiers = [{ from = "0", rate = "0.05" }, { from = "0", rate = "0.08" }]
+"#,
+        );
+        // line 10: `tiers = [` is 9 characters, the first table `{ from = "0", rate = "0.05" }`
+        // is 29 (columns 10–38), then `, `: the second table starts at column 41
+        assert_eq!(
+            errors,
+            vec![(
+                10,
+                41,
+                "tiers of `rules[0].tiers` must ascend: tier 2 starts at 0 after 0".to_string()
+            )]
+        );
+        let errors = parse_errors(
+            r#"[program]
+id = "p"
+name = "P"
+currency = "USD"
+
+[[rules]]
+id = "t"
+kind = "tiered"
+mode = "cumulative"
+tiers = [{ from = "0", rate = "0.05" }]
+"#,
+        );
+        // line 9 `mode = "cumulative"`: the value starts at column 8
+        assert_eq!(
+            errors,
+            vec![(
+                9,
+                8,
+                "`rules[0].mode` must be one of marginal, retroactive, found \"cumulative\""
+                    .to_string()
+            )]
+        );
+    }
+}

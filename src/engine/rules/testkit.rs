@@ -1,0 +1,422 @@
+//! Test fixtures for the rule modules' unit tests: a program parsed from TOML, partners, deals,
+//! activities, claims and a ledger, evaluated either rule by rule through a `PartnerCtx` or through
+//! the whole engine. Partners and deals are named by id; indexes are resolved at evaluation, after
+//! partners are sorted by id and deals by (partner, closed_on, deal_id), as the loaders do.
+
+use super::RuleOutput;
+use crate::engine::{self, Inputs, Line, Outcome, PartnerCtx};
+use crate::input::{DealData, FxTable, LedgerData, PartnerSet, PriorCounts};
+use crate::model::period::Period;
+use crate::model::{
+    Activity, Claim, ClaimStatus, Deal, DealSource, DealStatus, Partner, PartnerStatus,
+};
+use crate::program::Program;
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+
+/// The `[program]` header every fixture program starts with (4 lines, USD, half-up).
+pub const HEADER: &str = "[program]\nid = \"t\"\nname = \"T\"\ncurrency = \"USD\"\n";
+
+/// An exact decimal from its text.
+pub fn d(s: &str) -> Decimal {
+    Decimal::from_str_exact(s).unwrap_or_else(|e| panic!("bad decimal {s:?}: {e}"))
+}
+
+pub fn date(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap_or_else(|e| panic!("bad date {s:?}: {e}"))
+}
+
+/// A program from a whole TOML text; panics with the diagnostics when it does not parse.
+pub fn program(text: &str) -> Program {
+    let (p, diags) = crate::program::parse("t.toml", text);
+    p.unwrap_or_else(|| panic!("test program must parse: {diags:#?}"))
+}
+
+/// The rules of `body` under [`HEADER`].
+pub fn rules(body: &str) -> Program {
+    program(&format!("{HEADER}{body}"))
+}
+
+/// Every diagnostic of a program that must not parse, as (line, column, message).
+pub fn parse_errors(text: &str) -> Vec<(usize, usize, String)> {
+    let (p, diags) = crate::program::parse("t.toml", text);
+    assert!(p.is_none(), "program must not parse: {diags:#?}");
+    diags
+        .into_iter()
+        .map(|d| (d.line, d.column, d.message))
+        .collect()
+}
+
+/// An active, KYC-verified USD reseller with nothing else set.
+pub fn partner(id: &str) -> Partner {
+    Partner {
+        id: id.into(),
+        name: format!("Partner {id}"),
+        partner_type: "reseller".into(),
+        region: None,
+        level: None,
+        quota: None,
+        currency: "USD".into(),
+        status: PartnerStatus::Active,
+        kyc_verified: true,
+        joined_on: None,
+    }
+}
+
+/// A won, sourced, whole (share 1) USD deal row; `partner` is filled in at evaluation.
+pub fn deal(deal_id: &str, closed_on: &str, amount: &str) -> Deal {
+    let amount = d(amount);
+    Deal {
+        deal_id: deal_id.into(),
+        partner: usize::MAX,
+        closed_on: date(closed_on),
+        amount,
+        currency: "USD".into(),
+        share: Decimal::ONE,
+        credited: amount,
+        product: None,
+        customer_type: None,
+        source: DealSource::Sourced,
+        status: DealStatus::Won,
+        reversed_on: None,
+    }
+}
+
+/// A split row: credited = amount × share, rounded half-up to cents as the loader does.
+pub fn split(deal_id: &str, closed_on: &str, amount: &str, share: &str) -> Deal {
+    let mut row = deal(deal_id, closed_on, amount);
+    row.share = d(share);
+    row.credited = (row.amount * row.share).round_dp(2);
+    row
+}
+
+/// A deal row with a product.
+pub fn product(mut row: Deal, product: &str) -> Deal {
+    row.product = Some(product.into());
+    row
+}
+
+/// Everything one evaluation reads, by partner id.
+pub struct Fixture {
+    pub program: Program,
+    pub period: Period,
+    pub partners: Vec<Partner>,
+    current: Vec<(String, Deal)>,
+    previous: Vec<(String, Deal)>,
+    reversals: Vec<(String, Deal)>,
+    /// (partner, rule whose `when` filters, count).
+    prior: Vec<(String, String, u64)>,
+    activities: Vec<(String, &'static str, u64)>,
+    claims: Vec<(String, String, String, Decimal)>,
+    /// (partner, fund rule id, balance).
+    funds: Vec<(String, String, Decimal)>,
+    /// (partner, rule id, sum of the rule's ledger lines).
+    rule_sums: Vec<(String, String, Decimal)>,
+    /// (partner, deal id, rule id, what the ledger paid the row).
+    deal_earnings: Vec<(String, String, String, Decimal)>,
+    ledger_given: bool,
+}
+
+impl Fixture {
+    /// `body` ([[rules]] …) under [`HEADER`], for the period 2026-10, with partner P1.
+    pub fn new(body: &str) -> Fixture {
+        Fixture::with_program(rules(body))
+    }
+
+    pub fn with_program(program: Program) -> Fixture {
+        Fixture {
+            program,
+            period: Period::parse("2026-10").expect("period"),
+            partners: vec![partner("P1")],
+            current: Vec::new(),
+            previous: Vec::new(),
+            reversals: Vec::new(),
+            prior: Vec::new(),
+            activities: Vec::new(),
+            claims: Vec::new(),
+            funds: Vec::new(),
+            rule_sums: Vec::new(),
+            deal_earnings: Vec::new(),
+            ledger_given: false,
+        }
+    }
+
+    /// Replaces the partners.
+    pub fn partners(mut self, partners: Vec<Partner>) -> Fixture {
+        self.partners = partners;
+        self
+    }
+
+    /// Changes partner P1 (or the partner named `id`) in place.
+    pub fn edit(mut self, id: &str, f: impl FnOnce(&mut Partner)) -> Fixture {
+        f(self
+            .partners
+            .iter_mut()
+            .find(|p| p.id == id)
+            .expect("partner"));
+        self
+    }
+
+    /// A row that counts in the period.
+    pub fn deal(mut self, partner: &str, row: Deal) -> Fixture {
+        self.current.push((partner.into(), row));
+        self
+    }
+
+    /// Rows of P1 that count in the period.
+    pub fn deals(mut self, rows: Vec<Deal>) -> Fixture {
+        for row in rows {
+            self = self.deal("P1", row);
+        }
+        self
+    }
+
+    /// Rows of P1 that count in the previous period.
+    pub fn previous(mut self, rows: Vec<Deal>) -> Fixture {
+        for row in rows {
+            self.previous.push(("P1".into(), row));
+        }
+        self
+    }
+
+    /// A row of P1 reversed inside the period.
+    pub fn reversal(mut self, mut row: Deal, reversed_on: &str) -> Fixture {
+        row.status = DealStatus::Refunded;
+        row.reversed_on = Some(date(reversed_on));
+        self.reversals.push(("P1".into(), row));
+        self
+    }
+
+    /// P1's qualifying rows (by `rule`'s `when`) closed before the period that count at its end.
+    pub fn prior_count(mut self, rule: &str, count: u64) -> Fixture {
+        self.prior.push(("P1".into(), rule.into(), count));
+        self
+    }
+
+    /// An activity of P1 in the period.
+    pub fn activity(mut self, name: &'static str, quantity: u64) -> Fixture {
+        self.activities.push(("P1".into(), name, quantity));
+        self
+    }
+
+    /// An approved claim of P1 decided in the period.
+    pub fn claim(mut self, claim_id: &str, fund: &str, amount: &str) -> Fixture {
+        self.claims
+            .push(("P1".into(), claim_id.into(), fund.into(), d(amount)));
+        self
+    }
+
+    /// P1's fund balance in the previous ledger.
+    pub fn fund_balance(mut self, fund: &str, balance: &str) -> Fixture {
+        self.ledger_given = true;
+        self.funds.push(("P1".into(), fund.into(), d(balance)));
+        self
+    }
+
+    /// What P1's ledger lines of `rule` add up to.
+    pub fn rule_sum(mut self, rule: &str, sum: &str) -> Fixture {
+        self.ledger_given = true;
+        self.rule_sums.push(("P1".into(), rule.into(), d(sum)));
+        self
+    }
+
+    /// What the ledger paid P1 for a deal row under `rule`.
+    pub fn deal_earning(mut self, deal_id: &str, rule: &str, amount: &str) -> Fixture {
+        self.ledger_given = true;
+        self.deal_earnings
+            .push(("P1".into(), deal_id.into(), rule.into(), d(amount)));
+        self
+    }
+
+    fn with_inputs<T>(&self, f: impl FnOnce(&Inputs) -> T) -> T {
+        let partners = PartnerSet::new(self.partners.clone());
+        let index = |id: &str| partners.find(id).expect("fixture partner");
+        let rows = |raw: &[(String, Deal)]| {
+            let mut rows: Vec<Deal> = raw
+                .iter()
+                .map(|(p, row)| Deal {
+                    partner: index(p),
+                    ..row.clone()
+                })
+                .collect();
+            rows.sort_by(|a, b| {
+                (a.partner, a.closed_on, &a.deal_id).cmp(&(b.partner, b.closed_on, &b.deal_id))
+            });
+            rows
+        };
+        let prior_counts = self
+            .prior
+            .iter()
+            .map(|(p, rule, n)| PriorCounts {
+                filter: self.program.rule(rule).expect("rule").when.clone(),
+                counts: [(index(p), *n)].into_iter().collect(),
+            })
+            .collect();
+        let deals = DealData {
+            current: rows(&self.current),
+            previous: rows(&self.previous),
+            reversals: rows(&self.reversals),
+            prior_counts,
+            ..DealData::default()
+        };
+        let mut activities: Vec<Activity> = self
+            .activities
+            .iter()
+            .map(|(p, name, quantity)| Activity {
+                partner: index(p),
+                activity: name.to_string(),
+                occurred_on: self.period.start,
+                quantity: *quantity,
+            })
+            .collect();
+        activities.sort_by_key(|a| a.partner);
+        let mut claims: Vec<Claim> = self
+            .claims
+            .iter()
+            .map(|(p, id, fund, amount)| Claim {
+                claim_id: id.clone(),
+                partner: index(p),
+                fund: fund.clone(),
+                amount: *amount,
+                status: ClaimStatus::Approved,
+                decided_on: Some(self.period.start),
+            })
+            .collect();
+        claims.sort_by(|a, b| a.claim_id.cmp(&b.claim_id));
+        let mut ledger = LedgerData::default();
+        if self.ledger_given {
+            ledger.dir = Some("prev".into());
+        }
+        for (p, fund, balance) in &self.funds {
+            ledger.funds.insert((index(p), fund.clone()), *balance);
+        }
+        for (p, rule, sum) in &self.rule_sums {
+            ledger.rule_sums.insert((index(p), rule.clone()), *sum);
+        }
+        for (p, deal_id, rule, amount) in &self.deal_earnings {
+            ledger
+                .deal_earnings
+                .insert((index(p), deal_id.clone(), rule.clone()), *amount);
+        }
+        let fx = FxTable::none(&self.program.currency);
+        let inputs = Inputs {
+            partners: &partners,
+            deals: &deals,
+            activities: &activities,
+            claims: &claims,
+            fx: &fx,
+            ledger: &ledger,
+        };
+        f(&inputs)
+    }
+
+    /// One rule's raw output for one partner, straight from its kind's `evaluate`.
+    pub fn output_for(&self, rule_id: &str, partner_id: &str) -> RuleOutput {
+        let rule = self.program.rule(rule_id).expect("rule in program");
+        self.with_inputs(|inputs| {
+            let index = inputs.partners.find(partner_id).expect("partner");
+            let partner = &inputs.partners.partners[index];
+            let level = engine::level_of(&self.program, inputs.deals, index, partner);
+            let slice = |rows: &'_ [Deal]| -> Vec<Deal> {
+                rows.iter()
+                    .filter(|d| d.partner == index)
+                    .cloned()
+                    .collect()
+            };
+            let current = slice(&inputs.deals.current);
+            let previous = slice(&inputs.deals.previous);
+            let activities: Vec<Activity> = inputs
+                .activities
+                .iter()
+                .filter(|a| a.partner == index)
+                .cloned()
+                .collect();
+            let claims: Vec<Claim> = inputs
+                .claims
+                .iter()
+                .filter(|c| c.partner == index)
+                .cloned()
+                .collect();
+            let ctx = PartnerCtx {
+                program: &self.program,
+                period: &self.period,
+                index,
+                partner,
+                level: level.as_deref(),
+                deals: &current,
+                previous: &previous,
+                activities: &activities,
+                claims: &claims,
+                inputs,
+            };
+            super::evaluate(rule, &ctx).expect("rule evaluates")
+        })
+    }
+
+    /// P1's output of one rule.
+    pub fn output(&self, rule_id: &str) -> RuleOutput {
+        self.output_for(rule_id, "P1")
+    }
+
+    /// P1's written lines of one rule (zero lines are never written, SPEC §3) as (source_id, amount).
+    pub fn lines(&self, rule_id: &str) -> Vec<(String, Decimal)> {
+        amounts(&self.output(rule_id).lines)
+    }
+
+    /// A rule's next threshold for P1, for nudges.
+    pub fn threshold(&self, rule_id: &str) -> Option<super::Threshold> {
+        let rule = self.program.rule(rule_id).expect("rule in program");
+        self.with_inputs(|inputs| {
+            let index = inputs.partners.find("P1").expect("partner");
+            let partner = &inputs.partners.partners[index];
+            let level = engine::level_of(&self.program, inputs.deals, index, partner);
+            let current: Vec<Deal> = inputs
+                .deals
+                .current
+                .iter()
+                .filter(|d| d.partner == index)
+                .cloned()
+                .collect();
+            let ctx = PartnerCtx {
+                program: &self.program,
+                period: &self.period,
+                index,
+                partner,
+                level: level.as_deref(),
+                deals: &current,
+                previous: &[],
+                activities: &[],
+                claims: &[],
+                inputs,
+            };
+            super::next_threshold(rule, &ctx).expect("threshold")
+        })
+    }
+
+    /// The whole engine over the fixture.
+    pub fn run(&self) -> Outcome {
+        self.with_inputs(|inputs| {
+            engine::evaluate(&self.program, &self.period, inputs).expect("engine evaluates")
+        })
+    }
+}
+
+/// The non-zero lines as (source_id, amount), in order.
+pub fn amounts(lines: &[Line]) -> Vec<(String, Decimal)> {
+    lines
+        .iter()
+        .filter(|l| !l.amount.is_zero())
+        .map(|l| (l.source_id.clone(), l.amount))
+        .collect()
+}
+
+/// Expected lines from (source_id, amount) text pairs.
+pub fn expect(rows: &[(&str, &str)]) -> Vec<(String, Decimal)> {
+    rows.iter().map(|(id, a)| (id.to_string(), d(a))).collect()
+}
+
+/// Deal rows of a table case.
+pub type Rows = Vec<Deal>;
+
+/// Expected lines of a table case, as (source_id, amount) text pairs.
+pub type Want<'a> = Vec<(&'a str, &'a str)>;
