@@ -233,7 +233,7 @@ allocation = "1000.00"
              allocated 1000.00); 300.00 unpaid"
         );
         assert_eq!(
-            out.warnings,
+            super::super::testkit::messages(&out.warnings),
             vec![
                 "claim C2 of partner P1 on fund `f`: 300.00 of 800.00 unpaid, the fund has no \
                  more available"
@@ -314,7 +314,7 @@ allocation = "1000.00"
         assert!(out.fund_inflows.is_empty());
         assert_eq!(out.fund_available, Some(d("70.00")));
         assert_eq!(
-            out.warnings,
+            super::super::testkit::messages(&out.warnings),
             vec![
                 "claim C1 of partner P1 on fund `f` paid nothing: the partner is not eligible for \
                  the fund"

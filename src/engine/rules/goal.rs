@@ -265,7 +265,11 @@ mod tests {
                 expect(&expected),
                 "{quota:?}"
             );
-            assert_eq!(out.warnings, warnings, "{quota:?}");
+            assert_eq!(
+                super::super::testkit::messages(&out.warnings),
+                warnings,
+                "{quota:?}"
+            );
         }
     }
 

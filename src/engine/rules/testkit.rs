@@ -420,3 +420,8 @@ pub type Rows = Vec<Deal>;
 
 /// Expected lines of a table case, as (source_id, amount) text pairs.
 pub type Want<'a> = Vec<(&'a str, &'a str)>;
+
+/// The messages of warnings, for comparing with expected text.
+pub fn messages(warnings: &[crate::error::Warning]) -> Vec<String> {
+    warnings.iter().map(|w| w.message.clone()).collect()
+}

@@ -623,7 +623,11 @@ mod tests {
             let f = with_quota(&retro, quota, vec![deal("D1", "2026-10-01", "6000.00")]);
             let out = f.output("t");
             assert!(out.lines.is_empty(), "{quota:?}");
-            assert_eq!(out.warnings, vec![warning.to_string()], "{quota:?}");
+            assert_eq!(
+                super::super::testkit::messages(&out.warnings),
+                vec![warning.to_string()],
+                "{quota:?}"
+            );
             let f = with_quota(&marginal, quota, vec![]);
             let out = f.output("t");
             assert!(out.lines.is_empty() && out.warnings.is_empty(), "{quota:?}");
