@@ -70,24 +70,22 @@ fn main() -> ExitCode {
     match execute(cli.command) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            // The library's typed error decides the exit status; anything else is a failure (1).
-            let library = e.downcast_ref::<payline::Error>();
-            let code = library.map_or(1, payline::Error::exit_code);
-            match library {
+            if json {
                 // With --json a failure is one JSON object too, on stdout where the report would be.
-                Some(error) if json => print_json(&error.to_json()),
+                print_json(&e.to_json());
+            } else if let payline::Error::Program(_) = e {
                 // Program diagnostics carry their own `file:line:col: error:` prefix.
-                Some(payline::Error::Program(_)) => eprintln!("{e}"),
-                Some(_) => eprintln!("error: {e}"),
-                None => eprintln!("error: {e:#}"),
+                eprintln!("{e}");
+            } else {
+                eprintln!("error: {e}");
             }
-            ExitCode::from(u8::try_from(code).unwrap_or(1))
+            ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(1))
         }
     }
 }
 
-/// Runs one command; anyhow carries the library's typed error to `main`, which picks the exit status.
-fn execute(command: Command) -> anyhow::Result<u8> {
+/// Runs one command; the library's typed error reaches `main`, which picks the exit status.
+fn execute(command: Command) -> payline::Result<u8> {
     match command {
         Command::Run(args) => {
             let summary = {

@@ -33,8 +33,9 @@ pub fn deal_plan(programs: &[&Program], period: &Period) -> Option<DealPlan> {
             plan.window_months.push(levels.window_months);
         }
         for rule in &program.rules {
-            plan.previous_period |= rule.kind.needs_previous_period();
-            if rule.kind.needs_prior_count() && !plan.prior_filters.contains(&rule.when) {
+            let history = rule.kind.history();
+            plan.previous_period |= history.previous_period;
+            if history.prior_count && !plan.prior_filters.contains(&rule.when) {
                 plan.prior_filters.push(rule.when.clone());
             }
         }
@@ -42,13 +43,13 @@ pub fn deal_plan(programs: &[&Program], period: &Period) -> Option<DealPlan> {
     Some(plan)
 }
 
-/// The rules whose per-partner ledger sums a run needs: those that pay once per partner (milestones
-/// hold their bonus while its lines add up to non-zero).
+/// The rules whose per-partner ledger sums a run needs (a milestone holds its bonus while its lines
+/// add up to non-zero).
 pub fn ledger_sums(program: &Program) -> Vec<&str> {
     program
         .rules
         .iter()
-        .filter(|r| r.kind.needs_prior_count())
+        .filter(|r| r.kind.history().ledger_sum)
         .map(|r| r.id.as_str())
         .collect()
 }

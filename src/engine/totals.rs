@@ -59,7 +59,10 @@ impl Outcome {
                         .rule(&line.rule_id)
                         .map_or(line.kind.name(), |r| r.kind.name()),
                 ),
-                _ => ("", line.kind.name()),
+                LineKind::Clawback
+                | LineKind::BudgetProration
+                | LineKind::Fund
+                | LineKind::Payout => ("", line.kind.name()),
             };
             match totals
                 .iter_mut()

@@ -199,7 +199,7 @@ impl Rule {
     }
 
     pub fn is_fund(&self) -> bool {
-        self.kind.kind() == Kind::Fund
+        matches!(self.kind, RuleKind::Fund(_))
     }
 
     pub fn key_pos(&self, key: &str) -> Pos {

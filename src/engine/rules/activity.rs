@@ -22,6 +22,9 @@ pub struct Config {
 /// The keys an `activity` rule may have besides `id`, `kind`, `when` and `cap`.
 pub const KEYS: &[&str] = &["activity", "amount", "max_per_period"];
 
+/// Only the period's own rows.
+pub const HISTORY: super::History = super::PERIOD_ONLY;
+
 pub(crate) fn parse(src: &mut Src, t: &Tbl) -> Result<Config, Bad> {
     let activity = t.string(src, "activity");
     let amount = t.non_negative(src, "amount");

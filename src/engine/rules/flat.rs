@@ -17,6 +17,9 @@ pub struct Config {
 /// The keys a `flat` rule may have besides `id`, `kind`, `when` and `cap`.
 pub const KEYS: &[&str] = &["amount", "modifiers"];
 
+/// Only the period's own rows.
+pub const HISTORY: super::History = super::PERIOD_ONLY;
+
 pub(crate) fn parse(src: &mut Src, t: &Tbl) -> Result<Config, Bad> {
     let amount = t.non_negative(src, "amount");
     Ok(Config {

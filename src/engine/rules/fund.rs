@@ -31,6 +31,9 @@ pub struct Config {
 /// The keys a `fund` rule may have besides `id`, `kind`, `when` and `cap`.
 pub const KEYS: &[&str] = &["accrual_rate", "allocation"];
 
+/// Only the period's own rows.
+pub const HISTORY: super::History = super::PERIOD_ONLY;
+
 pub(crate) fn parse(src: &mut Src, t: &Tbl) -> Result<Config, Bad> {
     let accrual_rate = t.rate(src, "accrual_rate");
     let allocation = match t.get("allocation") {

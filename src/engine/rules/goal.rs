@@ -32,6 +32,9 @@ pub struct Config {
 /// The keys a `goal` rule may have besides `id`, `kind`, `when` and `cap`.
 pub const KEYS: &[&str] = &["measure", "target", "amount"];
 
+/// Only the period's own rows.
+pub const HISTORY: super::History = super::PERIOD_ONLY;
+
 pub(crate) fn parse(src: &mut Src, t: &Tbl) -> Result<Config, Bad> {
     let measure = choice(src, t, "measure", Measure::CHOICES);
     let amount = t.non_negative(src, "amount");

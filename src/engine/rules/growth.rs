@@ -22,6 +22,12 @@ pub struct Config {
 /// The keys a `growth` rule may have besides `id`, `kind`, `when` and `cap`.
 pub const KEYS: &[&str] = &["min_growth", "rate", "amount"];
 
+/// The rows counting in the previous period, to compare with.
+pub const HISTORY: super::History = super::History {
+    previous_period: true,
+    ..super::PERIOD_ONLY
+};
+
 pub(crate) fn parse(src: &mut Src, t: &Tbl) -> Result<Config, Bad> {
     let min_growth = t.rate(src, "min_growth");
     let p = pay(src, t);

@@ -35,6 +35,14 @@ pub struct Config {
 /// The keys a `milestone` rule may have besides `id`, `kind`, `when` and `cap`.
 pub const KEYS: &[&str] = &["nth_deal", "amount"];
 
+/// The partner's qualifying rows before the period (the lifetime count), and what the ledger's lines
+/// of this rule add up to (whether the bonus is held).
+pub const HISTORY: super::History = super::History {
+    prior_count: true,
+    ledger_sum: true,
+    ..super::PERIOD_ONLY
+};
+
 pub(crate) fn parse(src: &mut Src, t: &Tbl) -> Result<Config, Bad> {
     let nth = t.integer::<u64>(src, "nth_deal", 1, i64::MAX);
     let amount = t.non_negative(src, "amount");

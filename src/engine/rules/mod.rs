@@ -92,7 +92,18 @@ impl Kind {
 
     /// Whether `when` may use deal keys: an activity is not a deal.
     pub fn has_deals(self) -> bool {
-        self != Kind::Activity
+        match self {
+            Kind::Activity => false,
+            Kind::Flat
+            | Kind::Percent
+            | Kind::Tiered
+            | Kind::Spif
+            | Kind::Rebate
+            | Kind::Goal
+            | Kind::Growth
+            | Kind::Milestone
+            | Kind::Fund => true,
+        }
     }
 
     /// The keys of this kind, besides `id`, `kind`, `when` and `cap`.
@@ -213,16 +224,43 @@ impl RuleKind {
         }
     }
 
-    /// Does the rule need the deals counting in the previous period (growth)?
-    pub fn needs_previous_period(&self) -> bool {
-        matches!(self, RuleKind::Growth(_))
-    }
-
-    /// Does the rule need the count of qualifying deals before the period (milestone)?
-    pub fn needs_prior_count(&self) -> bool {
-        matches!(self, RuleKind::Milestone(_))
+    /// The deal and ledger history the kind needs beyond the period's own rows (its module's
+    /// `HISTORY`): `engine::plan` turns it into what the loaders keep.
+    pub fn history(&self) -> History {
+        match self {
+            RuleKind::Flat(_) => flat::HISTORY,
+            RuleKind::Percent(_) => percent::HISTORY,
+            RuleKind::Tiered(_) => tiered::HISTORY,
+            RuleKind::Spif(_) => spif::HISTORY,
+            RuleKind::Rebate(_) => rebate::HISTORY,
+            RuleKind::Goal(_) => goal::HISTORY,
+            RuleKind::Growth(_) => growth::HISTORY,
+            RuleKind::Activity(_) => activity::HISTORY,
+            RuleKind::Milestone(_) => milestone::HISTORY,
+            RuleKind::Fund(_) => fund::HISTORY,
+        }
     }
 }
+
+/// What a kind needs of history beyond the period's own rows (SPEC §2: deals.csv holds history).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct History {
+    /// The rows counting in the previous period of the same length (growth).
+    pub previous_period: bool,
+    /// Per partner, the rows closed before the period that pass the rule's `when` and still count
+    /// at its end (milestone: the partner's lifetime count).
+    pub prior_count: bool,
+    /// Per partner, what the ledger's lines of this rule add up to (milestone: a bonus is held
+    /// while they are non-zero).
+    pub ledger_sum: bool,
+}
+
+/// The history of a kind that needs only the period's own rows.
+pub const PERIOD_ONLY: History = History {
+    previous_period: false,
+    prior_count: false,
+    ledger_sum: false,
+};
 
 /// What a rule pays for, for the double-pay lint.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -406,4 +444,31 @@ pub(crate) fn revenue(deals: &[&Deal], calc: Calc) -> Result<Decimal> {
     calc.sum(deals.iter().map(|d| d.credited), || {
         "the partner's qualifying revenue".into()
     })
+}
+
+#[cfg(test)]
+mod kind_tests {
+    use super::Kind;
+
+    /// `Kind::ALL` is written by hand; this exhaustive match makes a kind missing from it a test
+    /// failure (and a kind missing from the match a compile error).
+    #[test]
+    fn every_kind_is_listed_once_and_named_uniquely() {
+        let position = |k: Kind| match k {
+            Kind::Flat => 0,
+            Kind::Percent => 1,
+            Kind::Tiered => 2,
+            Kind::Spif => 3,
+            Kind::Rebate => 4,
+            Kind::Goal => 5,
+            Kind::Growth => 6,
+            Kind::Activity => 7,
+            Kind::Milestone => 8,
+            Kind::Fund => 9,
+        };
+        for (i, kind) in Kind::ALL.into_iter().enumerate() {
+            assert_eq!(position(kind), i, "{kind:?}");
+            assert_eq!(Kind::from_name(kind.name()), Some(kind));
+        }
+    }
 }

@@ -18,6 +18,9 @@ pub struct Config {
 /// The keys a `percent` rule may have besides `id`, `kind`, `when` and `cap`.
 pub const KEYS: &[&str] = &["rate", "modifiers"];
 
+/// Only the period's own rows.
+pub const HISTORY: super::History = super::PERIOD_ONLY;
+
 pub(crate) fn parse(src: &mut Src, t: &Tbl) -> Result<Config, Bad> {
     let rate = t.rate(src, "rate");
     Ok(Config {

@@ -28,6 +28,9 @@ pub struct Config {
 /// The keys a `rebate` rule may have besides `id`, `kind`, `when` and `cap`.
 pub const KEYS: &[&str] = &["threshold", "rate", "tiers", "decelerator"];
 
+/// Only the period's own rows.
+pub const HISTORY: super::History = super::PERIOD_ONLY;
+
 pub(crate) fn parse(src: &mut Src, t: &Tbl) -> Result<Config, Bad> {
     let threshold = t.non_negative(src, "threshold");
     let rate = t.rate(src, "rate");

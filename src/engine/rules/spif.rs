@@ -25,6 +25,9 @@ pub struct Config {
 /// The keys a `spif` rule may have besides `id`, `kind`, `when` and `cap`.
 pub const KEYS: &[&str] = &["start", "end", "amount", "rate", "max_deals", "modifiers"];
 
+/// Only the period's own rows.
+pub const HISTORY: super::History = super::PERIOD_ONLY;
+
 pub(crate) fn parse(src: &mut Src, t: &Tbl) -> Result<Config, Bad> {
     let start = t.date(src, "start");
     let end = t.date(src, "end");

@@ -244,14 +244,20 @@ impl Fixture {
             });
             rows
         };
-        let prior_counts = self
-            .prior
-            .iter()
-            .map(|(p, rule, n)| PriorCounts {
-                filter: self.program.rule(rule).expect("rule").when.clone(),
-                counts: [(index(p), *n)].into_iter().collect(),
-            })
-            .collect();
+        // One entry per filter, as the loader builds them: rules with the same `when` share it.
+        let mut prior_counts: Vec<PriorCounts> = Vec::new();
+        for (p, rule, n) in &self.prior {
+            let filter = self.program.rule(rule).expect("rule").when.clone();
+            match prior_counts.iter_mut().find(|c| c.filter == filter) {
+                Some(c) => {
+                    c.counts.insert(index(p), *n);
+                }
+                None => prior_counts.push(PriorCounts {
+                    filter,
+                    counts: [(index(p), *n)].into_iter().collect(),
+                }),
+            }
+        }
         let deals = DealData {
             current: rows(&self.current),
             previous: rows(&self.previous),

@@ -71,6 +71,9 @@ pub struct Config {
 /// The keys a `tiered` rule may have besides `id`, `kind`, `when` and `cap`.
 pub const KEYS: &[&str] = &["measure", "mode", "tiers", "decelerator", "modifiers"];
 
+/// Only the period's own rows.
+pub const HISTORY: super::History = super::PERIOD_ONLY;
+
 pub(crate) fn parse(src: &mut Src, t: &Tbl) -> Result<Config, Bad> {
     let measure = choice(src, t, "measure", TierMeasure::CHOICES);
     // `mode` has no default: marginal and retroactive differ too much in cost to guess.
