@@ -162,3 +162,68 @@ fn explain_a_partner_below_minimum_and_an_unknown_one() {
             "partner NOPE is not in the partners file",
         ));
 }
+
+/// `diff` reads deals.csv once with one plan for both programs: with programs that need different
+/// history (a levels window of 12 vs 3 months, a milestone counting different deals, growth on one
+/// side only), its totals must equal two separate runs'.
+#[test]
+fn diff_with_different_history_needs_equals_two_separate_runs() {
+    let work = common::Workdir::new();
+    let mixed = std::fs::read_to_string(dir("programs/mixed.toml")).unwrap();
+    let growth = mixed
+        .find("[[rules]]\nid = \"growth-kicker\"")
+        .expect("the sample program has a growth rule");
+    let end = growth + mixed[growth..].find("\n\n").unwrap();
+    let base = format!("{}{}", &mixed[..growth], &mixed[end + 2..]);
+    let head = mixed
+        .replace("window_months = 12", "window_months = 3")
+        .replace(
+            "nth_deal = 2\namount = \"300.00\"\nwhen = { partner_type = [\"referral\", \"agency\"] }",
+            "nth_deal = 2\namount = \"300.00\"\nwhen = { partner_type = [\"referral\", \"agency\"], product = [\"platform\"] }",
+        );
+    assert_ne!(head, mixed, "the head program changed");
+    work.write("base.toml", &base);
+    work.write("head.toml", &head);
+    let data: Vec<String> = SAMPLE_DATA
+        .iter()
+        .map(|a| {
+            if a.starts_with("fixtures/") {
+                dir(a).display().to_string()
+            } else {
+                a.to_string()
+            }
+        })
+        .collect();
+    let earned = |program: &str| -> String {
+        let out = work
+            .payline()
+            .args(["run", "--program", program, "--period", "2026-10", "--json"])
+            .args(&data)
+            .args(["--out", &format!("out-{program}")])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        summary["kpis"]["earned"].as_str().unwrap().to_string()
+    };
+    let out = work
+        .payline()
+        .args(["diff", "--base", "base.toml", "--head", "head.toml"])
+        .args(["--period", "2026-10", "--json"])
+        .args(&data)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["total"]["base"], earned("base.toml"));
+    assert_eq!(report["total"]["head"], earned("head.toml"));
+    assert_ne!(report["total"]["base"], report["total"]["head"]);
+}
