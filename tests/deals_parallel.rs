@@ -311,3 +311,106 @@ fn blocks_cut_anywhere_read_quotes_crlf_and_blank_lines_as_one_pass() {
         assert_eq!(f.load(&bad, &options).unwrap_err(), reference);
     }
 }
+
+/// The line of each data record as the csv crate reports it reading the whole file (the reference
+/// for the loader's own splitting of unquoted blocks).
+fn csv_lines(text: &str) -> Vec<u64> {
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let mut record = csv::StringRecord::new();
+    let mut lines = Vec::new();
+    while reader.read_record(&mut record).unwrap() {
+        lines.push(record.position().unwrap().line());
+    }
+    lines
+}
+
+#[test]
+fn unquoted_blocks_report_the_csv_readers_lines_with_crlf_and_blank_lines() {
+    let f = Files::new();
+    let ends = ["\r\n", "\n\n", "\r\n\r\n", "\r", "\n", "\n\r\n"];
+    let mut records = Vec::new();
+    for i in 0..300 {
+        records.push(format!(
+            "D{i:04},P{:02},2026-10-{:02},{}.00,,,CORE,,,,",
+            i % 50,
+            1 + i % 28,
+            10 + i
+        ));
+    }
+    let text_with = |bad: Option<(usize, &str)>| {
+        let mut text = HEADER.replace('\n', "\r\n");
+        for (i, r) in records.iter().enumerate() {
+            match bad {
+                Some((k, row)) if k == i => text.push_str(row),
+                _ => text.push_str(r),
+            }
+            text.push_str(ends[i % ends.len()]);
+        }
+        text
+    };
+    let valid = text_with(None);
+    let lines = csv_lines(&valid);
+    assert_eq!(lines.len(), 300);
+    let deals = f.deals(&valid);
+    let reference = f.load(&deals, &one_pass()).unwrap();
+    for block_bytes in [1, 2, 3, 5, 64, 777] {
+        let options = LoadOptions {
+            block_bytes,
+            workers: 2,
+            ..LoadOptions::default()
+        };
+        assert_eq!(f.load(&deals, &options).unwrap(), reference);
+    }
+    for k in [0, 1, 2, 3, 4, 5, 150, 299] {
+        let bad_cells = format!("X{k},P01,2026-10-01,1x,,,,,,,");
+        let short = format!("X{k},P01,2026-10-01");
+        let not_utf8 = format!("X{k},P01,2026-10-01,\u{fffd},,,,,,,");
+        for (row, want) in [
+            (bad_cells.as_str(), "column `amount`"),
+            (short.as_str(), "row has 3 fields but the header has 11"),
+            (not_utf8.as_str(), "column `amount`"),
+        ] {
+            let text = text_with(Some((k, row)));
+            let deals = f.deals(&text);
+            let line = format!("deals.csv:{}:", csv_lines(&text)[k]);
+            for block_bytes in [3, 64, 1 << 20] {
+                let options = LoadOptions {
+                    block_bytes,
+                    workers: 2,
+                    ..LoadOptions::default()
+                };
+                let e = f.load(&deals, &options).unwrap_err();
+                assert!(e.contains(&line) && e.contains(want), "{e} (want {line})");
+            }
+        }
+    }
+}
+
+#[test]
+fn invalid_utf8_is_reported_at_the_csv_readers_line() {
+    let f = Files::new();
+    let mut bytes = HEADER.as_bytes().to_vec();
+    for i in 0..100 {
+        bytes.extend_from_slice(format!("D{i},P01,2026-10-01,1.00,,,").as_bytes());
+        if i == 60 {
+            bytes.extend_from_slice(b"CO\xffRE");
+        }
+        bytes.extend_from_slice(b",,,,\n");
+    }
+    let path = f.dir.path().join("deals.csv");
+    std::fs::write(&path, &bytes).unwrap();
+    for block_bytes in [7, 1 << 20] {
+        let options = LoadOptions {
+            block_bytes,
+            workers: 2,
+            ..LoadOptions::default()
+        };
+        let e = f.load(&path, &options).unwrap_err();
+        assert!(
+            e.contains("deals.csv:62") && e.contains("not valid UTF-8"),
+            "{e}"
+        );
+    }
+}

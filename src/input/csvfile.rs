@@ -108,7 +108,7 @@ impl CsvFile {
                 Ok(Some(Row {
                     file: &self.file,
                     line,
-                    record: &self.record,
+                    record: Fields::Record(&self.record),
                     columns: &self.columns,
                 }))
             }
@@ -247,8 +247,25 @@ fn stray_characters(text: &str) -> String {
 pub struct Row<'a> {
     pub file: &'a str,
     pub line: u64,
-    record: &'a csv::StringRecord,
+    record: Fields<'a>,
     columns: &'a Columns,
+}
+
+/// A row's cells: a csv record, or cells already split (the deal stream's unquoted fast path).
+#[derive(Clone, Copy)]
+enum Fields<'a> {
+    Record(&'a csv::StringRecord),
+    Cells(&'a [&'a str]),
+}
+
+impl<'a> Fields<'a> {
+    #[inline]
+    fn get(self, i: usize) -> Option<&'a str> {
+        match self {
+            Fields::Record(r) => r.get(i),
+            Fields::Cells(c) => c.get(i).copied(),
+        }
+    }
 }
 
 impl<'a> Row<'a> {
@@ -262,7 +279,22 @@ impl<'a> Row<'a> {
         Row {
             file,
             line,
-            record,
+            record: Fields::Record(record),
+            columns,
+        }
+    }
+
+    /// A row whose cells were split by the caller, exactly as the csv reader would split them.
+    pub fn from_cells(
+        file: &'a str,
+        line: u64,
+        cells: &'a [&'a str],
+        columns: &'a Columns,
+    ) -> Row<'a> {
+        Row {
+            file,
+            line,
+            record: Fields::Cells(cells),
             columns,
         }
     }

@@ -222,6 +222,54 @@ enum Pass {
     Inexact,
 }
 
+/// partner_id → partner index by fingerprint, open addressing; a miss (unknown id, or an id whose
+/// fingerprint another took) goes to [`PartnerSet::lookup`], which decides and words the error.
+struct PartnerTable {
+    mask: usize,
+    slots: Vec<(u64, usize)>,
+}
+
+impl PartnerTable {
+    const EMPTY: usize = usize::MAX;
+
+    fn new(partners: &PartnerSet) -> PartnerTable {
+        let size = (partners.len() * 2).next_power_of_two().max(16);
+        let mut table = PartnerTable {
+            mask: size - 1,
+            slots: vec![(0, Self::EMPTY); size],
+        };
+        for (i, p) in partners.partners.iter().enumerate() {
+            let fp = fingerprint(p.id.as_bytes());
+            let mut at = table.slot(fp);
+            while table.slots[at].1 != Self::EMPTY {
+                at = (at + 1) & table.mask;
+            }
+            table.slots[at] = (fp, i);
+        }
+        table
+    }
+
+    fn slot(&self, fp: u64) -> usize {
+        usize::try_from(fp >> 40).unwrap_or(0) & self.mask
+    }
+
+    #[inline]
+    fn find(&self, partners: &PartnerSet, id: &str) -> Option<usize> {
+        let fp = fingerprint(id.as_bytes());
+        let mut at = self.slot(fp);
+        loop {
+            let (f, i) = self.slots[at];
+            if i == Self::EMPTY {
+                return None;
+            }
+            if f == fp && partners.partners[i].id == id {
+                return Some(i);
+            }
+            at = (at + 1) & self.mask;
+        }
+    }
+}
+
 /// What every parsing thread reads.
 struct Ctx<'a> {
     file: &'a str,
@@ -234,6 +282,7 @@ struct Ctx<'a> {
     windows: Vec<NaiveDate>,
     fingerprint: fn(&[u8]) -> u64,
     partner_fp: Vec<u64>,
+    partner_table: PartnerTable,
     /// Accumulate window sums across blocks in arrival order (one thread: file order).
     sequential: bool,
 }
@@ -380,6 +429,7 @@ fn load_pass(
             .iter()
             .map(|p| (options.fingerprint)(p.id.as_bytes()))
             .collect(),
+        partner_table: PartnerTable::new(partners),
         sequential,
     };
     let mut data = DealData {
@@ -700,6 +750,91 @@ fn parse_block(ctx: &Ctx, block: &Block, acc: &mut Acc) -> BlockOut {
         seq: block.seq,
         ..BlockOut::default()
     };
+    if memchr::memchr(b'"', &block.bytes).is_none() {
+        parse_unquoted(ctx, block, acc, &mut out);
+    } else {
+        parse_quoted(ctx, block, acc, &mut out);
+    }
+    out
+}
+
+fn malformed_at(ctx: &Ctx, line: u64, message: String) -> Stop {
+    row_error(Error::Malformed {
+        file: ctx.file.to_string(),
+        line,
+        message,
+    })
+}
+
+/// A block without a quote: records are split at `\n` or `\r` and cells at `,`, as the csv reader
+/// splits them, with the line it reports (the line where its read began: before skipped blank lines,
+/// and before the `\n` of a `\r\n`).
+fn parse_unquoted(ctx: &Ctx, block: &Block, acc: &mut Acc, out: &mut BlockOut) {
+    let b = &block.bytes[..];
+    let header_len = ctx.columns.len();
+    let mut pos = 0;
+    let mut line = block.line;
+    let mut cells: Vec<&str> = Vec::with_capacity(header_len);
+    let mut commas: Vec<usize> = Vec::with_capacity(header_len);
+    loop {
+        let record_line = line;
+        while pos < b.len() && (b[pos] == b'\n' || b[pos] == b'\r') {
+            if b[pos] == b'\n' {
+                line += 1;
+            }
+            pos += 1;
+        }
+        if pos == b.len() {
+            return;
+        }
+        let end = memchr::memchr2(b'\n', b'\r', &b[pos..]).map_or(b.len(), |i| pos + i);
+        let bytes = &b[pos..end];
+        if end < b.len() {
+            if b[end] == b'\n' {
+                line += 1;
+            }
+            pos = end + 1;
+        } else {
+            pos = end;
+        }
+        out.rows += 1;
+        commas.clear();
+        commas.extend(memchr::memchr_iter(b',', bytes));
+        let fields = commas.len() + 1;
+        if fields != header_len {
+            out.stop = Some(malformed_at(
+                ctx,
+                record_line,
+                format!("row has {fields} fields but the header has {header_len}"),
+            ));
+            return;
+        }
+        let Ok(text) = std::str::from_utf8(bytes) else {
+            out.stop = Some(malformed_at(
+                ctx,
+                record_line,
+                "row is not valid UTF-8".to_string(),
+            ));
+            return;
+        };
+        cells.clear();
+        let mut start = 0;
+        for &comma in &commas {
+            // A comma is ASCII, so always a character boundary.
+            cells.push(text.get(start..comma).unwrap_or_default());
+            start = comma + 1;
+        }
+        cells.push(text.get(start..).unwrap_or_default());
+        let row = Row::from_cells(ctx.file, record_line, &cells, ctx.columns);
+        if let Err(stop) = deal_row(ctx, &row, acc, out) {
+            out.stop = Some(stop);
+            return;
+        }
+    }
+}
+
+/// A block with quotes: the csv reader itself.
+fn parse_quoted(ctx: &Ctx, block: &Block, acc: &mut Acc, out: &mut BlockOut) {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -715,51 +850,41 @@ fn parse_block(ctx: &Ctx, block: &Block, acc: &mut Acc) -> BlockOut {
                 if let Error::Malformed { line, .. } = &mut error {
                     *line += block.line - 1;
                 }
-                out.stop = Some(Stop::Error {
-                    error,
-                    keys_checked: false,
-                });
+                out.stop = Some(row_error(error));
                 break;
             }
         }
         let line = bytes.position().map(|p| p.line()).unwrap_or(1) + block.line - 1;
         out.rows += 1;
         if bytes.len() != header_len {
-            out.stop = Some(Stop::Error {
-                error: Error::Malformed {
-                    file: ctx.file.to_string(),
-                    line,
-                    message: format!(
-                        "row has {} fields but the header has {header_len}",
-                        bytes.len()
-                    ),
-                },
-                keys_checked: false,
-            });
+            out.stop = Some(malformed_at(
+                ctx,
+                line,
+                format!(
+                    "row has {} fields but the header has {header_len}",
+                    bytes.len()
+                ),
+            ));
             break;
         }
         let record = match csv::StringRecord::from_byte_record(std::mem::take(&mut bytes)) {
             Ok(r) => r,
             Err(_) => {
-                out.stop = Some(Stop::Error {
-                    error: Error::Malformed {
-                        file: ctx.file.to_string(),
-                        line,
-                        message: "row is not valid UTF-8".to_string(),
-                    },
-                    keys_checked: false,
-                });
+                out.stop = Some(malformed_at(
+                    ctx,
+                    line,
+                    "row is not valid UTF-8".to_string(),
+                ));
                 break;
             }
         };
         let row = Row::new(ctx.file, line, &record, ctx.columns);
-        if let Err(stop) = deal_row(ctx, &row, acc, &mut out) {
+        if let Err(stop) = deal_row(ctx, &row, acc, out) {
             out.stop = Some(stop);
             break;
         }
         bytes = record.into_byte_record();
     }
-    out
 }
 
 fn row_error(error: Error) -> Stop {
@@ -785,10 +910,16 @@ fn deal_row(
 ) -> std::result::Result<(), Stop> {
     let (col, plan, period) = (&ctx.col, ctx.plan, &ctx.plan.period);
     let deal_id = row.required(col.deal_id).map_err(row_error)?;
-    let partner = ctx
-        .partners
-        .lookup(row, col.partner_id, "unknown partner: not in partners.csv")
-        .map_err(row_error)?;
+    let partner = match row
+        .get(col.partner_id)
+        .and_then(|id| ctx.partner_table.find(ctx.partners, id))
+    {
+        Some(p) => p,
+        None => ctx
+            .partners
+            .lookup(row, col.partner_id, "unknown partner: not in partners.csv")
+            .map_err(row_error)?,
+    };
     let partner_id = ctx.partners.partners[partner].id.as_str();
     let closed_on = row.required_date(col.closed_on).map_err(row_error)?;
     let amount = row.required_money(col.amount).map_err(row_error)?;
