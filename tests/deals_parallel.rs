@@ -414,3 +414,32 @@ fn invalid_utf8_is_reported_at_the_csv_readers_line() {
         );
     }
 }
+
+/// With `\r` alone ending records, every record is on line 1: the first error is the first in
+/// record order, a duplicate or a bad cell alike.
+#[test]
+fn records_on_one_line_keep_their_order() {
+    let f = Files::new();
+    let ok = "D1,P01,2026-10-01,10.00,,,,,,,\rD2,P01,2026-10-01,10.00,,,,,,,\r";
+    let dup = "D1,P01,2026-10-02,10.00,,,,,,,\r";
+    let bad = "D3,P01,2026-10-01,x,,,,,,,\r";
+    let header = HEADER.replace('\n', "\r");
+    for (body, want) in [
+        (
+            format!("{ok}{dup}{bad}"),
+            "duplicate (deal_id, partner_id) = (D1, P01); first on line 1",
+        ),
+        (format!("{ok}{bad}{dup}"), "column `amount`"),
+    ] {
+        let deals = f.deals(&format!("{header}{body}"));
+        for block_bytes in [5, 1 << 20] {
+            let options = LoadOptions {
+                block_bytes,
+                workers: 2,
+                ..LoadOptions::default()
+            };
+            let e = f.load(&deals, &options).unwrap_err();
+            assert!(e.contains("deals.csv:1:") && e.contains(want), "{e}");
+        }
+    }
+}

@@ -461,6 +461,7 @@ fn load_pass(
     let mut splits: Vec<Split> = Vec::new();
     let mut first_stop: Option<Stop> = None;
     let mut inexact = false;
+    let mut stop_record = u64::MAX;
 
     let sha256 = std::thread::scope(|scope| -> Result<Option<String>> {
         let reader = scope.spawn(|| {
@@ -539,6 +540,8 @@ fn load_pass(
                 if matches!(s, Stop::Inexact) {
                     inexact = true;
                 }
+                // The stopping row is the block's last counted one.
+                stop_record = data.rows;
                 first_stop = Some(s);
                 stop.store(true, Ordering::Relaxed);
                 return true;
@@ -577,10 +580,7 @@ fn load_pass(
     // The whole-file checks: which fingerprints need an exact look.
     let suspects = suspects(whole, splits);
     let (limit, keys_checked) = match &first_stop {
-        Some(Stop::Error {
-            error,
-            keys_checked,
-        }) => (error_line(error), *keys_checked),
+        Some(Stop::Error { keys_checked, .. }) => (stop_record, *keys_checked),
         _ => (u64::MAX, true),
     };
     if !suspects.is_empty()
@@ -617,13 +617,6 @@ impl DealData {
         self.previous.shrink_to_fit();
         self.reversals.shrink_to_fit();
         self
-    }
-}
-
-fn error_line(e: &Error) -> u64 {
-    match e {
-        Error::Input { line, .. } | Error::Malformed { line, .. } => *line,
-        _ => u64::MAX,
     }
 }
 
@@ -846,6 +839,7 @@ fn parse_quoted(ctx: &Ctx, block: &Block, acc: &mut Acc, out: &mut BlockOut) {
             Ok(true) => {}
             Ok(false) => break,
             Err(e) => {
+                out.rows += 1;
                 let mut error = super::csvfile::malformed(ctx.file, e);
                 if let Error::Malformed { line, .. } = &mut error {
                     *line += block.line - 1;
@@ -1133,8 +1127,8 @@ fn repeats(buckets: &mut [Vec<u64>]) -> HashSet<u64> {
 }
 
 /// The exact look: re-reads the rows whose deal_id fingerprint is suspect, up to the first other
-/// error (`limit`, included when that row got past the key checks), and runs the exact checks on
-/// them in file order. Returns the first duplicate or share error, as a single pass reports it.
+/// error (the `limit`-th record, included when it got past the key checks), and runs the exact
+/// checks on them in file order. Returns the first duplicate or share error, as a single pass would.
 fn exact_check(
     path: &Path,
     ctx: &Ctx,
@@ -1146,8 +1140,10 @@ fn exact_check(
     let col = &ctx.col;
     let mut pairs: HashMap<(String, String), u64> = HashMap::new();
     let mut shares: HashMap<String, Decimal> = HashMap::new();
+    let mut record = 0u64;
     while let Some(row) = csv.next_row()? {
-        if row.line > limit || (row.line == limit && !keys_checked) {
+        record += 1;
+        if record > limit || (record == limit && !keys_checked) {
             break;
         }
         let deal_id = row.required(col.deal_id)?;
