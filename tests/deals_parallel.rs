@@ -443,3 +443,30 @@ fn records_on_one_line_keep_their_order() {
         }
     }
 }
+
+/// Window sums too large to add block by block exactly fall back to one thread in file order.
+#[test]
+fn huge_window_sums_are_added_in_file_order() {
+    let f = Files::new();
+    let mut all = rows(2_000);
+    set_line(
+        &mut all,
+        10,
+        "H1,P03,2026-10-05,60000000000000000000.00,,,,,,,".to_string(),
+    );
+    set_line(
+        &mut all,
+        1_990,
+        "H2,P03,2026-10-06,60000000000000000000.00,,,,,,,".to_string(),
+    );
+    let deals = f.deals(&file(&all));
+    let reference = f.load(&deals, &one_pass()).unwrap();
+    assert!(reference.contains("(1200000000000000"));
+    assert_eq!(f.load(&deals, &small_blocks(2)).unwrap(), reference);
+    let tiny = LoadOptions {
+        block_bytes: 1 << 10,
+        workers: 2,
+        ..LoadOptions::default()
+    };
+    assert_eq!(f.load(&deals, &tiny).unwrap(), reference);
+}
