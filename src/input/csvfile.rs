@@ -79,6 +79,18 @@ impl CsvFile {
         })
     }
 
+    /// Where the data rows start: the byte offset just after the header record and the line the
+    /// csv reader reports there (what a parallel reader of the rest of the file starts from).
+    pub fn data_start(&self) -> (u64, u64) {
+        let p = self.reader.position();
+        (p.byte(), p.line())
+    }
+
+    /// The header's columns and field count, for rows built outside [`CsvFile::next_row`].
+    pub fn columns(&self) -> &Columns {
+        &self.columns
+    }
+
     /// Resolves a column once; `Row` accessors then skip the header lookup.
     pub fn column(&self, name: &'static str) -> Col {
         Col {
@@ -96,7 +108,7 @@ impl CsvFile {
                 Ok(Some(Row {
                     file: &self.file,
                     line,
-                    record: &self.record,
+                    record: Fields::Record(&self.record),
                     columns: &self.columns,
                 }))
             }
@@ -118,7 +130,7 @@ impl CsvFile {
     }
 }
 
-fn malformed(file: &str, e: csv::Error) -> Error {
+pub(crate) fn malformed(file: &str, e: csv::Error) -> Error {
     let line = e.position().map(|p| p.line()).unwrap_or(0);
     let message = match e.kind() {
         csv::ErrorKind::UnequalLengths {
@@ -138,6 +150,15 @@ fn malformed(file: &str, e: csv::Error) -> Error {
 pub struct Columns(Vec<(String, usize)>);
 
 impl Columns {
+    /// The number of fields in the header.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     fn index(&self, name: &str) -> Option<usize> {
         self.0.iter().find(|(n, _)| n == name).map(|(_, i)| *i)
     }
@@ -226,11 +247,58 @@ fn stray_characters(text: &str) -> String {
 pub struct Row<'a> {
     pub file: &'a str,
     pub line: u64,
-    record: &'a csv::StringRecord,
+    record: Fields<'a>,
     columns: &'a Columns,
 }
 
+/// A row's cells: a csv record, or cells already split (the deal stream's unquoted fast path).
+#[derive(Clone, Copy)]
+enum Fields<'a> {
+    Record(&'a csv::StringRecord),
+    Cells(&'a [&'a str]),
+}
+
+impl<'a> Fields<'a> {
+    #[inline]
+    fn get(self, i: usize) -> Option<&'a str> {
+        match self {
+            Fields::Record(r) => r.get(i),
+            Fields::Cells(c) => c.get(i).copied(),
+        }
+    }
+}
+
 impl<'a> Row<'a> {
+    /// A row of `file` read by another reader (the parallel deal stream), at `line`.
+    pub fn new(
+        file: &'a str,
+        line: u64,
+        record: &'a csv::StringRecord,
+        columns: &'a Columns,
+    ) -> Row<'a> {
+        Row {
+            file,
+            line,
+            record: Fields::Record(record),
+            columns,
+        }
+    }
+
+    /// A row whose cells were split by the caller, exactly as the csv reader would split them.
+    pub fn from_cells(
+        file: &'a str,
+        line: u64,
+        cells: &'a [&'a str],
+        columns: &'a Columns,
+    ) -> Row<'a> {
+        Row {
+            file,
+            line,
+            record: Fields::Cells(cells),
+            columns,
+        }
+    }
+
     pub fn error(&self, column: impl ColumnRef, value: &str, message: impl Into<String>) -> Error {
         Error::Input {
             file: self.file.to_string(),

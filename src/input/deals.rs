@@ -5,17 +5,22 @@
 //! `engine::plan` from what the rules declare, for one program or for both of `diff`'s.
 
 use super::{
-    Col, CsvFile, Deal, DealSource, DealStatus, FileDigest, FnvHasher, FxTable, PartnerSet,
+    Col, Columns, CsvFile, Deal, DealSource, DealStatus, FileDigest, FnvHasher, FxTable,
+    PartnerSet, Row,
 };
 use crate::error::{Error, Result};
 use crate::model::money::Rounding;
 use crate::model::money::is_currency_code;
 use crate::model::period::{Period, counts_in};
 use crate::program::When;
+use chrono::NaiveDate;
 use rust_decimal::Decimal;
-use std::collections::{BTreeMap, HashMap};
-use std::hash::{BuildHasherDefault, DefaultHasher, Hash, Hasher};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::io::Read;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, mpsc};
 
 /// What the deal stream keeps besides the period's rows and reversals.
 #[derive(Debug, Clone)]
@@ -97,27 +102,6 @@ pub(super) fn key128(parts: &[&str]) -> u128 {
     (u128::from(sip.finish()) << 64) | u128::from(fnv.finish())
 }
 
-/// The keys are hashes already; hashing them again would only cost time.
-#[derive(Default)]
-struct KeyHasher(u64);
-
-impl Hasher for KeyHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(b);
-        }
-    }
-    fn write_u128(&mut self, key: u128) {
-        // The low 64 bits of the key (FNV-1a's half) are already a good hash.
-        self.0 = u64::try_from(key & u128::from(u64::MAX)).unwrap_or_default();
-    }
-}
-
-type KeyMap<V> = HashMap<u128, V, BuildHasherDefault<KeyHasher>>;
-
 /// deals.csv's columns, resolved once: the stream looks each cell up by index.
 struct DealColumns {
     deal_id: Col,
@@ -133,6 +117,63 @@ struct DealColumns {
     reversed_on: Col,
 }
 
+/// How deals.csv is read: the size of the blocks handed to the parsing threads, how many threads
+/// parse, and the 64-bit fingerprint of the uniqueness keys (injectable so tests can force collisions).
+#[derive(Debug, Clone, Copy)]
+pub struct LoadOptions {
+    pub block_bytes: usize,
+    pub workers: usize,
+    pub fingerprint: fn(&[u8]) -> u64,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions {
+            block_bytes: 4 << 20,
+            workers: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+                .clamp(1, 8),
+            fingerprint,
+        }
+    }
+}
+
+/// A fast 64-bit hash of a key (folded multiplies over 8-byte words). Only a fingerprint: a repeat is
+/// always looked at again with the exact keys, so a collision costs time, never a false error.
+pub fn fingerprint(bytes: &[u8]) -> u64 {
+    const K1: u64 = 0x9E37_79B9_7F4A_7C15;
+    const K2: u64 = 0xD6E8_FEB8_6659_FD93;
+    let mut h = 0x243F_6A88_85A3_08D3_u64 ^ fold(u64::try_from(bytes.len()).unwrap_or(0), K1);
+    let mut words = bytes.chunks_exact(8);
+    for w in &mut words {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(w);
+        h = fold(h ^ u64::from_le_bytes(b), K2);
+    }
+    let rest = words.remainder();
+    if !rest.is_empty() {
+        let mut b = [0u8; 8];
+        b[..rest.len()].copy_from_slice(rest);
+        h = fold(h ^ u64::from_le_bytes(b), K1);
+    }
+    fold(h, K2)
+}
+
+fn fold(a: u64, b: u64) -> u64 {
+    let [lo, hi] = split_u128(u128::from(a) * u128::from(b));
+    lo ^ hi
+}
+
+fn split_u128(v: u128) -> [u64; 2] {
+    let b = v.to_le_bytes();
+    let mut lo = [0u8; 8];
+    let mut hi = [0u8; 8];
+    lo.copy_from_slice(&b[..8]);
+    hi.copy_from_slice(&b[8..]);
+    [u64::from_le_bytes(lo), u64::from_le_bytes(hi)]
+}
+
 pub fn load_deals(
     path: &Path,
     plan: &DealPlan,
@@ -140,22 +181,217 @@ pub fn load_deals(
     fx: &FxTable,
     progress: &mut dyn FnMut(u64),
 ) -> Result<(DealData, FileDigest)> {
-    let mut csv = CsvFile::open(path, &["deal_id", "partner_id", "closed_on", "amount"])?;
-    let col = DealColumns {
-        deal_id: csv.column("deal_id"),
-        partner_id: csv.column("partner_id"),
-        closed_on: csv.column("closed_on"),
-        amount: csv.column("amount"),
-        currency: csv.column("currency"),
-        share: csv.column("share"),
-        product: csv.column("product"),
-        customer_type: csv.column("customer_type"),
-        source: csv.column("source"),
-        status: csv.column("status"),
-        reversed_on: csv.column("reversed_on"),
-    };
+    load_deals_with(path, plan, partners, fx, progress, &LoadOptions::default())
+}
+
+/// [`load_deals`] with explicit [`LoadOptions`].
+///
+/// deals.csv is read in blocks cut at record boundaries; the blocks are parsed and validated by
+/// `workers` threads and merged in file order, so the kept rows and the first error (the one with the
+/// lowest line) are those of a single pass. The whole-file checks keep 64-bit fingerprints: of the
+/// deal_id of each row with the full share, and (deal_id, (deal_id, partner_id), share) of each split
+/// row. Only fingerprints that repeat, or whose shares add up to more than 1, are looked at again with
+/// the exact keys, by re-reading those rows.
+pub fn load_deals_with(
+    path: &Path,
+    plan: &DealPlan,
+    partners: &PartnerSet,
+    fx: &FxTable,
+    progress: &mut dyn FnMut(u64),
+    options: &LoadOptions,
+) -> Result<(DealData, FileDigest)> {
+    match load_pass(path, plan, partners, fx, progress, options, false)? {
+        Pass::Done(data, digest) => Ok((data, digest)),
+        // Window sums so large that adding them block by block could round differently: one thread,
+        // rows added in file order, as a single pass would.
+        Pass::Inexact => {
+            let one = LoadOptions {
+                workers: 1,
+                ..*options
+            };
+            match load_pass(path, plan, partners, fx, progress, &one, true)? {
+                Pass::Done(data, digest) => Ok((data, digest)),
+                Pass::Inexact => unreachable!("a sequential pass adds in file order"),
+            }
+        }
+    }
+}
+
+enum Pass {
+    Done(DealData, FileDigest),
+    Inexact,
+}
+
+/// partner_id → partner index by fingerprint, open addressing; a miss (unknown id, or an id whose
+/// fingerprint another took) goes to [`PartnerSet::lookup`], which decides and words the error.
+struct PartnerTable {
+    mask: usize,
+    slots: Vec<(u64, usize)>,
+}
+
+impl PartnerTable {
+    const EMPTY: usize = usize::MAX;
+
+    fn new(partners: &PartnerSet) -> PartnerTable {
+        let size = (partners.len() * 2).next_power_of_two().max(16);
+        let mut table = PartnerTable {
+            mask: size - 1,
+            slots: vec![(0, Self::EMPTY); size],
+        };
+        for (i, p) in partners.partners.iter().enumerate() {
+            let fp = fingerprint(p.id.as_bytes());
+            let mut at = table.slot(fp);
+            while table.slots[at].1 != Self::EMPTY {
+                at = (at + 1) & table.mask;
+            }
+            table.slots[at] = (fp, i);
+        }
+        table
+    }
+
+    fn slot(&self, fp: u64) -> usize {
+        usize::try_from(fp >> 40).unwrap_or(0) & self.mask
+    }
+
+    #[inline]
+    fn find(&self, partners: &PartnerSet, id: &str) -> Option<usize> {
+        let fp = fingerprint(id.as_bytes());
+        let mut at = self.slot(fp);
+        loop {
+            let (f, i) = self.slots[at];
+            if i == Self::EMPTY {
+                return None;
+            }
+            if f == fp && partners.partners[i].id == id {
+                return Some(i);
+            }
+            at = (at + 1) & self.mask;
+        }
+    }
+}
+
+/// What every parsing thread reads.
+struct Ctx<'a> {
+    file: &'a str,
+    columns: &'a Columns,
+    col: DealColumns,
+    plan: &'a DealPlan,
+    partners: &'a PartnerSet,
+    fx: &'a FxTable,
+    previous: Period,
+    windows: Vec<NaiveDate>,
+    fingerprint: fn(&[u8]) -> u64,
+    partner_fp: Vec<u64>,
+    partner_table: PartnerTable,
+    /// Accumulate window sums across blocks in arrival order (one thread: file order).
+    sequential: bool,
+}
+
+struct Block {
+    seq: usize,
+    /// The line the csv reader reports at the block's first byte.
+    line: u64,
+    bytes: Vec<u8>,
+}
+
+/// A split row's fingerprints (rows with a share below 1 may share a deal_id).
+#[derive(Debug, Clone, Copy)]
+struct Split {
+    deal: u64,
+    pair: u64,
+    share: Decimal,
+}
+
+enum Stop {
+    /// The block's first error; `keys_checked` when the row got past the uniqueness checks (an
+    /// fx or credited-amount error), so a duplicate on the same line comes first.
+    Error { error: Error, keys_checked: bool },
+    /// A window sum too large to add block by block exactly.
+    Inexact,
+}
+
+#[derive(Default)]
+struct BlockOut {
+    seq: usize,
+    rows: u64,
+    current: Vec<Deal>,
+    previous: Vec<Deal>,
+    reversals: Vec<Deal>,
+    /// Per window: (partner, revenue, rows) summed over the block.
+    windows: Vec<Vec<(usize, Decimal, u64)>>,
+    /// Per prior filter: (partner, rows).
+    prior: Vec<Vec<(usize, u64)>>,
+    whole: Vec<u64>,
+    splits: Vec<Split>,
+    stop: Option<Stop>,
+}
+
+/// A parsing thread's running window sums (dense by partner), flushed per block.
+struct Acc {
+    windows: Vec<Vec<(Decimal, u64)>>,
+    prior: Vec<Vec<u64>>,
+    touched: Vec<bool>,
+    touched_list: Vec<usize>,
+}
+
+impl Acc {
+    fn new(ctx: &Ctx) -> Acc {
+        let n = ctx.partners.len();
+        Acc {
+            windows: vec![vec![(Decimal::ZERO, 0); n]; ctx.windows.len()],
+            prior: vec![vec![0; n]; ctx.plan.prior_filters.len()],
+            touched: vec![false; n],
+            touched_list: Vec::new(),
+        }
+    }
+
+    fn touch(&mut self, partner: usize) {
+        if !self.touched[partner] {
+            self.touched[partner] = true;
+            self.touched_list.push(partner);
+        }
+    }
+
+    fn flush(&mut self, out: &mut BlockOut) {
+        out.windows = vec![Vec::new(); self.windows.len()];
+        out.prior = vec![Vec::new(); self.prior.len()];
+        self.touched_list.sort_unstable();
+        for &p in &self.touched_list {
+            self.touched[p] = false;
+            for (w, totals) in self.windows.iter_mut().enumerate() {
+                let (revenue, rows) = std::mem::replace(&mut totals[p], (Decimal::ZERO, 0));
+                if rows > 0 {
+                    out.windows[w].push((p, revenue, rows));
+                }
+            }
+            for (f, counts) in self.prior.iter_mut().enumerate() {
+                let n = std::mem::take(&mut counts[p]);
+                if n > 0 {
+                    out.prior[f].push((p, n));
+                }
+            }
+        }
+        self.touched_list.clear();
+    }
+}
+
+/// Window sums below this, with at most 8 decimal places, are exact in any order of addition.
+fn exact_limit() -> Decimal {
+    Decimal::from(10u64.pow(10)) * Decimal::from(10u64.pow(10))
+}
+
+fn load_pass(
+    path: &Path,
+    plan: &DealPlan,
+    partners: &PartnerSet,
+    fx: &FxTable,
+    progress: &mut dyn FnMut(u64),
+    options: &LoadOptions,
+    sequential: bool,
+) -> Result<Pass> {
+    let csv = CsvFile::open(path, &["deal_id", "partner_id", "closed_on", "amount"])?;
+    let (data_byte, data_line) = csv.data_start();
     let period = &plan.period;
-    let previous = period.previous();
     let mut windows = Vec::new();
     for &months in &plan.window_months {
         let start = period.trailing_window_start(months).ok_or_else(|| {
@@ -166,6 +402,36 @@ pub fn load_deals(
         })?;
         windows.push(start);
     }
+    let ctx = Ctx {
+        file: &csv.file,
+        columns: csv.columns(),
+        col: DealColumns {
+            deal_id: csv.column("deal_id"),
+            partner_id: csv.column("partner_id"),
+            closed_on: csv.column("closed_on"),
+            amount: csv.column("amount"),
+            currency: csv.column("currency"),
+            share: csv.column("share"),
+            product: csv.column("product"),
+            customer_type: csv.column("customer_type"),
+            source: csv.column("source"),
+            status: csv.column("status"),
+            reversed_on: csv.column("reversed_on"),
+        },
+        plan,
+        partners,
+        fx,
+        previous: period.previous(),
+        windows,
+        fingerprint: options.fingerprint,
+        partner_fp: partners
+            .partners
+            .iter()
+            .map(|p| (options.fingerprint)(p.id.as_bytes()))
+            .collect(),
+        partner_table: PartnerTable::new(partners),
+        sequential,
+    };
     let mut data = DealData {
         windows: plan
             .window_months
@@ -185,186 +451,729 @@ pub fn load_deals(
             .collect(),
         ..DealData::default()
     };
-    // About 70 bytes a row: sizing the tables up front saves rehashing millions of entries.
-    let expected_rows = (csv.bytes / 70) as usize;
-    let mut pairs: KeyMap<u64> =
-        KeyMap::with_capacity_and_hasher(expected_rows, Default::default());
-    let mut shares: KeyMap<Decimal> =
-        KeyMap::with_capacity_and_hasher(expected_rows, Default::default());
 
-    let mut read = 0u64;
+    let stop = AtomicBool::new(false);
+    let workers = options.workers.max(1);
+    let (block_tx, block_rx) = mpsc::sync_channel::<Block>(workers);
+    let block_rx = Mutex::new(block_rx);
+    let (out_tx, out_rx) = mpsc::channel::<BlockOut>();
+    let mut whole: Vec<Vec<u64>> = vec![Vec::new(); 256];
+    let mut splits: Vec<Split> = Vec::new();
+    let mut first_stop: Option<Stop> = None;
+    let mut inexact = false;
+    let mut stop_record = u64::MAX;
+
+    let sha256 = std::thread::scope(|scope| -> Result<Option<String>> {
+        let reader = scope.spawn(|| {
+            read_blocks(
+                path,
+                data_byte,
+                data_line,
+                options.block_bytes.max(1),
+                &stop,
+                block_tx,
+            )
+        });
+        for _ in 0..workers {
+            let out_tx = out_tx.clone();
+            let (ctx, block_rx, stop) = (&ctx, &block_rx, &stop);
+            scope.spawn(move || {
+                let mut acc = Acc::new(ctx);
+                let mut last = BlockOut::default();
+                loop {
+                    let next = block_rx.lock().map(|rx| rx.recv());
+                    let Ok(Ok(block)) = next else { break };
+                    if stop.load(Ordering::Relaxed) {
+                        continue;
+                    }
+                    let mut out = parse_block(ctx, &block, &mut acc);
+                    if ctx.sequential {
+                        // Sums stay in `acc` until the end, added in file order.
+                        out.windows = vec![Vec::new(); acc.windows.len()];
+                        out.prior = vec![Vec::new(); acc.prior.len()];
+                        last.seq = out.seq;
+                    } else {
+                        acc.flush(&mut out);
+                    }
+                    if out_tx.send(out).is_err() {
+                        break;
+                    }
+                }
+                if ctx.sequential {
+                    let mut out = BlockOut {
+                        seq: usize::MAX,
+                        ..BlockOut::default()
+                    };
+                    acc.flush(&mut out);
+                    let _ = out_tx.send(out);
+                }
+            });
+        }
+        drop(out_tx);
+        let mut pending: BTreeMap<usize, BlockOut> = BTreeMap::new();
+        let mut next = 0usize;
+        let mut merge = |out: BlockOut, data: &mut DealData| {
+            data.rows += out.rows;
+            data.current.extend(out.current);
+            data.previous.extend(out.previous);
+            data.reversals.extend(out.reversals);
+            for (w, part) in out.windows.into_iter().enumerate() {
+                for (p, revenue, rows) in part {
+                    let (total, n) = &mut data.windows[w].totals[p];
+                    match total.checked_add(revenue) {
+                        Some(t) if t < exact_limit() || ctx.sequential => *total = t,
+                        _ => inexact = true,
+                    }
+                    *n += rows;
+                }
+            }
+            for (f, part) in out.prior.into_iter().enumerate() {
+                for (p, n) in part {
+                    *data.prior_counts[f].counts.entry(p).or_insert(0) += n;
+                }
+            }
+            for fp in out.whole {
+                whole[usize::from(fp.to_be_bytes()[0])].push(fp);
+            }
+            splits.extend(out.splits);
+            if let Some(s) = out.stop {
+                if matches!(s, Stop::Inexact) {
+                    inexact = true;
+                }
+                // The stopping row is the block's last counted one.
+                stop_record = data.rows;
+                first_stop = Some(s);
+                stop.store(true, Ordering::Relaxed);
+                return true;
+            }
+            false
+        };
+        let mut final_sums = None;
+        let mut halted = false;
+        for out in out_rx {
+            if out.seq == usize::MAX {
+                final_sums = Some(out);
+                continue;
+            }
+            pending.insert(out.seq, out);
+            while let Some(out) = pending.remove(&next) {
+                next += 1;
+                if !halted {
+                    halted = merge(out, &mut data);
+                    progress(data.rows);
+                }
+            }
+        }
+        if let Some(out) = final_sums {
+            merge(out, &mut data);
+        }
+        reader.join().expect("the deals reader panicked")
+    })?;
+    if inexact || plan.minor_units > 8 {
+        if sequential {
+            // Sequential sums are exact by construction; nothing else to do.
+        } else {
+            return Ok(Pass::Inexact);
+        }
+    }
+
+    // The whole-file checks: which fingerprints need an exact look.
+    let suspects = suspects(whole, splits);
+    let (limit, keys_checked) = match &first_stop {
+        Some(Stop::Error { keys_checked, .. }) => (stop_record, *keys_checked),
+        _ => (u64::MAX, true),
+    };
+    if !suspects.is_empty()
+        && let Some(e) = exact_check(path, &ctx, &suspects, limit, keys_checked)?
+    {
+        return Err(e);
+    }
+    if let Some(Stop::Error { error, .. }) = first_stop {
+        return Err(error);
+    }
+    let Some(sha256) = sha256 else {
+        unreachable!("the reader stops early only after an error");
+    };
+
+    let order = |a: &Deal, b: &Deal| {
+        (a.partner, a.closed_on, &a.deal_id).cmp(&(b.partner, b.closed_on, &b.deal_id))
+    };
+    // (partner, deal_id) is unique in a valid file, so an unstable sort orders as a stable one.
+    data.current.sort_unstable_by(order);
+    data.previous.sort_unstable_by(order);
+    data.reversals.sort_unstable_by(order);
+    progress(data.rows);
+    let digest = FileDigest {
+        path: csv.file.clone(),
+        sha256,
+        rows: Some(data.rows),
+    };
+    Ok(Pass::Done(data.shrunk(), digest))
+}
+
+impl DealData {
+    fn shrunk(mut self) -> DealData {
+        self.current.shrink_to_fit();
+        self.previous.shrink_to_fit();
+        self.reversals.shrink_to_fit();
+        self
+    }
+}
+
+/// Reads the file in blocks cut at record boundaries (hashing every byte), sends them in order;
+/// returns the file's SHA-256, or `None` when stopped early.
+fn read_blocks(
+    path: &Path,
+    data_byte: u64,
+    data_line: u64,
+    block_bytes: usize,
+    stop: &AtomicBool,
+    tx: mpsc::SyncSender<Block>,
+) -> Result<Option<String>> {
+    use sha2::{Digest, Sha256};
+    let mut file = std::fs::File::open(path).map_err(|e| Error::io("read", path, e))?;
+    let mut hasher = Sha256::new();
+    let mut skip = usize::try_from(data_byte).unwrap_or(usize::MAX);
+    let mut carry: Vec<u8> = Vec::new();
+    let mut line = data_line;
+    let mut seq = 0usize;
+    let mut want = block_bytes;
+    loop {
+        if stop.load(Ordering::Relaxed) {
+            return Ok(None);
+        }
+        let mut buf = std::mem::take(&mut carry);
+        buf.reserve(want);
+        let before = buf.len();
+        let limit = u64::try_from(want).unwrap_or(u64::MAX);
+        let n = (&mut file)
+            .take(limit)
+            .read_to_end(&mut buf)
+            .map_err(|e| Error::io("read", path, e))?;
+        hasher.update(&buf[before..]);
+        if skip > 0 {
+            let s = skip.min(buf.len());
+            buf.drain(..s);
+            skip -= s;
+        }
+        let eof = n < want;
+        if eof {
+            if !buf.is_empty()
+                && tx
+                    .send(Block {
+                        seq,
+                        line,
+                        bytes: buf,
+                    })
+                    .is_err()
+            {
+                return Ok(None);
+            }
+            return Ok(Some(crate::digest::hex(&hasher.finalize())));
+        }
+        match record_cut(&buf) {
+            Some(cut) if cut > 0 => {
+                carry = buf[cut..].to_vec();
+                buf.truncate(cut);
+                let lines =
+                    u64::try_from(memchr::memchr_iter(b'\n', &buf).count()).unwrap_or(u64::MAX);
+                if tx
+                    .send(Block {
+                        seq,
+                        line,
+                        bytes: buf,
+                    })
+                    .is_err()
+                {
+                    return Ok(None);
+                }
+                line += lines;
+                seq += 1;
+                want = block_bytes;
+            }
+            _ => {
+                // No complete record yet (one longer than a block): read more.
+                carry = buf;
+                want = want.saturating_mul(2);
+            }
+        }
+    }
+}
+
+/// The end of the last complete record in `buf`, which starts at a record boundary: the offset just
+/// after its terminator (after the `\r` of a `\r\n`, where the csv reader stops), so a reader
+/// starting there reports the same lines as one reading the whole file.
+fn record_cut(buf: &[u8]) -> Option<usize> {
+    let is_term = |b: u8| b == b'\n' || b == b'\r';
+    if memchr::memchr(b'"', buf).is_none() {
+        // No quotes: every terminator ends a record, and one after a non-terminator ends a
+        // non-blank one.
+        let mut end = buf.len();
+        while let Some(i) = memchr::memrchr2(b'\n', b'\r', &buf[..end]) {
+            if i > 0 && !is_term(buf[i - 1]) {
+                return Some(i + 1);
+            }
+            end = i;
+        }
+        return None;
+    }
+    // Quotes: follow the csv state machine (a quoted field may hold line breaks).
+    let mut core = csv_core::Reader::new();
+    let mut output = vec![0u8; 1 << 16];
+    let mut ends = vec![0usize; 1024];
+    let mut pos = 0;
+    let mut last = None;
+    loop {
+        let (result, nin, _, _) = core.read_record(&buf[pos..], &mut output, &mut ends);
+        pos += nin;
+        match result {
+            csv_core::ReadRecordResult::Record => last = Some(pos),
+            csv_core::ReadRecordResult::OutputFull | csv_core::ReadRecordResult::OutputEndsFull => {
+            }
+            csv_core::ReadRecordResult::InputEmpty | csv_core::ReadRecordResult::End => {
+                return last;
+            }
+        }
+    }
+}
+
+/// Parses and validates one block; stops at its first error.
+fn parse_block(ctx: &Ctx, block: &Block, acc: &mut Acc) -> BlockOut {
+    let mut out = BlockOut {
+        seq: block.seq,
+        ..BlockOut::default()
+    };
+    if memchr::memchr(b'"', &block.bytes).is_none() {
+        parse_unquoted(ctx, block, acc, &mut out);
+    } else {
+        parse_quoted(ctx, block, acc, &mut out);
+    }
+    out
+}
+
+fn malformed_at(ctx: &Ctx, line: u64, message: String) -> Stop {
+    row_error(Error::Malformed {
+        file: ctx.file.to_string(),
+        line,
+        message,
+    })
+}
+
+/// A block without a quote: records are split at `\n` or `\r` and cells at `,`, as the csv reader
+/// splits them, with the line it reports (the line where its read began: before skipped blank lines,
+/// and before the `\n` of a `\r\n`).
+fn parse_unquoted(ctx: &Ctx, block: &Block, acc: &mut Acc, out: &mut BlockOut) {
+    let b = &block.bytes[..];
+    let header_len = ctx.columns.len();
+    let mut pos = 0;
+    let mut line = block.line;
+    let mut cells: Vec<&str> = Vec::with_capacity(header_len);
+    let mut commas: Vec<usize> = Vec::with_capacity(header_len);
+    loop {
+        let record_line = line;
+        while pos < b.len() && (b[pos] == b'\n' || b[pos] == b'\r') {
+            if b[pos] == b'\n' {
+                line += 1;
+            }
+            pos += 1;
+        }
+        if pos == b.len() {
+            return;
+        }
+        let end = memchr::memchr2(b'\n', b'\r', &b[pos..]).map_or(b.len(), |i| pos + i);
+        let bytes = &b[pos..end];
+        if end < b.len() {
+            if b[end] == b'\n' {
+                line += 1;
+            }
+            pos = end + 1;
+        } else {
+            pos = end;
+        }
+        out.rows += 1;
+        commas.clear();
+        commas.extend(memchr::memchr_iter(b',', bytes));
+        let fields = commas.len() + 1;
+        if fields != header_len {
+            out.stop = Some(malformed_at(
+                ctx,
+                record_line,
+                format!("row has {fields} fields but the header has {header_len}"),
+            ));
+            return;
+        }
+        let Ok(text) = std::str::from_utf8(bytes) else {
+            out.stop = Some(malformed_at(
+                ctx,
+                record_line,
+                "row is not valid UTF-8".to_string(),
+            ));
+            return;
+        };
+        cells.clear();
+        let mut start = 0;
+        for &comma in &commas {
+            // A comma is ASCII, so always a character boundary.
+            cells.push(text.get(start..comma).unwrap_or_default());
+            start = comma + 1;
+        }
+        cells.push(text.get(start..).unwrap_or_default());
+        let row = Row::from_cells(ctx.file, record_line, &cells, ctx.columns);
+        if let Err(stop) = deal_row(ctx, &row, acc, out) {
+            out.stop = Some(stop);
+            return;
+        }
+    }
+}
+
+/// A block with quotes: the csv reader itself.
+fn parse_quoted(ctx: &Ctx, block: &Block, acc: &mut Acc, out: &mut BlockOut) {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(&block.bytes[..]);
+    let mut bytes = csv::ByteRecord::new();
+    let header_len = ctx.columns.len();
+    loop {
+        match reader.read_byte_record(&mut bytes) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => {
+                out.rows += 1;
+                let mut error = super::csvfile::malformed(ctx.file, e);
+                if let Error::Malformed { line, .. } = &mut error {
+                    *line += block.line - 1;
+                }
+                out.stop = Some(row_error(error));
+                break;
+            }
+        }
+        let line = bytes.position().map(|p| p.line()).unwrap_or(1) + block.line - 1;
+        out.rows += 1;
+        if bytes.len() != header_len {
+            out.stop = Some(malformed_at(
+                ctx,
+                line,
+                format!(
+                    "row has {} fields but the header has {header_len}",
+                    bytes.len()
+                ),
+            ));
+            break;
+        }
+        let record = match csv::StringRecord::from_byte_record(std::mem::take(&mut bytes)) {
+            Ok(r) => r,
+            Err(_) => {
+                out.stop = Some(malformed_at(
+                    ctx,
+                    line,
+                    "row is not valid UTF-8".to_string(),
+                ));
+                break;
+            }
+        };
+        let row = Row::new(ctx.file, line, &record, ctx.columns);
+        if let Err(stop) = deal_row(ctx, &row, acc, out) {
+            out.stop = Some(stop);
+            break;
+        }
+        bytes = record.into_byte_record();
+    }
+}
+
+fn row_error(error: Error) -> Stop {
+    Stop::Error {
+        error,
+        keys_checked: false,
+    }
+}
+
+fn keyed_error(error: Error) -> Stop {
+    Stop::Error {
+        error,
+        keys_checked: true,
+    }
+}
+
+/// One row: validated as a single pass does, its keys fingerprinted, and kept if the plan asks.
+fn deal_row(
+    ctx: &Ctx,
+    row: &Row,
+    acc: &mut Acc,
+    out: &mut BlockOut,
+) -> std::result::Result<(), Stop> {
+    let (col, plan, period) = (&ctx.col, ctx.plan, &ctx.plan.period);
+    let deal_id = row.required(col.deal_id).map_err(row_error)?;
+    let partner = match row
+        .get(col.partner_id)
+        .and_then(|id| ctx.partner_table.find(ctx.partners, id))
+    {
+        Some(p) => p,
+        None => ctx
+            .partners
+            .lookup(row, col.partner_id, "unknown partner: not in partners.csv")
+            .map_err(row_error)?,
+    };
+    let partner_id = ctx.partners.partners[partner].id.as_str();
+    let closed_on = row.required_date(col.closed_on).map_err(row_error)?;
+    let amount = row.required_money(col.amount).map_err(row_error)?;
+    let currency = match row.get(col.currency) {
+        None => plan.currency.as_str(),
+        Some(c) if is_currency_code(c) => c,
+        Some(c) => {
+            return Err(row_error(row.error(
+                col.currency,
+                c,
+                "expected an ISO 4217 code like EUR",
+            )));
+        }
+    };
+    let share = match row.decimal(col.share).map_err(row_error)? {
+        None => Decimal::ONE,
+        Some(s) if s > Decimal::ZERO && s <= Decimal::ONE => s,
+        Some(_) => {
+            return Err(row_error(row.error(
+                col.share,
+                row.get(col.share).unwrap_or(""),
+                "expected a share greater than 0 and at most 1",
+            )));
+        }
+    };
+    let source = match row
+        .choice(col.source, &["sourced", "influenced"])
+        .map_err(row_error)?
+    {
+        Some("influenced") => DealSource::Influenced,
+        _ => DealSource::Sourced,
+    };
+    let status = match row
+        .choice(col.status, &["won", "refunded", "cancelled"])
+        .map_err(row_error)?
+    {
+        None | Some("won") => DealStatus::Won,
+        Some("refunded") => DealStatus::Refunded,
+        _ => DealStatus::Cancelled,
+    };
+    let reversed_on = row.date(col.reversed_on).map_err(row_error)?;
+    match (status, reversed_on) {
+        (DealStatus::Won, Some(r)) => {
+            return Err(row_error(row.error(col.reversed_on, &r.to_string(), "a won deal has no reversal date; set status to refunded or cancelled, or clear reversed_on")));
+        }
+        (DealStatus::Refunded | DealStatus::Cancelled, None) => {
+            return Err(row_error(row.error(
+                col.reversed_on,
+                "",
+                "a refunded or cancelled deal needs its reversal date",
+            )));
+        }
+        (_, Some(r)) if r < closed_on => {
+            return Err(row_error(row.error(
+                col.reversed_on,
+                &r.to_string(),
+                format!("the reversal date is before closed_on {closed_on}"),
+            )));
+        }
+        _ => {}
+    }
+
+    // The whole-file checks (unique (deal_id, partner_id); shares of a deal at most 1) are done on
+    // fingerprints after the stream; a row with the full share can share its deal_id with no other.
+    let deal_fp = (ctx.fingerprint)(deal_id.as_bytes());
+    if share == Decimal::ONE {
+        out.whole.push(deal_fp);
+    } else {
+        out.splits.push(Split {
+            deal: deal_fp,
+            pair: fold(
+                deal_fp ^ ctx.partner_fp[partner].rotate_left(29),
+                0x9E37_79B9_7F4A_7C15,
+            ),
+            share,
+        });
+    }
+
+    let in_current = counts_in(period, closed_on, reversed_on);
+    let in_previous = plan.previous_period && counts_in(&ctx.previous, closed_on, reversed_on);
+    let reversed_in_period = reversed_on.is_some_and(|r| period.contains(r));
+    let counts_at_end = reversed_on.is_none_or(|r| r > period.end);
+    let in_a_window = counts_at_end
+        && closed_on <= period.end
+        && ctx.windows.iter().any(|start| closed_on >= *start);
+    let before_period = closed_on < period.start && counts_at_end && !plan.prior_filters.is_empty();
+    if !(in_current || in_previous || reversed_in_period || in_a_window || before_period) {
+        return Ok(());
+    }
+    let rate = ctx
+        .fx
+        .rate_on(currency, closed_on)
+        .map_err(|m| keyed_error(row.error(col.currency, currency, m)))?;
+    let credited = amount
+        .checked_mul(share)
+        .and_then(|v| v.checked_mul(rate))
+        .map(|v| plan.rounding.round(v, plan.minor_units))
+        .filter(|v| crate::model::money::within_limits(*v))
+        .ok_or_else(|| {
+            keyed_error(row.error(
+                col.amount,
+                &amount.to_string(),
+                format!(
+                    "partner {partner_id}, deal {deal_id}: the credited amount (amount × share {share} × {currency} rate {rate}) is 10^20 or more, beyond what payline can compute; check the amount and the fx rate"
+                ),
+            ))
+        })?;
+    let product = row.get(col.product);
+    let customer_type = row.get(col.customer_type);
+    if in_a_window {
+        acc.touch(partner);
+        for (start, window) in ctx.windows.iter().zip(acc.windows.iter_mut()) {
+            if closed_on >= *start {
+                let (revenue, rows) = &mut window[partner];
+                match revenue.checked_add(credited) {
+                    Some(v) if ctx.sequential || v < exact_limit() => *revenue = v,
+                    Some(_) => return Err(Stop::Inexact),
+                    None if ctx.sequential => {
+                        return Err(keyed_error(row.error(
+                            col.amount,
+                            &amount.to_string(),
+                            "the partner's revenue over the levels window is too large to compute",
+                        )));
+                    }
+                    None => return Err(Stop::Inexact),
+                }
+                *rows += 1;
+            }
+        }
+    }
+    if before_period {
+        for (prior, counts) in plan.prior_filters.iter().zip(acc.prior.iter_mut()) {
+            if prior.matches_deal_keys(product, customer_type, source, credited) {
+                acc.touched[partner] = acc.touched[partner] || {
+                    acc.touched_list.push(partner);
+                    true
+                };
+                counts[partner] += 1;
+            }
+        }
+    }
+    if !(in_current || in_previous || reversed_in_period) {
+        return Ok(());
+    }
+    let deal = Deal {
+        deal_id: deal_id.to_string(),
+        partner,
+        closed_on,
+        amount,
+        currency: currency.to_string(),
+        share,
+        credited,
+        product: product.map(str::to_string),
+        customer_type: customer_type.map(str::to_string),
+        source,
+        status,
+        reversed_on,
+    };
+    if reversed_in_period {
+        out.reversals.push(deal.clone());
+    }
+    if in_previous {
+        out.previous.push(deal.clone());
+    }
+    if in_current {
+        out.current.push(deal);
+    }
+    Ok(())
+}
+
+/// The deal fingerprints whose rows need an exact look: a full-share row's fingerprint seen again,
+/// or split rows whose fingerprints say their shares exceed 1 or a (deal_id, partner_id) repeats.
+fn suspects(mut whole: Vec<Vec<u64>>, mut splits: Vec<Split>) -> HashSet<u64> {
+    let half = whole.len() / 2;
+    let (a, b) = whole.split_at_mut(half);
+    let (mut found, found_b) = std::thread::scope(|scope| {
+        let other = scope.spawn(|| repeats(b));
+        (repeats(a), other.join().expect("a sorting thread panicked"))
+    });
+    found.extend(found_b);
+    splits.sort_unstable_by_key(|s| (s.deal, s.pair));
+    for group in splits.chunk_by(|x, y| x.deal == y.deal) {
+        let deal = group[0].deal;
+        let bucket = &whole[usize::from(deal.to_be_bytes()[0])];
+        let total = group
+            .iter()
+            .try_fold(Decimal::ZERO, |t, s| t.checked_add(s.share));
+        let repeated_pair = group.windows(2).any(|w| w[0].pair == w[1].pair);
+        if bucket.binary_search(&deal).is_ok()
+            || repeated_pair
+            || total.is_none_or(|t| t > Decimal::ONE)
+        {
+            found.insert(deal);
+        }
+    }
+    found
+}
+
+/// Sorts each bucket and returns the values that occur more than once.
+fn repeats(buckets: &mut [Vec<u64>]) -> HashSet<u64> {
+    let mut found = HashSet::new();
+    for bucket in buckets {
+        bucket.sort_unstable();
+        for w in bucket.windows(2) {
+            if w[0] == w[1] {
+                found.insert(w[0]);
+            }
+        }
+    }
+    found
+}
+
+/// The exact look: re-reads the rows whose deal_id fingerprint is suspect, up to the first other
+/// error (the `limit`-th record, included when it got past the key checks), and runs the exact
+/// checks on them in file order. Returns the first duplicate or share error, as a single pass would.
+fn exact_check(
+    path: &Path,
+    ctx: &Ctx,
+    suspects: &HashSet<u64>,
+    limit: u64,
+    keys_checked: bool,
+) -> Result<Option<Error>> {
+    let mut csv = CsvFile::open(path, &["deal_id", "partner_id", "closed_on", "amount"])?;
+    let col = &ctx.col;
+    let mut pairs: HashMap<(String, String), u64> = HashMap::new();
+    let mut shares: HashMap<String, Decimal> = HashMap::new();
+    let mut record = 0u64;
     while let Some(row) = csv.next_row()? {
-        read += 1;
-        if read.is_multiple_of(100_000) {
-            progress(read);
+        record += 1;
+        if record > limit || (record == limit && !keys_checked) {
+            break;
         }
         let deal_id = row.required(col.deal_id)?;
-        let partner =
-            partners.lookup(&row, col.partner_id, "unknown partner: not in partners.csv")?;
-        let partner_id = partners.partners[partner].id.as_str();
-        let closed_on = row.required_date(col.closed_on)?;
-        let amount = row.required_money(col.amount)?;
-        let currency = match row.get(col.currency) {
-            None => plan.currency.as_str(),
-            Some(c) if is_currency_code(c) => c,
-            Some(c) => {
-                return Err(row.error(col.currency, c, "expected an ISO 4217 code like EUR"));
-            }
-        };
-        let share = match row.decimal(col.share)? {
-            None => Decimal::ONE,
-            Some(s) if s > Decimal::ZERO && s <= Decimal::ONE => s,
-            Some(_) => {
-                return Err(row.error(
-                    col.share,
-                    row.get(col.share).unwrap_or(""),
-                    "expected a share greater than 0 and at most 1",
-                ));
-            }
-        };
-        let source = match row.choice(col.source, &["sourced", "influenced"])? {
-            Some("influenced") => DealSource::Influenced,
-            _ => DealSource::Sourced,
-        };
-        let status = match row.choice(col.status, &["won", "refunded", "cancelled"])? {
-            None | Some("won") => DealStatus::Won,
-            Some("refunded") => DealStatus::Refunded,
-            _ => DealStatus::Cancelled,
-        };
-        let reversed_on = row.date(col.reversed_on)?;
-        match (status, reversed_on) {
-            (DealStatus::Won, Some(r)) => {
-                return Err(row.error(col.reversed_on, &r.to_string(), "a won deal has no reversal date; set status to refunded or cancelled, or clear reversed_on"));
-            }
-            (DealStatus::Refunded | DealStatus::Cancelled, None) => {
-                return Err(row.error(
-                    col.reversed_on,
-                    "",
-                    "a refunded or cancelled deal needs its reversal date",
-                ));
-            }
-            (_, Some(r)) if r < closed_on => {
-                return Err(row.error(
-                    col.reversed_on,
-                    &r.to_string(),
-                    format!("the reversal date is before closed_on {closed_on}"),
-                ));
-            }
-            _ => {}
+        if !suspects.contains(&(ctx.fingerprint)(deal_id.as_bytes())) {
+            continue;
         }
-
-        if let Some(first) = pairs.insert(key128(&[deal_id, partner_id]), row.line) {
-            return Err(row.error(
+        let partner =
+            ctx.partners
+                .lookup(&row, col.partner_id, "unknown partner: not in partners.csv")?;
+        let partner_id = ctx.partners.partners[partner].id.as_str();
+        let share = row.decimal(col.share)?.unwrap_or(Decimal::ONE);
+        if let Some(first) = pairs.insert((deal_id.to_string(), partner_id.to_string()), row.line) {
+            return Ok(Some(row.error(
                 col.deal_id,
                 deal_id,
                 format!("duplicate (deal_id, partner_id) = ({deal_id}, {partner_id}); first on line {first}"),
-            ));
+            )));
         }
-        let total_share = shares.entry(key128(&[deal_id])).or_insert(Decimal::ZERO);
+        let total_share = shares.entry(deal_id.to_string()).or_insert(Decimal::ZERO);
         *total_share += share;
         if *total_share > Decimal::ONE {
-            return Err(row.error(
+            return Ok(Some(row.error(
                 col.share,
                 &share.to_string(),
                 format!(
                     "the shares of deal {deal_id} add up to {} (at most 1)",
                     total_share
                 ),
-            ));
-        }
-
-        let in_current = counts_in(period, closed_on, reversed_on);
-        let in_previous = plan.previous_period && counts_in(&previous, closed_on, reversed_on);
-        let reversed_in_period = reversed_on.is_some_and(|r| period.contains(r));
-        let counts_at_end = reversed_on.is_none_or(|r| r > period.end);
-        let in_a_window = counts_at_end
-            && closed_on <= period.end
-            && windows.iter().any(|start| closed_on >= *start);
-        let before_period =
-            closed_on < period.start && counts_at_end && !plan.prior_filters.is_empty();
-        if !(in_current || in_previous || reversed_in_period || in_a_window || before_period) {
-            continue;
-        }
-        let rate = fx
-            .rate_on(currency, closed_on)
-            .map_err(|m| row.error(col.currency, currency, m))?;
-        let credited = amount
-            .checked_mul(share)
-            .and_then(|v| v.checked_mul(rate))
-            .map(|v| plan.rounding.round(v, plan.minor_units))
-            .filter(|v| crate::model::money::within_limits(*v))
-            .ok_or_else(|| {
-                row.error(
-                    col.amount,
-                    &amount.to_string(),
-                    format!(
-                        "partner {partner_id}, deal {deal_id}: the credited amount (amount × share {share} × {currency} rate {rate}) is 10^20 or more, beyond what payline can compute; check the amount and the fx rate"
-                    ),
-                )
-            })?;
-        let product = row.get(col.product);
-        let customer_type = row.get(col.customer_type);
-        if in_a_window {
-            for (start, window) in windows.iter().zip(data.windows.iter_mut()) {
-                if closed_on >= *start {
-                    let (revenue, rows) = &mut window.totals[partner];
-                    *revenue = revenue.checked_add(credited).ok_or_else(|| {
-                        row.error(
-                            col.amount,
-                            &amount.to_string(),
-                            "the partner's revenue over the levels window is too large to compute",
-                        )
-                    })?;
-                    *rows += 1;
-                }
-            }
-        }
-        if before_period {
-            for prior in &mut data.prior_counts {
-                if prior
-                    .filter
-                    .matches_deal_keys(product, customer_type, source, credited)
-                {
-                    *prior.counts.entry(partner).or_insert(0) += 1;
-                }
-            }
-        }
-        if !(in_current || in_previous || reversed_in_period) {
-            continue;
-        }
-        let deal = Deal {
-            deal_id: deal_id.to_string(),
-            partner,
-            closed_on,
-            amount,
-            currency: currency.to_string(),
-            share,
-            credited,
-            product: product.map(str::to_string),
-            customer_type: customer_type.map(str::to_string),
-            source,
-            status,
-            reversed_on,
-        };
-        if reversed_in_period {
-            data.reversals.push(deal.clone());
-        }
-        if in_previous {
-            data.previous.push(deal.clone());
-        }
-        if in_current {
-            data.current.push(deal);
+            )));
         }
     }
-    let order = |a: &Deal, b: &Deal| {
-        (a.partner, a.closed_on, &a.deal_id).cmp(&(b.partner, b.closed_on, &b.deal_id))
-    };
-    data.current.sort_by(order);
-    data.previous.sort_by(order);
-    data.reversals.sort_by(order);
-    let csv_rows = csv.rows;
-    let digest = csv.finish()?;
-    data.rows = csv_rows;
-    progress(csv_rows);
-    Ok((data, digest))
+    Ok(None)
 }
