@@ -447,6 +447,16 @@ fn remove_tree(path: &Path) -> Result<()> {
 /// flushed by a few threads at once: the file system commits concurrent flushes together, which for
 /// thousands of statements is several times faster than one after another.
 fn sync_tree(dir: &Path) -> Result<()> {
+    // On Linux one syncfs flushes every file and directory of the file system the batch is on:
+    // the same guarantee as an fsync per file, without 20,000 round trips to the disk for as many
+    // statements.
+    #[cfg(target_os = "linux")]
+    {
+        let handle = std::fs::File::open(dir).map_err(|e| Error::io("flush", dir, e))?;
+        if rustix::fs::syncfs(&handle).is_ok() {
+            return Ok(());
+        }
+    }
     let mut files = Vec::new();
     let mut dirs = Vec::new();
     collect_tree(dir, &mut files, &mut dirs)?;
