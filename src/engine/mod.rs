@@ -124,55 +124,21 @@ pub fn level_measure(levels: &crate::program::Levels, deals: &DealData, index: u
     }
 }
 
-/// One fund of one partner after the period: its balance out and the lines that flowed into it.
-pub(crate) struct FundState {
-    pub balance: Decimal,
-    /// `fund` lines on `fund:RULE_ID` for this period's accrual and allocation.
-    pub inflows: Vec<Line>,
-}
-
 /// The lines of every rule for one partner at a given level, caps applied; plus each fund's state.
 /// Every line amount and fund balance is checked to stay below 10^20 (SPEC §7): an error names the
 /// partner and the rule.
 pub(crate) fn evaluate_rules(
     ctx: &PartnerCtx,
     warnings: &mut Vec<Warning>,
-) -> Result<(Vec<Line>, BTreeMap<String, FundState>)> {
+) -> Result<(Vec<Line>, BTreeMap<String, rules::fund::FundState>)> {
     let mut lines = Vec::new();
     let mut funds = BTreeMap::new();
-    let units = ctx.program.minor_units();
     for rule in &ctx.program.rules {
-        let calc = ctx.calc(rule);
         let mut out = rule_lines(ctx, rule, warnings)?;
         let rule_lines = std::mem::take(&mut out.lines);
         if let Some(available) = out.fund_available {
-            let paid = calc.sum(rule_lines.iter().map(|l| l.amount), || {
-                "the claims paid from the fund".into()
-            })?;
-            let left = calc.ok(available.checked_sub(paid), || "the fund balance".into())?;
-            let inflows = out
-                .fund_inflows
-                .into_iter()
-                .filter(|(_, amount, _)| !amount.is_zero())
-                .map(|(what, amount, note)| Line {
-                    partner: ctx.index,
-                    rule_id: rule.id.clone(),
-                    kind: LineKind::Fund,
-                    source: Source::Period,
-                    source_id: what.to_string(),
-                    basis: None,
-                    rate: None,
-                    amount,
-                    note,
-                })
-                .collect();
-            funds.insert(
-                rule.id.clone(),
-                FundState {
-                    balance: calc.limited(left, "the fund balance", units)?,
-                    inflows,
-                },
-            );
+            let state = rules::fund::state(ctx, rule, available, &rule_lines, out.fund_inflows)?;
+            funds.insert(rule.id.clone(), state);
         }
         lines.extend(rule_lines.into_iter().filter(|l| !l.amount.is_zero()));
     }

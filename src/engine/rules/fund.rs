@@ -192,6 +192,49 @@ pub fn evaluate(
     Ok(out)
 }
 
+/// One fund of one partner after the period: its balance out and the lines that flowed into it.
+pub(crate) struct FundState {
+    pub balance: Decimal,
+    /// `fund` lines on `fund:RULE_ID` for this period's accrual and allocation.
+    pub inflows: Vec<Line>,
+}
+
+/// The fund after its claims were paid (and capped): what was available less what the claim lines
+/// pay, and this period's accrual and allocation as `fund` lines on the fund's own account, so the
+/// ledger's lines of `fund:RULE_ID` add up to its balance (SPEC §5).
+pub(crate) fn state(
+    ctx: &PartnerCtx,
+    rule: &Rule,
+    available: Decimal,
+    claim_lines: &[Line],
+    inflows: Vec<(&'static str, Decimal, String)>,
+) -> Result<FundState> {
+    let calc = ctx.calc(rule);
+    let paid = calc.sum(claim_lines.iter().map(|l| l.amount), || {
+        "the claims paid from the fund".into()
+    })?;
+    let left = calc.ok(available.checked_sub(paid), || "the fund balance".into())?;
+    let inflows = inflows
+        .into_iter()
+        .filter(|(_, amount, _)| !amount.is_zero())
+        .map(|(what, amount, note)| Line {
+            partner: ctx.index,
+            rule_id: rule.id.clone(),
+            kind: LineKind::Fund,
+            source: Source::Period,
+            source_id: what.to_string(),
+            basis: None,
+            rate: None,
+            amount,
+            note,
+        })
+        .collect();
+    Ok(FundState {
+        balance: calc.limited(left, "the fund balance", ctx.program.minor_units())?,
+        inflows,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::testkit::Want;
