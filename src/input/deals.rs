@@ -9,10 +9,10 @@ use super::{
     PartnerSet, Row,
 };
 use crate::error::{Error, Result};
+use crate::model::When;
 use crate::model::money::Rounding;
 use crate::model::money::is_currency_code;
 use crate::model::period::{Period, counts_in};
-use crate::program::When;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, HashMap, HashSet};

@@ -4,6 +4,9 @@
 
 pub mod money;
 pub mod period;
+mod when;
+
+pub use when::When;
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
