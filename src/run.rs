@@ -3,8 +3,8 @@
 use crate::engine::{self, Inputs, Outcome};
 use crate::error::Result;
 use crate::input::{
-    Activity, Claim, DealData, FileDigest, FxTable, LedgerData, LedgerQuery, PartnerSet,
-    load_activities, load_claims, load_deals, load_ledger, load_partners, open_ledger,
+    Activity, ChainLink, Claim, ClaimFunds, DealData, FileDigest, FxTable, LedgerData, LedgerQuery,
+    PartnerSet, load_activities, load_claims, load_deals, load_ledger, load_partners, open_ledger,
     refuse_ledger,
 };
 use crate::model::period::Period;
@@ -99,9 +99,15 @@ pub fn load_many(
     for program in programs {
         batches.push(match &paths.ledger {
             Some(dir) => {
-                let batch = open_ledger(dir, program, period, paths.allow_program_change)?;
+                let link = ChainLink {
+                    program_id: &program.id,
+                    currency: &program.currency,
+                    minor_units: program.minor_units(),
+                    allow_program_change: paths.allow_program_change,
+                };
+                let batch = open_ledger(dir, link, period)?;
                 if !batch.problems.is_empty() {
-                    return Err(refuse_ledger(batch, program, period, &partners));
+                    return Err(refuse_ledger(batch, period, &partners));
                 }
                 Some(batch)
             }
@@ -142,7 +148,17 @@ pub fn load_many(
         let mut warnings = Vec::new();
         let claims = match &paths.claims {
             Some(p) => {
-                let (c, d, w) = load_claims(p, program, period, &partners, lenient_funds)?;
+                let fund_ids: Vec<&str> = program
+                    .rules
+                    .iter()
+                    .filter(|r| r.is_fund())
+                    .map(|r| r.id.as_str())
+                    .collect();
+                let funds = ClaimFunds {
+                    program_id: &program.id,
+                    fund_ids: &fund_ids,
+                };
+                let (c, d, w) = load_claims(p, funds, period, &partners, lenient_funds)?;
                 digests.insert("claims".to_string(), d);
                 warnings.extend(w);
                 c
@@ -159,7 +175,7 @@ pub fn load_many(
                     claim_ids: &claim_ids,
                     summed_rules: &summed_rules,
                 };
-                let l = load_ledger(batch, program, period, &partners, &query)?;
+                let l = load_ledger(batch, period, &partners, &query)?;
                 for (role, d) in &l.digests {
                     digests.insert(role.to_string(), d.clone());
                 }

@@ -13,7 +13,6 @@ use super::{CsvFile, Deal, FileDigest, PartnerSet, Row, sha256_file};
 use crate::error::{Error, Result};
 use crate::model::money::format_money;
 use crate::model::period::{Period, PeriodKind};
-use crate::program::Program;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -81,12 +80,23 @@ struct ManifestPeriod {
     last_day: String,
 }
 
+/// What this run expects of the previous link of its chain: the program that will continue it (its
+/// id and currency) and whether a change of program id is allowed.
+#[derive(Debug, Clone, Copy)]
+pub struct ChainLink<'a> {
+    pub program_id: &'a str,
+    pub currency: &'a str,
+    pub minor_units: u32,
+    pub allow_program_change: bool,
+}
+
 /// A `--ledger` directory whose manifest has been read, with the problems found so far.
 #[derive(Debug)]
 pub struct PreviousBatch {
     dir: PathBuf,
     manifest: PreviousManifest,
     manifest_sha256: String,
+    minor_units: u32,
     pub problems: Vec<String>,
 }
 
@@ -123,12 +133,7 @@ fn chain_error(dir: &Path, problems: Vec<String>) -> Error {
 /// is not one of payline's working directories), and its manifest's period, program and currency
 /// make it the previous link of this run's chain. A missing or foreign manifest is refused at once;
 /// the other problems are collected in [`PreviousBatch::problems`].
-pub fn open_ledger(
-    dir: &Path,
-    program: &Program,
-    period: &Period,
-    allow_program_change: bool,
-) -> Result<PreviousBatch> {
+pub fn open_ledger(dir: &Path, link: ChainLink, period: &Period) -> Result<PreviousBatch> {
     let shown = dir.display();
     let refuse = |problem: String| Error::Chain(vec![problem]);
     let meta = std::fs::metadata(dir).map_err(|e| Error::io("read", dir, e))?;
@@ -199,22 +204,23 @@ pub fn open_ledger(
             manifest.period.last_day
         )),
     }
-    if manifest.program_id != program.id && !allow_program_change {
+    if manifest.program_id != link.program_id && !link.allow_program_change {
         problems.push(format!(
             "the ledger was written by program `{}`; this run's program is `{}`. Pass --allow-program-change to carry its balances into a new program (e.g. a new fiscal year's)",
-            manifest.program_id, program.id
+            manifest.program_id, link.program_id
         ));
     }
-    if manifest.currency != program.currency {
+    if manifest.currency != link.currency {
         problems.push(format!(
             "the ledger's amounts are in {}; this program pays in {}: balances cannot be carried across currencies",
-            manifest.currency, program.currency
+            manifest.currency, link.currency
         ));
     }
     Ok(PreviousBatch {
         dir: dir.to_path_buf(),
         manifest,
         manifest_sha256: crate::digest::sha256_hex(&manifest_text),
+        minor_units: link.minor_units,
         problems,
     })
 }
@@ -224,13 +230,12 @@ pub fn open_ledger(
 /// manifest's included, is reported together.
 pub fn load_ledger(
     batch: PreviousBatch,
-    program: &Program,
     period: &Period,
     partners: &PartnerSet,
     query: &LedgerQuery,
 ) -> Result<LedgerData> {
     let dir = batch.dir.clone();
-    let (data, problems) = verify(batch, program, period, partners, query);
+    let (data, problems) = verify(batch, period, partners, query);
     if problems.is_empty() {
         Ok(data)
     } else {
@@ -240,20 +245,14 @@ pub fn load_ledger(
 
 /// The refusal of a batch [`open_ledger`] already found problems with, completed with what its files
 /// show, so the user sees every problem at once without waiting for the deals file.
-pub fn refuse_ledger(
-    batch: PreviousBatch,
-    program: &Program,
-    period: &Period,
-    partners: &PartnerSet,
-) -> Error {
+pub fn refuse_ledger(batch: PreviousBatch, period: &Period, partners: &PartnerSet) -> Error {
     let dir = batch.dir.clone();
-    let (_, problems) = verify(batch, program, period, partners, &LedgerQuery::default());
+    let (_, problems) = verify(batch, period, partners, &LedgerQuery::default());
     chain_error(&dir, problems)
 }
 
 fn verify(
     batch: PreviousBatch,
-    program: &Program,
     period: &Period,
     partners: &PartnerSet,
     query: &LedgerQuery,
@@ -262,6 +261,7 @@ fn verify(
         dir,
         manifest,
         manifest_sha256,
+        minor_units: units,
         mut problems,
     } = batch;
     let mut data = LedgerData {
@@ -299,7 +299,6 @@ fn verify(
 
     // balances.csv must be exactly the ledger's sums, account by account (when both could be read).
     if balances.is_some() && ledger.is_some() {
-        let units = program.minor_units();
         let mut accounts: BTreeSet<&(usize, String)> = stated.keys().collect();
         accounts.extend(lines.sums.keys());
         for key in accounts {

@@ -12,10 +12,10 @@ pub use csvfile::{Col, ColumnRef, Columns, CsvFile, FileDigest, Row};
 pub use deals::{DealData, DealPlan, PriorCounts, WindowTotals, load_deals};
 pub use fx::FxTable;
 pub use ledger::{
-    LINE_COLUMNS, LedgerData, LedgerQuery, PreviousBatch, describe_period, load_ledger,
+    ChainLink, LINE_COLUMNS, LedgerData, LedgerQuery, PreviousBatch, describe_period, load_ledger,
     open_ledger, refuse_ledger,
 };
-pub use others::{load_activities, load_claims};
+pub use others::{ClaimFunds, load_activities, load_claims};
 pub use partners::{PartnerSet, load_partners};
 
 // The records the loaders produce live in the bottom `model` module; re-exported for the loaders' users.

@@ -4,7 +4,6 @@ use super::{CsvFile, FileDigest, PartnerSet};
 use crate::error::{Result, Warning, WarningCode};
 use crate::model::period::Period;
 use crate::model::{Activity, Claim, ClaimStatus};
-use crate::program::Program;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -37,12 +36,19 @@ pub fn load_activities(
     Ok((out, csv.finish()?))
 }
 
+/// The fund rules claims may draw on, and the program that defines them (named in errors).
+#[derive(Debug, Clone, Copy)]
+pub struct ClaimFunds<'a> {
+    pub program_id: &'a str,
+    pub fund_ids: &'a [&'a str],
+}
+
 /// Approved claims decided in the period, sorted by claim_id. Claims on a fund the program does not
 /// define are an error, unless `unknown_funds_ok` (used by `diff`, whose two programs may define
 /// different funds): then they are dropped and counted in the returned warning list.
 pub fn load_claims(
     path: &Path,
-    program: &Program,
+    funds: ClaimFunds,
     period: &Period,
     partners: &PartnerSet,
     unknown_funds_ok: bool,
@@ -66,14 +72,14 @@ pub fn load_claims(
         let partner =
             partners.lookup(&row, "partner_id", "unknown partner: not in partners.csv")?;
         let fund = row.required("fund")?;
-        let fund_known = program.rule(fund).is_some_and(|r| r.is_fund());
+        let fund_known = funds.fund_ids.contains(&fund);
         if !fund_known {
             if unknown_funds_ok {
                 warnings.push(Warning::new(
                     WarningCode::ClaimUnknownFund,
                     format!(
                         "claim {claim_id}: fund `{fund}` is not a fund rule of program {}; ignored",
-                        program.id
+                        funds.program_id
                     ),
                 ));
                 continue;
@@ -83,7 +89,7 @@ pub fn load_claims(
                 fund,
                 format!(
                     "unknown fund: program {} has no fund rule with this id",
-                    program.id
+                    funds.program_id
                 ),
             ));
         }
