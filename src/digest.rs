@@ -61,3 +61,35 @@ pub fn sha256_file(path: &Path) -> Result<String> {
     }
     Ok(hex(&hasher.finalize()))
 }
+
+/// A writer that hashes what passes through it, so a file just written need not be read back.
+pub struct HashingWriter<W> {
+    inner: W,
+    hasher: Sha256,
+}
+
+impl<W> HashingWriter<W> {
+    pub fn new(inner: W) -> Self {
+        HashingWriter {
+            inner,
+            hasher: Sha256::new(),
+        }
+    }
+
+    /// The lowercase hex SHA-256 of everything written so far.
+    pub fn sha256(self) -> String {
+        hex(&self.hasher.finalize())
+    }
+}
+
+impl<W: std::io::Write> std::io::Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}

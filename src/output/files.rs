@@ -1,30 +1,62 @@
 use super::Manifest;
-use crate::engine::{Line, Outcome};
+use crate::digest::HashingWriter;
+use crate::engine::{Line, Outcome, Payout};
 use crate::error::{Error, Result};
 use crate::input::{HashingReader, LINE_COLUMNS, PartnerSet};
 use crate::model::money::{format_money, format_rate, minor_units};
 use crate::model::period::Period;
 use crate::program::Program;
 use rust_decimal::Decimal;
+use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::BufWriter;
+use std::io::Write;
 use std::path::Path;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-type CsvWriter = csv::Writer<BufWriter<File>>;
+/// An output file, hashed as it is written so the manifest never reads the batch back.
+type Hashed = HashingWriter<File>;
 
-fn create(path: &Path) -> Result<CsvWriter> {
-    let file = File::create(path).map_err(|e| Error::io("create", path, e))?;
-    Ok(csv::WriterBuilder::new()
+fn csv_writer<W: Write>(inner: W) -> csv::Writer<W> {
+    csv::WriterBuilder::new()
         .terminator(csv::Terminator::Any(b'\n'))
-        .from_writer(BufWriter::new(file)))
+        .buffer_capacity(1 << 16)
+        .from_writer(inner)
+}
+
+fn create(path: &Path) -> Result<csv::Writer<Hashed>> {
+    let file = File::create(path).map_err(|e| Error::io("create", path, e))?;
+    Ok(csv_writer(HashingWriter::new(file)))
 }
 
 fn io(path: &Path) -> impl Fn(csv::Error) -> Error + '_ {
     move |e| Error::io("write", path, std::io::Error::other(e.to_string()))
 }
 
-fn finish(mut w: CsvWriter, path: &Path) -> Result<()> {
-    w.flush().map_err(|e| Error::io("write", path, e))
+fn into_inner<W: Write>(w: csv::Writer<W>, path: &Path) -> Result<W> {
+    w.into_inner()
+        .map_err(|e| Error::io("write", path, e.into_error()))
+}
+
+/// Flushes the file and returns its SHA-256.
+fn finish(w: csv::Writer<Hashed>, path: &Path) -> Result<String> {
+    Ok(into_inner(w, path)?.sha256())
+}
+
+/// Writes every byte to both files: lines.csv and ledger.csv end with the same records, formatted once.
+struct Tee<A, B>(A, B);
+
+impl<A: Write, B: Write> Write for Tee<A, B> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.write_all(buf)?;
+        self.1.write_all(buf)?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()?;
+        self.1.flush()
+    }
 }
 
 fn opt(value: Option<Decimal>) -> String {
@@ -45,20 +77,25 @@ pub fn statement_file_name(partner_id: &str) -> String {
     format!("{out}.csv")
 }
 
-fn line_record(period: &str, partners: &PartnerSet, line: &Line, units: u32) -> [String; 11] {
-    [
-        period.to_string(),
-        partners.partners[line.partner].id.clone(),
-        line.account(),
-        line.rule_id.clone(),
-        line.kind.name().to_string(),
-        line.source.name().to_string(),
-        line.source_id.clone(),
-        opt(line.basis),
-        line.rate.map(format_rate).unwrap_or_default(),
-        format_money(line.amount, units),
-        line.note.clone(),
-    ]
+fn write_line<W: Write>(
+    w: &mut csv::Writer<W>,
+    period: &str,
+    partners: &PartnerSet,
+    line: &Line,
+    units: u32,
+) -> csv::Result<()> {
+    w.write_field(period)?;
+    w.write_field(&partners.partners[line.partner].id)?;
+    w.write_field(line.account())?;
+    w.write_field(&line.rule_id)?;
+    w.write_field(line.kind.name())?;
+    w.write_field(line.source.name())?;
+    w.write_field(&line.source_id)?;
+    w.write_field(opt(line.basis))?;
+    w.write_field(line.rate.map(format_rate).unwrap_or_default())?;
+    w.write_field(format_money(line.amount, units))?;
+    w.write_field(&line.note)?;
+    w.write_record(None::<&[u8]>)
 }
 
 /// The period's lines as lines.csv and ledger.csv hold them: per partner, what was earned, clawed back
@@ -74,6 +111,8 @@ fn period_lines(outcome: &Outcome) -> impl Iterator<Item = &Line> {
 }
 
 /// Writes payouts.csv, lines.csv, ledger.csv, balances.csv, statements/, nudges.csv and manifest.json.
+/// The tables and the statements are written by every core at once: the files are independent and
+/// each is hashed as it is written, so the order they are written in changes no byte of the batch.
 pub fn write_outputs(
     dir: &Path,
     program: &Program,
@@ -81,11 +120,77 @@ pub fn write_outputs(
     partners: &PartnerSet,
     outcome: &Outcome,
     previous_ledger: Option<(&Path, &str)>,
-    manifest: Manifest,
+    mut manifest: Manifest,
 ) -> Result<()> {
+    let statements = dir.join("statements");
+    std::fs::create_dir(&statements).map_err(|e| Error::io("create", &statements, e))?;
+    // Task 0 writes the tables; every other task writes a run of consecutive statements.
+    const STATEMENTS_PER_TASK: usize = 256;
+    let runs: Vec<&[Payout]> = outcome.payouts.chunks(STATEMENTS_PER_TASK).collect();
+    let tasks = runs.len() + 1;
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let results: Mutex<Vec<Option<Result<Vec<(String, String)>>>>> =
+        Mutex::new((0..tasks).map(|_| None).collect());
+    let workers = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .clamp(1, 8)
+        .min(tasks);
+    let work = || {
+        loop {
+            let task = next.fetch_add(1, Ordering::Relaxed);
+            if task >= tasks || failed.load(Ordering::Relaxed) {
+                break;
+            }
+            let result = if task == 0 {
+                write_tables(dir, program, period, partners, outcome, previous_ledger)
+            } else {
+                runs[task - 1]
+                    .iter()
+                    .map(|p| write_statement(&statements, program, period, partners, outcome, p))
+                    .collect()
+            };
+            if result.is_err() {
+                failed.store(true, Ordering::Relaxed);
+            }
+            results
+                .lock()
+                .expect("no writer panics while holding the results")[task] = Some(result);
+        }
+    };
+    std::thread::scope(|scope| {
+        for _ in 1..workers {
+            scope.spawn(work);
+        }
+        work();
+    });
+    // The first failed task in task order is reported, whichever thread saw its failure first.
+    let mut outputs = BTreeMap::new();
+    for result in results
+        .into_inner()
+        .expect("no writer panics while holding the results")
+        .into_iter()
+        .flatten()
+    {
+        outputs.extend(result?);
+    }
+    manifest.outputs = outputs;
+    manifest.write(dir)
+}
+
+/// payouts.csv, lines.csv, ledger.csv, balances.csv and nudges.csv, with the SHA-256 of each.
+fn write_tables(
+    dir: &Path,
+    program: &Program,
+    period: &Period,
+    partners: &PartnerSet,
+    outcome: &Outcome,
+    previous_ledger: Option<(&Path, &str)>,
+) -> Result<Vec<(String, String)>> {
     let units = program.minor_units();
     let money = |v: Decimal| format_money(v, units);
     let period_label = period.to_string();
+    let mut digests = Vec::new();
 
     let path = dir.join("payouts.csv");
     let mut w = create(&path)?;
@@ -132,18 +237,13 @@ pub fn write_outputs(
         ])
         .map_err(io(&path))?;
     }
-    finish(w, &path)?;
+    digests.push(("payouts.csv".to_string(), finish(w, &path)?));
 
-    let path = dir.join("lines.csv");
-    let mut w = create(&path)?;
-    w.write_record(LINE_COLUMNS).map_err(io(&path))?;
-    for line in period_lines(outcome) {
-        w.write_record(line_record(&period_label, partners, line, units))
-            .map_err(io(&path))?;
-    }
-    finish(w, &path)?;
-
-    // The ledger is the previous ledger's lines, copied record by record, then this period's.
+    // lines.csv holds this period's lines; ledger.csv the previous ledger's, copied record by record,
+    // then the same lines, formatted once and written to both.
+    let lines_path = dir.join("lines.csv");
+    let mut lines = create(&lines_path)?;
+    lines.write_record(LINE_COLUMNS).map_err(io(&lines_path))?;
     let path = dir.join("ledger.csv");
     let mut w = create(&path)?;
     w.write_record(LINE_COLUMNS).map_err(io(&path))?;
@@ -176,11 +276,13 @@ pub fn write_outputs(
             )]));
         }
     }
+    let mut both = csv_writer(Tee(into_inner(lines, &lines_path)?, into_inner(w, &path)?));
     for line in period_lines(outcome) {
-        w.write_record(line_record(&period_label, partners, line, units))
-            .map_err(io(&path))?;
+        write_line(&mut both, &period_label, partners, line, units).map_err(io(&path))?;
     }
-    finish(w, &path)?;
+    let Tee(lines, ledger) = into_inner(both, &path)?;
+    digests.push(("lines.csv".to_string(), lines.sha256()));
+    digests.push(("ledger.csv".to_string(), ledger.sha256()));
 
     let path = dir.join("balances.csv");
     let mut w = create(&path)?;
@@ -194,7 +296,7 @@ pub fn write_outputs(
         ])
         .map_err(io(&path))?;
     }
-    finish(w, &path)?;
+    digests.push(("balances.csv".to_string(), finish(w, &path)?));
 
     if program.nudges.is_some() {
         let path = dir.join("nudges.csv");
@@ -226,126 +328,122 @@ pub fn write_outputs(
             ])
             .map_err(io(&path))?;
         }
-        finish(w, &path)?;
+        digests.push(("nudges.csv".to_string(), finish(w, &path)?));
     }
 
-    write_statements(dir, program, period, partners, outcome)?;
-
-    manifest.write(dir)
+    Ok(digests)
 }
 
-/// One statement per partner in payouts.csv: who and when, every line grouped by rule with a subtotal
-/// per rule, then the totals and the status in words.
-fn write_statements(
-    dir: &Path,
+/// One partner's statement (a partner in payouts.csv): who and when, every line grouped by rule with
+/// a subtotal per rule, then the totals and the status in words. Returns its manifest key and SHA-256.
+fn write_statement(
+    statements: &Path,
     program: &Program,
     period: &Period,
     partners: &PartnerSet,
     outcome: &Outcome,
-) -> Result<()> {
+    payout: &Payout,
+) -> Result<(String, String)> {
     let units = program.minor_units();
     let money = |v: Decimal| format_money(v, units);
-    let statements = dir.join("statements");
-    std::fs::create_dir(&statements).map_err(|e| Error::io("create", &statements, e))?;
-    for payout in &outcome.payouts {
-        let partner = &partners.partners[payout.partner];
-        let path = statements.join(statement_file_name(&partner.id));
-        let mut w = create(&path)?;
-        w.write_record(["section", "item", "source_id", "detail", "amount"])
-            .map_err(io(&path))?;
-        // Every text cell is spreadsheet-safe (SPEC §7); the amount column is a number, kept as is.
-        let mut row = |cells: [&str; 5]| {
-            let [section, item, source_id, detail, amount] = cells;
-            let safe = super::safe::spreadsheet_text;
-            w.write_record([
-                &*safe(section),
-                &*safe(item),
-                &*safe(source_id),
-                &*safe(detail),
-                amount,
-            ])
-            .map_err(io(&path))
+    let partner = &partners.partners[payout.partner];
+    let name = statement_file_name(&partner.id);
+    let path = statements.join(&name);
+    let mut w = create(&path)?;
+    w.write_record(["section", "item", "source_id", "detail", "amount"])
+        .map_err(io(&path))?;
+    // Every text cell is spreadsheet-safe (SPEC §7); the amount column is a number, kept as is.
+    let mut row = |cells: [&str; 5]| {
+        let [section, item, source_id, detail, amount] = cells;
+        let safe = super::safe::spreadsheet_text;
+        w.write_record([
+            &*safe(section),
+            &*safe(item),
+            &*safe(source_id),
+            &*safe(detail),
+            amount,
+        ])
+        .map_err(io(&path))
+    };
+    row([
+        "partner",
+        &partner.id,
+        "",
+        &format!(
+            "{} ({}{})",
+            partner.name,
+            partner.partner_type,
+            payout
+                .level
+                .as_ref()
+                .map(|l| format!(", level {l}"))
+                .unwrap_or_default()
+        ),
+        "",
+    ])?;
+    row([
+        "period",
+        &period.to_string(),
+        "",
+        &format!("{} to {}", period.start, period.end),
+        "",
+    ])?;
+    for group in outcome.partner_rule_totals(payout.partner) {
+        let item = if group.rule_id.is_empty() {
+            group.kind.to_string()
+        } else {
+            format!("{} ({})", group.rule_id, group.kind)
         };
+        for l in &group.lines {
+            row(["line", &item, &l.source_id, &l.note, &money(l.amount)])?;
+        }
         row([
-            "partner",
-            &partner.id,
+            "subtotal",
+            &item,
+            "",
+            &format!("{} line(s)", group.lines.len()),
+            &money(group.amount),
+        ])?;
+    }
+    for (name, value) in [
+        ("earned", payout.earned),
+        ("clawed_back", payout.clawed_back),
+        ("carried_in", payout.carried_in),
+        ("balance", payout.balance),
+        ("paid", payout.paid),
+        ("carried_out", payout.carried_out),
+    ] {
+        row(["total", name, "", "", &money(value)])?;
+    }
+    let due = payout
+        .due_on
+        .map(|d| format!("; due {d}"))
+        .unwrap_or_default();
+    row([
+        "status",
+        payout.status.name(),
+        "",
+        &format!("{}{due}", payout.reason),
+        "",
+    ])?;
+    if payout.payout_currency != program.currency {
+        row([
+            "payout",
+            &payout.payout_currency,
             "",
             &format!(
-                "{} ({}{})",
-                partner.name,
-                partner.partner_type,
-                payout
-                    .level
-                    .as_ref()
-                    .map(|l| format!(", level {l}"))
-                    .unwrap_or_default()
+                "{} at {} {} per {}",
+                money(payout.paid),
+                format_rate(payout.fx_rate),
+                program.currency,
+                payout.payout_currency
             ),
-            "",
+            &format_money(
+                payout.paid_in_payout_currency,
+                minor_units(&payout.payout_currency),
+            ),
         ])?;
-        row([
-            "period",
-            &period.to_string(),
-            "",
-            &format!("{} to {}", period.start, period.end),
-            "",
-        ])?;
-        for group in outcome.partner_rule_totals(payout.partner) {
-            let item = if group.rule_id.is_empty() {
-                group.kind.to_string()
-            } else {
-                format!("{} ({})", group.rule_id, group.kind)
-            };
-            for l in &group.lines {
-                row(["line", &item, &l.source_id, &l.note, &money(l.amount)])?;
-            }
-            row([
-                "subtotal",
-                &item,
-                "",
-                &format!("{} line(s)", group.lines.len()),
-                &money(group.amount),
-            ])?;
-        }
-        for (name, value) in [
-            ("earned", payout.earned),
-            ("clawed_back", payout.clawed_back),
-            ("carried_in", payout.carried_in),
-            ("balance", payout.balance),
-            ("paid", payout.paid),
-            ("carried_out", payout.carried_out),
-        ] {
-            row(["total", name, "", "", &money(value)])?;
-        }
-        let due = payout
-            .due_on
-            .map(|d| format!("; due {d}"))
-            .unwrap_or_default();
-        row([
-            "status",
-            payout.status.name(),
-            "",
-            &format!("{}{due}", payout.reason),
-            "",
-        ])?;
-        if payout.payout_currency != program.currency {
-            row([
-                "payout",
-                &payout.payout_currency,
-                "",
-                &format!(
-                    "{} at {} {} per {}",
-                    money(payout.paid),
-                    format_rate(payout.fx_rate),
-                    program.currency,
-                    payout.payout_currency
-                ),
-                &format_money(
-                    payout.paid_in_payout_currency,
-                    minor_units(&payout.payout_currency),
-                ),
-            ])?;
-        }
-        finish(w, &path)?;
     }
-    Ok(())
+    let sha256 = finish(w, &path)?;
+    Ok((format!("statements/{name}"), sha256))
 }

@@ -5,7 +5,7 @@
 
 use crate::engine::Outcome;
 use crate::error::{Error, Result};
-use crate::input::{FileDigest, sha256_file};
+use crate::input::FileDigest;
 use crate::model::money::format_money;
 use crate::model::period::Period;
 use crate::program::Program;
@@ -86,29 +86,11 @@ impl Manifest {
         }
     }
 
-    /// Records the SHA-256 of every file under `dir` (the finished output, manifest.json not yet
-    /// written), then writes manifest.json.
-    pub fn write(mut self, dir: &Path) -> Result<()> {
-        self.outputs = hash_tree(dir)?;
+    /// Writes manifest.json; `outputs` holds the SHA-256 of every other file of the batch.
+    pub fn write(self, dir: &Path) -> Result<()> {
         let path = dir.join("manifest.json");
         let mut text = serde_json::to_string_pretty(&self).expect("the manifest serializes");
         text.push('\n');
         std::fs::write(&path, text).map_err(|e| Error::io("write", &path, e))
     }
-}
-
-/// SHA-256 of every file below `root`, keyed by its `/`-separated path relative to `root`.
-fn hash_tree(root: &Path) -> Result<BTreeMap<String, String>> {
-    let (mut files, mut dirs) = (Vec::new(), Vec::new());
-    super::atomic::collect_tree(root, &mut files, &mut dirs)?;
-    let mut out = BTreeMap::new();
-    for path in files {
-        let relative = path.strip_prefix(root).unwrap_or(&path);
-        let key: Vec<String> = relative
-            .components()
-            .map(|c| c.as_os_str().to_string_lossy().into_owned())
-            .collect();
-        out.insert(key.join("/"), sha256_file(&path)?);
-    }
-    Ok(out)
 }
