@@ -17,6 +17,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 /// An output file, hashed as it is written so the manifest never reads the batch back.
 type Hashed = HashingWriter<File>;
 
+/// What a writing task produced: the manifest key and SHA-256 of each file it wrote.
+type Written = Result<Vec<(String, String)>>;
+
 fn csv_writer<W: Write>(inner: W) -> csv::Writer<W> {
     csv::WriterBuilder::new()
         .terminator(csv::Terminator::Any(b'\n'))
@@ -130,8 +133,7 @@ pub fn write_outputs(
     let tasks = runs.len() + 1;
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
-    let results: Mutex<Vec<Option<Result<Vec<(String, String)>>>>> =
-        Mutex::new((0..tasks).map(|_| None).collect());
+    let results: Mutex<Vec<Option<Written>>> = Mutex::new((0..tasks).map(|_| None).collect());
     let workers = std::thread::available_parallelism()
         .map_or(1, std::num::NonZeroUsize::get)
         .clamp(1, 8)
