@@ -304,7 +304,13 @@ pub fn evaluate(program: &Program, period: &Period, inputs: &Inputs) -> Result<O
         .balances
         .sort_by(|a, b| (a.partner, &a.account).cmp(&(b.partner, &b.account)));
     outcome.movements = movements(program, &per_partner, fund_inflows, &outcome.payouts);
-    outcome.lines = per_partner.into_iter().flatten().collect();
+    // One allocation of the final size, each partner's lines freed as they move: the lines are the
+    // largest thing a run holds, and a growing collect would hold them twice.
+    let mut lines = Vec::with_capacity(per_partner.iter().map(Vec::len).sum());
+    for partner_lines in per_partner {
+        lines.extend(partner_lines);
+    }
+    outcome.lines = lines;
     ensure_lines_are_unique(&outcome, partners)?;
     Ok(outcome)
 }
@@ -312,10 +318,21 @@ pub fn evaluate(program: &Program, period: &Period, inputs: &Inputs) -> Result<O
 /// Next month's `--ledger` refuses a ledger that holds a line twice (SPEC §7), so this run must never
 /// write one: a guard against a rule writing two lines with the same key.
 fn ensure_lines_are_unique(outcome: &Outcome, partners: &[Partner]) -> Result<()> {
-    let mut seen = std::collections::HashSet::with_capacity(outcome.lines.len());
-    for line in outcome.lines.iter().chain(&outcome.movements) {
+    // Keys include the partner and both lists are sorted by partner: one partner's keys at a time.
+    let mut movements = outcome.movements.iter().peekable();
+    let mut earned = outcome.lines.iter().peekable();
+    let mut seen = std::collections::HashSet::new();
+    let mut current = None;
+    while let Some(line) = match (earned.peek(), movements.peek()) {
+        (Some(e), Some(m)) if m.partner < e.partner => movements.next(),
+        (Some(_), _) => earned.next(),
+        (None, _) => movements.next(),
+    } {
+        if current != Some(line.partner) {
+            seen.clear();
+            current = Some(line.partner);
+        }
         let key = (
-            line.partner,
             line.kind == LineKind::Fund,
             line.rule_id.as_str(),
             line.source,
