@@ -152,7 +152,7 @@ pub fn load_many(
                     .rules
                     .iter()
                     .filter(|r| r.is_fund())
-                    .map(|r| r.id.as_str())
+                    .map(|r| &*r.id)
                     .collect();
                 let funds = ClaimFunds {
                     program_id: &program.id,

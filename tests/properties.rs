@@ -38,7 +38,7 @@ fn deals(raw: &[(usize, u32, i64)], partners: usize) -> DealData {
         .map(|(i, &(p, day, cents))| {
             let amount = Decimal::new(cents, 2);
             Deal {
-                deal_id: format!("D{i:04}"),
+                deal_id: format!("D{i:04}").into(),
                 partner: p % partners,
                 closed_on: NaiveDate::from_ymd_opt(2026, 10, day).unwrap(),
                 amount,
@@ -140,7 +140,7 @@ amount = "12.345"
             for l in &lines {
                 prop_assert_eq!(l.amount, l.amount.round_dp(2), "every line is rounded to cents");
             }
-            let tiered: Decimal = lines.iter().filter(|l| l.rule_id == "tiers").map(|l| l.amount).sum();
+            let tiered: Decimal = lines.iter().filter(|l| &*l.rule_id == "tiers").map(|l| l.amount).sum();
             prop_assert!(tiered <= Decimal::new(cap, 2), "the cap holds");
         }
         // Partners with a balance in or out are all in the batch.
@@ -218,7 +218,7 @@ amount = "3.00"
         let partners = PartnerSet::new((0..6).map(|i| partner(i, PartnerStatus::Active, true)).collect());
         let data = deals(&raw, 6);
         let outcome = evaluate(&program, &partners, &data, &LedgerData::default());
-        let requested: Decimal = outcome.lines.iter().filter(|l| l.rule_id == "commission").map(|l| l.amount).sum();
+        let requested: Decimal = outcome.lines.iter().filter(|l| &*l.rule_id == "commission").map(|l| l.amount).sum();
         let adjustments: Decimal = outcome.lines.iter().filter(|l| l.kind == LineKind::BudgetProration).map(|l| l.amount).sum();
         let budget = Decimal::new(budget_cents, 2);
         if requested > budget {
@@ -227,13 +227,13 @@ amount = "3.00"
             prop_assert_eq!(adjustments, Decimal::ZERO);
         }
         for i in 0..6 {
-            let asked: Decimal = outcome.lines.iter().filter(|l| l.partner == i && l.rule_id == "commission").map(|l| l.amount).sum();
+            let asked: Decimal = outcome.lines.iter().filter(|l| l.partner == i && &*l.rule_id == "commission").map(|l| l.amount).sum();
             let adj: Decimal = outcome.lines.iter().filter(|l| l.partner == i && l.kind == LineKind::BudgetProration).map(|l| l.amount).sum();
             prop_assert!(adj <= Decimal::ZERO);
             prop_assert!(asked + adj >= Decimal::ZERO);
             prop_assert_eq!(outcome.lines.iter().filter(|l| l.partner == i && l.kind == LineKind::BudgetProration).count() <= 1, true);
         }
-        let fees: Decimal = outcome.lines.iter().filter(|l| l.rule_id == "fee").map(|l| l.amount).sum();
+        let fees: Decimal = outcome.lines.iter().filter(|l| &*l.rule_id == "fee").map(|l| l.amount).sum();
         prop_assert_eq!(fees, Decimal::new(300, 2) * Decimal::from(data.current.len()));
     }
 

@@ -7,7 +7,7 @@
 //! Proration applies to what was earned (before holds): the budget bounds the run's liability.
 
 use super::line::Calc;
-use super::{Line, LineKind, Source};
+use super::{Line, LineKind, PartnerLines, Source};
 use crate::error::{Error, Result, Warning, WarningCode};
 use crate::model::Partner;
 use crate::model::money::format_money;
@@ -103,7 +103,7 @@ fn to_minor(value: Decimal, minor_units: u32) -> i128 {
 pub fn prorate(
     program: &Program,
     partners: &[Partner],
-    per_partner: &mut [Vec<Line>],
+    per_partner: &mut PartnerLines,
     warnings: &mut Vec<Warning>,
 ) -> Result<()> {
     let Some(budget) = &program.budget else {
@@ -114,13 +114,11 @@ pub fn prorate(
         partner: &partners[i].id,
         rule: "",
     };
-    let requested: Vec<i128> = per_partner
-        .iter()
-        .enumerate()
-        .map(|(i, lines)| {
+    let requested: Vec<i128> = (0..per_partner.partners())
+        .map(|i| {
             let sum = calc(i).sum(
-                lines
-                    .iter()
+                per_partner
+                    .of(i)
                     .filter(|l| program.is_budgeted(&l.rule_id))
                     .map(|l| l.amount),
                 || "the total of the budgeted rules' lines".into(),
@@ -157,30 +155,33 @@ pub fn prorate(
         money(requested_money),
         money(total_money)
     )));
-    for (i, lines) in per_partner.iter_mut().enumerate() {
+    for i in 0..per_partner.partners() {
         let delta = scaled[i] - requested[i];
         if delta == 0 {
             continue;
         }
         let calc = calc(i);
         let amount = calc.limited(decimal(delta)?, "the budget-proration line amount", units)?;
-        lines.push(Line {
-            partner: i,
-            rule_id: String::new(),
-            kind: LineKind::BudgetProration,
-            source: Source::Adjustment,
-            source_id: "budget".into(),
-            basis: Some(decimal(requested[i])?),
-            rate: Some(ratio),
-            amount,
-            note: format!(
-                "budget {} < requested {}: budgeted lines {} prorated to {}",
-                money(total_money),
-                money(requested_money),
-                money(decimal(requested[i])?),
-                money(decimal(scaled[i])?)
-            ),
-        });
+        per_partner.add(
+            i,
+            Line {
+                partner: i,
+                rule_id: "".into(),
+                kind: LineKind::BudgetProration,
+                source: Source::Adjustment,
+                source_id: "budget".into(),
+                basis: Some(decimal(requested[i])?),
+                rate: Some(ratio),
+                amount,
+                note: format!(
+                    "budget {} < requested {}: budgeted lines {} prorated to {}",
+                    money(total_money),
+                    money(requested_money),
+                    money(decimal(requested[i])?),
+                    money(decimal(scaled[i])?)
+                ),
+            },
+        );
     }
     Ok(())
 }

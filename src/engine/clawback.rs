@@ -3,7 +3,7 @@
 //! (deal, partner, rule) add up to. Earlier clawback lines are in the ledger too, so nothing is ever
 //! clawed back twice. Without a ledger nothing can be recovered, and the summary says so.
 
-use super::{Inputs, Line, LineKind, Source};
+use super::{Inputs, Line, LineKind, PartnerLines, Source};
 use crate::error::{Warning, WarningCode};
 use crate::model::Deal;
 use crate::model::period::Period;
@@ -36,7 +36,7 @@ pub(crate) fn recovered_now(
             inputs
                 .ledger
                 .deal_earnings
-                .get(&(partner, d.deal_id.clone(), rule_id.to_string()))
+                .get(&(partner, d.deal_id.to_string(), rule_id.to_string()))
         })
         .try_fold(Decimal::ZERO, |total, amount| total.checked_add(*amount))
 }
@@ -45,7 +45,7 @@ pub fn claw_back(
     program: &Program,
     period: &Period,
     inputs: &Inputs,
-    per_partner: &mut [Vec<Line>],
+    per_partner: &mut PartnerLines,
     warnings: &mut Vec<Warning>,
 ) {
     let reversals = &inputs.deals.reversals;
@@ -82,8 +82,8 @@ pub fn claw_back(
         let earned: Vec<_> = inputs
             .ledger
             .deal_earnings
-            .range((deal.partner, deal.deal_id.clone(), String::new())..)
-            .take_while(|((p, d, _), _)| *p == deal.partner && *d == deal.deal_id)
+            .range((deal.partner, deal.deal_id.to_string(), String::new())..)
+            .take_while(|((p, d, _), _)| *p == deal.partner && **d == *deal.deal_id)
             .filter(|(_, amount)| !amount.is_zero())
             .collect();
         if earned.is_empty() {
@@ -94,9 +94,9 @@ pub fn claw_back(
             continue;
         }
         for ((_, _, rule_id), amount) in earned {
-            per_partner[deal.partner].push(Line {
+            per_partner.add(deal.partner, Line {
                 partner: deal.partner,
-                rule_id: rule_id.clone(),
+                rule_id: rule_id.as_str().into(),
                 kind: LineKind::Clawback,
                 source: Source::Deal,
                 source_id: deal.deal_id.clone(),

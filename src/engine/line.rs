@@ -1,4 +1,5 @@
 use crate::error::{Error, Result};
+use crate::model::Text;
 use crate::model::money::{format_money, within_limits};
 use rust_decimal::Decimal;
 use std::fmt;
@@ -118,10 +119,10 @@ impl LineKind {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Line {
     pub partner: usize,
-    pub rule_id: String,
+    pub rule_id: Text,
     pub kind: LineKind,
     pub source: Source,
-    pub source_id: String,
+    pub source_id: Text,
     pub basis: Option<Decimal>,
     pub rate: Option<Decimal>,
     pub amount: Decimal,
@@ -164,4 +165,58 @@ pub fn apply_cap(lines: &mut [Line], cap: Decimal, minor_units: u32, calc: Calc)
         })?;
     }
     Ok(())
+}
+
+/// Every partner's lines during a run: each partner's rule lines in one vector, partner after
+/// partner, and what budget proration and clawbacks add after them kept aside. The lines are the
+/// largest thing a run holds; gathering per-partner vectors into one at the end would hold them
+/// twice, so when nothing was added the vector simply becomes `Outcome::lines`.
+#[derive(Debug, Default)]
+pub struct PartnerLines {
+    lines: Vec<Line>,
+    /// `ends[i]`: where partner `i`'s rule lines end in `lines`.
+    ends: Vec<usize>,
+    /// Lines added after partner `i`'s rule lines (sparse: empty vectors allocate nothing).
+    added: Vec<Vec<Line>>,
+}
+
+impl PartnerLines {
+    /// Appends the next partner's rule lines (partners are pushed in index order).
+    pub fn push_partner(&mut self, lines: Vec<Line>) {
+        self.lines.extend(lines);
+        self.ends.push(self.lines.len());
+        self.added.push(Vec::new());
+    }
+
+    pub fn partners(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Adds a line after partner `i`'s others.
+    pub fn add(&mut self, i: usize, line: Line) {
+        self.added[i].push(line);
+    }
+
+    /// Partner `i`'s lines: its rule lines, then what was added.
+    pub fn of(&self, i: usize) -> impl Iterator<Item = &Line> {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        self.lines[start..self.ends[i]].iter().chain(&self.added[i])
+    }
+
+    /// Every line, by partner.
+    pub fn into_lines(self) -> Vec<Line> {
+        if self.added.iter().all(Vec::is_empty) {
+            return self.lines;
+        }
+        let total = self.lines.len() + self.added.iter().map(Vec::len).sum::<usize>();
+        let mut out = Vec::with_capacity(total);
+        let mut rule_lines = self.lines.into_iter();
+        let mut start = 0;
+        for (end, added) in self.ends.into_iter().zip(self.added) {
+            out.extend(rule_lines.by_ref().take(end - start));
+            out.extend(added);
+            start = end;
+        }
+        out
+    }
 }

@@ -12,7 +12,7 @@ pub mod rules;
 mod settle;
 mod totals;
 
-pub use line::{Line, LineKind, Source};
+pub use line::{Line, LineKind, PartnerLines, Source};
 pub use nudge::Nudge;
 pub use settle::{Payout, PayoutStatus};
 pub use totals::{PartnerRuleTotal, RuleTotal};
@@ -138,7 +138,7 @@ pub(crate) fn evaluate_rules(
         let rule_lines = std::mem::take(&mut out.lines);
         if let Some(available) = out.fund_available {
             let state = rules::fund::state(ctx, rule, available, &rule_lines, out.fund_inflows)?;
-            funds.insert(rule.id.clone(), state);
+            funds.insert(rule.id.to_string(), state);
         }
         lines.extend(rule_lines.into_iter().filter(|l| !l.amount.is_zero()));
     }
@@ -183,7 +183,7 @@ fn drop_paid_deal_lines(
         return;
     }
     lines.retain(|line| {
-        let key = (ctx.index, line.source_id.clone(), rule.id.clone());
+        let key = (ctx.index, line.source_id.to_string(), rule.id.to_string());
         match paid.get(&key) {
             None => true,
             Some(paid_in) => {
@@ -204,7 +204,7 @@ fn drop_paid_deal_lines(
 pub fn evaluate(program: &Program, period: &Period, inputs: &Inputs) -> Result<Outcome> {
     let partners = &inputs.partners.partners;
     let mut outcome = Outcome::default();
-    let mut per_partner: Vec<Vec<Line>> = Vec::with_capacity(partners.len());
+    let mut per_partner = PartnerLines::default();
     let mut fund_balances: BTreeMap<(usize, String), Decimal> = BTreeMap::new();
     let mut fund_inflows: Vec<Vec<Line>> = Vec::with_capacity(partners.len());
     // Claims come sorted by claim_id; grouping keeps that order within each partner.
@@ -253,7 +253,7 @@ pub fn evaluate(program: &Program, period: &Period, inputs: &Inputs) -> Result<O
             inflows.extend(fund.inflows);
         }
         fund_inflows.push(inflows);
-        per_partner.push(lines);
+        per_partner.push_partner(lines);
         outcome.levels.push(level);
     }
 
@@ -304,13 +304,7 @@ pub fn evaluate(program: &Program, period: &Period, inputs: &Inputs) -> Result<O
         .balances
         .sort_by(|a, b| (a.partner, &a.account).cmp(&(b.partner, &b.account)));
     outcome.movements = movements(program, &per_partner, fund_inflows, &outcome.payouts);
-    // One allocation of the final size, each partner's lines freed as they move: the lines are the
-    // largest thing a run holds, and a growing collect would hold them twice.
-    let mut lines = Vec::with_capacity(per_partner.iter().map(Vec::len).sum());
-    for partner_lines in per_partner {
-        lines.extend(partner_lines);
-    }
-    outcome.lines = lines;
+    outcome.lines = per_partner.into_lines();
     ensure_lines_are_unique(&outcome, partners)?;
     Ok(outcome)
 }
@@ -334,9 +328,9 @@ fn ensure_lines_are_unique(outcome: &Outcome, partners: &[Partner]) -> Result<()
         }
         let key = (
             line.kind == LineKind::Fund,
-            line.rule_id.as_str(),
+            &*line.rule_id,
             line.source,
-            line.source_id.as_str(),
+            &*line.source_id,
         );
         if !seen.insert(key) {
             return Err(crate::error::Error::Calculation(format!(
@@ -357,7 +351,7 @@ fn ensure_lines_are_unique(outcome: &Outcome, partners: &[Partner]) -> Result<()
 /// balance.
 fn movements(
     program: &Program,
-    per_partner: &[Vec<Line>],
+    per_partner: &PartnerLines,
     fund_inflows: Vec<Vec<Line>>,
     payouts: &[Payout],
 ) -> Vec<Line> {
@@ -365,9 +359,12 @@ fn movements(
     let money = |v: Decimal| crate::model::money::format_money(v, units);
     let mut out = Vec::new();
     let mut payouts = payouts.iter().peekable();
-    for ((partner, lines), inflows) in per_partner.iter().enumerate().zip(fund_inflows) {
+    for (partner, inflows) in fund_inflows.into_iter().enumerate() {
         out.extend(inflows);
-        for claim in lines.iter().filter(|l| l.kind == LineKind::Claim) {
+        for claim in per_partner
+            .of(partner)
+            .filter(|l| l.kind == LineKind::Claim)
+        {
             out.push(Line {
                 partner,
                 rule_id: claim.rule_id.clone(),
@@ -406,10 +403,10 @@ fn movements(
             }
             out.push(Line {
                 partner,
-                rule_id: String::new(),
+                rule_id: "".into(),
                 kind: LineKind::Payout,
                 source: Source::Payout,
-                source_id: String::new(),
+                source_id: "".into(),
                 basis: None,
                 rate: None,
                 amount: -payout.paid,

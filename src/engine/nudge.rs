@@ -50,19 +50,25 @@ fn synthetic_deals(rule: &Rule, ctx: &PartnerCtx, gap: Gap) -> Vec<Deal> {
     (0..count)
         .map(|i| Deal {
             // `~` sorts after every ordinary id, so the synthetic deals come last on the last day.
-            deal_id: format!("~nudge-{i:06}"),
+            deal_id: format!("~nudge-{i:06}").into(),
             partner: ctx.index,
             closed_on: ctx.period.end,
             amount: credited,
-            currency: ctx.program.currency.clone(),
+            currency: ctx.program.currency.as_str().into(),
             share: Decimal::ONE,
             credited,
-            product: rule.when.product.as_ref().and_then(|p| p.first().cloned()),
+            product: rule
+                .when
+                .product
+                .as_ref()
+                .and_then(|p| p.first())
+                .map(|p| p.as_str().into()),
             customer_type: rule
                 .when
                 .customer_type
                 .as_ref()
-                .and_then(|p| p.first().cloned()),
+                .and_then(|p| p.first())
+                .map(|p| p.as_str().into()),
             source,
             status: DealStatus::Won,
             reversed_on: None,

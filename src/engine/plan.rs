@@ -50,6 +50,6 @@ pub fn ledger_sums(program: &Program) -> Vec<&str> {
         .rules
         .iter()
         .filter(|r| r.kind.history().ledger_sum)
-        .map(|r| r.id.as_str())
+        .map(|r| &*r.id)
         .collect()
 }

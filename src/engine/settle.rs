@@ -6,7 +6,7 @@
 //! checked to stay below 10^20 (SPEC §7).
 
 use super::line::Calc;
-use super::{Inputs, Line, LineKind};
+use super::{Inputs, LineKind, PartnerLines};
 use crate::error::{Error, Result};
 use crate::model::PartnerStatus;
 use crate::model::money::minor_units;
@@ -57,7 +57,7 @@ pub fn settle(
     program: &Program,
     period: &Period,
     inputs: &Inputs,
-    per_partner: &[Vec<Line>],
+    per_partner: &PartnerLines,
     levels: &[Option<String>],
 ) -> Result<Vec<Payout>> {
     let units = program.minor_units();
@@ -72,10 +72,11 @@ pub fn settle(
             let value = calc.ok(value, || format!("the {name} total"))?;
             calc.limited(value, &format!("the {name} total"), units)
         };
-        let lines = &per_partner[index];
+        let mut has_lines = false;
         let mut earned = Decimal::new(0, units);
         let mut clawed_back = Decimal::new(0, units);
-        for line in lines {
+        for line in per_partner.of(index) {
+            has_lines = true;
             if line.kind == LineKind::Clawback {
                 clawed_back = total("clawed-back", clawed_back.checked_add(line.amount))?;
             } else {
@@ -88,7 +89,7 @@ pub fn settle(
             .get(&index)
             .copied()
             .unwrap_or(Decimal::ZERO);
-        if lines.is_empty() && carried_in.is_zero() {
+        if !has_lines && carried_in.is_zero() {
             continue;
         }
         let balance = total(

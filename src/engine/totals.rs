@@ -45,7 +45,7 @@ impl Outcome {
             .rules
             .iter()
             .map(|r| RuleTotal {
-                rule_id: r.id.clone(),
+                rule_id: r.id.to_string(),
                 kind: r.kind.name(),
                 lines: 0,
                 amount: Decimal::ZERO,
@@ -54,7 +54,7 @@ impl Outcome {
         for line in &self.lines {
             let (rule_id, kind) = match line.kind {
                 LineKind::Rule(_) | LineKind::Claim => (
-                    line.rule_id.as_str(),
+                    &*line.rule_id,
                     program
                         .rule(&line.rule_id)
                         .map_or(line.kind.name(), |r| r.kind.name()),
@@ -66,7 +66,7 @@ impl Outcome {
             };
             match totals
                 .iter_mut()
-                .find(|t| t.rule_id == rule_id && t.kind == kind)
+                .find(|t| *t.rule_id == *rule_id && t.kind == kind)
             {
                 Some(t) => {
                     t.lines += 1;
@@ -94,7 +94,7 @@ impl Outcome {
             let kind = line.kind.name();
             match totals
                 .iter_mut()
-                .find(|t| t.rule_id == line.rule_id && t.kind == kind)
+                .find(|t| *t.rule_id == *line.rule_id && t.kind == kind)
             {
                 Some(t) => {
                     t.lines.push(line);

@@ -9,10 +9,10 @@ use super::{
     PartnerSet, Row,
 };
 use crate::error::{Error, Result};
-use crate::model::When;
 use crate::model::money::Rounding;
 use crate::model::money::is_currency_code;
 use crate::model::period::{Period, counts_in};
+use crate::model::{Text, When};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -332,6 +332,8 @@ struct Acc {
     prior: Vec<Vec<u64>>,
     touched: Vec<bool>,
     touched_list: Vec<usize>,
+    /// One shared copy of each product, customer type and currency the thread has kept.
+    texts: HashSet<Text>,
 }
 
 impl Acc {
@@ -342,6 +344,20 @@ impl Acc {
             prior: vec![vec![0; n]; ctx.plan.prior_filters.len()],
             touched: vec![false; n],
             touched_list: Vec::new(),
+            texts: HashSet::new(),
+        }
+    }
+
+    /// The thread's shared copy of `text`: a column with few distinct values costs one allocation
+    /// per value, not one per kept row.
+    fn intern(&mut self, text: &str) -> Text {
+        match self.texts.get(text) {
+            Some(shared) => shared.clone(),
+            None => {
+                let shared = Text::from(text);
+                self.texts.insert(shared.clone());
+                shared
+            }
         }
     }
 
@@ -1059,15 +1075,15 @@ fn deal_row(
         return Ok(());
     }
     let deal = Deal {
-        deal_id: deal_id.to_string(),
+        deal_id: deal_id.into(),
         partner,
         closed_on,
         amount,
-        currency: currency.to_string(),
+        currency: acc.intern(currency),
         share,
         credited,
-        product: product.map(str::to_string),
-        customer_type: customer_type.map(str::to_string),
+        product: product.map(|p| acc.intern(p)),
+        customer_type: customer_type.map(|c| acc.intern(c)),
         source,
         status,
         reversed_on,

@@ -431,12 +431,12 @@ impl<'a> LineReader<'a> {
             reversed: query
                 .reversals
                 .iter()
-                .map(|d| (d.partner, d.deal_id.as_str()))
+                .map(|d| (d.partner, &*d.deal_id))
                 .collect(),
             current: query
                 .current
                 .iter()
-                .map(|d| (d.partner, d.deal_id.as_str()))
+                .map(|d| (d.partner, &*d.deal_id))
                 .collect(),
             claims: query.claim_ids.iter().copied().collect(),
             summed_rules: query.summed_rules.iter().copied().collect(),

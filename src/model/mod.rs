@@ -8,6 +8,10 @@ mod when;
 
 pub use when::When;
 
+/// Shared immutable text: a deal's id is held once by the deal and every line that names it, and a
+/// product or currency once per distinct value, since a run keeps a million of them.
+pub type Text = std::sync::Arc<str>;
+
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
@@ -68,18 +72,18 @@ pub enum DealStatus {
 /// One deal row credited to one partner.
 #[derive(Debug, Clone)]
 pub struct Deal {
-    pub deal_id: String,
+    pub deal_id: Text,
     /// Index into [`PartnerSet::partners`] (sorted by partner_id).
     pub partner: usize,
     pub closed_on: NaiveDate,
     /// `amount` as written, in `currency`.
     pub amount: Decimal,
-    pub currency: String,
+    pub currency: Text,
     pub share: Decimal,
     /// `amount × share × fx rate on closed_on`, rounded to the program currency's minor units.
     pub credited: Decimal,
-    pub product: Option<String>,
-    pub customer_type: Option<String>,
+    pub product: Option<Text>,
+    pub customer_type: Option<Text>,
     pub source: DealSource,
     pub status: DealStatus,
     pub reversed_on: Option<NaiveDate>,

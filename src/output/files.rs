@@ -90,10 +90,10 @@ fn write_line<W: Write>(
     w.write_field(period)?;
     w.write_field(&partners.partners[line.partner].id)?;
     w.write_field(line.account())?;
-    w.write_field(&line.rule_id)?;
+    w.write_field(&*line.rule_id)?;
     w.write_field(line.kind.name())?;
     w.write_field(line.source.name())?;
-    w.write_field(&line.source_id)?;
+    w.write_field(&*line.source_id)?;
     w.write_field(opt(line.basis))?;
     w.write_field(line.rate.map(format_rate).unwrap_or_default())?;
     w.write_field(format_money(line.amount, units))?;

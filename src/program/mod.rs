@@ -122,7 +122,8 @@ pub struct Tier {
 
 #[derive(Debug, Clone)]
 pub struct Rule {
-    pub id: String,
+    /// Shared with every line the rule writes.
+    pub id: crate::model::Text,
     pub when: When,
     pub cap: Option<Decimal>,
     pub modifiers: Vec<Modifier>,
@@ -148,7 +149,7 @@ impl Rule {
 
 impl Program {
     pub fn rule(&self, id: &str) -> Option<&Rule> {
-        self.rules.iter().find(|r| r.id == id)
+        self.rules.iter().find(|r| &*r.id == id)
     }
 
     pub fn minor_units(&self) -> u32 {

@@ -534,13 +534,13 @@ fn budget(src: &mut Src, t: &Tbl, rules: &[Rule], rules_ok: bool) -> Result<Budg
     let names = t.value::<Spanned<Vec<String>>>(src, "rules");
     let Some(names) = names? else {
         let unfunded = rules.iter().filter(|r| !r.is_fund());
-        let rules = unfunded.map(|r| r.id.clone()).collect();
+        let rules = unfunded.map(|r| r.id.to_string()).collect();
         return Ok(Budget {
             total: total?.0,
             rules,
         });
     };
-    let by_id: HashMap<&str, &Rule> = rules.iter().map(|r| (r.id.as_str(), r)).collect();
+    let by_id: HashMap<&str, &Rule> = rules.iter().map(|r| (&*r.id, r)).collect();
     for name in names.get_ref() {
         match by_id.get(name.as_str()) {
             // An unknown id may be a rule that failed to parse; only report it when all parsed.
@@ -790,7 +790,7 @@ fn rule(src: &mut Src, t: &Tbl, seen: &mut HashMap<String, usize>) -> Result<Rul
     let key_pos = t.table.iter();
     let key_pos = key_pos.map(|(key, _)| (key.get_ref().to_string(), src.pos(key.span().start)));
     Ok(Rule {
-        id: id?,
+        id: id?.into(),
         when: when?.unwrap_or_default(),
         cap: cap?,
         modifiers: modifiers?,

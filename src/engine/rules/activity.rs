@@ -71,7 +71,7 @@ pub fn evaluate(rule: &Rule, config: &Config, ctx: &PartnerCtx) -> Result<RuleOu
         rule_id: rule.id.clone(),
         kind: LineKind::Rule(super::Kind::Activity),
         source: Source::Activity,
-        source_id: activity.to_string(),
+        source_id: activity.to_string().into(),
         basis: Some(Decimal::from(units)),
         rate: Some(amount),
         amount: ctx.program.round(raw),

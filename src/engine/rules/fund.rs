@@ -80,10 +80,10 @@ pub fn evaluate(
         .inputs
         .ledger
         .funds
-        .get(&(ctx.index, rule.id.clone()))
+        .get(&(ctx.index, rule.id.to_string()))
         .copied()
         .unwrap_or(Decimal::ZERO);
-    let claims: Vec<_> = ctx.claims.iter().filter(|c| c.fund == rule.id).collect();
+    let claims: Vec<_> = ctx.claims.iter().filter(|c| *c.fund == *rule.id).collect();
     let mut out = RuleOutput::default();
     if !eligible {
         for c in &claims {
@@ -163,7 +163,7 @@ pub fn evaluate(
             rule_id: rule.id.clone(),
             kind: LineKind::Claim,
             source: Source::Claim,
-            source_id: claim.claim_id.clone(),
+            source_id: claim.claim_id.as_str().into(),
             basis: Some(claimed),
             rate: None,
             amount: paid,
@@ -222,7 +222,7 @@ pub(crate) fn state(
             rule_id: rule.id.clone(),
             kind: LineKind::Fund,
             source: Source::Period,
-            source_id: what.to_string(),
+            source_id: what.into(),
             basis: None,
             rate: None,
             amount,
@@ -389,7 +389,7 @@ allocation = "1000.00"
         let movements: Vec<(String, String, Decimal)> = out
             .movements
             .iter()
-            .map(|l| (l.account(), l.source_id.clone(), l.amount))
+            .map(|l| (l.account(), l.source_id.to_string(), l.amount))
             .collect();
         assert_eq!(
             movements,

@@ -65,7 +65,7 @@ pub fn evaluate(rule: &Rule, config: &Config, ctx: &PartnerCtx) -> Result<RuleOu
         .inputs
         .ledger
         .rule_sums
-        .get(&(ctx.index, rule.id.clone()))
+        .get(&(ctx.index, rule.id.to_string()))
         .copied()
         .unwrap_or(Decimal::ZERO);
     let recovered = ctx.calc(rule).ok(

@@ -422,7 +422,7 @@ pub(crate) fn period_line(
         rule_id: rule.id.clone(),
         kind: LineKind::Rule(rule.kind.kind()),
         source: Source::Period,
-        source_id: ctx.period.to_string(),
+        source_id: ctx.period.to_string().into(),
         basis,
         rate,
         amount: ctx.program.round(raw),

@@ -412,7 +412,7 @@ pub fn amounts(lines: &[Line]) -> Vec<(String, Decimal)> {
     lines
         .iter()
         .filter(|l| !l.amount.is_zero())
-        .map(|l| (l.source_id.clone(), l.amount))
+        .map(|l| (l.source_id.to_string(), l.amount))
         .collect()
 }
 
