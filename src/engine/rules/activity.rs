@@ -5,7 +5,7 @@ use super::RuleOutput;
 use crate::engine::{Line, LineKind, PartnerCtx, Source};
 use crate::error::Result;
 use crate::program::Rule;
-use crate::program::parse::{Bad, Src, Tbl};
+use crate::program::parse::{Bad, Tbl, integer, non_negative, string};
 use rust_decimal::Decimal;
 
 /// `activity`'s configuration.
@@ -25,12 +25,12 @@ pub const KEYS: &[&str] = &["activity", "amount", "max_per_period"];
 /// Only the period's own rows.
 pub const HISTORY: super::History = super::PERIOD_ONLY;
 
-pub(crate) fn parse(src: &mut Src, t: &Tbl) -> Result<Config, Bad> {
-    let activity = t.string(src, "activity");
-    let amount = t.non_negative(src, "amount");
-    let max = t.integer::<u64>(src, "max_per_period", 1, i64::MAX);
-    let activity = t.required(src, "activity", activity);
-    let amount = t.required(src, "amount", amount);
+pub(crate) fn parse(t: &Tbl) -> Result<Config, Bad> {
+    let activity = t.value("activity", string);
+    let amount = t.value("amount", non_negative);
+    let max = t.value("max_per_period", integer(1, i64::MAX));
+    let activity = t.required("activity", activity);
+    let amount = t.required("amount", amount);
     Ok(Config {
         activity: activity?,
         amount: amount?,

@@ -4,7 +4,7 @@ use super::{RuleOutput, deal_line, share_note};
 use crate::engine::PartnerCtx;
 use crate::error::Result;
 use crate::program::Rule;
-use crate::program::parse::{Bad, Src, Tbl};
+use crate::program::parse::{Bad, Tbl, non_negative};
 use rust_decimal::Decimal;
 
 /// `flat`'s configuration.
@@ -20,11 +20,9 @@ pub const KEYS: &[&str] = &["amount", "modifiers"];
 /// Only the period's own rows.
 pub const HISTORY: super::History = super::PERIOD_ONLY;
 
-pub(crate) fn parse(src: &mut Src, t: &Tbl) -> Result<Config, Bad> {
-    let amount = t.non_negative(src, "amount");
-    Ok(Config {
-        amount: t.required(src, "amount", amount)?,
-    })
+pub(crate) fn parse(t: &Tbl) -> Result<Config, Bad> {
+    let amount = t.require("amount", non_negative)?;
+    Ok(Config { amount })
 }
 
 pub fn evaluate(rule: &Rule, config: &Config, ctx: &PartnerCtx) -> Result<RuleOutput> {

@@ -9,10 +9,9 @@ use crate::engine::{Line, LineKind, PartnerCtx, Source};
 use crate::error::{Result, Warning, WarningCode};
 use crate::model::money::format_percent;
 use crate::program::Rule;
-use crate::program::parse::{Bad, LevelValues, Src, Tbl, level_table};
+use crate::program::parse::{Bad, Tbl, non_negative, rate};
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
-use toml::de::DeValue;
 
 /// A fund's allocation per period: fixed, or by level.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,32 +33,20 @@ pub const KEYS: &[&str] = &["accrual_rate", "allocation"];
 /// Only the period's own rows.
 pub const HISTORY: super::History = super::PERIOD_ONLY;
 
-pub(crate) fn parse(src: &mut Src, t: &Tbl) -> Result<Config, Bad> {
-    let accrual_rate = t.rate(src, "accrual_rate");
-    let allocation = match t.get("allocation") {
-        None => Ok(None),
-        Some(v) => match v.get_ref() {
-            DeValue::Table(_) => match t.table(src, "allocation") {
-                Ok(Some(table)) => level_table(src, &table, LevelValues::NonNegative)
-                    .map(|m| Some(Allocation::ByLevel(m))),
-                Ok(None) => Ok(None),
-                Err(bad) => Err(bad),
-            },
-            _ => t
-                .non_negative(src, "allocation")
-                .map(|a| a.map(Allocation::Fixed)),
-        },
+pub(crate) fn parse(t: &Tbl) -> Result<Config, Bad> {
+    let accrual_rate = t.value("accrual_rate", rate);
+    let allocation = match t.by_level("allocation", non_negative) {
+        Some(by_level) => by_level.map(|m| Some(Allocation::ByLevel(m))),
+        None => t
+            .value("allocation", non_negative)
+            .map(|a| a.map(Allocation::Fixed)),
     };
     let (accrual_rate, allocation) = (accrual_rate?, allocation?);
     if accrual_rate.is_none() && allocation.is_none() {
-        src.error(
-            t.span.clone(),
-            format!(
-                "`{}` (fund) needs `accrual_rate`, `allocation` or both",
-                t.path
-            ),
-        );
-        return Err(Bad);
+        let path = &t.path;
+        return Err(t.error(format!(
+            "`{path}` (fund) needs `accrual_rate`, `allocation` or both"
+        )));
     }
     Ok(Config {
         accrual_rate,

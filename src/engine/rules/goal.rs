@@ -6,11 +6,10 @@ use super::{RuleOutput, period_line, revenue};
 use crate::engine::PartnerCtx;
 use crate::error::{Result, Warning, WarningCode};
 use crate::model::money::format_rate;
-use crate::program::parse::{Bad, LevelValues, Src, Tbl, choice, decimal_value, level_table};
+use crate::program::parse::{Bad, Tbl, choice, decimal, non_negative, positive};
 use crate::program::{Measure, Rule};
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
-use toml::de::DeValue;
 
 /// What the goal's measure must reach: a number, the partner's quota, or a number per level.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -35,12 +34,12 @@ pub const KEYS: &[&str] = &["measure", "target", "amount"];
 /// Only the period's own rows.
 pub const HISTORY: super::History = super::PERIOD_ONLY;
 
-pub(crate) fn parse(src: &mut Src, t: &Tbl) -> Result<Config, Bad> {
-    let measure = choice(src, t, "measure", Measure::CHOICES);
-    let amount = t.non_negative(src, "amount");
-    let target = parse_target(src, t);
-    let measure = t.required(src, "measure", measure);
-    let amount = t.required(src, "amount", amount);
+pub(crate) fn parse(t: &Tbl) -> Result<Config, Bad> {
+    let measure = t.value("measure", choice(Measure::CHOICES));
+    let amount = t.value("amount", non_negative);
+    let target = parse_target(t);
+    let measure = t.required("measure", measure);
+    let amount = t.required("amount", amount);
     Ok(Config {
         measure: measure?,
         target: target?,
@@ -49,40 +48,22 @@ pub(crate) fn parse(src: &mut Src, t: &Tbl) -> Result<Config, Bad> {
 }
 
 /// A target of 0 or less is an error, never a lint (SPEC §6): every partner would reach it.
-fn parse_target(src: &mut Src, t: &Tbl) -> Result<Target, Bad> {
-    let Some(v) = t.get("target") else {
-        src.error(
-            t.span.clone(),
-            format!("missing required key `{}`", t.name("target")),
-        );
-        return Err(Bad);
+fn parse_target(t: &Tbl) -> Result<Target, Bad> {
+    let target = match t.by_level("target", positive) {
+        Some(by_level) => by_level.map(|m| Some(Target::ByLevel(m))),
+        None => t.value("target", |v| match v.get().as_str() {
+            Some("quota") => Ok(Target::Quota),
+            _ => match decimal(v)? {
+                d if d <= Decimal::ZERO => Err(v.error(format!(
+                    "`{}` must be above 0, found {d}: a target of {d} is reached by every partner, \
+                     even one with no deals",
+                    v.name
+                ))),
+                d => Ok(Target::Fixed(d)),
+            },
+        }),
     };
-    match v.get_ref() {
-        DeValue::String(s) if s == "quota" => Ok(Target::Quota),
-        DeValue::Table(_) => match t.table(src, "target")? {
-            Some(table) => Ok(Target::ByLevel(level_table(
-                src,
-                &table,
-                LevelValues::Positive,
-            )?)),
-            None => Err(Bad),
-        },
-        _ => {
-            let name = t.name("target");
-            let d = decimal_value(src, v, &name)?;
-            if d <= Decimal::ZERO {
-                src.error(
-                    v.span(),
-                    format!(
-                        "`{name}` must be above 0, found {d}: a target of {d} is reached by every \
-                         partner, even one with no deals"
-                    ),
-                );
-                return Err(Bad);
-            }
-            Ok(Target::Fixed(d))
-        }
-    }
+    t.required("target", target)
 }
 
 /// The partner's target and where it stands, for nudges; `None` when the partner has no target.

@@ -6,7 +6,7 @@ use super::{RuleOutput, period_line, revenue};
 use crate::engine::PartnerCtx;
 use crate::error::Result;
 use crate::model::money::format_percent;
-use crate::program::parse::{Bad, Src, Tbl, pay};
+use crate::program::parse::{Bad, Tbl, pay, rate};
 use crate::program::{Pay, Rule};
 use rust_decimal::Decimal;
 
@@ -28,12 +28,12 @@ pub const HISTORY: super::History = super::History {
     ..super::PERIOD_ONLY
 };
 
-pub(crate) fn parse(src: &mut Src, t: &Tbl) -> Result<Config, Bad> {
-    let min_growth = t.rate(src, "min_growth");
-    let p = pay(src, t);
+pub(crate) fn parse(t: &Tbl) -> Result<Config, Bad> {
+    let min_growth = t.value("min_growth", rate);
+    let pay = pay(t);
     Ok(Config {
         min_growth: min_growth?.unwrap_or(Decimal::ZERO),
-        pay: p?,
+        pay: pay?,
     })
 }
 

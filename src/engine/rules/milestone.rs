@@ -11,7 +11,7 @@ use crate::engine::clawback::recovered_now;
 use crate::engine::{Line, LineKind, PartnerCtx, Source};
 use crate::error::Result;
 use crate::program::Rule;
-use crate::program::parse::{Bad, Src, Tbl};
+use crate::program::parse::{Bad, Tbl, integer, non_negative};
 use rust_decimal::Decimal;
 
 fn ordinal(n: u64) -> String {
@@ -43,11 +43,11 @@ pub const HISTORY: super::History = super::History {
     ..super::PERIOD_ONLY
 };
 
-pub(crate) fn parse(src: &mut Src, t: &Tbl) -> Result<Config, Bad> {
-    let nth = t.integer::<u64>(src, "nth_deal", 1, i64::MAX);
-    let amount = t.non_negative(src, "amount");
-    let nth = t.required(src, "nth_deal", nth);
-    let amount = t.required(src, "amount", amount);
+pub(crate) fn parse(t: &Tbl) -> Result<Config, Bad> {
+    let nth = t.value("nth_deal", integer(1, i64::MAX));
+    let amount = t.value("amount", non_negative);
+    let nth = t.required("nth_deal", nth);
+    let amount = t.required("amount", amount);
     Ok(Config {
         nth_deal: nth?,
         amount: amount?,

@@ -24,7 +24,7 @@ use super::{Line, LineKind, PartnerCtx, Source};
 use crate::error::{Result, Warning};
 use crate::model::Deal;
 use crate::model::money::format_rate;
-use crate::program::parse::{Bad, Src, Tbl};
+use crate::program::parse::{Bad, Tbl};
 use crate::program::{Pay, Rule, Tier};
 use rust_decimal::Decimal;
 
@@ -159,18 +159,18 @@ impl RuleKind {
     }
 
     /// Reads the kind's own keys from the rule's table (the keys were checked against `Kind::keys`).
-    pub(crate) fn parse(kind: Kind, src: &mut Src, t: &Tbl) -> Result<RuleKind, Bad> {
+    pub(crate) fn parse(kind: Kind, t: &Tbl) -> Result<RuleKind, Bad> {
         Ok(match kind {
-            Kind::Flat => RuleKind::Flat(flat::parse(src, t)?),
-            Kind::Percent => RuleKind::Percent(percent::parse(src, t)?),
-            Kind::Tiered => RuleKind::Tiered(tiered::parse(src, t)?),
-            Kind::Spif => RuleKind::Spif(spif::parse(src, t)?),
-            Kind::Rebate => RuleKind::Rebate(rebate::parse(src, t)?),
-            Kind::Goal => RuleKind::Goal(goal::parse(src, t)?),
-            Kind::Growth => RuleKind::Growth(growth::parse(src, t)?),
-            Kind::Activity => RuleKind::Activity(activity::parse(src, t)?),
-            Kind::Milestone => RuleKind::Milestone(milestone::parse(src, t)?),
-            Kind::Fund => RuleKind::Fund(fund::parse(src, t)?),
+            Kind::Flat => RuleKind::Flat(flat::parse(t)?),
+            Kind::Percent => RuleKind::Percent(percent::parse(t)?),
+            Kind::Tiered => RuleKind::Tiered(tiered::parse(t)?),
+            Kind::Spif => RuleKind::Spif(spif::parse(t)?),
+            Kind::Rebate => RuleKind::Rebate(rebate::parse(t)?),
+            Kind::Goal => RuleKind::Goal(goal::parse(t)?),
+            Kind::Growth => RuleKind::Growth(growth::parse(t)?),
+            Kind::Activity => RuleKind::Activity(activity::parse(t)?),
+            Kind::Milestone => RuleKind::Milestone(milestone::parse(t)?),
+            Kind::Fund => RuleKind::Fund(fund::parse(t)?),
         })
     }
 

@@ -5,7 +5,7 @@ use crate::engine::PartnerCtx;
 use crate::error::Result;
 use crate::model::money::format_percent;
 use crate::program::Rule;
-use crate::program::parse::{Bad, Src, Tbl};
+use crate::program::parse::{Bad, Tbl, rate};
 use rust_decimal::Decimal;
 
 /// `percent`'s configuration.
@@ -21,11 +21,9 @@ pub const KEYS: &[&str] = &["rate", "modifiers"];
 /// Only the period's own rows.
 pub const HISTORY: super::History = super::PERIOD_ONLY;
 
-pub(crate) fn parse(src: &mut Src, t: &Tbl) -> Result<Config, Bad> {
-    let rate = t.rate(src, "rate");
-    Ok(Config {
-        rate: t.required(src, "rate", rate)?,
-    })
+pub(crate) fn parse(t: &Tbl) -> Result<Config, Bad> {
+    let rate = t.require("rate", rate)?;
+    Ok(Config { rate })
 }
 
 pub fn evaluate(rule: &Rule, config: &Config, ctx: &PartnerCtx) -> Result<RuleOutput> {

@@ -6,7 +6,7 @@ use super::{RuleOutput, period_line, revenue};
 use crate::engine::PartnerCtx;
 use crate::error::Result;
 use crate::model::money::format_percent;
-use crate::program::parse::{Bad, Src, Tbl, tiers};
+use crate::program::parse::{Bad, Tbl, boolean, non_negative, rate, tiers};
 use crate::program::{Pay, Rule, Tier};
 use rust_decimal::Decimal;
 
@@ -31,29 +31,30 @@ pub const KEYS: &[&str] = &["threshold", "rate", "tiers", "decelerator"];
 /// Only the period's own rows.
 pub const HISTORY: super::History = super::PERIOD_ONLY;
 
-pub(crate) fn parse(src: &mut Src, t: &Tbl) -> Result<Config, Bad> {
-    let threshold = t.non_negative(src, "threshold");
-    let rate = t.rate(src, "rate");
-    let decelerator = t.boolean(src, "decelerator");
+pub(crate) fn parse(t: &Tbl) -> Result<Config, Bad> {
+    let threshold = t.value("threshold", non_negative);
+    let rate = t.value("rate", rate);
+    let decelerator = t.value("decelerator", boolean);
     let basis = if t.get("tiers").is_some() {
-        let mut mixed = false;
-        for key in ["threshold", "rate"] {
-            if let Some(v) = t.get(key) {
-                src.error(
-                    v.span(),
-                    format!("`{}` has `tiers`; `{key}` cannot be used with them", t.path),
-                );
-                mixed = true;
-            }
+        // A threshold basis beside the tiers is an error, and the tiers are still read.
+        let mixed: Vec<&str> = ["threshold", "rate"]
+            .into_iter()
+            .filter(|key| t.get(key).is_some())
+            .collect();
+        for key in &mixed {
+            t.error_at(
+                key,
+                format!("`{}` has `tiers`; `{key}` cannot be used with them", t.path),
+            );
         }
-        let tiers = tiers(src, t, false);
-        if mixed {
+        let tiers = tiers(t, false);
+        if !mixed.is_empty() {
             return Err(Bad);
         }
         RebateBasis::Tiers(tiers?)
     } else {
-        let threshold = t.required(src, "threshold", threshold);
-        let rate = t.required(src, "rate", rate);
+        let threshold = t.required("threshold", threshold);
+        let rate = t.required("rate", rate);
         RebateBasis::Threshold {
             threshold: threshold?,
             rate: rate?,

@@ -6,7 +6,7 @@ use super::{RuleOutput, deal_line, share_note};
 use crate::engine::PartnerCtx;
 use crate::error::Result;
 use crate::model::money::format_percent;
-use crate::program::parse::{Bad, Src, Tbl, pay};
+use crate::program::parse::{Bad, Tbl, date, integer, pay};
 use crate::program::{Pay, Rule};
 use chrono::NaiveDate;
 
@@ -28,17 +28,17 @@ pub const KEYS: &[&str] = &["start", "end", "amount", "rate", "max_deals", "modi
 /// Only the period's own rows.
 pub const HISTORY: super::History = super::PERIOD_ONLY;
 
-pub(crate) fn parse(src: &mut Src, t: &Tbl) -> Result<Config, Bad> {
-    let start = t.date(src, "start");
-    let end = t.date(src, "end");
-    let max_deals = t.integer::<u64>(src, "max_deals", 1, i64::MAX);
-    let p = pay(src, t);
-    let start = t.required(src, "start", start);
-    let end = t.required(src, "end", end);
+pub(crate) fn parse(t: &Tbl) -> Result<Config, Bad> {
+    let start = t.value("start", date);
+    let end = t.value("end", date);
+    let max_deals = t.value("max_deals", integer(1, i64::MAX));
+    let pay = pay(t);
+    let start = t.required("start", start);
+    let end = t.required("end", end);
     Ok(Config {
         start: start?,
         end: end?,
-        pay: p?,
+        pay: pay?,
         max_deals: max_deals?,
     })
 }

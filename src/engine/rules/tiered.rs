@@ -16,7 +16,7 @@ use crate::engine::line::Calc;
 use crate::error::{Result, Warning, WarningCode};
 use crate::model::Deal;
 use crate::model::money::{format_percent, format_rate};
-use crate::program::parse::{Bad, Src, Tbl, choice, tiers};
+use crate::program::parse::{Bad, Tbl, boolean, choice, tiers};
 use crate::program::{Pay, Rule, Tier};
 use rust_decimal::Decimal;
 
@@ -74,14 +74,14 @@ pub const KEYS: &[&str] = &["measure", "mode", "tiers", "decelerator", "modifier
 /// Only the period's own rows.
 pub const HISTORY: super::History = super::PERIOD_ONLY;
 
-pub(crate) fn parse(src: &mut Src, t: &Tbl) -> Result<Config, Bad> {
-    let measure = choice(src, t, "measure", TierMeasure::CHOICES);
+pub(crate) fn parse(t: &Tbl) -> Result<Config, Bad> {
+    let measure = t.value("measure", choice(TierMeasure::CHOICES));
     // `mode` has no default: marginal and retroactive differ too much in cost to guess.
-    let mode = choice(src, t, "mode", TierMode::CHOICES);
-    let decelerator = t.boolean(src, "decelerator");
+    let mode = t.value("mode", choice(TierMode::CHOICES));
+    let decelerator = t.value("decelerator", boolean);
     let measure = measure?.unwrap_or(TierMeasure::Revenue);
-    let tiers = tiers(src, t, measure == TierMeasure::Deals);
-    let mode = t.required(src, "mode", mode)?;
+    let tiers = tiers(t, measure == TierMeasure::Deals);
+    let mode = t.required("mode", mode)?;
     Ok(Config {
         measure,
         mode,
