@@ -200,6 +200,61 @@ fn drop_paid_deal_lines(
     });
 }
 
+/// Partners per evaluation task: enough to amortize a thread, few enough to balance the skew of
+/// partner sizes.
+const PARTNERS_PER_TASK: usize = 256;
+
+/// What one partner's evaluation produced, before the period-wide steps (budget, clawbacks).
+struct PartnerResult {
+    index: usize,
+    level: Option<String>,
+    lines: Vec<Line>,
+    funds: BTreeMap<String, rules::fund::FundState>,
+    nudges: Vec<nudge::Nudge>,
+    warnings: Vec<Warning>,
+}
+
+fn evaluate_partner(
+    program: &Program,
+    period: &Period,
+    inputs: &Inputs,
+    claims_by_partner: &BTreeMap<usize, Vec<Claim>>,
+    index: usize,
+) -> Result<PartnerResult> {
+    let partner = &inputs.partners.partners[index];
+    let level = level_of(program, inputs.deals, index, partner);
+    let ctx = PartnerCtx {
+        program,
+        period,
+        index,
+        partner,
+        level: level.as_deref(),
+        deals: slice_for(&inputs.deals.current, index, |d| d.partner),
+        previous: slice_for(&inputs.deals.previous, index, |d| d.partner),
+        activities: slice_for(inputs.activities, index, |a| a.partner),
+        claims: claims_by_partner
+            .get(&index)
+            .map(Vec::as_slice)
+            .unwrap_or(&[]),
+        inputs,
+    };
+    let mut warnings = Vec::new();
+    let (lines, funds) = evaluate_rules(&ctx, &mut warnings)?;
+    let nudges = if program.nudges.is_some() {
+        nudge::nudges_for(&ctx, &lines)?
+    } else {
+        Vec::new()
+    };
+    Ok(PartnerResult {
+        index,
+        level,
+        lines,
+        funds,
+        nudges,
+        warnings,
+    })
+}
+
 /// Runs the whole period. Pure: the same inputs always give the same outcome.
 pub fn evaluate(program: &Program, period: &Period, inputs: &Inputs) -> Result<Outcome> {
     let partners = &inputs.partners.partners;
@@ -226,35 +281,63 @@ pub fn evaluate(program: &Program, period: &Period, inputs: &Inputs) -> Result<O
             .push(claim.clone());
     }
 
-    for (index, partner) in partners.iter().enumerate() {
-        let level = level_of(program, inputs.deals, index, partner);
-        let ctx = PartnerCtx {
-            program,
-            period,
-            index,
-            partner,
-            level: level.as_deref(),
-            deals: slice_for(&inputs.deals.current, index, |d| d.partner),
-            previous: slice_for(&inputs.deals.previous, index, |d| d.partner),
-            activities: slice_for(inputs.activities, index, |a| a.partner),
-            claims: claims_by_partner
-                .get(&index)
-                .map(Vec::as_slice)
-                .unwrap_or(&[]),
-            inputs,
+    // Partners are independent until the budget: runs of them are evaluated on every core, a wave
+    // at a time (so only a wave's results wait to be merged), and merged in partner order, so the
+    // lines, the warnings and the first error are those of one pass in partner order.
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .clamp(1, 8);
+    let run = PARTNERS_PER_TASK * threads;
+    let evaluate_run = |range: std::ops::Range<usize>| -> Result<Vec<PartnerResult>> {
+        range
+            .map(|index| evaluate_partner(program, period, inputs, &claims_by_partner, index))
+            .collect()
+    };
+    for wave_start in (0..partners.len()).step_by(run) {
+        let wave_end = (wave_start + run).min(partners.len());
+        let runs: Vec<_> = (wave_start..wave_end)
+            .step_by(PARTNERS_PER_TASK)
+            .map(|start| start..(start + PARTNERS_PER_TASK).min(wave_end))
+            .collect();
+        let results: Vec<Result<Vec<PartnerResult>>> = if runs.len() == 1 {
+            runs.into_iter().map(evaluate_run).collect()
+        } else {
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = runs
+                    .into_iter()
+                    .map(|range| scope.spawn(move || evaluate_run(range)))
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| {
+                        h.join()
+                            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                    })
+                    .collect()
+            })
         };
-        let (lines, funds) = evaluate_rules(&ctx, &mut outcome.warnings)?;
-        if program.nudges.is_some() {
-            outcome.nudges.extend(nudge::nudges_for(&ctx, &lines)?);
+        for result in results {
+            for partner in result? {
+                let PartnerResult {
+                    index,
+                    level,
+                    lines,
+                    funds,
+                    nudges,
+                    mut warnings,
+                } = partner;
+                outcome.warnings.append(&mut warnings);
+                outcome.nudges.extend(nudges);
+                let mut inflows = Vec::new();
+                for (rule_id, fund) in funds {
+                    fund_balances.insert((index, rule_id), fund.balance);
+                    inflows.extend(fund.inflows);
+                }
+                fund_inflows.push(inflows);
+                per_partner.push_partner(lines);
+                outcome.levels.push(level);
+            }
         }
-        let mut inflows = Vec::new();
-        for (rule_id, fund) in funds {
-            fund_balances.insert((index, rule_id), fund.balance);
-            inflows.extend(fund.inflows);
-        }
-        fund_inflows.push(inflows);
-        per_partner.push_partner(lines);
-        outcome.levels.push(level);
     }
 
     budget::prorate(program, partners, &mut per_partner, &mut outcome.warnings)?;
