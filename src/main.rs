@@ -96,6 +96,8 @@ fn execute(command: Command) -> payline::Result<u8> {
                     &args.data.paths(),
                     &args.out,
                     args.force,
+                    // The replaced batch goes in a detached `payline __remove-work-dir` (below).
+                    &payline::output::OldBatch::in_background(),
                     &mut |stage| progress.update(stage),
                 )?
             };
@@ -154,6 +156,10 @@ fn execute(command: Command) -> payline::Result<u8> {
                     &args.partner
                 )?
             );
+            Ok(0)
+        }
+        Command::RemoveWorkDir(args) => {
+            payline::output::remove_work_dir(&args.dir)?;
             Ok(0)
         }
     }

@@ -219,13 +219,15 @@ pub fn calculate(
     Ok((program, loaded, outcome))
 }
 
-/// `payline run`: calculates and writes every output into `out`, all or nothing.
+/// `payline run`: calculates and writes every output into `out`, all or nothing. A batch replaced
+/// with `force` is removed as `old_batch` says (after the new one is in place).
 pub fn run(
     program_path: &Path,
     period: &Period,
     paths: &DataPaths,
     out: &Path,
     force: bool,
+    old_batch: &output::OldBatch,
     progress: &mut dyn FnMut(Stage),
 ) -> Result<Summary> {
     // --out is checked and locked before anything is read (SPEC §7).
@@ -243,7 +245,7 @@ pub fn run(
         paths.allow_program_change,
     );
     progress(Stage::Writing);
-    out_dir.commit(|dir| {
+    out_dir.commit(old_batch, |dir| {
         output::write_outputs(
             dir,
             &program,
