@@ -16,7 +16,13 @@ use std::path::{Path, PathBuf};
 /// Where a long run is, for a progress display.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stage {
-    ReadingDeals { rows: u64 },
+    /// Streaming deals.csv: rows and bytes read so far, out of `total` bytes when deals.csv is a
+    /// regular file (a pipe's size is not known).
+    ReadingDeals {
+        rows: u64,
+        bytes: u64,
+        total: Option<u64>,
+    },
     Calculating,
     Writing,
 }
@@ -122,8 +128,16 @@ pub fn load_many(
         }
         None => FxTable::none(&first.currency),
     };
-    let (deals, d) = load_deals(&paths.deals, &plan, &partners, &fx, &mut |rows| {
-        progress(Stage::ReadingDeals { rows })
+    let total = std::fs::metadata(&paths.deals)
+        .ok()
+        .filter(std::fs::Metadata::is_file)
+        .map(|m| m.len());
+    let (deals, d) = load_deals(&paths.deals, &plan, &partners, &fx, &mut |read| {
+        progress(Stage::ReadingDeals {
+            rows: read.rows,
+            bytes: read.bytes,
+            total,
+        })
     })?;
     digests.insert("deals".to_string(), d);
     let activities = match &paths.activities {
