@@ -27,6 +27,9 @@ pub enum Command {
     Diff(DiffArgs),
     /// Show one partner's lines, subtotals and status.
     Explain(ExplainArgs),
+    /// Internal: removes a batch that `run --force` replaced, detached from the run that started it.
+    #[command(name = payline::output::REMOVER_SUBCOMMAND, hide = true)]
+    RemoveWorkDir(RemoveWorkDirArgs),
 }
 
 impl Command {
@@ -36,7 +39,7 @@ impl Command {
             Command::Run(a) => a.json,
             Command::Check(a) => a.json,
             Command::Diff(a) => a.json,
-            Command::Explain(_) => false,
+            Command::Explain(_) | Command::RemoveWorkDir(_) => false,
         }
     }
 }
@@ -162,4 +165,10 @@ pub struct ExplainArgs {
     pub program: PathBuf,
     #[command(flatten)]
     pub data: DataArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RemoveWorkDirArgs {
+    /// A `.NAME.payline-trash-PID` directory beside an --out
+    pub dir: PathBuf,
 }

@@ -4,18 +4,26 @@ mod cli;
 
 use clap::Parser;
 use cli::{Cli, Command};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use payline::run::Stage;
 use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 /// Progress on stderr for long runs: only when stderr is a terminal, and only after about a second.
-/// Cleared when dropped, so the summary prints on a clean screen.
+/// While deals.csv streams, a bar of its bytes (read out of the file's size) with the rows and an
+/// ETA; a spinner when its size is unknown (a pipe) and for the later stages. Cleared when dropped,
+/// so the summary prints on a clean screen.
 struct Progress {
     started: Instant,
+    /// How long a run goes before progress shows.
+    delay: Duration,
     tty: bool,
+    /// Where the display draws (stderr; hidden in tests).
+    target: fn() -> ProgressDrawTarget,
     bar: Option<ProgressBar>,
+    /// Whether `bar` is drawn as a bar (true) or a spinner.
+    as_bar: bool,
 }
 
 impl Progress {
@@ -26,27 +34,90 @@ impl Progress {
     fn new() -> Progress {
         Progress {
             started: Instant::now(),
+            delay: Duration::from_secs(1),
             tty: std::io::stderr().is_terminal(),
+            target: ProgressDrawTarget::stderr,
             bar: None,
+            as_bar: false,
         }
     }
 
     fn update(&mut self, stage: Stage) {
-        if !self.tty || self.started.elapsed() < Duration::from_secs(1) {
+        if !self.tty || self.started.elapsed() < self.delay {
             return;
         }
-        let bar = self.bar.get_or_insert_with(|| {
-            let b = ProgressBar::new_spinner();
-            b.set_style(ProgressStyle::with_template("{spinner} {msg}").expect("valid template"));
-            b.enable_steady_tick(Duration::from_millis(120));
-            b
-        });
-        bar.set_message(match stage {
-            Stage::ReadingDeals { rows } => format!("reading deals: {rows} rows"),
-            Stage::Calculating => "calculating".to_string(),
-            Stage::Writing => "writing outputs".to_string(),
-        });
+        match stage {
+            Stage::ReadingDeals {
+                rows,
+                bytes,
+                total: Some(total),
+            } => {
+                let bytes = bytes.min(total);
+                let message = format!("{rows} rows");
+                match &self.bar {
+                    Some(bar) if self.as_bar && bytes >= bar.position() => {
+                        bar.set_position(bytes);
+                        bar.set_message(message);
+                    }
+                    // The first report, or a second pass starting again from the top.
+                    _ => {
+                        let bar = ProgressBar::with_draw_target(
+                            Some(total),
+                            ProgressDrawTarget::hidden(),
+                        )
+                        .with_style(bar_style())
+                        .with_message(message)
+                        .with_position(bytes);
+                        // The bytes read before the bar appeared must not count as read in no
+                        // time: the ETA is estimated from here on.
+                        bar.tick();
+                        bar.reset_eta();
+                        self.show(bar, true);
+                    }
+                }
+            }
+            stage => {
+                let message = match stage {
+                    Stage::ReadingDeals { rows, .. } => format!("reading deals: {rows} rows"),
+                    Stage::Calculating => "calculating".to_string(),
+                    Stage::Writing => "writing outputs".to_string(),
+                };
+                match &self.bar {
+                    Some(bar) if !self.as_bar => bar.set_message(message),
+                    _ => {
+                        let spinner =
+                            ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden())
+                                .with_style(spinner_style())
+                                .with_message(message);
+                        self.show(spinner, false);
+                    }
+                }
+            }
+        }
     }
+
+    /// Replaces what is on screen with `bar`, set up while hidden so that it never draws half set.
+    fn show(&mut self, bar: ProgressBar, as_bar: bool) {
+        if let Some(old) = self.bar.take() {
+            old.finish_and_clear();
+        }
+        bar.set_draw_target((self.target)());
+        bar.enable_steady_tick(Duration::from_millis(120));
+        self.bar = Some(bar);
+        self.as_bar = as_bar;
+    }
+}
+
+fn spinner_style() -> ProgressStyle {
+    ProgressStyle::with_template("{spinner} {msg}").expect("valid template")
+}
+
+fn bar_style() -> ProgressStyle {
+    ProgressStyle::with_template(
+        "{spinner} reading deals [{bar:30}] {bytes}/{total_bytes}, {msg}, ETA {eta}",
+    )
+    .expect("valid template")
+    .progress_chars("=> ")
 }
 
 impl Drop for Progress {
@@ -96,6 +167,8 @@ fn execute(command: Command) -> payline::Result<u8> {
                     &args.data.paths(),
                     &args.out,
                     args.force,
+                    // The replaced batch goes in a detached `payline __remove-work-dir` (below).
+                    &payline::output::OldBatch::in_background(),
                     &mut |stage| progress.update(stage),
                 )?
             };
@@ -156,5 +229,79 @@ fn execute(command: Command) -> payline::Result<u8> {
             );
             Ok(0)
         }
+        Command::RemoveWorkDir(args) => {
+            payline::output::remove_work_dir(&args.dir)?;
+            Ok(0)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Progress past its delay, drawing nowhere.
+    fn progress(tty: bool) -> Progress {
+        let mut p = Progress::new();
+        p.delay = Duration::ZERO;
+        p.tty = tty;
+        p.target = ProgressDrawTarget::hidden;
+        p
+    }
+
+    fn reading(rows: u64, bytes: u64, total: Option<u64>) -> Stage {
+        Stage::ReadingDeals { rows, bytes, total }
+    }
+
+    #[test]
+    fn nothing_shows_when_stderr_is_not_a_terminal() {
+        let mut p = progress(false);
+        for stage in [
+            reading(10, 500, Some(1000)),
+            reading(20, 900, None),
+            Stage::Calculating,
+            Stage::Writing,
+        ] {
+            p.update(stage);
+        }
+        assert!(p.bar.is_none());
+    }
+
+    #[test]
+    fn nothing_shows_before_the_delay() {
+        let mut p = progress(true);
+        p.delay = Duration::from_secs(3600);
+        p.update(reading(10, 500, Some(1000)));
+        assert!(p.bar.is_none());
+    }
+
+    #[test]
+    fn a_regular_deals_file_gets_a_bar_of_its_bytes_then_a_spinner() {
+        let mut p = progress(true);
+        let shown = |p: &Progress| {
+            let bar = p.bar.as_ref().unwrap();
+            (p.as_bar, bar.length(), bar.position(), bar.message())
+        };
+        p.update(reading(10, 400, Some(1000)));
+        assert_eq!(shown(&p), (true, Some(1000), 400, "10 rows".into()));
+        p.update(reading(25, 1000, Some(1000)));
+        assert_eq!(shown(&p), (true, Some(1000), 1000, "25 rows".into()));
+        // A second pass starts again from the top.
+        p.update(reading(3, 100, Some(1000)));
+        assert_eq!(shown(&p), (true, Some(1000), 100, "3 rows".into()));
+        p.update(Stage::Calculating);
+        assert_eq!(shown(&p), (false, None, 0, "calculating".into()));
+        p.update(Stage::Writing);
+        assert_eq!(shown(&p).3, "writing outputs");
+    }
+
+    #[test]
+    fn a_pipe_gets_a_spinner_with_rows() {
+        let mut p = progress(true);
+        p.update(reading(42, 4096, None));
+        let bar = p.bar.as_ref().unwrap();
+        assert!(!p.as_bar);
+        assert_eq!(bar.length(), None);
+        assert_eq!(bar.message(), "reading deals: 42 rows");
     }
 }

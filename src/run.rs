@@ -16,7 +16,13 @@ use std::path::{Path, PathBuf};
 /// Where a long run is, for a progress display.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stage {
-    ReadingDeals { rows: u64 },
+    /// Streaming deals.csv: rows and bytes read so far, out of `total` bytes when deals.csv is a
+    /// regular file (a pipe's size is not known).
+    ReadingDeals {
+        rows: u64,
+        bytes: u64,
+        total: Option<u64>,
+    },
     Calculating,
     Writing,
 }
@@ -122,8 +128,16 @@ pub fn load_many(
         }
         None => FxTable::none(&first.currency),
     };
-    let (deals, d) = load_deals(&paths.deals, &plan, &partners, &fx, &mut |rows| {
-        progress(Stage::ReadingDeals { rows })
+    let total = std::fs::metadata(&paths.deals)
+        .ok()
+        .filter(std::fs::Metadata::is_file)
+        .map(|m| m.len());
+    let (deals, d) = load_deals(&paths.deals, &plan, &partners, &fx, &mut |read| {
+        progress(Stage::ReadingDeals {
+            rows: read.rows,
+            bytes: read.bytes,
+            total,
+        })
     })?;
     digests.insert("deals".to_string(), d);
     let activities = match &paths.activities {
@@ -219,13 +233,15 @@ pub fn calculate(
     Ok((program, loaded, outcome))
 }
 
-/// `payline run`: calculates and writes every output into `out`, all or nothing.
+/// `payline run`: calculates and writes every output into `out`, all or nothing. A batch replaced
+/// with `force` is removed as `old_batch` says (after the new one is in place).
 pub fn run(
     program_path: &Path,
     period: &Period,
     paths: &DataPaths,
     out: &Path,
     force: bool,
+    old_batch: &output::OldBatch,
     progress: &mut dyn FnMut(Stage),
 ) -> Result<Summary> {
     // --out is checked and locked before anything is read (SPEC §7).
@@ -243,7 +259,7 @@ pub fn run(
         paths.allow_program_change,
     );
     progress(Stage::Writing);
-    out_dir.commit(|dir| {
+    out_dir.commit(old_batch, |dir| {
         output::write_outputs(
             dir,
             &program,

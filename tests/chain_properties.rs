@@ -296,7 +296,7 @@ proptest! {
                     ledger,
                     allow_program_change: false,
                 };
-                run(&dir.join("program.toml"), &period, &paths, &out, false, &mut |_| {})
+                run(&dir.join("program.toml"), &period, &paths, &out, false, &payline::output::OldBatch::RemoveNow, &mut |_| {})
             };
             if must_refuse {
                 let refused = attempt(ledger.clone());

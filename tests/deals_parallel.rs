@@ -2,7 +2,7 @@
 //! bad file, the same first error (the lowest line), whatever the block size and thread count; and a
 //! fingerprint collision never yields a false duplicate.
 
-use payline::input::deals::{DealPlan, LoadOptions, fingerprint, load_deals_with};
+use payline::input::deals::{DealPlan, DealsRead, LoadOptions, fingerprint, load_deals_with};
 use payline::input::{DealData, FileDigest, FxTable, load_partners};
 use payline::money::Rounding;
 use payline::period::Period;
@@ -33,6 +33,15 @@ impl Files {
     }
 
     fn load(&self, deals: &Path, options: &LoadOptions) -> Result<String, String> {
+        self.load_reporting(deals, options, &mut |_| {})
+    }
+
+    fn load_reporting(
+        &self,
+        deals: &Path,
+        options: &LoadOptions,
+        progress: &mut dyn FnMut(DealsRead),
+    ) -> Result<String, String> {
         let (partners, _) = load_partners(&self.dir.path().join("partners.csv"), "USD").unwrap();
         let plan = DealPlan {
             period: Period::parse("2026-10").unwrap(),
@@ -48,7 +57,7 @@ impl Files {
             &plan,
             &partners,
             &FxTable::none("USD"),
-            &mut |_| {},
+            progress,
             options,
         )
         .map(|(data, digest)| describe(&data, &digest))
@@ -110,6 +119,44 @@ fn file(rows: &[String]) -> String {
 
 fn set_line(rows: &mut [String], line: usize, row: String) {
     rows[line - 2] = row;
+}
+
+/// The progress reports of a load: in order, never going back, ending at every row and at the
+/// file's size in bytes (what the binary's progress bar shows out of the size).
+#[test]
+fn progress_reports_rows_and_bytes_up_to_the_file_size() {
+    let f = Files::new();
+    let mut unterminated = file(&rows(20_000));
+    unterminated.pop();
+    for (text, rows) in [
+        (file(&rows(30_000)), 30_000),
+        (unterminated, 20_000),
+        (file(&rows(1)).replace('\n', "\r\n"), 1),
+        (HEADER.to_string(), 0),
+    ] {
+        let deals = f.deals(&text);
+        let size = std::fs::metadata(&deals).unwrap().len();
+        for options in [small_blocks(2), small_blocks(1), one_pass()] {
+            let mut reports = Vec::new();
+            f.load_reporting(&deals, &options, &mut |r| reports.push(r))
+                .unwrap();
+            let last = *reports.last().expect("at least the final report");
+            assert_eq!(last, DealsRead { rows, bytes: size }, "{options:?}");
+            assert!(
+                reports
+                    .windows(2)
+                    .all(|w| w[0].rows <= w[1].rows && w[0].bytes <= w[1].bytes),
+                "{reports:?}"
+            );
+            if rows == 30_000 && options.block_bytes < 1 << 20 {
+                assert!(
+                    reports.len() > 10,
+                    "one report per block: {}",
+                    reports.len()
+                );
+            }
+        }
+    }
 }
 
 fn small_blocks(workers: usize) -> LoadOptions {

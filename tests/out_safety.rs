@@ -27,6 +27,9 @@ rate = "0.10"
 
 const PARTNERS: usize = 50;
 
+/// The name of a replaced batch being removed: `.NAME.payline-trash-PID`.
+const TRASH: &str = ".payline-trash-";
+
 /// A working directory whose inputs live in `data/`: program.toml, partners.csv, deals.csv (three
 /// rows) and, when asked, big.csv (many rows, for runs that take a while).
 struct Case {
@@ -109,12 +112,29 @@ impl Case {
         );
     }
 
-    /// Names in the case directory that belong to a temporary directory.
+    /// Names in `parent` that belong to payline's working directories, once every replaced batch a
+    /// background remover is removing is gone (waited for up to a minute; one left after that is
+    /// listed, and fails the caller's check).
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "a test's own timeout, never an output"
+    )]
     fn leftovers(&self, parent: &str) -> Vec<String> {
-        names(&self.work.path(parent))
-            .into_iter()
-            .filter(|n| n.contains("payline-tmp") || n.contains("payline-old"))
-            .collect()
+        let started = Instant::now();
+        loop {
+            let left: Vec<String> = names(&self.work.path(parent))
+                .into_iter()
+                .filter(|n| {
+                    n.contains("payline-tmp") || n.contains("payline-old") || n.contains(TRASH)
+                })
+                .collect();
+            if !left.iter().any(|n| n.contains(TRASH))
+                || started.elapsed() > Duration::from_secs(60)
+            {
+                return left;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 }
 
@@ -402,6 +422,115 @@ fn an_old_batch_set_aside_by_a_killed_replace_goes_back_to_out() {
     case.refused("out", &[], "already exists");
     assert_eq!(snapshot(&case.path("out")), before);
     assert!(case.leftovers(".").is_empty());
+}
+
+/// --force puts the new batch in place, then the old one is removed by a detached process: when the
+/// run returns, the old batch is gone or being removed under a working directory's name, its manifest
+/// already gone; soon after, nothing is left.
+#[test]
+fn force_removes_the_old_batch_in_the_background() {
+    let case = Case::new(5_000);
+    case.expect("out", &[], 0);
+    let before = snapshot(&case.path("out"));
+    for round in 0..3 {
+        case.expect("out", &["--force", "--deals", "data/big.csv"], 0);
+        let after = snapshot(&case.path("out"));
+        assert_ne!(after, before, "round {round}: --out was not replaced");
+        assert!(after.contains_key(Path::new("manifest.json")));
+        for name in names(&case.path(".")) {
+            if name == "data" || name == "out" || name == ".out.payline-lock" {
+                continue;
+            }
+            assert!(
+                name.starts_with(&format!(".out{TRASH}")),
+                "round {round}: unexpected {name}"
+            );
+            assert!(
+                !case.path(&name).join("manifest.json").exists(),
+                "{name} still has a manifest"
+            );
+        }
+    }
+    assert!(case.leftovers(".").is_empty(), "{:?}", case.leftovers("."));
+    assert_eq!(names(&case.path(".")), [".out.payline-lock", "data", "out"]);
+}
+
+/// The hidden entry point the background remover runs: it removes only a directory named as a
+/// replaced batch being removed.
+#[test]
+fn the_background_remover_removes_only_a_replaced_batch() {
+    let case = Case::new(0);
+    case.expect("out", &[], 0);
+    let remover = |dir: &str| {
+        Command::new(env!("CARGO_BIN_EXE_payline"))
+            .current_dir(case.root())
+            .args(["__remove-work-dir", dir])
+            .output()
+            .unwrap()
+    };
+    for dir in ["out", "data", ".out.payline-tmp-1"] {
+        std::fs::create_dir_all(case.path(dir)).unwrap();
+        std::fs::write(case.path(dir).join("keep"), "x").unwrap();
+        let output = remover(dir);
+        assert_eq!(output.status.code(), Some(2), "{dir}");
+        assert!(case.path(dir).join("keep").exists(), "{dir}");
+        assert!(case.path(dir).join("program.toml").exists() || dir != "data");
+    }
+    let trash = format!(".out{TRASH}{}", dead_pid());
+    copy_tree(&case.path("out"), &case.path(&trash));
+    let output = remover(&trash);
+    assert_eq!(output.status.code(), Some(0));
+    assert!(!case.path(&trash).exists());
+    assert!(!names(&case.path(".")).iter().any(|n| n.contains(TRASH)));
+}
+
+/// A replaced batch whose background remover died (its process id is dead) is removed by the next
+/// run on that --out; one whose remover lives is left to it, and is never taken for the batch.
+#[test]
+fn a_replaced_batch_whose_remover_died_is_removed_by_the_next_run() {
+    let case = Case::new(100);
+    case.expect("out", &[], 0);
+    let dead = format!(".out{TRASH}{}", dead_pid());
+    let live = format!(".out{TRASH}{}", std::process::id());
+    for d in [&dead, &live] {
+        copy_tree(&case.path("out"), &case.path(d));
+        std::fs::remove_file(case.path(d).join("manifest.json")).unwrap();
+    }
+    let before = snapshot(&case.path("out"));
+    case.expect("out", &["--force", "--deals", "data/big.csv"], 0);
+    assert_ne!(snapshot(&case.path("out")), before);
+    assert!(!case.path(&dead).exists(), "the dead remover's batch stays");
+    assert!(
+        case.path(&live).is_dir(),
+        "a live remover's batch was taken"
+    );
+    // Emptied --out: a batch being removed is never restored (unlike one set aside mid-replace).
+    std::fs::remove_dir_all(case.path("out")).unwrap();
+    std::fs::create_dir(case.path("out")).unwrap();
+    case.expect("out", &[], 0);
+    assert!(case.path(&live).is_dir());
+    // And it is no ledger, even with a manifest inside.
+    std::fs::copy(
+        case.path("out/manifest.json"),
+        case.path(&live).join("manifest.json"),
+    )
+    .unwrap();
+    let output = case.expect("november", &["--ledger", &live, "--period", "2026-11"], 1);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("hidden working directory"), "{stderr}");
+    std::fs::remove_dir_all(case.path(&live)).unwrap();
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &to.join(entry.file_name()));
+        } else {
+            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        }
+    }
 }
 
 #[test]

@@ -174,12 +174,21 @@ fn split_u128(v: u128) -> [u64; 2] {
     [u64::from_le_bytes(lo), u64::from_le_bytes(hi)]
 }
 
+/// How far the deal stream is, reported after each block: the rows merged so far and the bytes of
+/// deals.csv they end at (the header included), which reach the file's size at the end of a complete
+/// read. (A second, sequential pass starts again from the first row.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DealsRead {
+    pub rows: u64,
+    pub bytes: u64,
+}
+
 pub fn load_deals(
     path: &Path,
     plan: &DealPlan,
     partners: &PartnerSet,
     fx: &FxTable,
-    progress: &mut dyn FnMut(u64),
+    progress: &mut dyn FnMut(DealsRead),
 ) -> Result<(DealData, FileDigest)> {
     load_deals_with(path, plan, partners, fx, progress, &LoadOptions::default())
 }
@@ -197,7 +206,7 @@ pub fn load_deals_with(
     plan: &DealPlan,
     partners: &PartnerSet,
     fx: &FxTable,
-    progress: &mut dyn FnMut(u64),
+    progress: &mut dyn FnMut(DealsRead),
     options: &LoadOptions,
 ) -> Result<(DealData, FileDigest)> {
     match load_pass(path, plan, partners, fx, progress, options, false)? {
@@ -313,6 +322,8 @@ enum Stop {
 #[derive(Default)]
 struct BlockOut {
     seq: usize,
+    /// The block's length in bytes.
+    bytes: u64,
     rows: u64,
     current: Vec<Deal>,
     previous: Vec<Deal>,
@@ -401,7 +412,7 @@ fn load_pass(
     plan: &DealPlan,
     partners: &PartnerSet,
     fx: &FxTable,
-    progress: &mut dyn FnMut(u64),
+    progress: &mut dyn FnMut(DealsRead),
     options: &LoadOptions,
     sequential: bool,
 ) -> Result<Pass> {
@@ -478,6 +489,8 @@ fn load_pass(
     let mut first_stop: Option<Stop> = None;
     let mut inexact = false;
     let mut stop_record = u64::MAX;
+    // Blocks start after the header: the bytes read end where the last merged block ends.
+    let mut read = data_byte;
 
     let sha256 = std::thread::scope(|scope| -> Result<Option<String>> {
         let reader = scope.spawn(|| {
@@ -575,8 +588,12 @@ fn load_pass(
             while let Some(out) = pending.remove(&next) {
                 next += 1;
                 if !halted {
+                    read = read.saturating_add(out.bytes);
                     halted = merge(out, &mut data);
-                    progress(data.rows);
+                    progress(DealsRead {
+                        rows: data.rows,
+                        bytes: read,
+                    });
                 }
             }
         }
@@ -618,7 +635,10 @@ fn load_pass(
     data.current.sort_unstable_by(order);
     data.previous.sort_unstable_by(order);
     data.reversals.sort_unstable_by(order);
-    progress(data.rows);
+    progress(DealsRead {
+        rows: data.rows,
+        bytes: read,
+    });
     let digest = FileDigest {
         path: csv.file.clone(),
         sha256,
@@ -757,6 +777,7 @@ fn record_cut(buf: &[u8]) -> Option<usize> {
 fn parse_block(ctx: &Ctx, block: &Block, acc: &mut Acc) -> BlockOut {
     let mut out = BlockOut {
         seq: block.seq,
+        bytes: u64::try_from(block.bytes.len()).unwrap_or(u64::MAX),
         ..BlockOut::default()
     };
     if memchr::memchr(b'"', &block.bytes).is_none() {

@@ -9,7 +9,7 @@ pub mod partners;
 
 pub use crate::digest::{HashingReader, sha256_file};
 pub use csvfile::{Col, ColumnRef, Columns, CsvFile, FileDigest, Row};
-pub use deals::{DealData, DealPlan, PriorCounts, WindowTotals, load_deals};
+pub use deals::{DealData, DealPlan, DealsRead, PriorCounts, WindowTotals, load_deals};
 pub use fx::FxTable;
 pub use ledger::{
     ChainLink, LINE_COLUMNS, LedgerData, LedgerQuery, PreviousBatch, describe_period, load_ledger,

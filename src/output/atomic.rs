@@ -9,6 +9,13 @@
 //! moves it into place with one atomic rename (an atomic exchange when replacing, on Linux), flushing the
 //! parent directory after it.
 //!
+//! A batch replaced by `--force` is renamed `.NAME.payline-trash-PID` once the new one is in place and
+//! flushed, its manifest.json is removed, and the rest is removed as [`OldBatch`] says: here, or by a
+//! detached child process ([`remove_work_dir`]) that the caller does not wait for. Whatever is named
+//! `.NAME.payline-trash-*` is garbage: never restored, never read as a batch, removed by the next run
+//! if its remover died, and removable by several processes at once (removal tolerates files that
+//! vanish under it).
+//!
 //! The lock file is never removed: deleting it would let a third run lock a fresh file while a second
 //! still holds the old, unlinked one.
 
@@ -21,13 +28,83 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 const TMP_TAG: &str = ".payline-tmp-";
 const OLD_TAG: &str = ".payline-old-";
+const TRASH_TAG: &str = ".payline-trash-";
 
-/// Whether a directory name is one payline gives unfinished output (`.NAME.payline-tmp-PID`) or a
-/// replaced batch on its way out (`.NAME.payline-old-PID`): never a batch, whatever it holds.
+/// Whether a directory name is one payline gives unfinished output (`.NAME.payline-tmp-PID`), a
+/// replaced batch on its way out (`.NAME.payline-old-PID`) or one being removed
+/// (`.NAME.payline-trash-PID`): never a batch, whatever it holds.
 pub fn is_payline_work_dir(name: &str) -> bool {
-    name.starts_with('.') && (name.contains(TMP_TAG) || name.contains(OLD_TAG))
+    name.starts_with('.')
+        && (name.contains(TMP_TAG) || name.contains(OLD_TAG) || name.contains(TRASH_TAG))
 }
 const LOCK_TAG: &str = ".payline-lock";
+
+/// The hidden subcommand of the `payline` binary that runs [`remove_work_dir`] on its one argument:
+/// what [`OldBatch::in_background`] starts.
+pub const REMOVER_SUBCOMMAND: &str = "__remove-work-dir";
+
+/// How [`OutDir::commit`] disposes of the batch that `--force` replaced, once the new batch is in
+/// place and flushed and the old one is renamed `.NAME.payline-trash-PID` without its manifest.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum OldBatch {
+    /// Removed in this process before `commit` returns.
+    #[default]
+    RemoveNow,
+    /// Removed by `program args… DIR`, started detached (no stdin, stdout or stderr, a process group
+    /// of its own, never waited for), which must call [`remove_work_dir`] on `DIR`. If it cannot be
+    /// started the batch is removed in this process instead.
+    RemoveInBackground {
+        program: PathBuf,
+        args: Vec<OsString>,
+    },
+}
+
+impl OldBatch {
+    /// This executable's [`REMOVER_SUBCOMMAND`]: for the `payline` binary only, which dispatches it
+    /// (any other executable would misread the arguments). [`OldBatch::RemoveNow`] when the
+    /// executable cannot be named.
+    pub fn in_background() -> OldBatch {
+        match std::env::current_exe() {
+            Ok(program) => OldBatch::RemoveInBackground {
+                program,
+                args: vec![REMOVER_SUBCOMMAND.into()],
+            },
+            Err(_) => OldBatch::RemoveNow,
+        }
+    }
+}
+
+/// The body of the background remover: removes `dir`, which must be named
+/// `.NAME.payline-trash-PID` (anything else is refused: this never removes a directory payline did
+/// not put aside for removal). It first renames `dir` after its own process id, so that a later run
+/// on the same --out sees a live remover and leaves the directory to it; if this process dies, that
+/// run finds the id dead and removes the rest. Files that vanish meanwhile are not errors.
+pub fn remove_work_dir(dir: &Path) -> Result<()> {
+    let trash = dir
+        .file_name()
+        .and_then(OsStr::to_str)
+        .and_then(|n| n.rfind(TRASH_TAG).map(|i| (n, i)))
+        .filter(|(n, i)| {
+            let pid = &n[i + TRASH_TAG.len()..];
+            n.starts_with('.') && !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit())
+        })
+        .map(|(n, i)| &n[..i + TRASH_TAG.len()]);
+    let (Some(prefix), Some(parent)) = (trash, dir.parent()) else {
+        return Err(Error::Refused(format!(
+            "{} is not a directory payline set aside for removal (.NAME{TRASH_TAG}PID); nothing was removed",
+            dir.display()
+        )));
+    };
+    let mine = parent.join(format!("{prefix}{}", std::process::id()));
+    // A failed rename (another process removed it, or a dead remover's leftover holds the name)
+    // leaves the directory where it was: remove it there.
+    let at = if mine != dir && std::fs::rename(dir, &mine).is_ok() {
+        mine
+    } else {
+        dir.to_path_buf()
+    };
+    remove_tree(&at)
+}
 
 /// A locked, checked `--out`: the right to write it. Dropping it releases the lock.
 #[derive(Debug)]
@@ -151,8 +228,13 @@ impl OutDir {
         Ok(())
     }
 
-    /// Writes into a fresh temp dir beside --out, fsyncs, renames into place, fsyncs the parent.
-    pub fn commit(self, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+    /// Writes into a fresh temp dir beside --out, fsyncs, renames into place, fsyncs the parent;
+    /// a replaced batch is then removed as `old_batch` says.
+    pub fn commit(
+        self,
+        old_batch: &OldBatch,
+        write: impl FnOnce(&Path) -> Result<()>,
+    ) -> Result<()> {
         let temp = self.sibling(TMP_TAG);
         if std::fs::symlink_metadata(&temp).is_ok() {
             remove_tree(&temp)?;
@@ -160,7 +242,7 @@ impl OutDir {
         std::fs::create_dir(&temp).map_err(|e| Error::io("create", &temp, e))?;
         let result = write(&temp)
             .and_then(|()| sync_tree(&temp))
-            .and_then(|()| self.place(&temp));
+            .and_then(|()| self.place(&temp, old_batch));
         if result.is_err() {
             // Whatever is left under the temporary name (a partial output, or the old batch after a
             // completed exchange) is not wanted.
@@ -179,7 +261,7 @@ impl OutDir {
     }
 
     /// Moves the complete, flushed `temp` to --out.
-    fn place(&self, temp: &Path) -> Result<()> {
+    fn place(&self, temp: &Path, old_batch: &OldBatch) -> Result<()> {
         match std::fs::symlink_metadata(&self.real) {
             Err(e) if e.kind() == ErrorKind::NotFound => self.rename_new(temp),
             Err(e) => Err(Error::io("read", &self.shown, e)),
@@ -193,7 +275,7 @@ impl OutDir {
                         self.shown.display()
                     )));
                 }
-                self.replace(temp)
+                self.replace(temp, old_batch)
             }
         }
     }
@@ -234,15 +316,14 @@ impl OutDir {
 
     /// --out exists (empty, or `--force`): swap it with the new output in one step, so there is never
     /// a moment without an --out; then remove the old batch, now under the temporary name.
-    fn replace(&self, temp: &Path) -> Result<()> {
+    fn replace(&self, temp: &Path, old_batch: &OldBatch) -> Result<()> {
         #[cfg(target_os = "linux")]
         {
             use rustix::fs::{CWD, RenameFlags, renameat_with};
             match renameat_with(CWD, temp, CWD, &self.real, RenameFlags::EXCHANGE) {
                 Ok(()) => {
                     self.flush_parent_after_move()?;
-                    // Best effort: the new batch is in place; a leftover is removed by the next run.
-                    let _ = remove_tree(temp);
+                    self.discard(temp, old_batch);
                     return Ok(());
                 }
                 Err(e) if unsupported(e) => {}
@@ -258,17 +339,48 @@ impl OutDir {
             return Err(Error::io("create", &self.shown, e));
         }
         self.flush_parent_after_move()?;
-        let _ = remove_tree(&old);
+        self.discard(&old, old_batch);
         Ok(())
     }
 
-    /// Removes the temporary directories of runs on this --out that were killed. With the lock held
-    /// no payline can be writing one; a directory whose process still lives is left alone anyway.
+    /// Removes the replaced batch at `old` (the new one is in place and flushed), best effort: a
+    /// leftover is removed by the next run. It is renamed `.NAME.payline-trash-PID` first (a name
+    /// never restored to --out, unlike `.payline-old-`), then its manifest goes, here, so that no
+    /// half-removed directory passes for a batch, then the rest as `old_batch` says.
+    fn discard(&self, old: &Path, old_batch: &OldBatch) {
+        let trash = self.sibling(TRASH_TAG);
+        if std::fs::rename(old, &trash).is_err() {
+            // The name is held by a dead remover's leftover: remove the old batch where it is.
+            let _ = remove_tree(old);
+            return;
+        }
+        if remove_manifest(&trash).is_err() {
+            let _ = remove_tree(&trash);
+            return;
+        }
+        match old_batch {
+            OldBatch::RemoveNow => {
+                let _ = remove_tree(&trash);
+            }
+            OldBatch::RemoveInBackground { program, args } => {
+                if spawn_detached(program, args, &trash).is_err() {
+                    let _ = remove_tree(&trash);
+                }
+            }
+        }
+    }
+
+    /// Removes the temporary directories of runs on this --out that were killed, and replaced batches
+    /// whose background remover died. With the lock held no payline can be writing one; a directory
+    /// whose process still lives is left alone anyway (a live remover finishes its own). A remover
+    /// that still runs though its id looks dead only removes what this removes too: both tolerate
+    /// files vanishing under them.
     /// An old batch set aside by a run killed between two renames goes back to --out if --out is
     /// missing or empty (its replacement never arrived); otherwise it was superseded and goes too.
     fn remove_stale(&self) -> Result<()> {
         let tmp_prefix = sibling_name(&self.name, TMP_TAG, "");
         let old_prefix = sibling_name(&self.name, OLD_TAG, "");
+        let trash_prefix = sibling_name(&self.name, TRASH_TAG, "");
         let entries =
             std::fs::read_dir(&self.parent).map_err(|e| Error::io("read", &self.parent, e))?;
         for entry in entries {
@@ -280,6 +392,9 @@ impl OutDir {
                     (rest, false)
                 } else if let Some(rest) = bytes.strip_prefix(old_prefix.as_encoded_bytes()) {
                     (rest, true)
+                } else if let Some(rest) = bytes.strip_prefix(trash_prefix.as_encoded_bytes()) {
+                    // Being removed by process PID (a background remover), or left by one that died.
+                    (rest, false)
                 } else {
                     continue;
                 };
@@ -424,7 +539,8 @@ fn open_lock(path: &Path) -> Result<File> {
 }
 
 /// Removes a leftover directory; its manifest.json first, so that an interrupted removal can never
-/// leave something that passes for a complete output.
+/// leave something that passes for a complete output. A file or directory that vanishes meanwhile
+/// (another process removing the same leftover) is not an error.
 fn remove_tree(path: &Path) -> Result<()> {
     let meta = match std::fs::symlink_metadata(path) {
         Ok(m) => m,
@@ -432,15 +548,74 @@ fn remove_tree(path: &Path) -> Result<()> {
         Err(e) => return Err(Error::io("read", path, e)),
     };
     if meta.is_dir() {
-        match std::fs::remove_file(path.join("manifest.json")) {
-            Ok(()) => {}
-            Err(e) if e.kind() == ErrorKind::NotFound => {}
-            Err(e) => return Err(Error::io("remove", &path.join("manifest.json"), e)),
-        }
-        std::fs::remove_dir_all(path).map_err(|e| Error::io("remove", path, e))
+        remove_manifest(path)?;
+        remove_all(path)
     } else {
-        std::fs::remove_file(path).map_err(|e| Error::io("remove", path, e))
+        gone(std::fs::remove_file(path)).map_err(|e| Error::io("remove", path, e))
     }
+}
+
+fn remove_manifest(dir: &Path) -> Result<()> {
+    let manifest = dir.join("manifest.json");
+    gone(std::fs::remove_file(&manifest)).map_err(|e| Error::io("remove", &manifest, e))
+}
+
+/// `std::fs::remove_dir_all`, but where another process may be removing the same tree: whatever is
+/// already gone counts as removed.
+fn remove_all(dir: &Path) -> Result<()> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::io("read", dir, e)),
+    };
+    for entry in entries {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(e) if e.kind() == ErrorKind::NotFound => continue,
+            Err(e) => return Err(Error::io("read", dir, e)),
+        };
+        let path = entry.path();
+        let kind = match entry.file_type() {
+            Ok(kind) => kind,
+            Err(e) if e.kind() == ErrorKind::NotFound => continue,
+            Err(e) => return Err(Error::io("read", &path, e)),
+        };
+        if kind.is_dir() {
+            remove_all(&path)?;
+        } else {
+            gone(std::fs::remove_file(&path)).map_err(|e| Error::io("remove", &path, e))?;
+        }
+    }
+    gone(std::fs::remove_dir(dir)).map_err(|e| Error::io("remove", dir, e))
+}
+
+/// A removal whose target is already gone succeeded.
+fn gone(result: std::io::Result<()>) -> std::io::Result<()> {
+    match result {
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
+        other => other,
+    }
+}
+
+/// Starts `program args… dir` detached: stdin, stdout and stderr null (a caller reading this
+/// process's output is not held up by it), in a process group of its own (a Ctrl-C at the terminal
+/// after this process exits does not reach it), and never waited for. It inherits no open file of
+/// this process (Rust opens every file close-on-exec), so not the --out lock either.
+fn spawn_detached(program: &Path, args: &[OsString], dir: &Path) -> std::io::Result<()> {
+    let mut command = std::process::Command::new(program);
+    command
+        .args(args)
+        .arg(dir)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        command.process_group(0);
+    }
+    // Dropping the handle neither waits for nor kills the child.
+    command.spawn().map(drop)
 }
 
 /// Flushes every file under `dir`, then each directory (children before parents). The files are
@@ -554,4 +729,157 @@ fn process_alive(pid: u32) -> bool {
 #[cfg(not(target_os = "linux"))]
 fn process_alive(_pid: u32) -> bool {
     false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PERIOD: &str = "2026-10";
+
+    fn batch(dir: &Path, tag: &str) -> Result<()> {
+        std::fs::create_dir(dir.join("statements")).unwrap();
+        for p in 0..20 {
+            std::fs::write(dir.join(format!("statements/P{p}.txt")), tag).unwrap();
+        }
+        std::fs::write(dir.join("payouts.csv"), tag).unwrap();
+        let manifest =
+            format!(r#"{{"tool":"payline","period":{{"id":"{PERIOD}"}},"tag":"{tag}"}}"#);
+        std::fs::write(dir.join("manifest.json"), manifest).unwrap();
+        Ok(())
+    }
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// Writes batch "old" to `root/out`, then replaces it with batch "new" removing the old one as
+    /// `old_batch` says.
+    fn replace(root: &Path, old_batch: &OldBatch) -> PathBuf {
+        let out = root.join("out");
+        OutDir::acquire(&out, false, &[], PERIOD)
+            .unwrap()
+            .commit(&OldBatch::RemoveNow, |d| batch(d, "old"))
+            .unwrap();
+        OutDir::acquire(&out, true, &[], PERIOD)
+            .unwrap()
+            .commit(old_batch, |d| batch(d, "new"))
+            .unwrap();
+        assert_eq!(
+            std::fs::read_to_string(out.join("payouts.csv")).unwrap(),
+            "new"
+        );
+        out
+    }
+
+    #[test]
+    fn a_replaced_batch_is_removed_before_commit_returns_by_default() {
+        let root = tempfile::tempdir().unwrap();
+        replace(root.path(), &OldBatch::RemoveNow);
+        assert_eq!(names(root.path()), [".out.payline-lock", "out"]);
+    }
+
+    #[test]
+    fn a_replaced_batch_is_removed_here_when_its_remover_cannot_start() {
+        let root = tempfile::tempdir().unwrap();
+        let missing = OldBatch::RemoveInBackground {
+            program: root.path().join("no-such-program"),
+            args: vec![REMOVER_SUBCOMMAND.into()],
+        };
+        replace(root.path(), &missing);
+        assert_eq!(names(root.path()), [".out.payline-lock", "out"]);
+    }
+
+    /// A remover that exits without removing anything (`true`) stands for one that died: the old
+    /// batch waits under its trash name, without its manifest, until the next run removes it.
+    #[cfg(unix)]
+    #[test]
+    fn a_replaced_batch_whose_remover_died_waits_as_trash_for_the_next_run() {
+        let root = tempfile::tempdir().unwrap();
+        let dies = OldBatch::RemoveInBackground {
+            program: "true".into(),
+            args: Vec::new(),
+        };
+        let out = replace(root.path(), &dies);
+        let trash = format!(".out{TRASH_TAG}{}", std::process::id());
+        assert_eq!(names(root.path()), [".out.payline-lock", &trash, "out"]);
+        assert!(is_payline_work_dir(&trash));
+        let left = root.path().join(&trash);
+        assert!(
+            !left.join("manifest.json").exists(),
+            "the manifest goes first"
+        );
+        assert_eq!(
+            std::fs::read_to_string(left.join("payouts.csv")).unwrap(),
+            "old"
+        );
+        // The next run on the same --out: the batch in place is untouched, the trash goes.
+        let dir = OutDir::acquire(&out, true, &[], PERIOD).unwrap();
+        assert_eq!(names(root.path()), [".out.payline-lock", "out"]);
+        assert_eq!(
+            std::fs::read_to_string(out.join("payouts.csv")).unwrap(),
+            "new"
+        );
+        drop(dir);
+    }
+
+    #[test]
+    fn removal_tolerates_other_processes_removing_the_same_tree() {
+        let root = tempfile::tempdir().unwrap();
+        for round in 0..20 {
+            let tree = root.path().join(format!(".out{TRASH_TAG}{round}"));
+            std::fs::create_dir(&tree).unwrap();
+            for d in 0..4 {
+                let sub = tree.join(format!("d{d}"));
+                std::fs::create_dir(&sub).unwrap();
+                for f in 0..50 {
+                    std::fs::write(sub.join(format!("f{f}")), "x").unwrap();
+                }
+            }
+            std::fs::write(tree.join("manifest.json"), "{}").unwrap();
+            let results: Vec<Result<()>> = std::thread::scope(|s| {
+                let removers: Vec<_> = (0..4).map(|_| s.spawn(|| remove_tree(&tree))).collect();
+                removers.into_iter().map(|r| r.join().unwrap()).collect()
+            });
+            for r in results {
+                r.unwrap();
+            }
+            assert!(!tree.exists());
+        }
+    }
+
+    #[test]
+    fn the_remover_removes_only_trash() {
+        let root = tempfile::tempdir().unwrap();
+        for name in [
+            "out",
+            ".out.payline-tmp-12",
+            ".out.payline-old-12",
+            ".out.payline-trash-",
+            "x.payline-trash-12",
+            ".out.payline-trash-1x",
+        ] {
+            let dir = root.path().join(name);
+            std::fs::create_dir(&dir).unwrap();
+            std::fs::write(dir.join("keep"), "x").unwrap();
+            assert!(
+                matches!(remove_work_dir(&dir), Err(Error::Refused(_))),
+                "{name}"
+            );
+            assert!(dir.join("keep").exists(), "{name}");
+        }
+        let trash = root.path().join(".out.payline-trash-13");
+        std::fs::create_dir(&trash).unwrap();
+        batch(&trash, "old").unwrap();
+        remove_work_dir(&trash).unwrap();
+        let renamed = format!(".out{TRASH_TAG}{}", std::process::id());
+        assert!(!trash.exists() && !root.path().join(renamed).exists());
+        // Already gone (another remover was first): nothing to do.
+        remove_work_dir(&trash).unwrap();
+    }
 }

@@ -6,7 +6,7 @@ mod manifest;
 mod safe;
 mod summary;
 
-pub use atomic::{OutDir, is_payline_work_dir};
+pub use atomic::{OldBatch, OutDir, REMOVER_SUBCOMMAND, is_payline_work_dir, remove_work_dir};
 pub use files::{statement_file_name, write_outputs};
 pub use manifest::Manifest;
 pub use summary::{Summary, render_table};
