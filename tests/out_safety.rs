@@ -426,7 +426,9 @@ fn an_old_batch_set_aside_by_a_killed_replace_goes_back_to_out() {
 
 /// --force puts the new batch in place, then the old one is removed by a detached process: when the
 /// run returns, the old batch is gone or being removed under a working directory's name, its manifest
-/// already gone; soon after, nothing is left.
+/// already gone; soon after, nothing of it is left but `.out.payline-reuse`, its statement files
+/// emptied for the next run to rewrite. A batch written over a reused directory is the batch a fresh
+/// run writes, byte for byte.
 #[test]
 fn force_removes_the_old_batch_in_the_background() {
     let case = Case::new(5_000);
@@ -442,7 +444,7 @@ fn force_removes_the_old_batch_in_the_background() {
                 continue;
             }
             assert!(
-                name.starts_with(&format!(".out{TRASH}")),
+                name.starts_with(&format!(".out{TRASH}")) || name == REUSE,
                 "round {round}: unexpected {name}"
             );
             assert!(
@@ -452,7 +454,57 @@ fn force_removes_the_old_batch_in_the_background() {
         }
     }
     assert!(case.leftovers(".").is_empty(), "{:?}", case.leftovers("."));
-    assert_eq!(names(&case.path(".")), [".out.payline-lock", "data", "out"]);
+    let mut left = names(&case.path("."));
+    left.retain(|n| n != REUSE);
+    assert_eq!(left, [".out.payline-lock", "data", "out"]);
+    assert_reuse_holds_no_data(&case);
+    case.expect("fresh", &["--deals", "data/big.csv"], 0);
+    assert_eq!(snapshot(&case.path("out")), snapshot(&case.path("fresh")));
+}
+
+const REUSE: &str = ".out.payline-reuse";
+
+/// `.out.payline-reuse`, if there, holds only `statements/` with empty files.
+fn assert_reuse_holds_no_data(case: &Case) {
+    let reuse = case.path(REUSE);
+    if !reuse.exists() {
+        return;
+    }
+    for (path, content) in snapshot(&reuse) {
+        if path == Path::new("statements") {
+            continue;
+        }
+        assert!(path.starts_with("statements"), "{REUSE} holds {path:?}");
+        assert!(content.is_empty(), "{REUSE}/{path:?} is not empty");
+    }
+}
+
+/// A reused directory holding what it should not (a statement of a partner not in the new batch, a
+/// file hard-linked from elsewhere, a symbolic link, a stray file) is cleaned before it is written:
+/// the new batch is exactly a fresh run's, and nothing outside it changes.
+#[cfg(unix)]
+#[test]
+fn a_reused_directory_changes_nothing_outside_and_holds_only_the_new_batch() {
+    let case = Case::new(500);
+    case.expect("fresh", &["--deals", "data/big.csv"], 0);
+    let reuse = case.path(REUSE);
+    std::fs::create_dir_all(reuse.join("statements")).unwrap();
+    std::fs::write(reuse.join("statements/GONE.csv"), "").unwrap();
+    std::fs::write(reuse.join("stray.txt"), "x").unwrap();
+    let outside = case.path("data/keep.csv");
+    std::fs::write(&outside, "keep me").unwrap();
+    std::fs::hard_link(&outside, reuse.join("statements/P0.csv")).unwrap();
+    let target = case.path("data/target.csv");
+    std::fs::write(&target, "target").unwrap();
+    std::os::unix::fs::symlink(&target, reuse.join("statements/P1.csv")).unwrap();
+    case.expect("out", &["--deals", "data/big.csv"], 0);
+    assert_eq!(snapshot(&case.path("out")), snapshot(&case.path("fresh")));
+    assert_eq!(std::fs::read_to_string(&outside).unwrap(), "keep me");
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "target");
+    assert!(
+        !reuse.exists(),
+        "the run took the reuse directory as its own"
+    );
 }
 
 /// The hidden entry point the background remover runs: it removes only a directory named as a
