@@ -464,17 +464,19 @@ fn force_removes_the_old_batch_in_the_background() {
 
 const REUSE: &str = ".out.payline-reuse";
 
-/// `.out.payline-reuse`, if there, holds only `statements/` with empty files.
+/// `.out.payline-reuse`, if there, holds only empty statement files.
 fn assert_reuse_holds_no_data(case: &Case) {
     let reuse = case.path(REUSE);
     if !reuse.exists() {
         return;
     }
-    for (path, content) in snapshot(&reuse) {
-        if path == Path::new("statements") {
-            continue;
-        }
-        assert!(path.starts_with("statements"), "{REUSE} holds {path:?}");
+    let files = snapshot(&reuse);
+    assert!(!files.is_empty());
+    for (path, content) in files {
+        assert!(
+            path.extension().is_some_and(|e| e == "csv"),
+            "{REUSE} holds {path:?}"
+        );
         assert!(content.is_empty(), "{REUSE}/{path:?} is not empty");
     }
 }
@@ -488,15 +490,15 @@ fn a_reused_directory_changes_nothing_outside_and_holds_only_the_new_batch() {
     let case = Case::new(500);
     case.expect("fresh", &["--deals", "data/big.csv"], 0);
     let reuse = case.path(REUSE);
-    std::fs::create_dir_all(reuse.join("statements")).unwrap();
-    std::fs::write(reuse.join("statements/GONE.csv"), "").unwrap();
+    std::fs::create_dir_all(reuse.join("sub")).unwrap();
+    std::fs::write(reuse.join("GONE.csv"), "").unwrap();
     std::fs::write(reuse.join("stray.txt"), "x").unwrap();
     let outside = case.path("data/keep.csv");
     std::fs::write(&outside, "keep me").unwrap();
-    std::fs::hard_link(&outside, reuse.join("statements/P0.csv")).unwrap();
+    std::fs::hard_link(&outside, reuse.join("P0.csv")).unwrap();
     let target = case.path("data/target.csv");
     std::fs::write(&target, "target").unwrap();
-    std::os::unix::fs::symlink(&target, reuse.join("statements/P1.csv")).unwrap();
+    std::os::unix::fs::symlink(&target, reuse.join("P1.csv")).unwrap();
     case.expect("out", &["--deals", "data/big.csv"], 0);
     assert_eq!(snapshot(&case.path("out")), snapshot(&case.path("fresh")));
     assert_eq!(std::fs::read_to_string(&outside).unwrap(), "keep me");

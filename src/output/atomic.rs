@@ -17,9 +17,9 @@
 //! vanish under it).
 //!
 //! The background remover does not delete the statement files: it empties them (truncates each to
-//! zero bytes, unlinking any with another hard link) and leaves them as `.NAME.payline-reuse`, which
-//! the next run on this --out adopts as its temporary directory, rewriting the statements of the
-//! partners it has under the same names. Creating 20,000 files right after deleting 20,000 costs
+//! zero bytes, unlinking any with another hard link) and leaves their directory as
+//! `.NAME.payline-reuse`, which the next run on this --out takes as its `statements/`, rewriting the
+//! statements of the partners it has under the same names. Creating 20,000 files right after deleting 20,000 costs
 //! seconds of kernel time on some file systems (ext4 without a journal skips recently freed inodes
 //! one by one), rewriting them costs nothing of the kind. `write_outputs` removes whatever it did
 //! not write, so the batch holds exactly the files its manifest lists. `.NAME.payline-reuse` holds
@@ -38,7 +38,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 const TMP_TAG: &str = ".payline-tmp-";
 const OLD_TAG: &str = ".payline-old-";
 const TRASH_TAG: &str = ".payline-trash-";
-/// `.NAME.payline-reuse`: a replaced batch's emptied statement files, for the next run to rewrite.
+/// `.NAME.payline-reuse`: a replaced batch's statements directory, its files emptied, for the next
+/// run to rewrite.
 const REUSE_TAG: &str = ".payline-reuse";
 
 /// Whether a directory name is one payline gives unfinished output (`.NAME.payline-tmp-PID`), a
@@ -117,36 +118,27 @@ pub fn remove_work_dir(dir: &Path) -> Result<()> {
     } else {
         dir.to_path_buf()
     };
-    // Emptied, its statement files are left for the next run to rewrite (see the module docs);
-    // when that is not possible, or a reuse directory is already waiting, it is removed.
+    // Its statements are emptied first and left for the next run to rewrite (see the module docs),
+    // as soon as possible: the rest (the large lines and ledger) is removed after. When that is not
+    // possible, or a reuse directory is already waiting, they are removed with the rest.
+    remove_manifest(&at)?;
     let name = &prefix[..prefix.len() - TRASH_TAG.len()];
     let reuse = parent.join(format!("{name}{REUSE_TAG}"));
-    if empty_for_reuse(&at, true).is_ok() && rename_no_replace(&at, &reuse).is_ok() {
-        return Ok(());
+    let statements = at.join("statements");
+    if std::fs::symlink_metadata(&statements).is_ok_and(|m| m.is_dir())
+        && empty_statements(&statements, true).is_ok()
+    {
+        let _ = rename_no_replace(&statements, &reuse);
     }
     remove_tree(&at)
 }
 
-/// Leaves only `statements/` in `dir`, holding only regular files with no other hard link, each
-/// truncated to zero bytes when `truncate` (a file with another link is unlinked: truncating or
-/// rewriting it would change the other name too).
-fn empty_for_reuse(dir: &Path, truncate: bool) -> Result<()> {
-    remove_manifest(dir)?;
-    let statements = dir.join("statements");
+/// Leaves in the statements directory `dir` only regular files with no other hard link, each
+/// truncated to zero bytes when `truncate` (anything else is removed: truncating or rewriting a file
+/// with another link would change the other name too, and a link would write elsewhere).
+fn empty_statements(dir: &Path, truncate: bool) -> Result<()> {
     for entry in std::fs::read_dir(dir).map_err(|e| Error::io("read", dir, e))? {
         let entry = entry.map_err(|e| Error::io("read", dir, e))?;
-        let path = entry.path();
-        let kind = entry.file_type().map_err(|e| Error::io("read", &path, e))?;
-        if path == statements && kind.is_dir() {
-            continue;
-        }
-        remove_tree(&path)?;
-    }
-    if !statements.is_dir() {
-        return Ok(());
-    }
-    for entry in std::fs::read_dir(&statements).map_err(|e| Error::io("read", &statements, e))? {
-        let entry = entry.map_err(|e| Error::io("read", &statements, e))?;
         let path = entry.path();
         if !reusable_file(&path) {
             remove_tree(&path)?;
@@ -325,8 +317,9 @@ impl OutDir {
         if std::fs::symlink_metadata(&temp).is_ok() {
             remove_tree(&temp)?;
         }
-        if !self.adopt_reuse(&temp) {
-            std::fs::create_dir(&temp).map_err(|e| Error::io("create", &temp, e))?;
+        if let Err(e) = self.adopt_reuse(&temp) {
+            let _ = remove_tree(&temp);
+            return Err(e);
         }
         let result = write(&temp)
             .and_then(|()| sync_tree(&temp))
@@ -339,28 +332,31 @@ impl OutDir {
         result
     }
 
-    /// Takes `.NAME.payline-reuse` (a replaced batch's emptied statements) as the temporary
-    /// directory, checked again: only `statements/` with regular, singly linked files stays. False
-    /// when there is none or it cannot be used (then it is removed and `temp` does not exist).
-    fn adopt_reuse(&self, temp: &Path) -> bool {
+    /// Creates the temporary directory `temp` and moves into it, as its `statements/`,
+    /// `.NAME.payline-reuse` (a replaced batch's emptied statements) if there is one, checked again:
+    /// only regular, singly linked files stay. One that cannot be used is removed.
+    fn adopt_reuse(&self, temp: &Path) -> Result<()> {
+        std::fs::create_dir(temp).map_err(|e| Error::io("create", temp, e))?;
         let reuse = self.parent.join(sibling_name(&self.name, REUSE_TAG, ""));
         match std::fs::symlink_metadata(&reuse) {
             Ok(meta) if meta.is_dir() => {}
             Ok(_) => {
                 let _ = remove_tree(&reuse);
-                return false;
+                return Ok(());
             }
-            Err(_) => return false,
+            Err(_) => return Ok(()),
         }
-        if std::fs::rename(&reuse, temp).is_err() {
+        let statements = temp.join("statements");
+        if std::fs::rename(&reuse, &statements).is_err() {
             let _ = remove_tree(&reuse);
-            return false;
+            return Ok(());
         }
-        if empty_for_reuse(temp, false).is_err() {
-            let _ = remove_tree(temp);
-            return false;
+        // A file that cannot be checked must not be written through: without a clean statements/,
+        // the run fails rather than risk it.
+        if empty_statements(&statements, false).is_err() {
+            return remove_tree(&statements);
         }
-        true
+        Ok(())
     }
 
     /// `.NAME{tag}PID` beside --out, for this process.
