@@ -5,7 +5,7 @@
 //! `engine::plan` from what the rules declare, for one program or for both of `diff`'s.
 
 use super::{
-    Col, Columns, CsvFile, Deal, DealSource, DealStatus, FileDigest, FnvHasher, FxTable,
+    Col, Columns, CsvFile, Deal, DealSource, DealStatus, FileDigest, FnvBuild, FnvHasher, FxTable,
     PartnerSet, Row,
 };
 use crate::error::{Error, Result};
@@ -385,7 +385,7 @@ struct Acc {
     touched: Vec<bool>,
     touched_list: Vec<usize>,
     /// One shared copy of each product, customer type and currency the thread has kept.
-    texts: HashSet<Text>,
+    texts: HashSet<Text, FnvBuild>,
 }
 
 impl Acc {
@@ -396,7 +396,7 @@ impl Acc {
             prior: vec![vec![0; n]; ctx.plan.prior_filters.len()],
             touched: vec![false; n],
             touched_list: Vec::new(),
-            texts: HashSet::new(),
+            texts: HashSet::default(),
         }
     }
 
@@ -1254,4 +1254,42 @@ fn exact_check(
         }
     }
     Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::rules::testkit::partner;
+
+    /// Ids short enough to sit in their slot and ids too long for it are found exactly; an id that
+    /// only shares a prefix, or is one byte longer or shorter, is not.
+    #[test]
+    fn the_partner_table_finds_inline_and_long_ids_exactly() {
+        let ids = [
+            "P",
+            "P0000001",
+            "exactly-19-bytes-id",
+            "twenty-bytes-long-id",
+            "a-partner-id-that-is-much-longer-than-any-slot",
+        ];
+        let partners = PartnerSet::new(ids.iter().map(|id| partner(id)).collect());
+        let table = PartnerTable::new(&partners);
+        for id in ids {
+            let found = table
+                .find(&partners, id)
+                .map(|i| partners.partners[i].id.as_str());
+            assert_eq!(found, Some(id), "{id}");
+        }
+        for missing in [
+            "",
+            "P0",
+            "P000000",
+            "exactly-19-bytes-i",
+            "exactly-19-bytes-idx",
+            "twenty-bytes-long-i",
+            "a-partner-id-that-is-much-longer-than-any-slo",
+        ] {
+            assert_eq!(table.find(&partners, missing), None, "{missing}");
+        }
+    }
 }

@@ -16,7 +16,7 @@ pub mod percent;
 pub mod rebate;
 pub mod spif;
 #[cfg(test)]
-mod testkit;
+pub(crate) mod testkit;
 pub mod tiered;
 
 use super::line::Calc;
