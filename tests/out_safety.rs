@@ -426,9 +426,7 @@ fn an_old_batch_set_aside_by_a_killed_replace_goes_back_to_out() {
 
 /// --force puts the new batch in place, then the old one is removed by a detached process: when the
 /// run returns, the old batch is gone or being removed under a working directory's name, its manifest
-/// already gone; soon after, nothing of it is left but `.out.payline-reuse`, its statement files
-/// emptied for the next run to rewrite. A batch written over a reused directory is the batch a fresh
-/// run writes, byte for byte.
+/// already gone; soon after, nothing is left.
 #[test]
 fn force_removes_the_old_batch_in_the_background() {
     let case = Case::new(5_000);
@@ -444,7 +442,7 @@ fn force_removes_the_old_batch_in_the_background() {
                 continue;
             }
             assert!(
-                name.starts_with(&format!(".out{TRASH}")) || name == REUSE,
+                name.starts_with(&format!(".out{TRASH}")),
                 "round {round}: unexpected {name}"
             );
             assert!(
@@ -454,59 +452,26 @@ fn force_removes_the_old_batch_in_the_background() {
         }
     }
     assert!(case.leftovers(".").is_empty(), "{:?}", case.leftovers("."));
-    let mut left = names(&case.path("."));
-    left.retain(|n| n != REUSE);
-    assert_eq!(left, [".out.payline-lock", "data", "out"]);
-    assert_reuse_holds_no_data(&case);
+    assert_eq!(names(&case.path(".")), [".out.payline-lock", "data", "out"]);
+    // The batch that replaced the others is the batch a fresh run writes, byte for byte.
     case.expect("fresh", &["--deals", "data/big.csv"], 0);
     assert_eq!(snapshot(&case.path("out")), snapshot(&case.path("fresh")));
 }
 
-const REUSE: &str = ".out.payline-reuse";
-
-/// `.out.payline-reuse`, if there, holds only empty statement files.
-fn assert_reuse_holds_no_data(case: &Case) {
-    let reuse = case.path(REUSE);
-    if !reuse.exists() {
-        return;
-    }
-    let files = snapshot(&reuse);
-    assert!(!files.is_empty());
-    for (path, content) in files {
-        assert!(
-            path.extension().is_some_and(|e| e == "csv"),
-            "{REUSE} holds {path:?}"
-        );
-        assert!(content.is_empty(), "{REUSE}/{path:?} is not empty");
-    }
-}
-
-/// A reused directory holding what it should not (a statement of a partner not in the new batch, a
-/// file hard-linked from elsewhere, a symbolic link, a stray file) is cleaned before it is written:
-/// the new batch is exactly a fresh run's, and nothing outside it changes.
-#[cfg(unix)]
+/// An --out named like payline's own working directories or lock would be taken for a leftover by a
+/// run on the --out it seems to belong to: refused.
 #[test]
-fn a_reused_directory_changes_nothing_outside_and_holds_only_the_new_batch() {
-    let case = Case::new(500);
-    case.expect("fresh", &["--deals", "data/big.csv"], 0);
-    let reuse = case.path(REUSE);
-    std::fs::create_dir_all(reuse.join("sub")).unwrap();
-    std::fs::write(reuse.join("GONE.csv"), "").unwrap();
-    std::fs::write(reuse.join("stray.txt"), "x").unwrap();
-    let outside = case.path("data/keep.csv");
-    std::fs::write(&outside, "keep me").unwrap();
-    std::fs::hard_link(&outside, reuse.join("P0.csv")).unwrap();
-    let target = case.path("data/target.csv");
-    std::fs::write(&target, "target").unwrap();
-    std::os::unix::fs::symlink(&target, reuse.join("P1.csv")).unwrap();
-    case.expect("out", &["--deals", "data/big.csv"], 0);
-    assert_eq!(snapshot(&case.path("out")), snapshot(&case.path("fresh")));
-    assert_eq!(std::fs::read_to_string(&outside).unwrap(), "keep me");
-    assert_eq!(std::fs::read_to_string(&target).unwrap(), "target");
-    assert!(
-        !reuse.exists(),
-        "the run took the reuse directory as its own"
-    );
+fn out_named_like_a_working_directory_is_refused() {
+    let case = Case::new(0);
+    for name in [
+        ".out.payline-tmp-12",
+        ".out.payline-old-12",
+        ".out.payline-trash-12",
+        ".out.payline-lock",
+    ] {
+        case.refused(name, &[], "named like one of payline's working files");
+        assert!(!case.path(name).exists(), "{name}");
+    }
 }
 
 /// The hidden entry point the background remover runs: it removes only a directory named as a

@@ -16,15 +16,6 @@
 //! if its remover died, and removable by several processes at once (removal tolerates files that
 //! vanish under it).
 //!
-//! The background remover does not delete the statement files: it empties them (truncates each to
-//! zero bytes, unlinking any with another hard link) and leaves their directory as
-//! `.NAME.payline-reuse`, which the next run on this --out takes as its `statements/`, rewriting the
-//! statements of the partners it has under the same names. Creating 20,000 files right after deleting 20,000 costs
-//! seconds of kernel time on some file systems (ext4 without a journal skips recently freed inodes
-//! one by one), rewriting them costs nothing of the kind. `write_outputs` removes whatever it did
-//! not write, so the batch holds exactly the files its manifest lists. `.NAME.payline-reuse` holds
-//! no data (empty files named by partner id) and may be deleted at any time.
-//!
 //! The lock file is never removed: deleting it would let a third run lock a fresh file while a second
 //! still holds the old, unlinked one.
 
@@ -38,19 +29,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 const TMP_TAG: &str = ".payline-tmp-";
 const OLD_TAG: &str = ".payline-old-";
 const TRASH_TAG: &str = ".payline-trash-";
-/// `.NAME.payline-reuse`: a replaced batch's statements directory, its files emptied, for the next
-/// run to rewrite.
-const REUSE_TAG: &str = ".payline-reuse";
 
 /// Whether a directory name is one payline gives unfinished output (`.NAME.payline-tmp-PID`), a
 /// replaced batch on its way out (`.NAME.payline-old-PID`) or one being removed
 /// (`.NAME.payline-trash-PID`): never a batch, whatever it holds.
 pub fn is_payline_work_dir(name: &str) -> bool {
     name.starts_with('.')
-        && (name.contains(TMP_TAG)
-            || name.contains(OLD_TAG)
-            || name.contains(TRASH_TAG)
-            || name.ends_with(REUSE_TAG))
+        && (name.contains(TMP_TAG) || name.contains(OLD_TAG) || name.contains(TRASH_TAG))
 }
 const LOCK_TAG: &str = ".payline-lock";
 
@@ -118,70 +103,7 @@ pub fn remove_work_dir(dir: &Path) -> Result<()> {
     } else {
         dir.to_path_buf()
     };
-    // Its statements are emptied first and left for the next run to rewrite (see the module docs),
-    // as soon as possible: the rest (the large lines and ledger) is removed after. When that is not
-    // possible, or a reuse directory is already waiting, they are removed with the rest.
-    remove_manifest(&at)?;
-    let name = &prefix[..prefix.len() - TRASH_TAG.len()];
-    let reuse = parent.join(format!("{name}{REUSE_TAG}"));
-    let statements = at.join("statements");
-    if std::fs::symlink_metadata(&statements).is_ok_and(|m| m.is_dir())
-        && empty_statements(&statements, true).is_ok()
-    {
-        let _ = rename_no_replace(&statements, &reuse);
-    }
     remove_tree(&at)
-}
-
-/// Leaves in the statements directory `dir` only regular files with no other hard link, each
-/// truncated to zero bytes when `truncate` (anything else is removed: truncating or rewriting a file
-/// with another link would change the other name too, and a link would write elsewhere).
-fn empty_statements(dir: &Path, truncate: bool) -> Result<()> {
-    for entry in std::fs::read_dir(dir).map_err(|e| Error::io("read", dir, e))? {
-        let entry = entry.map_err(|e| Error::io("read", dir, e))?;
-        let path = entry.path();
-        if !reusable_file(&path) {
-            remove_tree(&path)?;
-        } else if truncate {
-            OpenOptions::new()
-                .write(true)
-                .truncate(true)
-                .open(&path)
-                .map_err(|e| Error::io("empty", &path, e))?;
-        }
-    }
-    Ok(())
-}
-
-/// A regular file (not a link) with no other hard link: rewriting it changes nothing elsewhere.
-fn reusable_file(path: &Path) -> bool {
-    match std::fs::symlink_metadata(path) {
-        #[cfg(unix)]
-        Ok(meta) => {
-            use std::os::unix::fs::MetadataExt;
-            meta.file_type().is_file() && meta.nlink() == 1
-        }
-        #[cfg(not(unix))]
-        Ok(meta) => meta.file_type().is_file(),
-        Err(_) => false,
-    }
-}
-
-/// Renames `from` to `to` only if `to` does not exist (atomically where the system can).
-fn rename_no_replace(from: &Path, to: &Path) -> std::io::Result<()> {
-    #[cfg(target_os = "linux")]
-    {
-        use rustix::fs::{CWD, RenameFlags, renameat_with};
-        match renameat_with(CWD, from, CWD, to, RenameFlags::NOREPLACE) {
-            Ok(()) => return Ok(()),
-            Err(e) if unsupported(e) => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
-    if std::fs::symlink_metadata(to).is_ok() {
-        return Err(std::io::Error::from(ErrorKind::AlreadyExists));
-    }
-    std::fs::rename(from, to)
 }
 
 /// A locked, checked `--out`: the right to write it. Dropping it releases the lock.
@@ -225,6 +147,16 @@ impl OutDir {
                 )));
             }
         };
+        // A batch under a working directory's name would be removed as a leftover by a run on the
+        // --out it seems to belong to.
+        if name.to_str().is_some_and(is_payline_work_dir)
+            || name.as_encoded_bytes().ends_with(LOCK_TAG.as_bytes())
+        {
+            return Err(Error::Refused(format!(
+                "--out {} is named like one of payline's working files (`.NAME.payline-…`); choose another name",
+                shown.display()
+            )));
+        }
         for input in protected {
             let input_real = resolve(input).map_err(|e| Error::io("resolve", input, e))?;
             let relation = if real == input_real {
@@ -317,10 +249,7 @@ impl OutDir {
         if std::fs::symlink_metadata(&temp).is_ok() {
             remove_tree(&temp)?;
         }
-        if let Err(e) = self.adopt_reuse(&temp) {
-            let _ = remove_tree(&temp);
-            return Err(e);
-        }
+        std::fs::create_dir(&temp).map_err(|e| Error::io("create", &temp, e))?;
         let result = write(&temp)
             .and_then(|()| sync_tree(&temp))
             .and_then(|()| self.place(&temp, old_batch));
@@ -330,33 +259,6 @@ impl OutDir {
             let _ = remove_tree(&temp);
         }
         result
-    }
-
-    /// Creates the temporary directory `temp` and moves into it, as its `statements/`,
-    /// `.NAME.payline-reuse` (a replaced batch's emptied statements) if there is one, checked again:
-    /// only regular, singly linked files stay. One that cannot be used is removed.
-    fn adopt_reuse(&self, temp: &Path) -> Result<()> {
-        std::fs::create_dir(temp).map_err(|e| Error::io("create", temp, e))?;
-        let reuse = self.parent.join(sibling_name(&self.name, REUSE_TAG, ""));
-        match std::fs::symlink_metadata(&reuse) {
-            Ok(meta) if meta.is_dir() => {}
-            Ok(_) => {
-                let _ = remove_tree(&reuse);
-                return Ok(());
-            }
-            Err(_) => return Ok(()),
-        }
-        let statements = temp.join("statements");
-        if std::fs::rename(&reuse, &statements).is_err() {
-            let _ = remove_tree(&reuse);
-            return Ok(());
-        }
-        // A file that cannot be checked must not be written through: without a clean statements/,
-        // the run fails rather than risk it.
-        if empty_statements(&statements, false).is_err() {
-            return remove_tree(&statements);
-        }
-        Ok(())
     }
 
     /// `.NAME{tag}PID` beside --out, for this process.
@@ -872,14 +774,28 @@ mod tests {
 
     /// Writes batch "old" to `root/out`, then replaces it with batch "new" removing the old one as
     /// `old_batch` says.
+    /// `OutDir::acquire` with `--force`, waiting while the lock is held by a child that another test
+    /// forked while holding it: a forked child holds a copy of every open file until it execs.
+    fn acquire_retrying(out: &Path) -> OutDir {
+        let mut attempts = 0;
+        loop {
+            match OutDir::acquire(out, true, &[], PERIOD) {
+                Err(Error::Refused(m)) if m.contains("another payline run") && attempts < 2000 => {
+                    attempts += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                other => return other.unwrap(),
+            }
+        }
+    }
+
     fn replace(root: &Path, old_batch: &OldBatch) -> PathBuf {
         let out = root.join("out");
         OutDir::acquire(&out, false, &[], PERIOD)
             .unwrap()
             .commit(&OldBatch::RemoveNow, |d| batch(d, "old"))
             .unwrap();
-        OutDir::acquire(&out, true, &[], PERIOD)
-            .unwrap()
+        acquire_retrying(&out)
             .commit(old_batch, |d| batch(d, "new"))
             .unwrap();
         assert_eq!(
@@ -930,18 +846,8 @@ mod tests {
             std::fs::read_to_string(left.join("payouts.csv")).unwrap(),
             "old"
         );
-        // The next run on the same --out: the batch in place is untouched, the trash goes. A child
-        // forked by another test (or by this one) holds a copy of the lock until it execs: wait.
-        let mut attempts = 0;
-        let dir = loop {
-            match OutDir::acquire(&out, true, &[], PERIOD) {
-                Err(Error::Refused(m)) if m.contains("another payline run") && attempts < 2000 => {
-                    attempts += 1;
-                    std::thread::sleep(std::time::Duration::from_millis(5));
-                }
-                other => break other.unwrap(),
-            }
-        };
+        // The next run on the same --out: the batch in place is untouched, the trash goes.
+        let dir = acquire_retrying(&out);
         assert_eq!(names(root.path()), [".out.payline-lock", "out"]);
         assert_eq!(
             std::fs::read_to_string(out.join("payouts.csv")).unwrap(),

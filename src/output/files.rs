@@ -27,18 +27,10 @@ fn csv_writer<W: Write>(inner: W) -> csv::Writer<W> {
         .from_writer(inner)
 }
 
-/// Creates (or, in a reused directory, rewrites) one output file; never through a symbolic link.
+/// Creates one output file in the fresh temporary directory; never over anything already there (a
+/// file, or a link planted to write elsewhere).
 fn create(path: &Path) -> Result<csv::Writer<Hashed>> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.custom_flags(rustix::fs::OFlags::NOFOLLOW.bits().cast_signed());
-    }
-    let file = options
-        .open(path)
-        .map_err(|e| Error::io("create", path, e))?;
+    let file = File::create_new(path).map_err(|e| Error::io("create", path, e))?;
     Ok(csv_writer(HashingWriter::new(file)))
 }
 
@@ -135,11 +127,8 @@ pub fn write_outputs(
     previous_ledger: Option<(&Path, &str)>,
     mut manifest: Manifest,
 ) -> Result<()> {
-    // `dir` may be a reused directory (see `output::atomic`) that already has statements/.
     let statements = dir.join("statements");
-    if !std::fs::symlink_metadata(&statements).is_ok_and(|m| m.is_dir()) {
-        std::fs::create_dir(&statements).map_err(|e| Error::io("create", &statements, e))?;
-    }
+    std::fs::create_dir(&statements).map_err(|e| Error::io("create", &statements, e))?;
     // Task 0 writes the tables; every other task writes a run of consecutive statements.
     const STATEMENTS_PER_TASK: usize = 256;
     let runs: Vec<&[Payout]> = outcome.payouts.chunks(STATEMENTS_PER_TASK).collect();
@@ -189,39 +178,8 @@ pub fn write_outputs(
     {
         outputs.extend(result?);
     }
-    remove_unlisted(dir, &outputs)?;
     manifest.outputs = outputs;
     manifest.write(dir)
-}
-
-/// Removes from `dir` every file this batch did not write (left in a reused directory), so the batch
-/// holds exactly the files its manifest lists.
-fn remove_unlisted(dir: &Path, outputs: &BTreeMap<String, String>) -> Result<()> {
-    for sub in ["", "statements"] {
-        let at = dir.join(sub);
-        for entry in std::fs::read_dir(&at).map_err(|e| Error::io("read", &at, e))? {
-            let entry = entry.map_err(|e| Error::io("read", &at, e))?;
-            let name = entry.file_name();
-            let name = name.to_string_lossy();
-            let key = if sub.is_empty() {
-                name.to_string()
-            } else {
-                format!("{sub}/{name}")
-            };
-            if key == "statements" || outputs.contains_key(&key) {
-                continue;
-            }
-            let path = entry.path();
-            let kind = entry.file_type().map_err(|e| Error::io("read", &path, e))?;
-            let removed = if kind.is_dir() {
-                std::fs::remove_dir_all(&path)
-            } else {
-                std::fs::remove_file(&path)
-            };
-            removed.map_err(|e| Error::io("remove", &path, e))?;
-        }
-    }
-    Ok(())
 }
 
 /// payouts.csv, lines.csv, ledger.csv, balances.csv and nudges.csv, with the SHA-256 of each.
