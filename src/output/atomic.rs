@@ -80,22 +80,24 @@ impl OldBatch {
 /// on the same --out sees a live remover and leaves the directory to it; if this process dies, that
 /// run finds the id dead and removes the rest. Files that vanish meanwhile are not errors.
 pub fn remove_work_dir(dir: &Path) -> Result<()> {
-    let trash = dir
-        .file_name()
-        .and_then(OsStr::to_str)
-        .and_then(|n| n.rfind(TRASH_TAG).map(|i| (n, i)))
-        .filter(|(n, i)| {
-            let pid = &n[i + TRASH_TAG.len()..];
-            n.starts_with('.') && !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit())
-        })
-        .map(|(n, i)| &n[..i + TRASH_TAG.len()]);
-    let (Some(prefix), Some(parent)) = (trash, dir.parent()) else {
+    // On bytes, so that an --out whose name is not UTF-8 is cleaned up too.
+    let tag = TRASH_TAG.as_bytes();
+    let prefix = dir.file_name().map(OsStr::as_encoded_bytes).and_then(|n| {
+        let at = n.windows(tag.len()).rposition(|w| w == tag)? + tag.len();
+        let pid = &n[at..];
+        (n.starts_with(b".") && !pid.is_empty() && pid.iter().all(u8::is_ascii_digit))
+            .then(|| trash_prefix(&n[..at]))
+            .flatten()
+    });
+    let (Some(prefix), Some(parent)) = (prefix, dir.parent()) else {
         return Err(Error::Refused(format!(
             "{} is not a directory payline set aside for removal (.NAME{TRASH_TAG}PID); nothing was removed",
             dir.display()
         )));
     };
-    let mine = parent.join(format!("{prefix}{}", std::process::id()));
+    let mut mine = prefix;
+    mine.push(std::process::id().to_string());
+    let mine = parent.join(mine);
     // A failed rename (another process removed it, or a dead remover's leftover holds the name)
     // leaves the directory where it was: remove it there.
     let at = if mine != dir && std::fs::rename(dir, &mine).is_ok() {
@@ -104,6 +106,19 @@ pub fn remove_work_dir(dir: &Path) -> Result<()> {
         dir.to_path_buf()
     };
     remove_tree(&at)
+}
+
+/// `.NAME.payline-trash-` as a file name (from the bytes of one: on Unix any bytes, elsewhere UTF-8).
+fn trash_prefix(bytes: &[u8]) -> Option<OsString> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        Some(OsStr::from_bytes(bytes).to_os_string())
+    }
+    #[cfg(not(unix))]
+    {
+        std::str::from_utf8(bytes).ok().map(OsString::from)
+    }
 }
 
 /// A locked, checked `--out`: the right to write it. Dropping it releases the lock.
@@ -879,6 +894,21 @@ mod tests {
             }
             assert!(!tree.exists());
         }
+    }
+
+    /// An --out whose name is not UTF-8 gets its replaced batch removed too.
+    #[cfg(unix)]
+    #[test]
+    fn the_remover_removes_trash_whose_name_is_not_utf8() {
+        use std::os::unix::ffi::OsStrExt;
+        let root = tempfile::tempdir().unwrap();
+        let trash = root
+            .path()
+            .join(OsStr::from_bytes(b".o\xffut.payline-trash-4"));
+        std::fs::create_dir(&trash).unwrap();
+        batch(&trash, "old").unwrap();
+        remove_work_dir(&trash).unwrap();
+        assert!(names(root.path()).is_empty(), "{:?}", names(root.path()));
     }
 
     #[test]
