@@ -787,8 +787,6 @@ mod tests {
         v
     }
 
-    /// Writes batch "old" to `root/out`, then replaces it with batch "new" removing the old one as
-    /// `old_batch` says.
     /// `OutDir::acquire` with `--force`, waiting while the lock is held by a child that another test
     /// forked while holding it: a forked child holds a copy of every open file until it execs.
     fn acquire_retrying(out: &Path) -> OutDir {
@@ -804,6 +802,8 @@ mod tests {
         }
     }
 
+    /// Writes batch "old" to `root/out`, then replaces it with batch "new" removing the old one as
+    /// `old_batch` says.
     fn replace(root: &Path, old_batch: &OldBatch) -> PathBuf {
         let out = root.join("out");
         OutDir::acquire(&out, false, &[], PERIOD)
