@@ -20,3 +20,11 @@ pub mod run;
 pub use error::{Error, Result, Warning, WarningCode};
 // `payline::period::Period` and `payline::money` read as before: they live in `model`.
 pub use model::{money, period};
+
+/// How many threads a run's parallel steps (the deal stream, evaluation, writing) use: one per core,
+/// at most eight.
+pub(crate) fn worker_threads() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .clamp(1, 8)
+}

@@ -284,10 +284,7 @@ pub fn evaluate(program: &Program, period: &Period, inputs: &Inputs) -> Result<O
     // Partners are independent until the budget: runs of them are evaluated on every core, a wave
     // at a time (so only a wave's results wait to be merged), and merged in partner order, so the
     // lines, the warnings and the first error are those of one pass in partner order.
-    let threads = std::thread::available_parallelism()
-        .map_or(1, std::num::NonZeroUsize::get)
-        .clamp(1, 8);
-    let run = PARTNERS_PER_TASK * threads;
+    let run = PARTNERS_PER_TASK * crate::worker_threads();
     let evaluate_run = |range: std::ops::Range<usize>| -> Result<Vec<PartnerResult>> {
         range
             .map(|index| evaluate_partner(program, period, inputs, &claims_by_partner, index))
@@ -395,16 +392,10 @@ pub fn evaluate(program: &Program, period: &Period, inputs: &Inputs) -> Result<O
 /// Next month's `--ledger` refuses a ledger that holds a line twice (SPEC §7), so this run must never
 /// write one: a guard against a rule writing two lines with the same key.
 fn ensure_lines_are_unique(outcome: &Outcome, partners: &[Partner]) -> Result<()> {
-    // Keys include the partner and both lists are sorted by partner: one partner's keys at a time.
-    let mut movements = outcome.movements.iter().peekable();
-    let mut earned = outcome.lines.iter().peekable();
+    // Keys include the partner and the period's lines come by partner: one partner's keys at a time.
     let mut seen = std::collections::HashSet::new();
     let mut current = None;
-    while let Some(line) = match (earned.peek(), movements.peek()) {
-        (Some(e), Some(m)) if m.partner < e.partner => movements.next(),
-        (Some(_), _) => earned.next(),
-        (None, _) => movements.next(),
-    } {
+    for line in outcome.period_lines() {
         if current != Some(line.partner) {
             seen.clear();
             current = Some(line.partner);

@@ -37,6 +37,19 @@ pub struct PartnerRuleTotal<'a> {
 }
 
 impl Outcome {
+    /// The period's lines as lines.csv and ledger.csv hold them, and in which each line's key must be
+    /// unique: per partner, what was earned, clawed back or adjusted, then the account movements
+    /// (both lists are sorted by partner).
+    pub fn period_lines(&self) -> impl Iterator<Item = &Line> {
+        let mut earned = self.lines.iter().peekable();
+        let mut moved = self.movements.iter().peekable();
+        std::iter::from_fn(move || match (earned.peek(), moved.peek()) {
+            (Some(e), Some(m)) if m.partner < e.partner => moved.next(),
+            (Some(_), _) => earned.next(),
+            (None, _) => moved.next(),
+        })
+    }
+
     /// Every rule of `program` in program order, a rule without lines included (0 lines, 0), then
     /// the adjustments, one per kind, in the order they first appear. A claim counts under its
     /// fund; a clawback is an adjustment even though its line names the rule it recovers from.

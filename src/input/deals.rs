@@ -130,10 +130,7 @@ impl Default for LoadOptions {
     fn default() -> Self {
         LoadOptions {
             block_bytes: 4 << 20,
-            workers: std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(1)
-                .clamp(1, 8),
+            workers: crate::worker_threads(),
             fingerprint,
         }
     }

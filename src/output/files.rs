@@ -103,18 +103,6 @@ fn write_line<W: Write>(
     w.write_record(None::<&[u8]>)
 }
 
-/// The period's lines as lines.csv and ledger.csv hold them: per partner, what was earned, clawed back
-/// or adjusted, then the account movements (fund draws, the payout).
-fn period_lines(outcome: &Outcome) -> impl Iterator<Item = &Line> {
-    let mut earned = outcome.lines.iter().peekable();
-    let mut moved = outcome.movements.iter().peekable();
-    std::iter::from_fn(move || match (earned.peek(), moved.peek()) {
-        (Some(e), Some(m)) if m.partner < e.partner => moved.next(),
-        (Some(_), _) => earned.next(),
-        (None, _) => moved.next(),
-    })
-}
-
 /// Writes payouts.csv, lines.csv, ledger.csv, balances.csv, statements/, nudges.csv and manifest.json.
 /// The tables and the statements are written by every core at once: the files are independent and
 /// each is hashed as it is written, so the order they are written in changes no byte of the batch.
@@ -136,10 +124,7 @@ pub fn write_outputs(
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
     let results: Mutex<Vec<Option<Written>>> = Mutex::new((0..tasks).map(|_| None).collect());
-    let workers = std::thread::available_parallelism()
-        .map_or(1, std::num::NonZeroUsize::get)
-        .clamp(1, 8)
-        .min(tasks);
+    let workers = crate::worker_threads().min(tasks);
     let work = || {
         loop {
             let task = next.fetch_add(1, Ordering::Relaxed);
@@ -281,7 +266,7 @@ fn write_tables(
         }
     }
     let mut both = csv_writer(Tee(into_inner(lines, &lines_path)?, into_inner(w, &path)?));
-    for line in period_lines(outcome) {
+    for line in outcome.period_lines() {
         write_line(&mut both, &period_label, partners, line, units).map_err(io(&path))?;
     }
     let Tee(lines, ledger) = into_inner(both, &path)?;
