@@ -685,7 +685,7 @@ fn sync_tree(dir: &Path) -> Result<()> {
 }
 
 /// The files under `dir`, and its directories in post-order (`dir` itself last).
-pub(super) fn collect_tree(
+fn collect_tree(
     dir: &Path,
     files: &mut Vec<PathBuf>,
     dirs: &mut Vec<PathBuf>,
