@@ -685,11 +685,7 @@ fn sync_tree(dir: &Path) -> Result<()> {
 }
 
 /// The files under `dir`, and its directories in post-order (`dir` itself last).
-fn collect_tree(
-    dir: &Path,
-    files: &mut Vec<PathBuf>,
-    dirs: &mut Vec<PathBuf>,
-) -> Result<()> {
+fn collect_tree(dir: &Path, files: &mut Vec<PathBuf>, dirs: &mut Vec<PathBuf>) -> Result<()> {
     let entries = std::fs::read_dir(dir).map_err(|e| Error::io("read", dir, e))?;
     for entry in entries {
         let entry = entry.map_err(|e| Error::io("read", dir, e))?;
