@@ -326,7 +326,7 @@ fn a_balance_that_converts_to_zero_yen_is_carried_below_minimum() {
     let rows: Vec<&str> = payouts.lines().collect();
     assert_eq!(
         rows[1],
-        "2026-10,P001,One,reseller,,USD,0.01,0.00,0.00,0.01,0.00,0.01,below-minimum,,JPY,0.025,0"
+        "2026-10,P001,One,reseller,,USD,0.01,0.00,0.00,0.01,0.00,0.01,below-minimum,,JPY,0.025,0,0.00"
     );
     let balances = std::fs::read_to_string(case.path("out/balances.csv")).unwrap();
     assert!(balances.contains("P001,payout,0.01"), "{balances}");
@@ -350,6 +350,6 @@ fn a_balance_of_one_yen_or_more_is_still_paid() {
     let payouts = case.payouts();
     assert_eq!(
         payouts.lines().nth(1).unwrap(),
-        "2026-10,P001,One,reseller,,USD,0.02,0.00,0.00,0.02,0.02,0.00,paid,2026-11-30,JPY,0.025,1"
+        "2026-10,P001,One,reseller,,USD,0.02,0.00,0.00,0.02,0.02,0.00,paid,2026-11-30,JPY,0.025,1,0.00"
     );
 }

@@ -51,6 +51,8 @@ pub struct Payout {
     pub payout_currency: String,
     pub fx_rate: Decimal,
     pub paid_in_payout_currency: Decimal,
+    /// The partner's `pending` balance after the run (SPEC §8.2): held lines not payable yet.
+    pub pending: Decimal,
 }
 
 pub fn settle(
@@ -197,6 +199,7 @@ pub fn settle(
             payout_currency: partner.currency.clone(),
             fx_rate,
             paid_in_payout_currency,
+            pending: Decimal::new(0, units),
         });
     }
     Ok(out)

@@ -201,6 +201,7 @@ fn write_tables(
         "payout_currency",
         "fx_rate",
         "paid_in_payout_currency",
+        "pending",
     ])
     .map_err(io(&path))?;
     for p in &outcome.payouts {
@@ -223,6 +224,7 @@ fn write_tables(
             p.payout_currency.clone(),
             format_rate(p.fx_rate),
             format_money(p.paid_in_payout_currency, minor_units(&p.payout_currency)),
+            money(p.pending),
         ])
         .map_err(io(&path))?;
     }
