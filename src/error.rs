@@ -74,6 +74,8 @@ pub enum WarningCode {
     NoQuota,
     /// A claim on a fund whose `when` the partner does not match: paid nothing.
     ClaimNotEligible,
+    /// A claim decided outside its fund rule's `valid_from`/`valid_until`: paid nothing.
+    ClaimOutsideRuleDates,
     /// A claim paid in part or not at all: the fund had no more.
     ClaimUnpaid,
     /// The budgeted rules requested more than the budget: prorated.

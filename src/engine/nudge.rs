@@ -142,7 +142,9 @@ pub fn nudges_for(ctx: &PartnerCtx, lines: &[Line]) -> Result<Vec<Nudge>> {
         Ok(())
     };
     for rule in &ctx.program.rules {
-        if !rule.when.matches_partner(ctx.partner, ctx.level) {
+        if !rule.when.matches_partner(ctx.partner, ctx.level)
+            || !rule.when.valid_during(ctx.period.start, ctx.period.end)
+        {
             continue;
         }
         if let Some(t) = rules::next_threshold(rule, ctx)? {

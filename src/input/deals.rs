@@ -1121,7 +1121,7 @@ fn deal_row(
     }
     if before_period {
         for (prior, counts) in plan.prior_filters.iter().zip(acc.prior.iter_mut()) {
-            if prior.matches_deal_keys(product, customer_type, source, credited) {
+            if prior.matches_deal_keys(closed_on, product, customer_type, source, credited) {
                 acc.touched[partner] = acc.touched[partner] || {
                     acc.touched_list.push(partner);
                     true

@@ -1,6 +1,7 @@
 //! `when` (SPEC §3): the filter a rule, a modifier or a plan applies to partners and deals.
 
 use super::{Deal, DealSource, Partner};
+use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
 /// Eligibility (SPEC §3 `when`). A `None` key matches everything; a list matches any of its items.
@@ -14,6 +15,11 @@ pub struct When {
     pub source: Option<Vec<String>>,
     pub min_amount: Option<Decimal>,
     pub max_amount: Option<Decimal>,
+    /// A rule's effective dates (SPEC §8.6 `valid_from`/`valid_until`, inclusive): only deals closed,
+    /// activities occurred and claims decided inside them count for the rule. Rule-level keys, kept
+    /// here because they filter exactly where `when` does (every measure, the loader's history counts).
+    pub valid_from: Option<NaiveDate>,
+    pub valid_until: Option<NaiveDate>,
 }
 
 fn list_matches(list: &Option<Vec<String>>, value: Option<&str>) -> bool {
@@ -30,9 +36,23 @@ impl When {
             && list_matches(&self.level, level)
     }
 
-    /// The deal keys, with `min_amount`/`max_amount` on the deal's credited amount.
+    /// Whether `date` lies inside the effective dates (always, without them).
+    pub fn valid_on(&self, date: NaiveDate) -> bool {
+        self.valid_from.is_none_or(|from| date >= from)
+            && self.valid_until.is_none_or(|until| date <= until)
+    }
+
+    /// Whether the effective dates share a day with `start..=end` (a period).
+    pub fn valid_during(&self, start: NaiveDate, end: NaiveDate) -> bool {
+        self.valid_from.is_none_or(|from| end >= from)
+            && self.valid_until.is_none_or(|until| start <= until)
+    }
+
+    /// The deal keys, with `min_amount`/`max_amount` on the deal's credited amount, and the effective
+    /// dates on its `closed_on`.
     pub fn matches_deal(&self, deal: &Deal) -> bool {
         self.matches_deal_keys(
+            deal.closed_on,
             deal.product.as_deref(),
             deal.customer_type.as_deref(),
             deal.source,
@@ -44,12 +64,14 @@ impl When {
     /// but never stored.
     pub fn matches_deal_keys(
         &self,
+        closed_on: NaiveDate,
         product: Option<&str>,
         customer_type: Option<&str>,
         source: DealSource,
         credited: Decimal,
     ) -> bool {
-        list_matches(&self.product, product)
+        self.valid_on(closed_on)
+            && list_matches(&self.product, product)
             && list_matches(&self.customer_type, customer_type)
             && list_matches(&self.source, Some(source.name()))
             && self.min_amount.is_none_or(|m| credited >= m)

@@ -7,7 +7,7 @@
 
 use super::*;
 use crate::engine::rules::PaysFor;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// What `check` knows beyond the program: the partner types, regions and levels of a partners file,
 /// if given.
@@ -124,6 +124,7 @@ pub fn lint(program: &Program, text: &str, ctx: &LintContext) -> Vec<Diagnostic>
         }
     }
     double_pay(program, &src, &mut out);
+    versions(program, &src, &mut out);
     out
 }
 
@@ -296,12 +297,92 @@ fn when_overlaps(a: &When, b: &When) -> bool {
 
 /// Two rules of one group (same kind, same object) pay for the same thing when their eligibility
 /// overlaps, and, for SPIFs, their windows share a day.
+/// Two rules that both have effective dates are versions of each other: [`versions`] reports them.
 fn could_double_pay(a: &Rule, b: &Rule) -> bool {
     let days_overlap = match (a.kind.active_days(), b.kind.active_days()) {
         (Some((s1, e1)), Some((s2, e2))) => s1.max(s2) <= e1.min(e2),
         _ => true,
     };
-    days_overlap && when_overlaps(&a.when, &b.when)
+    !(is_dated(a) && is_dated(b))
+        && days_overlap
+        && dates_overlap(a, b)
+        && when_overlaps(&a.when, &b.when)
+}
+
+fn is_dated(rule: &Rule) -> bool {
+    rule.when.valid_from.is_some() || rule.when.valid_until.is_some()
+}
+
+/// Whether two rules' effective dates (SPEC §8.6) share a day.
+fn dates_overlap(a: &Rule, b: &Rule) -> bool {
+    let (from_a, until_a) = (a.when.valid_from, a.when.valid_until);
+    let (from_b, until_b) = (b.when.valid_from, b.when.valid_until);
+    until_a.is_none_or(|u| from_b.is_none_or(|f| f <= u))
+        && until_b.is_none_or(|u| from_a.is_none_or(|f| f <= u))
+}
+
+fn dates_text(rule: &Rule) -> String {
+    let day =
+        |d: Option<chrono::NaiveDate>, open: &str| d.map_or(open.to_string(), |d| d.to_string());
+    format!(
+        "{} to {}",
+        day(rule.when.valid_from, "the beginning"),
+        day(rule.when.valid_until, "no end")
+    )
+}
+
+/// SPEC §8.6: rules of one group (same kind, same thing paid for) with effective dates and
+/// overlapping eligibility are versions of one rule; consecutive versions should neither overlap (a
+/// deal paid by both) nor leave a gap (deals closed then paid by neither).
+fn versions(program: &Program, src: &Source, out: &mut Vec<Diagnostic>) {
+    let mut groups: BTreeMap<usize, Vec<&Rule>> = BTreeMap::new();
+    let mut keys: HashMap<PaysFor, usize> = HashMap::new();
+    for rule in program.rules.iter().filter(|r| is_dated(r)) {
+        let Some(obj) = rule.kind.pays_for() else {
+            continue;
+        };
+        let next = keys.len();
+        let group = *keys.entry(obj).or_insert(next);
+        groups.entry(group).or_default().push(rule);
+    }
+    for mut rules in groups.into_values() {
+        rules.sort_by_key(|r| (r.when.valid_from, r.pos.line));
+        for pair in rules.windows(2) {
+            let (a, b) = (pair[0], pair[1]);
+            if !when_overlaps(&a.when, &b.when) {
+                continue;
+            }
+            let kind = a.kind.name();
+            let message = if dates_overlap(a, b) {
+                format!(
+                    "rules `{}` ({}) and `{}` ({}) are versions of one {kind} rule whose effective \
+                     dates overlap: a partner can be paid twice for the same thing",
+                    a.id,
+                    dates_text(a),
+                    b.id,
+                    dates_text(b)
+                )
+            } else {
+                let (Some(until), Some(from)) = (a.when.valid_until, b.when.valid_from) else {
+                    continue;
+                };
+                if until.succ_opt() == Some(from) {
+                    continue;
+                }
+                format!(
+                    "rules `{}` ({}) and `{}` ({}) are versions of one {kind} rule with a gap: \
+                     nothing closed from {} to {} counts for either",
+                    a.id,
+                    dates_text(a),
+                    b.id,
+                    dates_text(b),
+                    until.succ_opt().unwrap_or(until),
+                    from.pred_opt().unwrap_or(from)
+                )
+            };
+            out.push(warning(program, b.key_pos("valid_from"), message, src));
+        }
+    }
 }
 
 #[cfg(test)]
@@ -328,6 +409,65 @@ mod tests {
             .map(|d| d.message)
             .filter(|m| m.contains("overlapping eligibility"))
             .collect()
+    }
+
+    fn dated(id: &str, dates: &str, when: &str) -> String {
+        format!(
+            "\n[[rules]]\nid = \"{id}\"\nkind = \"percent\"\nrate = \"0.1\"\n{dates}\nwhen = {{ {when} }}\n"
+        )
+    }
+
+    fn warnings(rules: &str) -> Vec<(usize, String)> {
+        let (p, text) = program(rules);
+        lint(&p, &text, &LintContext::default())
+            .into_iter()
+            .map(|d| (d.line, d.message))
+            .collect()
+    }
+
+    #[test]
+    fn adjacent_versions_are_quiet_overlapping_or_gapped_ones_warn_once() {
+        let v1 = dated("v1", "valid_until = 2026-06-30", "");
+        let adjacent = dated("v2", "valid_from = 2026-07-01", "");
+        assert_eq!(warnings(&(v1.clone() + &adjacent)), vec![]);
+
+        let overlapping = dated("v2", "valid_from = 2026-06-15", "");
+        let found = warnings(&(v1.clone() + &overlapping));
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert!(
+            found[0]
+                .1
+                .contains("`v1` (the beginning to 2026-06-30) and `v2` (2026-06-15 to no end)")
+                && found[0].1.contains("effective dates overlap"),
+            "{found:#?}"
+        );
+
+        let gapped = dated("v2", "valid_from = 2026-07-10", "");
+        let found = warnings(&(v1.clone() + &gapped));
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert!(
+            found[0]
+                .1
+                .contains("nothing closed from 2026-07-01 to 2026-07-09 counts for either"),
+            "{found:#?}"
+        );
+
+        // Versions for different partner types are not versions of each other.
+        let other = dated("v2", "valid_from = 2026-07-10", "partner_type = [\"var\"]");
+        let mine = dated(
+            "v1",
+            "valid_until = 2026-06-30",
+            "partner_type = [\"agency\"]",
+        );
+        assert_eq!(warnings(&(mine + &other)), vec![]);
+    }
+
+    #[test]
+    fn an_undated_rule_double_pays_only_a_dated_one_it_shares_days_with() {
+        // An undated rule overlaps any dated one of the same kind: the double-pay lint.
+        let found = warnings(&(percent("base", "") + &dated("v1", "valid_until = 2026-06-30", "")));
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert!(found[0].1.contains("overlapping eligibility"), "{found:#?}");
     }
 
     #[test]

@@ -600,6 +600,7 @@ fn when(t: &Tbl, allow_deal_keys: bool, rule_kind: &str) -> Result<When, Bad> {
         source: source?,
         min_amount: min_amount?,
         max_amount: max_amount?,
+        ..When::default()
     })
 }
 
@@ -622,7 +623,7 @@ fn when_list(v: &Val, is_source: bool) -> Result<Vec<String>, Bad> {
 }
 
 /// Keys every rule may have; each kind adds its own (`Kind::keys`).
-const COMMON_KEYS: &[&str] = &["id", "kind", "when", "cap"];
+const COMMON_KEYS: &[&str] = &["id", "kind", "when", "cap", "valid_from", "valid_until"];
 
 /// A rule; `seen` holds the ids before it, with their line.
 fn rule(t: &Tbl, seen: &mut HashMap<String, usize>) -> Result<Rule, Bad> {
@@ -658,6 +659,16 @@ fn rule(t: &Tbl, seen: &mut HashMap<String, usize>) -> Result<Rule, Bad> {
     let (has_deals, kind_name) = kind.map_or((true, ""), |k| (k.has_deals(), k.name()));
     let when = t.section("when", |w| when(w, has_deals, kind_name));
     let cap = t.value("cap", non_negative);
+    let valid_from = t.value("valid_from", date);
+    let valid_until = t.value("valid_until", date);
+    if let (Ok(Some(from)), Ok(Some(until))) = (valid_from, valid_until)
+        && from > until
+    {
+        let message = format!(
+            "`valid_from` ({from}) is after `valid_until` ({until}): the rule could never apply"
+        );
+        t.error_at("valid_from", message);
+    }
     let modifiers = match kind {
         Ok(kind) if !kind.is_deal_based() => Ok(Vec::new()),
         _ => modifiers(t),
@@ -668,9 +679,14 @@ fn rule(t: &Tbl, seen: &mut HashMap<String, usize>) -> Result<Rule, Bad> {
         .table
         .keys()
         .map(|k| (k.get_ref().to_string(), t.src.pos(k.span().start)));
+    let when = When {
+        valid_from: valid_from?,
+        valid_until: valid_until?,
+        ..when?.unwrap_or_default()
+    };
     Ok(Rule {
         id: id?.into(),
-        when: when?.unwrap_or_default(),
+        when,
         cap: cap?,
         modifiers: modifiers?,
         kind: body?,
@@ -780,6 +796,33 @@ amount = "5"
         assert!(found.contains(&(10, 1)), "{diags:#?}");
         assert!(found.contains(&(13, 6)), "{diags:#?}");
         assert_eq!(diags.len(), 4, "{diags:#?}");
+    }
+
+    #[test]
+    fn effective_dates_are_read_and_checked() {
+        let text = MINIMAL.replace(
+            "amount = \"50.00\"",
+            "amount = \"50.00\"\nvalid_from = 2026-07-01\nvalid_until = \"2026-12-31\"",
+        );
+        let (p, diags) = parse("p.toml", &text);
+        assert!(diags.is_empty(), "{diags:#?}");
+        let when = &p.unwrap().rules[0].when;
+        assert_eq!(when.valid_from, NaiveDate::from_ymd_opt(2026, 7, 1));
+        assert_eq!(when.valid_until, NaiveDate::from_ymd_opt(2026, 12, 31));
+
+        let text = MINIMAL.replace(
+            "amount = \"50.00\"",
+            "amount = \"50.00\"\nvalid_from = 2026-07-01\nvalid_until = 2026-06-30",
+        );
+        let (p, diags) = parse("p.toml", &text);
+        assert!(p.is_none());
+        assert_eq!(diags.len(), 1, "{diags:#?}");
+        assert_eq!((diags[0].line, diags[0].column), (11, 14), "{diags:#?}");
+        assert!(
+            diags[0]
+                .message
+                .contains("`valid_from` (2026-07-01) is after `valid_until` (2026-06-30)")
+        );
     }
 
     #[test]

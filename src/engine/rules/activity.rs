@@ -48,7 +48,7 @@ pub fn evaluate(rule: &Rule, config: &Config, ctx: &PartnerCtx) -> Result<RuleOu
     let recorded = calc.ok(
         ctx.activities
             .iter()
-            .filter(|a| a.activity == activity)
+            .filter(|a| a.activity == activity && rule.when.valid_on(a.occurred_on))
             .try_fold(0u64, |sum, a| sum.checked_add(a.quantity)),
         || format!("the total quantity of `{activity}` in the period"),
     )?;

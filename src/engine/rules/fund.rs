@@ -70,8 +70,25 @@ pub fn evaluate(
         .get(&(ctx.index, rule.id.to_string()))
         .copied()
         .unwrap_or(Decimal::ZERO);
-    let claims: Vec<_> = ctx.claims.iter().filter(|c| *c.fund == *rule.id).collect();
     let mut out = RuleOutput::default();
+    // SPEC §8.6: only claims decided inside the fund rule's effective dates are paid from it.
+    let (claims, outside): (Vec<_>, Vec<_>) = ctx
+        .claims
+        .iter()
+        .filter(|c| *c.fund == *rule.id)
+        .partition(|c| c.decided_on.is_none_or(|d| rule.when.valid_on(d)));
+    for c in outside {
+        out.warnings.push(Warning::new(
+            WarningCode::ClaimOutsideRuleDates,
+            format!(
+                "claim {} of partner {} on fund `{}` paid nothing: decided on {}, outside the rule's effective dates",
+                c.claim_id,
+                ctx.partner.id,
+                rule.id,
+                c.decided_on.map(|d| d.to_string()).unwrap_or_default()
+            ),
+        ));
+    }
     if !eligible {
         for c in &claims {
             out.warnings.push(Warning::new(
@@ -93,7 +110,9 @@ pub fn evaluate(
         }
         None => Decimal::ZERO,
     };
+    let in_force = rule.when.valid_during(ctx.period.start, ctx.period.end);
     let allocated = match allocation {
+        _ if !in_force => Decimal::ZERO,
         None => Decimal::ZERO,
         Some(Allocation::Fixed(a)) => *a,
         Some(Allocation::ByLevel(table)) => ctx

@@ -360,6 +360,9 @@ pub fn evaluate(rule: &Rule, ctx: &PartnerCtx) -> Result<RuleOutput> {
         // A fund keeps its balance for a partner outside its `when`, and says so of its claims.
         RuleKind::Fund(c) => fund::evaluate(rule, c, eligible, ctx),
         _ if !eligible => Ok(RuleOutput::default()),
+        // SPEC §8.6: a rule pays only in periods that share a day with its effective dates (its deal
+        // and activity measures are filtered by date too, through `when`).
+        _ if !rule.when.valid_during(ctx.period.start, ctx.period.end) => Ok(RuleOutput::default()),
         RuleKind::Flat(c) => flat::evaluate(rule, c, ctx),
         RuleKind::Percent(c) => percent::evaluate(rule, c, ctx),
         RuleKind::Tiered(c) => tiered::evaluate(rule, c, ctx),
