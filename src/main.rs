@@ -128,35 +128,61 @@ impl Drop for Progress {
     }
 }
 
-fn print_json(value: &impl serde::Serialize) {
-    println!(
-        "{}",
-        serde_json::to_string_pretty(value).expect("reports serialize")
-    );
+fn json_text(value: &impl serde::Serialize) -> String {
+    let mut text = serde_json::to_string_pretty(value).expect("reports serialize");
+    text.push('\n');
+    text
+}
+
+/// Writes the report to stdout. A reader that went away (`payline diff … | head -3`) is not an
+/// error: the run is done and nobody is left to read (exit 0, as ripgrep does). Any other failure
+/// (a full disk behind a redirect) is reported on stderr, since the report was lost.
+fn emit(text: &str) -> Result<(), ExitCode> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Err(ExitCode::SUCCESS),
+        Err(e) => {
+            eprintln!("error: cannot write the report to standard output: {e}");
+            Err(ExitCode::FAILURE)
+        }
+    }
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let json = cli.command.json();
     match execute(cli.command) {
-        Ok(code) => ExitCode::from(code),
+        Ok((code, report)) => match emit(&report) {
+            Ok(()) => ExitCode::from(code),
+            Err(failed) => failed,
+        },
         Err(e) => {
+            let code = ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(1));
             if json {
                 // With --json a failure is one JSON object too, on stdout where the report would be.
-                print_json(&e.to_json());
+                if let Err(failed) = emit(&json_text(&e.to_json())) {
+                    return if failed == ExitCode::SUCCESS {
+                        code
+                    } else {
+                        failed
+                    };
+                }
             } else if let payline::Error::Program(_) = e {
                 // Program diagnostics carry their own `file:line:col: error:` prefix.
                 eprintln!("{e}");
             } else {
                 eprintln!("error: {e}");
             }
-            ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(1))
+            code
         }
     }
 }
 
-/// Runs one command; the library's typed error reaches `main`, which picks the exit status.
-fn execute(command: Command) -> payline::Result<u8> {
+/// Runs one command: its exit status and the report to print. The library's typed error reaches
+/// `main`, which picks the exit status.
+fn execute(command: Command) -> payline::Result<(u8, String)> {
     match command {
         Command::Run(args) => {
             let summary = {
@@ -172,23 +198,26 @@ fn execute(command: Command) -> payline::Result<u8> {
                     &mut |stage| progress.update(stage),
                 )?
             };
-            if args.json {
-                print_json(&summary);
+            let report = if args.json {
+                json_text(&summary)
             } else {
-                print!("{}", payline::output::render_table(&summary));
-                println!("\nWrote {}", args.out.display());
-            }
-            Ok(0)
+                format!(
+                    "{}\nWrote {}\n",
+                    payline::output::render_table(&summary),
+                    args.out.display()
+                )
+            };
+            Ok((0, report))
         }
         Command::Check(args) => {
             let report = payline::check::check(&args.programs, args.partners.as_deref())?;
-            if args.json {
-                print_json(&report);
-            } else {
-                print!("{}", report.render());
-            }
             let failed = report.errors > 0 || (args.deny_warnings && report.warnings > 0);
-            Ok(if failed { 1 } else { 0 })
+            let text = if args.json {
+                json_text(&report)
+            } else {
+                report.render()
+            };
+            Ok((if failed { 1 } else { 0 }, text))
         }
         Command::Diff(args) => {
             let top = if args.all { None } else { Some(args.top) };
@@ -200,12 +229,12 @@ fn execute(command: Command) -> payline::Result<u8> {
                 args.max_increase,
                 top,
             )?;
-            if args.json {
-                print_json(&report);
+            let text = if args.json {
+                json_text(&report)
             } else {
-                print!("{}", report.render());
-            }
-            Ok(if report.over_limit { 3 } else { 0 })
+                report.render()
+            };
+            Ok((if report.over_limit { 3 } else { 0 }, text))
         }
         Command::Explain(args) => {
             let (program, loaded, outcome) = {
@@ -217,21 +246,18 @@ fn execute(command: Command) -> payline::Result<u8> {
                     &mut |stage| progress.update(stage),
                 )?
             };
-            print!(
-                "{}",
-                payline::explain::explain(
-                    &program,
-                    &args.data.period,
-                    &loaded,
-                    &outcome,
-                    &args.partner
-                )?
-            );
-            Ok(0)
+            let text = payline::explain::explain(
+                &program,
+                &args.data.period,
+                &loaded,
+                &outcome,
+                &args.partner,
+            )?;
+            Ok((0, text))
         }
         Command::RemoveWorkDir(args) => {
             payline::output::remove_work_dir(&args.dir)?;
-            Ok(0)
+            Ok((0, String::new()))
         }
     }
 }

@@ -42,7 +42,11 @@ fn every_command_of_the_reference_runs() {
     assert!(commands.len() >= 4, "{commands:?}");
     let scratch = tempfile::tempdir().unwrap();
     for command in commands {
-        let mut words: Vec<String> = command.split_whitespace().skip(1).map(String::from).collect();
+        let mut words: Vec<String> = command
+            .split_whitespace()
+            .skip(1)
+            .map(String::from)
+            .collect();
         if let Some(i) = words.iter().position(|w| w == "--out") {
             words[i + 1] = scratch.path().join(&words[i + 1]).display().to_string();
         }
