@@ -92,6 +92,11 @@ pub enum WarningCode {
     FundWithoutRule,
     /// `diff`: a claim on a fund one of the programs does not define: ignored.
     ClaimUnknownFund,
+    /// An fx.csv rate more than 10× away from the same currency's rate before it: probably quoted
+    /// the other way round.
+    FxRateJump,
+    /// The program has rules that read an input (activities, claims) that was not given.
+    InputMissing,
 }
 
 impl Warning {

@@ -120,9 +120,11 @@ pub fn load_many(
             None => None,
         });
     }
+    let mut fx_warnings = Vec::new();
     let fx = match &paths.fx {
         Some(p) => {
             let (fx, d) = FxTable::load(p, &first.currency)?;
+            fx_warnings = fx.plausibility_warnings(&d.path);
             digests.insert("fx".to_string(), d);
             fx
         }
@@ -159,7 +161,8 @@ pub fn load_many(
             shared.clone().expect("present until the last program")
         };
         let mut digests = digests.clone();
-        let mut warnings = Vec::new();
+        let mut warnings = fx_warnings.clone();
+        warnings.extend(missing_inputs(program, paths));
         let claims = match &paths.claims {
             Some(p) => {
                 let fund_ids: Vec<&str> = program
@@ -209,6 +212,43 @@ pub fn load_many(
         });
     }
     Ok(out)
+}
+
+/// Rules that read an input file that was not given pay nothing from it: say so, rather than print
+/// "No warnings" over a batch that silently left out every activity or claim.
+fn missing_inputs(program: &Program, paths: &DataPaths) -> Vec<crate::error::Warning> {
+    use crate::engine::rules::Kind;
+    use crate::error::{Warning, WarningCode};
+    let rules_of = |kind: Kind| -> Vec<&str> {
+        let ids = program.rules.iter().filter(|r| r.kind.kind() == kind);
+        ids.map(|r| &*r.id).collect()
+    };
+    let mut out = Vec::new();
+    for (kind, given, option, what) in [
+        (
+            Kind::Activity,
+            paths.activities.is_some(),
+            "--activities",
+            "activities",
+        ),
+        (Kind::Fund, paths.claims.is_some(), "--claims", "claims"),
+    ] {
+        let ids = rules_of(kind);
+        if !given && !ids.is_empty() {
+            out.push(Warning::new(
+                WarningCode::InputMissing,
+                format!(
+                    "no {option} was given: the {} rule(s) {} paid no {what}",
+                    kind.name(),
+                    ids.iter()
+                        .map(|id| format!("`{id}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        }
+    }
+    out
 }
 
 /// Loads the program and inputs and calculates, without writing anything.

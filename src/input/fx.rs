@@ -1,5 +1,5 @@
 use super::{CsvFile, FileDigest};
-use crate::error::Result;
+use crate::error::{Result, Warning, WarningCode};
 use crate::model::money::is_currency_code;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -62,6 +62,39 @@ impl FxTable {
             },
             digest,
         ))
+    }
+
+    /// A rate more than 10× above or below the same currency's rate before it is almost always quoted
+    /// the wrong way round (yen per dollar instead of dollars per yen): a warning per jump, naming
+    /// both rates and the direction fx.csv expects.
+    pub fn plausibility_warnings(&self, file: &str) -> Vec<Warning> {
+        let ten = Decimal::TEN;
+        let mut out = Vec::new();
+        for (currency, list) in &self.rates {
+            for pair in list.windows(2) {
+                let ((d0, r0), (d1, r1)) = (pair[0], pair[1]);
+                let jumps = r1
+                    .checked_div(r0)
+                    .is_none_or(|q| q > ten || q * ten < Decimal::ONE);
+                if !jumps {
+                    continue;
+                }
+                let inverse = Decimal::ONE
+                    .checked_div(r1)
+                    .and_then(|v| v.round_sf(6))
+                    .map(|v| v.normalize().to_string())
+                    .unwrap_or_default();
+                out.push(Warning::new(
+                    WarningCode::FxRateJump,
+                    format!(
+                        "{file}: the {currency} rate {r1} from {d1} is more than 10× away from the rate before it ({r0} from {d0}); \
+                         a rate is {} per one {currency}: if {r1} is {currency} per {}, the rate is {inverse}",
+                        self.program_currency, self.program_currency
+                    ),
+                ));
+            }
+        }
+        out
     }
 
     /// The rate in force on `date`, or why there is none.

@@ -1,0 +1,111 @@
+//! Inputs that run but are probably wrong get a warning in the summary, never silence: an fx.csv rate
+//! quoted the other way round, and a program whose activity or fund rules were run without their file.
+
+use assert_cmd::Command;
+
+fn run(extra: &[&str]) -> serde_json::Value {
+    let scratch = tempfile::tempdir().unwrap();
+    let out = scratch.path().join("out");
+    let output = Command::cargo_bin("payline")
+        .unwrap()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "run",
+            "--program",
+            "programs/mixed.toml",
+            "--partners",
+            "fixtures/partners.csv",
+        ])
+        .args([
+            "--deals",
+            "fixtures/deals.csv",
+            "--period",
+            "2026-10",
+            "--json",
+            "--out",
+        ])
+        .arg(&out)
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+/// The warnings about inputs (the sample data also leaves two claims partly unpaid, by design).
+fn warnings(summary: &serde_json::Value) -> Vec<(String, String)> {
+    summary["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w["code"] != "claim-unpaid")
+        .map(|w| {
+            (
+                w["code"].as_str().unwrap().to_string(),
+                w["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_rate_quoted_the_other_way_round_is_a_warning_with_the_direction() {
+    let scratch = tempfile::tempdir().unwrap();
+    let fx = scratch.path().join("fx.csv");
+    // JPY per USD (151.5) after USD per JPY (0.0068): P009's yen payout would be 5 JPY, not 45,956.
+    std::fs::write(
+        &fx,
+        "date,currency,rate\n2026-01-01,EUR,1.0850\n2026-01-01,JPY,0.006800\n2026-10-31,JPY,151.5\n",
+    )
+    .unwrap();
+    let summary = run(&[
+        "--fx",
+        fx.to_str().unwrap(),
+        "--activities",
+        "fixtures/activities.csv",
+        "--claims",
+        "fixtures/claims.csv",
+    ]);
+    let found = warnings(&summary);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0].0, "fx-rate-jump");
+    assert!(
+        found[0].1.contains(
+            "the JPY rate 151.5 from 2026-10-31 is more than 10× away from the rate before it (0.006800 from 2026-01-01); \
+             a rate is USD per one JPY: if 151.5 is JPY per USD, the rate is 0.00660066"
+        ),
+        "{found:#?}"
+    );
+}
+
+#[test]
+fn the_bundled_rates_raise_no_warning() {
+    let summary = run(&[
+        "--fx",
+        "fixtures/fx.csv",
+        "--activities",
+        "fixtures/activities.csv",
+        "--claims",
+        "fixtures/claims.csv",
+    ]);
+    assert_eq!(warnings(&summary), vec![]);
+}
+
+#[test]
+fn rules_whose_input_was_not_given_are_named() {
+    let summary = run(&["--fx", "fixtures/fx.csv"]);
+    let found = warnings(&summary);
+    assert_eq!(
+        found,
+        vec![
+            (
+                "input-missing".to_string(),
+                "no --activities was given: the activity rule(s) `certification` paid no activities".to_string()
+            ),
+            (
+                "input-missing".to_string(),
+                "no --claims was given: the fund rule(s) `mdf`, `coop` paid no claims".to_string()
+            ),
+        ]
+    );
+}
