@@ -62,7 +62,7 @@ fn unknown_keys_at_every_level() {
     assert_reports(
         "\n[colours]\n",
         &[
-            "p.toml:6:2: error: unknown key `colours`; expected one of: program, payout, budget, levels, nudges, rules",
+            "p.toml:6:2: error: unknown key `colours`; expected one of: program, payout, budget, levels, nudges, accounting, rules",
         ],
     );
     assert_reports(

@@ -103,7 +103,54 @@ fn write_line<W: Write>(
     w.write_record(None::<&[u8]>)
 }
 
-/// Writes payouts.csv, lines.csv, ledger.csv, balances.csv, statements/, nudges.csv and manifest.json.
+/// journal.csv (see `output::journal`): `entry, date, account, debit, credit, partner_id, memo`, every
+/// entry dated the period's last day, the side an amount is not on left empty.
+fn write_journal(
+    dir: &Path,
+    program: &Program,
+    period: &Period,
+    partners: &PartnerSet,
+    outcome: &Outcome,
+) -> Result<(String, String)> {
+    let rows = super::journal::journal(program, period, outcome)?;
+    let path = dir.join("journal.csv");
+    let mut w = create(&path)?;
+    let units = program.minor_units();
+    let side = |v: Decimal| {
+        if v.is_zero() {
+            String::new()
+        } else {
+            format_money(v, units)
+        }
+    };
+    let date = period.end.to_string();
+    w.write_record([
+        "entry",
+        "date",
+        "account",
+        "debit",
+        "credit",
+        "partner_id",
+        "memo",
+    ])
+    .map_err(io(&path))?;
+    for row in rows {
+        w.write_record([
+            row.entry.as_str(),
+            &date,
+            &row.account,
+            &side(row.debit),
+            &side(row.credit),
+            &partners.partners[row.partner].id,
+            &row.memo,
+        ])
+        .map_err(io(&path))?;
+    }
+    Ok(("journal.csv".to_string(), finish(w, &path)?))
+}
+
+/// Writes payouts.csv, lines.csv, ledger.csv, balances.csv, journal.csv, statements/, nudges.csv and
+/// manifest.json.
 /// The tables and the statements are written by every core at once: the files are independent and
 /// each is hashed as it is written, so the order they are written in changes no byte of the batch.
 pub fn write_outputs(
@@ -120,7 +167,8 @@ pub fn write_outputs(
     // Task 0 writes the tables; every other task writes a run of consecutive statements.
     const STATEMENTS_PER_TASK: usize = 256;
     let runs: Vec<&[Payout]> = outcome.payouts.chunks(STATEMENTS_PER_TASK).collect();
-    let tasks = runs.len() + 1;
+    // Task 1 writes journal.csv.
+    let tasks = runs.len() + 2;
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
     let results: Mutex<Vec<Option<Written>>> = Mutex::new((0..tasks).map(|_| None).collect());
@@ -133,8 +181,10 @@ pub fn write_outputs(
             }
             let result = if task == 0 {
                 write_tables(dir, program, period, partners, outcome, previous_ledger)
+            } else if task == 1 {
+                write_journal(dir, program, period, partners, outcome).map(|w| vec![w])
             } else {
-                runs[task - 1]
+                runs[task - 2]
                     .iter()
                     .map(|p| write_statement(&statements, program, period, partners, outcome, p))
                     .collect()

@@ -2,6 +2,7 @@
 
 mod atomic;
 mod files;
+pub mod journal;
 mod manifest;
 mod safe;
 mod summary;

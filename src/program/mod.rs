@@ -46,7 +46,40 @@ pub struct Program {
     pub budget: Option<Budget>,
     pub levels: Option<Levels>,
     pub nudges: Option<Nudges>,
+    /// The general-ledger account names journal.csv books the batch to (`[accounting]`).
+    pub accounting: Accounting,
     pub rules: Vec<Rule>,
+}
+
+/// `[accounting]`: the names of the general-ledger accounts journal.csv uses. Each payline ledger
+/// account maps to one liability account, and what partners earn is booked against an expense.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Accounting {
+    /// What partners earn (and what clawbacks, proration and adjustments take back).
+    pub expense: String,
+    /// The partners' `payout` account: owed to partners, paid or carried.
+    pub payable: String,
+    /// The `pending` account: earned but held for the refund window.
+    pub pending: String,
+    /// The counterpart of a partner's payout: where the payment run clears.
+    pub payments: String,
+    /// The `fund:RULE_ID` accounts (MDF, co-op): what a fund owes partners.
+    pub fund_payable: String,
+    /// What fund accruals and allocations cost.
+    pub fund_expense: String,
+}
+
+impl Default for Accounting {
+    fn default() -> Self {
+        Accounting {
+            expense: "Partner commissions expense".into(),
+            payable: "Partner payouts payable".into(),
+            pending: "Partner commissions pending".into(),
+            payments: "Partner payments clearing".into(),
+            fund_payable: "MDF payable".into(),
+            fund_expense: "MDF expense".into(),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]

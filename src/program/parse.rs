@@ -368,7 +368,15 @@ pub fn parse(file: &str, text: &str) -> (Option<Program>, Vec<Diagnostic>) {
 }
 
 fn build_program(root: &Tbl) -> Result<Program, Bad> {
-    root.check_keys(&["program", "payout", "budget", "levels", "nudges", "rules"]);
+    root.check_keys(&[
+        "program",
+        "payout",
+        "budget",
+        "levels",
+        "nudges",
+        "accounting",
+        "rules",
+    ]);
     let header = root.section("program", program_header);
     if let Ok(None) = header {
         root.src.error(0..0, "missing required table [program]");
@@ -376,6 +384,7 @@ fn build_program(root: &Tbl) -> Result<Program, Bad> {
     let payout = root.section("payout", payout_policy);
     let levels = root.section("levels", levels);
     let nudges = root.section("nudges", nudges);
+    let accounting = root.section("accounting", accounting);
 
     let mut seen = HashMap::new();
     let tables = root.value("rules", tables);
@@ -404,7 +413,46 @@ fn build_program(root: &Tbl) -> Result<Program, Bad> {
         budget: budget?,
         levels: levels?,
         nudges: nudges?,
+        accounting: accounting?.unwrap_or_default(),
         rules,
+    })
+}
+
+/// `[accounting]`: general-ledger account names, each a non-empty name (defaults for the others).
+fn accounting(t: &Tbl) -> Result<super::Accounting, Bad> {
+    const KEYS: [&str; 6] = [
+        "expense",
+        "payable",
+        "pending",
+        "payments",
+        "fund_payable",
+        "fund_expense",
+    ];
+    t.check_keys(&KEYS);
+    let name = |v: &Val| {
+        let text = string(v)?;
+        let ok = !text.trim().is_empty() && !text.chars().any(char::is_control);
+        v.expect(
+            "be an account name (not empty, no control characters)",
+            ok.then_some(text),
+        )
+    };
+    let [
+        expense,
+        payable,
+        pending,
+        payments,
+        fund_payable,
+        fund_expense,
+    ] = KEYS.map(|key| t.value(key, name));
+    let default = super::Accounting::default();
+    Ok(super::Accounting {
+        expense: expense?.unwrap_or(default.expense),
+        payable: payable?.unwrap_or(default.payable),
+        pending: pending?.unwrap_or(default.pending),
+        payments: payments?.unwrap_or(default.payments),
+        fund_payable: fund_payable?.unwrap_or(default.fund_payable),
+        fund_expense: fund_expense?.unwrap_or(default.fund_expense),
     })
 }
 
@@ -822,6 +870,39 @@ amount = "5"
             diags[0]
                 .message
                 .contains("`valid_from` (2026-07-01) is after `valid_until` (2026-06-30)")
+        );
+    }
+
+    #[test]
+    fn accounting_names_default_and_can_be_set() {
+        let (p, diags) = parse("p.toml", MINIMAL);
+        assert!(diags.is_empty(), "{diags:#?}");
+        assert_eq!(p.unwrap().accounting, super::super::Accounting::default());
+
+        let text = format!(
+            "{MINIMAL}\n[accounting]\nexpense = \"6100 Channel commissions\"\npayments = \"2105 AP clearing\"\n"
+        );
+        let (p, diags) = parse("p.toml", &text);
+        assert!(diags.is_empty(), "{diags:#?}");
+        let accounting = p.unwrap().accounting;
+        assert_eq!(accounting.expense, "6100 Channel commissions");
+        assert_eq!(accounting.payments, "2105 AP clearing");
+        assert_eq!(accounting.payable, "Partner payouts payable");
+
+        let text = format!("{MINIMAL}\n[accounting]\nexpense = \"  \"\ncash = \"1000\"\n");
+        let (p, diags) = parse("p.toml", &text);
+        assert!(p.is_none());
+        let messages: Vec<&str> = diags.iter().map(|d| d.message.as_str()).collect();
+        assert_eq!(messages.len(), 2, "{messages:#?}");
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.contains("unknown key `accounting.cash`")),
+            "{messages:#?}"
+        );
+        assert!(
+            messages.iter().any(|m| m.contains("account name")),
+            "{messages:#?}"
         );
     }
 
