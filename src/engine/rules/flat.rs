@@ -1,28 +1,35 @@
 //! `flat` (SPEC §4.1): a fixed amount × the partner's share, per qualifying deal row (referral fees).
+//! With `per = "unit"` (SPEC §8.4) the amount is paid per unit: × the row's units (quantity × share).
 
-use super::{RuleOutput, deal_line, share_note};
+use super::{Per, RuleOutput, deal_line, share_note, units, units_note};
 use crate::engine::PartnerCtx;
 use crate::error::Result;
 use crate::program::Rule;
-use crate::program::parse::{Bad, Tbl, non_negative};
+use crate::program::parse::{Bad, Tbl, choice, non_negative};
 use rust_decimal::Decimal;
 
 /// `flat`'s configuration.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
-    /// Paid per qualifying deal row, × the row's share.
+    /// Paid per qualifying deal row, × the row's share; or per unit, × the row's units.
     pub amount: Decimal,
+    /// `per = "deal"` (the default) or `"unit"`.
+    pub per: Per,
 }
 
 /// The keys a `flat` rule may have besides `id`, `kind`, `when` and `cap`.
-pub const KEYS: &[&str] = &["amount", "modifiers"];
+pub const KEYS: &[&str] = &["amount", "per", "modifiers"];
 
 /// Only the period's own rows.
 pub const HISTORY: super::History = super::PERIOD_ONLY;
 
 pub(crate) fn parse(t: &Tbl) -> Result<Config, Bad> {
+    let per = t.value("per", choice(Per::CHOICES));
     let amount = t.require("amount", non_negative)?;
-    Ok(Config { amount })
+    Ok(Config {
+        amount,
+        per: per?.unwrap_or_default(),
+    })
 }
 
 pub fn evaluate(rule: &Rule, config: &Config, ctx: &PartnerCtx) -> Result<RuleOutput> {
@@ -32,11 +39,24 @@ pub fn evaluate(rule: &Rule, config: &Config, ctx: &PartnerCtx) -> Result<RuleOu
         .qualifying(rule, ctx.deals)
         .into_iter()
         .map(|deal| {
-            let note = format!("flat {} per deal{}", ctx.money(amount), share_note(deal));
-            let raw = calc.mul(amount, deal.share, || {
-                format!("deal {}: the fee", deal.deal_id)
-            })?;
-            deal_line(rule, ctx, deal, deal.share, Some(amount), raw, note)
+            let fee = || format!("deal {}: the fee", deal.deal_id);
+            match config.per {
+                Per::Deal => {
+                    let note = format!("flat {} per deal{}", ctx.money(amount), share_note(deal));
+                    let raw = calc.mul(amount, deal.share, fee)?;
+                    deal_line(rule, ctx, deal, deal.share, Some(amount), raw, note)
+                }
+                Per::Unit => {
+                    let units = units(deal, calc)?;
+                    let note = format!(
+                        "flat {} per unit × {}",
+                        ctx.money(amount),
+                        units_note(deal, units)
+                    );
+                    let raw = calc.mul(amount, units, fee)?;
+                    deal_line(rule, ctx, deal, units, Some(amount), raw, note)
+                }
+            }
         })
         .collect::<Result<_>>()?;
     Ok(RuleOutput::lines(lines))
@@ -222,7 +242,10 @@ amount = 12.5
         );
         assert_eq!(
             ok.rules[0].kind,
-            RuleKind::Flat(Config { amount: d("12.5") })
+            RuleKind::Flat(Config {
+                amount: d("12.5"),
+                per: Per::Deal
+            })
         );
         let errors = parse_errors(
             r#"[program]

@@ -1,8 +1,8 @@
 //! `goal` (SPEC §4.6): a fixed `amount`, paid once per period when the partner's period measure
-//! (qualifying revenue or deal count) reaches the target. The target is a number, the partner's
+//! (qualifying revenue, deal count or units, SPEC §8.4) reaches the target. The target is a number, the partner's
 //! `quota`, or a table by level; a partner whose level is not in the table has no goal.
 
-use super::{RuleOutput, period_line, revenue};
+use super::{RuleOutput, period_line, revenue, units_total};
 use crate::engine::PartnerCtx;
 use crate::error::{Result, Warning, WarningCode};
 use crate::model::money::format_rate;
@@ -79,7 +79,8 @@ pub(crate) fn next_threshold(
     Ok(Some(super::Threshold {
         current,
         next: goal,
-        counts_deals: config.measure == Measure::Deals,
+        counts_deals: config.measure != Measure::Revenue,
+        counts_units: config.measure == Measure::Units,
     }))
 }
 
@@ -110,13 +111,14 @@ pub fn current(rule: &Rule, measure: Measure, ctx: &PartnerCtx) -> Result<Decima
     match measure {
         Measure::Revenue => revenue(&deals, ctx.calc(rule)),
         Measure::Deals => Ok(Decimal::from(deals.len())),
+        Measure::Units => units_total(&deals, ctx.calc(rule)),
     }
 }
 
 pub fn format_measure(measure: Measure, value: Decimal, ctx: &PartnerCtx) -> String {
     match measure {
         Measure::Revenue => ctx.money(value),
-        Measure::Deals => format_rate(value),
+        Measure::Deals | Measure::Units => format_rate(value),
     }
 }
 

@@ -1,13 +1,15 @@
 //! `rebate` (SPEC §4.5): once the partner's qualifying revenue in the period reaches the threshold, one
 //! period line of `rate` × that whole revenue. With `tiers`, the rate of the highest tier reached
-//! applies to the whole revenue (retroactive).
+//! applies to the whole revenue (retroactive). With `measure = "units"` (SPEC §8.4) the tiers' `from`
+//! are units (quantity × share) and each gives an `amount` per unit: every unit of the period is paid
+//! the amount of the highest tier reached.
 
-use super::{RuleOutput, period_line, revenue};
+use super::{RuleOutput, period_line, revenue, units_total};
 use crate::engine::PartnerCtx;
 use crate::error::Result;
-use crate::model::money::format_percent;
-use crate::program::parse::{Bad, Tbl, boolean, non_negative, rate, tiers};
-use crate::program::{Pay, Rule, Tier};
+use crate::model::money::{format_percent, format_rate};
+use crate::program::parse::{Bad, Tbl, boolean, choice, non_negative, rate, tiers};
+use crate::program::{Measure, Pay, Rule, Tier};
 use rust_decimal::Decimal;
 
 /// What a rebate pays on: one threshold and rate, or retroactive tiers.
@@ -20,13 +22,18 @@ pub enum RebateBasis {
 /// `rebate`'s configuration.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
+    /// `revenue` (the default) or `units`; units need tiers that give `amount` per unit.
+    pub measure: Measure,
     pub basis: RebateBasis,
     /// Tier rates may fall as thresholds rise.
     pub decelerator: bool,
 }
 
 /// The keys a `rebate` rule may have besides `id`, `kind`, `when` and `cap`.
-pub const KEYS: &[&str] = &["threshold", "rate", "tiers", "decelerator"];
+pub const KEYS: &[&str] = &["threshold", "rate", "tiers", "decelerator", "measure"];
+
+/// What a rebate may measure.
+const MEASURES: &[(&str, Measure)] = &[("revenue", Measure::Revenue), ("units", Measure::Units)];
 
 /// Only the period's own rows.
 pub const HISTORY: super::History = super::PERIOD_ONLY;
@@ -35,6 +42,15 @@ pub(crate) fn parse(t: &Tbl) -> Result<Config, Bad> {
     let threshold = t.value("threshold", non_negative);
     let rate = t.value("rate", rate);
     let decelerator = t.value("decelerator", boolean);
+    let measure = t.value("measure", choice(MEASURES))?.unwrap_or(Measure::Revenue);
+    let units = measure == Measure::Units;
+    if units && t.get("tiers").is_none() {
+        let message = format!(
+            "`{}` = \"units\" needs `tiers` whose `from` is in units and which give `amount` per unit",
+            t.name("measure")
+        );
+        return Err(t.error_at("measure", message));
+    }
     let basis = if t.get("tiers").is_some() {
         // A threshold basis beside the tiers is an error, and the tiers are still read.
         let mixed: Vec<&str> = ["threshold", "rate"]
@@ -47,11 +63,23 @@ pub(crate) fn parse(t: &Tbl) -> Result<Config, Bad> {
                 format!("`{}` has `tiers`; `{key}` cannot be used with them", t.path),
             );
         }
-        let tiers = tiers(t, false);
+        let tiers = tiers(t, units);
         if !mixed.is_empty() {
             return Err(Bad);
         }
-        RebateBasis::Tiers(tiers?)
+        let tiers = tiers?;
+        // Units tiers pay an amount per unit; a rate of units would mean nothing.
+        if let Some(k) = tiers.iter().position(|t| matches!(t.pay, Pay::Rate(_)))
+            && units
+        {
+            let message = format!(
+                "`{}` of a units rebate give `amount` per unit; tier {} gives `rate`",
+                t.name("tiers"),
+                k + 1
+            );
+            return Err(t.error_at("tiers", message));
+        }
+        RebateBasis::Tiers(tiers)
     } else {
         let threshold = t.required("threshold", threshold);
         let rate = t.required("rate", rate);
@@ -61,6 +89,7 @@ pub(crate) fn parse(t: &Tbl) -> Result<Config, Bad> {
         }
     };
     Ok(Config {
+        measure,
         basis,
         decelerator: decelerator?.unwrap_or(false),
     })
@@ -80,7 +109,7 @@ pub(crate) fn next_threshold(
     config: &Config,
     ctx: &PartnerCtx,
 ) -> Result<Option<super::Threshold>> {
-    let total = revenue(&ctx.qualifying(rule, ctx.deals), ctx.calc(rule))?;
+    let total = measure_total(rule, config, &ctx.qualifying(rule, ctx.deals), ctx)?;
     let next = match &config.basis {
         RebateBasis::Threshold { threshold, .. } => Some(*threshold).filter(|t| *t > total),
         RebateBasis::Tiers(tiers) => tiers.iter().map(|t| t.from).find(|f| *f > total),
@@ -88,8 +117,22 @@ pub(crate) fn next_threshold(
     Ok(next.map(|next| super::Threshold {
         current: total,
         next,
-        counts_deals: false,
+        counts_deals: config.measure == Measure::Units,
+        counts_units: config.measure == Measure::Units,
     }))
+}
+
+/// The partner's period measure: qualifying revenue, or units.
+fn measure_total(
+    rule: &Rule,
+    config: &Config,
+    deals: &[&crate::model::Deal],
+    ctx: &PartnerCtx,
+) -> Result<Decimal> {
+    match config.measure {
+        Measure::Units => units_total(deals, ctx.calc(rule)),
+        Measure::Revenue | Measure::Deals => revenue(deals, ctx.calc(rule)),
+    }
 }
 
 /// The threshold reached and its rate, for a revenue figure.
@@ -111,10 +154,22 @@ pub fn evaluate(rule: &Rule, config: &Config, ctx: &PartnerCtx) -> Result<RuleOu
     let basis = &config.basis;
     let calc = ctx.calc(rule);
     let deals = ctx.qualifying(rule, ctx.deals);
-    let total = revenue(&deals, calc)?;
+    let total = measure_total(rule, config, &deals, ctx)?;
     let Some((threshold, rate)) = reached(basis, total) else {
         return Ok(RuleOutput::default());
     };
+    if config.measure == Measure::Units {
+        let raw = calc.mul(rate, total, || "the rebate".into())?;
+        let (total_text, from) = (format_rate(total), format_rate(threshold));
+        let note = format!(
+            "{total_text} units over {} qualifying deal{} reach {from}: {} per unit × {total_text} units",
+            deals.len(),
+            if deals.len() == 1 { "" } else { "s" },
+            ctx.money(rate),
+        );
+        let line = period_line(rule, ctx, Some(total), Some(rate), raw, note);
+        return Ok(RuleOutput::lines(vec![line]));
+    }
     let raw = calc.mul(rate, total, || "the rebate".into())?;
     let note = format!(
         "period revenue {} over {} qualifying deal{} reaches {}: {} of {}",
@@ -256,6 +311,7 @@ tiers = [{ from = "0", rate = "0" }, { from = "10000", rate = "0.01" }, { from =
                     threshold: d("50000"),
                     rate: d("0.02")
                 },
+                measure: Measure::Revenue,
                 decelerator: false,
             })
         );

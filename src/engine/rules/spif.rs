@@ -1,12 +1,13 @@
 //! `spif` (SPEC §4.4): deals closed inside both the SPIF window and the period earn a fixed amount
 //! (× share, like `flat`, so a split deal is not paid twice) or a rate of the credited amount; with
-//! `max_deals`, only the partner's first deals in (closed_on, deal_id) order.
+//! `max_deals`, only the partner's first deals in (closed_on, deal_id) order. An amount SPIF may say
+//! `per = "unit"` (SPEC §8.4): the amount × the row's units (quantity × share).
 
-use super::{RuleOutput, deal_line, share_note};
+use super::{Per, RuleOutput, deal_line, share_note, units, units_note};
 use crate::engine::PartnerCtx;
 use crate::error::Result;
 use crate::model::money::format_percent;
-use crate::program::parse::{Bad, Tbl, date, integer, pay};
+use crate::program::parse::{Bad, Tbl, choice, date, integer, pay};
 use crate::program::{Pay, Rule};
 use chrono::NaiveDate;
 
@@ -20,10 +21,20 @@ pub struct Config {
     pub pay: Pay,
     /// At most this many deals per partner and period, the first in (closed_on, deal_id) order.
     pub max_deals: Option<u64>,
+    /// `per = "deal"` (the default) or `"unit"`; `"unit"` only with `amount`.
+    pub per: Per,
 }
 
 /// The keys a `spif` rule may have besides `id`, `kind`, `when` and `cap`.
-pub const KEYS: &[&str] = &["start", "end", "amount", "rate", "max_deals", "modifiers"];
+pub const KEYS: &[&str] = &[
+    "start",
+    "end",
+    "amount",
+    "rate",
+    "max_deals",
+    "per",
+    "modifiers",
+];
 
 /// Only the period's own rows.
 pub const HISTORY: super::History = super::PERIOD_ONLY;
@@ -32,7 +43,19 @@ pub(crate) fn parse(t: &Tbl) -> Result<Config, Bad> {
     let start = t.value("start", date);
     let end = t.value("end", date);
     let max_deals = t.value("max_deals", integer(1, i64::MAX));
+    let per = t.value("per", choice(Per::CHOICES));
     let pay = pay(t);
+    // SPEC §6: a rate is paid on the credited amount; "per unit" cannot be meant with it.
+    if let (Ok(Some(Per::Unit)), Ok(Pay::Rate(_))) = (per, pay) {
+        let name = t.name("per");
+        t.error_at(
+            "per",
+            format!(
+                "`{name}` = \"unit\" needs `amount`: a rate SPIF pays a rate of the credited amount, \
+                 not an amount per unit"
+            ),
+        );
+    }
     let start = t.required("start", start);
     let end = t.required("end", end);
     Ok(Config {
@@ -40,6 +63,7 @@ pub(crate) fn parse(t: &Tbl) -> Result<Config, Bad> {
         end: end?,
         pay: pay?,
         max_deals: max_deals?,
+        per: per?.unwrap_or_default(),
     })
 }
 
@@ -76,6 +100,7 @@ pub fn evaluate(rule: &Rule, config: &Config, ctx: &PartnerCtx) -> Result<RuleOu
         end,
         pay,
         max_deals,
+        per,
     } = *config;
     let calc = ctx.calc(rule);
     let in_window = ctx
@@ -95,6 +120,24 @@ pub fn evaluate(rule: &Rule, config: &Config, ctx: &PartnerCtx) -> Result<RuleOu
                 None => String::new(),
             };
             match pay {
+                Pay::Amount(amount) if per == Per::Unit => {
+                    let units = units(deal, calc)?;
+                    deal_line(
+                        rule,
+                        ctx,
+                        deal,
+                        units,
+                        Some(amount),
+                        calc.mul(amount, units, || {
+                            format!("deal {}: the SPIF amount", deal.deal_id)
+                        })?,
+                        format!(
+                            "{window}: {} per unit × {}{nth}",
+                            ctx.money(amount),
+                            units_note(deal, units)
+                        ),
+                    )
+                }
                 Pay::Amount(amount) => deal_line(
                     rule,
                     ctx,
@@ -273,6 +316,7 @@ max_deals = 3
                 end: date("2026-10-31"),
                 pay: Pay::Amount(d("250")),
                 max_deals: Some(3),
+                per: Per::Deal,
             })
         );
         let errors = parse_errors(

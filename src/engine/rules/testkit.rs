@@ -73,6 +73,7 @@ pub fn deal(deal_id: &str, closed_on: &str, amount: &str) -> Deal {
         amount,
         currency: "USD".into(),
         share: Decimal::ONE,
+        quantity: 1,
         credited: amount,
         product: None,
         customer_type: None,
@@ -87,6 +88,12 @@ pub fn split(deal_id: &str, closed_on: &str, amount: &str, share: &str) -> Deal 
     let mut row = deal(deal_id, closed_on, amount);
     row.share = d(share);
     row.credited = (row.amount * row.share).round_dp(2);
+    row
+}
+
+/// A deal row with a quantity (units sold, SPEC §8.4).
+pub fn qty(mut row: Deal, quantity: u64) -> Deal {
+    row.quantity = quantity;
     row
 }
 
