@@ -277,4 +277,103 @@ amount = "-5"
             vec![(6, 1, "missing required key `rules[0].amount`".to_string())]
         );
     }
+
+    const PER_UNIT: &str = r#"
+[[rules]]
+id = "fee"
+kind = "flat"
+amount = "5.00"
+per = "unit"
+"#;
+
+    #[test]
+    fn per_unit_pays_the_amount_times_quantity_times_share() {
+        use super::super::testkit::qty;
+        let cases: Vec<(&str, Rows, Want)> = vec![
+            // no quantity: 1 unit, 5.00 × 1 = 5.00
+            (
+                "default quantity",
+                vec![deal("D1", "2026-10-05", "1000.00")],
+                vec![("D1", "5.00")],
+            ),
+            // 5.00 × 12 = 60.00, whatever the amount
+            (
+                "twelve units",
+                vec![qty(deal("D1", "2026-10-05", "1.00"), 12)],
+                vec![("D1", "60.00")],
+            ),
+            // 24 × 0.5 = 12 units: 5.00 × 12 = 60.00
+            (
+                "split row",
+                vec![qty(split("D1", "2026-10-05", "100.00", "0.5"), 24)],
+                vec![("D1", "60.00")],
+            ),
+            // 3 × 0.3333 = 0.9999 units: 5.00 × 0.9999 = 4.9995 → half-up 5.00
+            (
+                "fractional units round once",
+                vec![qty(split("D1", "2026-10-05", "100.00", "0.3333"), 3)],
+                vec![("D1", "5.00")],
+            ),
+        ];
+        for (name, deals, expected) in cases {
+            let f = Fixture::new(PER_UNIT).deals(deals);
+            assert_eq!(f.lines("fee"), expect(&expected), "{name}");
+        }
+        // per = "deal" (the default) ignores the quantity: 50.00 × 1
+        let f = Fixture::new(FEE).deals(vec![qty(deal("D1", "2026-10-05", "1.00"), 12)]);
+        assert_eq!(f.lines("fee"), expect(&[("D1", "50.00")]));
+    }
+
+    #[test]
+    fn per_unit_notes_the_units_and_their_quantity_and_share() {
+        use super::super::testkit::qty;
+        let f = Fixture::new(PER_UNIT).deals(vec![
+            qty(deal("D1", "2026-10-05", "1.00"), 12),
+            qty(split("D2", "2026-10-06", "1.00", "0.5"), 24),
+        ]);
+        let out = f.output("fee");
+        assert_eq!(out.lines[0].note, "flat 5.00 per unit × 12 units");
+        assert_eq!(
+            out.lines[1].note,
+            "flat 5.00 per unit × 12 units (quantity 24 × share 0.5)"
+        );
+        // basis is the units, rate the amount per unit
+        assert_eq!(out.lines[1].basis, Some(d("12")));
+        assert_eq!(out.lines[1].rate, Some(d("5.00")));
+    }
+
+    #[test]
+    fn per_unit_overflow_is_an_error_naming_partner_and_rule() {
+        use super::super::testkit::qty;
+        let body = PER_UNIT.replace("5.00", "99999999999999");
+        let f = Fixture::new(&body).deals(vec![qty(deal("D1", "2026-10-05", "1.00"), u64::MAX)]);
+        let err = f.try_output("fee").unwrap_err().to_string();
+        assert!(err.starts_with("partner P1, rule fee: deal D1"), "{err}");
+    }
+
+    #[test]
+    fn per_must_be_deal_or_unit() {
+        let errors = parse_errors(
+            r#"[program]
+id = "p"
+name = "P"
+currency = "USD"
+
+[[rules]]
+id = "fee"
+kind = "flat"
+amount = "5"
+per = "seat"
+"#,
+        );
+        // line 10 `per = "seat"`: the value starts at column 7
+        assert_eq!(
+            errors,
+            vec![(
+                10,
+                7,
+                "`rules[0].per` must be one of deal, unit, found \"seat\"".to_string()
+            )]
+        );
+    }
 }

@@ -375,4 +375,42 @@ amount = "500"
             )]
         );
     }
+
+    #[test]
+    fn units_goal_counts_quantity_times_share() {
+        use super::super::testkit::{qty, split};
+        let units = body("units", "100");
+        let cases: Vec<(&str, Rows, Want)> = vec![
+            // 60 + 79 × 0.5 = 99.5 < 100: nothing
+            (
+                "half a unit short",
+                vec![
+                    qty(deal("D1", "2026-10-01", "1.00"), 60),
+                    qty(split("D2", "2026-10-02", "1.00", "0.5"), 79),
+                ],
+                vec![],
+            ),
+            // 60 + 80 × 0.5 = 100: 500.00
+            (
+                "exactly at target",
+                vec![
+                    qty(deal("D1", "2026-10-01", "1.00"), 60),
+                    qty(split("D2", "2026-10-02", "1.00", "0.5"), 80),
+                ],
+                vec![("2026-10", "500.00")],
+            ),
+        ];
+        for (name, deals, expected) in cases {
+            let f = Fixture::new(&units).deals(deals);
+            assert_eq!(f.lines("g"), expect(&expected), "{name}");
+        }
+        let f = Fixture::new(&units).deals(vec![qty(deal("D1", "2026-10-01", "1.00"), 120)]);
+        assert_eq!(f.output("g").lines[0].note, "units 120 reaches target 100");
+        let f = Fixture::new(&units).deals(vec![qty(deal("D1", "2026-10-01", "1.00"), 90)]);
+        let t = f.threshold("g").unwrap();
+        assert_eq!(
+            (t.current, t.next, t.counts_deals, t.counts_units),
+            (d("90"), d("100"), true, true)
+        );
+    }
 }

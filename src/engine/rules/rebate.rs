@@ -338,4 +338,136 @@ rate = "0.02"
             )]
         );
     }
+
+    const PER_SEAT: &str = r#"
+[[rules]]
+id = "r"
+kind = "rebate"
+measure = "units"
+tiers = [{ from = "0", amount = "0" }, { from = "50", amount = "2.00" }, { from = "100", amount = "3.00" }]
+"#;
+
+    #[test]
+    fn units_tiers_pay_every_unit_the_reached_amount() {
+        use super::super::testkit::{qty, split};
+        let cases: Vec<(&str, Rows, Want)> = vec![
+            // 49 units: tier 1 pays 0, no line
+            ("49 units", vec![qty(deal("D1", "2026-10-01", "1.00"), 49)], vec![]),
+            // exactly 50: 2.00 × 50 = 100.00
+            (
+                "50 units",
+                vec![qty(deal("D1", "2026-10-01", "1.00"), 50)],
+                vec![("2026-10", "100.00")],
+            ),
+            // 60 + 80 × 0.5 = 100 units: 3.00 × 100 = 300.00 (every unit, retroactive)
+            (
+                "100 units with a split row",
+                vec![
+                    qty(deal("D1", "2026-10-01", "1.00"), 60),
+                    qty(split("D2", "2026-10-02", "1.00", "0.5"), 80),
+                ],
+                vec![("2026-10", "300.00")],
+            ),
+        ];
+        for (name, deals, expected) in cases {
+            let f = Fixture::new(PER_SEAT).deals(deals);
+            assert_eq!(f.lines("r"), expect(&expected), "{name}");
+        }
+        let f = Fixture::new(PER_SEAT).deals(vec![
+            qty(deal("D1", "2026-10-01", "1.00"), 60),
+            qty(split("D2", "2026-10-02", "1.00", "0.5"), 81),
+        ]);
+        let out = f.output("r");
+        // 60 + 40.5 = 100.5 units × 3.00 = 301.50
+        assert_eq!(
+            out.lines[0].note,
+            "100.5 units over 2 qualifying deals reach 100: 3.00 per unit × 100.5 units"
+        );
+        assert_eq!(
+            (out.lines[0].basis, out.lines[0].rate, out.lines[0].amount),
+            (Some(d("100.5")), Some(d("3.00")), d("301.50"))
+        );
+        // nudges: 100.5 units are past the last tier; 49 units are 1 short of 50
+        assert!(f.threshold("r").is_none());
+        let f = Fixture::new(PER_SEAT).deals(vec![qty(deal("D1", "2026-10-01", "1.00"), 49)]);
+        let t = f.threshold("r").unwrap();
+        assert_eq!(
+            (t.current, t.next, t.counts_deals, t.counts_units),
+            (d("49"), d("50"), true, true)
+        );
+    }
+
+    #[test]
+    fn units_need_amount_tiers() {
+        let errors = parse_errors(
+            r#"[program]
+id = "p"
+name = "P"
+currency = "USD"
+
+[[rules]]
+id = "r"
+kind = "rebate"
+measure = "units"
+tiers = [{ from = "0", amount = "1" }, { from = "10", rate = "0.02" }]
+"#,
+        );
+        // line 10 `tiers = [`: the value starts at column 9
+        assert_eq!(
+            errors,
+            vec![(
+                10,
+                9,
+                "`rules[0].tiers` of a units rebate give `amount` per unit; tier 2 gives `rate`"
+                    .to_string()
+            )]
+        );
+        let errors = parse_errors(
+            r#"[program]
+id = "p"
+name = "P"
+currency = "USD"
+
+[[rules]]
+id = "r"
+kind = "rebate"
+measure = "units"
+threshold = "10"
+rate = "0.02"
+"#,
+        );
+        // line 9 `measure = "units"`: the value starts at column 11
+        assert_eq!(
+            errors,
+            vec![(
+                9,
+                11,
+                "`rules[0].measure` = \"units\" needs `tiers` whose `from` is in units and which \
+                 give `amount` per unit"
+                    .to_string()
+            )]
+        );
+        // a revenue rebate keeps refusing amount tiers; "deals" is not a rebate measure
+        let errors = parse_errors(
+            r#"[program]
+id = "p"
+name = "P"
+currency = "USD"
+
+[[rules]]
+id = "r"
+kind = "rebate"
+measure = "deals"
+tiers = [{ from = "0", amount = "1" }]
+"#,
+        );
+        assert_eq!(
+            errors,
+            vec![(
+                9,
+                11,
+                "`rules[0].measure` must be one of revenue, units, found \"deals\"".to_string()
+            )]
+        );
+    }
 }

@@ -367,4 +367,67 @@ amount = "250"
             )]
         );
     }
+
+    #[test]
+    fn per_unit_pays_the_amount_times_units_and_still_counts_deals_for_max_deals() {
+        use super::super::testkit::qty;
+        let text = body(
+            "2026-10-01",
+            "2026-10-31",
+            "amount = \"2.00\"",
+            "per = \"unit\"\nmax_deals = 2\n",
+        );
+        let f = Fixture::new(&text).deals(vec![
+            // 2.00 × 12 = 24.00
+            qty(deal("D1", "2026-10-02", "1.00"), 12),
+            // 2.00 × (24 × 0.5) = 24.00
+            qty(split("D2", "2026-10-03", "1.00", "0.5"), 24),
+            // the third deal: past max_deals = 2, nothing
+            qty(deal("D3", "2026-10-04", "1.00"), 100),
+        ]);
+        assert_eq!(f.lines("s"), expect(&[("D1", "24.00"), ("D2", "24.00")]));
+        let out = f.output("s");
+        assert_eq!(
+            out.lines[1].note,
+            "SPIF 2026-10-01..2026-10-31: 2.00 per unit × 12 units (quantity 24 × share 0.5), \
+             deal 2 of at most 2"
+        );
+        assert_eq!(out.lines[1].basis, Some(d("12")));
+    }
+
+    #[test]
+    fn per_unit_on_a_rate_spif_is_an_error_at_per() {
+        let errors = parse_errors(
+            r#"[program]
+id = "p"
+name = "P"
+currency = "USD"
+
+[[rules]]
+id = "s"
+kind = "spif"
+start = 2026-10-01
+end = 2026-10-31
+rate = "0.05"
+per = "unit"
+"#,
+        );
+        // line 12 `per = "unit"`: the value starts at column 7
+        assert_eq!(
+            errors,
+            vec![(
+                12,
+                7,
+                "`rules[0].per` = \"unit\" needs `amount`: a rate SPIF pays a rate of the credited \
+                 amount, not an amount per unit"
+                    .to_string()
+            )]
+        );
+        // per = "deal" on a rate SPIF is the default spelled out: fine
+        let ok = program(&format!(
+            "{HEADER}{}",
+            body("2026-10-01", "2026-10-31", "rate = \"0.05\"", "per = \"deal\"\n")
+        ));
+        assert!(matches!(&ok.rules[0].kind, RuleKind::Spif(c) if c.per == Per::Deal));
+    }
 }

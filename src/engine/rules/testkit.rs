@@ -325,6 +325,16 @@ impl Fixture {
 
     /// One rule's raw output for one partner, straight from its kind's `evaluate`.
     pub fn output_for(&self, rule_id: &str, partner_id: &str) -> RuleOutput {
+        self.try_output_for(rule_id, partner_id)
+            .expect("rule evaluates")
+    }
+
+    /// P1's output of one rule, or its error (an overflow names the partner and the rule).
+    pub fn try_output(&self, rule_id: &str) -> crate::error::Result<RuleOutput> {
+        self.try_output_for(rule_id, "P1")
+    }
+
+    fn try_output_for(&self, rule_id: &str, partner_id: &str) -> crate::error::Result<RuleOutput> {
         let rule = self.program.rule(rule_id).expect("rule in program");
         self.with_inputs(|inputs| {
             let index = inputs.partners.find(partner_id).expect("partner");
@@ -362,7 +372,7 @@ impl Fixture {
                 claims: &claims,
                 inputs,
             };
-            super::evaluate(rule, &ctx).expect("rule evaluates")
+            super::evaluate(rule, &ctx)
         })
     }
 

@@ -826,4 +826,142 @@ tiers = [{ from = "0", rate = "0.05" }]
             )]
         );
     }
+
+    const PER_UNIT: &str =
+        r#"[{ from = "0", amount = "5.00" }, { from = "100", amount = "10.00" }]"#;
+
+    #[test]
+    fn units_marginal_splits_a_deals_units_across_bands() {
+        use super::super::testkit::qty;
+        let cases: Vec<(&str, Rows, Want)> = vec![
+            // D1 [0, 60): 5 × 60 = 300.00; D2 [60, 130): 5 × 40 + 10 × 30 = 200 + 300 = 500.00
+            (
+                "straddles the boundary",
+                vec![
+                    qty(deal("D1", "2026-10-01", "1.00"), 60),
+                    qty(deal("D2", "2026-10-02", "1.00"), 70),
+                ],
+                vec![("D1", "300.00"), ("D2", "500.00")],
+            ),
+            // D1 [0, 100): 5 × 100 = 500.00; D2 [100, 101) starts on the boundary: 10 × 1 = 10.00
+            (
+                "ends exactly on the boundary",
+                vec![
+                    qty(deal("D1", "2026-10-01", "1.00"), 100),
+                    deal("D2", "2026-10-02", "1.00"),
+                ],
+                vec![("D1", "500.00"), ("D2", "10.00")],
+            ),
+            // 3 × 0.5 = 1.5 units, [0, 1.5): 5 × 1.5 = 7.50
+            (
+                "a split row's units",
+                vec![qty(split("D1", "2026-10-01", "1.00", "0.5"), 3)],
+                vec![("D1", "7.50")],
+            ),
+        ];
+        for (name, deals, expected) in cases {
+            let f = Fixture::new(&body("units", "marginal", PER_UNIT)).deals(deals);
+            assert_eq!(f.lines("t"), expect(&expected), "{name}");
+        }
+        let f = Fixture::new(&body("units", "marginal", PER_UNIT)).deals(vec![
+            qty(deal("D1", "2026-10-01", "1.00"), 60),
+            qty(deal("D2", "2026-10-02", "1.00"), 70),
+        ]);
+        let out = f.output("t");
+        assert_eq!(
+            out.lines[1].note,
+            "tier 1 (5.00 per unit) on 40 + tier 2 (10.00 per unit) on 30 of 70 units; \
+             cumulative 60 → 130 units"
+        );
+        // basis: the deal's units; two bands, no single rate
+        assert_eq!((out.lines[1].basis, out.lines[1].rate), (Some(d("70")), None));
+        assert_eq!(out.lines[0].rate, Some(d("5.00")));
+    }
+
+    #[test]
+    fn units_with_rate_tiers_pay_the_rate_on_the_revenue_of_each_band() {
+        use super::super::testkit::qty;
+        let tiers = r#"[{ from = "0", rate = "0.05" }, { from = "10", rate = "0.10" }]"#;
+        // D1: 20 units, 2000.00, [0, 20): half the units in each band:
+        // 0.05 × 2000 × 10/20 + 0.10 × 2000 × 10/20 = 50 + 100 = 150.00
+        let f = Fixture::new(&body("units", "marginal", tiers))
+            .deals(vec![qty(deal("D1", "2026-10-01", "2000.00"), 20)]);
+        assert_eq!(f.lines("t"), expect(&[("D1", "150.00")]));
+        assert_eq!(
+            f.output("t").lines[0].note,
+            "tier 1 (5%) on 10 + tier 2 (10%) on 10 of 20 units of 2000.00; cumulative 0 → 20 units"
+        );
+        // retroactive: 20 units reach tier 2, every deal 0.10 × its credited amount
+        let f = Fixture::new(&body("units", "retroactive", tiers)).deals(vec![
+            qty(deal("D1", "2026-10-01", "2000.00"), 15),
+            qty(deal("D2", "2026-10-02", "500.00"), 5),
+        ]);
+        assert_eq!(f.lines("t"), expect(&[("D1", "200.00"), ("D2", "50.00")]));
+    }
+
+    #[test]
+    fn units_retroactive_pays_every_unit_the_reached_amount() {
+        use super::super::testkit::qty;
+        let cases: Vec<(&str, Rows, Want)> = vec![
+            // 99 units < 100: 5 × 60 = 300.00, 5 × 39 = 195.00
+            (
+                "a unit short",
+                vec![
+                    qty(deal("D1", "2026-10-01", "1.00"), 60),
+                    qty(deal("D2", "2026-10-02", "1.00"), 39),
+                ],
+                vec![("D1", "300.00"), ("D2", "195.00")],
+            ),
+            // 100 units reach tier 2: 10 × 60 = 600.00, 10 × 40 = 400.00
+            (
+                "exactly on the boundary",
+                vec![
+                    qty(deal("D1", "2026-10-01", "1.00"), 60),
+                    qty(deal("D2", "2026-10-02", "1.00"), 40),
+                ],
+                vec![("D1", "600.00"), ("D2", "400.00")],
+            ),
+        ];
+        for (name, deals, expected) in cases {
+            let f = Fixture::new(&body("units", "retroactive", PER_UNIT)).deals(deals);
+            assert_eq!(f.lines("t"), expect(&expected), "{name}");
+        }
+        let f = Fixture::new(&body("units", "retroactive", PER_UNIT)).deals(vec![
+            qty(split("D1", "2026-10-01", "1.00", "0.5"), 200),
+            qty(deal("D2", "2026-10-02", "1.00"), 12),
+        ]);
+        let out = f.output("t");
+        assert_eq!(
+            out.lines[0].note,
+            "tier 2 (10.00 per unit) × 100 units (quantity 200 × share 0.5): 112 units in the \
+             period reach 100"
+        );
+        assert_eq!(
+            out.lines[1].note,
+            "tier 2 (10.00 per unit) × 12 units: 112 units in the period reach 100"
+        );
+    }
+
+    #[test]
+    fn units_next_threshold_counts_units() {
+        use super::super::testkit::qty;
+        let f = Fixture::new(&body("units", "marginal", PER_UNIT))
+            .deals(vec![qty(split("D1", "2026-10-01", "1.00", "0.5"), 181)]);
+        // 181 × 0.5 = 90.5 units: next boundary 100, a count (not rounded to cents)
+        let t = f.threshold("t").unwrap();
+        assert_eq!(
+            (t.current, t.next, t.counts_deals, t.counts_units),
+            (d("90.5"), d("100"), true, true)
+        );
+    }
+
+    #[test]
+    fn units_overflow_is_an_error_naming_partner_and_rule() {
+        use super::super::testkit::qty;
+        let tiers = r#"[{ from = "0", amount = "99999999999999" }]"#;
+        let f = Fixture::new(&body("units", "marginal", tiers))
+            .deals(vec![qty(deal("D1", "2026-10-01", "1.00"), u64::MAX)]);
+        let err = f.try_output("t").unwrap_err().to_string();
+        assert!(err.starts_with("partner P1, rule t: deal D1"), "{err}");
+    }
 }
