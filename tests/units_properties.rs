@@ -67,7 +67,9 @@ fn rows(raw: &[(u32, u64, i64, i64)]) -> Vec<Deal> {
 fn band_by_band(bounds: &[(Decimal, Decimal)], total: Decimal) -> Decimal {
     let mut pay = Decimal::ZERO;
     for (k, &(from, amount)) in bounds.iter().enumerate() {
-        let top = bounds.get(k + 1).map_or(total, |&(next, _)| next.min(total));
+        let top = bounds
+            .get(k + 1)
+            .map_or(total, |&(next, _)| next.min(total));
         if top > from {
             pay += amount * (top - from);
         }
@@ -184,8 +186,17 @@ amount = "100.00"
 /// The output files compared between two runs (manifest.json differs by the inputs' hashes).
 fn outputs(dir: &Path) -> Vec<(String, String)> {
     let mut files = Vec::new();
-    for name in ["payouts.csv", "lines.csv", "ledger.csv", "balances.csv", "nudges.csv"] {
-        files.push((name.to_string(), std::fs::read_to_string(dir.join(name)).unwrap()));
+    for name in [
+        "payouts.csv",
+        "lines.csv",
+        "ledger.csv",
+        "balances.csv",
+        "nudges.csv",
+    ] {
+        files.push((
+            name.to_string(),
+            std::fs::read_to_string(dir.join(name)).unwrap(),
+        ));
     }
     let mut statements: Vec<_> = std::fs::read_dir(dir.join("statements"))
         .unwrap()
@@ -194,7 +205,10 @@ fn outputs(dir: &Path) -> Vec<(String, String)> {
     statements.sort();
     for path in statements {
         let text = std::fs::read_to_string(&path).unwrap();
-        files.push((path.file_name().unwrap().to_string_lossy().into_owned(), text));
+        files.push((
+            path.file_name().unwrap().to_string_lossy().into_owned(),
+            text,
+        ));
     }
     files
 }
@@ -257,7 +271,8 @@ proptest! {
 /// column and value; an empty cell is 1.
 #[test]
 fn a_bad_quantity_cell_is_an_error_naming_file_line_column_and_value() {
-    let whole = "expected a plain whole number like 3 (digits only: no sign +, no spaces, no point)";
+    let whole =
+        "expected a plain whole number like 3 (digits only: no sign +, no spaces, no point)";
     let cases = [
         ("0", "expected a whole number of at least 1".to_string()),
         ("-3", whole.to_string()),
@@ -284,7 +299,8 @@ fn a_bad_quantity_cell_is_an_error_naming_file_line_column_and_value() {
             .assert()
             .code(1);
         let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
-        let expected = format!("error: deals.csv:3: column `quantity`: {message} (value: `{cell}`)");
+        let expected =
+            format!("error: deals.csv:3: column `quantity`: {message} (value: `{cell}`)");
         assert!(
             stderr.starts_with(&expected),
             "{cell}: {stderr}\nexpected: {expected}"

@@ -472,7 +472,11 @@ pub(crate) fn units_total(deals: &[&Deal], calc: Calc) -> Result<Decimal> {
 
 /// `12 units`, or `12 units (quantity 24 × share 0.5)` for a split row.
 pub(crate) fn units_note(deal: &Deal, units: Decimal) -> String {
-    let n = if units == Decimal::ONE { "unit" } else { "units" };
+    let n = if units == Decimal::ONE {
+        "unit"
+    } else {
+        "units"
+    };
     if deal.share == Decimal::ONE {
         format!("{} {n}", format_rate(units))
     } else {

@@ -42,7 +42,9 @@ pub(crate) fn parse(t: &Tbl) -> Result<Config, Bad> {
     let threshold = t.value("threshold", non_negative);
     let rate = t.value("rate", rate);
     let decelerator = t.value("decelerator", boolean);
-    let measure = t.value("measure", choice(MEASURES))?.unwrap_or(Measure::Revenue);
+    let measure = t
+        .value("measure", choice(MEASURES))?
+        .unwrap_or(Measure::Revenue);
     let units = measure == Measure::Units;
     if units && t.get("tiers").is_none() {
         let message = format!(
@@ -352,7 +354,11 @@ tiers = [{ from = "0", amount = "0" }, { from = "50", amount = "2.00" }, { from 
         use super::super::testkit::{qty, split};
         let cases: Vec<(&str, Rows, Want)> = vec![
             // 49 units: tier 1 pays 0, no line
-            ("49 units", vec![qty(deal("D1", "2026-10-01", "1.00"), 49)], vec![]),
+            (
+                "49 units",
+                vec![qty(deal("D1", "2026-10-01", "1.00"), 49)],
+                vec![],
+            ),
             // exactly 50: 2.00 × 50 = 100.00
             (
                 "50 units",

@@ -426,7 +426,12 @@ per = "unit"
         // per = "deal" on a rate SPIF is the default spelled out: fine
         let ok = program(&format!(
             "{HEADER}{}",
-            body("2026-10-01", "2026-10-31", "rate = \"0.05\"", "per = \"deal\"\n")
+            body(
+                "2026-10-01",
+                "2026-10-31",
+                "rate = \"0.05\"",
+                "per = \"deal\"\n"
+            )
         ));
         assert!(matches!(&ok.rules[0].kind, RuleKind::Spif(c) if c.per == Per::Deal));
     }

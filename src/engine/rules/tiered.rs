@@ -299,7 +299,12 @@ fn marginal(
                     format_rate(o)
                 ),
                 (TierMeasure::Units, Pay::Rate(r)) => {
-                    format!("tier {} ({}) on {}", k + 1, format_percent(r), format_rate(o))
+                    format!(
+                        "tier {} ({}) on {}",
+                        k + 1,
+                        format_percent(r),
+                        format_rate(o)
+                    )
                 }
                 (TierMeasure::Deals, _) => {
                     format!("tier {} ({})", k + 1, describe_pay(pay, ctx))
@@ -874,7 +879,10 @@ tiers = [{ from = "0", rate = "0.05" }]
              cumulative 60 → 130 units"
         );
         // basis: the deal's units; two bands, no single rate
-        assert_eq!((out.lines[1].basis, out.lines[1].rate), (Some(d("70")), None));
+        assert_eq!(
+            (out.lines[1].basis, out.lines[1].rate),
+            (Some(d("70")), None)
+        );
         assert_eq!(out.lines[0].rate, Some(d("5.00")));
     }
 
