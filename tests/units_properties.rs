@@ -364,3 +364,99 @@ fn the_per_seat_sample_runs_over_its_fixture() {
         "partner_id,rule_id,current,next_threshold,gap,gain\nP006,seat-rebate,180,200,20,120.00\n"
     );
 }
+
+/// The parallel deal stream keeps the quantities and sums the window units exactly as one pass does,
+/// whatever the block size and thread count.
+#[test]
+fn quantities_and_window_units_read_the_same_in_blocks_on_two_threads() {
+    use payline::input::deals::{DealPlan, LoadOptions, load_deals_with};
+    use payline::input::load_partners;
+    use payline::money::Rounding;
+    use std::fmt::Write as _;
+    let work = Workdir::new();
+    let mut partners = String::from("partner_id,name,type\n");
+    for p in 0..20 {
+        writeln!(partners, "P{p:02},Partner {p},reseller").unwrap();
+    }
+    work.write("partners.csv", &partners);
+    let mut deals = String::from("deal_id,partner_id,closed_on,amount,share,quantity\n");
+    for i in 0..20_000usize {
+        let (month, day, p) = (7 + (i / 3) % 4, 1 + i % 28, i % 20);
+        // every 5th row half of a split deal, every 7th without a quantity
+        let share = if i % 5 == 0 { "0.5" } else { "" };
+        let quantity = if i % 7 == 0 {
+            String::new()
+        } else {
+            (1 + i % 250).to_string()
+        };
+        writeln!(
+            deals,
+            "D{i:06},P{p:02},2026-{month:02}-{day:02},{}.{:02},{share},{quantity}",
+            10 + i % 900,
+            i % 100
+        )
+        .unwrap();
+    }
+    work.write("deals.csv", &deals);
+    let (partners, _) = load_partners(&work.path("partners.csv"), "USD").unwrap();
+    let plan = DealPlan {
+        period: Period::parse("2026-10").unwrap(),
+        previous_period: false,
+        window_months: vec![3],
+        prior_filters: Vec::new(),
+        currency: "USD".into(),
+        rounding: Rounding::HalfUp,
+        minor_units: 2,
+    };
+    let load = |options: &LoadOptions| {
+        let (data, _) = load_deals_with(
+            &work.path("deals.csv"),
+            &plan,
+            &partners,
+            &FxTable::none("USD"),
+            &mut |_| {},
+            options,
+        )
+        .unwrap();
+        format!("{:?}\n{:?}", data.current, data.windows)
+    };
+    let one_pass = LoadOptions {
+        block_bytes: 1 << 30,
+        workers: 1,
+        ..LoadOptions::default()
+    };
+    let reference = load(&one_pass);
+    assert!(reference.contains("quantity: 250"));
+    for workers in [1, 2] {
+        let blocks = LoadOptions {
+            block_bytes: 16 << 10,
+            workers,
+            ..LoadOptions::default()
+        };
+        assert_eq!(load(&blocks), reference, "{workers} workers");
+    }
+    // P00's window units, by hand: its rows are i = 0, 20, 40, … closed in month 7 + (i / 3) % 4;
+    // the 3-month window is 2026-08-01 to 2026-10-31, so the rows of months 8 to 10 count.
+    let (data, _) = load_deals_with(
+        &work.path("deals.csv"),
+        &plan,
+        &partners,
+        &FxTable::none("USD"),
+        &mut |_| {},
+        &one_pass,
+    )
+    .unwrap();
+    let mut expected = Decimal::ZERO;
+    for i in (0..20_000usize).step_by(20) {
+        if 7 + (i / 3) % 4 >= 8 {
+            let quantity = if i % 7 == 0 { 1 } else { 1 + i % 250 };
+            let share = if i % 5 == 0 {
+                Decimal::new(5, 1)
+            } else {
+                Decimal::ONE
+            };
+            expected += Decimal::from(quantity) * share;
+        }
+    }
+    assert_eq!(data.window_units(3, 0), expected);
+}
