@@ -29,7 +29,9 @@ pub fn explain(
             let value = crate::engine::level_measure(l, &loaded.deals, index);
             let measure = match l.measure {
                 crate::program::Measure::Revenue => money(value),
-                crate::program::Measure::Deals => value.normalize().to_string(),
+                crate::program::Measure::Deals | crate::program::Measure::Units => {
+                    value.normalize().to_string()
+                }
             };
             format!(
                 " (computed: {} {} over the trailing {} months)",

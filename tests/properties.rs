@@ -44,6 +44,7 @@ fn deals(raw: &[(usize, u32, i64)], partners: usize) -> DealData {
                 amount,
                 currency: "USD".into(),
                 share: Decimal::ONE,
+                quantity: 1,
                 credited: amount,
                 product: None,
                 customer_type: None,

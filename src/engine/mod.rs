@@ -115,12 +115,14 @@ pub fn level_of(
     }
 }
 
-/// The partner's measure over the `[levels]` window: credited revenue, or a count of deal rows.
+/// The partner's measure over the `[levels]` window: credited revenue, a count of deal rows, or
+/// their units (quantity × share, SPEC §8.4).
 pub fn level_measure(levels: &crate::program::Levels, deals: &DealData, index: usize) -> Decimal {
     let (revenue, count) = deals.window_total(levels.window_months, index);
     match levels.measure {
         crate::program::Measure::Revenue => revenue,
         crate::program::Measure::Deals => Decimal::from(count),
+        crate::program::Measure::Units => deals.window_units(levels.window_months, index),
     }
 }
 

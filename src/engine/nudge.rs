@@ -21,21 +21,28 @@ pub struct Nudge {
     pub next_threshold: Decimal,
     pub gap: Decimal,
     pub gain: Decimal,
-    /// The measure counts deals (current, next_threshold and gap are counts, not money).
+    /// The measure counts deals or units (current, next_threshold and gap are counts, not money).
     pub counts_deals: bool,
 }
 
-/// How a gap is closed: revenue (money) or a number of deals.
+/// How a gap is closed: revenue (money), a number of deals, or a number of units (one deal of
+/// that quantity, SPEC §8.4).
 #[derive(Clone, Copy)]
 enum Gap {
     Revenue(Decimal),
     Deals(Decimal),
+    Units(Decimal),
 }
 
 fn synthetic_deals(rule: &Rule, ctx: &PartnerCtx, gap: Gap) -> Vec<Deal> {
-    let (count, credited) = match gap {
-        Gap::Revenue(g) => (1, g.max(rule.when.min_amount.unwrap_or(Decimal::ZERO))),
-        Gap::Deals(n) => (n.ceil().try_into().unwrap_or(1usize), Decimal::ZERO),
+    let (count, credited, quantity) = match gap {
+        Gap::Revenue(g) => (1, g.max(rule.when.min_amount.unwrap_or(Decimal::ZERO)), 1),
+        Gap::Deals(n) => (n.ceil().try_into().unwrap_or(1usize), Decimal::ZERO, 1),
+        Gap::Units(n) => (
+            1,
+            rule.when.min_amount.unwrap_or(Decimal::ZERO),
+            n.ceil().try_into().unwrap_or(1u64).max(1),
+        ),
     };
     let source = match rule
         .when
@@ -56,6 +63,7 @@ fn synthetic_deals(rule: &Rule, ctx: &PartnerCtx, gap: Gap) -> Vec<Deal> {
             amount: credited,
             currency: ctx.program.currency.as_str().into(),
             share: Decimal::ONE,
+            quantity,
             credited,
             product: rule
                 .when
@@ -149,6 +157,10 @@ pub fn nudges_for(ctx: &PartnerCtx, lines: &[Line]) -> Result<Vec<Nudge>> {
         }
         if let Some(t) = rules::next_threshold(rule, ctx)? {
             consider(ctx.calc(rule), t.counts_deals, t.current, t.next, &|gap| {
+                let gap = match (t.counts_units, gap) {
+                    (true, Gap::Deals(n)) => Gap::Units(n),
+                    (_, gap) => gap,
+                };
                 gain_with_gap_closed(rule, ctx, gap)
             })?;
         }
@@ -165,7 +177,7 @@ pub fn nudges_for(ctx: &PartnerCtx, lines: &[Line]) -> Result<Vec<Nudge>> {
             })?;
             consider(
                 calc,
-                levels.measure == Measure::Deals,
+                levels.measure != Measure::Revenue,
                 measure,
                 next.from,
                 &|_| {

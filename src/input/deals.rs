@@ -38,12 +38,14 @@ pub struct DealPlan {
     pub minor_units: u32,
 }
 
-/// Per-partner (credited revenue, rows) over a trailing window.
+/// Per-partner (credited revenue, rows) over a trailing window, and the rows' units.
 #[derive(Debug, Clone, Default)]
 pub struct WindowTotals {
     pub months: u32,
     /// By partner index.
     pub totals: Vec<(Decimal, u64)>,
+    /// By partner index: the rows' units (quantity × share, SPEC §8.4).
+    pub units: Vec<Decimal>,
 }
 
 /// Per-partner counts of earlier rows passing a filter.
@@ -79,6 +81,16 @@ impl DealData {
             .unwrap_or_default()
     }
 
+    /// The units (quantity × share) of a partner's rows over the trailing window of `months`; zero
+    /// when not planned.
+    pub fn window_units(&self, months: u32, partner: usize) -> Decimal {
+        self.windows
+            .iter()
+            .find(|w| w.months == months)
+            .and_then(|w| w.units.get(partner).copied())
+            .unwrap_or_default()
+    }
+
     /// The partner's earlier rows passing `filter` that count at the period end.
     pub fn prior_count(&self, filter: &When, partner: usize) -> u64 {
         self.prior_counts
@@ -110,6 +122,7 @@ struct DealColumns {
     amount: Col,
     currency: Col,
     share: Col,
+    quantity: Col,
     product: Col,
     customer_type: Col,
     source: Col,
@@ -366,8 +379,8 @@ struct BlockOut {
     current: Vec<Deal>,
     previous: Vec<Deal>,
     reversals: Vec<Deal>,
-    /// Per window: (partner, revenue, rows) summed over the block.
-    windows: Vec<Vec<(usize, Decimal, u64)>>,
+    /// Per window: (partner, revenue, rows, units) summed over the block.
+    windows: Vec<Vec<(usize, Decimal, u64, Decimal)>>,
     /// Per prior filter: (partner, rows).
     prior: Vec<Vec<(usize, u64)>>,
     whole: Vec<u64>,
@@ -377,7 +390,7 @@ struct BlockOut {
 
 /// A parsing thread's running window sums (dense by partner), flushed per block.
 struct Acc {
-    windows: Vec<Vec<(Decimal, u64)>>,
+    windows: Vec<Vec<(Decimal, u64, Decimal)>>,
     prior: Vec<Vec<u64>>,
     touched: Vec<bool>,
     touched_list: Vec<usize>,
@@ -389,7 +402,7 @@ impl Acc {
     fn new(ctx: &Ctx) -> Acc {
         let n = ctx.partners.len();
         Acc {
-            windows: vec![vec![(Decimal::ZERO, 0); n]; ctx.windows.len()],
+            windows: vec![vec![(Decimal::ZERO, 0, Decimal::ZERO); n]; ctx.windows.len()],
             prior: vec![vec![0; n]; ctx.plan.prior_filters.len()],
             touched: vec![false; n],
             touched_list: Vec::new(),
@@ -424,9 +437,10 @@ impl Acc {
         for &p in &self.touched_list {
             self.touched[p] = false;
             for (w, totals) in self.windows.iter_mut().enumerate() {
-                let (revenue, rows) = std::mem::replace(&mut totals[p], (Decimal::ZERO, 0));
+                let (revenue, rows, units) =
+                    std::mem::replace(&mut totals[p], (Decimal::ZERO, 0, Decimal::ZERO));
                 if rows > 0 {
-                    out.windows[w].push((p, revenue, rows));
+                    out.windows[w].push((p, revenue, rows, units));
                 }
             }
             for (f, counts) in self.prior.iter_mut().enumerate() {
@@ -477,6 +491,7 @@ fn load_pass(
             amount: csv.column("amount"),
             currency: csv.column("currency"),
             share: csv.column("share"),
+            quantity: csv.column("quantity"),
             product: csv.column("product"),
             customer_type: csv.column("customer_type"),
             source: csv.column("source"),
@@ -504,6 +519,7 @@ fn load_pass(
             .map(|&months| WindowTotals {
                 months,
                 totals: vec![(Decimal::ZERO, 0); partners.len()],
+                units: vec![Decimal::ZERO; partners.len()],
             })
             .collect(),
         prior_counts: plan
@@ -585,13 +601,18 @@ fn load_pass(
             data.previous.extend(out.previous);
             data.reversals.extend(out.reversals);
             for (w, part) in out.windows.into_iter().enumerate() {
-                for (p, revenue, rows) in part {
+                for (p, revenue, rows, units) in part {
                     let (total, n) = &mut data.windows[w].totals[p];
                     match total.checked_add(revenue) {
                         Some(t) if t < exact_limit() || ctx.sequential => *total = t,
                         _ => inexact = true,
                     }
                     *n += rows;
+                    let sum = &mut data.windows[w].units[p];
+                    match sum.checked_add(units) {
+                        Some(t) if t < exact_limit() || ctx.sequential => *sum = t,
+                        _ => inexact = true,
+                    }
                 }
             }
             for (f, part) in out.prior.into_iter().enumerate() {
@@ -1013,6 +1034,11 @@ fn deal_row(
             )));
         }
     };
+    // SPEC §8.4: a positive whole number; an absent column or an empty cell is 1, as in activities.
+    let quantity = row
+        .positive_integer(col.quantity)
+        .map_err(row_error)?
+        .unwrap_or(1);
     let source = match row
         .choice(col.source, &["sourced", "influenced"])
         .map_err(row_error)?
@@ -1102,7 +1128,25 @@ fn deal_row(
         acc.touch(partner);
         for (start, window) in ctx.windows.iter().zip(acc.windows.iter_mut()) {
             if closed_on >= *start {
-                let (revenue, rows) = &mut window[partner];
+                let (revenue, rows, units) = &mut window[partner];
+                // Units sums are exact in any order only for shares of at most 8 decimals.
+                let row_units = match quantity {
+                    1 => Some(share),
+                    q => Decimal::from(q).checked_mul(share),
+                };
+                match row_units.and_then(|u| units.checked_add(u)) {
+                    Some(v) if ctx.sequential || (v < exact_limit() && share.scale() <= 8) => {
+                        *units = v;
+                    }
+                    None if ctx.sequential => {
+                        return Err(keyed_error(row.error(
+                            col.quantity,
+                            &quantity.to_string(),
+                            "the partner's units over the levels window are too many to compute",
+                        )));
+                    }
+                    _ => return Err(Stop::Inexact),
+                }
                 match revenue.checked_add(credited) {
                     Some(v) if ctx.sequential || v < exact_limit() => *revenue = v,
                     Some(_) => return Err(Stop::Inexact),
@@ -1140,6 +1184,7 @@ fn deal_row(
         amount,
         currency: acc.intern(currency),
         share,
+        quantity,
         credited,
         product: product.map(|p| acc.intern(p)),
         customer_type: customer_type.map(|c| acc.intern(c)),

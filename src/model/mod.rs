@@ -80,6 +80,9 @@ pub struct Deal {
     pub amount: Decimal,
     pub currency: Text,
     pub share: Decimal,
+    /// deals.csv `quantity` (units sold: seats, licences), 1 when the column is absent or the cell
+    /// empty (SPEC §8.4). The row's units are `quantity × share`.
+    pub quantity: u64,
     /// `amount × share × fx rate on closed_on`, rounded to the program currency's minor units.
     pub credited: Decimal,
     pub product: Option<Text>,

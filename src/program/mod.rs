@@ -100,17 +100,23 @@ pub struct Budget {
 pub enum Measure {
     Revenue,
     Deals,
+    /// deals.csv `quantity` × share (SPEC §8.4).
+    Units,
 }
 
 impl Measure {
     /// The words a program may use for it.
-    pub const CHOICES: &[(&str, Measure)] =
-        &[("revenue", Measure::Revenue), ("deals", Measure::Deals)];
+    pub const CHOICES: &[(&str, Measure)] = &[
+        ("revenue", Measure::Revenue),
+        ("deals", Measure::Deals),
+        ("units", Measure::Units),
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Measure::Revenue => "revenue",
             Measure::Deals => "deals",
+            Measure::Units => "units",
         }
     }
 }

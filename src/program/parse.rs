@@ -813,7 +813,8 @@ amount = "50.00"
         assert_eq!(
             p.rules[0].kind,
             RuleKind::Flat(crate::engine::rules::flat::Config {
-                amount: Decimal::new(5000, 2)
+                amount: Decimal::new(5000, 2),
+                per: crate::engine::rules::Per::Deal,
             })
         );
     }
@@ -913,7 +914,8 @@ amount = "5"
         assert_eq!(
             p.unwrap().rules[0].kind,
             RuleKind::Flat(crate::engine::rules::flat::Config {
-                amount: Decimal::new(1, 1)
+                amount: Decimal::new(1, 1),
+                per: crate::engine::rules::Per::Deal,
             })
         );
     }

@@ -1,28 +1,35 @@
 //! `flat` (SPEC §4.1): a fixed amount × the partner's share, per qualifying deal row (referral fees).
+//! With `per = "unit"` (SPEC §8.4) the amount is paid per unit: × the row's units (quantity × share).
 
-use super::{RuleOutput, deal_line, share_note};
+use super::{Per, RuleOutput, deal_line, share_note, units, units_note};
 use crate::engine::PartnerCtx;
 use crate::error::Result;
 use crate::program::Rule;
-use crate::program::parse::{Bad, Tbl, non_negative};
+use crate::program::parse::{Bad, Tbl, choice, non_negative};
 use rust_decimal::Decimal;
 
 /// `flat`'s configuration.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
-    /// Paid per qualifying deal row, × the row's share.
+    /// Paid per qualifying deal row, × the row's share; or per unit, × the row's units.
     pub amount: Decimal,
+    /// `per = "deal"` (the default) or `"unit"`.
+    pub per: Per,
 }
 
 /// The keys a `flat` rule may have besides `id`, `kind`, `when` and `cap`.
-pub const KEYS: &[&str] = &["amount", "modifiers"];
+pub const KEYS: &[&str] = &["amount", "per", "modifiers"];
 
 /// Only the period's own rows.
 pub const HISTORY: super::History = super::PERIOD_ONLY;
 
 pub(crate) fn parse(t: &Tbl) -> Result<Config, Bad> {
+    let per = t.value("per", choice(Per::CHOICES));
     let amount = t.require("amount", non_negative)?;
-    Ok(Config { amount })
+    Ok(Config {
+        amount,
+        per: per?.unwrap_or_default(),
+    })
 }
 
 pub fn evaluate(rule: &Rule, config: &Config, ctx: &PartnerCtx) -> Result<RuleOutput> {
@@ -32,11 +39,24 @@ pub fn evaluate(rule: &Rule, config: &Config, ctx: &PartnerCtx) -> Result<RuleOu
         .qualifying(rule, ctx.deals)
         .into_iter()
         .map(|deal| {
-            let note = format!("flat {} per deal{}", ctx.money(amount), share_note(deal));
-            let raw = calc.mul(amount, deal.share, || {
-                format!("deal {}: the fee", deal.deal_id)
-            })?;
-            deal_line(rule, ctx, deal, deal.share, Some(amount), raw, note)
+            let fee = || format!("deal {}: the fee", deal.deal_id);
+            match config.per {
+                Per::Deal => {
+                    let note = format!("flat {} per deal{}", ctx.money(amount), share_note(deal));
+                    let raw = calc.mul(amount, deal.share, fee)?;
+                    deal_line(rule, ctx, deal, deal.share, Some(amount), raw, note)
+                }
+                Per::Unit => {
+                    let units = units(deal, calc)?;
+                    let note = format!(
+                        "flat {} per unit × {}",
+                        ctx.money(amount),
+                        units_note(deal, units)
+                    );
+                    let raw = calc.mul(amount, units, fee)?;
+                    deal_line(rule, ctx, deal, units, Some(amount), raw, note)
+                }
+            }
         })
         .collect::<Result<_>>()?;
     Ok(RuleOutput::lines(lines))
@@ -222,7 +242,10 @@ amount = 12.5
         );
         assert_eq!(
             ok.rules[0].kind,
-            RuleKind::Flat(Config { amount: d("12.5") })
+            RuleKind::Flat(Config {
+                amount: d("12.5"),
+                per: Per::Deal
+            })
         );
         let errors = parse_errors(
             r#"[program]
@@ -252,6 +275,105 @@ amount = "-5"
         assert_eq!(
             missing,
             vec![(6, 1, "missing required key `rules[0].amount`".to_string())]
+        );
+    }
+
+    const PER_UNIT: &str = r#"
+[[rules]]
+id = "fee"
+kind = "flat"
+amount = "5.00"
+per = "unit"
+"#;
+
+    #[test]
+    fn per_unit_pays_the_amount_times_quantity_times_share() {
+        use super::super::testkit::qty;
+        let cases: Vec<(&str, Rows, Want)> = vec![
+            // no quantity: 1 unit, 5.00 × 1 = 5.00
+            (
+                "default quantity",
+                vec![deal("D1", "2026-10-05", "1000.00")],
+                vec![("D1", "5.00")],
+            ),
+            // 5.00 × 12 = 60.00, whatever the amount
+            (
+                "twelve units",
+                vec![qty(deal("D1", "2026-10-05", "1.00"), 12)],
+                vec![("D1", "60.00")],
+            ),
+            // 24 × 0.5 = 12 units: 5.00 × 12 = 60.00
+            (
+                "split row",
+                vec![qty(split("D1", "2026-10-05", "100.00", "0.5"), 24)],
+                vec![("D1", "60.00")],
+            ),
+            // 3 × 0.3333 = 0.9999 units: 5.00 × 0.9999 = 4.9995 → half-up 5.00
+            (
+                "fractional units round once",
+                vec![qty(split("D1", "2026-10-05", "100.00", "0.3333"), 3)],
+                vec![("D1", "5.00")],
+            ),
+        ];
+        for (name, deals, expected) in cases {
+            let f = Fixture::new(PER_UNIT).deals(deals);
+            assert_eq!(f.lines("fee"), expect(&expected), "{name}");
+        }
+        // per = "deal" (the default) ignores the quantity: 50.00 × 1
+        let f = Fixture::new(FEE).deals(vec![qty(deal("D1", "2026-10-05", "1.00"), 12)]);
+        assert_eq!(f.lines("fee"), expect(&[("D1", "50.00")]));
+    }
+
+    #[test]
+    fn per_unit_notes_the_units_and_their_quantity_and_share() {
+        use super::super::testkit::qty;
+        let f = Fixture::new(PER_UNIT).deals(vec![
+            qty(deal("D1", "2026-10-05", "1.00"), 12),
+            qty(split("D2", "2026-10-06", "1.00", "0.5"), 24),
+        ]);
+        let out = f.output("fee");
+        assert_eq!(out.lines[0].note, "flat 5.00 per unit × 12 units");
+        assert_eq!(
+            out.lines[1].note,
+            "flat 5.00 per unit × 12 units (quantity 24 × share 0.5)"
+        );
+        // basis is the units, rate the amount per unit
+        assert_eq!(out.lines[1].basis, Some(d("12")));
+        assert_eq!(out.lines[1].rate, Some(d("5.00")));
+    }
+
+    #[test]
+    fn per_unit_overflow_is_an_error_naming_partner_and_rule() {
+        use super::super::testkit::qty;
+        let body = PER_UNIT.replace("5.00", "99999999999999");
+        let f = Fixture::new(&body).deals(vec![qty(deal("D1", "2026-10-05", "1.00"), u64::MAX)]);
+        let err = f.try_output("fee").unwrap_err().to_string();
+        assert!(err.starts_with("partner P1, rule fee: deal D1"), "{err}");
+    }
+
+    #[test]
+    fn per_must_be_deal_or_unit() {
+        let errors = parse_errors(
+            r#"[program]
+id = "p"
+name = "P"
+currency = "USD"
+
+[[rules]]
+id = "fee"
+kind = "flat"
+amount = "5"
+per = "seat"
+"#,
+        );
+        // line 10 `per = "seat"`: the value starts at column 7
+        assert_eq!(
+            errors,
+            vec![(
+                10,
+                7,
+                "`rules[0].per` must be one of deal, unit, found \"seat\"".to_string()
+            )]
         );
     }
 }

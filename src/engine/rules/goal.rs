@@ -1,8 +1,8 @@
 //! `goal` (SPEC §4.6): a fixed `amount`, paid once per period when the partner's period measure
-//! (qualifying revenue or deal count) reaches the target. The target is a number, the partner's
+//! (qualifying revenue, deal count or units, SPEC §8.4) reaches the target. The target is a number, the partner's
 //! `quota`, or a table by level; a partner whose level is not in the table has no goal.
 
-use super::{RuleOutput, period_line, revenue};
+use super::{RuleOutput, period_line, revenue, units_total};
 use crate::engine::PartnerCtx;
 use crate::error::{Result, Warning, WarningCode};
 use crate::model::money::format_rate;
@@ -79,7 +79,8 @@ pub(crate) fn next_threshold(
     Ok(Some(super::Threshold {
         current,
         next: goal,
-        counts_deals: config.measure == Measure::Deals,
+        counts_deals: config.measure != Measure::Revenue,
+        counts_units: config.measure == Measure::Units,
     }))
 }
 
@@ -110,13 +111,14 @@ pub fn current(rule: &Rule, measure: Measure, ctx: &PartnerCtx) -> Result<Decima
     match measure {
         Measure::Revenue => revenue(&deals, ctx.calc(rule)),
         Measure::Deals => Ok(Decimal::from(deals.len())),
+        Measure::Units => units_total(&deals, ctx.calc(rule)),
     }
 }
 
 pub fn format_measure(measure: Measure, value: Decimal, ctx: &PartnerCtx) -> String {
     match measure {
         Measure::Revenue => ctx.money(value),
-        Measure::Deals => format_rate(value),
+        Measure::Deals | Measure::Units => format_rate(value),
     }
 }
 
@@ -371,6 +373,44 @@ amount = "500"
                 31,
                 "`rules[0].target.gold` must be above 0, found 0".to_string()
             )]
+        );
+    }
+
+    #[test]
+    fn units_goal_counts_quantity_times_share() {
+        use super::super::testkit::{qty, split};
+        let units = body("units", "100");
+        let cases: Vec<(&str, Rows, Want)> = vec![
+            // 60 + 79 × 0.5 = 99.5 < 100: nothing
+            (
+                "half a unit short",
+                vec![
+                    qty(deal("D1", "2026-10-01", "1.00"), 60),
+                    qty(split("D2", "2026-10-02", "1.00", "0.5"), 79),
+                ],
+                vec![],
+            ),
+            // 60 + 80 × 0.5 = 100: 500.00
+            (
+                "exactly at target",
+                vec![
+                    qty(deal("D1", "2026-10-01", "1.00"), 60),
+                    qty(split("D2", "2026-10-02", "1.00", "0.5"), 80),
+                ],
+                vec![("2026-10", "500.00")],
+            ),
+        ];
+        for (name, deals, expected) in cases {
+            let f = Fixture::new(&units).deals(deals);
+            assert_eq!(f.lines("g"), expect(&expected), "{name}");
+        }
+        let f = Fixture::new(&units).deals(vec![qty(deal("D1", "2026-10-01", "1.00"), 120)]);
+        assert_eq!(f.output("g").lines[0].note, "units 120 reaches target 100");
+        let f = Fixture::new(&units).deals(vec![qty(deal("D1", "2026-10-01", "1.00"), 90)]);
+        let t = f.threshold("g").unwrap();
+        assert_eq!(
+            (t.current, t.next, t.counts_deals, t.counts_units),
+            (d("90"), d("100"), true, true)
         );
     }
 }

@@ -276,8 +276,10 @@ pub enum PaysFor<'a> {
 pub struct Threshold {
     pub current: Decimal,
     pub next: Decimal,
-    /// The measure counts deals, not money.
+    /// The measure counts deals, not money (units too: a count, SPEC §8.4).
     pub counts_deals: bool,
+    /// The measure counts units (quantity × share): a gap is closed by one deal of that quantity.
+    pub counts_units: bool,
 }
 
 /// The next threshold of a rule for a partner, for nudges; `None` for kinds without thresholds.
@@ -439,6 +441,54 @@ pub(crate) fn share_note(deal: &Deal) -> String {
         String::new()
     } else {
         format!(" × share {}", format_rate(deal.share))
+    }
+}
+
+/// How a per-deal amount is paid (SPEC §8.4): per deal row (× share) or per unit (× the row's units).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Per {
+    #[default]
+    Deal,
+    Unit,
+}
+
+impl Per {
+    pub(crate) const CHOICES: &[(&str, Per)] = &[("deal", Per::Deal), ("unit", Per::Unit)];
+}
+
+/// A row's units (SPEC §8.4): its quantity × its share, checked.
+pub(crate) fn units(deal: &Deal, calc: Calc) -> Result<Decimal> {
+    let units = calc.mul(Decimal::from(deal.quantity), deal.share, || {
+        format!("deal {}: its units (quantity × share)", deal.deal_id)
+    })?;
+    Ok(units.normalize())
+}
+
+/// The units a set of qualifying deals adds up to, checked.
+pub(crate) fn units_total(deals: &[&Deal], calc: Calc) -> Result<Decimal> {
+    let each = deals
+        .iter()
+        .map(|d| units(d, calc))
+        .collect::<Result<Vec<_>>>()?;
+    calc.sum(each, || "the partner's qualifying units".into())
+}
+
+/// `12 units`, or `12 units (quantity 24 × share 0.5)` for a split row.
+pub(crate) fn units_note(deal: &Deal, units: Decimal) -> String {
+    let n = if units == Decimal::ONE {
+        "unit"
+    } else {
+        "units"
+    };
+    if deal.share == Decimal::ONE {
+        format!("{} {n}", format_rate(units))
+    } else {
+        format!(
+            "{} {n} (quantity {} × share {})",
+            format_rate(units),
+            deal.quantity,
+            format_rate(deal.share)
+        )
     }
 }
 

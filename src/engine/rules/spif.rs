@@ -1,12 +1,13 @@
 //! `spif` (SPEC §4.4): deals closed inside both the SPIF window and the period earn a fixed amount
 //! (× share, like `flat`, so a split deal is not paid twice) or a rate of the credited amount; with
-//! `max_deals`, only the partner's first deals in (closed_on, deal_id) order.
+//! `max_deals`, only the partner's first deals in (closed_on, deal_id) order. An amount SPIF may say
+//! `per = "unit"` (SPEC §8.4): the amount × the row's units (quantity × share).
 
-use super::{RuleOutput, deal_line, share_note};
+use super::{Per, RuleOutput, deal_line, share_note, units, units_note};
 use crate::engine::PartnerCtx;
 use crate::error::Result;
 use crate::model::money::format_percent;
-use crate::program::parse::{Bad, Tbl, date, integer, pay};
+use crate::program::parse::{Bad, Tbl, choice, date, integer, pay};
 use crate::program::{Pay, Rule};
 use chrono::NaiveDate;
 
@@ -20,10 +21,20 @@ pub struct Config {
     pub pay: Pay,
     /// At most this many deals per partner and period, the first in (closed_on, deal_id) order.
     pub max_deals: Option<u64>,
+    /// `per = "deal"` (the default) or `"unit"`; `"unit"` only with `amount`.
+    pub per: Per,
 }
 
 /// The keys a `spif` rule may have besides `id`, `kind`, `when` and `cap`.
-pub const KEYS: &[&str] = &["start", "end", "amount", "rate", "max_deals", "modifiers"];
+pub const KEYS: &[&str] = &[
+    "start",
+    "end",
+    "amount",
+    "rate",
+    "max_deals",
+    "per",
+    "modifiers",
+];
 
 /// Only the period's own rows.
 pub const HISTORY: super::History = super::PERIOD_ONLY;
@@ -32,7 +43,19 @@ pub(crate) fn parse(t: &Tbl) -> Result<Config, Bad> {
     let start = t.value("start", date);
     let end = t.value("end", date);
     let max_deals = t.value("max_deals", integer(1, i64::MAX));
+    let per = t.value("per", choice(Per::CHOICES));
     let pay = pay(t);
+    // SPEC §6: a rate is paid on the credited amount; "per unit" cannot be meant with it.
+    if let (Ok(Some(Per::Unit)), Ok(Pay::Rate(_))) = (per, pay) {
+        let name = t.name("per");
+        t.error_at(
+            "per",
+            format!(
+                "`{name}` = \"unit\" needs `amount`: a rate SPIF pays a rate of the credited amount, \
+                 not an amount per unit"
+            ),
+        );
+    }
     let start = t.required("start", start);
     let end = t.required("end", end);
     Ok(Config {
@@ -40,6 +63,7 @@ pub(crate) fn parse(t: &Tbl) -> Result<Config, Bad> {
         end: end?,
         pay: pay?,
         max_deals: max_deals?,
+        per: per?.unwrap_or_default(),
     })
 }
 
@@ -76,6 +100,7 @@ pub fn evaluate(rule: &Rule, config: &Config, ctx: &PartnerCtx) -> Result<RuleOu
         end,
         pay,
         max_deals,
+        per,
     } = *config;
     let calc = ctx.calc(rule);
     let in_window = ctx
@@ -95,6 +120,24 @@ pub fn evaluate(rule: &Rule, config: &Config, ctx: &PartnerCtx) -> Result<RuleOu
                 None => String::new(),
             };
             match pay {
+                Pay::Amount(amount) if per == Per::Unit => {
+                    let units = units(deal, calc)?;
+                    deal_line(
+                        rule,
+                        ctx,
+                        deal,
+                        units,
+                        Some(amount),
+                        calc.mul(amount, units, || {
+                            format!("deal {}: the SPIF amount", deal.deal_id)
+                        })?,
+                        format!(
+                            "{window}: {} per unit × {}{nth}",
+                            ctx.money(amount),
+                            units_note(deal, units)
+                        ),
+                    )
+                }
                 Pay::Amount(amount) => deal_line(
                     rule,
                     ctx,
@@ -273,6 +316,7 @@ max_deals = 3
                 end: date("2026-10-31"),
                 pay: Pay::Amount(d("250")),
                 max_deals: Some(3),
+                per: Per::Deal,
             })
         );
         let errors = parse_errors(
@@ -322,5 +366,73 @@ amount = "250"
                 "`rules[0].start` must be a date like 2026-10-01, found \"2026-13-01\"".to_string()
             )]
         );
+    }
+
+    #[test]
+    fn per_unit_pays_the_amount_times_units_and_still_counts_deals_for_max_deals() {
+        use super::super::testkit::qty;
+        let text = body(
+            "2026-10-01",
+            "2026-10-31",
+            "amount = \"2.00\"",
+            "per = \"unit\"\nmax_deals = 2\n",
+        );
+        let f = Fixture::new(&text).deals(vec![
+            // 2.00 × 12 = 24.00
+            qty(deal("D1", "2026-10-02", "1.00"), 12),
+            // 2.00 × (24 × 0.5) = 24.00
+            qty(split("D2", "2026-10-03", "1.00", "0.5"), 24),
+            // the third deal: past max_deals = 2, nothing
+            qty(deal("D3", "2026-10-04", "1.00"), 100),
+        ]);
+        assert_eq!(f.lines("s"), expect(&[("D1", "24.00"), ("D2", "24.00")]));
+        let out = f.output("s");
+        assert_eq!(
+            out.lines[1].note,
+            "SPIF 2026-10-01..2026-10-31: 2.00 per unit × 12 units (quantity 24 × share 0.5), \
+             deal 2 of at most 2"
+        );
+        assert_eq!(out.lines[1].basis, Some(d("12")));
+    }
+
+    #[test]
+    fn per_unit_on_a_rate_spif_is_an_error_at_per() {
+        let errors = parse_errors(
+            r#"[program]
+id = "p"
+name = "P"
+currency = "USD"
+
+[[rules]]
+id = "s"
+kind = "spif"
+start = 2026-10-01
+end = 2026-10-31
+rate = "0.05"
+per = "unit"
+"#,
+        );
+        // line 12 `per = "unit"`: the value starts at column 7
+        assert_eq!(
+            errors,
+            vec![(
+                12,
+                7,
+                "`rules[0].per` = \"unit\" needs `amount`: a rate SPIF pays a rate of the credited \
+                 amount, not an amount per unit"
+                    .to_string()
+            )]
+        );
+        // per = "deal" on a rate SPIF is the default spelled out: fine
+        let ok = program(&format!(
+            "{HEADER}{}",
+            body(
+                "2026-10-01",
+                "2026-10-31",
+                "rate = \"0.05\"",
+                "per = \"deal\"\n"
+            )
+        ));
+        assert!(matches!(&ok.rules[0].kind, RuleKind::Spif(c) if c.per == Per::Deal));
     }
 }

@@ -73,6 +73,7 @@ pub fn deal(deal_id: &str, closed_on: &str, amount: &str) -> Deal {
         amount,
         currency: "USD".into(),
         share: Decimal::ONE,
+        quantity: 1,
         credited: amount,
         product: None,
         customer_type: None,
@@ -87,6 +88,12 @@ pub fn split(deal_id: &str, closed_on: &str, amount: &str, share: &str) -> Deal 
     let mut row = deal(deal_id, closed_on, amount);
     row.share = d(share);
     row.credited = (row.amount * row.share).round_dp(2);
+    row
+}
+
+/// A deal row with a quantity (units sold, SPEC §8.4).
+pub fn qty(mut row: Deal, quantity: u64) -> Deal {
+    row.quantity = quantity;
     row
 }
 
@@ -318,6 +325,16 @@ impl Fixture {
 
     /// One rule's raw output for one partner, straight from its kind's `evaluate`.
     pub fn output_for(&self, rule_id: &str, partner_id: &str) -> RuleOutput {
+        self.try_output_for(rule_id, partner_id)
+            .expect("rule evaluates")
+    }
+
+    /// P1's output of one rule, or its error (an overflow names the partner and the rule).
+    pub fn try_output(&self, rule_id: &str) -> crate::error::Result<RuleOutput> {
+        self.try_output_for(rule_id, "P1")
+    }
+
+    fn try_output_for(&self, rule_id: &str, partner_id: &str) -> crate::error::Result<RuleOutput> {
         let rule = self.program.rule(rule_id).expect("rule in program");
         self.with_inputs(|inputs| {
             let index = inputs.partners.find(partner_id).expect("partner");
@@ -355,7 +372,7 @@ impl Fixture {
                 claims: &claims,
                 inputs,
             };
-            super::evaluate(rule, &ctx).expect("rule evaluates")
+            super::evaluate(rule, &ctx)
         })
     }
 

@@ -2,7 +2,7 @@
 //!
 //! Each deal occupies the interval [cumulative before, cumulative after) of the partner's measure over
 //! the period's qualifying deals (credited amount for `revenue`, 1 for `deals`, credited ÷ quota for
-//! `attainment`).
+//! `attainment`, quantity × share for `units`, SPEC §8.4).
 //! - *marginal*: each part of the interval earns the rate of the band it lies in, on the revenue that
 //!   part represents; a deal straddling a boundary is split.
 //! - *retroactive*: every deal earns the rate of the highest tier whose `from` ≤ the period total.
@@ -10,7 +10,7 @@
 //! At a boundary the higher tier applies. Attainment bands are worked in money (`from × quota`) so the
 //! arithmetic stays exact: credited × (fraction of the interval) is then just the overlap in money.
 
-use super::{RuleOutput, deal_line, share_note};
+use super::{RuleOutput, deal_line, share_note, units, units_note, units_total};
 use crate::engine::PartnerCtx;
 use crate::engine::line::Calc;
 use crate::error::{Result, Warning, WarningCode};
@@ -26,6 +26,8 @@ pub enum TierMeasure {
     Revenue,
     Deals,
     Attainment,
+    /// deals.csv `quantity` × share (SPEC §8.4); `amount` tiers pay per unit.
+    Units,
 }
 
 impl TierMeasure {
@@ -33,6 +35,7 @@ impl TierMeasure {
         ("revenue", TierMeasure::Revenue),
         ("deals", TierMeasure::Deals),
         ("attainment", TierMeasure::Attainment),
+        ("units", TierMeasure::Units),
     ];
 
     pub fn name(self) -> &'static str {
@@ -40,6 +43,7 @@ impl TierMeasure {
             TierMeasure::Revenue => "revenue",
             TierMeasure::Deals => "deals",
             TierMeasure::Attainment => "attainment",
+            TierMeasure::Units => "units",
         }
     }
 }
@@ -62,7 +66,7 @@ impl TierMode {
 pub struct Config {
     pub measure: TierMeasure,
     pub mode: TierMode,
-    /// Ascending, the first from 0; `amount` tiers only with `measure = "deals"`.
+    /// Ascending, the first from 0; `amount` tiers only with `measure = "deals"` or `"units"`.
     pub tiers: Vec<Tier>,
     /// Rates may fall as thresholds rise.
     pub decelerator: bool,
@@ -80,7 +84,8 @@ pub(crate) fn parse(t: &Tbl) -> Result<Config, Bad> {
     let mode = t.value("mode", choice(TierMode::CHOICES));
     let decelerator = t.value("decelerator", boolean);
     let measure = measure?.unwrap_or(TierMeasure::Revenue);
-    let tiers = tiers(t, measure == TierMeasure::Deals);
+    let counts = matches!(measure, TierMeasure::Deals | TierMeasure::Units);
+    let tiers = tiers(t, counts);
     let mode = t.required("mode", mode)?;
     Ok(Config {
         measure,
@@ -108,7 +113,7 @@ pub(crate) fn next_threshold(
     let calc = ctx.calc(rule);
     let deals = ctx.qualifying(rule, ctx.deals);
     let total = period_total(config.measure, &deals, calc)?;
-    let counts_deals = config.measure == TierMeasure::Deals;
+    let counts_deals = matches!(config.measure, TierMeasure::Deals | TierMeasure::Units);
     let next = bounds(&config.tiers, scale, calc)?
         .into_iter()
         .find(|f| *f > total)
@@ -126,6 +131,7 @@ pub(crate) fn next_threshold(
         current: total,
         next,
         counts_deals,
+        counts_units: config.measure == TierMeasure::Units,
     }))
 }
 
@@ -133,7 +139,7 @@ pub(crate) fn next_threshold(
 /// for deals. `None` when attainment has no usable quota.
 fn scale(measure: TierMeasure, ctx: &PartnerCtx) -> Option<Decimal> {
     match measure {
-        TierMeasure::Revenue | TierMeasure::Deals => Some(Decimal::ONE),
+        TierMeasure::Revenue | TierMeasure::Deals | TierMeasure::Units => Some(Decimal::ONE),
         TierMeasure::Attainment => ctx.partner.quota.filter(|q| *q > Decimal::ZERO),
     }
 }
@@ -180,6 +186,7 @@ fn describe_pay(pay: Pay, ctx: &PartnerCtx) -> String {
 pub(crate) fn period_total(measure: TierMeasure, deals: &[&Deal], calc: Calc) -> Result<Decimal> {
     match measure {
         TierMeasure::Deals => Ok(Decimal::from(deals.len())),
+        TierMeasure::Units => units_total(deals, calc),
         _ => super::revenue(deals, calc),
     }
 }
@@ -230,6 +237,7 @@ fn marginal(
     for deal in deals {
         let width = match measure {
             TierMeasure::Deals => Decimal::ONE,
+            TierMeasure::Units => units(deal, calc)?,
             _ => deal.credited,
         };
         let overflow = || format!("deal {}: the tiered commission", deal.deal_id);
@@ -249,6 +257,14 @@ fn marginal(
             }
             let pay = tier.pay;
             let (part, on) = match (measure, pay) {
+                // Units: an amount per unit of the band; a rate on the revenue the band's units carry.
+                (TierMeasure::Units, Pay::Amount(a)) => (a.checked_mul(o), Some(o)),
+                (TierMeasure::Units, Pay::Rate(r)) => (
+                    r.checked_mul(deal.credited)
+                        .and_then(|v| v.checked_mul(o))
+                        .and_then(|v| v.checked_div(width)),
+                    Some(o),
+                ),
                 (TierMeasure::Deals, Pay::Rate(r)) => (
                     r.checked_mul(deal.credited).and_then(|v| v.checked_mul(o)),
                     deal.credited.checked_mul(o),
@@ -275,8 +291,24 @@ fn marginal(
             } else {
                 None
             };
-            parts.push(match measure {
-                TierMeasure::Deals => format!("tier {} ({})", k + 1, describe_pay(pay, ctx)),
+            parts.push(match (measure, pay) {
+                (TierMeasure::Units, Pay::Amount(a)) => format!(
+                    "tier {} ({} per unit) on {}",
+                    k + 1,
+                    ctx.money(a),
+                    format_rate(o)
+                ),
+                (TierMeasure::Units, Pay::Rate(r)) => {
+                    format!(
+                        "tier {} ({}) on {}",
+                        k + 1,
+                        format_percent(r),
+                        format_rate(o)
+                    )
+                }
+                (TierMeasure::Deals, _) => {
+                    format!("tier {} ({})", k + 1, describe_pay(pay, ctx))
+                }
                 _ => format!(
                     "tier {} ({}) on {}",
                     k + 1,
@@ -288,7 +320,21 @@ fn marginal(
         if parts.is_empty() {
             continue;
         }
+        let per_unit = tiers.iter().any(|t| matches!(t.pay, Pay::Amount(_)));
         let note = match measure {
+            TierMeasure::Units => {
+                let of = match per_unit {
+                    true => String::new(),
+                    false => format!(" of {}", ctx.money(deal.credited)),
+                };
+                format!(
+                    "{} of {}{of}; cumulative {} → {} units",
+                    parts.join(" + "),
+                    units_note(deal, width),
+                    format_rate(lo),
+                    format_rate(hi)
+                )
+            }
             TierMeasure::Deals => {
                 let on = if tiers.iter().any(|t| matches!(t.pay, Pay::Amount(_))) {
                     share_note(deal)
@@ -310,15 +356,11 @@ fn marginal(
                 quota_note(measure, ctx)
             ),
         };
-        lines.push(deal_line(
-            rule,
-            ctx,
-            deal,
-            deal.credited,
-            single_rate,
-            raw,
-            note,
-        )?);
+        let basis = match (measure, per_unit) {
+            (TierMeasure::Units, true) => width,
+            _ => deal.credited,
+        };
+        lines.push(deal_line(rule, ctx, deal, basis, single_rate, raw, note)?);
     }
     Ok(lines)
 }
@@ -342,6 +384,11 @@ fn retroactive(
         TierMeasure::Deals => format!(
             "{} deals in the period reach {}",
             total,
+            format_rate(tier.from)
+        ),
+        TierMeasure::Units => format!(
+            "{} units in the period reach {}",
+            format_rate(total),
             format_rate(tier.from)
         ),
         TierMeasure::Revenue => format!(
@@ -376,6 +423,17 @@ fn retroactive(
             );
             let overflow = || format!("deal {}: the tiered commission", deal.deal_id);
             match tier.pay {
+                Pay::Amount(a) if measure == TierMeasure::Units => {
+                    let units = units(deal, calc)?;
+                    let note = format!(
+                        "tier {} ({} per unit) × {}: {reach}",
+                        k + 1,
+                        ctx.money(a),
+                        units_note(deal, units)
+                    );
+                    let raw = calc.mul(a, units, overflow)?;
+                    deal_line(rule, ctx, deal, units, Some(a), raw, note)
+                }
                 Pay::Rate(r) => deal_line(
                     rule,
                     ctx,
@@ -772,5 +830,146 @@ tiers = [{ from = "0", rate = "0.05" }]
                     .to_string()
             )]
         );
+    }
+
+    const PER_UNIT: &str =
+        r#"[{ from = "0", amount = "5.00" }, { from = "100", amount = "10.00" }]"#;
+
+    #[test]
+    fn units_marginal_splits_a_deals_units_across_bands() {
+        use super::super::testkit::qty;
+        let cases: Vec<(&str, Rows, Want)> = vec![
+            // D1 [0, 60): 5 × 60 = 300.00; D2 [60, 130): 5 × 40 + 10 × 30 = 200 + 300 = 500.00
+            (
+                "straddles the boundary",
+                vec![
+                    qty(deal("D1", "2026-10-01", "1.00"), 60),
+                    qty(deal("D2", "2026-10-02", "1.00"), 70),
+                ],
+                vec![("D1", "300.00"), ("D2", "500.00")],
+            ),
+            // D1 [0, 100): 5 × 100 = 500.00; D2 [100, 101) starts on the boundary: 10 × 1 = 10.00
+            (
+                "ends exactly on the boundary",
+                vec![
+                    qty(deal("D1", "2026-10-01", "1.00"), 100),
+                    deal("D2", "2026-10-02", "1.00"),
+                ],
+                vec![("D1", "500.00"), ("D2", "10.00")],
+            ),
+            // 3 × 0.5 = 1.5 units, [0, 1.5): 5 × 1.5 = 7.50
+            (
+                "a split row's units",
+                vec![qty(split("D1", "2026-10-01", "1.00", "0.5"), 3)],
+                vec![("D1", "7.50")],
+            ),
+        ];
+        for (name, deals, expected) in cases {
+            let f = Fixture::new(&body("units", "marginal", PER_UNIT)).deals(deals);
+            assert_eq!(f.lines("t"), expect(&expected), "{name}");
+        }
+        let f = Fixture::new(&body("units", "marginal", PER_UNIT)).deals(vec![
+            qty(deal("D1", "2026-10-01", "1.00"), 60),
+            qty(deal("D2", "2026-10-02", "1.00"), 70),
+        ]);
+        let out = f.output("t");
+        assert_eq!(
+            out.lines[1].note,
+            "tier 1 (5.00 per unit) on 40 + tier 2 (10.00 per unit) on 30 of 70 units; \
+             cumulative 60 → 130 units"
+        );
+        // basis: the deal's units; two bands, no single rate
+        assert_eq!(
+            (out.lines[1].basis, out.lines[1].rate),
+            (Some(d("70")), None)
+        );
+        assert_eq!(out.lines[0].rate, Some(d("5.00")));
+    }
+
+    #[test]
+    fn units_with_rate_tiers_pay_the_rate_on_the_revenue_of_each_band() {
+        use super::super::testkit::qty;
+        let tiers = r#"[{ from = "0", rate = "0.05" }, { from = "10", rate = "0.10" }]"#;
+        // D1: 20 units, 2000.00, [0, 20): half the units in each band:
+        // 0.05 × 2000 × 10/20 + 0.10 × 2000 × 10/20 = 50 + 100 = 150.00
+        let f = Fixture::new(&body("units", "marginal", tiers))
+            .deals(vec![qty(deal("D1", "2026-10-01", "2000.00"), 20)]);
+        assert_eq!(f.lines("t"), expect(&[("D1", "150.00")]));
+        assert_eq!(
+            f.output("t").lines[0].note,
+            "tier 1 (5%) on 10 + tier 2 (10%) on 10 of 20 units of 2000.00; cumulative 0 → 20 units"
+        );
+        // retroactive: 20 units reach tier 2, every deal 0.10 × its credited amount
+        let f = Fixture::new(&body("units", "retroactive", tiers)).deals(vec![
+            qty(deal("D1", "2026-10-01", "2000.00"), 15),
+            qty(deal("D2", "2026-10-02", "500.00"), 5),
+        ]);
+        assert_eq!(f.lines("t"), expect(&[("D1", "200.00"), ("D2", "50.00")]));
+    }
+
+    #[test]
+    fn units_retroactive_pays_every_unit_the_reached_amount() {
+        use super::super::testkit::qty;
+        let cases: Vec<(&str, Rows, Want)> = vec![
+            // 99 units < 100: 5 × 60 = 300.00, 5 × 39 = 195.00
+            (
+                "a unit short",
+                vec![
+                    qty(deal("D1", "2026-10-01", "1.00"), 60),
+                    qty(deal("D2", "2026-10-02", "1.00"), 39),
+                ],
+                vec![("D1", "300.00"), ("D2", "195.00")],
+            ),
+            // 100 units reach tier 2: 10 × 60 = 600.00, 10 × 40 = 400.00
+            (
+                "exactly on the boundary",
+                vec![
+                    qty(deal("D1", "2026-10-01", "1.00"), 60),
+                    qty(deal("D2", "2026-10-02", "1.00"), 40),
+                ],
+                vec![("D1", "600.00"), ("D2", "400.00")],
+            ),
+        ];
+        for (name, deals, expected) in cases {
+            let f = Fixture::new(&body("units", "retroactive", PER_UNIT)).deals(deals);
+            assert_eq!(f.lines("t"), expect(&expected), "{name}");
+        }
+        let f = Fixture::new(&body("units", "retroactive", PER_UNIT)).deals(vec![
+            qty(split("D1", "2026-10-01", "1.00", "0.5"), 200),
+            qty(deal("D2", "2026-10-02", "1.00"), 12),
+        ]);
+        let out = f.output("t");
+        assert_eq!(
+            out.lines[0].note,
+            "tier 2 (10.00 per unit) × 100 units (quantity 200 × share 0.5): 112 units in the \
+             period reach 100"
+        );
+        assert_eq!(
+            out.lines[1].note,
+            "tier 2 (10.00 per unit) × 12 units: 112 units in the period reach 100"
+        );
+    }
+
+    #[test]
+    fn units_next_threshold_counts_units() {
+        use super::super::testkit::qty;
+        let f = Fixture::new(&body("units", "marginal", PER_UNIT))
+            .deals(vec![qty(split("D1", "2026-10-01", "1.00", "0.5"), 181)]);
+        // 181 × 0.5 = 90.5 units: next boundary 100, a count (not rounded to cents)
+        let t = f.threshold("t").unwrap();
+        assert_eq!(
+            (t.current, t.next, t.counts_deals, t.counts_units),
+            (d("90.5"), d("100"), true, true)
+        );
+    }
+
+    #[test]
+    fn units_overflow_is_an_error_naming_partner_and_rule() {
+        use super::super::testkit::qty;
+        let tiers = r#"[{ from = "0", amount = "99999999999999" }]"#;
+        let f = Fixture::new(&body("units", "marginal", tiers))
+            .deals(vec![qty(deal("D1", "2026-10-01", "1.00"), u64::MAX)]);
+        let err = f.try_output("t").unwrap_err().to_string();
+        assert!(err.starts_with("partner P1, rule t: deal D1"), "{err}");
     }
 }
