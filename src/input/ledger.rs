@@ -59,7 +59,18 @@ pub struct LedgerData {
     /// (partner index, rule id) → what the ledger's `payout` lines of that rule add up to, for the
     /// rules the query names (a milestone holds its bonus while this is non-zero).
     pub rule_sums: BTreeMap<(usize, String), Decimal>,
+    /// partner index → what the ledger's `payout` lines of this calendar year's earlier periods say
+    /// the partner earned and was paid (statements' year to date).
+    pub year_to_date: BTreeMap<usize, YearToDate>,
     pub digests: Vec<(&'static str, FileDigest)>,
+}
+
+/// A partner's year to date from the ledger: `earned` is every line on the `payout` account except
+/// the payouts themselves (clawbacks and adjustments included), `paid` what the payouts paid.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct YearToDate {
+    pub earned: Decimal,
+    pub paid: Decimal,
 }
 
 /// What `--ledger` verification reads of the previous manifest.json (written by
@@ -411,6 +422,8 @@ struct LineReader<'a> {
     current: HashSet<(usize, &'a str)>,
     claims: HashSet<&'a str>,
     summed_rules: HashSet<&'a str>,
+    /// The run's calendar year, as period labels begin (`2026`), for the year to date.
+    year: String,
     /// Sums per (partner, account).
     sums: BTreeMap<(usize, String), Decimal>,
     /// payline writes each period's lines as one block, and a line's key includes its period: so
@@ -440,6 +453,7 @@ impl<'a> LineReader<'a> {
                 .collect(),
             claims: query.claim_ids.iter().copied().collect(),
             summed_rules: query.summed_rules.iter().copied().collect(),
+            year: format!("{:04}", chrono::Datelike::year(&period.start)),
             sums: BTreeMap::new(),
             block: None,
             seen: HashMap::new(),
@@ -509,6 +523,16 @@ impl<'a> LineReader<'a> {
         .ok_or_else(overflow)?;
         if account != "payout" {
             return Ok(());
+        }
+        if line_period.get(..4) == Some(self.year.as_str()) {
+            let ytd = data.year_to_date.entry(partner).or_default();
+            let total = if kind == "payout" {
+                &mut ytd.paid
+            } else {
+                &mut ytd.earned
+            };
+            let amount = if kind == "payout" { -amount } else { amount };
+            add(total, amount).ok_or_else(overflow)?;
         }
         if source == "deal" {
             if self.reversed.contains(&(partner, source_id)) {

@@ -12,8 +12,8 @@ pub use csvfile::{Col, ColumnRef, Columns, CsvFile, FileDigest, Row};
 pub use deals::{DealData, DealPlan, DealsRead, PriorCounts, WindowTotals, load_deals};
 pub use fx::FxTable;
 pub use ledger::{
-    ChainLink, LINE_COLUMNS, LedgerData, LedgerQuery, PreviousBatch, describe_period, load_ledger,
-    open_ledger, refuse_ledger,
+    ChainLink, LINE_COLUMNS, LedgerData, LedgerQuery, PreviousBatch, YearToDate, describe_period,
+    load_ledger, open_ledger, refuse_ledger,
 };
 pub use others::{ClaimFunds, load_activities, load_claims};
 pub use partners::{PartnerSet, load_partners};
