@@ -90,6 +90,8 @@ pub enum WarningCode {
     FundWithoutRule,
     /// `diff`: a claim on a fund one of the programs does not define: ignored.
     ClaimUnknownFund,
+    /// An accumulating rule's earlier periods without --ledger: nothing counts as paid (SPEC §8.7).
+    AccumulateWithoutLedger,
 }
 
 impl Warning {

@@ -59,6 +59,11 @@ pub struct LedgerData {
     /// (partner index, rule id) → what the ledger's `payout` lines of that rule add up to, for the
     /// rules the query names (a milestone holds its bonus while this is non-zero).
     pub rule_sums: BTreeMap<(usize, String), Decimal>,
+    /// (partner index, rule id) → what the ledger shows an accumulating rule (SPEC §8.7) paid since
+    /// the first day of its span: its lines in those periods, on the `payout` and `pending`
+    /// accounts, less the lines of deal rows that count in this period (re-dated), and counting a
+    /// clawback only for a row the rule paid in the span.
+    pub span_paid: BTreeMap<(usize, String), Decimal>,
     pub digests: Vec<(&'static str, FileDigest)>,
 }
 
@@ -118,6 +123,8 @@ pub struct LedgerQuery<'a> {
     pub claim_ids: &'a [&'a str],
     /// Rules whose per-partner sums the run needs (see `engine::plan::ledger_sums`).
     pub summed_rules: &'a [&'a str],
+    /// Accumulating rules and the first day of their spans (see `engine::plan::ledger_spans`).
+    pub spans: &'a [(&'a str, chrono::NaiveDate)],
 }
 
 fn chain_error(dir: &Path, problems: Vec<String>) -> Error {
@@ -411,6 +418,10 @@ struct LineReader<'a> {
     current: HashSet<(usize, &'a str)>,
     claims: HashSet<&'a str>,
     summed_rules: HashSet<&'a str>,
+    spans: HashMap<&'a str, chrono::NaiveDate>,
+    /// (partner, rule, deal_id) of the rows an accumulating rule paid in its span: only their
+    /// clawbacks count in `span_paid`.
+    span_deals: HashSet<(usize, String, String)>,
     /// Sums per (partner, account).
     sums: BTreeMap<(usize, String), Decimal>,
     /// payline writes each period's lines as one block, and a line's key includes its period: so
@@ -440,6 +451,8 @@ impl<'a> LineReader<'a> {
                 .collect(),
             claims: query.claim_ids.iter().copied().collect(),
             summed_rules: query.summed_rules.iter().copied().collect(),
+            spans: query.spans.iter().copied().collect(),
+            span_deals: HashSet::new(),
             sums: BTreeMap::new(),
             block: None,
             seen: HashMap::new(),
@@ -507,6 +520,34 @@ impl<'a> LineReader<'a> {
             amount,
         )
         .ok_or_else(overflow)?;
+        if let Some(from) = self.spans.get(rule_id)
+            && Period::parse(line_period).is_some_and(|p| p.start >= *from)
+            && (account == "payout" || account == "pending")
+        {
+            let counts = if source != "deal" {
+                true
+            } else if self.current.contains(&(partner, source_id)) {
+                // A row re-dated into this period: the rule's evaluation does not count it earlier.
+                false
+            } else {
+                let key = (partner, rule_id.to_string(), source_id.to_string());
+                // Clawbacks (and §8.2 cancels) recover only what the rule paid for the row in the
+                // span: a row paid before the span is not part of the true-up.
+                if kind == "clawback" || kind == "cancel" {
+                    self.span_deals.contains(&key)
+                } else {
+                    self.span_deals.insert(key);
+                    true
+                }
+            };
+            if counts {
+                let paid = data
+                    .span_paid
+                    .entry((partner, rule_id.to_string()))
+                    .or_default();
+                add(paid, amount).ok_or_else(overflow)?;
+            }
+        }
         if account != "payout" {
             return Ok(());
         }

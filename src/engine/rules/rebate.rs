@@ -23,10 +23,12 @@ pub struct Config {
     pub basis: RebateBasis,
     /// Tier rates may fall as thresholds rise.
     pub decelerator: bool,
+    /// The revenue runs over the quarter or year to date (SPEC §8.7).
+    pub accumulate: Option<super::accumulate::Accumulate>,
 }
 
 /// The keys a `rebate` rule may have besides `id`, `kind`, `when` and `cap`.
-pub const KEYS: &[&str] = &["threshold", "rate", "tiers", "decelerator"];
+pub const KEYS: &[&str] = &["threshold", "rate", "tiers", "decelerator", "accumulate"];
 
 /// Only the period's own rows.
 pub const HISTORY: super::History = super::PERIOD_ONLY;
@@ -35,6 +37,7 @@ pub(crate) fn parse(t: &Tbl) -> Result<Config, Bad> {
     let threshold = t.value("threshold", non_negative);
     let rate = t.value("rate", rate);
     let decelerator = t.value("decelerator", boolean);
+    let accumulate = super::accumulate::parse(t);
     let basis = if t.get("tiers").is_some() {
         // A threshold basis beside the tiers is an error, and the tiers are still read.
         let mixed: Vec<&str> = ["threshold", "rate"]
@@ -63,6 +66,7 @@ pub(crate) fn parse(t: &Tbl) -> Result<Config, Bad> {
     Ok(Config {
         basis,
         decelerator: decelerator?.unwrap_or(false),
+        accumulate: accumulate?,
     })
 }
 
@@ -80,7 +84,7 @@ pub(crate) fn next_threshold(
     config: &Config,
     ctx: &PartnerCtx,
 ) -> Result<Option<super::Threshold>> {
-    let total = revenue(&ctx.qualifying(rule, ctx.deals), ctx.calc(rule))?;
+    let total = revenue(&super::accumulate::measured(rule, ctx), ctx.calc(rule))?;
     let next = match &config.basis {
         RebateBasis::Threshold { threshold, .. } => Some(*threshold).filter(|t| *t > total),
         RebateBasis::Tiers(tiers) => tiers.iter().map(|t| t.from).find(|f| *f > total),
@@ -110,10 +114,11 @@ pub fn reached(basis: &RebateBasis, revenue: Decimal) -> Option<(Decimal, Decima
 pub fn evaluate(rule: &Rule, config: &Config, ctx: &PartnerCtx) -> Result<RuleOutput> {
     let basis = &config.basis;
     let calc = ctx.calc(rule);
-    let deals = ctx.qualifying(rule, ctx.deals);
+    let deals = super::accumulate::measured(rule, ctx);
     let total = revenue(&deals, calc)?;
     let Some((threshold, rate)) = reached(basis, total) else {
-        return Ok(RuleOutput::default());
+        let lines = super::accumulate::settle_period(rule, ctx, None)?;
+        return Ok(RuleOutput::lines(lines));
     };
     let raw = calc.mul(rate, total, || "the rebate".into())?;
     let note = format!(
@@ -125,14 +130,9 @@ pub fn evaluate(rule: &Rule, config: &Config, ctx: &PartnerCtx) -> Result<RuleOu
         format_percent(rate),
         ctx.money(total)
     );
-    Ok(RuleOutput::lines(vec![period_line(
-        rule,
-        ctx,
-        Some(total),
-        Some(rate),
-        raw,
-        note,
-    )]))
+    let line = period_line(rule, ctx, Some(total), Some(rate), raw, note);
+    let lines = super::accumulate::settle_period(rule, ctx, Some(line))?;
+    Ok(RuleOutput::lines(lines))
 }
 
 #[cfg(test)]
@@ -257,6 +257,7 @@ tiers = [{ from = "0", rate = "0" }, { from = "10000", rate = "0.01" }, { from =
                     rate: d("0.02")
                 },
                 decelerator: false,
+                accumulate: None,
             })
         );
         let errors = parse_errors(

@@ -66,10 +66,19 @@ pub struct Config {
     pub tiers: Vec<Tier>,
     /// Rates may fall as thresholds rise.
     pub decelerator: bool,
+    /// The measure runs over the quarter or year to date (SPEC §8.7).
+    pub accumulate: Option<super::accumulate::Accumulate>,
 }
 
 /// The keys a `tiered` rule may have besides `id`, `kind`, `when` and `cap`.
-pub const KEYS: &[&str] = &["measure", "mode", "tiers", "decelerator", "modifiers"];
+pub const KEYS: &[&str] = &[
+    "measure",
+    "mode",
+    "tiers",
+    "decelerator",
+    "modifiers",
+    "accumulate",
+];
 
 /// Only the period's own rows.
 pub const HISTORY: super::History = super::PERIOD_ONLY;
@@ -79,6 +88,7 @@ pub(crate) fn parse(t: &Tbl) -> Result<Config, Bad> {
     // `mode` has no default: marginal and retroactive differ too much in cost to guess.
     let mode = t.value("mode", choice(TierMode::CHOICES));
     let decelerator = t.value("decelerator", boolean);
+    let accumulate = super::accumulate::parse(t);
     let measure = measure?.unwrap_or(TierMeasure::Revenue);
     let tiers = tiers(t, measure == TierMeasure::Deals);
     let mode = t.required("mode", mode)?;
@@ -87,6 +97,7 @@ pub(crate) fn parse(t: &Tbl) -> Result<Config, Bad> {
         mode,
         tiers: tiers?,
         decelerator: decelerator?.unwrap_or(false),
+        accumulate: accumulate?,
     })
 }
 
@@ -106,7 +117,7 @@ pub(crate) fn next_threshold(
         return Ok(None);
     };
     let calc = ctx.calc(rule);
-    let deals = ctx.qualifying(rule, ctx.deals);
+    let deals = super::accumulate::measured(rule, ctx);
     let total = period_total(config.measure, &deals, calc)?;
     let counts_deals = config.measure == TierMeasure::Deals;
     let next = bounds(&config.tiers, scale, calc)?
@@ -200,10 +211,15 @@ pub fn evaluate(rule: &Rule, config: &Config, ctx: &PartnerCtx) -> Result<RuleOu
         }
         return Ok(out);
     };
-    let deals = ctx.qualifying(rule, ctx.deals);
+    let deals = super::accumulate::measured(rule, ctx);
     let lines = match mode {
         TierMode::Marginal => marginal(rule, measure, tiers, scale, ctx, &deals)?,
         TierMode::Retroactive => retroactive(rule, measure, tiers, scale, ctx, &deals)?,
+    };
+    // Accumulating: the earlier deals' lines become the true-up (SPEC §8.7).
+    let lines = match super::accumulate::Span::of(rule, ctx.period) {
+        Some(span) => span.settle_deals(rule, ctx, &span.earlier_deals(rule, ctx), lines)?,
+        None => lines,
     };
     Ok(RuleOutput::lines(lines))
 }
@@ -724,6 +740,7 @@ tiers = [{ from = "0", rate = "0.05" }, { from = "10000", rate = 0.08 }]
                     },
                 ],
                 decelerator: false,
+                accumulate: None,
             })
         );
         let errors = parse_errors(
