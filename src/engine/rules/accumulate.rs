@@ -201,11 +201,13 @@ pub(crate) fn measured<'d>(rule: &Rule, ctx: &PartnerCtx<'d>) -> Vec<&'d Deal> {
 }
 
 /// A period-based rule's lines: as evaluated when the span has no earlier periods; otherwise one
-/// true-up of the span's amount (`line`'s, or 0 when the span does not earn it) less what was paid.
+/// true-up of the span's amount (`line`'s, or 0 when the span does not earn it, `unmet` saying why)
+/// less what was paid.
 pub(crate) fn settle_period(
     rule: &Rule,
     ctx: &PartnerCtx,
     line: Option<Line>,
+    unmet: impl FnOnce() -> String,
 ) -> Result<Vec<Line>> {
     let Some(span) = Span::of(rule, ctx.period) else {
         return Ok(line.into_iter().collect());
@@ -217,7 +219,7 @@ pub(crate) fn settle_period(
         ),
         None => (
             Decimal::new(0, ctx.program.minor_units()),
-            format!("not earned over {} to date; ", span.span),
+            format!("over {} to date, {}; ", span.span, unmet()),
         ),
     };
     Ok(vec![span.true_up(rule, ctx, due, &why)?])
@@ -265,10 +267,11 @@ pub(crate) fn check(
             warnings.push(Warning::new(
                 WarningCode::AccumulateWithoutLedger,
                 format!(
-                    "rule `{}` accumulates over {span} to date, but no --ledger was given: nothing counts as paid for {} to {}, so its true-ups pay those deals in full",
+                    "rule `{}` accumulates over {span} to date, but no --ledger was given: nothing counts as paid for {} to {}, so its true-ups pay that part of the {} in full (run the periods in order, each with the previous batch as --ledger)",
                     rule.id,
                     span.start,
-                    period.start.pred_opt().unwrap_or(span.start)
+                    period.start.pred_opt().unwrap_or(span.start),
+                    accumulate.name()
                 ),
             ));
         }

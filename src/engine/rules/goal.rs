@@ -141,7 +141,14 @@ pub fn evaluate(rule: &Rule, config: &Config, ctx: &PartnerCtx) -> Result<RuleOu
     };
     let value = current(rule, measure, ctx)?;
     if value < goal {
-        let lines = super::accumulate::settle_period(rule, ctx, None)?;
+        let lines = super::accumulate::settle_period(rule, ctx, None, || {
+            format!(
+                "{} {} is short of target {}{how}",
+                measure.name(),
+                format_measure(measure, value, ctx),
+                format_measure(measure, goal, ctx)
+            )
+        })?;
         return Ok(RuleOutput::lines(lines));
     }
     let note = format!(
@@ -151,7 +158,7 @@ pub fn evaluate(rule: &Rule, config: &Config, ctx: &PartnerCtx) -> Result<RuleOu
         format_measure(measure, goal, ctx)
     );
     let line = period_line(rule, ctx, Some(value), None, amount, note);
-    let lines = super::accumulate::settle_period(rule, ctx, Some(line))?;
+    let lines = super::accumulate::settle_period(rule, ctx, Some(line), String::new)?;
     Ok(RuleOutput::lines(lines))
 }
 

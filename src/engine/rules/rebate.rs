@@ -117,7 +117,9 @@ pub fn evaluate(rule: &Rule, config: &Config, ctx: &PartnerCtx) -> Result<RuleOu
     let deals = super::accumulate::measured(rule, ctx);
     let total = revenue(&deals, calc)?;
     let Some((threshold, rate)) = reached(basis, total) else {
-        let lines = super::accumulate::settle_period(rule, ctx, None)?;
+        let lines = super::accumulate::settle_period(rule, ctx, None, || {
+            format!("revenue {} reaches no threshold", ctx.money(total))
+        })?;
         return Ok(RuleOutput::lines(lines));
     };
     let raw = calc.mul(rate, total, || "the rebate".into())?;
@@ -131,7 +133,7 @@ pub fn evaluate(rule: &Rule, config: &Config, ctx: &PartnerCtx) -> Result<RuleOu
         ctx.money(total)
     );
     let line = period_line(rule, ctx, Some(total), Some(rate), raw, note);
-    let lines = super::accumulate::settle_period(rule, ctx, Some(line))?;
+    let lines = super::accumulate::settle_period(rule, ctx, Some(line), String::new)?;
     Ok(RuleOutput::lines(lines))
 }
 
