@@ -296,3 +296,282 @@ impl RuleKind {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testkit::{Fixture, d, date, deal, expect, messages, parse_errors, rules};
+    use super::*;
+
+    const TIERS: &str = r#"[{ from = "0", rate = "0.05" }, { from = "20000", rate = "0.08" }, { from = "40000", rate = "0.10" }]"#;
+
+    fn tiered(mode: &str) -> String {
+        format!(
+            "[[rules]]\nid = \"t\"\nkind = \"tiered\"\nmode = \"{mode}\"\naccumulate = \"quarter\"\ntiers = {TIERS}\n"
+        )
+    }
+
+    const REBATE: &str = "[[rules]]\nid = \"r\"\nkind = \"rebate\"\nthreshold = \"50000.00\"\nrate = \"0.02\"\naccumulate = \"quarter\"\n";
+    const GOAL: &str = "[[rules]]\nid = \"g\"\nkind = \"goal\"\nmeasure = \"deals\"\ntarget = 3\namount = \"500.00\"\naccumulate = \"quarter\"\n";
+
+    fn in_period(mut f: Fixture, period: &str) -> Fixture {
+        f.period = Period::parse(period).unwrap();
+        f
+    }
+
+    #[test]
+    fn the_span_is_the_calendar_quarter_or_year_of_the_first_day() {
+        let cases = [
+            (Accumulate::Quarter, "2026-11-01", "2026-Q4"),
+            (Accumulate::Quarter, "2026-10-01", "2026-Q4"),
+            (Accumulate::Quarter, "2026-03-01", "2026-Q1"),
+            (Accumulate::Year, "2026-07-01", "2026"),
+        ];
+        for (accumulate, day, span) in cases {
+            let got = accumulate.span_of(date(day)).map(|p| p.to_string());
+            assert_eq!(got.as_deref(), Some(span), "{day}");
+        }
+        let program = rules(&tiered("retroactive"));
+        let rule = &program.rules[0];
+        let months = |period: &str| {
+            let period = Period::parse(period).unwrap();
+            Span::of(rule, &period).map(|s| s.earlier_months())
+        };
+        // the quarter's first month and the quarter itself have no earlier periods
+        assert_eq!(months("2026-10"), None);
+        assert_eq!(months("2026-Q4"), None);
+        assert_eq!(months("2026-11").as_deref(), Some("Oct"));
+        assert_eq!(months("2026-12").as_deref(), Some("Oct–Nov"));
+        let yearly = rules(&tiered("retroactive").replace("\"quarter\"", "\"year\""));
+        let period = Period::parse("2026-Q4").unwrap();
+        let span = Span::of(&yearly.rules[0], &period).unwrap();
+        assert_eq!(span.earlier_months(), "Jan–Sep");
+        assert_eq!(
+            earlier_from(&yearly.rules[0], &period),
+            Some(date("2026-01-01"))
+        );
+    }
+
+    #[test]
+    fn retroactive_re_rates_the_earlier_deals_in_one_true_up() {
+        // Nov: quarter to date 12000 + 6000 (Oct) + 10000 = 28000 → 8% on every deal.
+        // A3 (this month) 800.00; A1, A2 due 960 + 480 = 1440.00, 900.00 paid → true-up 540.00.
+        let f = in_period(Fixture::new(&tiered("retroactive")), "2026-11")
+            .earlier(vec![
+                deal("A1", "2026-10-05", "12000.00"),
+                deal("A2", "2026-10-20", "6000.00"),
+            ])
+            .deals(vec![deal("A3", "2026-11-10", "10000.00")])
+            .span_paid("t", "900.00");
+        assert_eq!(
+            f.lines("t"),
+            expect(&[("A3", "800.00"), ("2026-Q4", "540.00")])
+        );
+        let out = f.output("t");
+        assert_eq!(
+            out.lines[0].note,
+            "tier 2 (8%) of 10000.00: period revenue 28000.00 reaches 20000.00; measured over 2026-Q4 to date"
+        );
+        let true_up = &out.lines[1];
+        assert_eq!(true_up.kind, LineKind::TrueUp);
+        assert_eq!(true_up.source, Source::Period);
+        assert_eq!(true_up.basis, Some(d("1440.00")));
+        assert_eq!(
+            true_up.note,
+            "2 deals of Oct re-rated over 2026-Q4 to date; true-up for 2026-Q4 to date: 1440.00 due, 900.00 paid in Oct"
+        );
+    }
+
+    #[test]
+    fn marginal_continues_the_cumulative_measure_from_the_span_start() {
+        // Oct D1 15000 [0, 15000) all 5% = 750.00 (paid). Nov D2 [15000, 25000):
+        // 5000 × 5% + 5000 × 8% = 250 + 400 = 650.00. D1 due 750.00 = paid: no true-up written.
+        let f = in_period(Fixture::new(&tiered("marginal")), "2026-11")
+            .earlier(vec![deal("D1", "2026-10-05", "15000.00")])
+            .deals(vec![deal("D2", "2026-11-02", "10000.00")])
+            .span_paid("t", "750.00");
+        assert_eq!(f.lines("t"), expect(&[("D2", "650.00")]));
+    }
+
+    #[test]
+    fn this_months_clawbacks_of_the_span_count_as_paid_back_and_older_ones_do_not() {
+        // Dec: A2 (Oct) refunded 12-10: it no longer counts; its clawback recovers 300.00.
+        // Quarter to date A1 12000 + A3 10000 + A4 15000 = 37000 → 8%.
+        // A4 1200.00; A1 960 + A3 800 = 1760.00 due; paid 2240.00 − 300.00 = 1940.00 → −180.00.
+        // S9 closed in September (before the span) is clawed back too, but not by the true-up.
+        let mut a2 = deal("A2", "2026-10-20", "6000.00");
+        a2.reversed_on = Some(date("2026-12-10"));
+        let mut s9 = deal("S9", "2026-09-20", "1000.00");
+        s9.reversed_on = Some(date("2026-12-01"));
+        let f = in_period(Fixture::new(&tiered("retroactive")), "2026-12")
+            .earlier(vec![
+                deal("A1", "2026-10-05", "12000.00"),
+                deal("A3", "2026-11-10", "10000.00"),
+            ])
+            .deals(vec![deal("A4", "2026-12-03", "15000.00")])
+            .reversal(a2, "2026-12-10")
+            .reversal(s9, "2026-12-01")
+            .deal_earning("A2", "t", "300.00")
+            .deal_earning("S9", "t", "50.00")
+            .span_paid("t", "2240.00");
+        assert_eq!(
+            f.lines("t"),
+            expect(&[("A4", "1200.00"), ("2026-Q4", "-180.00")])
+        );
+        assert_eq!(
+            f.output("t").lines[1].note,
+            "2 deals of Oct–Nov re-rated over 2026-Q4 to date; true-up for 2026-Q4 to date: 1760.00 due, 2240.00 paid in Oct–Nov less 300.00 clawed back now"
+        );
+    }
+
+    #[test]
+    fn without_a_ledger_nothing_counts_as_paid_and_the_run_warns() {
+        let f = in_period(Fixture::new(&tiered("retroactive")), "2026-11")
+            .earlier(vec![deal("A1", "2026-10-05", "12000.00")])
+            .deals(vec![deal("A3", "2026-11-10", "10000.00")]);
+        // 22000 → 8%: A3 800.00; A1 960.00 due, nothing paid → 960.00.
+        assert_eq!(
+            f.lines("t"),
+            expect(&[("A3", "800.00"), ("2026-Q4", "960.00")])
+        );
+        assert_eq!(
+            f.output("t").lines[1].note,
+            "1 deal of Oct re-rated over 2026-Q4 to date; true-up for 2026-Q4 to date: 960.00 due, nothing counted as paid in Oct (no --ledger)"
+        );
+        assert_eq!(
+            messages(&f.run().warnings),
+            vec![
+                "rule `t` accumulates over 2026-Q4 to date, but no --ledger was given: nothing counts as paid for 2026-10-01 to 2026-10-31, so its true-ups pay that part of the quarter in full (run the periods in order, each with the previous batch as --ledger)"
+                    .to_string()
+            ]
+        );
+    }
+
+    #[test]
+    fn period_based_rules_write_one_true_up_of_the_span_amount() {
+        // Oct (first month): 30000 < 50000, nothing; the usual rebate line once reached.
+        let f = Fixture::new(REBATE).deals(vec![deal("R1", "2026-10-05", "52000.00")]);
+        assert_eq!(f.lines("r"), expect(&[("2026-10", "1040.00")]));
+        assert_eq!(
+            f.output("r").lines[0].kind,
+            LineKind::Rule(super::super::Kind::Rebate)
+        );
+        // Nov: 30000 + 25000 = 55000 → 2% = 1100.00 due, 0.00 paid → +1100.00.
+        let f = in_period(Fixture::new(REBATE), "2026-11")
+            .earlier(vec![deal("R1", "2026-10-05", "30000.00")])
+            .deals(vec![deal("R2", "2026-11-12", "25000.00")])
+            .span_paid("r", "0");
+        assert_eq!(f.lines("r"), expect(&[("2026-Q4", "1100.00")]));
+        // Dec: a refund left 45000 < 50000: 0.00 due, 1100.00 paid → −1100.00.
+        let f = in_period(Fixture::new(REBATE), "2026-12")
+            .earlier(vec![deal("R1", "2026-10-05", "30000.00")])
+            .deals(vec![deal("R4", "2026-12-08", "15000.00")])
+            .span_paid("r", "1100.00");
+        assert_eq!(f.lines("r"), expect(&[("2026-Q4", "-1100.00")]));
+        assert_eq!(
+            f.output("r").lines[0].note,
+            "over 2026-Q4 to date, revenue 45000.00 reaches no threshold; true-up for 2026-Q4 to date: 0.00 due, 1100.00 paid in Oct–Nov"
+        );
+    }
+
+    #[test]
+    fn a_goal_counts_the_quarters_deals_and_is_paid_once() {
+        // Nov: 2 (Oct) + 1 = 3 deals ≥ 3 → 500.00 due, nothing paid → +500.00.
+        let f = in_period(Fixture::new(GOAL), "2026-11")
+            .earlier(vec![
+                deal("A", "2026-10-01", "1.00"),
+                deal("B", "2026-10-02", "1.00"),
+            ])
+            .deals(vec![deal("C", "2026-11-03", "1.00")])
+            .span_paid("g", "0");
+        assert_eq!(f.lines("g"), expect(&[("2026-Q4", "500.00")]));
+        // Dec: still 3 deals, 500.00 paid → nothing more.
+        let f = in_period(Fixture::new(GOAL), "2026-12")
+            .earlier(vec![
+                deal("A", "2026-10-01", "1.00"),
+                deal("B", "2026-10-02", "1.00"),
+                deal("C", "2026-11-03", "1.00"),
+            ])
+            .span_paid("g", "500.00");
+        assert_eq!(f.lines("g"), expect(&[]));
+        // Dec after a refund: 2 deals < 3 → −500.00.
+        let f = in_period(Fixture::new(GOAL), "2026-12")
+            .earlier(vec![
+                deal("A", "2026-10-01", "1.00"),
+                deal("C", "2026-11-03", "1.00"),
+            ])
+            .span_paid("g", "500.00");
+        assert_eq!(f.lines("g"), expect(&[("2026-Q4", "-500.00")]));
+        assert_eq!(
+            f.output("g").lines[0].note,
+            "over 2026-Q4 to date, deals 2 is short of target 3; true-up for 2026-Q4 to date: 0.00 due, 500.00 paid in Oct–Nov"
+        );
+    }
+
+    #[test]
+    fn the_next_threshold_is_measured_over_the_span() {
+        // 12000 (Oct) + 6000 (Nov) = 18000 → next boundary 20000.
+        let f = in_period(Fixture::new(&tiered("retroactive")), "2026-11")
+            .earlier(vec![deal("A1", "2026-10-05", "12000.00")])
+            .deals(vec![deal("A2", "2026-11-05", "6000.00")]);
+        let t = f.threshold("t").unwrap();
+        assert_eq!((t.current, t.next), (d("18000.00"), d("20000")));
+    }
+
+    #[test]
+    fn a_period_longer_than_the_span_is_refused_and_shorter_ones_run() {
+        let program = rules(&tiered("retroactive"));
+        let check_in = |period: &str| {
+            let mut warnings = Vec::new();
+            let period = Period::parse(period).unwrap();
+            check(&program, &period, true, &mut warnings).map_err(|e| e.to_string())
+        };
+        assert_eq!(
+            check_in("2026"),
+            Err("rule `t` accumulates over the quarter to date (accumulate = \"quarter\"), but the year 2026 spans more than one quarter: run its quarters or months instead".to_string())
+        );
+        assert_eq!(check_in("2026-Q4"), Ok(()));
+        assert_eq!(check_in("2026-11"), Ok(()));
+        let yearly = rules(&tiered("retroactive").replace("\"quarter\"", "\"year\""));
+        let mut warnings = Vec::new();
+        let q3 = Period::parse("2026-Q3").unwrap();
+        assert!(check(&yearly, &q3, true, &mut warnings).is_ok());
+        assert!(warnings.is_empty());
+    }
+
+    #[test]
+    fn parse_reads_accumulate_and_reports_a_wrong_word_at_its_value() {
+        for (body, id) in [
+            (tiered("marginal"), 0),
+            (REBATE.to_string(), 0),
+            (GOAL.to_string(), 0),
+        ] {
+            let p = rules(&body);
+            assert_eq!(
+                p.rules[id].kind.accumulate(),
+                Some(Accumulate::Quarter),
+                "{body}"
+            );
+        }
+        let p = rules(&tiered("marginal").replace("accumulate = \"quarter\"\n", ""));
+        assert_eq!(p.rules[0].kind.accumulate(), None);
+        let errors = parse_errors(&format!(
+            "[program]\nid = \"p\"\nname = \"P\"\ncurrency = \"USD\"\n\n{}",
+            GOAL.replace("\"quarter\"", "\"month\"")
+        ));
+        // line 12 `accumulate = "month"`: the value starts at column 14
+        assert_eq!(
+            errors,
+            vec![(
+                12,
+                14,
+                "`rules[0].accumulate` must be one of quarter, year, found \"month\"".to_string()
+            )]
+        );
+        // only tiered, rebate and goal may accumulate
+        let errors = parse_errors(&format!(
+            "[program]\nid = \"p\"\nname = \"P\"\ncurrency = \"USD\"\n\n[[rules]]\nid = \"f\"\nkind = \"flat\"\namount = \"10\"\naccumulate = \"quarter\"\n"
+        ));
+        assert_eq!(errors.len(), 1);
+        assert_eq!((errors[0].0, errors[0].1), (10, 1));
+    }
+}
