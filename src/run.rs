@@ -190,6 +190,7 @@ pub fn load_many(
                     claim_ids: &claim_ids,
                     summed_rules: &summed_rules,
                     spans: &spans,
+                    earlier: &deals.earlier,
                 };
                 let l = load_ledger(batch, period, &partners, &query)?;
                 for (role, d) in &l.digests {

@@ -175,3 +175,59 @@ proptest! {
         prop_assert_eq!(chain, once, "the monthly chain and the quarterly run paid differently");
     }
 }
+
+/// SPEC §7 within a span: a row paid before the quarter and re-dated into it counts in the quarter's
+/// measure, but no true-up pays it again.
+#[test]
+fn a_row_paid_before_the_span_and_re_dated_into_it_is_not_paid_again() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::write(
+        dir.join("program.toml"),
+        r#"[program]
+id = "redate"
+name = "Re-dated"
+currency = "USD"
+
+[[rules]]
+id = "retro"
+kind = "tiered"
+mode = "retroactive"
+accumulate = "quarter"
+tiers = [{ from = "0", rate = "0.05" }, { from = "20000", rate = "0.08" }]
+"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("partners.csv"),
+        "partner_id,name,type\nP1,Partner 1,reseller\n",
+    )
+    .unwrap();
+    let deals = |x_closed: &str| {
+        format!(
+            "deal_id,partner_id,closed_on,amount\nX,P1,{x_closed},10000.00\nY,P1,2026-11-03,15000.00\n"
+        )
+    };
+    // September pays X 5% × 10000 = 500.00.
+    std::fs::write(dir.join("deals.csv"), deals("2026-09-20")).unwrap();
+    let september = run_period(dir, "2026-09", None);
+    assert_eq!(
+        paid_by_rule(&september.join("lines.csv"), &["2026-09"])
+            .values()
+            .sum::<Decimal>(),
+        Decimal::new(50000, 2)
+    );
+    // The CRM re-dates X into October: it counts there, but its line is not written again.
+    std::fs::write(dir.join("deals.csv"), deals("2026-10-05")).unwrap();
+    let october = run_period(dir, "2026-10", Some(september));
+    assert!(paid_by_rule(&october.join("lines.csv"), &["2026-10"]).is_empty());
+    // November: X 10000 + Y 15000 = 25000 → 8%: Y 1200.00. X is re-rated to 800.00 but was paid
+    // before the quarter: no true-up for it.
+    let november = run_period(dir, "2026-11", Some(october));
+    let lines: Vec<(String, String)> = rows(&november.join("lines.csv"))
+        .into_iter()
+        .filter(|r| r["rule_id"] == "retro")
+        .map(|r| (r["source_id"].clone(), r["amount"].clone()))
+        .collect();
+    assert_eq!(lines, vec![("Y".to_string(), "1200.00".to_string())]);
+}

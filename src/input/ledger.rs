@@ -64,6 +64,10 @@ pub struct LedgerData {
     /// accounts, less the lines of deal rows that count in this period (re-dated), and counting a
     /// clawback only for a row the rule paid in the span.
     pub span_paid: BTreeMap<(usize, String), Decimal>,
+    /// (partner index, deal_id, rule id) of the span's earlier rows that an accumulating rule paid
+    /// before its span started (re-dated into it): they count in its measure but are never paid
+    /// again (SPEC §7).
+    pub paid_before_span: HashSet<(usize, String, String)>,
     pub digests: Vec<(&'static str, FileDigest)>,
 }
 
@@ -125,6 +129,8 @@ pub struct LedgerQuery<'a> {
     pub summed_rules: &'a [&'a str],
     /// Accumulating rules and the first day of their spans (see `engine::plan::ledger_spans`).
     pub spans: &'a [(&'a str, chrono::NaiveDate)],
+    /// The rows of the accumulating spans' earlier periods (`DealData::earlier`).
+    pub earlier: &'a [Deal],
 }
 
 fn chain_error(dir: &Path, problems: Vec<String>) -> Error {
@@ -422,6 +428,7 @@ struct LineReader<'a> {
     /// (partner, rule, deal_id) of the rows an accumulating rule paid in its span: only their
     /// clawbacks count in `span_paid`.
     span_deals: HashSet<(usize, String, String)>,
+    earlier: HashSet<(usize, &'a str)>,
     /// Sums per (partner, account).
     sums: BTreeMap<(usize, String), Decimal>,
     /// payline writes each period's lines as one block, and a line's key includes its period: so
@@ -453,6 +460,11 @@ impl<'a> LineReader<'a> {
             summed_rules: query.summed_rules.iter().copied().collect(),
             spans: query.spans.iter().copied().collect(),
             span_deals: HashSet::new(),
+            earlier: query
+                .earlier
+                .iter()
+                .map(|d| (d.partner, &*d.deal_id))
+                .collect(),
             sums: BTreeMap::new(),
             block: None,
             seen: HashMap::new(),
@@ -520,8 +532,21 @@ impl<'a> LineReader<'a> {
             amount,
         )
         .ok_or_else(overflow)?;
-        if let Some(from) = self.spans.get(rule_id)
-            && Period::parse(line_period).is_some_and(|p| p.start >= *from)
+        let span_start = self.spans.get(rule_id).copied();
+        let line_start = Period::parse(line_period).map(|p| p.start);
+        if let (Some(from), Some(start)) = (span_start, line_start)
+            && start < from
+            && (account == "payout" || account == "pending")
+            && source == "deal"
+            && kind != "clawback"
+            && kind != "cancel"
+            && self.earlier.contains(&(partner, source_id))
+        {
+            data.paid_before_span
+                .insert((partner, source_id.to_string(), rule_id.to_string()));
+        }
+        if let (Some(from), Some(start)) = (span_start, line_start)
+            && start >= from
             && (account == "payout" || account == "pending")
         {
             let counts = if source != "deal" {

@@ -169,7 +169,14 @@ impl<'a> Span<'a> {
     ) -> Result<Vec<Line>> {
         let ids: std::collections::BTreeSet<&str> = earlier.iter().map(|d| &*d.deal_id).collect();
         let is_earlier = |line: &Line| ids.contains(&*line.source_id);
-        let (before, mut now): (Vec<Line>, Vec<Line>) = lines.into_iter().partition(is_earlier);
+        let (mut before, mut now): (Vec<Line>, Vec<Line>) = lines.into_iter().partition(is_earlier);
+        // A row paid before the span (re-dated into it) counts in the measure but is paid once.
+        let paid_before = &ctx.inputs.ledger.paid_before_span;
+        if !paid_before.is_empty() {
+            before.retain(|l| {
+                !paid_before.contains(&(ctx.index, l.source_id.to_string(), rule.id.to_string()))
+            });
+        }
         let due = ctx.calc(rule).sum(before.iter().map(|l| l.amount), || {
             format!("the lines of {} to date", self.span)
         })?;
