@@ -76,7 +76,9 @@ fn write_inputs(dir: &Path, deals: &[RawDeal]) {
     std::fs::write(dir.join("partners.csv"), text).unwrap();
     let mut text = String::from("deal_id,partner_id,closed_on,amount,status,reversed_on\n");
     for (i, d) in deals.iter().enumerate() {
-        let closed_on = chrono::NaiveDate::from_ymd_opt(2026, 9 + d.month as u32, d.day).unwrap();
+        let closed_on =
+            chrono::NaiveDate::from_ymd_opt(2026, 9 + u32::try_from(d.month).unwrap(), d.day)
+                .unwrap();
         let (status, reversed) = match d.refunded_after {
             Some(days) => (
                 "refunded",

@@ -229,6 +229,8 @@ pub fn load_deals_with(
     }
 }
 
+// One `Pass` per load of the file, returned at once: its size costs nothing.
+#[allow(clippy::large_enum_variant)]
 enum Pass {
     Done(DealData, FileDigest),
     Inexact,

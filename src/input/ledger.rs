@@ -533,7 +533,7 @@ impl<'a> LineReader<'a> {
         )
         .ok_or_else(overflow)?;
         let span_start = self.spans.get(rule_id).copied();
-        let line_start = Period::parse(line_period).map(|p| p.start);
+        let line_start = span_start.and_then(|_| Period::parse(line_period).map(|p| p.start));
         if let (Some(from), Some(start)) = (span_start, line_start)
             && start < from
             && (account == "payout" || account == "pending")

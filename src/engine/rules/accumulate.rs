@@ -575,9 +575,9 @@ mod tests {
             )]
         );
         // only tiered, rebate and goal may accumulate
-        let errors = parse_errors(&format!(
-            "[program]\nid = \"p\"\nname = \"P\"\ncurrency = \"USD\"\n\n[[rules]]\nid = \"f\"\nkind = \"flat\"\namount = \"10\"\naccumulate = \"quarter\"\n"
-        ));
+        let errors = parse_errors(
+            "[program]\nid = \"p\"\nname = \"P\"\ncurrency = \"USD\"\n\n[[rules]]\nid = \"f\"\nkind = \"flat\"\namount = \"10\"\naccumulate = \"quarter\"\n",
+        );
         assert_eq!(errors.len(), 1);
         assert_eq!((errors[0].0, errors[0].1), (10, 1));
     }
