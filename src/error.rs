@@ -97,6 +97,8 @@ pub enum WarningCode {
     FxRateJump,
     /// The program has rules that read an input (activities, claims) that was not given.
     InputMissing,
+    /// An accumulating rule's earlier periods without --ledger: nothing counts as paid (SPEC §8.7).
+    AccumulateWithoutLedger,
 }
 
 impl Warning {

@@ -186,11 +186,14 @@ pub fn load_many(
             Some(batch) => {
                 let claim_ids: Vec<&str> = claims.iter().map(|c| c.claim_id.as_str()).collect();
                 let summed_rules = crate::engine::plan::ledger_sums(program);
+                let spans = crate::engine::plan::ledger_spans(program, period);
                 let query = LedgerQuery {
                     reversals: &deals.reversals,
                     current: &deals.current,
                     claim_ids: &claim_ids,
                     summed_rules: &summed_rules,
+                    spans: &spans,
+                    earlier: &deals.earlier,
                 };
                 let l = load_ledger(batch, period, &partners, &query)?;
                 for (role, d) in &l.digests {

@@ -41,6 +41,30 @@ pub(crate) fn recovered_now(
         .try_fold(Decimal::ZERO, |total, amount| total.checked_add(*amount))
 }
 
+/// What this period's clawbacks recover of `rule_id` from `partner` for the rows `keep` selects
+/// (an accumulating rule counts the rows closed in its span's earlier periods). `None` on overflow.
+pub(crate) fn recovered_now_where(
+    program: &Program,
+    inputs: &Inputs,
+    partner: usize,
+    rule_id: &str,
+    keep: impl Fn(&Deal) -> bool,
+) -> Option<Decimal> {
+    let reversals = &inputs.deals.reversals;
+    let start = reversals.partition_point(|d| d.partner < partner);
+    reversals[start..]
+        .iter()
+        .take_while(|d| d.partner == partner)
+        .filter(|d| within_window(program, d) && keep(d))
+        .filter_map(|d| {
+            inputs
+                .ledger
+                .deal_earnings
+                .get(&(partner, d.deal_id.to_string(), rule_id.to_string()))
+        })
+        .try_fold(Decimal::ZERO, |total, amount| total.checked_add(*amount))
+}
+
 pub fn claw_back(
     program: &Program,
     period: &Period,

@@ -100,6 +100,8 @@ pub enum LineKind {
     Fund,
     /// The payment itself: −paid on the `payout` account.
     Payout,
+    /// An accumulating rule's settlement of the span's earlier periods (SPEC §8.7); may be negative.
+    TrueUp,
 }
 
 impl LineKind {
@@ -111,6 +113,7 @@ impl LineKind {
             LineKind::BudgetProration => "budget-proration",
             LineKind::Fund => "fund",
             LineKind::Payout => "payout",
+            LineKind::TrueUp => "true-up",
         }
     }
 }

@@ -261,6 +261,12 @@ fn evaluate_partner(
 pub fn evaluate(program: &Program, period: &Period, inputs: &Inputs) -> Result<Outcome> {
     let partners = &inputs.partners.partners;
     let mut outcome = Outcome::default();
+    rules::accumulate::check(
+        program,
+        period,
+        inputs.ledger.dir.is_some(),
+        &mut outcome.warnings,
+    )?;
     let mut per_partner = PartnerLines::default();
     let mut fund_balances: BTreeMap<(usize, String), Decimal> = BTreeMap::new();
     let mut fund_inflows: Vec<Vec<Line>> = Vec::with_capacity(partners.len());

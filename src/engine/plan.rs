@@ -22,6 +22,7 @@ pub fn deal_plan(programs: &[&Program], period: &Period) -> Option<DealPlan> {
         previous_period: false,
         window_months: Vec::new(),
         prior_filters: Vec::new(),
+        span_from: None,
         currency: first.currency.clone(),
         rounding: first.rounding,
         minor_units: first.minor_units(),
@@ -38,6 +39,9 @@ pub fn deal_plan(programs: &[&Program], period: &Period) -> Option<DealPlan> {
             if history.prior_count && !plan.prior_filters.contains(&rule.when) {
                 plan.prior_filters.push(rule.when.clone());
             }
+            if let Some(from) = crate::engine::rules::accumulate::earlier_from(rule, period) {
+                plan.span_from = Some(plan.span_from.map_or(from, |f| f.min(from)));
+            }
         }
     }
     Some(plan)
@@ -51,5 +55,20 @@ pub fn ledger_sums(program: &Program) -> Vec<&str> {
         .iter()
         .filter(|r| r.kind.history().ledger_sum)
         .map(|r| &*r.id)
+        .collect()
+}
+
+/// The accumulating rules whose earlier periods of the span have passed (SPEC §8.7), each with the
+/// first day of its span: the ledger keeps, per partner, what each paid since that day.
+pub fn ledger_spans<'p>(
+    program: &'p Program,
+    period: &Period,
+) -> Vec<(&'p str, chrono::NaiveDate)> {
+    program
+        .rules
+        .iter()
+        .filter_map(|r| {
+            crate::engine::rules::accumulate::earlier_from(r, period).map(|from| (&*r.id, from))
+        })
         .collect()
 }

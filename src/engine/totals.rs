@@ -66,7 +66,7 @@ impl Outcome {
             .collect();
         for line in &self.lines {
             let (rule_id, kind) = match line.kind {
-                LineKind::Rule(_) | LineKind::Claim => (
+                LineKind::Rule(_) | LineKind::Claim | LineKind::TrueUp => (
                     &*line.rule_id,
                     program
                         .rule(&line.rule_id)

@@ -32,6 +32,9 @@ pub struct DealPlan {
     pub window_months: Vec<u32>,
     /// Filters on rows closed before the period that still count at its end: per-partner counts.
     pub prior_filters: Vec<When>,
+    /// Keep the rows closed from this day to the day before the period that still count at its end
+    /// (`accumulate`: the earlier part of a quarter or year to date, SPEC §8.7).
+    pub span_from: Option<NaiveDate>,
     /// How a credited amount is rounded: the program currency's minor units and rounding mode.
     pub currency: String,
     pub rounding: Rounding,
@@ -64,6 +67,9 @@ pub struct DealData {
     pub previous: Vec<Deal>,
     /// Rows whose `reversed_on` is inside the period, whenever they closed (for clawbacks).
     pub reversals: Vec<Deal>,
+    /// Rows closed from the plan's `span_from` to the day before the period that count at its end
+    /// (when the plan asks), same order.
+    pub earlier: Vec<Deal>,
     /// One per window of the plan.
     pub windows: Vec<WindowTotals>,
     /// One per prior filter of the plan.
@@ -236,6 +242,8 @@ pub fn load_deals_with(
     }
 }
 
+// One `Pass` per load of the file, returned at once: its size costs nothing.
+#[allow(clippy::large_enum_variant)]
 enum Pass {
     Done(DealData, FileDigest),
     Inexact,
@@ -379,6 +387,7 @@ struct BlockOut {
     current: Vec<Deal>,
     previous: Vec<Deal>,
     reversals: Vec<Deal>,
+    earlier: Vec<Deal>,
     /// Per window: (partner, revenue, rows, units) summed over the block.
     windows: Vec<Vec<(usize, Decimal, u64, Decimal)>>,
     /// Per prior filter: (partner, rows).
@@ -600,6 +609,7 @@ fn load_pass(
             data.current.extend(out.current);
             data.previous.extend(out.previous);
             data.reversals.extend(out.reversals);
+            data.earlier.extend(out.earlier);
             for (w, part) in out.windows.into_iter().enumerate() {
                 for (p, revenue, rows, units) in part {
                     let (total, n) = &mut data.windows[w].totals[p];
@@ -694,6 +704,7 @@ fn load_pass(
     data.current.sort_unstable_by(order);
     data.previous.sort_unstable_by(order);
     data.reversals.sort_unstable_by(order);
+    data.earlier.sort_unstable_by(order);
     progress(DealsRead {
         rows: data.rows,
         bytes: read,
@@ -711,6 +722,7 @@ impl DealData {
         self.current.shrink_to_fit();
         self.previous.shrink_to_fit();
         self.reversals.shrink_to_fit();
+        self.earlier.shrink_to_fit();
         self
     }
 }
@@ -1100,7 +1112,11 @@ fn deal_row(
         && closed_on <= period.end
         && ctx.windows.iter().any(|start| closed_on >= *start);
     let before_period = closed_on < period.start && counts_at_end && !plan.prior_filters.is_empty();
-    if !(in_current || in_previous || reversed_in_period || in_a_window || before_period) {
+    let in_span = counts_at_end
+        && closed_on < period.start
+        && plan.span_from.is_some_and(|from| closed_on >= from);
+    if !(in_current || in_previous || reversed_in_period || in_a_window || before_period || in_span)
+    {
         return Ok(());
     }
     let rate = ctx
@@ -1174,7 +1190,7 @@ fn deal_row(
             }
         }
     }
-    if !(in_current || in_previous || reversed_in_period) {
+    if !(in_current || in_previous || reversed_in_period || in_span) {
         return Ok(());
     }
     let deal = Deal {
@@ -1197,6 +1213,9 @@ fn deal_row(
     }
     if in_previous {
         out.previous.push(deal.clone());
+    }
+    if in_span {
+        out.earlier.push(deal.clone());
     }
     if in_current {
         out.current.push(deal);

@@ -62,6 +62,15 @@ pub struct LedgerData {
     /// partner index → what the ledger's `payout` lines of this calendar year's earlier periods say
     /// the partner earned and was paid (statements' year to date).
     pub year_to_date: BTreeMap<usize, YearToDate>,
+    /// (partner index, rule id) → what the ledger shows an accumulating rule (SPEC §8.7) paid since
+    /// the first day of its span: its lines in those periods, on the `payout` and `pending`
+    /// accounts, less the lines of deal rows that count in this period (re-dated), and counting a
+    /// clawback only for a row the rule paid in the span.
+    pub span_paid: BTreeMap<(usize, String), Decimal>,
+    /// (partner index, deal_id, rule id) of the span's earlier rows that an accumulating rule paid
+    /// before its span started (re-dated into it): they count in its measure but are never paid
+    /// again (SPEC §7).
+    pub paid_before_span: HashSet<(usize, String, String)>,
     pub digests: Vec<(&'static str, FileDigest)>,
 }
 
@@ -129,6 +138,10 @@ pub struct LedgerQuery<'a> {
     pub claim_ids: &'a [&'a str],
     /// Rules whose per-partner sums the run needs (see `engine::plan::ledger_sums`).
     pub summed_rules: &'a [&'a str],
+    /// Accumulating rules and the first day of their spans (see `engine::plan::ledger_spans`).
+    pub spans: &'a [(&'a str, chrono::NaiveDate)],
+    /// The rows of the accumulating spans' earlier periods (`DealData::earlier`).
+    pub earlier: &'a [Deal],
 }
 
 fn chain_error(dir: &Path, problems: Vec<String>) -> Error {
@@ -424,6 +437,11 @@ struct LineReader<'a> {
     summed_rules: HashSet<&'a str>,
     /// The run's calendar year, as period labels begin (`2026`), for the year to date.
     year: String,
+    spans: HashMap<&'a str, chrono::NaiveDate>,
+    /// (partner, rule, deal_id) of the rows an accumulating rule paid in its span: only their
+    /// clawbacks count in `span_paid`.
+    span_deals: HashSet<(usize, String, String)>,
+    earlier: HashSet<(usize, &'a str)>,
     /// Sums per (partner, account).
     sums: BTreeMap<(usize, String), Decimal>,
     /// payline writes each period's lines as one block, and a line's key includes its period: so
@@ -454,6 +472,13 @@ impl<'a> LineReader<'a> {
             claims: query.claim_ids.iter().copied().collect(),
             summed_rules: query.summed_rules.iter().copied().collect(),
             year: format!("{:04}", chrono::Datelike::year(&period.start)),
+            spans: query.spans.iter().copied().collect(),
+            span_deals: HashSet::new(),
+            earlier: query
+                .earlier
+                .iter()
+                .map(|d| (d.partner, &*d.deal_id))
+                .collect(),
             sums: BTreeMap::new(),
             block: None,
             seen: HashMap::new(),
@@ -521,6 +546,47 @@ impl<'a> LineReader<'a> {
             amount,
         )
         .ok_or_else(overflow)?;
+        let span_start = self.spans.get(rule_id).copied();
+        let line_start = span_start.and_then(|_| Period::parse(line_period).map(|p| p.start));
+        if let (Some(from), Some(start)) = (span_start, line_start)
+            && start < from
+            && (account == "payout" || account == "pending")
+            && source == "deal"
+            && kind != "clawback"
+            && kind != "cancel"
+            && self.earlier.contains(&(partner, source_id))
+        {
+            data.paid_before_span
+                .insert((partner, source_id.to_string(), rule_id.to_string()));
+        }
+        if let (Some(from), Some(start)) = (span_start, line_start)
+            && start >= from
+            && (account == "payout" || account == "pending")
+        {
+            let counts = if source != "deal" {
+                true
+            } else if self.current.contains(&(partner, source_id)) {
+                // A row re-dated into this period: the rule's evaluation does not count it earlier.
+                false
+            } else {
+                let key = (partner, rule_id.to_string(), source_id.to_string());
+                // Clawbacks (and §8.2 cancels) recover only what the rule paid for the row in the
+                // span: a row paid before the span is not part of the true-up.
+                if kind == "clawback" || kind == "cancel" {
+                    self.span_deals.contains(&key)
+                } else {
+                    self.span_deals.insert(key);
+                    true
+                }
+            };
+            if counts {
+                let paid = data
+                    .span_paid
+                    .entry((partner, rule_id.to_string()))
+                    .or_default();
+                add(paid, amount).ok_or_else(overflow)?;
+            }
+        }
         if account != "payout" {
             return Ok(());
         }

@@ -65,6 +65,7 @@ fn posting<'a>(line: &Line, accounting: &'a Accounting) -> Option<(&'a str, &'a 
         LineKind::Clawback => (credit, &accounting.expense, rule("clawbacks")),
         LineKind::BudgetProration => (credit, &accounting.expense, rule("budget proration")),
         LineKind::Rule(kind) => (credit, &accounting.expense, rule(earned(kind))),
+        LineKind::TrueUp => (credit, &accounting.expense, rule("true-up")),
     })
 }
 

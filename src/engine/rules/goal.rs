@@ -26,10 +26,12 @@ pub struct Config {
     pub target: Target,
     /// Paid once per period when the target is reached.
     pub amount: Decimal,
+    /// The measure runs over the quarter or year to date (SPEC §8.7).
+    pub accumulate: Option<super::accumulate::Accumulate>,
 }
 
 /// The keys a `goal` rule may have besides `id`, `kind`, `when` and `cap`.
-pub const KEYS: &[&str] = &["measure", "target", "amount"];
+pub const KEYS: &[&str] = &["measure", "target", "amount", "accumulate"];
 
 /// Only the period's own rows.
 pub const HISTORY: super::History = super::PERIOD_ONLY;
@@ -38,12 +40,14 @@ pub(crate) fn parse(t: &Tbl) -> Result<Config, Bad> {
     let measure = t.value("measure", choice(Measure::CHOICES));
     let amount = t.value("amount", non_negative);
     let target = parse_target(t);
+    let accumulate = super::accumulate::parse(t);
     let measure = t.required("measure", measure);
     let amount = t.required("amount", amount);
     Ok(Config {
         measure: measure?,
         target: target?,
         amount: amount?,
+        accumulate: accumulate?,
     })
 }
 
@@ -107,7 +111,7 @@ pub fn target_for(target: &Target, ctx: &PartnerCtx) -> Result<(Decimal, String)
 
 /// The partner's period measure for a goal.
 pub fn current(rule: &Rule, measure: Measure, ctx: &PartnerCtx) -> Result<Decimal> {
-    let deals = ctx.qualifying(rule, ctx.deals);
+    let deals = super::accumulate::measured(rule, ctx);
     match measure {
         Measure::Revenue => revenue(&deals, ctx.calc(rule)),
         Measure::Deals => Ok(Decimal::from(deals.len())),
@@ -139,7 +143,15 @@ pub fn evaluate(rule: &Rule, config: &Config, ctx: &PartnerCtx) -> Result<RuleOu
     };
     let value = current(rule, measure, ctx)?;
     if value < goal {
-        return Ok(RuleOutput::default());
+        let lines = super::accumulate::settle_period(rule, ctx, None, || {
+            format!(
+                "{} {} is short of target {}{how}",
+                measure.name(),
+                format_measure(measure, value, ctx),
+                format_measure(measure, goal, ctx)
+            )
+        })?;
+        return Ok(RuleOutput::lines(lines));
     }
     let note = format!(
         "{} {} reaches target {}{how}",
@@ -147,14 +159,9 @@ pub fn evaluate(rule: &Rule, config: &Config, ctx: &PartnerCtx) -> Result<RuleOu
         format_measure(measure, value, ctx),
         format_measure(measure, goal, ctx)
     );
-    Ok(RuleOutput::lines(vec![period_line(
-        rule,
-        ctx,
-        Some(value),
-        None,
-        amount,
-        note,
-    )]))
+    let line = period_line(rule, ctx, Some(value), None, amount, note);
+    let lines = super::accumulate::settle_period(rule, ctx, Some(line), String::new)?;
+    Ok(RuleOutput::lines(lines))
 }
 
 #[cfg(test)]
@@ -316,6 +323,7 @@ mod tests {
                         .collect()
                 ),
                 amount: d("500"),
+                accumulate: None,
             })
         );
         let ok = program(&format!("{HEADER}{}", body("revenue", "\"quota\"")));

@@ -6,6 +6,7 @@
 //! that must learn it, all in this file), then the module, then a sample program. See
 //! docs/ARCHITECTURE.md.
 
+pub mod accumulate;
 pub mod activity;
 pub mod flat;
 pub mod fund;

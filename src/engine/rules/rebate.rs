@@ -27,10 +27,12 @@ pub struct Config {
     pub basis: RebateBasis,
     /// Tier rates may fall as thresholds rise.
     pub decelerator: bool,
+    /// The revenue runs over the quarter or year to date (SPEC §8.7).
+    pub accumulate: Option<super::accumulate::Accumulate>,
 }
 
 /// The keys a `rebate` rule may have besides `id`, `kind`, `when` and `cap`.
-pub const KEYS: &[&str] = &["threshold", "rate", "tiers", "decelerator", "measure"];
+pub const KEYS: &[&str] = &["threshold", "rate", "tiers", "decelerator", "measure", "accumulate"];
 
 /// What a rebate may measure.
 const MEASURES: &[(&str, Measure)] = &[("revenue", Measure::Revenue), ("units", Measure::Units)];
@@ -53,6 +55,7 @@ pub(crate) fn parse(t: &Tbl) -> Result<Config, Bad> {
         );
         return Err(t.error_at("measure", message));
     }
+    let accumulate = super::accumulate::parse(t);
     let basis = if t.get("tiers").is_some() {
         // A threshold basis beside the tiers is an error, and the tiers are still read.
         let mixed: Vec<&str> = ["threshold", "rate"]
@@ -94,6 +97,7 @@ pub(crate) fn parse(t: &Tbl) -> Result<Config, Bad> {
         measure,
         basis,
         decelerator: decelerator?.unwrap_or(false),
+        accumulate: accumulate?,
     })
 }
 
@@ -111,7 +115,7 @@ pub(crate) fn next_threshold(
     config: &Config,
     ctx: &PartnerCtx,
 ) -> Result<Option<super::Threshold>> {
-    let total = measure_total(rule, config, &ctx.qualifying(rule, ctx.deals), ctx)?;
+    let total = measure_total(rule, config, &super::accumulate::measured(rule, ctx), ctx)?;
     let next = match &config.basis {
         RebateBasis::Threshold { threshold, .. } => Some(*threshold).filter(|t| *t > total),
         RebateBasis::Tiers(tiers) => tiers.iter().map(|t| t.from).find(|f| *f > total),
@@ -155,10 +159,13 @@ pub fn reached(basis: &RebateBasis, revenue: Decimal) -> Option<(Decimal, Decima
 pub fn evaluate(rule: &Rule, config: &Config, ctx: &PartnerCtx) -> Result<RuleOutput> {
     let basis = &config.basis;
     let calc = ctx.calc(rule);
-    let deals = ctx.qualifying(rule, ctx.deals);
+    let deals = super::accumulate::measured(rule, ctx);
     let total = measure_total(rule, config, &deals, ctx)?;
     let Some((threshold, rate)) = reached(basis, total) else {
-        return Ok(RuleOutput::default());
+        let lines = super::accumulate::settle_period(rule, ctx, None, || {
+            format!("revenue {} reaches no threshold", ctx.money(total))
+        })?;
+        return Ok(RuleOutput::lines(lines));
     };
     if config.measure == Measure::Units {
         let raw = calc.mul(rate, total, || "the rebate".into())?;
@@ -182,14 +189,9 @@ pub fn evaluate(rule: &Rule, config: &Config, ctx: &PartnerCtx) -> Result<RuleOu
         format_percent(rate),
         ctx.money(total)
     );
-    Ok(RuleOutput::lines(vec![period_line(
-        rule,
-        ctx,
-        Some(total),
-        Some(rate),
-        raw,
-        note,
-    )]))
+    let line = period_line(rule, ctx, Some(total), Some(rate), raw, note);
+    let lines = super::accumulate::settle_period(rule, ctx, Some(line), String::new)?;
+    Ok(RuleOutput::lines(lines))
 }
 
 #[cfg(test)]
@@ -315,6 +317,7 @@ tiers = [{ from = "0", rate = "0" }, { from = "10000", rate = "0.01" }, { from =
                 },
                 measure: Measure::Revenue,
                 decelerator: false,
+                accumulate: None,
             })
         );
         let errors = parse_errors(

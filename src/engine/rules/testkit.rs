@@ -122,6 +122,10 @@ pub struct Fixture {
     /// (partner, deal id, rule id, what the ledger paid the row).
     deal_earnings: Vec<(String, String, String, Decimal)>,
     ledger_given: bool,
+    /// Rows of the span's earlier periods that count at the period end (`accumulate`).
+    earlier: Vec<(String, Deal)>,
+    /// (partner, rule id, what the ledger shows the rule paid since its span started).
+    span_paid: Vec<(String, String, Decimal)>,
 }
 
 impl Fixture {
@@ -145,6 +149,8 @@ impl Fixture {
             rule_sums: Vec::new(),
             deal_earnings: Vec::new(),
             ledger_given: false,
+            earlier: Vec::new(),
+            span_paid: Vec::new(),
         }
     }
 
@@ -235,6 +241,21 @@ impl Fixture {
         self
     }
 
+    /// Rows of P1 closed before the period, in its accumulating span, that count at its end.
+    pub fn earlier(mut self, rows: Vec<Deal>) -> Fixture {
+        for row in rows {
+            self.earlier.push(("P1".into(), row));
+        }
+        self
+    }
+
+    /// What the ledger shows `rule` paid P1 in its span's earlier periods.
+    pub fn span_paid(mut self, rule: &str, sum: &str) -> Fixture {
+        self.ledger_given = true;
+        self.span_paid.push(("P1".into(), rule.into(), d(sum)));
+        self
+    }
+
     fn with_inputs<T>(&self, f: impl FnOnce(&Inputs) -> T) -> T {
         let partners = PartnerSet::new(self.partners.clone());
         let index = |id: &str| partners.find(id).expect("fixture partner");
@@ -269,6 +290,7 @@ impl Fixture {
             current: rows(&self.current),
             previous: rows(&self.previous),
             reversals: rows(&self.reversals),
+            earlier: rows(&self.earlier),
             prior_counts,
             ..DealData::default()
         };
@@ -305,6 +327,9 @@ impl Fixture {
         }
         for (p, rule, sum) in &self.rule_sums {
             ledger.rule_sums.insert((index(p), rule.clone()), *sum);
+        }
+        for (p, rule, sum) in &self.span_paid {
+            ledger.span_paid.insert((index(p), rule.clone()), *sum);
         }
         for (p, deal_id, rule, amount) in &self.deal_earnings {
             ledger

@@ -70,10 +70,19 @@ pub struct Config {
     pub tiers: Vec<Tier>,
     /// Rates may fall as thresholds rise.
     pub decelerator: bool,
+    /// The measure runs over the quarter or year to date (SPEC §8.7).
+    pub accumulate: Option<super::accumulate::Accumulate>,
 }
 
 /// The keys a `tiered` rule may have besides `id`, `kind`, `when` and `cap`.
-pub const KEYS: &[&str] = &["measure", "mode", "tiers", "decelerator", "modifiers"];
+pub const KEYS: &[&str] = &[
+    "measure",
+    "mode",
+    "tiers",
+    "decelerator",
+    "modifiers",
+    "accumulate",
+];
 
 /// Only the period's own rows.
 pub const HISTORY: super::History = super::PERIOD_ONLY;
@@ -83,6 +92,7 @@ pub(crate) fn parse(t: &Tbl) -> Result<Config, Bad> {
     // `mode` has no default: marginal and retroactive differ too much in cost to guess.
     let mode = t.value("mode", choice(TierMode::CHOICES));
     let decelerator = t.value("decelerator", boolean);
+    let accumulate = super::accumulate::parse(t);
     let measure = measure?.unwrap_or(TierMeasure::Revenue);
     let counts = matches!(measure, TierMeasure::Deals | TierMeasure::Units);
     let tiers = tiers(t, counts);
@@ -92,6 +102,7 @@ pub(crate) fn parse(t: &Tbl) -> Result<Config, Bad> {
         mode,
         tiers: tiers?,
         decelerator: decelerator?.unwrap_or(false),
+        accumulate: accumulate?,
     })
 }
 
@@ -111,7 +122,7 @@ pub(crate) fn next_threshold(
         return Ok(None);
     };
     let calc = ctx.calc(rule);
-    let deals = ctx.qualifying(rule, ctx.deals);
+    let deals = super::accumulate::measured(rule, ctx);
     let total = period_total(config.measure, &deals, calc)?;
     let counts_deals = matches!(config.measure, TierMeasure::Deals | TierMeasure::Units);
     let next = bounds(&config.tiers, scale, calc)?
@@ -207,10 +218,15 @@ pub fn evaluate(rule: &Rule, config: &Config, ctx: &PartnerCtx) -> Result<RuleOu
         }
         return Ok(out);
     };
-    let deals = ctx.qualifying(rule, ctx.deals);
+    let deals = super::accumulate::measured(rule, ctx);
     let lines = match mode {
         TierMode::Marginal => marginal(rule, measure, tiers, scale, ctx, &deals)?,
         TierMode::Retroactive => retroactive(rule, measure, tiers, scale, ctx, &deals)?,
+    };
+    // Accumulating: the earlier deals' lines become the true-up (SPEC §8.7).
+    let lines = match super::accumulate::Span::of(rule, ctx.period) {
+        Some(span) => span.settle_deals(rule, ctx, &span.earlier_deals(rule, ctx), lines)?,
+        None => lines,
     };
     Ok(RuleOutput::lines(lines))
 }
@@ -782,6 +798,7 @@ tiers = [{ from = "0", rate = "0.05" }, { from = "10000", rate = 0.08 }]
                     },
                 ],
                 decelerator: false,
+                accumulate: None,
             })
         );
         let errors = parse_errors(
