@@ -301,6 +301,19 @@ pub fn run(
         loaded.ledger.previous_manifest.clone(),
         paths.allow_program_change,
     );
+    let summary = Summary::new(
+        &program,
+        period,
+        &loaded.partners,
+        &loaded.deals,
+        &outcome,
+        &loaded.warnings,
+    );
+    let pages = output::html::PageContext {
+        deals: &loaded.deals,
+        year_to_date: &loaded.ledger.year_to_date,
+        summary: &summary,
+    };
     progress(Stage::Writing);
     out_dir.commit(old_batch, |dir| {
         output::write_outputs(
@@ -315,14 +328,8 @@ pub fn run(
                 .as_deref()
                 .zip(loaded.ledger.ledger_sha256.as_deref()),
             manifest,
+            &pages,
         )
     })?;
-    Ok(Summary::new(
-        &program,
-        period,
-        &loaded.partners,
-        &loaded.deals,
-        &outcome,
-        &loaded.warnings,
-    ))
+    Ok(summary)
 }

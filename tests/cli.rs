@@ -115,11 +115,30 @@ fn sample_run_writes_every_output_and_a_summary() {
         "ledger.csv",
         "balances.csv",
         "nudges.csv",
+        "journal.csv",
+        "index.html",
         "manifest.json",
     ] {
         assert!(out.join(f).is_file(), "{f} missing");
     }
-    let statements = std::fs::read_dir(out.join("statements")).unwrap().count();
+    let count = |extension: &str| {
+        std::fs::read_dir(out.join("statements"))
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .path()
+                    .extension()
+                    .is_some_and(|x| x == extension)
+            })
+            .count()
+    };
+    let statements = count("csv");
+    assert_eq!(
+        count("html"),
+        statements,
+        "an HTML page beside every CSV statement"
+    );
     let payout_rows = std::fs::read_to_string(out.join("payouts.csv"))
         .unwrap()
         .lines()

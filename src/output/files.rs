@@ -103,6 +103,17 @@ fn write_line<W: Write>(
     w.write_record(None::<&[u8]>)
 }
 
+/// Writes one HTML page at `key`, its path inside `--out` (and its manifest key).
+fn write_page(dir: &Path, key: &str, page: &str) -> Result<(String, String)> {
+    let path = dir.join(key);
+    let file = File::create_new(&path).map_err(|e| Error::io("create", &path, e))?;
+    let mut w = HashingWriter::new(file);
+    w.write_all(page.as_bytes())
+        .and_then(|()| w.flush())
+        .map_err(|e| Error::io("write", &path, e))?;
+    Ok((key.to_string(), w.sha256()))
+}
+
 /// journal.csv (see `output::journal`): `entry, date, account, debit, credit, partner_id, memo`, every
 /// entry dated the period's last day, the side an amount is not on left empty.
 fn write_journal(
@@ -153,6 +164,10 @@ fn write_journal(
 /// manifest.json.
 /// The tables and the statements are written by every core at once: the files are independent and
 /// each is hashed as it is written, so the order they are written in changes no byte of the batch.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "each is a distinct input of the batch; a struct holding them would only be unpacked here"
+)]
 pub fn write_outputs(
     dir: &Path,
     program: &Program,
@@ -161,6 +176,7 @@ pub fn write_outputs(
     outcome: &Outcome,
     previous_ledger: Option<(&Path, &str)>,
     mut manifest: Manifest,
+    pages: &super::html::PageContext,
 ) -> Result<()> {
     let statements = dir.join("statements");
     std::fs::create_dir(&statements).map_err(|e| Error::io("create", &statements, e))?;
@@ -182,12 +198,31 @@ pub fn write_outputs(
             let result = if task == 0 {
                 write_tables(dir, program, period, partners, outcome, previous_ledger)
             } else if task == 1 {
-                write_journal(dir, program, period, partners, outcome).map(|w| vec![w])
+                write_journal(dir, program, period, partners, outcome).and_then(|journal| {
+                    let index = super::html::index(program, period, partners, outcome, pages);
+                    Ok(vec![journal, write_page(dir, "index.html", &index)?])
+                })
             } else {
+                let mut written = Vec::new();
                 runs[task - 2]
                     .iter()
-                    .map(|p| write_statement(&statements, program, period, partners, outcome, p))
-                    .collect()
+                    .try_for_each(|p| {
+                        written.push(write_statement(
+                            &statements,
+                            program,
+                            period,
+                            partners,
+                            outcome,
+                            p,
+                        )?);
+                        let page =
+                            super::html::statement(program, period, partners, outcome, p, pages);
+                        let name = statement_file_name(&partners.partners[p.partner].id)
+                            .replace(".csv", ".html");
+                        written.push(write_page(dir, &format!("statements/{name}"), &page)?);
+                        Ok(())
+                    })
+                    .map(|()| written)
             };
             if result.is_err() {
                 failed.store(true, Ordering::Relaxed);

@@ -38,6 +38,30 @@ pub fn escape(text: &str) -> String {
     out
 }
 
+/// Money for people: `36,960.00`, `-1,200.50` (the CSV files keep the plain `36960.00`).
+pub fn display_money(value: Decimal, units: u32) -> String {
+    let plain = format_money(value, units);
+    let (sign, digits) = match plain.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", plain.as_str()),
+    };
+    let (whole, fraction) = match digits.split_once('.') {
+        Some((w, f)) => (w, Some(f)),
+        None => (digits, None),
+    };
+    let mut grouped = String::new();
+    for (i, c) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    match fraction {
+        Some(f) => format!("{sign}{grouped}.{f}"),
+        None => format!("{sign}{grouped}"),
+    }
+}
+
 /// `reseller-tiers` → `Reseller tiers`: rule ids are a program's internal names; the pages show
 /// them as words.
 pub fn rule_title(rule_id: &str) -> String {
@@ -71,6 +95,7 @@ table { width: 100%; border-collapse: collapse; margin: 6px 0 10px; }
 th, td { text-align: left; padding: 5px 8px; border-bottom: 1px solid #eef1f5; vertical-align: top; }
 th { font-size: 12px; color: #5b6675; font-weight: 600; border-bottom: 1px solid #c9d1db; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td:first-child { white-space: nowrap; }
 tr.subtotal td { font-weight: 600; border-top: 1px solid #c9d1db; }
 .status { display: inline-block; padding: 2px 10px; border-radius: 12px; font-weight: 600; font-size: 13px; }
 .status.paid { background: #e3f4e8; color: #17612f; }
@@ -149,7 +174,7 @@ pub fn statement(
 ) -> String {
     let units = program.minor_units();
     let currency = &program.currency;
-    let money = |v: Decimal| format!("{} {currency}", format_money(v, units));
+    let money = |v: Decimal| format!("{} {currency}", display_money(v, units));
     let partner = &partners.partners[payout.partner];
     let number = statement_number(program, period, partner);
     let mut b = String::new();
@@ -182,7 +207,7 @@ pub fn statement(
     let paid_as = if payout.payout_currency != *currency {
         format!(
             "{} {}",
-            format_money(
+            display_money(
                 payout.paid_in_payout_currency,
                 minor_units(&payout.payout_currency)
             ),
@@ -243,7 +268,7 @@ pub fn statement(
             "<h3>{}</h3>",
             escape(&group_title(group.rule_id, group.kind))
         );
-        b.push_str("<table>\n<thead><tr><th>Date</th><th>Deal</th><th>Customer</th><th class=\"num\">Deal amount</th><th>How it was calculated</th><th>Status</th><th class=\"num\">Amount</th></tr></thead>\n<tbody>\n");
+        b.push_str("<table>\n<thead><tr><th>Date</th><th>Reference</th><th>Customer</th><th class=\"num\">Deal amount</th><th>How it was calculated</th><th>Status</th><th class=\"num\">Amount</th></tr></thead>\n<tbody>\n");
         for line in &group.lines {
             write_line_row(&mut b, line, payout.partner, context, units, currency);
         }
@@ -330,7 +355,7 @@ fn write_line_row(
             d.customer_type.as_deref().unwrap_or("").to_string(),
             format!(
                 "{} {}",
-                format_money(d.amount, minor_units(&d.currency)),
+                display_money(d.amount, minor_units(&d.currency)),
                 d.currency
             ),
         ),
@@ -354,16 +379,27 @@ fn write_line_row(
         escape(&original),
         escape(&line.note),
         status,
-        escape(&format!("{} {currency}", format_money(line.amount, units)))
+        escape(&format!("{} {currency}", display_money(line.amount, units)))
     );
 }
 
 /// The batch at a glance for finance.
-pub fn index(program: &Program, period: &Period, partners: &PartnerSet, outcome: &Outcome, context: &PageContext) -> String {
+pub fn index(
+    program: &Program,
+    period: &Period,
+    partners: &PartnerSet,
+    outcome: &Outcome,
+    context: &PageContext,
+) -> String {
     let summary = context.summary;
     let units = program.minor_units();
     let currency = &program.currency;
-    let money = |v: Decimal| format!("{} {currency}", format_money(v, units));
+    let money = |v: Decimal| format!("{} {currency}", display_money(v, units));
+    let text_money = |text: &str| {
+        text.parse::<Decimal>()
+            .map(|v| format!("{} {currency}", display_money(v, units)))
+            .unwrap_or_else(|_| format!("{text} {currency}"))
+    };
     let kpis = &summary.kpis;
     let mut b = String::new();
     let _ = write!(
@@ -377,10 +413,10 @@ pub fn index(program: &Program, period: &Period, partners: &PartnerSet, outcome:
         escape(currency)
     );
     for (label, value) in [
-        ("Earned", format!("{} {currency}", kpis.earned)),
-        ("Clawed back", format!("{} {currency}", kpis.clawed_back)),
-        ("Paid out", format!("{} {currency}", kpis.paid)),
-        ("Carried out", format!("{} {currency}", kpis.carried_out)),
+        ("Earned", text_money(&kpis.earned)),
+        ("Clawed back", text_money(&kpis.clawed_back)),
+        ("Paid out", text_money(&kpis.paid)),
+        ("Carried out", text_money(&kpis.carried_out)),
         ("Partners paid", kpis.partners_paid.to_string()),
         ("Partners in batch", kpis.partners_in_batch.to_string()),
     ] {
@@ -408,12 +444,11 @@ pub fn index(program: &Program, period: &Period, partners: &PartnerSet, outcome:
     for r in &summary.rules {
         let _ = writeln!(
             b,
-            "<tr><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{} {}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
             escape(&group_title(&r.rule_id, &r.kind)),
             escape(&r.kind),
             r.lines,
-            escape(&r.amount),
-            escape(currency)
+            escape(&text_money(&r.amount)),
         );
     }
     b.push_str("</tbody>\n</table>\n");
@@ -422,11 +457,11 @@ pub fn index(program: &Program, period: &Period, partners: &PartnerSet, outcome:
     for t in &summary.partner_types {
         let _ = writeln!(
             b,
-            "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{} {currency}</td><td class=\"num\">{} {currency}</td></tr>",
+            "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
             escape(&t.partner_type),
             t.partners,
-            escape(&t.earned),
-            escape(&t.paid)
+            escape(&text_money(&t.earned)),
+            escape(&text_money(&t.paid))
         );
     }
     b.push_str("</tbody>\n</table>\n");
@@ -434,8 +469,14 @@ pub fn index(program: &Program, period: &Period, partners: &PartnerSet, outcome:
     b.push_str("<h2>Statuses</h2>\n<table>\n<tbody>\n");
     for (label, count) in [
         ("Paid", kpis.partners_paid),
-        ("Held (suspended, terminated or KYC missing)", kpis.partners_held),
-        ("Below the payout minimum (carried)", kpis.partners_below_minimum),
+        (
+            "Held (suspended, terminated or KYC missing)",
+            kpis.partners_held,
+        ),
+        (
+            "Below the payout minimum (carried)",
+            kpis.partners_below_minimum,
+        ),
         ("Negative balance (carried)", kpis.partners_negative),
     ] {
         let _ = writeln!(
@@ -447,7 +488,11 @@ pub fn index(program: &Program, period: &Period, partners: &PartnerSet, outcome:
     b.push_str("</tbody>\n</table>\n");
 
     // The largest payouts, largest first (ties by partner_id), with a link to each statement.
-    let mut largest: Vec<&Payout> = outcome.payouts.iter().filter(|p| !p.paid.is_zero()).collect();
+    let mut largest: Vec<&Payout> = outcome
+        .payouts
+        .iter()
+        .filter(|p| !p.paid.is_zero())
+        .collect();
     largest.sort_by(|a, b| b.paid.cmp(&a.paid).then(a.partner.cmp(&b.partner)));
     largest.truncate(10);
     b.push_str("<h2>Largest payouts</h2>\n");
@@ -521,7 +566,9 @@ fn bar_chart(bars: &[(String, Decimal)], currency: &str, units: u32) -> String {
             .checked_div(max)
             .unwrap_or_default()
             .round();
-        let length = u32::try_from(share.mantissa().max(1)).unwrap_or(bar_width).min(bar_width);
+        let length = u32::try_from(share.mantissa().max(1))
+            .unwrap_or(bar_width)
+            .min(bar_width);
         let _ = writeln!(
             svg,
             "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text><rect x=\"{label_width}\" y=\"{}\" width=\"{length}\" height=\"16\" fill=\"#3b6ea5\"/><text x=\"{}\" y=\"{}\">{}</text>",
@@ -531,10 +578,35 @@ fn bar_chart(bars: &[(String, Decimal)], currency: &str, units: u32) -> String {
             y + 1,
             label_width + length + 6,
             y + 13,
-            escape(&format!("{} {currency}", format_money(*value, units)))
+            escape(&format!("{} {currency}", display_money(*value, units)))
         );
         y += row;
     }
     svg.push_str("</svg>\n");
     svg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn money_for_people_groups_thousands() {
+        let d = |s: &str| s.parse::<Decimal>().unwrap();
+        assert_eq!(display_money(d("36960"), 2), "36,960.00");
+        assert_eq!(display_money(d("-1200.5"), 2), "-1,200.50");
+        assert_eq!(display_money(d("999.99"), 2), "999.99");
+        assert_eq!(display_money(d("1234567"), 0), "1,234,567");
+        assert_eq!(display_money(d("0"), 3), "0.000");
+    }
+
+    #[test]
+    fn text_is_escaped_and_ids_read_as_words() {
+        assert_eq!(
+            escape("<b>\"A&B\"</b>'"),
+            "&lt;b&gt;&quot;A&amp;B&quot;&lt;/b&gt;&#39;"
+        );
+        assert_eq!(rule_title("reseller-tiers"), "Reseller tiers");
+        assert_eq!(rule_title(""), "");
+    }
 }

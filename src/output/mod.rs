@@ -2,6 +2,7 @@
 
 mod atomic;
 mod files;
+pub mod html;
 pub mod journal;
 mod manifest;
 mod safe;

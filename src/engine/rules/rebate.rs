@@ -32,7 +32,14 @@ pub struct Config {
 }
 
 /// The keys a `rebate` rule may have besides `id`, `kind`, `when` and `cap`.
-pub const KEYS: &[&str] = &["threshold", "rate", "tiers", "decelerator", "measure", "accumulate"];
+pub const KEYS: &[&str] = &[
+    "threshold",
+    "rate",
+    "tiers",
+    "decelerator",
+    "measure",
+    "accumulate",
+];
 
 /// What a rebate may measure.
 const MEASURES: &[(&str, Measure)] = &[("revenue", Measure::Revenue), ("units", Measure::Units)];

@@ -1,0 +1,239 @@
+//! The pages people read: statements/PARTNER_ID.html (a statement a partner can receive) and
+//! index.html (the batch at a glance for finance). Self-contained (no script, nothing fetched),
+//! with what a partner asks about, and rendered by a real browser when one is installed.
+
+use assert_cmd::Command;
+use std::path::{Path, PathBuf};
+
+const DATA: &[&str] = &[
+    "--program",
+    "programs/mixed.toml",
+    "--partners",
+    "fixtures/partners.csv",
+    "--deals",
+    "fixtures/deals.csv",
+    "--fx",
+    "fixtures/fx.csv",
+    "--activities",
+    "fixtures/activities.csv",
+    "--claims",
+    "fixtures/claims.csv",
+];
+
+fn run(out: &Path, period: &str, extra: &[&str]) {
+    let output = Command::cargo_bin("payline")
+        .unwrap()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .arg("run")
+        .args(DATA)
+        .args(["--period", period, "--out"])
+        .arg(out)
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+}
+
+fn read(path: PathBuf) -> String {
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Nothing on the page runs or loads anything: it renders the same offline, in a mail client, printed.
+fn assert_self_contained(page: &str) {
+    for forbidden in ["<script", "<link", "<iframe", "<img", "@import", "url("] {
+        assert!(!page.contains(forbidden), "`{forbidden}` in the page");
+    }
+    let without_svg_namespace = page.replace("xmlns=\"http://www.w3.org/2000/svg\"", "");
+    assert!(
+        !without_svg_namespace.contains("http://") && !without_svg_namespace.contains("https://")
+    );
+    assert!(
+        page.starts_with("<!DOCTYPE html>")
+            && page.contains("<style>")
+            && page.contains("@media print")
+    );
+}
+
+/// A money cell of payouts.csv for one partner.
+fn payout_cell(out: &Path, partner: &str, column: &str) -> rust_decimal::Decimal {
+    let mut reader = csv::Reader::from_path(out.join("payouts.csv")).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    let at = headers.iter().position(|h| h == column).unwrap();
+    for record in reader.records() {
+        let record = record.unwrap();
+        if &record[1] == partner {
+            return record[at].parse().unwrap();
+        }
+    }
+    rust_decimal::Decimal::ZERO
+}
+
+#[test]
+fn a_statement_says_what_a_partner_asks() {
+    let scratch = tempfile::tempdir().unwrap();
+    let out = scratch.path().join("2026-10");
+    run(&out, "2026-10", &[]);
+    let page = read(out.join("statements/P003.html"));
+    assert_self_contained(&page);
+    for expected in [
+        // who, which period, which statement, paid when and in what
+        "Cobalt Resellers GmbH",
+        "Statement <strong>fy26-partners-2026-10-P003</strong>",
+        "Period 2026-10-01 to 2026-10-31",
+        "<div class=\"label\">Payout date</div><div class=\"value\">2026-11-30</div>",
+        "<div class=\"label\">Paid</div><div class=\"value\">3,226.79 EUR</div>",
+        "Paid in EUR at 1.12 USD per EUR",
+        // each deal with its date, customer type and original amount in its own currency
+        "<td>2026-10-06</td><td>D1021</td><td>new</td><td class=\"num\">33,000.00 EUR</td>",
+        // every line in words, subtotals per rule in words, not ids
+        "tier 1 (5%) on 25000.00 + tier 2 (8%) on 11960.00 of 36960.00",
+        "<h3>Reseller tiers</h3>",
+        "Subtotal, 1 line(s)</td><td class=\"num\">2,206.80 USD</td>",
+        "<h2>Year to date (2026)</h2>",
+    ] {
+        assert!(page.contains(expected), "missing {expected:?} in P003.html");
+    }
+    // A held partner is told why.
+    let held = read(out.join("statements/P007.html"));
+    assert!(
+        held.contains("<span class=\"status held\">Held</span>"),
+        "{held}"
+    );
+}
+
+#[test]
+fn the_year_to_date_adds_the_ledger_of_the_year() {
+    let scratch = tempfile::tempdir().unwrap();
+    let september = scratch.path().join("2026-09");
+    let october = scratch.path().join("2026-10");
+    run(&september, "2026-09", &[]);
+    run(
+        &october,
+        "2026-10",
+        &["--ledger", september.to_str().unwrap()],
+    );
+    let paid = payout_cell(&september, "P004", "paid") + payout_cell(&october, "P004", "paid");
+    assert!(
+        paid > payout_cell(&october, "P004", "paid"),
+        "P004 is paid in both months"
+    );
+    let page = read(october.join("statements/P004.html"));
+    let expected = format!(
+        "<tr><td>Paid</td><td class=\"num\">{} USD</td></tr>",
+        payline::output::html::display_money(paid, 2)
+    );
+    assert!(page.contains(&expected), "missing {expected} in P004.html");
+}
+
+#[test]
+fn text_from_the_inputs_is_escaped() {
+    let scratch = tempfile::tempdir().unwrap();
+    let partners = scratch.path().join("partners.csv");
+    let original = read(Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/partners.csv"));
+    std::fs::write(
+        &partners,
+        original.replace("Acme Referrals", "<script>alert(1)</script> & Co"),
+    )
+    .unwrap();
+    let out = scratch.path().join("out");
+    let mut args: Vec<&str> = DATA.to_vec();
+    args[3] = partners.to_str().unwrap();
+    let output = Command::cargo_bin("payline")
+        .unwrap()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .arg("run")
+        .args(&args)
+        .args(["--period", "2026-10", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    for page in [
+        read(out.join("statements/P001.html")),
+        read(out.join("index.html")),
+    ] {
+        assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; Co"));
+        assert_self_contained(&page);
+    }
+}
+
+#[test]
+fn the_index_shows_the_batch_at_a_glance() {
+    let scratch = tempfile::tempdir().unwrap();
+    let out = scratch.path().join("2026-10");
+    run(&out, "2026-10", &[]);
+    let page = read(out.join("index.html"));
+    assert_self_contained(&page);
+    for expected in [
+        "<h2>Totals per rule</h2>",
+        "<svg role=\"img\" aria-label=\"Totals per rule\"",
+        "<td>Reseller tiers</td><td>tiered</td><td class=\"num\">7</td><td class=\"num\">10,476.80 USD</td>",
+        "<h2>Per partner type</h2>",
+        "<tr><td>Held (suspended, terminated or KYC missing)</td><td class=\"num\">2</td></tr>",
+        // the largest payout first, linked to its statement
+        "<tr><td>Delta VAR Inc (P004)</td><td>var</td><td class=\"num\">8,375.00 USD</td><td>2026-11-30</td><td><a href=\"statements/P004.html\">",
+        "<h2>Warnings</h2>",
+        "claim-unpaid",
+    ] {
+        assert!(
+            page.contains(expected),
+            "missing {expected:?} in index.html"
+        );
+    }
+}
+
+/// Renders the pages in headless Chromium (Debian's `chromium`): each must render to a screenshot
+/// and its rendered DOM must hold the text. Skipped, saying so, on a machine without Chromium.
+#[test]
+fn a_real_browser_renders_both_pages() {
+    let Some(chromium) = ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|b| {
+            std::process::Command::new(b)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+    else {
+        eprintln!("skipped: no chromium installed (apt-get install chromium)");
+        return;
+    };
+    let scratch = tempfile::tempdir().unwrap();
+    let out = scratch.path().join("2026-10");
+    run(&out, "2026-10", &[]);
+    for (page, text) in [
+        ("index.html", "Largest payouts"),
+        ("statements/P003.html", "fy26-partners-2026-10-P003"),
+    ] {
+        let url = format!("file://{}", out.join(page).display());
+        let shot = scratch.path().join(page.replace('/', "-") + ".png");
+        let browser = |args: &[&str]| {
+            std::process::Command::new(chromium)
+                .args([
+                    "--headless",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--hide-scrollbars",
+                ])
+                .args(args)
+                .arg(&url)
+                .output()
+                .unwrap()
+        };
+        let screenshot = format!("--screenshot={}", shot.display());
+        let output = browser(&["--window-size=1100,1800", &screenshot]);
+        assert!(output.status.success(), "{output:?}");
+        let png = std::fs::read(&shot).unwrap();
+        assert!(
+            png.starts_with(b"\x89PNG") && png.len() > 20_000,
+            "{page}: {} bytes",
+            png.len()
+        );
+        let dom = browser(&["--dump-dom"]);
+        let dom = String::from_utf8_lossy(&dom.stdout);
+        assert!(
+            dom.contains(text),
+            "{page}: the rendered page lacks {text:?}"
+        );
+    }
+}
