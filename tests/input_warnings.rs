@@ -109,3 +109,73 @@ fn rules_whose_input_was_not_given_are_named() {
         ]
     );
 }
+
+/// Excel and Salesforce write CRLF line endings; an error names the line a person sees the row on
+/// (the csv crate alone reports one line too low), past blank lines too.
+#[test]
+fn errors_in_crlf_files_name_the_line_a_person_sees() {
+    let scratch = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let path = scratch.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let program = write(
+        "p.toml",
+        "[program]\nid = \"p\"\nname = \"P\"\ncurrency = \"USD\"\n\n[[rules]]\nid = \"r\"\nkind = \"flat\"\namount = \"1\"\n",
+    );
+    let partners = write(
+        "partners.csv",
+        "partner_id,name,type\r\nP1,One,reseller\r\nP2,Two,reseller\r\n",
+    );
+    let deals_ok = write(
+        "ok.csv",
+        "deal_id,partner_id,closed_on,amount\r\nD1,P1,2026-10-01,1.00\r\n",
+    );
+    let cases = [
+        // (partners, deals, expected start of stderr)
+        (
+            write(
+                "bad-partners.csv",
+                "partner_id,name,type\r\nP1,One,reseller\r\n\r\nP2,Two,\r\n",
+            ),
+            deals_ok.clone(),
+            "error: {dir}/bad-partners.csv:4: column `type`",
+        ),
+        (
+            partners.clone(),
+            write(
+                "crlf.csv",
+                "deal_id,partner_id,closed_on,amount\r\nD1,P1,2026-10-01,1.00\r\nD2,P1,2026-10-02,1.00\r\nD3,P2,2026-10-03,x\r\n",
+            ),
+            "error: {dir}/crlf.csv:4: column `amount`",
+        ),
+        (
+            partners.clone(),
+            write(
+                "quoted.csv",
+                "deal_id,partner_id,closed_on,amount\r\n\"D1\",P1,2026-10-01,1.00\r\n\r\n\"D3\",P2,2026-10-03,x\r\n",
+            ),
+            "error: {dir}/quoted.csv:4: column `amount`",
+        ),
+    ];
+    for (partners, deals, expected) in cases {
+        let output = Command::cargo_bin("payline")
+            .unwrap()
+            .arg("run")
+            .arg("--program")
+            .arg(&program)
+            .arg("--partners")
+            .arg(&partners)
+            .arg("--deals")
+            .arg(&deals)
+            .args(["--period", "2026-10", "--out"])
+            .arg(scratch.path().join("out"))
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(1), "{output:?}");
+        let expected = expected.replace("{dir}", &scratch.path().display().to_string());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.starts_with(&expected), "{stderr} (want {expected})");
+    }
+}

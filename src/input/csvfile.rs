@@ -20,9 +20,77 @@ pub struct FileDigest {
     pub rows: Option<u64>,
 }
 
+/// Counts lines the way a person does: a record's line is the line its first character is on.
+///
+/// The csv reader reports the line where its read *began*, which is one too low for every row of a
+/// CRLF file (the `\n` of the previous `\r\n` is still ahead of it) and points at a blank line
+/// before a row. This reader keeps the bytes from the last counted record on, so each record's true
+/// line is counted from the previous one's: memory holds about one record and the csv buffer.
+pub(crate) struct LineTracker<R> {
+    inner: R,
+    /// The raw bytes from offset `base` on.
+    window: Vec<u8>,
+    base: u64,
+    /// The last record's first byte and its line.
+    counted_offset: u64,
+    counted_line: u64,
+}
+
+impl<R: std::io::Read> std::io::Read for LineTracker<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        // Drop what lies before the last counted record once it is worth moving.
+        let stale = usize::try_from(self.counted_offset - self.base).unwrap_or(usize::MAX);
+        if stale >= 1 << 16 {
+            self.window.drain(..stale.min(self.window.len()));
+            self.base = self.counted_offset;
+        }
+        self.window.extend_from_slice(&buf[..n]);
+        Ok(n)
+    }
+}
+
+impl<R> LineTracker<R> {
+    fn new(inner: R) -> Self {
+        Self::starting_at(inner, 1)
+    }
+
+    /// A tracker for bytes whose first one is on `line` (a block of a larger file).
+    pub(crate) fn starting_at(inner: R, line: u64) -> Self {
+        LineTracker {
+            inner,
+            window: Vec::new(),
+            base: 0,
+            counted_offset: 0,
+            counted_line: line,
+        }
+    }
+
+    /// The line of the record whose read began at raw offset `start` (past any line breaks and
+    /// blank lines there). Records come in file order.
+    pub(crate) fn line_of(&mut self, start: u64) -> u64 {
+        let index =
+            |offset: u64| usize::try_from(offset.saturating_sub(self.base)).unwrap_or(usize::MAX);
+        let mut first = index(start.max(self.counted_offset));
+        while first < self.window.len() && matches!(self.window[first], b'\n' | b'\r') {
+            first += 1;
+        }
+        let from = index(self.counted_offset).min(self.window.len());
+        let to = first.min(self.window.len());
+        let breaks = memchr::memchr_iter(b'\n', &self.window[from..to.max(from)]).count();
+        self.counted_line += u64::try_from(breaks).unwrap_or(u64::MAX);
+        self.counted_offset = self.base + u64::try_from(to.max(from)).unwrap_or(u64::MAX);
+        self.counted_line
+    }
+
+    fn into_inner(self) -> R {
+        self.inner
+    }
+}
+
 pub struct CsvFile {
     pub file: String,
-    reader: csv::Reader<HashingReader<BufReader<File>>>,
+    reader: csv::Reader<LineTracker<HashingReader<BufReader<File>>>>,
     columns: Columns,
     record: csv::StringRecord,
     pub rows: u64,
@@ -36,7 +104,7 @@ impl CsvFile {
         let file_label = path.display().to_string();
         let f = File::open(path).map_err(|e| Error::io("read", path, e))?;
         let bytes = f.metadata().map(|m| m.len()).unwrap_or(0);
-        let reader = HashingReader::new(BufReader::with_capacity(1 << 16, f));
+        let reader = LineTracker::new(HashingReader::new(BufReader::with_capacity(1 << 16, f)));
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(true)
             .from_reader(reader);
@@ -104,7 +172,8 @@ impl CsvFile {
         match self.reader.read_record(&mut self.record) {
             Ok(true) => {
                 self.rows += 1;
-                let line = self.record.position().map(|p| p.line()).unwrap_or(0);
+                let start = self.record.position().map(|p| p.byte()).unwrap_or(0);
+                let line = self.reader.get_mut().line_of(start);
                 Ok(Some(Row {
                     file: &self.file,
                     line,
@@ -113,7 +182,14 @@ impl CsvFile {
                 }))
             }
             Ok(false) => Ok(None),
-            Err(e) => Err(malformed(&self.file, e)),
+            Err(e) => {
+                let start = e.position().map(|p| p.byte());
+                let mut error = malformed(&self.file, e);
+                if let (Some(start), Error::Malformed { line, .. }) = (start, &mut error) {
+                    *line = self.reader.get_mut().line_of(start);
+                }
+                Err(error)
+            }
         }
     }
 
@@ -121,7 +197,7 @@ impl CsvFile {
     pub fn finish(mut self) -> Result<FileDigest> {
         while self.next_row()?.is_some() {}
         let rows = self.rows;
-        let inner = self.reader.into_inner();
+        let inner = self.reader.into_inner().into_inner();
         Ok(FileDigest {
             path: self.file,
             sha256: inner.sha256(),

@@ -868,8 +868,7 @@ fn malformed_at(ctx: &Ctx, line: u64, message: String) -> Stop {
 }
 
 /// A block without a quote: records are split at `\n` or `\r` and cells at `,`, as the csv reader
-/// splits them, with the line it reports (the line where its read began: before skipped blank lines,
-/// and before the `\n` of a `\r\n`).
+/// splits them, each with the line its first character is on (as `CsvFile` counts them).
 fn parse_unquoted(ctx: &Ctx, block: &Block, acc: &mut Acc, out: &mut BlockOut) {
     let b = &block.bytes[..];
     let header_len = ctx.columns.len();
@@ -878,7 +877,6 @@ fn parse_unquoted(ctx: &Ctx, block: &Block, acc: &mut Acc, out: &mut BlockOut) {
     let mut cells: Vec<&str> = Vec::with_capacity(header_len);
     let mut commas: Vec<usize> = Vec::with_capacity(header_len);
     loop {
-        let record_line = line;
         while pos < b.len() && (b[pos] == b'\n' || b[pos] == b'\r') {
             if b[pos] == b'\n' {
                 line += 1;
@@ -888,6 +886,8 @@ fn parse_unquoted(ctx: &Ctx, block: &Block, acc: &mut Acc, out: &mut BlockOut) {
         if pos == b.len() {
             return;
         }
+        // The line the record's first character is on (past a `\r\n`'s `\n` and blank lines).
+        let record_line = line;
         let end = memchr::memchr2(b'\n', b'\r', &b[pos..]).map_or(b.len(), |i| pos + i);
         let bytes = &b[pos..end];
         if end < b.len() {
@@ -939,7 +939,10 @@ fn parse_quoted(ctx: &Ctx, block: &Block, acc: &mut Acc, out: &mut BlockOut) {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
-        .from_reader(&block.bytes[..]);
+        .from_reader(super::csvfile::LineTracker::starting_at(
+            &block.bytes[..],
+            block.line,
+        ));
     let mut bytes = csv::ByteRecord::new();
     let header_len = ctx.columns.len();
     loop {
@@ -948,15 +951,17 @@ fn parse_quoted(ctx: &Ctx, block: &Block, acc: &mut Acc, out: &mut BlockOut) {
             Ok(false) => break,
             Err(e) => {
                 out.rows += 1;
+                let start = e.position().map(|p| p.byte());
                 let mut error = super::csvfile::malformed(ctx.file, e);
-                if let Error::Malformed { line, .. } = &mut error {
-                    *line += block.line - 1;
+                if let (Some(start), Error::Malformed { line, .. }) = (start, &mut error) {
+                    *line = reader.get_mut().line_of(start);
                 }
                 out.stop = Some(row_error(error));
                 break;
             }
         }
-        let line = bytes.position().map(|p| p.line()).unwrap_or(1) + block.line - 1;
+        let start = bytes.position().map_or(0, |p| p.byte());
+        let line = reader.get_mut().line_of(start);
         out.rows += 1;
         if bytes.len() != header_len {
             out.stop = Some(malformed_at(
