@@ -90,6 +90,10 @@ pub enum WarningCode {
     FundWithoutRule,
     /// `diff`: a claim on a fund one of the programs does not define: ignored.
     ClaimUnknownFund,
+    /// An adjustment already applied in an earlier period: not applied again (SPEC §8.1).
+    AdjustmentAppliedAlready,
+    /// A pending line whose deal row is no longer in deals.csv: kept pending (SPEC §8.2).
+    PendingDealMissing,
 }
 
 impl Warning {

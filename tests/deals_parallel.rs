@@ -48,6 +48,7 @@ impl Files {
             previous_period: true,
             window_months: vec![3],
             prior_filters: Vec::new(),
+            held_from: None,
             currency: "USD".into(),
             rounding: Rounding::HalfUp,
             minor_units: 2,

@@ -32,6 +32,9 @@ pub struct DealPlan {
     pub window_months: Vec<u32>,
     /// Filters on rows closed before the period that still count at its end: per-partner counts.
     pub prior_filters: Vec<When>,
+    /// Keep every row (whatever its status) closed on or after this day and before the period: the
+    /// rows whose lines may still be held on the `pending` account (SPEC §8.2 `hold_days`).
+    pub held_from: Option<chrono::NaiveDate>,
     /// How a credited amount is rounded: the program currency's minor units and rounding mode.
     pub currency: String,
     pub rounding: Rounding,
@@ -62,6 +65,9 @@ pub struct DealData {
     pub previous: Vec<Deal>,
     /// Rows whose `reversed_on` is inside the period, whenever they closed (for clawbacks).
     pub reversals: Vec<Deal>,
+    /// Rows closed from the plan's `held_from` to the day before the period, reversed or not, same
+    /// order (SPEC §8.2: a held line is released or cancelled by its row).
+    pub held: Vec<Deal>,
     /// One per window of the plan.
     pub windows: Vec<WindowTotals>,
     /// One per prior filter of the plan.
@@ -366,6 +372,7 @@ struct BlockOut {
     current: Vec<Deal>,
     previous: Vec<Deal>,
     reversals: Vec<Deal>,
+    held: Vec<Deal>,
     /// Per window: (partner, revenue, rows) summed over the block.
     windows: Vec<Vec<(usize, Decimal, u64)>>,
     /// Per prior filter: (partner, rows).
@@ -584,6 +591,7 @@ fn load_pass(
             data.current.extend(out.current);
             data.previous.extend(out.previous);
             data.reversals.extend(out.reversals);
+            data.held.extend(out.held);
             for (w, part) in out.windows.into_iter().enumerate() {
                 for (p, revenue, rows) in part {
                     let (total, n) = &mut data.windows[w].totals[p];
@@ -673,6 +681,7 @@ fn load_pass(
     data.current.sort_unstable_by(order);
     data.previous.sort_unstable_by(order);
     data.reversals.sort_unstable_by(order);
+    data.held.sort_unstable_by(order);
     progress(DealsRead {
         rows: data.rows,
         bytes: read,
@@ -690,6 +699,7 @@ impl DealData {
         self.current.shrink_to_fit();
         self.previous.shrink_to_fit();
         self.reversals.shrink_to_fit();
+        self.held.shrink_to_fit();
         self
     }
 }
@@ -1074,7 +1084,10 @@ fn deal_row(
         && closed_on <= period.end
         && ctx.windows.iter().any(|start| closed_on >= *start);
     let before_period = closed_on < period.start && counts_at_end && !plan.prior_filters.is_empty();
-    if !(in_current || in_previous || reversed_in_period || in_a_window || before_period) {
+    let held = plan
+        .held_from
+        .is_some_and(|from| closed_on >= from && closed_on < period.start);
+    if !(in_current || in_previous || reversed_in_period || in_a_window || before_period || held) {
         return Ok(());
     }
     let rate = ctx
@@ -1130,7 +1143,7 @@ fn deal_row(
             }
         }
     }
-    if !(in_current || in_previous || reversed_in_period) {
+    if !(in_current || in_previous || reversed_in_period || held) {
         return Ok(());
     }
     let deal = Deal {
@@ -1149,6 +1162,9 @@ fn deal_row(
     };
     if reversed_in_period {
         out.reversals.push(deal.clone());
+    }
+    if held {
+        out.held.push(deal.clone());
     }
     if in_previous {
         out.previous.push(deal.clone());
