@@ -107,13 +107,19 @@ pub(crate) fn release(
                 crate::model::DealStatus::Cancelled => "cancelled",
                 _ => "refunded",
             };
+            let when = match release_day(deal.closed_on, hold_days) {
+                Some(day) if reversed_on >= day => {
+                    format!("before its held amount was released (its {hold_days}-day hold ended on {day})")
+                }
+                _ => format!("during its {hold_days}-day hold"),
+            };
             per_partner.add(
                 *partner,
                 line(
                     LineKind::Cancel,
                     -*amount,
                     format!(
-                        "deal {deal_id} closed {} was {how} on {reversed_on}, during its {hold_days}-day hold: the pending {} of {rule_id} is cancelled, never paid",
+                        "deal {deal_id} closed {} was {how} on {reversed_on}, {when}: the pending {} of {rule_id} is cancelled, never paid",
                         deal.closed_on,
                         money(*amount)
                     ),

@@ -38,6 +38,13 @@ pub fn load_adjustments(
                 format!("duplicate adjustment_id (first on line {first})"),
             ));
         }
+        if adjustment_id == "budget" {
+            return Err(row.error(
+                "adjustment_id",
+                adjustment_id,
+                "`budget` is reserved: the budget-proration lines of the ledger use it as their source_id",
+            ));
+        }
         let partner =
             partners.lookup(&row, "partner_id", "unknown partner: not in partners.csv")?;
         let amount = row.required_decimal("amount")?;

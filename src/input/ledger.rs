@@ -554,7 +554,7 @@ impl<'a> LineReader<'a> {
                 );
             }
         }
-        if source == "adjustment" && self.adjustments.contains(source_id) {
+        if source == "adjustment" && kind == "adjustment" && self.adjustments.contains(source_id) {
             data.applied_adjustments
                 .entry(source_id.to_string())
                 .or_insert_with(|| line_period.to_string());
