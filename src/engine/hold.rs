@@ -163,3 +163,136 @@ pub(crate) fn release(
         ));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::rules::testkit::{Fixture, d, date, deal, partner};
+    use crate::input::{DealData, FxTable, LedgerData, PartnerSet};
+    use crate::model::DealStatus;
+    use rust_decimal::Decimal;
+
+    fn period(p: &str) -> Period {
+        Period::parse(p).unwrap()
+    }
+
+    #[test]
+    fn a_line_is_held_when_its_deal_closed_fewer_than_hold_days_before_the_period_end() {
+        // (hold_days, closed_on, held at the end of October 2026)
+        let cases = [
+            (0, "2026-10-31", false),
+            (31, "2026-10-31", true),
+            (31, "2026-10-01", true), // 30 days before 10-31
+            (31, "2026-09-30", false), // 31 days: the hold is over on the last day
+            (1, "2026-10-30", false),
+            (1, "2026-10-31", true),
+            (3650, "2017-01-01", true),
+        ];
+        for (hold, closed, held) in cases {
+            assert_eq!(
+                is_held(&period("2026-10"), date(closed), hold),
+                held,
+                "hold {hold}, closed {closed}"
+            );
+        }
+    }
+
+    #[test]
+    fn new_lines_of_recent_deals_go_to_pending_and_count_only_there() {
+        let outcome = Fixture::new(
+            "[payout]\nhold_days = 10\n\n[[rules]]\nid = \"c\"\nkind = \"percent\"\nrate = \"0.10\"\n\n[[rules]]\nid = \"g\"\nkind = \"goal\"\nmeasure = \"deals\"\ntarget = 1\namount = \"5.00\"\n",
+        )
+        .deal("P1", deal("D2", "2026-10-21", "200.00"))
+        .deal("P1", deal("D1", "2026-10-25", "100.00"))
+        .run();
+        let lines: Vec<(String, &str, String, Decimal)> = outcome
+            .lines
+            .iter()
+            .map(|l| (l.account(), l.kind.name(), l.source_id.to_string(), l.amount))
+            .collect();
+        assert_eq!(
+            lines,
+            vec![
+                // 10 days before 10-31: not held.
+                ("payout".into(), "percent", "D2".into(), d("20.00")),
+                // 6 days: held until 11-04.
+                ("pending".into(), "percent", "D1".into(), d("10.00")),
+                // A period line (goal) is never held.
+                ("payout".into(), "goal", "2026-10".into(), d("5.00")),
+            ]
+        );
+        assert!(outcome.lines[1].note.ends_with("held 10 days until 2026-11-04"));
+        let p = &outcome.payouts[0];
+        assert_eq!((p.earned, p.paid, p.pending), (d("25.00"), d("25.00"), d("10.00")));
+        assert_eq!(outcome.balances.len(), 1);
+        assert_eq!(
+            (outcome.balances[0].account.as_str(), outcome.balances[0].balance),
+            ("pending", d("10.00"))
+        );
+    }
+
+    #[test]
+    fn held_lines_are_released_cancelled_kept_or_reported_missing() {
+        let program = crate::engine::rules::testkit::rules(
+            "[payout]\nhold_days = 31\n\n[[rules]]\nid = \"c\"\nkind = \"percent\"\nrate = \"0.10\"\n",
+        );
+        let partners = PartnerSet::new(vec![partner("P1")]);
+        let row = |id: &str, closed: &str| crate::model::Deal {
+            partner: 0,
+            ..deal(id, closed, "100.00")
+        };
+        let mut refunded = row("B", "2026-10-31");
+        refunded.status = DealStatus::Refunded;
+        refunded.reversed_on = Some(date("2026-11-10"));
+        let deals = DealData {
+            // Release day 11-01: released in November.
+            held: vec![row("A", "2026-10-01"), refunded.clone(), row("C", "2026-10-31")],
+            reversals: vec![refunded],
+            ..DealData::default()
+        };
+        let mut ledger = LedgerData {
+            dir: Some("prev".into()),
+            ..LedgerData::default()
+        };
+        for (deal_id, amount) in [("A", "50.00"), ("B", "20.00"), ("C", "30.00"), ("G", "5.00")] {
+            ledger.pending_lines.insert(
+                (0, deal_id.into(), "c".into()),
+                (d(amount), "2026-10".into()),
+            );
+        }
+        let fx = FxTable::none("USD");
+        let inputs = Inputs {
+            partners: &partners,
+            deals: &deals,
+            activities: &[],
+            claims: &[],
+            adjustments: &[],
+            fx: &fx,
+            ledger: &ledger,
+        };
+        let mut lines = PartnerLines::default();
+        lines.push_partner(Vec::new());
+        let mut warnings = Vec::new();
+        release(&program, &period("2026-11"), &inputs, &mut lines, &mut warnings);
+        let got: Vec<(String, &str, String, Decimal)> = lines
+            .of(0)
+            .map(|l| (l.account(), l.kind.name(), l.source_id.to_string(), l.amount))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("pending".into(), "release", "A".into(), d("-50.00")),
+                ("payout".into(), "release", "A".into(), d("50.00")),
+                // Refunded 11-10, during its hold (until 12-01): cancelled, never paid.
+                ("pending".into(), "cancel", "B".into(), d("-20.00")),
+                // C is held until 12-01 > 11-30: nothing yet. G's row is gone: kept, with a warning.
+            ]
+        );
+        assert_eq!(warnings.len(), 1);
+        assert!(
+            warnings[0].message.contains("G/P1 (c, since 2026-10)"),
+            "{}",
+            warnings[0].message
+        );
+    }
+}

@@ -74,3 +74,90 @@ pub fn load_adjustments(
     out.sort_by(|a, b| (a.partner, &a.adjustment_id).cmp(&(b.partner, &b.adjustment_id)));
     Ok((out, csv.finish()?))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::rules::testkit::partner;
+
+    fn load(text: &str) -> Result<Vec<(String, usize, String, String)>> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("adjustments.csv");
+        std::fs::write(&path, text).unwrap();
+        let partners = PartnerSet::new(vec![partner("P1"), partner("P2")]);
+        let (rows, digest) = load_adjustments(&path, &Period::parse("2026-10").unwrap(), &partners, 2)?;
+        assert_eq!(digest.rows, Some(u64::try_from(text.lines().count() - 1).unwrap()));
+        Ok(rows
+            .into_iter()
+            .map(|a| (a.adjustment_id, a.partner, a.amount.to_string(), a.reason))
+            .collect())
+    }
+
+    const HEAD: &str = "adjustment_id,partner_id,amount,reason,decided_on\n";
+
+    #[test]
+    fn the_periods_adjustments_are_kept_by_partner_then_id_at_minor_units() {
+        let rows = load(&format!(
+            "{HEAD}Z9,P1,-12.5,Duplicate fee,2026-10-31\nA1,P2,100,Bonus,2026-10-01\nB2,P1,7.25,Goodwill,2026-10-15\nOLD,P1,1.00,September,2026-09-30\n"
+        ))
+        .unwrap();
+        assert_eq!(
+            rows,
+            vec![
+                ("B2".into(), 0, "7.25".into(), "Goodwill".into()),
+                ("Z9".into(), 0, "-12.50".into(), "Duplicate fee".into()),
+                ("A1".into(), 1, "100.00".into(), "Bonus".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn every_bad_row_names_its_line_column_and_value() {
+        // (row after the header, column, value)
+        let cases = [
+            ("A1,P1,5.00,,2026-10-01", "reason", ""),
+            (",P1,5.00,Bonus,2026-10-01", "adjustment_id", ""),
+            ("A1,P1,,Bonus,2026-10-01", "amount", ""),
+            ("A1,P1,5.00,Bonus,", "decided_on", ""),
+            ("A1,P1,5.00,Bonus,01/10/2026", "decided_on", "01/10/2026"),
+            ("A1,P9,5.00,Bonus,2026-10-01", "partner_id", "P9"),
+            ("A1,P1,5.005,Bonus,2026-10-01", "amount", "5.005"),
+            ("A1,P1,\"1,000.00\",Bonus,2026-10-01", "amount", "1,000.00"),
+            ("budget,P1,5.00,Bonus,2026-10-01", "adjustment_id", "budget"),
+        ];
+        for (row, column, value) in cases {
+            match load(&format!("{HEAD}{row}\n")) {
+                Err(crate::error::Error::Input {
+                    file,
+                    line,
+                    column: c,
+                    value: v,
+                    ..
+                }) => {
+                    assert!(file.ends_with("adjustments.csv"), "{row}");
+                    assert_eq!((line, c.as_str(), v.as_str()), (2, column, value), "{row}");
+                }
+                other => panic!("{row}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn an_adjustment_id_twice_is_an_error_whatever_its_dates() {
+        let err = load(&format!(
+            "{HEAD}A1,P1,5.00,Bonus,2026-10-01\nA1,P2,6.00,Other,2025-01-01\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("adjustments.csv:3"), "{err}");
+        assert!(err.contains("duplicate adjustment_id (first on line 2)"), "{err}");
+    }
+
+    #[test]
+    fn a_missing_column_is_an_error() {
+        let err = load("adjustment_id,partner_id,amount,decided_on\nA1,P1,5.00,2026-10-01\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("reason"), "{err}");
+    }
+}
