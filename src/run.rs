@@ -3,9 +3,9 @@
 use crate::engine::{self, Inputs, Outcome};
 use crate::error::Result;
 use crate::input::{
-    Activity, Adjustment, ChainLink, Claim, ClaimFunds, DealData, FileDigest, FxTable, LedgerData, LedgerQuery,
-    PartnerSet, load_activities, load_adjustments, load_claims, load_deals, load_ledger, load_partners, open_ledger,
-    refuse_ledger,
+    Activity, Adjustment, ChainLink, Claim, ClaimFunds, DealData, FileDigest, FxTable, LedgerData,
+    LedgerQuery, PartnerSet, load_activities, load_adjustments, load_claims, load_deals,
+    load_ledger, load_partners, open_ledger, refuse_ledger,
 };
 use crate::model::period::Period;
 use crate::output::{self, Manifest, Summary};

@@ -175,12 +175,24 @@ fn check_timing(
     let due = closed + chrono::Days::new(u64::from(hold_days));
     let reversed_by_end = reversed.is_some_and(|r| r <= period.end);
     if h.cancelled.is_empty() {
-        prop_assert!(!reversed_by_end, "{key:?} released in {period} though reversed on {reversed:?}");
-        prop_assert!(due <= period.end && due >= period.start, "{key:?} released in {period}, due {due}");
+        prop_assert!(
+            !reversed_by_end,
+            "{key:?} released in {period} though reversed on {reversed:?}"
+        );
+        prop_assert!(
+            due <= period.end && due >= period.start,
+            "{key:?} released in {period}, due {due}"
+        );
     } else {
-        prop_assert!(reversed_by_end, "{key:?} cancelled in {period} though reversed on {reversed:?}");
+        prop_assert!(
+            reversed_by_end,
+            "{key:?} cancelled in {period} though reversed on {reversed:?}"
+        );
         let reversed = reversed.unwrap();
-        prop_assert!(reversed >= period.start || due >= period.start, "{key:?} cancelled late in {period}");
+        prop_assert!(
+            reversed >= period.start || due >= period.start,
+            "{key:?} cancelled late in {period}"
+        );
     }
     Ok(())
 }
@@ -218,7 +230,9 @@ fn check_batch(
                 h.resolved_in.push(r["period"].clone());
             }
             ("pending", _) => held.entry(key).or_default().written.push(x),
-            ("payout", "adjustment") => *adjustments.entry(r["source_id"].clone()).or_default() += 1,
+            ("payout", "adjustment") => {
+                *adjustments.entry(r["source_id"].clone()).or_default() += 1
+            }
             _ => {}
         }
     }
@@ -228,7 +242,10 @@ fn check_batch(
         prop_assert!(x > Decimal::ZERO, "{key:?} held {x}");
         let released = !h.released_to_payout.is_empty();
         let cancelled = !h.cancelled.is_empty();
-        prop_assert!(!(released && cancelled), "{key:?} both released and cancelled");
+        prop_assert!(
+            !(released && cancelled),
+            "{key:?} both released and cancelled"
+        );
         if released {
             prop_assert_eq!(&h.released_to_payout, &vec![x], "{:?}", key);
             prop_assert_eq!(&h.released_from_pending, &vec![-x], "{:?}", key);
@@ -239,7 +256,10 @@ fn check_batch(
             prop_assert_eq!(&h.cancelled, &vec![-x], "{:?}", key);
         }
         if all_holds_over {
-            prop_assert!(released || cancelled, "{key:?}: {x} still pending after its hold");
+            prop_assert!(
+                released || cancelled,
+                "{key:?}: {x} still pending after its hold"
+            );
         }
         if let Some((rows, hold_days)) = rows_and_hold {
             check_timing(key, h, rows, hold_days)?;
@@ -266,7 +286,12 @@ fn check_batch(
             .get(&(p["partner_id"].clone(), "pending".to_string()))
             .copied()
             .unwrap_or_default();
-        prop_assert_eq!(pending, balance, "payouts.csv pending of {}", &p["partner_id"]);
+        prop_assert_eq!(
+            pending,
+            balance,
+            "payouts.csv pending of {}",
+            &p["partner_id"]
+        );
     }
     if all_holds_over {
         prop_assert!(
@@ -377,8 +402,20 @@ fn the_sample_hold_program_chains_over_the_sample_data() {
             .find(|r| r["account"] == account && r["kind"] == kind && r["source_id"] == deal)
             .map(amount)
     };
-    assert_eq!(line("payout", "release", "D1011"), Some(Decimal::new(6750, 2)));
-    assert_eq!(line("pending", "release", "D1011"), Some(Decimal::new(-6750, 2)));
-    assert_eq!(line("pending", "percent", "D1019"), Some(Decimal::new(18000, 2)));
-    assert_eq!(line("payout", "adjustment", "ADJ-1014"), Some(Decimal::new(12000, 2)));
+    assert_eq!(
+        line("payout", "release", "D1011"),
+        Some(Decimal::new(6750, 2))
+    );
+    assert_eq!(
+        line("pending", "release", "D1011"),
+        Some(Decimal::new(-6750, 2))
+    );
+    assert_eq!(
+        line("pending", "percent", "D1019"),
+        Some(Decimal::new(18000, 2))
+    );
+    assert_eq!(
+        line("payout", "adjustment", "ADJ-1014"),
+        Some(Decimal::new(12000, 2))
+    );
 }

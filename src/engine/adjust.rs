@@ -116,8 +116,24 @@ mod tests {
         assert_eq!(
             got,
             vec![
-                (0, "payout".into(), "adjustment", "adjustment", "A1".into(), d("-40.00"), "reason of A1".into()),
-                (1, "payout".into(), "adjustment", "adjustment", "B1".into(), d("15.00"), "reason of B1".into()),
+                (
+                    0,
+                    "payout".into(),
+                    "adjustment",
+                    "adjustment",
+                    "A1".into(),
+                    d("-40.00"),
+                    "reason of A1".into()
+                ),
+                (
+                    1,
+                    "payout".into(),
+                    "adjustment",
+                    "adjustment",
+                    "B1".into(),
+                    d("15.00"),
+                    "reason of B1".into()
+                ),
             ]
         );
         assert_eq!(warnings.len(), 1);

@@ -79,7 +79,12 @@ pub(crate) fn release(
     let deals = &inputs.deals;
     let mut rows: BTreeMap<(usize, &str), &Deal> = BTreeMap::new();
     // Later lists win: a row reversed in the period is the freshest view of it.
-    for d in deals.held.iter().chain(&deals.current).chain(&deals.reversals) {
+    for d in deals
+        .held
+        .iter()
+        .chain(&deals.current)
+        .chain(&deals.reversals)
+    {
         rows.insert((d.partner, &*d.deal_id), d);
     }
     let hold_days = program.payout.hold_days;
@@ -88,7 +93,10 @@ pub(crate) fn release(
     let mut missing = Vec::new();
     for ((partner, deal_id, rule_id), (amount, since)) in held {
         let Some(deal) = rows.get(&(*partner, deal_id.as_str())) else {
-            missing.push(format!("{deal_id}/{} ({rule_id}, since {since})", partners[*partner].id));
+            missing.push(format!(
+                "{deal_id}/{} ({rule_id}, since {since})",
+                partners[*partner].id
+            ));
             continue;
         };
         let line = |kind: LineKind, amount, note: String| Line {
@@ -109,7 +117,9 @@ pub(crate) fn release(
             };
             let when = match release_day(deal.closed_on, hold_days) {
                 Some(day) if reversed_on >= day => {
-                    format!("before its held amount was released (its {hold_days}-day hold ended on {day})")
+                    format!(
+                        "before its held amount was released (its {hold_days}-day hold ended on {day})"
+                    )
                 }
                 _ => format!("during its {hold_days}-day hold"),
             };
@@ -147,7 +157,10 @@ pub(crate) fn release(
             line(
                 LineKind::Release,
                 *amount,
-                format!("{why}; {} of {rule_id} released for payment", money(*amount)),
+                format!(
+                    "{why}; {} of {rule_id} released for payment",
+                    money(*amount)
+                ),
             ),
         );
     }
@@ -182,7 +195,7 @@ mod tests {
         let cases = [
             (0, "2026-10-31", false),
             (31, "2026-10-31", true),
-            (31, "2026-10-01", true), // 30 days before 10-31
+            (31, "2026-10-01", true),  // 30 days before 10-31
             (31, "2026-09-30", false), // 31 days: the hold is over on the last day
             (1, "2026-10-30", false),
             (1, "2026-10-31", true),
@@ -208,7 +221,14 @@ mod tests {
         let lines: Vec<(String, &str, String, Decimal)> = outcome
             .lines
             .iter()
-            .map(|l| (l.account(), l.kind.name(), l.source_id.to_string(), l.amount))
+            .map(|l| {
+                (
+                    l.account(),
+                    l.kind.name(),
+                    l.source_id.to_string(),
+                    l.amount,
+                )
+            })
             .collect();
         assert_eq!(
             lines,
@@ -221,12 +241,22 @@ mod tests {
                 ("payout".into(), "goal", "2026-10".into(), d("5.00")),
             ]
         );
-        assert!(outcome.lines[1].note.ends_with("held 10 days until 2026-11-04"));
+        assert!(
+            outcome.lines[1]
+                .note
+                .ends_with("held 10 days until 2026-11-04")
+        );
         let p = &outcome.payouts[0];
-        assert_eq!((p.earned, p.paid, p.pending), (d("25.00"), d("25.00"), d("10.00")));
+        assert_eq!(
+            (p.earned, p.paid, p.pending),
+            (d("25.00"), d("25.00"), d("10.00"))
+        );
         assert_eq!(outcome.balances.len(), 1);
         assert_eq!(
-            (outcome.balances[0].account.as_str(), outcome.balances[0].balance),
+            (
+                outcome.balances[0].account.as_str(),
+                outcome.balances[0].balance
+            ),
             ("pending", d("10.00"))
         );
     }
@@ -246,7 +276,11 @@ mod tests {
         refunded.reversed_on = Some(date("2026-11-10"));
         let deals = DealData {
             // Release day 11-01: released in November.
-            held: vec![row("A", "2026-10-01"), refunded.clone(), row("C", "2026-10-31")],
+            held: vec![
+                row("A", "2026-10-01"),
+                refunded.clone(),
+                row("C", "2026-10-31"),
+            ],
             reversals: vec![refunded],
             ..DealData::default()
         };
@@ -254,7 +288,12 @@ mod tests {
             dir: Some("prev".into()),
             ..LedgerData::default()
         };
-        for (deal_id, amount) in [("A", "50.00"), ("B", "20.00"), ("C", "30.00"), ("G", "5.00")] {
+        for (deal_id, amount) in [
+            ("A", "50.00"),
+            ("B", "20.00"),
+            ("C", "30.00"),
+            ("G", "5.00"),
+        ] {
             ledger.pending_lines.insert(
                 (0, deal_id.into(), "c".into()),
                 (d(amount), "2026-10".into()),
@@ -273,10 +312,23 @@ mod tests {
         let mut lines = PartnerLines::default();
         lines.push_partner(Vec::new());
         let mut warnings = Vec::new();
-        release(&program, &period("2026-11"), &inputs, &mut lines, &mut warnings);
+        release(
+            &program,
+            &period("2026-11"),
+            &inputs,
+            &mut lines,
+            &mut warnings,
+        );
         let got: Vec<(String, &str, String, Decimal)> = lines
             .of(0)
-            .map(|l| (l.account(), l.kind.name(), l.source_id.to_string(), l.amount))
+            .map(|l| {
+                (
+                    l.account(),
+                    l.kind.name(),
+                    l.source_id.to_string(),
+                    l.amount,
+                )
+            })
             .collect();
         assert_eq!(
             got,

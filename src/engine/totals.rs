@@ -116,8 +116,7 @@ impl Outcome {
                 *t.rule_id == *line.rule_id
                     && t.kind == kind
                     && t.lines[0].kind.is_pending() == line.kind.is_pending()
-            })
-            {
+            }) {
                 Some(t) => {
                     t.lines.push(line);
                     t.amount += line.amount;

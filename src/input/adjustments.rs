@@ -85,8 +85,12 @@ mod tests {
         let path = dir.path().join("adjustments.csv");
         std::fs::write(&path, text).unwrap();
         let partners = PartnerSet::new(vec![partner("P1"), partner("P2")]);
-        let (rows, digest) = load_adjustments(&path, &Period::parse("2026-10").unwrap(), &partners, 2)?;
-        assert_eq!(digest.rows, Some(u64::try_from(text.lines().count() - 1).unwrap()));
+        let (rows, digest) =
+            load_adjustments(&path, &Period::parse("2026-10").unwrap(), &partners, 2)?;
+        assert_eq!(
+            digest.rows,
+            Some(u64::try_from(text.lines().count() - 1).unwrap())
+        );
         Ok(rows
             .into_iter()
             .map(|a| (a.adjustment_id, a.partner, a.amount.to_string(), a.reason))
@@ -150,7 +154,10 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("adjustments.csv:3"), "{err}");
-        assert!(err.contains("duplicate adjustment_id (first on line 2)"), "{err}");
+        assert!(
+            err.contains("duplicate adjustment_id (first on line 2)"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -213,7 +213,7 @@ pub fn load_deals_with(
     options: &LoadOptions,
 ) -> Result<(DealData, FileDigest)> {
     match load_pass(path, plan, partners, fx, progress, options, false)? {
-        Pass::Done(data, digest) => Ok((data, digest)),
+        Pass::Done(data, digest) => Ok((*data, digest)),
         // Window sums so large that adding them block by block could round differently: one thread,
         // rows added in file order, as a single pass would.
         Pass::Inexact => {
@@ -222,7 +222,7 @@ pub fn load_deals_with(
                 ..*options
             };
             match load_pass(path, plan, partners, fx, progress, &one, true)? {
-                Pass::Done(data, digest) => Ok((data, digest)),
+                Pass::Done(data, digest) => Ok((*data, digest)),
                 Pass::Inexact => unreachable!("a sequential pass adds in file order"),
             }
         }
@@ -230,7 +230,8 @@ pub fn load_deals_with(
 }
 
 enum Pass {
-    Done(DealData, FileDigest),
+    /// Boxed: the kept rows' vectors make `DealData` large, and a pass ends once.
+    Done(Box<DealData>, FileDigest),
     Inexact,
 }
 
@@ -691,7 +692,7 @@ fn load_pass(
         sha256,
         rows: Some(data.rows),
     };
-    Ok(Pass::Done(data.shrunk(), digest))
+    Ok(Pass::Done(Box::new(data.shrunk()), digest))
 }
 
 impl DealData {

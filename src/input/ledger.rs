@@ -410,7 +410,11 @@ fn read_balance(
     } else if let Some(fund) = account.strip_prefix("fund:") {
         data.funds.insert((partner, fund.to_string()), balance);
     } else {
-        return Err(row.error("account", account, "expected `payout`, `pending` or `fund:RULE_ID`"));
+        return Err(row.error(
+            "account",
+            account,
+            "expected `payout`, `pending` or `fund:RULE_ID`",
+        ));
     }
     Ok(())
 }

@@ -8,8 +8,8 @@ pub mod ledger;
 pub mod others;
 pub mod partners;
 
-pub use adjustments::load_adjustments;
 pub use crate::digest::{HashingReader, sha256_file};
+pub use adjustments::load_adjustments;
 pub use csvfile::{Col, ColumnRef, Columns, CsvFile, FileDigest, Row};
 pub use deals::{DealData, DealPlan, DealsRead, PriorCounts, WindowTotals, load_deals};
 pub use fx::FxTable;
