@@ -419,3 +419,62 @@ fn the_sample_hold_program_chains_over_the_sample_data() {
         Some(Decimal::new(12000, 2))
     );
 }
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// `--ledger` verification covers the pending account: a pending balance that is not the sum of the
+/// ledger's pending lines is refused, even with the manifest's hash forged to match.
+#[test]
+fn a_pending_balance_that_is_not_the_ledgers_sum_is_refused() {
+    let case = common::repo("tests/golden/34-hold-release-exact-day");
+    let tmp = tempfile::tempdir().unwrap();
+    let paths = |ledger: Option<PathBuf>| DataPaths {
+        partners: case.join("partners.csv"),
+        deals: case.join("deals.csv"),
+        activities: None,
+        claims: None,
+        fx: None,
+        ledger,
+        adjustments: None,
+        allow_program_change: false,
+    };
+    let run_to = |period: &str, out: &Path, ledger: Option<PathBuf>| {
+        run(
+            &case.join("program.toml"),
+            &Period::parse(period).unwrap(),
+            &paths(ledger),
+            out,
+            false,
+            &payline::output::OldBatch::RemoveNow,
+            &mut |_| {},
+        )
+    };
+    let september = tmp.path().join("2026-09");
+    run_to("2026-09", &september, None).unwrap();
+    let balances = std::fs::read_to_string(september.join("balances.csv")).unwrap();
+    assert_eq!(balances, "partner_id,account,balance\nP1,pending,300.00\n");
+    let forged = balances.replace("300.00", "250.00");
+    std::fs::write(september.join("balances.csv"), &forged).unwrap();
+    let manifest = std::fs::read_to_string(september.join("manifest.json"))
+        .unwrap()
+        .replace(
+            &sha256_hex(balances.as_bytes()),
+            &sha256_hex(forged.as_bytes()),
+        );
+    std::fs::write(september.join("manifest.json"), manifest).unwrap();
+    let october = tmp.path().join("2026-10");
+    let err = run_to("2026-10", &october, Some(september))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("balances.csv says partner P1 has 250.00 on account `pending`, but ledger.csv's lines for that account add up to 300.00"),
+        "{err}"
+    );
+    assert!(!october.exists());
+}
