@@ -77,6 +77,9 @@ pub struct DataArgs {
     /// The previous period's --out directory
     #[arg(long, value_name = "PREV_DIR")]
     pub ledger: Option<PathBuf>,
+    /// adjustments.csv (manual adjustments)
+    #[arg(long)]
+    pub adjustments: Option<PathBuf>,
     /// Accept a --ledger written by another program id (a new fiscal year's program carrying the
     /// old balances on); recorded in the manifest
     #[arg(long, requires = "ledger")]
@@ -92,6 +95,7 @@ impl DataArgs {
             claims: self.claims.clone(),
             fx: self.fx.clone(),
             ledger: self.ledger.clone(),
+            adjustments: self.adjustments.clone(),
             allow_program_change: self.allow_program_change,
         }
     }

@@ -169,10 +169,19 @@ pub struct DiffReport {
     pub warnings: Vec<crate::error::Warning>,
 }
 
+/// Lines that move money earned before, not a cost of the program: clawbacks, and a held line's
+/// release or cancellation (SPEC §8.2: the held line was counted when it was written).
+fn is_movement(kind: LineKind) -> bool {
+    matches!(
+        kind,
+        LineKind::Clawback | LineKind::Release | LineKind::ReleasePending | LineKind::Cancel
+    )
+}
+
 fn cost_by_partner(outcome: &Outcome, n: usize) -> Vec<Decimal> {
     let mut out = vec![Decimal::ZERO; n];
     for l in &outcome.lines {
-        if l.kind != LineKind::Clawback {
+        if !is_movement(l.kind) {
             out[l.partner] += l.amount;
         }
     }
@@ -185,7 +194,12 @@ fn cost_by_rule(program: &Program, outcome: &Outcome) -> Vec<RuleTotal> {
     outcome
         .rule_totals(program)
         .into_iter()
-        .filter(|t| !(t.is_adjustment() && t.kind == LineKind::Clawback.name()))
+        .filter(|t| {
+            !(t.is_adjustment()
+                && [LineKind::Clawback, LineKind::Release, LineKind::Cancel]
+                    .iter()
+                    .any(|k| t.kind == k.name()))
+        })
         .map(|t| {
             if t.is_adjustment() {
                 RuleTotal {

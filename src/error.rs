@@ -99,6 +99,10 @@ pub enum WarningCode {
     InputMissing,
     /// An accumulating rule's earlier periods without --ledger: nothing counts as paid (SPEC §8.7).
     AccumulateWithoutLedger,
+    /// An adjustment already applied in an earlier period: not applied again (SPEC §8.1).
+    AdjustmentAppliedAlready,
+    /// A pending line whose deal row is no longer in deals.csv: kept pending (SPEC §8.2).
+    PendingDealMissing,
 }
 
 impl Warning {

@@ -78,7 +78,11 @@ pub fn explain(
                     } else {
                         rule_id.to_string()
                     },
-                    l.kind.name().to_string(),
+                    if l.kind.is_pending() {
+                        format!("{} (pending)", l.kind.name())
+                    } else {
+                        l.kind.name().to_string()
+                    },
                     format!("{} {}", l.source.name(), l.source_id),
                     l.basis.map(|b| b.to_string()).unwrap_or_default(),
                     l.rate.map(format_rate).unwrap_or_default(),
@@ -115,6 +119,15 @@ pub fn explain(
                 money(p.paid),
                 money(p.carried_out)
             ));
+            let moved_pending = groups
+                .iter()
+                .any(|g| g.lines.iter().any(|l| l.kind.is_pending()));
+            if moved_pending || !p.pending.is_zero() {
+                out.push_str(&format!(
+                    "pending {} (held lines, payable after their hold)\n",
+                    money(p.pending)
+                ));
+            }
             let due = p.due_on.map(|d| format!(", due {d}")).unwrap_or_default();
             out.push_str(&format!(
                 "status: {} — {}{due}\n",

@@ -3,9 +3,9 @@
 use crate::engine::{self, Inputs, Outcome};
 use crate::error::Result;
 use crate::input::{
-    Activity, ChainLink, Claim, ClaimFunds, DealData, FileDigest, FxTable, LedgerData, LedgerQuery,
-    PartnerSet, load_activities, load_claims, load_deals, load_ledger, load_partners, open_ledger,
-    refuse_ledger,
+    Activity, Adjustment, ChainLink, Claim, ClaimFunds, DealData, FileDigest, FxTable, LedgerData,
+    LedgerQuery, PartnerSet, load_activities, load_adjustments, load_claims, load_deals,
+    load_ledger, load_partners, open_ledger, refuse_ledger,
 };
 use crate::model::period::Period;
 use crate::output::{self, Manifest, Summary};
@@ -36,6 +36,8 @@ pub struct DataPaths {
     pub claims: Option<PathBuf>,
     pub fx: Option<PathBuf>,
     pub ledger: Option<PathBuf>,
+    /// `--adjustments adjustments.csv` (SPEC §8.1).
+    pub adjustments: Option<PathBuf>,
     /// `--allow-program-change`: the ledger may come from another program id (SPEC §7).
     pub allow_program_change: bool,
 }
@@ -46,6 +48,7 @@ pub struct Loaded {
     pub deals: DealData,
     pub activities: Vec<Activity>,
     pub claims: Vec<Claim>,
+    pub adjustments: Vec<Adjustment>,
     pub fx: FxTable,
     pub ledger: LedgerData,
     pub digests: BTreeMap<String, FileDigest>,
@@ -60,6 +63,7 @@ impl Loaded {
             deals: &self.deals,
             activities: &self.activities,
             claims: &self.claims,
+            adjustments: &self.adjustments,
             fx: &self.fx,
             ledger: &self.ledger,
         }
@@ -150,6 +154,14 @@ pub fn load_many(
         }
         None => Vec::new(),
     };
+    let adjustments = match &paths.adjustments {
+        Some(p) => {
+            let (a, d) = load_adjustments(p, period, &partners, first.minor_units())?;
+            digests.insert("adjustments".to_string(), d);
+            a
+        }
+        None => Vec::new(),
+    };
     let mut out = Vec::with_capacity(programs.len());
     let last = programs.len() - 1;
     let mut shared = Some((partners, deals, activities, fx));
@@ -187,6 +199,10 @@ pub fn load_many(
                 let claim_ids: Vec<&str> = claims.iter().map(|c| c.claim_id.as_str()).collect();
                 let summed_rules = crate::engine::plan::ledger_sums(program);
                 let spans = crate::engine::plan::ledger_spans(program, period);
+                let adjustment_ids: Vec<&str> = adjustments
+                    .iter()
+                    .map(|a| a.adjustment_id.as_str())
+                    .collect();
                 let query = LedgerQuery {
                     reversals: &deals.reversals,
                     current: &deals.current,
@@ -194,6 +210,7 @@ pub fn load_many(
                     summed_rules: &summed_rules,
                     spans: &spans,
                     earlier: &deals.earlier,
+                    adjustment_ids: &adjustment_ids,
                 };
                 let l = load_ledger(batch, period, &partners, &query)?;
                 for (role, d) in &l.digests {
@@ -208,6 +225,7 @@ pub fn load_many(
             deals,
             activities,
             claims,
+            adjustments: adjustments.clone(),
             fx,
             ledger,
             digests,
@@ -289,7 +307,13 @@ pub fn run(
 ) -> Result<Summary> {
     // --out is checked and locked before anything is read (SPEC §7).
     let mut protected: Vec<&Path> = vec![program_path, &paths.partners, &paths.deals];
-    let optional = [&paths.activities, &paths.claims, &paths.fx, &paths.ledger];
+    let optional = [
+        &paths.activities,
+        &paths.claims,
+        &paths.fx,
+        &paths.ledger,
+        &paths.adjustments,
+    ];
     protected.extend(optional.into_iter().flatten().map(PathBuf::as_path));
     let out_dir = output::OutDir::acquire(out, force, &protected, &period.to_string())?;
     let (program, loaded, outcome) = calculate(program_path, period, paths, progress)?;

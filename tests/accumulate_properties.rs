@@ -133,6 +133,7 @@ fn run_period(dir: &Path, period: &str, ledger: Option<PathBuf>) -> PathBuf {
         activities: None,
         claims: None,
         fx: None,
+        adjustments: None,
         ledger,
         allow_program_change: false,
     };

@@ -352,6 +352,7 @@ proptest! {
                     claims: Some(dir.join("claims.csv")),
                     fx: None,
                     ledger,
+                    adjustments: None,
                     allow_program_change: false,
                 };
                 run(&dir.join("program.toml"), &period, &paths, &out, false, &payline::output::OldBatch::RemoveNow, &mut |_| {})

@@ -49,6 +49,7 @@ impl Files {
             window_months: vec![3],
             prior_filters: Vec::new(),
             span_from: None,
+            held_from: None,
             currency: "USD".into(),
             rounding: Rounding::HalfUp,
             minor_units: 2,

@@ -75,6 +75,7 @@ fn evaluate(
         deals,
         activities: &[],
         claims: &[],
+        adjustments: &[],
         fx: &fx,
         ledger,
     };
@@ -335,6 +336,7 @@ amount = "25.00"
             claims: None,
             fx: None,
             ledger: None,
+            adjustments: None,
             allow_program_change: false,
         };
         let period = Period::parse("2026-10").unwrap();

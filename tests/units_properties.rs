@@ -115,6 +115,7 @@ proptest! {
             deals: &deals,
             activities: &[],
             claims: &[],
+            adjustments: &[],
             fx: &fx,
             ledger: &ledger,
         };
@@ -220,6 +221,7 @@ fn run_dir(work: &Workdir, deals: &str, out: &str) -> std::path::PathBuf {
         activities: None,
         claims: None,
         fx: None,
+        adjustments: None,
         ledger: None,
         allow_program_change: false,
     };
@@ -405,6 +407,7 @@ fn quantities_and_window_units_read_the_same_in_blocks_on_two_threads() {
         window_months: vec![3],
         prior_filters: Vec::new(),
         span_from: None,
+        held_from: None,
         currency: "USD".into(),
         rounding: Rounding::HalfUp,
         minor_units: 2,

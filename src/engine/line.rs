@@ -102,6 +102,16 @@ pub enum LineKind {
     Payout,
     /// An accumulating rule's settlement of the span's earlier periods (SPEC §8.7); may be negative.
     TrueUp,
+    /// A manual adjustment (SPEC §8.1), on the `payout` account.
+    Adjustment,
+    /// Earned by a rule of this kind but held on the `pending` account (SPEC §8.2 `hold_days`).
+    Pending(crate::engine::rules::Kind),
+    /// A held line released (SPEC §8.2): the +x leg, on the `payout` account.
+    Release,
+    /// A held line released: the −x leg, on the `pending` account.
+    ReleasePending,
+    /// A held line cancelled because its deal row was reversed during the hold: −x on `pending`.
+    Cancel,
 }
 
 impl LineKind {
@@ -114,7 +124,19 @@ impl LineKind {
             LineKind::Fund => "fund",
             LineKind::Payout => "payout",
             LineKind::TrueUp => "true-up",
+            LineKind::Adjustment => "adjustment",
+            LineKind::Pending(kind) => kind.name(),
+            LineKind::Release | LineKind::ReleasePending => "release",
+            LineKind::Cancel => "cancel",
         }
+    }
+
+    /// Whether the line moves the partner's `pending` account (SPEC §8.2).
+    pub fn is_pending(self) -> bool {
+        matches!(
+            self,
+            LineKind::Pending(_) | LineKind::ReleasePending | LineKind::Cancel
+        )
     }
 }
 
@@ -138,6 +160,7 @@ impl Line {
     pub fn account(&self) -> String {
         match self.kind {
             LineKind::Fund => format!("fund:{}", self.rule_id),
+            kind if kind.is_pending() => "pending".to_string(),
             _ => "payout".to_string(),
         }
     }

@@ -3,8 +3,10 @@
 //! Order per partner (SPEC §4): level → each rule in file order (with its cap) → budget proration
 //! across partners → clawbacks → holds, minimum and carry-forward → payout currency.
 
+mod adjust;
 mod budget;
 mod clawback;
+pub mod hold;
 mod line;
 mod nudge;
 pub mod plan;
@@ -31,6 +33,8 @@ pub struct Inputs<'a> {
     pub deals: &'a DealData,
     pub activities: &'a [Activity],
     pub claims: &'a [Claim],
+    /// Manual adjustments decided in the period (SPEC §8.1), by (partner, adjustment_id).
+    pub adjustments: &'a [crate::model::Adjustment],
     pub fx: &'a FxTable,
     pub ledger: &'a LedgerData,
 }
@@ -38,7 +42,7 @@ pub struct Inputs<'a> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Balance {
     pub partner: usize,
-    /// `payout` or `fund:RULE_ID`.
+    /// `payout`, `pending` or `fund:RULE_ID`.
     pub account: String,
     pub balance: Decimal,
 }
@@ -241,7 +245,8 @@ fn evaluate_partner(
         inputs,
     };
     let mut warnings = Vec::new();
-    let (lines, funds) = evaluate_rules(&ctx, &mut warnings)?;
+    let (mut lines, funds) = evaluate_rules(&ctx, &mut warnings)?;
+    hold::hold_new_lines(&ctx, &mut lines);
     let nudges = if program.nudges.is_some() {
         nudge::nudges_for(&ctx, &lines)?
     } else {
@@ -346,7 +351,15 @@ pub fn evaluate(program: &Program, period: &Period, inputs: &Inputs) -> Result<O
     }
 
     budget::prorate(program, partners, &mut per_partner, &mut outcome.warnings)?;
+    adjust::apply(period, inputs, &mut per_partner, &mut outcome.warnings);
     clawback::claw_back(
+        program,
+        period,
+        inputs,
+        &mut per_partner,
+        &mut outcome.warnings,
+    );
+    hold::release(
         program,
         period,
         inputs,
@@ -376,6 +389,13 @@ pub fn evaluate(program: &Program, period: &Period, inputs: &Inputs) -> Result<O
                 partner: payout.partner,
                 account: "payout".into(),
                 balance: payout.carried_out,
+            });
+        }
+        if !payout.pending.is_zero() {
+            outcome.balances.push(Balance {
+                partner: payout.partner,
+                account: "pending".into(),
+                balance: payout.pending,
             });
         }
     }
@@ -410,6 +430,7 @@ fn ensure_lines_are_unique(outcome: &Outcome, partners: &[Partner]) -> Result<()
         }
         let key = (
             line.kind == LineKind::Fund,
+            line.kind.is_pending(),
             &*line.rule_id,
             line.source,
             &*line.source_id,

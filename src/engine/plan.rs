@@ -23,11 +23,23 @@ pub fn deal_plan(programs: &[&Program], period: &Period) -> Option<DealPlan> {
         window_months: Vec::new(),
         prior_filters: Vec::new(),
         span_from: None,
+        held_from: None,
         currency: first.currency.clone(),
         rounding: first.rounding,
         minor_units: first.minor_units(),
     };
     for program in programs {
+        // SPEC §8.2: a line still pending at the previous period's end is of a row closed at most
+        // hold_days − 1 days before it, so on or after period.start − hold_days.
+        if program.payout.hold_days > 0 {
+            let from = u64::try_from(program.payout.hold_days)
+                .ok()
+                .and_then(|d| period.start.checked_sub_days(chrono::Days::new(d)));
+            plan.held_from = match (plan.held_from, from) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+        }
         if let Some(levels) = &program.levels
             && !plan.window_months.contains(&levels.window_months)
         {

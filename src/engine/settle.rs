@@ -77,9 +77,20 @@ pub fn settle(
         let mut has_lines = false;
         let mut earned = Decimal::new(0, units);
         let mut clawed_back = Decimal::new(0, units);
+        let pending_in = inputs
+            .ledger
+            .pending
+            .get(&index)
+            .copied()
+            .unwrap_or(Decimal::ZERO);
+        let mut pending = pending_in;
+        pending.rescale(units);
         for line in per_partner.of(index) {
             has_lines = true;
-            if line.kind == LineKind::Clawback {
+            if line.kind.is_pending() {
+                // SPEC §8.2: held lines and cancels move only the pending account.
+                pending = total("pending", pending.checked_add(line.amount))?;
+            } else if line.kind == LineKind::Clawback {
                 clawed_back = total("clawed-back", clawed_back.checked_add(line.amount))?;
             } else {
                 earned = total("earned", earned.checked_add(line.amount))?;
@@ -91,7 +102,7 @@ pub fn settle(
             .get(&index)
             .copied()
             .unwrap_or(Decimal::ZERO);
-        if !has_lines && carried_in.is_zero() {
+        if !has_lines && carried_in.is_zero() && pending_in.is_zero() {
             continue;
         }
         let balance = total(
@@ -199,7 +210,7 @@ pub fn settle(
             payout_currency: partner.currency.clone(),
             fx_rate,
             paid_in_payout_currency,
-            pending: Decimal::new(0, units),
+            pending,
         });
     }
     Ok(out)

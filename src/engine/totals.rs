@@ -66,7 +66,10 @@ impl Outcome {
             .collect();
         for line in &self.lines {
             let (rule_id, kind) = match line.kind {
-                LineKind::Rule(_) | LineKind::Claim | LineKind::TrueUp => (
+                // A release's pending leg only mirrors its payout leg (SPEC §8.2).
+                LineKind::ReleasePending => continue,
+                // A held line is earned by its rule, on the pending account (SPEC §8.2).
+                LineKind::Rule(_) | LineKind::Claim | LineKind::Pending(_) | LineKind::TrueUp => (
                     &*line.rule_id,
                     program
                         .rule(&line.rule_id)
@@ -75,7 +78,10 @@ impl Outcome {
                 LineKind::Clawback
                 | LineKind::BudgetProration
                 | LineKind::Fund
-                | LineKind::Payout => ("", line.kind.name()),
+                | LineKind::Payout
+                | LineKind::Adjustment
+                | LineKind::Release
+                | LineKind::Cancel => ("", line.kind.name()),
             };
             match totals
                 .iter_mut()
@@ -105,10 +111,12 @@ impl Outcome {
         let mut totals: Vec<PartnerRuleTotal> = Vec::new();
         for line in &self.lines[start..end] {
             let kind = line.kind.name();
-            match totals
-                .iter_mut()
-                .find(|t| *t.rule_id == *line.rule_id && t.kind == kind)
-            {
+            // Held lines group apart from the rule's payable ones (same kind name, another account).
+            match totals.iter_mut().find(|t| {
+                *t.rule_id == *line.rule_id
+                    && t.kind == kind
+                    && t.lines[0].kind.is_pending() == line.kind.is_pending()
+            }) {
                 Some(t) => {
                     t.lines.push(line);
                     t.amount += line.amount;

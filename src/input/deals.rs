@@ -35,6 +35,9 @@ pub struct DealPlan {
     /// Keep the rows closed from this day to the day before the period that still count at its end
     /// (`accumulate`: the earlier part of a quarter or year to date, SPEC §8.7).
     pub span_from: Option<NaiveDate>,
+    /// Keep every row (whatever its status) closed on or after this day and before the period: the
+    /// rows whose lines may still be held on the `pending` account (SPEC §8.2 `hold_days`).
+    pub held_from: Option<chrono::NaiveDate>,
     /// How a credited amount is rounded: the program currency's minor units and rounding mode.
     pub currency: String,
     pub rounding: Rounding,
@@ -70,6 +73,9 @@ pub struct DealData {
     /// Rows closed from the plan's `span_from` to the day before the period that count at its end
     /// (when the plan asks), same order.
     pub earlier: Vec<Deal>,
+    /// Rows closed from the plan's `held_from` to the day before the period, reversed or not, same
+    /// order (SPEC §8.2: a held line is released or cancelled by its row).
+    pub held: Vec<Deal>,
     /// One per window of the plan.
     pub windows: Vec<WindowTotals>,
     /// One per prior filter of the plan.
@@ -226,7 +232,7 @@ pub fn load_deals_with(
     options: &LoadOptions,
 ) -> Result<(DealData, FileDigest)> {
     match load_pass(path, plan, partners, fx, progress, options, false)? {
-        Pass::Done(data, digest) => Ok((data, digest)),
+        Pass::Done(data, digest) => Ok((*data, digest)),
         // Window sums so large that adding them block by block could round differently: one thread,
         // rows added in file order, as a single pass would.
         Pass::Inexact => {
@@ -235,7 +241,7 @@ pub fn load_deals_with(
                 ..*options
             };
             match load_pass(path, plan, partners, fx, progress, &one, true)? {
-                Pass::Done(data, digest) => Ok((data, digest)),
+                Pass::Done(data, digest) => Ok((*data, digest)),
                 Pass::Inexact => unreachable!("a sequential pass adds in file order"),
             }
         }
@@ -245,7 +251,8 @@ pub fn load_deals_with(
 // One `Pass` per load of the file, returned at once: its size costs nothing.
 #[allow(clippy::large_enum_variant)]
 enum Pass {
-    Done(DealData, FileDigest),
+    /// Boxed: the kept rows' vectors make `DealData` large, and a pass ends once.
+    Done(Box<DealData>, FileDigest),
     Inexact,
 }
 
@@ -388,6 +395,7 @@ struct BlockOut {
     previous: Vec<Deal>,
     reversals: Vec<Deal>,
     earlier: Vec<Deal>,
+    held: Vec<Deal>,
     /// Per window: (partner, revenue, rows, units) summed over the block.
     windows: Vec<Vec<(usize, Decimal, u64, Decimal)>>,
     /// Per prior filter: (partner, rows).
@@ -610,6 +618,7 @@ fn load_pass(
             data.previous.extend(out.previous);
             data.reversals.extend(out.reversals);
             data.earlier.extend(out.earlier);
+            data.held.extend(out.held);
             for (w, part) in out.windows.into_iter().enumerate() {
                 for (p, revenue, rows, units) in part {
                     let (total, n) = &mut data.windows[w].totals[p];
@@ -705,6 +714,7 @@ fn load_pass(
     data.previous.sort_unstable_by(order);
     data.reversals.sort_unstable_by(order);
     data.earlier.sort_unstable_by(order);
+    data.held.sort_unstable_by(order);
     progress(DealsRead {
         rows: data.rows,
         bytes: read,
@@ -714,7 +724,7 @@ fn load_pass(
         sha256,
         rows: Some(data.rows),
     };
-    Ok(Pass::Done(data.shrunk(), digest))
+    Ok(Pass::Done(Box::new(data.shrunk()), digest))
 }
 
 impl DealData {
@@ -723,6 +733,7 @@ impl DealData {
         self.previous.shrink_to_fit();
         self.reversals.shrink_to_fit();
         self.earlier.shrink_to_fit();
+        self.held.shrink_to_fit();
         self
     }
 }
@@ -1120,7 +1131,16 @@ fn deal_row(
     let in_span = counts_at_end
         && closed_on < period.start
         && plan.span_from.is_some_and(|from| closed_on >= from);
-    if !(in_current || in_previous || reversed_in_period || in_a_window || before_period || in_span)
+    let held = plan
+        .held_from
+        .is_some_and(|from| closed_on >= from && closed_on < period.start);
+    if !(in_current
+        || in_previous
+        || reversed_in_period
+        || in_a_window
+        || before_period
+        || in_span
+        || held)
     {
         return Ok(());
     }
@@ -1195,7 +1215,7 @@ fn deal_row(
             }
         }
     }
-    if !(in_current || in_previous || reversed_in_period || in_span) {
+    if !(in_current || in_previous || reversed_in_period || in_span || held) {
         return Ok(());
     }
     let deal = Deal {
@@ -1215,6 +1235,9 @@ fn deal_row(
     };
     if reversed_in_period {
         out.reversals.push(deal.clone());
+    }
+    if held {
+        out.held.push(deal.clone());
     }
     if in_previous {
         out.previous.push(deal.clone());

@@ -46,6 +46,11 @@ pub struct LedgerData {
     pub ledger_sha256: Option<String>,
     /// partner index → carried `payout` balance.
     pub carried: BTreeMap<usize, Decimal>,
+    /// partner index → `pending` balance (SPEC §8.2: held lines not payable yet).
+    pub pending: BTreeMap<usize, Decimal>,
+    /// (partner index, deal_id, rule_id) → what the ledger's `pending` lines of that row and rule
+    /// add up to, with the period of the first of them; only the rows still held (non-zero).
+    pub pending_lines: BTreeMap<(usize, String, String), (Decimal, String)>,
     /// (partner index, fund rule id) → fund balance.
     pub funds: BTreeMap<(usize, String), Decimal>,
     /// (partner index, deal_id, rule_id) → what the ledger's `payout` lines of that deal add up to,
@@ -56,6 +61,8 @@ pub struct LedgerData {
     pub paid_deal_lines: HashMap<(usize, String, String), String>,
     /// claim_id → the period that paid it, for the claims of this run only.
     pub paid_claims: HashMap<String, String>,
+    /// adjustment_id → the period that applied it, for the adjustments of this run only (SPEC §8.1).
+    pub applied_adjustments: HashMap<String, String>,
     /// (partner index, rule id) → what the ledger's `payout` lines of that rule add up to, for the
     /// rules the query names (a milestone holds its bonus while this is non-zero).
     pub rule_sums: BTreeMap<(usize, String), Decimal>,
@@ -142,6 +149,8 @@ pub struct LedgerQuery<'a> {
     pub spans: &'a [(&'a str, chrono::NaiveDate)],
     /// The rows of the accumulating spans' earlier periods (`DealData::earlier`).
     pub earlier: &'a [Deal],
+    /// The adjustment_ids of this run's adjustments (SPEC §8.1: each is applied once).
+    pub adjustment_ids: &'a [&'a str],
 }
 
 fn chain_error(dir: &Path, problems: Vec<String>) -> Error {
@@ -314,6 +323,7 @@ fn verify(
             data.digests.push(("ledger_lines", digest));
         });
     problems.append(&mut lines.problems);
+    data.pending_lines.retain(|_, (held, _)| !held.is_zero());
     if lines.duplicates > LISTED_DUPLICATES {
         problems.push(format!(
             "{} duplicated ledger lines in all (the first {LISTED_DUPLICATES} are listed)",
@@ -419,10 +429,16 @@ fn read_balance(
     }
     if account == "payout" {
         data.carried.insert(partner, balance);
+    } else if account == "pending" {
+        data.pending.insert(partner, balance);
     } else if let Some(fund) = account.strip_prefix("fund:") {
         data.funds.insert((partner, fund.to_string()), balance);
     } else {
-        return Err(row.error("account", account, "expected `payout` or `fund:RULE_ID`"));
+        return Err(row.error(
+            "account",
+            account,
+            "expected `payout`, `pending` or `fund:RULE_ID`",
+        ));
     }
     Ok(())
 }
@@ -434,6 +450,7 @@ struct LineReader<'a> {
     reversed: HashSet<(usize, &'a str)>,
     current: HashSet<(usize, &'a str)>,
     claims: HashSet<&'a str>,
+    adjustments: HashSet<&'a str>,
     summed_rules: HashSet<&'a str>,
     /// The run's calendar year, as period labels begin (`2026`), for the year to date.
     year: String,
@@ -470,6 +487,7 @@ impl<'a> LineReader<'a> {
                 .map(|d| (d.partner, &*d.deal_id))
                 .collect(),
             claims: query.claim_ids.iter().copied().collect(),
+            adjustments: query.adjustment_ids.iter().copied().collect(),
             summed_rules: query.summed_rules.iter().copied().collect(),
             year: format!("{:04}", chrono::Datelike::year(&period.start)),
             spans: query.spans.iter().copied().collect(),
@@ -587,6 +605,21 @@ impl<'a> LineReader<'a> {
                 add(paid, amount).ok_or_else(overflow)?;
             }
         }
+        if account == "pending" && source == "deal" {
+            let (held, _) = data
+                .pending_lines
+                .entry((partner, source_id.to_string(), rule_id.to_string()))
+                .or_insert_with(|| (Decimal::ZERO, line_period.to_string()));
+            add(held, amount).ok_or_else(overflow)?;
+            // A held line is the rule's earned line of the row: a re-dated row is not paid again.
+            if !matches!(kind, "release" | "cancel") && self.current.contains(&(partner, source_id))
+            {
+                data.paid_deal_lines.insert(
+                    (partner, source_id.to_string(), rule_id.to_string()),
+                    line_period.to_string(),
+                );
+            }
+        }
         if account != "payout" {
             return Ok(());
         }
@@ -614,6 +647,11 @@ impl<'a> LineReader<'a> {
                     line_period.to_string(),
                 );
             }
+        }
+        if source == "adjustment" && kind == "adjustment" && self.adjustments.contains(source_id) {
+            data.applied_adjustments
+                .entry(source_id.to_string())
+                .or_insert_with(|| line_period.to_string());
         }
         if source == "claim" && self.claims.contains(source_id) {
             data.paid_claims

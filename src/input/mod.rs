@@ -1,5 +1,6 @@
 //! CSV inputs (SPEC §2): typed records and streaming loaders that keep only what the period needs.
 
+pub mod adjustments;
 mod csvfile;
 pub mod deals;
 pub mod fx;
@@ -8,6 +9,7 @@ pub mod others;
 pub mod partners;
 
 pub use crate::digest::{HashingReader, sha256_file};
+pub use adjustments::load_adjustments;
 pub use csvfile::{Col, ColumnRef, Columns, CsvFile, FileDigest, Row};
 pub use deals::{DealData, DealPlan, DealsRead, PriorCounts, WindowTotals, load_deals};
 pub use fx::FxTable;
@@ -20,7 +22,7 @@ pub use partners::{PartnerSet, load_partners};
 
 // The records the loaders produce live in the bottom `model` module; re-exported for the loaders' users.
 pub use crate::model::{
-    Activity, Claim, ClaimStatus, Deal, DealSource, DealStatus, Partner, PartnerStatus,
+    Activity, Adjustment, Claim, ClaimStatus, Deal, DealSource, DealStatus, Partner, PartnerStatus,
 };
 
 use std::hash::{BuildHasherDefault, Hasher};

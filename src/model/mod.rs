@@ -117,3 +117,15 @@ pub struct Claim {
     pub status: ClaimStatus,
     pub decided_on: Option<NaiveDate>,
 }
+
+/// One row of adjustments.csv decided in the period (SPEC §8.1): a manual correction on the partner's
+/// `payout` account, in the program currency.
+#[derive(Debug, Clone)]
+pub struct Adjustment {
+    pub adjustment_id: String,
+    pub partner: usize,
+    /// May be negative.
+    pub amount: Decimal,
+    pub reason: String,
+    pub decided_on: NaiveDate,
+}

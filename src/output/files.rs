@@ -465,10 +465,12 @@ fn write_statement(
         "",
     ])?;
     for group in outcome.partner_rule_totals(payout.partner) {
-        let item = if group.rule_id.is_empty() {
-            group.kind.to_string()
-        } else {
-            format!("{} ({})", group.rule_id, group.kind)
+        let held = group.lines.first().is_some_and(|l| l.kind.is_pending());
+        let item = match (group.rule_id.is_empty(), held) {
+            (true, false) => group.kind.to_string(),
+            (true, true) => format!("{} (pending)", group.kind),
+            (false, false) => format!("{} ({})", group.rule_id, group.kind),
+            (false, true) => format!("{} ({}, pending)", group.rule_id, group.kind),
         };
         for l in &group.lines {
             row(["line", &item, &l.source_id, &l.note, &money(l.amount)])?;
@@ -490,6 +492,14 @@ fn write_statement(
         ("carried_out", payout.carried_out),
     ] {
         row(["total", name, "", "", &money(value)])?;
+    }
+    // SPEC §8.2: the pending balance, when the partner has one or moved it this period.
+    let moved_pending = outcome
+        .partner_rule_totals(payout.partner)
+        .iter()
+        .any(|g| g.lines.iter().any(|l| l.kind.is_pending()));
+    if moved_pending || !payout.pending.is_zero() {
+        row(["total", "pending", "", "", &money(payout.pending)])?;
     }
     let due = payout
         .due_on

@@ -66,6 +66,21 @@ fn posting<'a>(line: &Line, accounting: &'a Accounting) -> Option<(&'a str, &'a 
         LineKind::BudgetProration => (credit, &accounting.expense, rule("budget proration")),
         LineKind::Rule(kind) => (credit, &accounting.expense, rule(earned(kind))),
         LineKind::TrueUp => (credit, &accounting.expense, rule("true-up")),
+        LineKind::Adjustment => (credit, &accounting.expense, "adjustments".to_string()),
+        // Held lines and their cancels move the pending liability against the expense.
+        LineKind::Pending(kind) => (
+            credit,
+            &accounting.expense,
+            rule(&format!("{} (held)", earned(kind))),
+        ),
+        LineKind::Cancel => (
+            credit,
+            &accounting.expense,
+            rule("cancelled during the hold"),
+        ),
+        // A release is one transfer: its payout leg carries it, its pending leg is the same money.
+        LineKind::Release => (credit, &accounting.pending, rule("released from the hold")),
+        LineKind::ReleasePending => return None,
     })
 }
 

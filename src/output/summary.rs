@@ -45,6 +45,10 @@ pub struct Kpis {
     pub carried_in: String,
     pub paid: String,
     pub carried_out: String,
+    /// The pending balance after the run (SPEC §8.2); only when the program holds lines or a
+    /// partner has a pending balance.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pending: Option<String>,
 }
 
 #[derive(Debug, Serialize, PartialEq)]
@@ -131,6 +135,9 @@ impl Summary {
                 carried_in: total(|p| p.carried_in),
                 paid: total(|p| p.paid),
                 carried_out: total(|p| p.carried_out),
+                pending: (program.payout.hold_days > 0
+                    || outcome.payouts.iter().any(|p| !p.pending.is_zero()))
+                .then(|| total(|p| p.pending)),
             },
             warnings,
         }
@@ -191,6 +198,9 @@ pub fn render_table(s: &Summary) -> String {
         ("carried out", k.carried_out.clone()),
     ] {
         kpis.add_row(vec![name.to_string(), value]);
+    }
+    if let Some(pending) = &k.pending {
+        kpis.add_row(vec!["pending".to_string(), pending.clone()]);
     }
     align_right(&mut kpis, [1]);
     out.push_str(&format!("KPIs\n{kpis}\n"));

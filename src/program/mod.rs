@@ -87,6 +87,9 @@ pub struct PayoutPolicy {
     pub minimum: Decimal,
     pub terms_days: i64,
     pub require_kyc: bool,
+    /// SPEC §8.2: deal-based lines of deals closed fewer than this many days before the period's
+    /// last day are held on the `pending` account; 0 (the default) holds nothing.
+    pub hold_days: i64,
 }
 
 #[derive(Debug, Clone)]

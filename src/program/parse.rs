@@ -23,7 +23,7 @@ pub(crate) struct Bad;
 /// A key's value: absent (`None`), read, or present but `Bad`.
 pub(crate) type Field<T> = std::result::Result<Option<T>, Bad>;
 
-/// `payout.terms_days` (and, later, `hold_days`): 0 to ten years (SPEC §6).
+/// `payout.terms_days` and `payout.hold_days`: 0 to ten years (SPEC §6).
 const MAX_TERMS_DAYS: i64 = 3650;
 /// `levels.window_months`: 1 to ten years (SPEC §6).
 const MAX_WINDOW_MONTHS: i64 = 120;
@@ -400,6 +400,7 @@ fn build_program(root: &Tbl) -> Result<Program, Bad> {
         minimum: Decimal::ZERO,
         terms_days: 30,
         require_kyc: true,
+        hold_days: 0,
     });
     Ok(Program {
         file: root.src.file.to_string(),
@@ -479,14 +480,16 @@ fn program_header(t: &Tbl) -> Result<(String, String, String, Rounding, i64), Ba
 }
 
 fn payout_policy(t: &Tbl) -> Result<PayoutPolicy, Bad> {
-    t.check_keys(&["minimum", "terms_days", "require_kyc"]);
+    t.check_keys(&["minimum", "terms_days", "require_kyc", "hold_days"]);
     let minimum = t.value("minimum", non_negative);
     let terms_days = t.value("terms_days", integer(0, MAX_TERMS_DAYS));
     let require_kyc = t.value("require_kyc", boolean);
+    let hold_days = t.value("hold_days", integer(0, MAX_TERMS_DAYS));
     Ok(PayoutPolicy {
         minimum: minimum?.unwrap_or(Decimal::ZERO),
         terms_days: terms_days?.unwrap_or(30),
         require_kyc: require_kyc?.unwrap_or(true),
+        hold_days: hold_days?.unwrap_or(0),
     })
 }
 

@@ -342,6 +342,7 @@ impl Fixture {
             deals: &deals,
             activities: &activities,
             claims: &claims,
+            adjustments: &[],
             fx: &fx,
             ledger: &ledger,
         };

@@ -1,0 +1,350 @@
+//! Holding period (SPEC §8.2, `[payout] hold_days`): a deal-based line whose deal closed fewer than
+//! `hold_days` days before the period's last day is written on the partner's `pending` account
+//! instead of `payout`. A later run releases it (−x on `pending`, +x on `payout`, kind `release`) in
+//! the first period whose last day is at least `closed_on + hold_days`, unless the row was reversed on
+//! or before that period's last day: then one `cancel` line (−x on `pending`) and no clawback.
+//!
+//! What a later run knows of a held line is the ledger's `pending` lines of its (deal, partner, rule),
+//! and its deal row, which the deal loader keeps (`DealPlan::held_from`: every row closed in the last
+//! `hold_days` days before the period, reversed or not). A held line whose row is no longer in
+//! deals.csv stays pending, with a warning: nothing is paid without the row that proves it was earned.
+
+use super::{Inputs, Line, LineKind, PartnerCtx, PartnerLines, Source};
+use crate::error::{Warning, WarningCode};
+use crate::model::Deal;
+use crate::model::money::format_money;
+use crate::model::period::Period;
+use crate::program::Program;
+use chrono::{Days, NaiveDate};
+use std::collections::BTreeMap;
+
+/// The day a line of a deal closed on `closed_on` stops being held: `closed_on + hold_days`.
+fn release_day(closed_on: NaiveDate, hold_days: i64) -> Option<NaiveDate> {
+    closed_on.checked_add_days(Days::new(u64::try_from(hold_days).ok()?))
+}
+
+/// Whether a line of a deal closed on `closed_on` is held at the end of `period`: it closed fewer than
+/// `hold_days` days before the period's last day.
+pub fn is_held(period: &Period, closed_on: NaiveDate, hold_days: i64) -> bool {
+    hold_days > 0 && (period.end - closed_on).num_days() < hold_days
+}
+
+/// Moves the partner's new deal-based lines of deals still in their hold to the `pending` account.
+/// Runs on the lines as the rules wrote them (caps applied), before the budget, which counts them.
+pub(crate) fn hold_new_lines(ctx: &PartnerCtx, lines: &mut [Line]) {
+    let hold_days = ctx.program.payout.hold_days;
+    if hold_days <= 0 {
+        return;
+    }
+    let closed: BTreeMap<&str, NaiveDate> = ctx
+        .deals
+        .iter()
+        .map(|d| (&*d.deal_id, d.closed_on))
+        .collect();
+    for line in lines {
+        let LineKind::Rule(kind) = line.kind else {
+            continue;
+        };
+        if !kind.is_deal_based() || line.source != Source::Deal {
+            continue;
+        }
+        let Some(&closed_on) = closed.get(&*line.source_id) else {
+            continue;
+        };
+        if is_held(ctx.period, closed_on, hold_days) {
+            line.kind = LineKind::Pending(kind);
+            let until = release_day(closed_on, hold_days)
+                .map(|d| d.to_string())
+                .unwrap_or_default();
+            line.note.push_str(&format!(
+                "; pending: deal closed {closed_on}, held {hold_days} days until {until}"
+            ));
+        }
+    }
+}
+
+/// The period's releases and cancellations of the lines the ledger shows pending, added after the
+/// partner's other lines. Never budgeted (the budget counted them when they were written).
+pub(crate) fn release(
+    program: &Program,
+    period: &Period,
+    inputs: &Inputs,
+    per_partner: &mut PartnerLines,
+    warnings: &mut Vec<Warning>,
+) {
+    let held = &inputs.ledger.pending_lines;
+    if held.is_empty() {
+        return;
+    }
+    let deals = &inputs.deals;
+    let mut rows: BTreeMap<(usize, &str), &Deal> = BTreeMap::new();
+    // Later lists win: a row reversed in the period is the freshest view of it.
+    for d in deals
+        .held
+        .iter()
+        .chain(&deals.current)
+        .chain(&deals.reversals)
+    {
+        rows.insert((d.partner, &*d.deal_id), d);
+    }
+    let hold_days = program.payout.hold_days;
+    let money = |v| format_money(v, program.minor_units());
+    let partners = &inputs.partners.partners;
+    let mut missing = Vec::new();
+    for ((partner, deal_id, rule_id), (amount, since)) in held {
+        let Some(deal) = rows.get(&(*partner, deal_id.as_str())) else {
+            missing.push(format!(
+                "{deal_id}/{} ({rule_id}, since {since})",
+                partners[*partner].id
+            ));
+            continue;
+        };
+        let line = |kind: LineKind, amount, note: String| Line {
+            partner: *partner,
+            rule_id: rule_id.as_str().into(),
+            kind,
+            source: Source::Deal,
+            source_id: deal.deal_id.clone(),
+            basis: None,
+            rate: None,
+            amount,
+            note,
+        };
+        if let Some(reversed_on) = deal.reversed_on.filter(|r| *r <= period.end) {
+            let how = match deal.status {
+                crate::model::DealStatus::Cancelled => "cancelled",
+                _ => "refunded",
+            };
+            let when = match release_day(deal.closed_on, hold_days) {
+                Some(day) if reversed_on >= day => {
+                    format!(
+                        "before its held amount was released (its {hold_days}-day hold ended on {day})"
+                    )
+                }
+                _ => format!("during its {hold_days}-day hold"),
+            };
+            per_partner.add(
+                *partner,
+                line(
+                    LineKind::Cancel,
+                    -*amount,
+                    format!(
+                        "deal {deal_id} closed {} was {how} on {reversed_on}, {when}: the pending {} of {rule_id} is cancelled, never paid",
+                        deal.closed_on,
+                        money(*amount)
+                    ),
+                ),
+            );
+            continue;
+        }
+        let Some(day) = release_day(deal.closed_on, hold_days).filter(|d| *d <= period.end) else {
+            continue;
+        };
+        let why = format!(
+            "deal {deal_id} closed {}: its {hold_days}-day hold ended on {day}",
+            deal.closed_on
+        );
+        per_partner.add(
+            *partner,
+            line(
+                LineKind::ReleasePending,
+                -*amount,
+                format!("{why}; {} of {rule_id} moved from pending", money(*amount)),
+            ),
+        );
+        per_partner.add(
+            *partner,
+            line(
+                LineKind::Release,
+                *amount,
+                format!(
+                    "{why}; {} of {rule_id} released for payment",
+                    money(*amount)
+                ),
+            ),
+        );
+    }
+    if !missing.is_empty() {
+        let examples: Vec<&str> = missing.iter().take(3).map(String::as_str).collect();
+        warnings.push(Warning::new(
+            WarningCode::PendingDealMissing,
+            format!(
+                "{} pending line(s) stay pending: their deal rows are not in deals.csv among the rows closed in the last {hold_days} days before {period}, so neither their hold nor a refund can be checked (e.g. {})",
+                missing.len(),
+                examples.join(", ")
+            ),
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::rules::testkit::{Fixture, d, date, deal, partner};
+    use crate::input::{DealData, FxTable, LedgerData, PartnerSet};
+    use crate::model::DealStatus;
+    use rust_decimal::Decimal;
+
+    fn period(p: &str) -> Period {
+        Period::parse(p).unwrap()
+    }
+
+    #[test]
+    fn a_line_is_held_when_its_deal_closed_fewer_than_hold_days_before_the_period_end() {
+        // (hold_days, closed_on, held at the end of October 2026)
+        let cases = [
+            (0, "2026-10-31", false),
+            (31, "2026-10-31", true),
+            (31, "2026-10-01", true),  // 30 days before 10-31
+            (31, "2026-09-30", false), // 31 days: the hold is over on the last day
+            (1, "2026-10-30", false),
+            (1, "2026-10-31", true),
+            (3650, "2017-01-01", true),
+        ];
+        for (hold, closed, held) in cases {
+            assert_eq!(
+                is_held(&period("2026-10"), date(closed), hold),
+                held,
+                "hold {hold}, closed {closed}"
+            );
+        }
+    }
+
+    #[test]
+    fn new_lines_of_recent_deals_go_to_pending_and_count_only_there() {
+        let outcome = Fixture::new(
+            "[payout]\nhold_days = 10\n\n[[rules]]\nid = \"c\"\nkind = \"percent\"\nrate = \"0.10\"\n\n[[rules]]\nid = \"g\"\nkind = \"goal\"\nmeasure = \"deals\"\ntarget = 1\namount = \"5.00\"\n",
+        )
+        .deal("P1", deal("D2", "2026-10-21", "200.00"))
+        .deal("P1", deal("D1", "2026-10-25", "100.00"))
+        .run();
+        let lines: Vec<(String, &str, String, Decimal)> = outcome
+            .lines
+            .iter()
+            .map(|l| {
+                (
+                    l.account(),
+                    l.kind.name(),
+                    l.source_id.to_string(),
+                    l.amount,
+                )
+            })
+            .collect();
+        assert_eq!(
+            lines,
+            vec![
+                // 10 days before 10-31: not held.
+                ("payout".into(), "percent", "D2".into(), d("20.00")),
+                // 6 days: held until 11-04.
+                ("pending".into(), "percent", "D1".into(), d("10.00")),
+                // A period line (goal) is never held.
+                ("payout".into(), "goal", "2026-10".into(), d("5.00")),
+            ]
+        );
+        assert!(
+            outcome.lines[1]
+                .note
+                .ends_with("held 10 days until 2026-11-04")
+        );
+        let p = &outcome.payouts[0];
+        assert_eq!(
+            (p.earned, p.paid, p.pending),
+            (d("25.00"), d("25.00"), d("10.00"))
+        );
+        assert_eq!(outcome.balances.len(), 1);
+        assert_eq!(
+            (
+                outcome.balances[0].account.as_str(),
+                outcome.balances[0].balance
+            ),
+            ("pending", d("10.00"))
+        );
+    }
+
+    #[test]
+    fn held_lines_are_released_cancelled_kept_or_reported_missing() {
+        let program = crate::engine::rules::testkit::rules(
+            "[payout]\nhold_days = 31\n\n[[rules]]\nid = \"c\"\nkind = \"percent\"\nrate = \"0.10\"\n",
+        );
+        let partners = PartnerSet::new(vec![partner("P1")]);
+        let row = |id: &str, closed: &str| crate::model::Deal {
+            partner: 0,
+            ..deal(id, closed, "100.00")
+        };
+        let mut refunded = row("B", "2026-10-31");
+        refunded.status = DealStatus::Refunded;
+        refunded.reversed_on = Some(date("2026-11-10"));
+        let deals = DealData {
+            // Release day 11-01: released in November.
+            held: vec![
+                row("A", "2026-10-01"),
+                refunded.clone(),
+                row("C", "2026-10-31"),
+            ],
+            reversals: vec![refunded],
+            ..DealData::default()
+        };
+        let mut ledger = LedgerData {
+            dir: Some("prev".into()),
+            ..LedgerData::default()
+        };
+        for (deal_id, amount) in [
+            ("A", "50.00"),
+            ("B", "20.00"),
+            ("C", "30.00"),
+            ("G", "5.00"),
+        ] {
+            ledger.pending_lines.insert(
+                (0, deal_id.into(), "c".into()),
+                (d(amount), "2026-10".into()),
+            );
+        }
+        let fx = FxTable::none("USD");
+        let inputs = Inputs {
+            partners: &partners,
+            deals: &deals,
+            activities: &[],
+            claims: &[],
+            adjustments: &[],
+            fx: &fx,
+            ledger: &ledger,
+        };
+        let mut lines = PartnerLines::default();
+        lines.push_partner(Vec::new());
+        let mut warnings = Vec::new();
+        release(
+            &program,
+            &period("2026-11"),
+            &inputs,
+            &mut lines,
+            &mut warnings,
+        );
+        let got: Vec<(String, &str, String, Decimal)> = lines
+            .of(0)
+            .map(|l| {
+                (
+                    l.account(),
+                    l.kind.name(),
+                    l.source_id.to_string(),
+                    l.amount,
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("pending".into(), "release", "A".into(), d("-50.00")),
+                ("payout".into(), "release", "A".into(), d("50.00")),
+                // Refunded 11-10, during its hold (until 12-01): cancelled, never paid.
+                ("pending".into(), "cancel", "B".into(), d("-20.00")),
+                // C is held until 12-01 > 11-30: nothing yet. G's row is gone: kept, with a warning.
+            ]
+        );
+        assert_eq!(warnings.len(), 1);
+        assert!(
+            warnings[0].message.contains("G/P1 (c, since 2026-10)"),
+            "{}",
+            warnings[0].message
+        );
+    }
+}
