@@ -63,6 +63,42 @@ pub(crate) fn hold_new_lines(ctx: &PartnerCtx, lines: &mut [Line]) {
     }
 }
 
+/// What this period's cancels take back of `rule_id`'s pending lines of `partner`, for the rows `keep`
+/// selects (an accumulating rule counts the rows of its span's earlier periods, SPEC §8.7): the held
+/// amounts of the rows reversed on or before the period's last day. `None` on overflow.
+pub(crate) fn cancelled_now_where(
+    period: &Period,
+    inputs: &Inputs,
+    partner: usize,
+    rule_id: &str,
+    keep: impl Fn(&Deal) -> bool,
+) -> Option<rust_decimal::Decimal> {
+    let held = &inputs.ledger.pending_lines;
+    let deals = &inputs.deals;
+    let row = |deal_id: &str| {
+        // Later lists win, as in `release`: a row reversed in the period is the freshest view.
+        [&deals.reversals, &deals.current, &deals.held]
+            .into_iter()
+            .find_map(|rows| {
+                let start = rows.partition_point(|d| d.partner < partner);
+                rows[start..]
+                    .iter()
+                    .take_while(|d| d.partner == partner)
+                    .find(|d| &*d.deal_id == deal_id)
+            })
+    };
+    held.range((partner, String::new(), String::new())..)
+        .take_while(|((p, _, _), _)| *p == partner)
+        .filter(|((_, _, rule), _)| rule == rule_id)
+        .filter_map(|((_, deal_id, _), (amount, _))| {
+            let deal = row(deal_id)?;
+            (deal.reversed_on.is_some_and(|r| r <= period.end) && keep(deal)).then_some(*amount)
+        })
+        .try_fold(rust_decimal::Decimal::ZERO, |total, amount| {
+            total.checked_add(amount)
+        })
+}
+
 /// The period's releases and cancellations of the lines the ledger shows pending, added after the
 /// partner's other lines. Never budgeted (the budget counted them when they were written).
 pub(crate) fn release(

@@ -592,6 +592,11 @@ impl<'a> LineReader<'a> {
                 // span: a row paid before the span is not part of the true-up.
                 if kind == "clawback" || kind == "cancel" {
                     self.span_deals.contains(&key)
+                } else if kind == "release" {
+                    // A release moves a held line between accounts: its two legs net to nothing,
+                    // and it says nothing of when the row was paid (its held line may be older
+                    // than the span).
+                    true
                 } else {
                     self.span_deals.insert(key);
                     true

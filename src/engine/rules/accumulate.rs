@@ -108,15 +108,20 @@ impl<'a> Span<'a> {
             .copied()
             .unwrap_or(Decimal::ZERO);
         let (from, to) = (self.span.start, self.period.start);
-        // §8.2: when deal lines may be pending, this period's cancels of the span's rows recover
-        // what they hold in the same way; add them here.
+        // This period's clawbacks of the span's rows, and its cancels of their held lines (§8.2):
+        // both take back what the ledger counted as paid.
+        let in_span = |d: &crate::model::Deal| from <= d.closed_on && d.closed_on < to;
         let clawed = crate::engine::clawback::recovered_now_where(
             ctx.program,
             ctx.inputs,
             ctx.index,
             &rule.id,
-            |d| from <= d.closed_on && d.closed_on < to,
-        );
+            in_span,
+        )
+        .zip(crate::engine::hold::cancelled_now_where(
+            ctx.period, ctx.inputs, ctx.index, &rule.id, in_span,
+        ))
+        .and_then(|(clawed, cancelled)| clawed.checked_add(cancelled));
         let clawed = calc.ok(clawed, || {
             format!("this period's clawbacks of {} to date", self.span)
         })?;
