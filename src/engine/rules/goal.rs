@@ -1,12 +1,16 @@
 //! `goal` (SPEC §4.6): a fixed `amount`, paid once per period when the partner's period measure
 //! (qualifying revenue or deal count) reaches the target. The target is a number, the partner's
 //! `quota`, or a table by level; a partner whose level is not in the table has no goal.
+//!
+//! Instead of `amount`, a pay curve (SPEC §8.3): `curve = [{ at, amount } ...]`, `at` being the
+//! measure ÷ target. The amount is interpolated linearly between the points around the partner's
+//! `at`; 0 below the first point, the last amount above the last.
 
 use super::{RuleOutput, period_line, revenue};
 use crate::engine::PartnerCtx;
 use crate::error::{Result, Warning, WarningCode};
 use crate::model::money::format_rate;
-use crate::program::parse::{Bad, Tbl, choice, decimal, non_negative, positive};
+use crate::program::parse::{Bad, Tbl, choice, decimal, non_negative, positive, tables};
 use crate::program::{Measure, Rule};
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
@@ -24,12 +28,28 @@ pub enum Target {
 pub struct Config {
     pub measure: Measure,
     pub target: Target,
+    /// What reaching (a part of) the target pays.
+    pub pay: GoalPay,
+}
+
+/// What a goal pays: `amount` once the target is reached, or an amount read off a `curve`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum GoalPay {
     /// Paid once per period when the target is reached.
+    Amount(Decimal),
+    /// At least two points, `at` strictly ascending; a first point at 0 pays 0.
+    Curve(Vec<CurvePoint>),
+}
+
+/// A point of a goal's pay curve: `amount` at `at` × target.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CurvePoint {
+    pub at: Decimal,
     pub amount: Decimal,
 }
 
 /// The keys a `goal` rule may have besides `id`, `kind`, `when` and `cap`.
-pub const KEYS: &[&str] = &["measure", "target", "amount"];
+pub const KEYS: &[&str] = &["measure", "target", "amount", "curve"];
 
 /// Only the period's own rows.
 pub const HISTORY: super::History = super::PERIOD_ONLY;
@@ -37,14 +57,105 @@ pub const HISTORY: super::History = super::PERIOD_ONLY;
 pub(crate) fn parse(t: &Tbl) -> Result<Config, Bad> {
     let measure = t.value("measure", choice(Measure::CHOICES));
     let amount = t.value("amount", non_negative);
+    let curve = t.value("curve", |v| curve(t, v));
     let target = parse_target(t);
     let measure = t.required("measure", measure);
-    let amount = t.required("amount", amount);
+    let pay = match (amount, curve) {
+        (Ok(Some(_)), Ok(Some(_))) => Err(t.error_at(
+            "curve",
+            format!("`{}` has both `amount` and `curve`; give one", t.path),
+        )),
+        (Ok(None), Ok(None)) => Err(t.error(format!(
+            "missing required key `{}` (or a pay `curve`)",
+            t.name("amount")
+        ))),
+        (amount, curve) => match (amount?, curve?) {
+            (Some(a), _) => Ok(GoalPay::Amount(a)),
+            (_, Some(c)) => Ok(GoalPay::Curve(c)),
+            (None, None) => Err(Bad),
+        },
+    };
     Ok(Config {
         measure: measure?,
         target: target?,
-        amount: amount?,
+        pay: pay?,
     })
+}
+
+/// A pay curve: at least two points, each `{ at, amount }` (both zero or more), `at` strictly
+/// ascending; a first point at 0 must pay 0 (else every partner, even one with no deals, is paid:
+/// the same mistake as a target of 0, SPEC §6). Every problem is reported at its point.
+fn curve(t: &Tbl, v: &crate::program::parse::Val) -> Result<Vec<CurvePoint>, Bad> {
+    let items = tables(v)?;
+    let name = t.name("curve");
+    let mut points = Vec::with_capacity(items.len());
+    let mut bad = false;
+    for item in items {
+        let Ok(p) = item else {
+            bad = true;
+            continue;
+        };
+        p.check_keys(&["at", "amount"]);
+        let at = p.require("at", non_negative);
+        let amount = p.require("amount", non_negative);
+        let (Ok(at), Ok(amount)) = (at, amount) else {
+            bad = true;
+            continue;
+        };
+        if let Some(prev) = points.last().map(|q: &CurvePoint| q.at)
+            && at <= prev
+        {
+            let n = points.len() + 1;
+            p.error(format!(
+                "points of `{name}` must ascend: point {n} is at {at} after {prev}"
+            ));
+            bad = true;
+        }
+        if at.is_zero() && amount > Decimal::ZERO {
+            p.error_at(
+                "amount",
+                format!(
+                    "a point of `{name}` at 0 must pay 0, found {amount}: it would be paid to every \
+                     partner, even one with no deals"
+                ),
+            );
+            bad = true;
+        }
+        points.push(CurvePoint { at, amount });
+    }
+    if !bad && points.len() < 2 {
+        return Err(v.error(format!(
+            "`{name}` needs at least two points; for a single amount use `amount`"
+        )));
+    }
+    match bad {
+        true => Err(Bad),
+        false => Ok(points),
+    }
+}
+
+/// Lint: curve amounts that fall as the measure rises (paying less for doing more).
+pub(crate) fn lints(config: &Config) -> Vec<(&'static str, String)> {
+    let GoalPay::Curve(points) = &config.pay else {
+        return Vec::new();
+    };
+    points
+        .windows(2)
+        .find(|pair| pair[1].amount < pair[0].amount)
+        .map(|pair| {
+            vec![(
+                "curve",
+                format!(
+                    "curve amounts fall as the measure rises ({} at {} after {} at {}): a partner \
+                     would be paid less for doing more",
+                    pair[1].amount.normalize(),
+                    pair[1].at.normalize(),
+                    pair[0].amount.normalize(),
+                    pair[0].at.normalize()
+                ),
+            )]
+        })
+        .unwrap_or_default()
 }
 
 /// A target of 0 or less is an error, never a lint (SPEC §6): every partner would reach it.
@@ -66,7 +177,9 @@ fn parse_target(t: &Tbl) -> Result<Target, Bad> {
     t.required("target", target)
 }
 
-/// The partner's target and where it stands, for nudges; `None` when the partner has no target.
+/// The partner's target (with a curve: the next point above where it stands, money rounded up to
+/// a cent and deals up to a whole deal that reach it) and where it stands, for nudges; `None` when
+/// the partner has no target or is past the last point.
 pub(crate) fn next_threshold(
     rule: &Rule,
     config: &Config,
@@ -76,11 +189,48 @@ pub(crate) fn next_threshold(
         return Ok(None);
     };
     let current = current(rule, config.measure, ctx)?;
-    Ok(Some(super::Threshold {
+    let counts_deals = config.measure == Measure::Deals;
+    let next = match &config.pay {
+        GoalPay::Amount(_) => Some(goal),
+        GoalPay::Curve(points) => {
+            let places = if counts_deals {
+                0
+            } else {
+                ctx.program.minor_units()
+            };
+            let bounds = curve_bounds(points, goal, ctx.calc(rule))?;
+            bounds.into_iter().find(|b| *b > current).map(|b| {
+                b.round_dp_with_strategy(places, rust_decimal::RoundingStrategy::ToPositiveInfinity)
+            })
+        }
+    };
+    Ok(next.map(|next| super::Threshold {
         current,
-        next: goal,
-        counts_deals: config.measure == Measure::Deals,
+        next,
+        counts_deals,
     }))
+}
+
+/// Each curve point in the measure's own units: `at × target`.
+fn curve_bounds(
+    points: &[CurvePoint],
+    goal: Decimal,
+    calc: crate::engine::line::Calc,
+) -> Result<Vec<Decimal>> {
+    points
+        .iter()
+        .enumerate()
+        .map(|(k, p)| {
+            calc.mul(p.at, goal, || {
+                format!(
+                    "curve point {} (at {} × target {})",
+                    k + 1,
+                    format_rate(p.at),
+                    format_rate(goal)
+                )
+            })
+        })
+        .collect()
 }
 
 /// The partner's target and how it was chosen, or why there is none.
@@ -121,7 +271,7 @@ pub fn format_measure(measure: Measure, value: Decimal, ctx: &PartnerCtx) -> Str
 }
 
 pub fn evaluate(rule: &Rule, config: &Config, ctx: &PartnerCtx) -> Result<RuleOutput> {
-    let (measure, target, amount) = (config.measure, &config.target, config.amount);
+    let (measure, target) = (config.measure, &config.target);
     let (goal, how) = match target_for(target, ctx) {
         Ok(t) => t,
         Err(reason) => {
@@ -136,6 +286,12 @@ pub fn evaluate(rule: &Rule, config: &Config, ctx: &PartnerCtx) -> Result<RuleOu
         }
     };
     let value = current(rule, measure, ctx)?;
+    let amount = match &config.pay {
+        GoalPay::Amount(amount) => *amount,
+        GoalPay::Curve(points) => {
+            return on_curve(rule, measure, points, goal, &how, value, ctx);
+        }
+    };
     if value < goal {
         return Ok(RuleOutput::default());
     }
@@ -151,6 +307,74 @@ pub fn evaluate(rule: &Rule, config: &Config, ctx: &PartnerCtx) -> Result<RuleOu
         Some(value),
         None,
         amount,
+        note,
+    )]))
+}
+
+/// A pay curve's line (SPEC §8.3): the amount interpolated between the points around `value`, exact
+/// and rounded once; nothing below the first point.
+fn on_curve(
+    rule: &Rule,
+    measure: Measure,
+    points: &[CurvePoint],
+    goal: Decimal,
+    how: &str,
+    value: Decimal,
+    ctx: &PartnerCtx,
+) -> Result<RuleOutput> {
+    let calc = ctx.calc(rule);
+    let bounds = curve_bounds(points, goal, calc)?;
+    let Some(k) = (0..bounds.len()).rev().find(|&k| bounds[k] <= value) else {
+        return Ok(RuleOutput::default());
+    };
+    let what = || "the amount on the curve".to_string();
+    let percent = |ratio: Decimal| -> Result<String> {
+        let p = calc.mul(ratio, Decimal::ONE_HUNDRED, what)?;
+        let shown = p.round_dp(2);
+        let about = if shown == p { "" } else { "about " };
+        Ok(format!("{about}{}%", shown.normalize()))
+    };
+    let point = |k: usize| -> Result<String> {
+        Ok(format!(
+            "{} ({})",
+            percent(points[k].at)?,
+            ctx.money(points[k].amount)
+        ))
+    };
+    let (raw, position) = if k + 1 == points.len() || bounds[k] == value {
+        let position = match k + 1 == points.len() && bounds[k] < value {
+            true => format!("above the last curve point {}", point(k)?),
+            false => format!("on the curve point {}", point(k)?),
+        };
+        (points[k].amount, position)
+    } else {
+        // m_k + (m_{k+1} − m_k) × (value − b_k) ÷ (b_{k+1} − b_k), dividing last.
+        let width = calc.ok(bounds[k + 1].checked_sub(bounds[k]), what)?;
+        let rise = calc.ok(points[k + 1].amount.checked_sub(points[k].amount), what)?;
+        let along = calc.ok(value.checked_sub(bounds[k]), what)?;
+        let part = calc.ok(calc.mul(rise, along, what)?.checked_div(width), what)?;
+        let raw = calc.ok(points[k].amount.checked_add(part), what)?;
+        let position = format!(
+            "between the curve points {} and {}",
+            point(k)?,
+            point(k + 1)?
+        );
+        (raw, position)
+    };
+    let at = calc.ok(value.checked_div(goal), what)?;
+    let note = format!(
+        "{} {} is {} of target {}{how}, {position}",
+        measure.name(),
+        format_measure(measure, value, ctx),
+        percent(at)?,
+        format_measure(measure, goal, ctx)
+    );
+    Ok(RuleOutput::lines(vec![period_line(
+        rule,
+        ctx,
+        Some(value),
+        None,
+        raw,
         note,
     )]))
 }
@@ -313,7 +537,7 @@ mod tests {
                         .into_iter()
                         .collect()
                 ),
-                amount: d("500"),
+                pay: GoalPay::Amount(d("500")),
             })
         );
         let ok = program(&format!("{HEADER}{}", body("revenue", "\"quota\"")));

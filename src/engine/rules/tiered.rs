@@ -6,6 +6,12 @@
 //! - *marginal*: each part of the interval earns the rate of the band it lies in, on the revenue that
 //!   part represents; a deal straddling a boundary is split.
 //! - *retroactive*: every deal earns the rate of the highest tier whose `from` ≤ the period total.
+//! - *interpolated* (SPEC §8.3, a pay curve): the tiers are points (`from`, `rate`); every deal earns
+//!   the rate interpolated linearly between the two points around the period total (the last rate
+//!   above the last point). The rate is exact; each line is rounded once.
+//!
+//! `basis = "deal"` (SPEC §8.5) tiers each deal on its own measure instead of the partner's running
+//! period total: the deal occupies [0, its measure) and is its own "period total".
 //!
 //! At a boundary the higher tier applies. Attainment bands are worked in money (`from × quota`) so the
 //! arithmetic stays exact: credited × (fraction of the interval) is then just the overlap in money.
@@ -48,13 +54,28 @@ impl TierMeasure {
 pub enum TierMode {
     Marginal,
     Retroactive,
+    /// A pay curve (SPEC §8.3): the rate is interpolated between the points around the total.
+    Interpolated,
 }
 
 impl TierMode {
     const CHOICES: &[(&str, TierMode)] = &[
         ("marginal", TierMode::Marginal),
         ("retroactive", TierMode::Retroactive),
+        ("interpolated", TierMode::Interpolated),
     ];
+}
+
+/// What each deal is tiered on (SPEC §8.5): the partner's period total, or the deal's own measure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TierBasis {
+    Period,
+    Deal,
+}
+
+impl TierBasis {
+    const CHOICES: &[(&str, TierBasis)] =
+        &[("period", TierBasis::Period), ("deal", TierBasis::Deal)];
 }
 
 /// `tiered`'s configuration.
@@ -66,10 +87,19 @@ pub struct Config {
     pub tiers: Vec<Tier>,
     /// Rates may fall as thresholds rise.
     pub decelerator: bool,
+    /// `period` (default) or `deal`: never `deal` with `measure = "deals"`.
+    pub basis: TierBasis,
 }
 
 /// The keys a `tiered` rule may have besides `id`, `kind`, `when` and `cap`.
-pub const KEYS: &[&str] = &["measure", "mode", "tiers", "decelerator", "modifiers"];
+pub const KEYS: &[&str] = &[
+    "measure",
+    "mode",
+    "tiers",
+    "decelerator",
+    "modifiers",
+    "basis",
+];
 
 /// Only the period's own rows.
 pub const HISTORY: super::History = super::PERIOD_ONLY;
@@ -79,14 +109,43 @@ pub(crate) fn parse(t: &Tbl) -> Result<Config, Bad> {
     // `mode` has no default: marginal and retroactive differ too much in cost to guess.
     let mode = t.value("mode", choice(TierMode::CHOICES));
     let decelerator = t.value("decelerator", boolean);
+    let basis = t.value("basis", choice(TierBasis::CHOICES));
     let measure = measure?.unwrap_or(TierMeasure::Revenue);
-    let tiers = tiers(t, measure == TierMeasure::Deals);
+    // A curve's points pay rates: `amount` is an unknown key on them, whatever the measure.
+    let interpolated = matches!(mode, Ok(Some(TierMode::Interpolated)));
+    let tiers = tiers(t, measure == TierMeasure::Deals && !interpolated);
+    if let Ok(tiers) = &tiers
+        && interpolated
+        && tiers.len() < 2
+    {
+        t.error_at(
+            "tiers",
+            format!(
+                "`{}` of an interpolated rule are the points of a curve and need at least two; \
+                 for one rate use `kind = \"percent\"`",
+                t.name("tiers")
+            ),
+        );
+    }
+    let basis = basis?.unwrap_or(TierBasis::Period);
+    if basis == TierBasis::Deal && measure == TierMeasure::Deals {
+        // Recorded, not returned: the other keys are still read and reported.
+        t.error_at(
+            "basis",
+            format!(
+                "`{}` = \"deal\" cannot be used with `measure = \"deals\"`: every deal counts as one \
+                 deal on its own, so every deal would earn the first tier",
+                t.name("basis")
+            ),
+        );
+    }
     let mode = t.required("mode", mode)?;
     Ok(Config {
         measure,
         mode,
         tiers: tiers?,
         decelerator: decelerator?.unwrap_or(false),
+        basis,
     })
 }
 
@@ -95,13 +154,17 @@ pub(crate) fn lints(config: &Config) -> Vec<(&'static str, String)> {
     super::falling_tiers(&config.tiers, config.decelerator)
 }
 
-/// The next tier boundary above the partner's period measure, for nudges (money boundaries rounded
-/// up to a cent that reaches them).
+/// The next tier boundary (a curve's next point) above the partner's period measure, for nudges
+/// (money boundaries rounded up to a cent that reaches them). None with `basis = "deal"`: selling
+/// more in the period does not move any deal to another tier.
 pub(crate) fn next_threshold(
     rule: &Rule,
     config: &Config,
     ctx: &PartnerCtx,
 ) -> Result<Option<super::Threshold>> {
+    if config.basis == TierBasis::Deal {
+        return Ok(None);
+    }
     let Some(scale) = scale(config.measure, ctx) else {
         return Ok(None);
     };
@@ -201,9 +264,22 @@ pub fn evaluate(rule: &Rule, config: &Config, ctx: &PartnerCtx) -> Result<RuleOu
         return Ok(out);
     };
     let deals = ctx.qualifying(rule, ctx.deals);
-    let lines = match mode {
-        TierMode::Marginal => marginal(rule, measure, tiers, scale, ctx, &deals)?,
-        TierMode::Retroactive => retroactive(rule, measure, tiers, scale, ctx, &deals)?,
+    let basis = config.basis;
+    let run = |deals: &[&Deal]| match mode {
+        TierMode::Marginal => marginal(rule, measure, tiers, scale, ctx, deals, basis),
+        TierMode::Retroactive => retroactive(rule, measure, tiers, scale, ctx, deals, basis),
+        TierMode::Interpolated => interpolated(rule, measure, tiers, scale, ctx, deals, basis),
+    };
+    let lines = match basis {
+        TierBasis::Period => run(&deals)?,
+        // Each deal alone is its own "period": it starts at 0 and its measure is its total.
+        TierBasis::Deal => {
+            let mut lines = Vec::with_capacity(deals.len());
+            for deal in &deals {
+                lines.extend(run(std::slice::from_ref(deal))?);
+            }
+            lines
+        }
     };
     Ok(RuleOutput::lines(lines))
 }
@@ -222,6 +298,7 @@ fn marginal(
     scale: Decimal,
     ctx: &PartnerCtx,
     deals: &[&Deal],
+    basis: TierBasis,
 ) -> Result<Vec<crate::engine::Line>> {
     let calc = ctx.calc(rule);
     let bounds = bounds(tiers, scale, calc)?;
@@ -301,6 +378,12 @@ fn marginal(
                     parts.join(" + ")
                 )
             }
+            _ if basis == TierBasis::Deal => format!(
+                "{} of {}, the deal tiered on its own{}",
+                parts.join(" + "),
+                ctx.money(deal.credited),
+                quota_note(measure, ctx)
+            ),
             _ => format!(
                 "{} of {}; cumulative {} → {}{}",
                 parts.join(" + "),
@@ -330,10 +413,15 @@ fn retroactive(
     scale: Decimal,
     ctx: &PartnerCtx,
     deals: &[&Deal],
+    basis: TierBasis,
 ) -> Result<Vec<crate::engine::Line>> {
     let calc = ctx.calc(rule);
     let bounds = bounds(tiers, scale, calc)?;
     let total = period_total(measure, deals, calc)?;
+    let revenue = match basis {
+        TierBasis::Period => "period revenue",
+        TierBasis::Deal => "the deal's revenue",
+    };
     let Some(k) = (0..tiers.len()).rev().find(|&k| bounds[k] <= total) else {
         return Ok(Vec::new());
     };
@@ -345,7 +433,7 @@ fn retroactive(
             format_rate(tier.from)
         ),
         TierMeasure::Revenue => format!(
-            "period revenue {} reaches {}",
+            "{revenue} {} reaches {}",
             ctx.money(total),
             ctx.money(tier.from)
         ),
@@ -358,7 +446,7 @@ fn retroactive(
                 format!("tier {} (from {})", k + 1, format_rate(tier.from))
             })?;
             format!(
-                "period revenue {} is {}% of quota, reaching {}%",
+                "{revenue} {} is {}% of quota, reaching {}%",
                 ctx.money(total),
                 percent.normalize(),
                 from.normalize()
@@ -398,6 +486,160 @@ fn retroactive(
                     )
                 }
             }
+        })
+        .collect()
+}
+
+/// Where the measure stands, for an interpolated rule's notes: "period revenue 125000.00", "the
+/// deal's revenue 40000.00", "period revenue 12500.00 is 125% of quota", "7 deals in the period".
+fn standing(
+    measure: TierMeasure,
+    total: Decimal,
+    scale: Decimal,
+    basis: TierBasis,
+    ctx: &PartnerCtx,
+    calc: Calc,
+) -> Result<String> {
+    let revenue = match basis {
+        TierBasis::Period => "period revenue",
+        TierBasis::Deal => "the deal's revenue",
+    };
+    Ok(match measure {
+        TierMeasure::Deals => format!("{total} deals in the period"),
+        TierMeasure::Revenue => format!("{revenue} {}", ctx.money(total)),
+        TierMeasure::Attainment => {
+            let attainment = calc.ok(total.checked_div(scale), || "the attainment".into())?;
+            format!(
+                "{revenue} {} is {} of quota",
+                ctx.money(total),
+                percent_of(attainment, calc)?
+            )
+        }
+    })
+}
+
+/// A ratio as a percentage for notes, to at most two decimals (`about` when rounded): 1.25 → 125%.
+fn percent_of(ratio: Decimal, calc: Calc) -> Result<String> {
+    let percent = calc.mul(ratio, Decimal::ONE_HUNDRED, || "a percentage".into())?;
+    let shown = percent.round_dp(2);
+    let about = if shown == percent { "" } else { "about " };
+    Ok(format!("{about}{}%", shown.normalize()))
+}
+
+/// A curve point as the partner reads it: money for revenue, % of quota, or a deal count.
+fn point(measure: TierMeasure, from: Decimal, ctx: &PartnerCtx, calc: Calc) -> Result<String> {
+    Ok(match measure {
+        TierMeasure::Revenue => ctx.money(from),
+        TierMeasure::Deals => format!("{} deals", format_rate(from)),
+        TierMeasure::Attainment => percent_of(from, calc)?,
+    })
+}
+
+/// A rate for notes: exact when it has at most four decimals as a percentage, else `about` it
+/// rounded to four (the line itself uses the exact rate).
+fn rate_note(rate: Decimal, calc: Calc) -> Result<String> {
+    let percent = calc.mul(rate, Decimal::ONE_HUNDRED, || "a percentage".into())?;
+    let shown = percent.round_dp(4);
+    let about = if shown == percent { "" } else { "about " };
+    Ok(format!("{about}{}%", shown.normalize()))
+}
+
+/// The pay curve (SPEC §8.3): the rate at `total` on the line through the points around it, as the
+/// fraction `numerator ÷ width` so a line can be `credited × numerator ÷ width`, dividing last (exact
+/// whenever the result has a finite decimal form). At or above the last point, its rate.
+struct Interpolated {
+    numerator: Decimal,
+    width: Decimal,
+    rate: Decimal,
+    /// Words for the note: "between 100000.00 (5%) and 150000.00 (8%)".
+    position: String,
+}
+
+fn interpolate(
+    measure: TierMeasure,
+    tiers: &[Tier],
+    bounds: &[Decimal],
+    total: Decimal,
+    ctx: &PartnerCtx,
+    calc: Calc,
+) -> Result<Interpolated> {
+    let rate_of = |k: usize| match tiers[k].pay {
+        Pay::Rate(r) | Pay::Amount(r) => r,
+    };
+    // The first point is at 0 (parse), so some point is at or below any total.
+    let k = (0..bounds.len())
+        .rev()
+        .find(|&k| bounds[k] <= total)
+        .unwrap_or(0);
+    let here = || point(measure, tiers[k].from, ctx, calc);
+    let (r, last) = (rate_of(k), k + 1 == bounds.len());
+    if last || bounds[k] == total {
+        let position = match last && bounds[k] < total {
+            true => format!("above the last point {} ({})", here()?, format_percent(r)),
+            false => format!("on the point {} ({})", here()?, format_percent(r)),
+        };
+        return Ok(Interpolated {
+            numerator: r,
+            width: Decimal::ONE,
+            rate: r,
+            position,
+        });
+    }
+    let what = || "the interpolated rate".to_string();
+    let width = calc.ok(bounds[k + 1].checked_sub(bounds[k]), what)?;
+    let rise = calc.ok(rate_of(k + 1).checked_sub(r), what)?;
+    let along = calc.ok(total.checked_sub(bounds[k]), what)?;
+    let numerator = calc.ok(
+        calc.mul(r, width, what)?
+            .checked_add(calc.mul(rise, along, what)?),
+        what,
+    )?;
+    let rate = calc.ok(numerator.checked_div(width), what)?;
+    let position = format!(
+        "between {} ({}) and {} ({})",
+        here()?,
+        format_percent(r),
+        point(measure, tiers[k + 1].from, ctx, calc)?,
+        format_percent(rate_of(k + 1))
+    );
+    Ok(Interpolated {
+        numerator,
+        width,
+        rate,
+        position,
+    })
+}
+
+fn interpolated(
+    rule: &Rule,
+    measure: TierMeasure,
+    tiers: &[Tier],
+    scale: Decimal,
+    ctx: &PartnerCtx,
+    deals: &[&Deal],
+    basis: TierBasis,
+) -> Result<Vec<crate::engine::Line>> {
+    let calc = ctx.calc(rule);
+    let bounds = bounds(tiers, scale, calc)?;
+    let total = period_total(measure, deals, calc)?;
+    let curve = interpolate(measure, tiers, &bounds, total, ctx, calc)?;
+    let reach = format!(
+        "{}, {}",
+        standing(measure, total, scale, basis, ctx, calc)?,
+        curve.position
+    );
+    let rate = rate_note(curve.rate, calc)?;
+    deals
+        .iter()
+        .map(|deal| {
+            let overflow = || format!("deal {}: the tiered commission", deal.deal_id);
+            let raw = calc.mul(deal.credited, curve.numerator, overflow)?;
+            let raw = calc.ok(raw.checked_div(curve.width), overflow)?;
+            let note = format!(
+                "interpolated rate {rate} on {}: {reach}",
+                ctx.money(deal.credited)
+            );
+            deal_line(rule, ctx, deal, deal.credited, Some(curve.rate), raw, note)
         })
         .collect()
 }
@@ -724,6 +966,7 @@ tiers = [{ from = "0", rate = "0.05" }, { from = "10000", rate = 0.08 }]
                     },
                 ],
                 decelerator: false,
+                basis: TierBasis::Period,
             })
         );
         let errors = parse_errors(
@@ -768,7 +1011,7 @@ tiers = [{ from = "0", rate = "0.05" }]
             vec![(
                 9,
                 8,
-                "`rules[0].mode` must be one of marginal, retroactive, found \"cumulative\""
+                "`rules[0].mode` must be one of marginal, retroactive, interpolated, found \"cumulative\""
                     .to_string()
             )]
         );
