@@ -597,4 +597,214 @@ amount = "500"
             )]
         );
     }
+
+    const CURVE: &str = r#"[{ at = "0.5", amount = "0" }, { at = "1.0", amount = "2500" }, { at = "2.0", amount = "3500" }]"#;
+
+    fn curve_body(measure: &str, target: &str, curve: &str) -> String {
+        format!(
+            "[[rules]]\nid = \"g\"\nkind = \"goal\"\nmeasure = \"{measure}\"\ntarget = {target}\ncurve = {curve}\n"
+        )
+    }
+
+    #[test]
+    fn a_curve_pays_the_amount_interpolated_at_measure_over_target() {
+        let text = curve_body("revenue", "10000", CURVE);
+        let cases: Vec<(&str, Vec<&str>, Want)> = vec![
+            // 4999.99 ÷ 10000 < 0.5: below the first point, nothing
+            ("below the first point", vec!["4999.99"], vec![]),
+            // exactly 0.5: the first point pays 0.00, and a zero line is not written
+            ("on the first point", vec!["3000.00", "2000.00"], vec![]),
+            // 0.75: 0 + 2500 × (7500 − 5000) ÷ (10000 − 5000) = 1250.00
+            ("between", vec!["7500.00"], vec![("2026-10", "1250.00")]),
+            // 1.0: 2500.00
+            ("on a point", vec!["10000.00"], vec![("2026-10", "2500.00")]),
+            // 1.00001 (10000.10): 2500 + 1000 × 0.10 ÷ 10000 = 2500.01
+            (
+                "a dime past a point",
+                vec!["10000.10"],
+                vec![("2026-10", "2500.01")],
+            ),
+            // 2.0 and beyond: 3500.00, the curve does not extend
+            (
+                "on the last point",
+                vec!["20000.00"],
+                vec![("2026-10", "3500.00")],
+            ),
+            (
+                "beyond the last point",
+                vec!["90000.00"],
+                vec![("2026-10", "3500.00")],
+            ),
+        ];
+        for (name, amounts, expected) in cases {
+            let f = Fixture::new(&text).deals(rows(&amounts));
+            assert_eq!(f.lines("g"), expect(&expected), "{name}");
+        }
+        // notes
+        let f = Fixture::new(&text).deals(rows(&["7500.00"]));
+        assert_eq!(
+            f.output("g").lines[0].note,
+            "revenue 7500.00 is 75% of target 10000.00, between the curve points 50% (0.00) and 100% \
+             (2500.00)"
+        );
+        let f = Fixture::new(&text).deals(rows(&["90000.00"]));
+        assert_eq!(
+            f.output("g").lines[0].note,
+            "revenue 90000.00 is 900% of target 10000.00, above the last curve point 200% (3500.00)"
+        );
+    }
+
+    #[test]
+    fn a_curve_on_deal_counts_and_quota_targets() {
+        // target 4 deals; 0.5 → 0, 1.0 → 100, 1.5 → 300
+        let curve = r#"[{ at = "0.5", amount = "0" }, { at = "1", amount = "100" }, { at = "1.5", amount = "300" }]"#;
+        let text = curve_body("deals", "4", curve);
+        let cases: Vec<(usize, Want)> = vec![
+            (1, vec![]),
+            // 3 ÷ 4 = 0.75: 0 + 100 × (3 − 2) ÷ (4 − 2) = 50.00
+            (3, vec![("2026-10", "50.00")]),
+            // 5 ÷ 4 = 1.25: 100 + 200 × (5 − 4) ÷ (6 − 4) = 200.00
+            (5, vec![("2026-10", "200.00")]),
+            (7, vec![("2026-10", "300.00")]),
+        ];
+        for (n, expected) in cases {
+            let f = Fixture::new(&text).deals(rows(&vec!["1.00"; n]));
+            assert_eq!(f.lines("g"), expect(&expected), "{n}");
+        }
+        // quota target: a partner without one is skipped with the usual warning
+        let text = curve_body("revenue", "\"quota\"", CURVE);
+        let f = Fixture::new(&text).deals(rows(&["9000.00"]));
+        let out = f.output("g");
+        assert!(out.lines.is_empty());
+        assert_eq!(
+            super::super::testkit::messages(&out.warnings),
+            vec!["partner P1 has no quota: goal rule `g` skipped"]
+        );
+        // quota 30000, revenue 40000: 2500 + 1000 × 10000 ÷ 30000 = 2833.333… → 2833.33
+        let f = Fixture::new(&text)
+            .edit("P1", |p| p.quota = Some(d("30000.00")))
+            .deals(rows(&["40000.00"]));
+        assert_eq!(f.lines("g"), expect(&[("2026-10", "2833.33")]));
+        assert!(
+            f.output("g").lines[0]
+                .note
+                .starts_with("revenue 40000.00 is about 133.33% of target 30000.00 (quota)")
+        );
+    }
+
+    #[test]
+    fn next_threshold_of_a_curve_is_the_next_point() {
+        let text = curve_body("revenue", "10000", CURVE);
+        let at = |amount: &str| {
+            Fixture::new(&text)
+                .deals(rows(&[amount]))
+                .threshold("g")
+                .map(|t| (t.current, t.next))
+        };
+        assert_eq!(at("4000.00"), Some((d("4000.00"), d("5000.00"))));
+        assert_eq!(at("5000.00"), Some((d("5000.00"), d("10000.00"))));
+        assert_eq!(at("12000.00"), Some((d("12000.00"), d("20000.00"))));
+        assert_eq!(at("20000.00"), None);
+        // deals: target 3, first point at 0.5 → 1.5 deals → 2 whole deals reach it
+        let text = curve_body("deals", "3", CURVE);
+        let t = Fixture::new(&text)
+            .deals(rows(&["1.00"]))
+            .threshold("g")
+            .expect("threshold");
+        assert_eq!((t.current, t.next, t.counts_deals), (d("1"), d("2"), true));
+    }
+
+    #[test]
+    fn curve_lints_falling_amounts() {
+        let falling = r#"[{ at = "1", amount = "2500" }, { at = "2", amount = "1000" }]"#;
+        let p = program(&format!(
+            "{HEADER}{}",
+            curve_body("revenue", "10000", falling)
+        ));
+        assert_eq!(
+            p.rules[0].kind.lints(),
+            vec![(
+                "curve",
+                "curve amounts fall as the measure rises (1000 at 2 after 2500 at 1): a partner \
+                 would be paid less for doing more"
+                    .to_string()
+            )]
+        );
+        let p = program(&format!(
+            "{HEADER}{}",
+            curve_body("revenue", "10000", CURVE)
+        ));
+        assert!(p.rules[0].kind.lints().is_empty());
+        assert!(matches!(
+            &p.rules[0].kind,
+            RuleKind::Goal(Config {
+                pay: GoalPay::Curve(points),
+                ..
+            }) if points.len() == 3 && points[2] == CurvePoint { at: d("2.0"), amount: d("3500") }
+        ));
+    }
+
+    #[test]
+    fn parse_refuses_curves_that_cannot_be_meant() {
+        let goal = |extra: &str| {
+            format!(
+                "{HEADER}\n[[rules]]\nid = \"g\"\nkind = \"goal\"\nmeasure = \"revenue\"\ntarget = 100\n{extra}"
+            )
+        };
+        // the rule's table starts at line 6
+        assert_eq!(
+            parse_errors(&goal("")),
+            vec![(
+                6,
+                1,
+                "missing required key `rules[0].amount` (or a pay `curve`)".to_string()
+            )]
+        );
+        // line 11 `curve = [...]`: value at column 9
+        assert_eq!(
+            parse_errors(&goal("curve = [{ at = \"1\", amount = \"5\" }]\n")),
+            vec![(
+                11,
+                9,
+                "`rules[0].curve` needs at least two points; for a single amount use `amount`"
+                    .to_string()
+            )]
+        );
+        // `curve = [{ at = "1", amount = "5" }, ` is 37 characters: the second point at column 38
+        assert_eq!(
+            parse_errors(&goal(
+                "curve = [{ at = \"1\", amount = \"5\" }, { at = \"0.5\", amount = \"9\", rate = 1 }]\n"
+            )),
+            vec![
+                (
+                    11,
+                    66,
+                    "unknown key `rules[0].curve[1].rate`; expected one of: at, amount".to_string()
+                ),
+                (
+                    11,
+                    38,
+                    "points of `rules[0].curve` must ascend: point 2 is at 0.5 after 1".to_string()
+                ),
+            ]
+        );
+        // negative values, each at its value: "-1" at column 17, "-9" at column 60
+        assert_eq!(
+            parse_errors(&goal(
+                "curve = [{ at = \"-1\", amount = \"5\" }, { at = \"1\", amount = \"-9\" }]\n"
+            )),
+            vec![
+                (
+                    11,
+                    17,
+                    "`rules[0].curve[0].at` must be zero or more, found -1".to_string()
+                ),
+                (
+                    11,
+                    60,
+                    "`rules[0].curve[1].amount` must be zero or more, found -9".to_string()
+                ),
+            ]
+        );
+    }
 }

@@ -1016,4 +1016,274 @@ tiers = [{ from = "0", rate = "0.05" }]
             )]
         );
     }
+
+    const POINTS: &str = r#"[{ from = "0", rate = "0.02" }, { from = "10000", rate = "0.05" }, { from = "20000", rate = "0.08" }]"#;
+
+    #[test]
+    fn interpolated_reads_the_rate_off_the_curve_and_pays_every_deal_at_it() {
+        let cases: Vec<(&str, Rows, Want)> = vec![
+            // total 10000.00 exactly on the point → 5%: 0.05 × 6000 = 300.00, 0.05 × 4000 = 200.00
+            (
+                "on a point",
+                vec![
+                    deal("D1", "2026-10-01", "6000.00"),
+                    deal("D2", "2026-10-02", "4000.00"),
+                ],
+                vec![("D1", "300.00"), ("D2", "200.00")],
+            ),
+            // total 15000: 0.05 + 0.03 × 5000 / 10000 = 0.065; 0.065 × 15000 = 975.00
+            (
+                "half way between two points",
+                vec![deal("D1", "2026-10-01", "15000.00")],
+                vec![("D1", "975.00")],
+            ),
+            // total 5000: 0.02 + 0.03 × 0.5 = 0.035: 0.035 × 1000 = 35.00, 0.035 × 4000 = 140.00
+            (
+                "first segment, the early deal earns the period's rate too",
+                vec![
+                    deal("D1", "2026-10-01", "1000.00"),
+                    deal("D2", "2026-10-30", "4000.00"),
+                ],
+                vec![("D1", "35.00"), ("D2", "140.00")],
+            ),
+            // total 25000 above the last point → 8%: 2000.00
+            (
+                "beyond the last point",
+                vec![deal("D1", "2026-10-01", "25000.00")],
+                vec![("D1", "2000.00")],
+            ),
+            // total 9999.99: 0.02 + 0.03 × 9999.99 / 10000 = 0.049999997;
+            // × 9999.99 = 499.9995 − 0.00003 = 499.99947… → 500.00 (not the 5% line: 499.9995 exactly)
+            (
+                "a cent short of a point",
+                vec![deal("D1", "2026-10-01", "9999.99")],
+                vec![("D1", "500.00")],
+            ),
+        ];
+        for (name, deals, expected) in cases {
+            let f = Fixture::new(&body("revenue", "interpolated", POINTS)).deals(deals);
+            assert_eq!(f.lines("t"), expect(&expected), "{name}");
+        }
+    }
+
+    #[test]
+    fn interpolated_notes_say_where_the_total_lies_and_the_rate_is_exact() {
+        let f = Fixture::new(&body("revenue", "interpolated", POINTS)).deals(vec![
+            deal("D1", "2026-10-01", "5000.00"),
+            deal("D2", "2026-10-02", "10000.00"),
+        ]);
+        let out = f.output("t");
+        assert_eq!(
+            out.lines[0].note,
+            "interpolated rate 6.5% on 5000.00: period revenue 15000.00, between 10000.00 (5%) and \
+             20000.00 (8%)"
+        );
+        assert_eq!(out.lines[0].rate, Some(d("0.065")));
+        // on a point, and above the last one
+        let f = Fixture::new(&body("revenue", "interpolated", POINTS)).deals(vec![deal(
+            "D1",
+            "2026-10-01",
+            "20000.00",
+        )]);
+        assert_eq!(
+            f.output("t").lines[0].note,
+            "interpolated rate 8% on 20000.00: period revenue 20000.00, on the point 20000.00 (8%)"
+        );
+        let f = Fixture::new(&body("revenue", "interpolated", POINTS)).deals(vec![deal(
+            "D1",
+            "2026-10-01",
+            "20000.01",
+        )]);
+        assert_eq!(
+            f.output("t").lines[0].note,
+            "interpolated rate 8% on 20000.01: period revenue 20000.01, above the last point \
+             20000.00 (8%)"
+        );
+        // Points 0 → 0% and 30000 → 10%; total 10000 → rate 1/30, not a finite decimal. Each line is
+        // credited × 0.1 × 10000 ÷ 30000, divided last: 5000 → 166.666… → 166.67 (twice), and the note
+        // shows the rate rounded, saying so.
+        let curve = r#"[{ from = "0", rate = "0" }, { from = "30000", rate = "0.10" }]"#;
+        let f = Fixture::new(&body("revenue", "interpolated", curve)).deals(vec![
+            deal("D1", "2026-10-01", "5000.00"),
+            deal("D2", "2026-10-02", "5000.00"),
+        ]);
+        assert_eq!(f.lines("t"), expect(&[("D1", "166.67"), ("D2", "166.67")]));
+        let out = f.output("t");
+        assert!(
+            out.lines[0]
+                .note
+                .starts_with("interpolated rate about 3.3333% on 5000.00: period revenue 10000.00"),
+            "{}",
+            out.lines[0].note
+        );
+        assert_eq!(out.lines[0].rate, Some(d("1") / d("30")));
+    }
+
+    #[test]
+    fn interpolated_attainment_and_deal_count_curves() {
+        // quota 10000; points at 0, 100% and 150% of quota; revenue 12500 = 125% → 6.5%: 812.50
+        let curve = r#"[{ from = "0", rate = "0.02" }, { from = "1.0", rate = "0.05" }, { from = "1.5", rate = "0.08" }]"#;
+        let f = Fixture::new(&body("attainment", "interpolated", curve))
+            .edit("P1", |p| p.quota = Some(d("10000.00")))
+            .deals(vec![deal("D1", "2026-10-01", "12500.00")]);
+        assert_eq!(f.lines("t"), expect(&[("D1", "812.50")]));
+        assert_eq!(
+            f.output("t").lines[0].note,
+            "interpolated rate 6.5% on 12500.00: period revenue 12500.00 is 125% of quota, between \
+             100% (5%) and 150% (8%)"
+        );
+        // deal counts: points 0 → 1%, 4 → 5%; 2 deals → 3% on each: 30.00 and 15.00
+        let curve = r#"[{ from = "0", rate = "0.01" }, { from = "4", rate = "0.05" }]"#;
+        let f = Fixture::new(&body("deals", "interpolated", curve)).deals(vec![
+            deal("D1", "2026-10-01", "1000.00"),
+            deal("D2", "2026-10-02", "500.00"),
+        ]);
+        assert_eq!(f.lines("t"), expect(&[("D1", "30.00"), ("D2", "15.00")]));
+        assert_eq!(
+            f.output("t").lines[1].note,
+            "interpolated rate 3% on 500.00: 2 deals in the period, between 0 deals (1%) and 4 \
+             deals (5%)"
+        );
+    }
+
+    #[test]
+    fn deal_basis_tiers_each_deal_on_its_own_amount() {
+        let rows = || {
+            vec![
+                deal("D1", "2026-10-01", "8000.00"),
+                deal("D2", "2026-10-02", "12000.00"),
+            ]
+        };
+        let with_basis = |mode: &str| format!("{}basis = \"deal\"\n", body("revenue", mode, TIERS));
+        let cases: Vec<(&str, Want)> = vec![
+            // D1 [0, 8000): 5% → 400.00; D2 [0, 12000): 10000 × 5% + 2000 × 8% = 500 + 160 = 660.00
+            ("marginal", vec![("D1", "400.00"), ("D2", "660.00")]),
+            // D1 8000 < 10000: 5% → 400.00; D2 12000 ≥ 10000: 8% → 960.00
+            ("retroactive", vec![("D1", "400.00"), ("D2", "960.00")]),
+            // points 0 → 5%, 10000 → 8%, 20000 → 10%: D1 at 8000: 0.05 + 0.03 × 0.8 = 0.074 → 592.00;
+            // D2 at 12000: 0.08 + 0.02 × 0.2 = 0.084 → 1008.00
+            ("interpolated", vec![("D1", "592.00"), ("D2", "1008.00")]),
+        ];
+        for (mode, expected) in cases {
+            let f = Fixture::new(&with_basis(mode)).deals(rows());
+            assert_eq!(f.lines("t"), expect(&expected), "{mode}");
+            // and the period basis (said out loud) is the default's answer, different here
+            let period = format!("{}basis = \"period\"\n", body("revenue", mode, TIERS));
+            let f_period = Fixture::new(&period).deals(rows());
+            let f_default = Fixture::new(&body("revenue", mode, TIERS)).deals(rows());
+            assert_eq!(f_period.lines("t"), f_default.lines("t"), "{mode}");
+            assert_ne!(f_period.lines("t"), f.lines("t"), "{mode}");
+        }
+        let f = Fixture::new(&with_basis("marginal")).deals(rows());
+        assert_eq!(
+            f.output("t").lines[1].note,
+            "tier 1 (5%) on 10000.00 + tier 2 (8%) on 2000.00 of 12000.00, the deal tiered on its own"
+        );
+        let f = Fixture::new(&with_basis("retroactive")).deals(rows());
+        assert_eq!(
+            f.output("t").lines[1].note,
+            "tier 2 (8%) of 12000.00: the deal's revenue 12000.00 reaches 10000.00"
+        );
+        // attainment per deal: quota 10000, tiers 0 → 2%, 100% → 5%; D2 alone is 120% of quota
+        let tiers = r#"[{ from = "0", rate = "0.02" }, { from = "1.0", rate = "0.05" }]"#;
+        let text = format!(
+            "{}basis = \"deal\"\n",
+            body("attainment", "retroactive", tiers)
+        );
+        let f = Fixture::new(&text)
+            .edit("P1", |p| p.quota = Some(d("10000.00")))
+            .deals(rows());
+        // D1 80% → 2% → 160.00; D2 120% → 5% → 600.00 (the period total 200% plays no part)
+        assert_eq!(f.lines("t"), expect(&[("D1", "160.00"), ("D2", "600.00")]));
+    }
+
+    #[test]
+    fn next_threshold_of_a_curve_is_the_next_point_and_none_per_deal() {
+        let f = Fixture::new(&body("revenue", "interpolated", POINTS)).deals(vec![deal(
+            "D1",
+            "2026-10-01",
+            "12000.00",
+        )]);
+        let t = f.threshold("t").expect("threshold");
+        assert_eq!((t.current, t.next), (d("12000.00"), d("20000")));
+        let text = format!("{}basis = \"deal\"\n", body("revenue", "marginal", TIERS));
+        let f = Fixture::new(&text).deals(vec![deal("D1", "2026-10-01", "6000.00")]);
+        assert!(f.threshold("t").is_none());
+    }
+
+    #[test]
+    fn parse_refuses_curves_and_bases_that_cannot_be_meant() {
+        let rule = |extra: &str| {
+            format!(
+                "[program]\nid = \"p\"\nname = \"P\"\ncurrency = \"USD\"\n\n[[rules]]\nid = \"t\"\nkind = \"tiered\"\n{extra}"
+            )
+        };
+        // line 10 `tiers = [...]`: the value at column 9
+        assert_eq!(
+            parse_errors(&rule(
+                "mode = \"interpolated\"\ntiers = [{ from = \"0\", rate = \"0.05\" }]\n"
+            )),
+            vec![(
+                10,
+                9,
+                "`rules[0].tiers` of an interpolated rule are the points of a curve and need at \
+                 least two; for one rate use `kind = \"percent\"`"
+                    .to_string()
+            )]
+        );
+        // a curve pays rates, also on deal counts: `amount` is an unknown key (line 11: `tiers = [{
+        // from = "0", ` is 23 characters, `amount` at column 24), and the point misses its rate
+        assert_eq!(
+            parse_errors(&rule(
+                "measure = \"deals\"\nmode = \"interpolated\"\ntiers = [{ from = \"0\", amount = \"5\" }, { from = \"2\", rate = \"0.1\" }]\n"
+            )),
+            vec![
+                (
+                    11,
+                    24,
+                    "unknown key `rules[0].tiers[0].amount`; expected one of: from, rate"
+                        .to_string()
+                ),
+                (
+                    11,
+                    10,
+                    "missing required key `rules[0].tiers[0].rate`".to_string()
+                ),
+            ]
+        );
+        // line 11 `basis = "deal"`: the value at column 9
+        assert_eq!(
+            parse_errors(&rule(
+                "measure = \"deals\"\nmode = \"marginal\"\nbasis = \"deal\"\ntiers = [{ from = \"0\", rate = \"0.05\" }]\n"
+            )),
+            vec![(
+                11,
+                9,
+                "`rules[0].basis` = \"deal\" cannot be used with `measure = \"deals\"`: every deal \
+                 counts as one deal on its own, so every deal would earn the first tier"
+                    .to_string()
+            )]
+        );
+        assert_eq!(
+            parse_errors(&rule(
+                "mode = \"marginal\"\nbasis = \"partner\"\ntiers = [{ from = \"0\", rate = \"0.05\" }]\n"
+            )),
+            vec![(
+                10,
+                9,
+                "`rules[0].basis` must be one of period, deal, found \"partner\"".to_string()
+            )]
+        );
+        let ok = program(&rule(
+            "mode = \"interpolated\"\nbasis = \"deal\"\ntiers = [{ from = \"0\", rate = \"0.05\" }, { from = \"1000\", rate = \"0.06\" }]\n",
+        ));
+        assert!(matches!(
+            &ok.rules[0].kind,
+            RuleKind::Tiered(Config {
+                mode: TierMode::Interpolated,
+                basis: TierBasis::Deal,
+                ..
+            })
+        ));
+    }
 }
