@@ -72,6 +72,7 @@ pub(crate) fn parse(t: &Tbl) -> Result<Config, Bad> {
         (amount, curve) => match (amount?, curve?) {
             (Some(a), _) => Ok(GoalPay::Amount(a)),
             (_, Some(c)) => Ok(GoalPay::Curve(c)),
+            // not reached: both absent is the arm above, and a bad value returned at `?`
             (None, None) => Err(Bad),
         },
     };
