@@ -178,7 +178,7 @@ fn strings(v: &Val) -> Result<Vec<String>, Bad> {
 }
 
 /// An array of tables (`tiers = [{...}]` or `[[rules]]`): each item a table, or reported.
-fn tables<'a>(v: &Val<'a>) -> Result<Vec<Result<Tbl<'a>, Bad>>, Bad> {
+pub(crate) fn tables<'a>(v: &Val<'a>) -> Result<Vec<Result<Tbl<'a>, Bad>>, Bad> {
     match v.get() {
         DeValue::Array(items) => {
             let item = |(i, item)| table(&v.item(item, format!("{}[{i}]", v.name)));

@@ -1,12 +1,16 @@
 //! `goal` (SPEC §4.6): a fixed `amount`, paid once per period when the partner's period measure
 //! (qualifying revenue, deal count or units, SPEC §8.4) reaches the target. The target is a number, the partner's
 //! `quota`, or a table by level; a partner whose level is not in the table has no goal.
+//!
+//! Instead of `amount`, a pay curve (SPEC §8.3): `curve = [{ at, amount } ...]`, `at` being the
+//! measure ÷ target. The amount is interpolated linearly between the points around the partner's
+//! `at`; 0 below the first point, the last amount above the last.
 
 use super::{RuleOutput, period_line, revenue, units_total};
 use crate::engine::PartnerCtx;
 use crate::error::{Result, Warning, WarningCode};
 use crate::model::money::format_rate;
-use crate::program::parse::{Bad, Tbl, choice, decimal, non_negative, positive};
+use crate::program::parse::{Bad, Tbl, choice, decimal, non_negative, positive, tables};
 use crate::program::{Measure, Rule};
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
@@ -24,14 +28,30 @@ pub enum Target {
 pub struct Config {
     pub measure: Measure,
     pub target: Target,
-    /// Paid once per period when the target is reached.
-    pub amount: Decimal,
+    /// What reaching (a part of) the target pays.
+    pub pay: GoalPay,
     /// The measure runs over the quarter or year to date (SPEC §8.7).
     pub accumulate: Option<super::accumulate::Accumulate>,
 }
 
+/// What a goal pays: `amount` once the target is reached, or an amount read off a `curve`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum GoalPay {
+    /// Paid once per period when the target is reached.
+    Amount(Decimal),
+    /// At least two points, `at` strictly ascending; a first point at 0 pays 0.
+    Curve(Vec<CurvePoint>),
+}
+
+/// A point of a goal's pay curve: `amount` at `at` × target.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CurvePoint {
+    pub at: Decimal,
+    pub amount: Decimal,
+}
+
 /// The keys a `goal` rule may have besides `id`, `kind`, `when` and `cap`.
-pub const KEYS: &[&str] = &["measure", "target", "amount", "accumulate"];
+pub const KEYS: &[&str] = &["measure", "target", "amount", "curve", "accumulate"];
 
 /// Only the period's own rows.
 pub const HISTORY: super::History = super::PERIOD_ONLY;
@@ -39,16 +59,108 @@ pub const HISTORY: super::History = super::PERIOD_ONLY;
 pub(crate) fn parse(t: &Tbl) -> Result<Config, Bad> {
     let measure = t.value("measure", choice(Measure::CHOICES));
     let amount = t.value("amount", non_negative);
+    let curve = t.value("curve", |v| curve(t, v));
     let target = parse_target(t);
     let accumulate = super::accumulate::parse(t);
     let measure = t.required("measure", measure);
-    let amount = t.required("amount", amount);
+    let pay = match (amount, curve) {
+        (Ok(Some(_)), Ok(Some(_))) => Err(t.error_at(
+            "curve",
+            format!("`{}` has both `amount` and `curve`; give one", t.path),
+        )),
+        (Ok(None), Ok(None)) => Err(t.error(format!(
+            "missing required key `{}` (or a pay `curve`)",
+            t.name("amount")
+        ))),
+        (amount, curve) => match (amount?, curve?) {
+            (Some(a), _) => Ok(GoalPay::Amount(a)),
+            (_, Some(c)) => Ok(GoalPay::Curve(c)),
+            // not reached: both absent is the arm above, and a bad value returned at `?`
+            (None, None) => Err(Bad),
+        },
+    };
     Ok(Config {
         measure: measure?,
         target: target?,
-        amount: amount?,
+        pay: pay?,
         accumulate: accumulate?,
     })
+}
+
+/// A pay curve: at least two points, each `{ at, amount }` (both zero or more), `at` strictly
+/// ascending; a first point at 0 must pay 0 (else every partner, even one with no deals, is paid:
+/// the same mistake as a target of 0, SPEC §6). Every problem is reported at its point.
+fn curve(t: &Tbl, v: &crate::program::parse::Val) -> Result<Vec<CurvePoint>, Bad> {
+    let items = tables(v)?;
+    let name = t.name("curve");
+    let mut points = Vec::with_capacity(items.len());
+    let mut bad = false;
+    for item in items {
+        let Ok(p) = item else {
+            bad = true;
+            continue;
+        };
+        p.check_keys(&["at", "amount"]);
+        let at = p.require("at", non_negative);
+        let amount = p.require("amount", non_negative);
+        let (Ok(at), Ok(amount)) = (at, amount) else {
+            bad = true;
+            continue;
+        };
+        if let Some(prev) = points.last().map(|q: &CurvePoint| q.at)
+            && at <= prev
+        {
+            let n = points.len() + 1;
+            p.error(format!(
+                "points of `{name}` must ascend: point {n} is at {at} after {prev}"
+            ));
+            bad = true;
+        }
+        if at.is_zero() && amount > Decimal::ZERO {
+            p.error_at(
+                "amount",
+                format!(
+                    "a point of `{name}` at 0 must pay 0, found {amount}: it would be paid to every \
+                     partner, even one with no deals"
+                ),
+            );
+            bad = true;
+        }
+        points.push(CurvePoint { at, amount });
+    }
+    if !bad && points.len() < 2 {
+        return Err(v.error(format!(
+            "`{name}` needs at least two points; for a single amount use `amount`"
+        )));
+    }
+    match bad {
+        true => Err(Bad),
+        false => Ok(points),
+    }
+}
+
+/// Lint: curve amounts that fall as the measure rises (paying less for doing more).
+pub(crate) fn lints(config: &Config) -> Vec<(&'static str, String)> {
+    let GoalPay::Curve(points) = &config.pay else {
+        return Vec::new();
+    };
+    points
+        .windows(2)
+        .find(|pair| pair[1].amount < pair[0].amount)
+        .map(|pair| {
+            vec![(
+                "curve",
+                format!(
+                    "curve amounts fall as the measure rises ({} at {} after {} at {}): a partner \
+                     would be paid less for doing more",
+                    pair[1].amount.normalize(),
+                    pair[1].at.normalize(),
+                    pair[0].amount.normalize(),
+                    pair[0].at.normalize()
+                ),
+            )]
+        })
+        .unwrap_or_default()
 }
 
 /// A target of 0 or less is an error, never a lint (SPEC §6): every partner would reach it.
@@ -70,7 +182,9 @@ fn parse_target(t: &Tbl) -> Result<Target, Bad> {
     t.required("target", target)
 }
 
-/// The partner's target and where it stands, for nudges; `None` when the partner has no target.
+/// The partner's target (with a curve: the next point above where it stands, money rounded up to
+/// a cent and deals up to a whole deal that reach it) and where it stands, for nudges; `None` when
+/// the partner has no target or is past the last point.
 pub(crate) fn next_threshold(
     rule: &Rule,
     config: &Config,
@@ -80,12 +194,49 @@ pub(crate) fn next_threshold(
         return Ok(None);
     };
     let current = current(rule, config.measure, ctx)?;
-    Ok(Some(super::Threshold {
+    let counts_deals = config.measure != Measure::Revenue;
+    let next = match &config.pay {
+        GoalPay::Amount(_) => Some(goal),
+        GoalPay::Curve(points) => {
+            let places = if counts_deals {
+                0
+            } else {
+                ctx.program.minor_units()
+            };
+            let bounds = curve_bounds(points, goal, ctx.calc(rule))?;
+            bounds.into_iter().find(|b| *b > current).map(|b| {
+                b.round_dp_with_strategy(places, rust_decimal::RoundingStrategy::ToPositiveInfinity)
+            })
+        }
+    };
+    Ok(next.map(|next| super::Threshold {
         current,
-        next: goal,
-        counts_deals: config.measure != Measure::Revenue,
+        next,
+        counts_deals,
         counts_units: config.measure == Measure::Units,
     }))
+}
+
+/// Each curve point in the measure's own units: `at × target`.
+fn curve_bounds(
+    points: &[CurvePoint],
+    goal: Decimal,
+    calc: crate::engine::line::Calc,
+) -> Result<Vec<Decimal>> {
+    points
+        .iter()
+        .enumerate()
+        .map(|(k, p)| {
+            calc.mul(p.at, goal, || {
+                format!(
+                    "curve point {} (at {} × target {})",
+                    k + 1,
+                    format_rate(p.at),
+                    format_rate(goal)
+                )
+            })
+        })
+        .collect()
 }
 
 /// The partner's target and how it was chosen, or why there is none.
@@ -127,7 +278,7 @@ pub fn format_measure(measure: Measure, value: Decimal, ctx: &PartnerCtx) -> Str
 }
 
 pub fn evaluate(rule: &Rule, config: &Config, ctx: &PartnerCtx) -> Result<RuleOutput> {
-    let (measure, target, amount) = (config.measure, &config.target, config.amount);
+    let (measure, target) = (config.measure, &config.target);
     let (goal, how) = match target_for(target, ctx) {
         Ok(t) => t,
         Err(reason) => {
@@ -142,6 +293,12 @@ pub fn evaluate(rule: &Rule, config: &Config, ctx: &PartnerCtx) -> Result<RuleOu
         }
     };
     let value = current(rule, measure, ctx)?;
+    let amount = match &config.pay {
+        GoalPay::Amount(amount) => *amount,
+        GoalPay::Curve(points) => {
+            return on_curve(rule, measure, points, goal, &how, value, ctx);
+        }
+    };
     if value < goal {
         let lines = super::accumulate::settle_period(rule, ctx, None, || {
             format!(
@@ -162,6 +319,74 @@ pub fn evaluate(rule: &Rule, config: &Config, ctx: &PartnerCtx) -> Result<RuleOu
     let line = period_line(rule, ctx, Some(value), None, amount, note);
     let lines = super::accumulate::settle_period(rule, ctx, Some(line), String::new)?;
     Ok(RuleOutput::lines(lines))
+}
+
+/// A pay curve's line (SPEC §8.3): the amount interpolated between the points around `value`, exact
+/// and rounded once; nothing below the first point.
+fn on_curve(
+    rule: &Rule,
+    measure: Measure,
+    points: &[CurvePoint],
+    goal: Decimal,
+    how: &str,
+    value: Decimal,
+    ctx: &PartnerCtx,
+) -> Result<RuleOutput> {
+    let calc = ctx.calc(rule);
+    let bounds = curve_bounds(points, goal, calc)?;
+    let Some(k) = (0..bounds.len()).rev().find(|&k| bounds[k] <= value) else {
+        return Ok(RuleOutput::default());
+    };
+    let what = || "the amount on the curve".to_string();
+    let percent = |ratio: Decimal| -> Result<String> {
+        let p = calc.mul(ratio, Decimal::ONE_HUNDRED, what)?;
+        let shown = p.round_dp(2);
+        let about = if shown == p { "" } else { "about " };
+        Ok(format!("{about}{}%", shown.normalize()))
+    };
+    let point = |k: usize| -> Result<String> {
+        Ok(format!(
+            "{} ({})",
+            percent(points[k].at)?,
+            ctx.money(points[k].amount)
+        ))
+    };
+    let (raw, position) = if k + 1 == points.len() || bounds[k] == value {
+        let position = match k + 1 == points.len() && bounds[k] < value {
+            true => format!("above the last curve point {}", point(k)?),
+            false => format!("on the curve point {}", point(k)?),
+        };
+        (points[k].amount, position)
+    } else {
+        // m_k + (m_{k+1} − m_k) × (value − b_k) ÷ (b_{k+1} − b_k), dividing last.
+        let width = calc.ok(bounds[k + 1].checked_sub(bounds[k]), what)?;
+        let rise = calc.ok(points[k + 1].amount.checked_sub(points[k].amount), what)?;
+        let along = calc.ok(value.checked_sub(bounds[k]), what)?;
+        let part = calc.ok(calc.mul(rise, along, what)?.checked_div(width), what)?;
+        let raw = calc.ok(points[k].amount.checked_add(part), what)?;
+        let position = format!(
+            "between the curve points {} and {}",
+            point(k)?,
+            point(k + 1)?
+        );
+        (raw, position)
+    };
+    let at = calc.ok(value.checked_div(goal), what)?;
+    let note = format!(
+        "{} {} is {} of target {}{how}, {position}",
+        measure.name(),
+        format_measure(measure, value, ctx),
+        percent(at)?,
+        format_measure(measure, goal, ctx)
+    );
+    Ok(RuleOutput::lines(vec![period_line(
+        rule,
+        ctx,
+        Some(value),
+        None,
+        raw,
+        note,
+    )]))
 }
 
 #[cfg(test)]
@@ -322,7 +547,7 @@ mod tests {
                         .into_iter()
                         .collect()
                 ),
-                amount: d("500"),
+                pay: GoalPay::Amount(d("500")),
                 accumulate: None,
             })
         );
@@ -419,6 +644,216 @@ amount = "500"
         assert_eq!(
             (t.current, t.next, t.counts_deals, t.counts_units),
             (d("90"), d("100"), true, true)
+        );
+    }
+
+    const CURVE: &str = r#"[{ at = "0.5", amount = "0" }, { at = "1.0", amount = "2500" }, { at = "2.0", amount = "3500" }]"#;
+
+    fn curve_body(measure: &str, target: &str, curve: &str) -> String {
+        format!(
+            "[[rules]]\nid = \"g\"\nkind = \"goal\"\nmeasure = \"{measure}\"\ntarget = {target}\ncurve = {curve}\n"
+        )
+    }
+
+    #[test]
+    fn a_curve_pays_the_amount_interpolated_at_measure_over_target() {
+        let text = curve_body("revenue", "10000", CURVE);
+        let cases: Vec<(&str, Vec<&str>, Want)> = vec![
+            // 4999.99 ÷ 10000 < 0.5: below the first point, nothing
+            ("below the first point", vec!["4999.99"], vec![]),
+            // exactly 0.5: the first point pays 0.00, and a zero line is not written
+            ("on the first point", vec!["3000.00", "2000.00"], vec![]),
+            // 0.75: 0 + 2500 × (7500 − 5000) ÷ (10000 − 5000) = 1250.00
+            ("between", vec!["7500.00"], vec![("2026-10", "1250.00")]),
+            // 1.0: 2500.00
+            ("on a point", vec!["10000.00"], vec![("2026-10", "2500.00")]),
+            // 1.00001 (10000.10): 2500 + 1000 × 0.10 ÷ 10000 = 2500.01
+            (
+                "a dime past a point",
+                vec!["10000.10"],
+                vec![("2026-10", "2500.01")],
+            ),
+            // 2.0 and beyond: 3500.00, the curve does not extend
+            (
+                "on the last point",
+                vec!["20000.00"],
+                vec![("2026-10", "3500.00")],
+            ),
+            (
+                "beyond the last point",
+                vec!["90000.00"],
+                vec![("2026-10", "3500.00")],
+            ),
+        ];
+        for (name, amounts, expected) in cases {
+            let f = Fixture::new(&text).deals(rows(&amounts));
+            assert_eq!(f.lines("g"), expect(&expected), "{name}");
+        }
+        // notes
+        let f = Fixture::new(&text).deals(rows(&["7500.00"]));
+        assert_eq!(
+            f.output("g").lines[0].note,
+            "revenue 7500.00 is 75% of target 10000.00, between the curve points 50% (0.00) and 100% \
+             (2500.00)"
+        );
+        let f = Fixture::new(&text).deals(rows(&["90000.00"]));
+        assert_eq!(
+            f.output("g").lines[0].note,
+            "revenue 90000.00 is 900% of target 10000.00, above the last curve point 200% (3500.00)"
+        );
+    }
+
+    #[test]
+    fn a_curve_on_deal_counts_and_quota_targets() {
+        // target 4 deals; 0.5 → 0, 1.0 → 100, 1.5 → 300
+        let curve = r#"[{ at = "0.5", amount = "0" }, { at = "1", amount = "100" }, { at = "1.5", amount = "300" }]"#;
+        let text = curve_body("deals", "4", curve);
+        let cases: Vec<(usize, Want)> = vec![
+            (1, vec![]),
+            // 3 ÷ 4 = 0.75: 0 + 100 × (3 − 2) ÷ (4 − 2) = 50.00
+            (3, vec![("2026-10", "50.00")]),
+            // 5 ÷ 4 = 1.25: 100 + 200 × (5 − 4) ÷ (6 − 4) = 200.00
+            (5, vec![("2026-10", "200.00")]),
+            (7, vec![("2026-10", "300.00")]),
+        ];
+        for (n, expected) in cases {
+            let f = Fixture::new(&text).deals(rows(&vec!["1.00"; n]));
+            assert_eq!(f.lines("g"), expect(&expected), "{n}");
+        }
+        // quota target: a partner without one is skipped with the usual warning
+        let text = curve_body("revenue", "\"quota\"", CURVE);
+        let f = Fixture::new(&text).deals(rows(&["9000.00"]));
+        let out = f.output("g");
+        assert!(out.lines.is_empty());
+        assert_eq!(
+            super::super::testkit::messages(&out.warnings),
+            vec!["partner P1 has no quota: goal rule `g` skipped"]
+        );
+        // quota 30000, revenue 40000: 2500 + 1000 × 10000 ÷ 30000 = 2833.333… → 2833.33
+        let f = Fixture::new(&text)
+            .edit("P1", |p| p.quota = Some(d("30000.00")))
+            .deals(rows(&["40000.00"]));
+        assert_eq!(f.lines("g"), expect(&[("2026-10", "2833.33")]));
+        assert!(
+            f.output("g").lines[0]
+                .note
+                .starts_with("revenue 40000.00 is about 133.33% of target 30000.00 (quota)")
+        );
+    }
+
+    #[test]
+    fn next_threshold_of_a_curve_is_the_next_point() {
+        let text = curve_body("revenue", "10000", CURVE);
+        let at = |amount: &str| {
+            Fixture::new(&text)
+                .deals(rows(&[amount]))
+                .threshold("g")
+                .map(|t| (t.current, t.next))
+        };
+        assert_eq!(at("4000.00"), Some((d("4000.00"), d("5000.00"))));
+        assert_eq!(at("5000.00"), Some((d("5000.00"), d("10000.00"))));
+        assert_eq!(at("12000.00"), Some((d("12000.00"), d("20000.00"))));
+        assert_eq!(at("20000.00"), None);
+        // deals: target 3, first point at 0.5 → 1.5 deals → 2 whole deals reach it
+        let text = curve_body("deals", "3", CURVE);
+        let t = Fixture::new(&text)
+            .deals(rows(&["1.00"]))
+            .threshold("g")
+            .expect("threshold");
+        assert_eq!((t.current, t.next, t.counts_deals), (d("1"), d("2"), true));
+    }
+
+    #[test]
+    fn curve_lints_falling_amounts() {
+        let falling = r#"[{ at = "1", amount = "2500" }, { at = "2", amount = "1000" }]"#;
+        let p = program(&format!(
+            "{HEADER}{}",
+            curve_body("revenue", "10000", falling)
+        ));
+        assert_eq!(
+            p.rules[0].kind.lints(),
+            vec![(
+                "curve",
+                "curve amounts fall as the measure rises (1000 at 2 after 2500 at 1): a partner \
+                 would be paid less for doing more"
+                    .to_string()
+            )]
+        );
+        let p = program(&format!(
+            "{HEADER}{}",
+            curve_body("revenue", "10000", CURVE)
+        ));
+        assert!(p.rules[0].kind.lints().is_empty());
+        assert!(matches!(
+            &p.rules[0].kind,
+            RuleKind::Goal(Config {
+                pay: GoalPay::Curve(points),
+                ..
+            }) if points.len() == 3 && points[2] == CurvePoint { at: d("2.0"), amount: d("3500") }
+        ));
+    }
+
+    #[test]
+    fn parse_refuses_curves_that_cannot_be_meant() {
+        let goal = |extra: &str| {
+            format!(
+                "{HEADER}\n[[rules]]\nid = \"g\"\nkind = \"goal\"\nmeasure = \"revenue\"\ntarget = 100\n{extra}"
+            )
+        };
+        // the rule's table starts at line 6
+        assert_eq!(
+            parse_errors(&goal("")),
+            vec![(
+                6,
+                1,
+                "missing required key `rules[0].amount` (or a pay `curve`)".to_string()
+            )]
+        );
+        // line 11 `curve = [...]`: value at column 9
+        assert_eq!(
+            parse_errors(&goal("curve = [{ at = \"1\", amount = \"5\" }]\n")),
+            vec![(
+                11,
+                9,
+                "`rules[0].curve` needs at least two points; for a single amount use `amount`"
+                    .to_string()
+            )]
+        );
+        // `curve = [{ at = "1", amount = "5" }, ` is 37 characters: the second point at column 38
+        assert_eq!(
+            parse_errors(&goal(
+                "curve = [{ at = \"1\", amount = \"5\" }, { at = \"0.5\", amount = \"9\", rate = 1 }]\n"
+            )),
+            vec![
+                (
+                    11,
+                    66,
+                    "unknown key `rules[0].curve[1].rate`; expected one of: at, amount".to_string()
+                ),
+                (
+                    11,
+                    38,
+                    "points of `rules[0].curve` must ascend: point 2 is at 0.5 after 1".to_string()
+                ),
+            ]
+        );
+        // negative values, each at its value: "-1" at column 17, "-9" at column 60
+        assert_eq!(
+            parse_errors(&goal(
+                "curve = [{ at = \"-1\", amount = \"5\" }, { at = \"1\", amount = \"-9\" }]\n"
+            )),
+            vec![
+                (
+                    11,
+                    17,
+                    "`rules[0].curve[0].at` must be zero or more, found -1".to_string()
+                ),
+                (
+                    11,
+                    60,
+                    "`rules[0].curve[1].amount` must be zero or more, found -9".to_string()
+                ),
+            ]
         );
     }
 }

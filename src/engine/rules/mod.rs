@@ -181,9 +181,9 @@ impl RuleKind {
             RuleKind::Tiered(c) => tiered::lints(c),
             RuleKind::Rebate(c) => rebate::lints(c),
             RuleKind::Spif(c) => spif::lints(c),
+            RuleKind::Goal(c) => goal::lints(c),
             RuleKind::Flat(_)
             | RuleKind::Percent(_)
-            | RuleKind::Goal(_)
             | RuleKind::Growth(_)
             | RuleKind::Activity(_)
             | RuleKind::Milestone(_)

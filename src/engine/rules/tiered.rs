@@ -6,6 +6,12 @@
 //! - *marginal*: each part of the interval earns the rate of the band it lies in, on the revenue that
 //!   part represents; a deal straddling a boundary is split.
 //! - *retroactive*: every deal earns the rate of the highest tier whose `from` ≤ the period total.
+//! - *interpolated* (SPEC §8.3, a pay curve): the tiers are points (`from`, `rate`); every deal earns
+//!   the rate interpolated linearly between the two points around the period total (the last rate
+//!   above the last point). The rate is exact; each line is rounded once.
+//!
+//! `basis = "deal"` (SPEC §8.5) tiers each deal on its own measure instead of the partner's running
+//! period total: the deal occupies [0, its measure) and is its own "period total".
 //!
 //! At a boundary the higher tier applies. Attainment bands are worked in money (`from × quota`) so the
 //! arithmetic stays exact: credited × (fraction of the interval) is then just the overlap in money.
@@ -52,13 +58,28 @@ impl TierMeasure {
 pub enum TierMode {
     Marginal,
     Retroactive,
+    /// A pay curve (SPEC §8.3): the rate is interpolated between the points around the total.
+    Interpolated,
 }
 
 impl TierMode {
     const CHOICES: &[(&str, TierMode)] = &[
         ("marginal", TierMode::Marginal),
         ("retroactive", TierMode::Retroactive),
+        ("interpolated", TierMode::Interpolated),
     ];
+}
+
+/// What each deal is tiered on (SPEC §8.5): the partner's period total, or the deal's own measure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TierBasis {
+    Period,
+    Deal,
+}
+
+impl TierBasis {
+    const CHOICES: &[(&str, TierBasis)] =
+        &[("period", TierBasis::Period), ("deal", TierBasis::Deal)];
 }
 
 /// `tiered`'s configuration.
@@ -72,6 +93,8 @@ pub struct Config {
     pub decelerator: bool,
     /// The measure runs over the quarter or year to date (SPEC §8.7).
     pub accumulate: Option<super::accumulate::Accumulate>,
+    /// `period` (default) or `deal`: never `deal` with `measure = "deals"`.
+    pub basis: TierBasis,
 }
 
 /// The keys a `tiered` rule may have besides `id`, `kind`, `when` and `cap`.
@@ -82,6 +105,7 @@ pub const KEYS: &[&str] = &[
     "decelerator",
     "modifiers",
     "accumulate",
+    "basis",
 ];
 
 /// Only the period's own rows.
@@ -93,9 +117,48 @@ pub(crate) fn parse(t: &Tbl) -> Result<Config, Bad> {
     let mode = t.value("mode", choice(TierMode::CHOICES));
     let decelerator = t.value("decelerator", boolean);
     let accumulate = super::accumulate::parse(t);
+    let basis = t.value("basis", choice(TierBasis::CHOICES));
     let measure = measure?.unwrap_or(TierMeasure::Revenue);
     let counts = matches!(measure, TierMeasure::Deals | TierMeasure::Units);
-    let tiers = tiers(t, counts);
+    // A curve's points pay rates: `amount` is an unknown key on them, whatever the measure.
+    let interpolated = matches!(mode, Ok(Some(TierMode::Interpolated)));
+    let tiers = tiers(t, counts && !interpolated);
+    if let Ok(tiers) = &tiers
+        && interpolated
+        && tiers.len() < 2
+    {
+        t.error_at(
+            "tiers",
+            format!(
+                "`{}` of an interpolated rule are the points of a curve and need at least two; \
+                 for one rate use `kind = \"percent\"`",
+                t.name("tiers")
+            ),
+        );
+    }
+    let basis = basis?.unwrap_or(TierBasis::Period);
+    if basis == TierBasis::Deal && measure == TierMeasure::Deals {
+        // Recorded, not returned: the other keys are still read and reported.
+        t.error_at(
+            "basis",
+            format!(
+                "`{}` = \"deal\" cannot be used with `measure = \"deals\"`: every deal counts as one \
+                 deal on its own, so every deal would earn the first tier",
+                t.name("basis")
+            ),
+        );
+    }
+    // SPEC §6: each deal tiered on its own has no period total to accumulate.
+    if basis == TierBasis::Deal && matches!(accumulate, Ok(Some(_))) {
+        t.error_at(
+            "basis",
+            format!(
+                "`{}` = \"deal\" cannot be used with `accumulate`: a deal tiered on its own has no \
+                 quarter or year to date",
+                t.name("basis")
+            ),
+        );
+    }
     let mode = t.required("mode", mode)?;
     Ok(Config {
         measure,
@@ -103,6 +166,7 @@ pub(crate) fn parse(t: &Tbl) -> Result<Config, Bad> {
         tiers: tiers?,
         decelerator: decelerator?.unwrap_or(false),
         accumulate: accumulate?,
+        basis,
     })
 }
 
@@ -111,13 +175,17 @@ pub(crate) fn lints(config: &Config) -> Vec<(&'static str, String)> {
     super::falling_tiers(&config.tiers, config.decelerator)
 }
 
-/// The next tier boundary above the partner's period measure, for nudges (money boundaries rounded
-/// up to a cent that reaches them).
+/// The next tier boundary (a curve's next point) above the partner's period measure, for nudges
+/// (money boundaries rounded up to a cent that reaches them). None with `basis = "deal"`: selling
+/// more in the period does not move any deal to another tier.
 pub(crate) fn next_threshold(
     rule: &Rule,
     config: &Config,
     ctx: &PartnerCtx,
 ) -> Result<Option<super::Threshold>> {
+    if config.basis == TierBasis::Deal {
+        return Ok(None);
+    }
     let Some(scale) = scale(config.measure, ctx) else {
         return Ok(None);
     };
@@ -219,9 +287,22 @@ pub fn evaluate(rule: &Rule, config: &Config, ctx: &PartnerCtx) -> Result<RuleOu
         return Ok(out);
     };
     let deals = super::accumulate::measured(rule, ctx);
-    let lines = match mode {
-        TierMode::Marginal => marginal(rule, measure, tiers, scale, ctx, &deals)?,
-        TierMode::Retroactive => retroactive(rule, measure, tiers, scale, ctx, &deals)?,
+    let basis = config.basis;
+    let run = |deals: &[&Deal]| match mode {
+        TierMode::Marginal => marginal(rule, measure, tiers, scale, ctx, deals, basis),
+        TierMode::Retroactive => retroactive(rule, measure, tiers, scale, ctx, deals, basis),
+        TierMode::Interpolated => interpolated(rule, measure, tiers, scale, ctx, deals, basis),
+    };
+    let lines = match basis {
+        TierBasis::Period => run(&deals)?,
+        // Each deal alone is its own "period": it starts at 0 and its measure is its total.
+        TierBasis::Deal => {
+            let mut lines = Vec::with_capacity(deals.len());
+            for deal in &deals {
+                lines.extend(run(std::slice::from_ref(deal))?);
+            }
+            lines
+        }
     };
     // Accumulating: the earlier deals' lines become the true-up (SPEC §8.7).
     let lines = match super::accumulate::Span::of(rule, ctx.period) {
@@ -245,6 +326,7 @@ fn marginal(
     scale: Decimal,
     ctx: &PartnerCtx,
     deals: &[&Deal],
+    basis: TierBasis,
 ) -> Result<Vec<crate::engine::Line>> {
     let calc = ctx.calc(rule);
     let bounds = bounds(tiers, scale, calc)?;
@@ -363,6 +445,12 @@ fn marginal(
                     parts.join(" + ")
                 )
             }
+            _ if basis == TierBasis::Deal => format!(
+                "{} of {}, the deal tiered on its own{}",
+                parts.join(" + "),
+                ctx.money(deal.credited),
+                quota_note(measure, ctx)
+            ),
             _ => format!(
                 "{} of {}; cumulative {} → {}{}",
                 parts.join(" + "),
@@ -388,10 +476,15 @@ fn retroactive(
     scale: Decimal,
     ctx: &PartnerCtx,
     deals: &[&Deal],
+    basis: TierBasis,
 ) -> Result<Vec<crate::engine::Line>> {
     let calc = ctx.calc(rule);
     let bounds = bounds(tiers, scale, calc)?;
     let total = period_total(measure, deals, calc)?;
+    let revenue = match basis {
+        TierBasis::Period => "period revenue",
+        TierBasis::Deal => "the deal's revenue",
+    };
     let Some(k) = (0..tiers.len()).rev().find(|&k| bounds[k] <= total) else {
         return Ok(Vec::new());
     };
@@ -408,7 +501,7 @@ fn retroactive(
             format_rate(tier.from)
         ),
         TierMeasure::Revenue => format!(
-            "period revenue {} reaches {}",
+            "{revenue} {} reaches {}",
             ctx.money(total),
             ctx.money(tier.from)
         ),
@@ -421,7 +514,7 @@ fn retroactive(
                 format!("tier {} (from {})", k + 1, format_rate(tier.from))
             })?;
             format!(
-                "period revenue {} is {}% of quota, reaching {}%",
+                "{revenue} {} is {}% of quota, reaching {}%",
                 ctx.money(total),
                 percent.normalize(),
                 from.normalize()
@@ -472,6 +565,165 @@ fn retroactive(
                     )
                 }
             }
+        })
+        .collect()
+}
+
+/// Where the measure stands, for an interpolated rule's notes: "period revenue 125000.00", "the
+/// deal's revenue 40000.00", "period revenue 12500.00 is 125% of quota", "7 deals in the period".
+fn standing(
+    measure: TierMeasure,
+    total: Decimal,
+    scale: Decimal,
+    basis: TierBasis,
+    ctx: &PartnerCtx,
+    calc: Calc,
+) -> Result<String> {
+    let revenue = match basis {
+        TierBasis::Period => "period revenue",
+        TierBasis::Deal => "the deal's revenue",
+    };
+    Ok(match measure {
+        TierMeasure::Deals => format!("{total} deals in the period"),
+        TierMeasure::Units => match basis {
+            TierBasis::Period => format!("{} units in the period", format_rate(total)),
+            TierBasis::Deal => format!("the deal's {} units", format_rate(total)),
+        },
+        TierMeasure::Revenue => format!("{revenue} {}", ctx.money(total)),
+        TierMeasure::Attainment => {
+            let attainment = calc.ok(total.checked_div(scale), || "the attainment".into())?;
+            format!(
+                "{revenue} {} is {} of quota",
+                ctx.money(total),
+                percent_of(attainment, calc)?
+            )
+        }
+    })
+}
+
+/// A ratio as a percentage for notes, to at most two decimals (`about` when rounded): 1.25 → 125%.
+fn percent_of(ratio: Decimal, calc: Calc) -> Result<String> {
+    let percent = calc.mul(ratio, Decimal::ONE_HUNDRED, || "a percentage".into())?;
+    let shown = percent.round_dp(2);
+    let about = if shown == percent { "" } else { "about " };
+    Ok(format!("{about}{}%", shown.normalize()))
+}
+
+/// A curve point as the partner reads it: money for revenue, % of quota, or a deal count.
+fn point(measure: TierMeasure, from: Decimal, ctx: &PartnerCtx, calc: Calc) -> Result<String> {
+    Ok(match measure {
+        TierMeasure::Revenue => ctx.money(from),
+        TierMeasure::Deals => format!("{} deals", format_rate(from)),
+        TierMeasure::Units => format!("{} units", format_rate(from)),
+        TierMeasure::Attainment => percent_of(from, calc)?,
+    })
+}
+
+/// A rate for notes: exact when it has at most four decimals as a percentage, else `about` it
+/// rounded to four (the line itself uses the exact rate).
+fn rate_note(rate: Decimal, calc: Calc) -> Result<String> {
+    let percent = calc.mul(rate, Decimal::ONE_HUNDRED, || "a percentage".into())?;
+    let shown = percent.round_dp(4);
+    let about = if shown == percent { "" } else { "about " };
+    Ok(format!("{about}{}%", shown.normalize()))
+}
+
+/// The pay curve (SPEC §8.3): the rate at `total` on the line through the points around it, as the
+/// fraction `numerator ÷ width` so a line can be `credited × numerator ÷ width`, dividing last (exact
+/// whenever the result has a finite decimal form). At or above the last point, its rate.
+struct Interpolated {
+    numerator: Decimal,
+    width: Decimal,
+    rate: Decimal,
+    /// Words for the note: "between 100000.00 (5%) and 150000.00 (8%)".
+    position: String,
+}
+
+fn interpolate(
+    measure: TierMeasure,
+    tiers: &[Tier],
+    bounds: &[Decimal],
+    total: Decimal,
+    ctx: &PartnerCtx,
+    calc: Calc,
+) -> Result<Interpolated> {
+    let rate_of = |k: usize| match tiers[k].pay {
+        Pay::Rate(r) | Pay::Amount(r) => r,
+    };
+    // The first point is at 0 (parse), so some point is at or below any total.
+    let k = (0..bounds.len())
+        .rev()
+        .find(|&k| bounds[k] <= total)
+        .unwrap_or(0);
+    let here = || point(measure, tiers[k].from, ctx, calc);
+    let (r, last) = (rate_of(k), k + 1 == bounds.len());
+    if last || bounds[k] == total {
+        let position = match last && bounds[k] < total {
+            true => format!("above the last point {} ({})", here()?, format_percent(r)),
+            false => format!("on the point {} ({})", here()?, format_percent(r)),
+        };
+        return Ok(Interpolated {
+            numerator: r,
+            width: Decimal::ONE,
+            rate: r,
+            position,
+        });
+    }
+    let what = || "the interpolated rate".to_string();
+    let width = calc.ok(bounds[k + 1].checked_sub(bounds[k]), what)?;
+    let rise = calc.ok(rate_of(k + 1).checked_sub(r), what)?;
+    let along = calc.ok(total.checked_sub(bounds[k]), what)?;
+    let numerator = calc.ok(
+        calc.mul(r, width, what)?
+            .checked_add(calc.mul(rise, along, what)?),
+        what,
+    )?;
+    let rate = calc.ok(numerator.checked_div(width), what)?;
+    let position = format!(
+        "between {} ({}) and {} ({})",
+        here()?,
+        format_percent(r),
+        point(measure, tiers[k + 1].from, ctx, calc)?,
+        format_percent(rate_of(k + 1))
+    );
+    Ok(Interpolated {
+        numerator,
+        width,
+        rate,
+        position,
+    })
+}
+
+fn interpolated(
+    rule: &Rule,
+    measure: TierMeasure,
+    tiers: &[Tier],
+    scale: Decimal,
+    ctx: &PartnerCtx,
+    deals: &[&Deal],
+    basis: TierBasis,
+) -> Result<Vec<crate::engine::Line>> {
+    let calc = ctx.calc(rule);
+    let bounds = bounds(tiers, scale, calc)?;
+    let total = period_total(measure, deals, calc)?;
+    let curve = interpolate(measure, tiers, &bounds, total, ctx, calc)?;
+    let reach = format!(
+        "{}, {}",
+        standing(measure, total, scale, basis, ctx, calc)?,
+        curve.position
+    );
+    let rate = rate_note(curve.rate, calc)?;
+    deals
+        .iter()
+        .map(|deal| {
+            let overflow = || format!("deal {}: the tiered commission", deal.deal_id);
+            let raw = calc.mul(deal.credited, curve.numerator, overflow)?;
+            let raw = calc.ok(raw.checked_div(curve.width), overflow)?;
+            let note = format!(
+                "interpolated rate {rate} on {}: {reach}",
+                ctx.money(deal.credited)
+            );
+            deal_line(rule, ctx, deal, deal.credited, Some(curve.rate), raw, note)
         })
         .collect()
 }
@@ -799,6 +1051,7 @@ tiers = [{ from = "0", rate = "0.05" }, { from = "10000", rate = 0.08 }]
                 ],
                 decelerator: false,
                 accumulate: None,
+                basis: TierBasis::Period,
             })
         );
         let errors = parse_errors(
@@ -843,7 +1096,7 @@ tiers = [{ from = "0", rate = "0.05" }]
             vec![(
                 9,
                 8,
-                "`rules[0].mode` must be one of marginal, retroactive, found \"cumulative\""
+                "`rules[0].mode` must be one of marginal, retroactive, interpolated, found \"cumulative\""
                     .to_string()
             )]
         );
@@ -988,5 +1241,305 @@ tiers = [{ from = "0", rate = "0.05" }]
             .deals(vec![qty(deal("D1", "2026-10-01", "1.00"), u64::MAX)]);
         let err = f.try_output("t").unwrap_err().to_string();
         assert!(err.starts_with("partner P1, rule t: deal D1"), "{err}");
+    }
+
+    const POINTS: &str = r#"[{ from = "0", rate = "0.02" }, { from = "10000", rate = "0.05" }, { from = "20000", rate = "0.08" }]"#;
+
+    #[test]
+    fn interpolated_reads_the_rate_off_the_curve_and_pays_every_deal_at_it() {
+        let cases: Vec<(&str, Rows, Want)> = vec![
+            // total 10000.00 exactly on the point → 5%: 0.05 × 6000 = 300.00, 0.05 × 4000 = 200.00
+            (
+                "on a point",
+                vec![
+                    deal("D1", "2026-10-01", "6000.00"),
+                    deal("D2", "2026-10-02", "4000.00"),
+                ],
+                vec![("D1", "300.00"), ("D2", "200.00")],
+            ),
+            // total 15000: 0.05 + 0.03 × 5000 / 10000 = 0.065; 0.065 × 15000 = 975.00
+            (
+                "half way between two points",
+                vec![deal("D1", "2026-10-01", "15000.00")],
+                vec![("D1", "975.00")],
+            ),
+            // total 5000: 0.02 + 0.03 × 0.5 = 0.035: 0.035 × 1000 = 35.00, 0.035 × 4000 = 140.00
+            (
+                "first segment, the early deal earns the period's rate too",
+                vec![
+                    deal("D1", "2026-10-01", "1000.00"),
+                    deal("D2", "2026-10-30", "4000.00"),
+                ],
+                vec![("D1", "35.00"), ("D2", "140.00")],
+            ),
+            // total 25000 above the last point → 8%: 2000.00
+            (
+                "beyond the last point",
+                vec![deal("D1", "2026-10-01", "25000.00")],
+                vec![("D1", "2000.00")],
+            ),
+            // total 9999.99: 0.02 + 0.03 × 9999.99 / 10000 = 0.049999997;
+            // × 9999.99 = 499.9995 − 0.00003 = 499.99947… → 500.00 (not the 5% line: 499.9995 exactly)
+            (
+                "a cent short of a point",
+                vec![deal("D1", "2026-10-01", "9999.99")],
+                vec![("D1", "500.00")],
+            ),
+        ];
+        for (name, deals, expected) in cases {
+            let f = Fixture::new(&body("revenue", "interpolated", POINTS)).deals(deals);
+            assert_eq!(f.lines("t"), expect(&expected), "{name}");
+        }
+    }
+
+    #[test]
+    fn interpolated_notes_say_where_the_total_lies_and_the_rate_is_exact() {
+        let f = Fixture::new(&body("revenue", "interpolated", POINTS)).deals(vec![
+            deal("D1", "2026-10-01", "5000.00"),
+            deal("D2", "2026-10-02", "10000.00"),
+        ]);
+        let out = f.output("t");
+        assert_eq!(
+            out.lines[0].note,
+            "interpolated rate 6.5% on 5000.00: period revenue 15000.00, between 10000.00 (5%) and \
+             20000.00 (8%)"
+        );
+        assert_eq!(out.lines[0].rate, Some(d("0.065")));
+        // on a point, and above the last one
+        let f = Fixture::new(&body("revenue", "interpolated", POINTS)).deals(vec![deal(
+            "D1",
+            "2026-10-01",
+            "20000.00",
+        )]);
+        assert_eq!(
+            f.output("t").lines[0].note,
+            "interpolated rate 8% on 20000.00: period revenue 20000.00, on the point 20000.00 (8%)"
+        );
+        let f = Fixture::new(&body("revenue", "interpolated", POINTS)).deals(vec![deal(
+            "D1",
+            "2026-10-01",
+            "20000.01",
+        )]);
+        assert_eq!(
+            f.output("t").lines[0].note,
+            "interpolated rate 8% on 20000.01: period revenue 20000.01, above the last point \
+             20000.00 (8%)"
+        );
+        // Points 0 → 0% and 30000 → 10%; total 10000 → rate 1/30, not a finite decimal. Each line is
+        // credited × 0.1 × 10000 ÷ 30000, divided last: 5000 → 166.666… → 166.67 (twice), and the note
+        // shows the rate rounded, saying so.
+        let curve = r#"[{ from = "0", rate = "0" }, { from = "30000", rate = "0.10" }]"#;
+        let f = Fixture::new(&body("revenue", "interpolated", curve)).deals(vec![
+            deal("D1", "2026-10-01", "5000.00"),
+            deal("D2", "2026-10-02", "5000.00"),
+        ]);
+        assert_eq!(f.lines("t"), expect(&[("D1", "166.67"), ("D2", "166.67")]));
+        let out = f.output("t");
+        assert!(
+            out.lines[0]
+                .note
+                .starts_with("interpolated rate about 3.3333% on 5000.00: period revenue 10000.00"),
+            "{}",
+            out.lines[0].note
+        );
+        assert_eq!(out.lines[0].rate, Some(d("1") / d("30")));
+    }
+
+    #[test]
+    fn interpolated_attainment_and_deal_count_curves() {
+        // quota 10000; points at 0, 100% and 150% of quota; revenue 12500 = 125% → 6.5%: 812.50
+        let curve = r#"[{ from = "0", rate = "0.02" }, { from = "1.0", rate = "0.05" }, { from = "1.5", rate = "0.08" }]"#;
+        let f = Fixture::new(&body("attainment", "interpolated", curve))
+            .edit("P1", |p| p.quota = Some(d("10000.00")))
+            .deals(vec![deal("D1", "2026-10-01", "12500.00")]);
+        assert_eq!(f.lines("t"), expect(&[("D1", "812.50")]));
+        assert_eq!(
+            f.output("t").lines[0].note,
+            "interpolated rate 6.5% on 12500.00: period revenue 12500.00 is 125% of quota, between \
+             100% (5%) and 150% (8%)"
+        );
+        // deal counts: points 0 → 1%, 4 → 5%; 2 deals → 3% on each: 30.00 and 15.00
+        let curve = r#"[{ from = "0", rate = "0.01" }, { from = "4", rate = "0.05" }]"#;
+        let f = Fixture::new(&body("deals", "interpolated", curve)).deals(vec![
+            deal("D1", "2026-10-01", "1000.00"),
+            deal("D2", "2026-10-02", "500.00"),
+        ]);
+        assert_eq!(f.lines("t"), expect(&[("D1", "30.00"), ("D2", "15.00")]));
+        assert_eq!(
+            f.output("t").lines[1].note,
+            "interpolated rate 3% on 500.00: 2 deals in the period, between 0 deals (1%) and 4 \
+             deals (5%)"
+        );
+    }
+
+    #[test]
+    fn deal_basis_tiers_each_deal_on_its_own_amount() {
+        let rows = || {
+            vec![
+                deal("D1", "2026-10-01", "8000.00"),
+                deal("D2", "2026-10-02", "12000.00"),
+            ]
+        };
+        let with_basis = |mode: &str| format!("{}basis = \"deal\"\n", body("revenue", mode, TIERS));
+        let cases: Vec<(&str, Want)> = vec![
+            // D1 [0, 8000): 5% → 400.00; D2 [0, 12000): 10000 × 5% + 2000 × 8% = 500 + 160 = 660.00
+            ("marginal", vec![("D1", "400.00"), ("D2", "660.00")]),
+            // D1 8000 < 10000: 5% → 400.00; D2 12000 ≥ 10000: 8% → 960.00
+            ("retroactive", vec![("D1", "400.00"), ("D2", "960.00")]),
+            // points 0 → 5%, 10000 → 8%, 20000 → 10%: D1 at 8000: 0.05 + 0.03 × 0.8 = 0.074 → 592.00;
+            // D2 at 12000: 0.08 + 0.02 × 0.2 = 0.084 → 1008.00
+            ("interpolated", vec![("D1", "592.00"), ("D2", "1008.00")]),
+        ];
+        for (mode, expected) in cases {
+            let f = Fixture::new(&with_basis(mode)).deals(rows());
+            assert_eq!(f.lines("t"), expect(&expected), "{mode}");
+            // and the period basis (said out loud) is the default's answer, different here
+            let period = format!("{}basis = \"period\"\n", body("revenue", mode, TIERS));
+            let f_period = Fixture::new(&period).deals(rows());
+            let f_default = Fixture::new(&body("revenue", mode, TIERS)).deals(rows());
+            assert_eq!(f_period.lines("t"), f_default.lines("t"), "{mode}");
+            assert_ne!(f_period.lines("t"), f.lines("t"), "{mode}");
+        }
+        let f = Fixture::new(&with_basis("marginal")).deals(rows());
+        assert_eq!(
+            f.output("t").lines[1].note,
+            "tier 1 (5%) on 10000.00 + tier 2 (8%) on 2000.00 of 12000.00, the deal tiered on its own"
+        );
+        let f = Fixture::new(&with_basis("retroactive")).deals(rows());
+        assert_eq!(
+            f.output("t").lines[1].note,
+            "tier 2 (8%) of 12000.00: the deal's revenue 12000.00 reaches 10000.00"
+        );
+        // attainment per deal: quota 10000, tiers 0 → 2%, 100% → 5%; D2 alone is 120% of quota
+        let tiers = r#"[{ from = "0", rate = "0.02" }, { from = "1.0", rate = "0.05" }]"#;
+        let text = format!(
+            "{}basis = \"deal\"\n",
+            body("attainment", "retroactive", tiers)
+        );
+        let f = Fixture::new(&text)
+            .edit("P1", |p| p.quota = Some(d("10000.00")))
+            .deals(rows());
+        // D1 80% → 2% → 160.00; D2 120% → 5% → 600.00 (the period total 200% plays no part)
+        assert_eq!(f.lines("t"), expect(&[("D1", "160.00"), ("D2", "600.00")]));
+    }
+
+    #[test]
+    fn next_threshold_of_a_curve_is_the_next_point_and_none_per_deal() {
+        let f = Fixture::new(&body("revenue", "interpolated", POINTS)).deals(vec![deal(
+            "D1",
+            "2026-10-01",
+            "12000.00",
+        )]);
+        let t = f.threshold("t").expect("threshold");
+        assert_eq!((t.current, t.next), (d("12000.00"), d("20000")));
+        let text = format!("{}basis = \"deal\"\n", body("revenue", "marginal", TIERS));
+        let f = Fixture::new(&text).deals(vec![deal("D1", "2026-10-01", "6000.00")]);
+        assert!(f.threshold("t").is_none());
+    }
+
+    #[test]
+    fn parse_refuses_curves_and_bases_that_cannot_be_meant() {
+        let rule = |extra: &str| {
+            format!(
+                "[program]\nid = \"p\"\nname = \"P\"\ncurrency = \"USD\"\n\n[[rules]]\nid = \"t\"\nkind = \"tiered\"\n{extra}"
+            )
+        };
+        // line 10 `tiers = [...]`: the value at column 9
+        assert_eq!(
+            parse_errors(&rule(
+                "mode = \"interpolated\"\ntiers = [{ from = \"0\", rate = \"0.05\" }]\n"
+            )),
+            vec![(
+                10,
+                9,
+                "`rules[0].tiers` of an interpolated rule are the points of a curve and need at \
+                 least two; for one rate use `kind = \"percent\"`"
+                    .to_string()
+            )]
+        );
+        // a curve pays rates, also on deal counts: `amount` is an unknown key (line 11: `tiers = [{
+        // from = "0", ` is 23 characters, `amount` at column 24), and the point misses its rate
+        assert_eq!(
+            parse_errors(&rule(
+                "measure = \"deals\"\nmode = \"interpolated\"\ntiers = [{ from = \"0\", amount = \"5\" }, { from = \"2\", rate = \"0.1\" }]\n"
+            )),
+            vec![
+                (
+                    11,
+                    24,
+                    "unknown key `rules[0].tiers[0].amount`; expected one of: from, rate"
+                        .to_string()
+                ),
+                (
+                    11,
+                    10,
+                    "missing required key `rules[0].tiers[0].rate`".to_string()
+                ),
+            ]
+        );
+        // line 11 `basis = "deal"`: the value at column 9
+        assert_eq!(
+            parse_errors(&rule(
+                "measure = \"deals\"\nmode = \"marginal\"\nbasis = \"deal\"\ntiers = [{ from = \"0\", rate = \"0.05\" }]\n"
+            )),
+            vec![(
+                11,
+                9,
+                "`rules[0].basis` = \"deal\" cannot be used with `measure = \"deals\"`: every deal \
+                 counts as one deal on its own, so every deal would earn the first tier"
+                    .to_string()
+            )]
+        );
+        assert_eq!(
+            parse_errors(&rule(
+                "mode = \"marginal\"\nbasis = \"partner\"\ntiers = [{ from = \"0\", rate = \"0.05\" }]\n"
+            )),
+            vec![(
+                10,
+                9,
+                "`rules[0].basis` must be one of period, deal, found \"partner\"".to_string()
+            )]
+        );
+        let ok = program(&rule(
+            "mode = \"interpolated\"\nbasis = \"deal\"\ntiers = [{ from = \"0\", rate = \"0.05\" }, { from = \"1000\", rate = \"0.06\" }]\n",
+        ));
+        assert!(matches!(
+            &ok.rules[0].kind,
+            RuleKind::Tiered(Config {
+                mode: TierMode::Interpolated,
+                basis: TierBasis::Deal,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn deal_basis_with_accumulate_is_refused_at_basis() {
+        let errors = parse_errors(
+            r#"[program]
+id = "p"
+name = "P"
+currency = "USD"
+
+[[rules]]
+id = "t"
+kind = "tiered"
+basis = "deal"
+accumulate = "quarter"
+mode = "marginal"
+tiers = [{ from = "0", rate = "0.05" }, { from = "100", rate = "0.08" }]
+"#,
+        );
+        // line 9 `basis = "deal"`: the value starts at column 9
+        assert_eq!(
+            errors,
+            vec![(
+                9,
+                9,
+                "`rules[0].basis` = \"deal\" cannot be used with `accumulate`: a deal tiered on its own \
+                 has no quarter or year to date"
+                    .to_string()
+            )]
+        );
     }
 }
