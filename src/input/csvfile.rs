@@ -107,6 +107,9 @@ impl CsvFile {
         let reader = LineTracker::new(HashingReader::new(BufReader::with_capacity(1 << 16, f)));
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(true)
+            // Field counts are checked here, so a row of empty cells can be skipped whatever its
+            // length (Excel's trailing `,,,,` rows).
+            .flexible(true)
             .from_reader(reader);
         let headers = reader
             .headers()
@@ -115,27 +118,40 @@ impl CsvFile {
         let mut columns = Columns(Vec::new());
         for (i, name) in headers.iter().enumerate() {
             let name = name.trim_start_matches('\u{feff}').trim();
-            if columns.index(name).is_some() {
+            // `Deal ID`, `deal_id` and ` Deal-Id ` name the same column (CRM exports differ).
+            let key = header_key(name);
+            if columns.index(&key).is_some() {
                 return Err(Error::Input {
                     file: file_label,
                     line: 1,
                     column: name.to_string(),
                     value: name.to_string(),
-                    message: "column appears twice in the header".into(),
+                    message: "column appears twice in the header (names match ignoring case, spaces and punctuation)".into(),
                 });
             }
-            columns.0.push((name.to_string(), i));
+            columns.0.push((key, i));
         }
-        for col in required {
-            if columns.index(col).is_none() {
-                return Err(Error::Input {
-                    file: file_label,
-                    line: 1,
-                    column: col.to_string(),
-                    value: headers.iter().collect::<Vec<_>>().join(","),
-                    message: "required column is missing from the header".into(),
-                });
-            }
+        let missing: Vec<&str> = required
+            .iter()
+            .copied()
+            .filter(|col| columns.index(col).is_none())
+            .collect();
+        if !missing.is_empty() {
+            let message = if missing.len() == 1 {
+                "required column is missing from the header".to_string()
+            } else {
+                format!(
+                    "{} required columns are missing from the header",
+                    missing.len()
+                )
+            };
+            return Err(Error::Input {
+                file: file_label,
+                line: 1,
+                column: missing.join(", "),
+                value: headers.iter().collect::<Vec<_>>().join(","),
+                message,
+            });
         }
         Ok(CsvFile {
             file: file_label,
@@ -167,28 +183,45 @@ impl CsvFile {
         }
     }
 
-    /// Advances to the next data row; `None` at the end of the file.
+    /// Advances to the next data row, past rows whose cells are all empty; `None` at the end of the
+    /// file.
     pub fn next_row(&mut self) -> Result<Option<Row<'_>>> {
-        match self.reader.read_record(&mut self.record) {
-            Ok(true) => {
-                self.rows += 1;
-                let start = self.record.position().map(|p| p.byte()).unwrap_or(0);
-                let line = self.reader.get_mut().line_of(start);
-                Ok(Some(Row {
-                    file: &self.file,
-                    line,
-                    record: Fields::Record(&self.record),
-                    columns: &self.columns,
-                }))
-            }
-            Ok(false) => Ok(None),
-            Err(e) => {
-                let start = e.position().map(|p| p.byte());
-                let mut error = malformed(&self.file, e);
-                if let (Some(start), Error::Malformed { line, .. }) = (start, &mut error) {
-                    *line = self.reader.get_mut().line_of(start);
+        loop {
+            match self.reader.read_record(&mut self.record) {
+                Ok(true) => {
+                    if self.record.iter().all(|cell| cell.trim().is_empty()) {
+                        continue;
+                    }
+                    let start = self.record.position().map(|p| p.byte()).unwrap_or(0);
+                    let line = self.reader.get_mut().line_of(start);
+                    if self.record.len() != self.columns.len() {
+                        return Err(Error::Malformed {
+                            file: self.file.clone(),
+                            line,
+                            message: format!(
+                                "row has {} fields but the header has {}",
+                                self.record.len(),
+                                self.columns.len()
+                            ),
+                        });
+                    }
+                    self.rows += 1;
+                    return Ok(Some(Row {
+                        file: &self.file,
+                        line,
+                        record: Fields::Record(&self.record),
+                        columns: &self.columns,
+                    }));
                 }
-                Err(error)
+                Ok(false) => return Ok(None),
+                Err(e) => {
+                    let start = e.position().map(|p| p.byte());
+                    let mut error = malformed(&self.file, e);
+                    if let (Some(start), Error::Malformed { line, .. }) = (start, &mut error) {
+                        *line = self.reader.get_mut().line_of(start);
+                    }
+                    return Err(error);
+                }
             }
         }
     }
@@ -222,7 +255,24 @@ pub(crate) fn malformed(file: &str, e: csv::Error) -> Error {
     }
 }
 
-/// Header name → field index.
+/// How a header name is matched: lower case, and every run of spaces or punctuation one `_`, so an
+/// export's `Deal ID`, `Close-Date` or ` Partner Id ` finds `deal_id`, `close_date`, `partner_id`.
+pub fn header_key(name: &str) -> String {
+    let mut key = String::with_capacity(name.len());
+    for c in name.trim_start_matches('\u{feff}').trim().chars() {
+        if c.is_alphanumeric() {
+            key.extend(c.to_lowercase());
+        } else if !key.is_empty() && !key.ends_with('_') {
+            key.push('_');
+        }
+    }
+    while key.ends_with('_') {
+        key.pop();
+    }
+    key
+}
+
+/// Header name (as [`header_key`] makes it) → field index.
 pub struct Columns(Vec<(String, usize)>);
 
 impl Columns {
@@ -376,13 +426,27 @@ impl<'a> Row<'a> {
     }
 
     pub fn error(&self, column: impl ColumnRef, value: &str, message: impl Into<String>) -> Error {
+        let mut message = message.into();
+        if self.looks_like_a_footer() {
+            message.push_str(
+                "; this row looks like a report's totals footer: export without totals, or delete the row",
+            );
+        }
         Error::Input {
             file: self.file.to_string(),
             line: self.line,
             column: column.name().to_string(),
             value: value.to_string(),
-            message: message.into(),
+            message,
         }
+    }
+
+    /// A CRM report's last row (`Grand Totals`, `Total`, `Count: 42`) in the first cell.
+    fn looks_like_a_footer(&self) -> bool {
+        let first = self.record.get(0).unwrap_or("").trim().to_lowercase();
+        let word = first.split([':', ' ']).next().unwrap_or("");
+        first.starts_with("grand total")
+            || ["total", "totals", "subtotal", "subtotals", "count", "sum"].contains(&word)
     }
 
     /// The cell's text without surrounding whitespace, or `None` when the column is absent or the

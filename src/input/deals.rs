@@ -909,6 +909,10 @@ fn parse_unquoted(ctx: &Ctx, block: &Block, acc: &mut Acc, out: &mut BlockOut) {
         } else {
             pos = end;
         }
+        // A row of empty cells (Excel's trailing `,,,,`) is skipped, as `CsvFile` skips it.
+        if bytes.iter().all(|&b| b == b',' || b == b' ' || b == b'\t') {
+            continue;
+        }
         out.rows += 1;
         commas.clear();
         commas.extend(memchr::memchr_iter(b',', bytes));
@@ -970,6 +974,9 @@ fn parse_quoted(ctx: &Ctx, block: &Block, acc: &mut Acc, out: &mut BlockOut) {
                 out.stop = Some(row_error(error));
                 break;
             }
+        }
+        if bytes.iter().all(|cell| cell.trim_ascii().is_empty()) {
+            continue;
         }
         let start = bytes.position().map_or(0, |p| p.byte());
         let line = reader.get_mut().line_of(start);

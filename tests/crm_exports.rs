@@ -1,0 +1,122 @@
+//! CSV files as CRM and spreadsheet exports come: headers in other cases and spellings (`Deal ID`),
+//! a byte-order mark, CRLF line endings, Excel's trailing rows of empty cells, a report's totals
+//! footer, and several missing columns at once.
+
+use assert_cmd::Command;
+use std::path::{Path, PathBuf};
+
+const PROGRAM: &str = "[program]\nid = \"p\"\nname = \"P\"\ncurrency = \"USD\"\n\n[[rules]]\nid = \"r\"\nkind = \"percent\"\nrate = \"0.10\"\n";
+
+struct Case {
+    dir: tempfile::TempDir,
+}
+
+impl Case {
+    fn new() -> Case {
+        let case = Case {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        case.write("p.toml", PROGRAM.as_bytes());
+        case.write(
+            "partners.csv",
+            b"\xef\xbb\xbfPartner ID,Name,TYPE\r\nP1,One,reseller\r\nP2,Two,reseller\r\n",
+        );
+        case
+    }
+
+    fn write(&self, name: &str, bytes: &[u8]) -> PathBuf {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn run(&self, deals: &str) -> std::process::Output {
+        let deals = self.write("deals.csv", deals.as_bytes());
+        Command::cargo_bin("payline")
+            .unwrap()
+            .arg("run")
+            .arg("--program")
+            .arg(self.path("p.toml"))
+            .arg("--partners")
+            .arg(self.path("partners.csv"))
+            .arg("--deals")
+            .arg(&deals)
+            .args(["--period", "2026-10", "--out"])
+            .arg(self.path("out"))
+            .output()
+            .unwrap()
+    }
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap()
+}
+
+#[test]
+fn a_salesforce_style_export_runs_as_is() {
+    let case = Case::new();
+    let output = case.run(
+        "\u{feff}Deal ID,Partner ID,Closed On,Amount,Customer Type\r\n\
+         D1,P1,2026-10-01,1000.00,new\r\n\
+         D2,P2,2026-10-02,2500.00,expansion\r\n\
+         ,,,,\r\n\
+         ,,,,\r\n",
+    );
+    assert!(output.status.success(), "{output:?}");
+    let lines = read(&case.path("out/lines.csv"));
+    assert!(
+        lines.contains("2026-10,P1,payout,r,percent,deal,D1,1000.00,0.1,100.00,"),
+        "{lines}"
+    );
+    assert!(
+        lines.contains("2026-10,P2,payout,r,percent,deal,D2,2500.00,0.1,250.00,"),
+        "{lines}"
+    );
+    // The empty rows are not data: the manifest counts two deal rows.
+    let manifest: serde_json::Value =
+        serde_json::from_str(&read(&case.path("out/manifest.json"))).unwrap();
+    assert_eq!(manifest["inputs"]["deals"]["rows"], 2, "{manifest}");
+}
+
+#[test]
+fn a_totals_footer_is_refused_with_a_hint() {
+    let case = Case::new();
+    let output = case.run(
+        "Deal ID,Partner ID,Closed On,Amount\r\nD1,P1,2026-10-01,1000.00\r\nGrand Totals,,,1000.00\r\n",
+    );
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("deals.csv:3: column `partner_id`: a value is required; this row looks like a report's totals footer"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn every_missing_column_is_named_at_once() {
+    let case = Case::new();
+    let output = case.run("Deal ID,Amount\r\nD1,1000.00\r\n");
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("deals.csv:1: column `partner_id, closed_on`: 2 required columns are missing from the header (value: `Deal ID,Amount`)"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn two_headers_that_name_one_column_are_refused() {
+    let case = Case::new();
+    let output =
+        case.run("deal_id,Deal ID,partner_id,closed_on,amount\nD1,D1,P1,2026-10-01,1.00\n");
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("column `Deal ID`: column appears twice in the header"),
+        "{stderr}"
+    );
+}
