@@ -50,9 +50,24 @@ measure = "deals"
 target = 4
 amount = "300.00"
 accumulate = "quarter"
+
+[[rules]]
+id = "curve-goal"
+kind = "goal"
+measure = "revenue"
+target = "20000"
+accumulate = "quarter"
+curve = [{ at = "0.5", amount = "0" }, { at = "1.0", amount = "1000" }, { at = "2.0", amount = "1500" }]
+
+[[rules]]
+id = "units-rebate"
+kind = "rebate"
+measure = "units"
+accumulate = "quarter"
+tiers = [{ from = "0", amount = "0" }, { from = "3", amount = "1.00" }, { from = "6", amount = "2.00" }]
 "#;
 
-const RULES: [&str; 4] = ["retro", "marginal", "rebate", "goal"];
+const RULES: [&str; 6] = ["retro", "marginal", "rebate", "goal", "curve-goal", "units-rebate"];
 
 /// September, then the months of 2026-Q4.
 const MONTHS: [&str; 4] = ["2026-09", "2026-10", "2026-11", "2026-12"];

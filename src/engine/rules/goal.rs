@@ -335,7 +335,16 @@ fn on_curve(
     let calc = ctx.calc(rule);
     let bounds = curve_bounds(points, goal, calc)?;
     let Some(k) = (0..bounds.len()).rev().find(|&k| bounds[k] <= value) else {
-        return Ok(RuleOutput::default());
+        // Below the first point: nothing, or with `accumulate` a true-up of what was paid (§8.7).
+        let lines = super::accumulate::settle_period(rule, ctx, None, || {
+            format!(
+                "{} {} is below the curve's first point {}{how}",
+                measure.name(),
+                format_measure(measure, value, ctx),
+                format_measure(measure, bounds[0], ctx)
+            )
+        })?;
+        return Ok(RuleOutput::lines(lines));
     };
     let what = || "the amount on the curve".to_string();
     let percent = |ratio: Decimal| -> Result<String> {
@@ -379,14 +388,10 @@ fn on_curve(
         percent(at)?,
         format_measure(measure, goal, ctx)
     );
-    Ok(RuleOutput::lines(vec![period_line(
-        rule,
-        ctx,
-        Some(value),
-        None,
-        raw,
-        note,
-    )]))
+    let line = period_line(rule, ctx, Some(value), None, raw, note);
+    // With `accumulate`, after the span's first period only the true-up is written (SPEC §8.7).
+    let lines = super::accumulate::settle_period(rule, ctx, Some(line), String::new)?;
+    Ok(RuleOutput::lines(lines))
 }
 
 #[cfg(test)]

@@ -170,7 +170,10 @@ pub fn evaluate(rule: &Rule, config: &Config, ctx: &PartnerCtx) -> Result<RuleOu
     let total = measure_total(rule, config, &deals, ctx)?;
     let Some((threshold, rate)) = reached(basis, total) else {
         let lines = super::accumulate::settle_period(rule, ctx, None, || {
-            format!("revenue {} reaches no threshold", ctx.money(total))
+            match config.measure {
+                Measure::Units => format!("{} units reach no tier", format_rate(total)),
+                _ => format!("revenue {} reaches no threshold", ctx.money(total)),
+            }
         })?;
         return Ok(RuleOutput::lines(lines));
     };
@@ -184,7 +187,8 @@ pub fn evaluate(rule: &Rule, config: &Config, ctx: &PartnerCtx) -> Result<RuleOu
             ctx.money(rate),
         );
         let line = period_line(rule, ctx, Some(total), Some(rate), raw, note);
-        return Ok(RuleOutput::lines(vec![line]));
+        let lines = super::accumulate::settle_period(rule, ctx, Some(line), String::new)?;
+        return Ok(RuleOutput::lines(lines));
     }
     let raw = calc.mul(rate, total, || "the rebate".into())?;
     let note = format!(
