@@ -93,7 +93,7 @@ pub fn load_many(
     lenient_funds: bool,
     progress: &mut dyn FnMut(Stage),
 ) -> Result<Vec<Loaded>> {
-    let Some(plan) = crate::engine::plan::deal_plan(programs, period) else {
+    let Some(mut plan) = crate::engine::plan::deal_plan(programs, period) else {
         // Programs in different currencies credit every deal differently: one stream each.
         return programs
             .iter()
@@ -123,6 +123,15 @@ pub fn load_many(
             }
             None => None,
         });
+    }
+    // Lines the previous batch left pending are released or cancelled by their rows, however long
+    // ago they closed (a row missing from one export, a shorter hold_days since): keep those rows.
+    for since in batches
+        .iter()
+        .flatten()
+        .filter_map(crate::input::PreviousBatch::pending_since)
+    {
+        plan.held_from = Some(plan.held_from.map_or(since, |from| from.min(since)));
     }
     let mut fx_warnings = Vec::new();
     let fx = match &paths.fx {

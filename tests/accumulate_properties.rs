@@ -67,7 +67,14 @@ accumulate = "quarter"
 tiers = [{ from = "0", amount = "0" }, { from = "3", amount = "1.00" }, { from = "6", amount = "2.00" }]
 "#;
 
-const RULES: [&str; 6] = ["retro", "marginal", "rebate", "goal", "curve-goal", "units-rebate"];
+const RULES: [&str; 6] = [
+    "retro",
+    "marginal",
+    "rebate",
+    "goal",
+    "curve-goal",
+    "units-rebate",
+];
 
 /// September, then the months of 2026-Q4.
 const MONTHS: [&str; 4] = ["2026-09", "2026-10", "2026-11", "2026-12"];

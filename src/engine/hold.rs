@@ -107,10 +107,18 @@ pub(crate) fn release(
     inputs: &Inputs,
     per_partner: &mut PartnerLines,
     warnings: &mut Vec<Warning>,
-) {
+) -> Option<chrono::NaiveDate> {
     let held = &inputs.ledger.pending_lines;
+    // The first day of the earliest period whose held lines stay pending after this run: the next
+    // run keeps their rows (`DealPlan::held_from`) even when hold_days shrank or a row was missing.
+    let mut still_pending: Option<chrono::NaiveDate> = None;
+    let mut keep = |since: &str| {
+        if let Some(p) = Period::parse(since) {
+            still_pending = Some(still_pending.map_or(p.start, |d| d.min(p.start)));
+        }
+    };
     if held.is_empty() {
-        return;
+        return None;
     }
     let deals = &inputs.deals;
     let mut rows: BTreeMap<(usize, &str), &Deal> = BTreeMap::new();
@@ -129,6 +137,7 @@ pub(crate) fn release(
     let mut missing = Vec::new();
     for ((partner, deal_id, rule_id), (amount, since)) in held {
         let Some(deal) = rows.get(&(*partner, deal_id.as_str())) else {
+            keep(since);
             missing.push(format!(
                 "{deal_id}/{} ({rule_id}, since {since})",
                 partners[*partner].id
@@ -174,6 +183,7 @@ pub(crate) fn release(
             continue;
         }
         let Some(day) = release_day(deal.closed_on, hold_days).filter(|d| *d <= period.end) else {
+            keep(since);
             continue;
         };
         let why = format!(
@@ -205,12 +215,13 @@ pub(crate) fn release(
         warnings.push(Warning::new(
             WarningCode::PendingDealMissing,
             format!(
-                "{} pending line(s) stay pending: their deal rows are not in deals.csv among the rows closed in the last {hold_days} days before {period}, so neither their hold nor a refund can be checked (e.g. {})",
+                "{} pending line(s) stay pending: their deal rows are not in deals.csv (or were re-dated after {period} began), so neither their hold nor a refund can be checked; restore the rows and the next run releases or cancels them (e.g. {})",
                 missing.len(),
                 examples.join(", ")
             ),
         ));
     }
+    still_pending
 }
 
 #[cfg(test)]

@@ -52,6 +52,9 @@ pub struct Outcome {
     /// Every money line earned, clawed back or adjusted in the period, by partner, then in
     /// calculation order.
     pub lines: Vec<Line>,
+    /// The first day of the earliest period that still has a line on the `pending` account after
+    /// this run (SPEC §8.2); the manifest records it so the next run keeps those deals' rows.
+    pub pending_since: Option<chrono::NaiveDate>,
     /// The period's account movements (SPEC §5, §7), by partner: each fund's draws, then the payout
     /// (−paid). lines.csv and ledger.csv hold `lines` and `movements`, so the ledger is the complete
     /// history of every account.
@@ -359,7 +362,7 @@ pub fn evaluate(program: &Program, period: &Period, inputs: &Inputs) -> Result<O
         &mut per_partner,
         &mut outcome.warnings,
     );
-    hold::release(
+    let still_pending = hold::release(
         program,
         period,
         inputs,
@@ -413,6 +416,15 @@ pub fn evaluate(program: &Program, period: &Period, inputs: &Inputs) -> Result<O
         .sort_by(|a, b| (a.partner, &a.account).cmp(&(b.partner, &b.account)));
     outcome.movements = movements(program, &per_partner, fund_inflows, &outcome.payouts);
     outcome.lines = per_partner.into_lines();
+    let held_now = outcome
+        .lines
+        .iter()
+        .any(|l| matches!(l.kind, LineKind::Pending(_)))
+        .then_some(period.start);
+    outcome.pending_since = match (still_pending, held_now) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
     ensure_lines_are_unique(&outcome, partners)?;
     Ok(outcome)
 }

@@ -98,6 +98,9 @@ struct PreviousManifest {
     currency: String,
     period: ManifestPeriod,
     outputs: BTreeMap<String, String>,
+    /// Written by batches with lines still pending (SPEC §8.2); older batches lack it.
+    #[serde(default)]
+    pending_since: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -125,6 +128,17 @@ pub struct PreviousBatch {
     manifest_sha256: String,
     minor_units: u32,
     pub problems: Vec<String>,
+}
+
+impl PreviousBatch {
+    /// The first day of the earliest period whose lines the batch left on the `pending` account:
+    /// the deal rows closed since then are needed to release or cancel them (SPEC §8.2).
+    pub fn pending_since(&self) -> Option<chrono::NaiveDate> {
+        self.manifest
+            .pending_since
+            .as_deref()
+            .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+    }
 }
 
 /// How a finance user names a period: `September 2026`, `2026-Q3`, `2026`.

@@ -37,6 +37,11 @@ pub struct Manifest {
     pub outputs: BTreeMap<String, String>,
     pub rows: BTreeMap<&'static str, usize>,
     pub totals: BTreeMap<&'static str, String>,
+    /// The first day of the earliest period with a line still on the `pending` account (SPEC §8.2):
+    /// the next run keeps the deal rows closed since then, so every held line can be released or
+    /// cancelled, whatever `hold_days` is then. Absent when nothing is pending.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pending_since: Option<String>,
 }
 
 impl Manifest {
@@ -83,6 +88,7 @@ impl Manifest {
             outputs: BTreeMap::new(),
             rows,
             totals,
+            pending_since: outcome.pending_since.map(|d| d.to_string()),
         }
     }
 

@@ -169,11 +169,9 @@ pub fn evaluate(rule: &Rule, config: &Config, ctx: &PartnerCtx) -> Result<RuleOu
     let deals = super::accumulate::measured(rule, ctx);
     let total = measure_total(rule, config, &deals, ctx)?;
     let Some((threshold, rate)) = reached(basis, total) else {
-        let lines = super::accumulate::settle_period(rule, ctx, None, || {
-            match config.measure {
-                Measure::Units => format!("{} units reach no tier", format_rate(total)),
-                _ => format!("revenue {} reaches no threshold", ctx.money(total)),
-            }
+        let lines = super::accumulate::settle_period(rule, ctx, None, || match config.measure {
+            Measure::Units => format!("{} units reach no tier", format_rate(total)),
+            _ => format!("revenue {} reaches no threshold", ctx.money(total)),
         })?;
         return Ok(RuleOutput::lines(lines));
     };

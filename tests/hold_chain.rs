@@ -1,0 +1,116 @@
+//! SPEC §8.2 through the chain when the month-end inputs are not what they were: a held line whose
+//! deal row is missing from one month's export, or whose hold was shortened, is released when the
+//! row is back, never stranded on the `pending` account.
+
+use assert_cmd::Command;
+use std::path::{Path, PathBuf};
+
+fn program(hold_days: u32) -> String {
+    format!(
+        "[program]\nid = \"s\"\nname = \"S\"\ncurrency = \"USD\"\n\n[payout]\nhold_days = {hold_days}\n\n[[rules]]\nid = \"c\"\nkind = \"percent\"\nrate = \"0.10\"\n"
+    )
+}
+
+struct Chain {
+    dir: tempfile::TempDir,
+}
+
+impl Chain {
+    fn new() -> Chain {
+        let chain = Chain {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        std::fs::write(
+            chain.path("partners.csv"),
+            "partner_id,name,type\nP1,One,reseller\n",
+        )
+        .unwrap();
+        chain
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Runs `period` with `deals` (rows after the header) and returns its --out.
+    fn run(&self, hold_days: u32, period: &str, deals: &[&str], ledger: Option<&Path>) -> PathBuf {
+        std::fs::write(self.path("p.toml"), program(hold_days)).unwrap();
+        let mut text = String::from("deal_id,partner_id,closed_on,amount\n");
+        for d in deals {
+            text.push_str(d);
+            text.push('\n');
+        }
+        std::fs::write(self.path("deals.csv"), text).unwrap();
+        let out = self.path(period);
+        let mut cmd = Command::cargo_bin("payline").unwrap();
+        cmd.arg("run")
+            .arg("--program")
+            .arg(self.path("p.toml"))
+            .arg("--partners")
+            .arg(self.path("partners.csv"))
+            .arg("--deals")
+            .arg(self.path("deals.csv"))
+            .args(["--period", period, "--out"])
+            .arg(&out);
+        if let Some(prev) = ledger {
+            cmd.arg("--ledger").arg(prev);
+        }
+        let output = cmd.output().unwrap();
+        assert!(output.status.success(), "{output:?}");
+        out
+    }
+}
+
+fn read(path: PathBuf) -> String {
+    std::fs::read_to_string(path).unwrap()
+}
+
+#[test]
+fn a_held_line_whose_row_was_missing_for_a_month_is_released_when_it_is_back() {
+    let chain = Chain::new();
+    let d1 = "D1,P1,2026-09-10,1000.00";
+    let d9 = "D9,P1,2026-10-15,10.00";
+    let september = chain.run(30, "2026-09", &[d1], None);
+    assert_eq!(
+        read(september.join("balances.csv")),
+        "partner_id,account,balance\nP1,pending,100.00\n"
+    );
+    // October's export lacks D1: its line stays pending, with a warning, and the manifest remembers
+    // since when lines are pending.
+    let october = chain.run(30, "2026-10", &[d9], Some(&september));
+    assert!(read(october.join("manifest.json")).contains("\"pending_since\": \"2026-09-01\""));
+    // November's export has D1 again, closed in September, beyond the 30-day window: released.
+    let november = chain.run(30, "2026-11", &[d1, d9], Some(&october));
+    let lines = read(november.join("lines.csv"));
+    assert!(
+        lines.contains("2026-11,P1,payout,c,release,deal,D1,,,100.00,"),
+        "{lines}"
+    );
+    assert!(
+        lines.contains("2026-11,P1,payout,,payout,payout,,,,-101.00,"),
+        "{lines}"
+    );
+    assert_eq!(
+        read(november.join("balances.csv")),
+        "partner_id,account,balance\n"
+    );
+}
+
+#[test]
+fn a_held_line_is_released_after_hold_days_is_shortened() {
+    let chain = Chain::new();
+    let d1 = "D1,P1,2026-09-25,1000.00";
+    let september = chain.run(30, "2026-09", &[d1], None);
+    // hold_days is cut to 0 in October: the September line is no longer in any hold window, but it is
+    // still released (its hold of 30 days from 09-25 ended on 10-25).
+    let october = chain.run(0, "2026-10", &[d1], Some(&september));
+    let lines = read(october.join("lines.csv"));
+    assert!(
+        lines.contains("2026-10,P1,payout,c,release,deal,D1,,,100.00,"),
+        "{lines}"
+    );
+    assert_eq!(
+        read(october.join("balances.csv")),
+        "partner_id,account,balance\n"
+    );
+}
