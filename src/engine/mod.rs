@@ -191,16 +191,45 @@ fn drop_paid_deal_lines(
     if paid.is_empty() {
         return;
     }
+    // SPEC §8.6: dated rules of the same kind paying for the same thing are versions of one rule; a
+    // row one version paid is not paid again by another when the CRM re-dates it across their dates.
+    let dated = |r: &Rule| r.when.valid_from.is_some() || r.when.valid_until.is_some();
+    let versions: Vec<&str> = std::iter::once(&*rule.id)
+        .chain(
+            ctx.program
+                .rules
+                .iter()
+                .filter(|r| {
+                    r.id != rule.id
+                        && dated(rule)
+                        && dated(r)
+                        && r.kind.pays_for().is_some()
+                        && r.kind.pays_for() == rule.kind.pays_for()
+                })
+                .map(|r| &*r.id),
+        )
+        .collect();
     lines.retain(|line| {
-        let key = (ctx.index, line.source_id.to_string(), rule.id.to_string());
-        match paid.get(&key) {
+        let found = versions.iter().find_map(|version| {
+            let key = (ctx.index, line.source_id.to_string(), version.to_string());
+            paid.get(&key).map(|paid_in| (*version, paid_in))
+        });
+        match found {
             None => true,
-            Some(paid_in) => {
+            Some((version, paid_in)) => {
+                let by = if version == &*rule.id {
+                    format!("rule `{}` already paid it", rule.id)
+                } else {
+                    format!(
+                        "rule `{version}`, another version of `{}`, already paid it",
+                        rule.id
+                    )
+                };
                 warnings.push(Warning::new(
                     WarningCode::DealPaidAlready,
                     format!(
-                        "deal {} of partner {}: rule `{}` already paid it in {paid_in}; its closed_on is now in {}, so it was not paid again",
-                        line.source_id, ctx.partner.id, rule.id, ctx.period
+                        "deal {} of partner {}: {by} in {paid_in}; its closed_on is now in {}, so it was not paid again",
+                        line.source_id, ctx.partner.id, ctx.period
                     ),
                 ));
                 false

@@ -1,6 +1,7 @@
-//! SPEC §8.2 through the chain when the month-end inputs are not what they were: a held line whose
-//! deal row is missing from one month's export, or whose hold was shortened, is released when the
-//! row is back, never stranded on the `pending` account.
+//! SPEC §8 features through the chain when the month-end inputs are not what they were: a held line
+//! whose deal row is missing from one month's export, or whose hold was shortened, is released when
+//! the row is back, never stranded on the `pending` account (§8.2); a deal re-dated across the dates
+//! of two versions of a rule is paid once (§8.6, §7).
 
 use assert_cmd::Command;
 use std::path::{Path, PathBuf};
@@ -10,6 +11,9 @@ fn program(hold_days: u32) -> String {
         "[program]\nid = \"s\"\nname = \"S\"\ncurrency = \"USD\"\n\n[payout]\nhold_days = {hold_days}\n\n[[rules]]\nid = \"c\"\nkind = \"percent\"\nrate = \"0.10\"\n"
     )
 }
+
+/// Two versions of a commission: 10% until 15 September, 12% from 16 September.
+const VERSIONS: &str = "[program]\nid = \"s\"\nname = \"S\"\ncurrency = \"USD\"\n\n[[rules]]\nid = \"old\"\nkind = \"percent\"\nrate = \"0.10\"\nvalid_until = 2026-09-15\n\n[[rules]]\nid = \"new\"\nkind = \"percent\"\nrate = \"0.12\"\nvalid_from = 2026-09-16\n";
 
 struct Chain {
     dir: tempfile::TempDir,
@@ -34,7 +38,17 @@ impl Chain {
 
     /// Runs `period` with `deals` (rows after the header) and returns its --out.
     fn run(&self, hold_days: u32, period: &str, deals: &[&str], ledger: Option<&Path>) -> PathBuf {
-        std::fs::write(self.path("p.toml"), program(hold_days)).unwrap();
+        self.run_program(&program(hold_days), period, deals, ledger)
+    }
+
+    fn run_program(
+        &self,
+        program: &str,
+        period: &str,
+        deals: &[&str],
+        ledger: Option<&Path>,
+    ) -> PathBuf {
+        std::fs::write(self.path("p.toml"), program).unwrap();
         let mut text = String::from("deal_id,partner_id,closed_on,amount\n");
         for d in deals {
             text.push_str(d);
@@ -113,4 +127,25 @@ fn a_held_line_is_released_after_hold_days_is_shortened() {
         read(october.join("balances.csv")),
         "partner_id,account,balance\n"
     );
+}
+
+#[test]
+fn a_deal_re_dated_across_two_versions_of_a_rule_is_paid_once() {
+    let chain = Chain::new();
+    let september = chain.run_program(VERSIONS, "2026-09", &["D1,P1,2026-09-10,1000.00"], None);
+    assert!(
+        read(september.join("lines.csv"))
+            .contains("2026-09,P1,payout,old,percent,deal,D1,1000.00,0.1,100.00,")
+    );
+    // The CRM re-dates D1 into October: `new` (12%) would pay it again; the ledger shows `old` paid it.
+    let october = chain.run_program(
+        VERSIONS,
+        "2026-10",
+        &["D1,P1,2026-10-05,1000.00"],
+        Some(&september),
+    );
+    let lines = read(october.join("lines.csv"));
+    assert!(!lines.contains(",D1,"), "{lines}");
+    let manifest = read(october.join("manifest.json"));
+    assert!(manifest.contains("\"earned\": \"0.00\""), "{manifest}");
 }
