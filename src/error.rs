@@ -101,6 +101,8 @@ pub enum WarningCode {
     AccumulateWithoutLedger,
     /// An adjustment already applied in an earlier period: not applied again (SPEC §8.1).
     AdjustmentAppliedAlready,
+    /// An adjustment dated in an earlier period that the ledger never applied: not applied now.
+    AdjustmentNotApplied,
     /// A pending line whose deal row is no longer in deals.csv: kept pending (SPEC §8.2).
     PendingDealMissing,
 }

@@ -149,3 +149,53 @@ fn a_deal_re_dated_across_two_versions_of_a_rule_is_paid_once() {
     let manifest = read(october.join("manifest.json"));
     assert!(manifest.contains("\"earned\": \"0.00\""), "{manifest}");
 }
+
+#[test]
+fn an_adjustment_added_for_a_month_already_run_is_named_not_silently_dropped() {
+    let chain = Chain::new();
+    let adjustments = chain.path("adjustments.csv");
+    std::fs::write(
+        &adjustments,
+        "adjustment_id,partner_id,amount,reason,decided_on\nJ1,P1,25.00,Goodwill,2026-09-05\n",
+    )
+    .unwrap();
+    let run = |period: &str, ledger: Option<&Path>| {
+        let out = chain.path(period);
+        let mut cmd = Command::cargo_bin("payline").unwrap();
+        std::fs::write(chain.path("p.toml"), program(0)).unwrap();
+        std::fs::write(
+            chain.path("deals.csv"),
+            "deal_id,partner_id,closed_on,amount\n",
+        )
+        .unwrap();
+        cmd.arg("run")
+            .arg("--program")
+            .arg(chain.path("p.toml"))
+            .arg("--partners")
+            .arg(chain.path("partners.csv"))
+            .arg("--deals")
+            .arg(chain.path("deals.csv"))
+            .arg("--adjustments")
+            .arg(&adjustments)
+            .args(["--period", period, "--json", "--out"])
+            .arg(&out);
+        if let Some(prev) = ledger {
+            cmd.arg("--ledger").arg(prev);
+        }
+        let output = cmd.output().unwrap();
+        assert!(output.status.success(), "{output:?}");
+        (out, String::from_utf8(output.stdout).unwrap())
+    };
+    let (september, _) = run("2026-09", None);
+    // Someone adds J0, dated in September, after September's batch ran.
+    std::fs::write(&adjustments, "adjustment_id,partner_id,amount,reason,decided_on\nJ0,P1,40.00,Late goodwill,2026-09-28\nJ1,P1,25.00,Goodwill,2026-09-05\n").unwrap();
+    let (october, summary) = run("2026-10", Some(&september));
+    assert!(
+        summary.contains("\"code\": \"adjustment-not-applied\""),
+        "{summary}"
+    );
+    assert!(summary.contains("adjustment J0 of partner P1 is decided on 2026-09-28, before 2026-10, and the ledger shows it never applied"), "{summary}");
+    // J1, applied in September, raises nothing; nothing is applied in October.
+    assert!(!summary.contains("J1"), "{summary}");
+    assert!(!read(october.join("lines.csv")).contains("adjustment"));
+}

@@ -15,6 +15,26 @@ pub fn apply(
 ) {
     let partners = &inputs.partners.partners;
     for adjustment in inputs.adjustments {
+        if !period.contains(adjustment.decided_on) {
+            // Dated in an earlier period and not in the ledger: it was added to the file after that
+            // period's batch. payline does not move it to this period by itself; say so.
+            if inputs.ledger.dir.is_some()
+                && !adjustment.amount.is_zero()
+                && !inputs
+                    .ledger
+                    .applied_adjustments
+                    .contains_key(&adjustment.adjustment_id)
+            {
+                warnings.push(Warning::new(
+                    WarningCode::AdjustmentNotApplied,
+                    format!(
+                        "adjustment {} of partner {} is decided on {}, before {period}, and the ledger shows it never applied: it is not applied now; give it a decided_on in {period} to apply it",
+                        adjustment.adjustment_id, partners[adjustment.partner].id, adjustment.decided_on
+                    ),
+                ));
+            }
+            continue;
+        }
         if let Some(applied_in) = inputs
             .ledger
             .applied_adjustments

@@ -16,7 +16,8 @@ pub const ADJUSTMENT_COLUMNS: &[&str] = &[
     "decided_on",
 ];
 
-/// Adjustments decided in the period, sorted by (partner, adjustment_id). Every row is validated,
+/// Adjustments decided in the period or before it (the engine applies the period's and warns of an
+/// earlier one the ledger never applied), sorted by (partner, adjustment_id). Every row is validated,
 /// whatever its date: every column is required, adjustment_id is unique in the file, the partner
 /// exists, and the amount (which may be negative) has at most the program currency's `minor_units`
 /// decimal places, since an adjustment is an amount of money decided by a person, never rounded.
@@ -59,7 +60,7 @@ pub fn load_adjustments(
         }
         let reason = row.required("reason")?;
         let decided_on = row.required_date("decided_on")?;
-        if period.contains(decided_on) {
+        if decided_on <= period.end {
             let mut amount = amount;
             amount.rescale(minor_units);
             out.push(Adjustment {
@@ -100,15 +101,18 @@ mod tests {
     const HEAD: &str = "adjustment_id,partner_id,amount,reason,decided_on\n";
 
     #[test]
-    fn the_periods_adjustments_are_kept_by_partner_then_id_at_minor_units() {
+    fn the_periods_and_earlier_adjustments_are_kept_by_partner_then_id_at_minor_units() {
+        // A later one (November) is not this run's; an earlier one is kept so the engine can tell
+        // whether the ledger ever applied it.
         let rows = load(&format!(
-            "{HEAD}Z9,P1,-12.5,Duplicate fee,2026-10-31\nA1,P2,100,Bonus,2026-10-01\nB2,P1,7.25,Goodwill,2026-10-15\nOLD,P1,1.00,September,2026-09-30\n"
+            "{HEAD}Z9,P1,-12.5,Duplicate fee,2026-10-31\nA1,P2,100,Bonus,2026-10-01\nB2,P1,7.25,Goodwill,2026-10-15\nOLD,P1,1.00,September,2026-09-30\nNEXT,P1,3.00,November,2026-11-01\n"
         ))
         .unwrap();
         assert_eq!(
             rows,
             vec![
                 ("B2".into(), 0, "7.25".into(), "Goodwill".into()),
+                ("OLD".into(), 0, "1.00".into(), "September".into()),
                 ("Z9".into(), 0, "-12.50".into(), "Duplicate fee".into()),
                 ("A1".into(), 1, "100.00".into(), "Bonus".into()),
             ]

@@ -156,8 +156,11 @@ fn group_title(rule_id: &str, kind: &str) -> String {
         ("", "budget-proration") => "Budget proration".to_string(),
         ("", "adjustment") => "Adjustments".to_string(),
         (id, "claim") => format!("Fund claims reimbursed ({})", rule_title(id)),
+        ("", "release") => "Released from the holding period".to_string(),
+        ("", "cancel") => "Cancelled during the holding period".to_string(),
         (id, "release") => format!("Released from the holding period ({})", rule_title(id)),
         (id, "cancel") => format!("Cancelled during the holding period ({})", rule_title(id)),
+        ("", "true-up") => "True-ups".to_string(),
         (id, "true-up") => format!("True-up of {}", rule_title(id)),
         (id, _) => rule_title(id),
     }
