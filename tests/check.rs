@@ -54,6 +54,18 @@ fn invalid_toml_syntax() {
 }
 
 #[test]
+fn a_goal_with_both_amount_and_a_bad_curve_gets_both_errors() {
+    assert_reports(
+        "\n[[rules]]\nid = \"g\"\nkind = \"goal\"\nmeasure = \"revenue\"\ntarget = 100\namount = \"5\"\ncurve = [{ at = \"1\", amount = \"5\" }, { at = \"0.5\", amount = \"9\" }]\n",
+        &[
+            "p.toml:12:9: error: `rules[0]` has both `amount` and `curve`; give one",
+            "error: points of `rules[0].curve` must ascend: point 2 is at 0.5 after 1",
+            "2 error(s)",
+        ],
+    );
+}
+
+#[test]
 fn unknown_keys_at_every_level() {
     assert_reports(
         "colour = 1\n",

@@ -64,7 +64,8 @@ pub(crate) fn parse(t: &Tbl) -> Result<Config, Bad> {
     let accumulate = super::accumulate::parse(t);
     let measure = t.required("measure", measure);
     let pay = match (amount, curve) {
-        (Ok(Some(_)), Ok(Some(_))) => Err(t.error_at(
+        // Reported even when the curve has errors of its own: every error at once (SPEC §1).
+        (Ok(Some(_)), _) if t.get("curve").is_some() => Err(t.error_at(
             "curve",
             format!("`{}` has both `amount` and `curve`; give one", t.path),
         )),
