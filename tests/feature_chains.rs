@@ -199,3 +199,42 @@ fn an_adjustment_added_for_a_month_already_run_is_named_not_silently_dropped() {
     assert!(!summary.contains("J1"), "{summary}");
     assert!(!read(october.join("lines.csv")).contains("adjustment"));
 }
+
+/// Retroactive 5%, 10% from 20,000, accumulated over the quarter.
+const QUARTERLY: &str = "[program]\nid = \"s\"\nname = \"S\"\ncurrency = \"USD\"\n\n[[rules]]\nid = \"q\"\nkind = \"tiered\"\nmode = \"retroactive\"\naccumulate = \"quarter\"\ntiers = [{ from = \"0\", rate = \"0.05\" }, { from = \"20000\", rate = \"0.10\" }]\n";
+
+fn rule_total(file: PathBuf) -> rust_decimal::Decimal {
+    let mut total = rust_decimal::Decimal::ZERO;
+    for line in read(file).lines().skip(1) {
+        let cells: Vec<&str> = line.split(',').collect();
+        if cells[3] == "q" {
+            total += cells[9].parse::<rust_decimal::Decimal>().unwrap();
+        }
+    }
+    total
+}
+
+#[test]
+fn a_deal_re_dated_within_the_quarter_is_re_rated_like_the_others() {
+    let chain = Chain::new();
+    let d1_oct = "D1,P1,2026-10-10,15000.00";
+    let d0 = "D0,P1,2026-11-10,1.00";
+    let october = chain.run_program(QUARTERLY, "2026-10", &[d1_oct], None);
+    let november = chain.run_program(QUARTERLY, "2026-11", &[d1_oct, d0], Some(&october));
+    // December: D1 is re-dated to 12-05 and D2 brings the quarter over 20,000: every deal at 10%.
+    let december_rows = ["D1,P1,2026-12-05,15000.00", d0, "D2,P1,2026-12-10,10000.00"];
+    let december = chain.run_program(QUARTERLY, "2026-12", &december_rows, Some(&november));
+    let chain_total = rule_total(december.join("ledger.csv"));
+    let quarter = chain.run_program(QUARTERLY, "2026-Q4", &december_rows, None);
+    // One Q4 run: 25,001.00 at 10% = 1500.00 + 0.10 + 1000.00 = 2500.10.
+    assert_eq!(
+        rule_total(quarter.join("lines.csv")),
+        "2500.10".parse().unwrap()
+    );
+    assert_eq!(
+        chain_total,
+        "2500.10".parse().unwrap(),
+        "{}",
+        read(december.join("lines.csv"))
+    );
+}

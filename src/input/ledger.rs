@@ -595,11 +595,10 @@ impl<'a> LineReader<'a> {
             && start >= from
             && (account == "payout" || account == "pending")
         {
+            // A row re-dated into this period from earlier in the span counts too: the true-up
+            // settles its due against what was paid for it (`Span::settle_deals`).
             let counts = if source != "deal" {
                 true
-            } else if self.current.contains(&(partner, source_id)) {
-                // A row re-dated into this period: the rule's evaluation does not count it earlier.
-                false
             } else {
                 let key = (partner, rule_id.to_string(), source_id.to_string());
                 // Clawbacks (and §8.2 cancels) recover only what the rule paid for the row in the

@@ -174,7 +174,19 @@ impl<'a> Span<'a> {
     ) -> Result<Vec<Line>> {
         let ids: std::collections::BTreeSet<&str> = earlier.iter().map(|d| &*d.deal_id).collect();
         let is_earlier = |line: &Line| ids.contains(&*line.source_id);
-        let (mut before, mut now): (Vec<Line>, Vec<Line>) = lines.into_iter().partition(is_earlier);
+        // A row of this period whose line a run earlier in the span paid (the CRM re-dated it within
+        // the span) is settled like the earlier rows: its due goes into the true-up, and what was
+        // paid for it counts as paid, so the span still pays what one run over it would.
+        let paid_lines = &ctx.inputs.ledger.paid_deal_lines;
+        let paid_in_span = |line: &Line| {
+            paid_lines
+                .get(&(ctx.index, line.source_id.to_string(), rule.id.to_string()))
+                .and_then(|p| crate::model::period::Period::parse(p))
+                .is_some_and(|p| p.start >= self.span.start)
+        };
+        let (mut before, mut now): (Vec<Line>, Vec<Line>) = lines
+            .into_iter()
+            .partition(|l| is_earlier(l) || paid_in_span(l));
         // A row paid before the span (re-dated into it) counts in the measure but is paid once.
         let paid_before = &ctx.inputs.ledger.paid_before_span;
         if !paid_before.is_empty() {
