@@ -181,6 +181,18 @@ fn render_all(diags: &[Diagnostic]) -> String {
 }
 
 impl Error {
+    /// The same error with the file `from` named `to` (an input read from a temporary copy).
+    pub fn with_file_named(mut self, from: &str, to: &str) -> Self {
+        match &mut self {
+            Error::Input { file, .. } | Error::Malformed { file, .. } if file == from => {
+                *file = to.to_string();
+            }
+            Error::Io { path, .. } if path == from => *path = to.to_string(),
+            _ => {}
+        }
+        self
+    }
+
     pub fn io(action: &'static str, path: &Path, source: std::io::Error) -> Self {
         Error::Io {
             action,

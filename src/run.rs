@@ -1,7 +1,7 @@
 //! Loading a run's inputs, calculating, and writing `--out`: the I/O around the pure engine.
 
 use crate::engine::{self, Inputs, Outcome};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::input::{
     Activity, Adjustment, ChainLink, Claim, ClaimFunds, DealData, FileDigest, FxTable, LedgerData,
     LedgerQuery, PartnerSet, load_activities, load_adjustments, load_claims, load_deals,
@@ -40,6 +40,65 @@ pub struct DataPaths {
     pub adjustments: Option<PathBuf>,
     /// `--allow-program-change`: the ledger may come from another program id (SPEC §7).
     pub allow_program_change: bool,
+}
+
+/// An input given as `-`, copied from stdin to a private temporary file (removed when dropped), so it
+/// can be read like any file (deals.csv may be read twice). Messages and the manifest name it `-`.
+pub struct StdinInput {
+    file: tempfile::NamedTempFile,
+}
+
+impl StdinInput {
+    fn label(&self) -> String {
+        self.file.path().display().to_string()
+    }
+}
+
+impl DataPaths {
+    /// Replaces an input given as `-` by a copy of stdin. At most one input can come from stdin.
+    pub fn read_stdin(&self) -> Result<(DataPaths, Option<StdinInput>)> {
+        let mut paths = self.clone();
+        let mut slots: Vec<(&'static str, &mut PathBuf)> = vec![
+            ("--partners", &mut paths.partners),
+            ("--deals", &mut paths.deals),
+        ];
+        for (name, slot) in [
+            ("--activities", &mut paths.activities),
+            ("--claims", &mut paths.claims),
+            ("--fx", &mut paths.fx),
+            ("--adjustments", &mut paths.adjustments),
+        ] {
+            if let Some(p) = slot.as_mut() {
+                slots.push((name, p));
+            }
+        }
+        let dashes: Vec<usize> = (0..slots.len())
+            .filter(|&i| slots[i].1.as_os_str() == "-")
+            .collect();
+        match dashes.as_slice() {
+            [] => Ok((paths.clone(), None)),
+            [i] => {
+                let mut file = tempfile::Builder::new()
+                    .prefix("payline-stdin-")
+                    .suffix(".csv")
+                    .tempfile()
+                    .map_err(|e| Error::io("create a temporary copy of", Path::new("-"), e))?;
+                std::io::copy(&mut std::io::stdin().lock(), &mut file)
+                    .map_err(|e| Error::io("read", Path::new("-"), e))?;
+                *slots[*i].1 = file.path().to_path_buf();
+                drop(slots);
+                Ok((paths, Some(StdinInput { file })))
+            }
+            several => Err(Error::Refused(format!(
+                "only one input can come from stdin (`-`), but {} do",
+                several
+                    .iter()
+                    .map(|&i| slots[i].0)
+                    .collect::<Vec<_>>()
+                    .join(" and ")
+            ))),
+        }
+    }
 }
 
 /// Everything loaded for one program and period.
@@ -93,11 +152,34 @@ pub fn load_many(
     lenient_funds: bool,
     progress: &mut dyn FnMut(Stage),
 ) -> Result<Vec<Loaded>> {
+    let (paths, stdin) = paths.read_stdin()?;
+    let loaded = load_files(programs, period, &paths, lenient_funds, progress);
+    let Some(stdin) = stdin else {
+        return loaded;
+    };
+    // The copy of stdin is named `-` in messages and in the manifest, as the user gave it.
+    let copy = stdin.label();
+    let mut loaded = loaded.map_err(|e| e.with_file_named(&copy, "-"))?;
+    for digest in loaded.iter_mut().flat_map(|l| l.digests.values_mut()) {
+        if digest.path == copy {
+            digest.path = "-".to_string();
+        }
+    }
+    Ok(loaded)
+}
+
+fn load_files(
+    programs: &[&Program],
+    period: &Period,
+    paths: &DataPaths,
+    lenient_funds: bool,
+    progress: &mut dyn FnMut(Stage),
+) -> Result<Vec<Loaded>> {
     let Some(mut plan) = crate::engine::plan::deal_plan(programs, period) else {
         // Programs in different currencies credit every deal differently: one stream each.
         return programs
             .iter()
-            .map(|p| Ok(load_many(&[*p], period, paths, lenient_funds, progress)?.remove(0)))
+            .map(|p| Ok(load_files(&[*p], period, paths, lenient_funds, progress)?.remove(0)))
             .collect();
     };
     let first = programs[0];

@@ -120,3 +120,84 @@ fn two_headers_that_name_one_column_are_refused() {
         "{stderr}"
     );
 }
+
+#[test]
+fn deals_can_come_from_stdin_and_are_named_dash() {
+    let case = Case::new();
+    let output = Command::cargo_bin("payline")
+        .unwrap()
+        .arg("run")
+        .arg("--program")
+        .arg(case.path("p.toml"))
+        .arg("--partners")
+        .arg(case.path("partners.csv"))
+        .args(["--deals", "-", "--period", "2026-10", "--out"])
+        .arg(case.path("out"))
+        .write_stdin("deal_id,partner_id,closed_on,amount\nD1,P1,2026-10-01,1000.00\n")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let manifest: serde_json::Value =
+        serde_json::from_str(&read(&case.path("out/manifest.json"))).unwrap();
+    assert_eq!(manifest["inputs"]["deals"]["path"], "-", "{manifest}");
+    assert_eq!(manifest["inputs"]["deals"]["rows"], 1, "{manifest}");
+    // An error in it names `-` and the line.
+    let output = Command::cargo_bin("payline")
+        .unwrap()
+        .arg("run")
+        .arg("--program")
+        .arg(case.path("p.toml"))
+        .arg("--partners")
+        .arg(case.path("partners.csv"))
+        .args(["--deals", "-", "--period", "2026-10", "--out"])
+        .arg(case.path("out2"))
+        .write_stdin("deal_id,partner_id,closed_on,amount\nD1,P1,2026-10-01,x\n")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).starts_with("error: -:2: column `amount`"),
+        "{output:?}"
+    );
+}
+
+#[test]
+fn only_one_input_can_come_from_stdin() {
+    let case = Case::new();
+    let output = Command::cargo_bin("payline")
+        .unwrap()
+        .arg("run")
+        .arg("--program")
+        .arg(case.path("p.toml"))
+        .args([
+            "--partners",
+            "-",
+            "--deals",
+            "-",
+            "--period",
+            "2026-10",
+            "--out",
+        ])
+        .arg(case.path("out"))
+        .write_stdin("")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        "error: only one input can come from stdin (`-`), but --partners and --deals do\n"
+    );
+    assert!(!case.path("out").exists());
+}
+
+#[test]
+fn a_semicolon_separated_export_gets_a_hint() {
+    let case = Case::new();
+    let output = case.run("deal_id;partner_id;closed_on;amount\r\nD1;P1;2026-10-01;1000,00\r\n");
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("the file looks `;`-separated, and payline reads comma-separated files"),
+        "{stderr}"
+    );
+}

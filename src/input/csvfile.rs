@@ -137,7 +137,7 @@ impl CsvFile {
             .filter(|col| columns.index(col).is_none())
             .collect();
         if !missing.is_empty() {
-            let message = if missing.len() == 1 {
+            let mut message = if missing.len() == 1 {
                 "required column is missing from the header".to_string()
             } else {
                 format!(
@@ -145,6 +145,18 @@ impl CsvFile {
                     missing.len()
                 )
             };
+            // A European Excel export separates cells with `;` (a tab for "text" exports).
+            if let [only] = headers.iter().collect::<Vec<_>>().as_slice()
+                && let Some(separator) = [';', '\t', '|'].into_iter().find(|c| only.contains(*c))
+            {
+                let shown = match separator {
+                    '\t' => "tabs".to_string(),
+                    c => format!("`{c}`"),
+                };
+                message.push_str(&format!(
+                    "; the header is a single cell split by {shown}: the file looks {shown}-separated, and payline reads comma-separated files (export as CSV with commas)"
+                ));
+            }
             return Err(Error::Input {
                 file: file_label,
                 line: 1,
