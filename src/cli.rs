@@ -39,7 +39,8 @@ impl Command {
             Command::Run(a) => a.json,
             Command::Check(a) => a.json,
             Command::Diff(a) => a.json,
-            Command::Explain(_) | Command::RemoveWorkDir(_) => false,
+            Command::Explain(a) => a.json,
+            Command::RemoveWorkDir(_) => false,
         }
     }
 }
@@ -169,6 +170,9 @@ pub struct ExplainArgs {
     pub program: PathBuf,
     #[command(flatten)]
     pub data: DataArgs,
+    /// Print the partner's lines and payout as one JSON object
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

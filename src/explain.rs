@@ -151,3 +151,97 @@ pub fn explain(
     }
     Ok(out)
 }
+
+/// One of `explain --json`'s lines: money as exact strings, as in every JSON payline prints.
+#[derive(Debug, serde::Serialize)]
+pub struct ExplainedLine {
+    pub rule_id: String,
+    pub kind: &'static str,
+    pub account: String,
+    pub source: &'static str,
+    pub source_id: String,
+    pub basis: Option<String>,
+    pub rate: Option<String>,
+    pub amount: String,
+    pub note: String,
+}
+
+/// `explain --json`: the same partner, lines and status as one object.
+#[derive(Debug, serde::Serialize)]
+pub struct Explained {
+    pub partner_id: String,
+    pub partner_name: String,
+    pub partner_type: String,
+    pub level: Option<String>,
+    pub program_id: String,
+    pub period: String,
+    pub currency: String,
+    pub lines: Vec<ExplainedLine>,
+    /// The partner's payouts.csv row, when it has one: its money as strings, its status and reason.
+    pub payout: Option<serde_json::Value>,
+}
+
+pub fn explain_json(
+    program: &Program,
+    period: &Period,
+    loaded: &Loaded,
+    outcome: &Outcome,
+    partner_id: &str,
+) -> Result<Explained> {
+    let index = loaded.partners.find(partner_id).ok_or_else(|| {
+        Error::Calculation(format!("partner {partner_id} is not in the partners file"))
+    })?;
+    let partner = &loaded.partners.partners[index];
+    let units = program.minor_units();
+    let money = |v: Decimal| format_money(v, units);
+    let lines = outcome
+        .period_lines()
+        .filter(|l| l.partner == index)
+        .map(|l| ExplainedLine {
+            rule_id: l.rule_id.to_string(),
+            kind: l.kind.name(),
+            account: l.account(),
+            source: l.source.name(),
+            source_id: l.source_id.to_string(),
+            basis: l.basis.map(|b| b.to_string()),
+            rate: l.rate.map(format_rate),
+            amount: money(l.amount),
+            note: l.note.clone(),
+        })
+        .collect();
+    let payout = outcome
+        .payouts
+        .iter()
+        .find(|p| p.partner == index)
+        .map(|p| {
+            serde_json::json!({
+                "earned": money(p.earned),
+                "clawed_back": money(p.clawed_back),
+                "carried_in": money(p.carried_in),
+                "balance": money(p.balance),
+                "paid": money(p.paid),
+                "carried_out": money(p.carried_out),
+                "pending": money(p.pending),
+                "status": p.status.name(),
+                "reason": p.reason,
+                "due_on": p.due_on.map(|d| d.to_string()),
+                "payout_currency": p.payout_currency,
+                "fx_rate": format_rate(p.fx_rate),
+                "paid_in_payout_currency": format_money(
+                    p.paid_in_payout_currency,
+                    crate::model::money::minor_units(&p.payout_currency)
+                ),
+            })
+        });
+    Ok(Explained {
+        partner_id: partner.id.clone(),
+        partner_name: partner.name.clone(),
+        partner_type: partner.partner_type.clone(),
+        level: outcome.levels[index].clone(),
+        program_id: program.id.clone(),
+        period: period.to_string(),
+        currency: program.currency.clone(),
+        lines,
+        payout,
+    })
+}

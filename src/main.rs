@@ -246,13 +246,23 @@ fn execute(command: Command) -> payline::Result<(u8, String)> {
                     &mut |stage| progress.update(stage),
                 )?
             };
-            let text = payline::explain::explain(
-                &program,
-                &args.data.period,
-                &loaded,
-                &outcome,
-                &args.partner,
-            )?;
+            let text = if args.json {
+                json_text(&payline::explain::explain_json(
+                    &program,
+                    &args.data.period,
+                    &loaded,
+                    &outcome,
+                    &args.partner,
+                )?)
+            } else {
+                payline::explain::explain(
+                    &program,
+                    &args.data.period,
+                    &loaded,
+                    &outcome,
+                    &args.partner,
+                )?
+            };
             Ok((0, text))
         }
         Command::RemoveWorkDir(args) => {

@@ -227,3 +227,64 @@ fn diff_with_different_history_needs_equals_two_separate_runs() {
     assert_eq!(report["total"]["head"], earned("head.toml"));
     assert_ne!(report["total"]["base"], report["total"]["head"]);
 }
+
+#[test]
+fn explain_json_gives_the_partners_lines_and_payout() {
+    let out = Command::cargo_bin("payline")
+        .unwrap()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "explain",
+            "--partner",
+            "P003",
+            "--program",
+            "programs/mixed.toml",
+        ])
+        .args([
+            "--partners",
+            "fixtures/partners.csv",
+            "--deals",
+            "fixtures/deals.csv",
+        ])
+        .args([
+            "--fx",
+            "fixtures/fx.csv",
+            "--activities",
+            "fixtures/activities.csv",
+        ])
+        .args([
+            "--claims",
+            "fixtures/claims.csv",
+            "--period",
+            "2026-10",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["partner_id"], "P003");
+    assert_eq!(v["payout"]["status"], "paid");
+    // Money is exact strings; the payout-account lines that are earnings add up to `earned`.
+    let earned: rust_decimal::Decimal = v["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["account"] == "payout" && l["kind"] != "payout")
+        .map(|l| {
+            l["amount"]
+                .as_str()
+                .unwrap()
+                .parse::<rust_decimal::Decimal>()
+                .unwrap()
+        })
+        .sum();
+    assert_eq!(earned.to_string(), v["payout"]["earned"].as_str().unwrap());
+    assert!(
+        v["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["source_id"] == "D1021" && l["amount"] == "2206.80")
+    );
+}
