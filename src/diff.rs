@@ -79,9 +79,48 @@ fn money_json<S: Serializer>(value: &Decimal, s: S) -> std::result::Result<S::Ok
     s.collect_str(value)
 }
 
-/// `5.88%`, or an empty string on a zero base.
+/// The percentage as a JSON number (`5.88`; a display figure, not money), `null` on a zero base.
 fn pct_json<S: Serializer>(pct: &Option<Decimal>, s: S) -> std::result::Result<S::Ok, S::Error> {
-    s.serialize_str(&pct.map(percent_text).unwrap_or_default())
+    use rust_decimal::prelude::ToPrimitive;
+    match pct.and_then(|p| p.normalize().to_f64()) {
+        Some(p) => s.serialize_f64(p),
+        None => s.serialize_none(),
+    }
+}
+
+/// The same JSON names every command uses: a rule is `rule_id` (and `kind`), a partner type
+/// `partner_type`, as in `run --json`.
+#[derive(Serialize)]
+struct NamedDelta<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rule_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    partner_type: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kind: Option<&'a str>,
+    #[serde(flatten)]
+    delta: &'a Delta,
+}
+
+fn deltas_json<S: Serializer>(
+    deltas: &[Delta],
+    rules: bool,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    s.collect_seq(deltas.iter().map(|d| NamedDelta {
+        rule_id: rules.then_some(d.name.as_str()),
+        partner_type: (!rules).then_some(d.name.as_str()),
+        kind: rules.then_some(d.kind.as_str()),
+        delta: d,
+    }))
+}
+
+fn rules_json<S: Serializer>(deltas: &[Delta], s: S) -> std::result::Result<S::Ok, S::Error> {
+    deltas_json(deltas, true, s)
+}
+
+fn types_json<S: Serializer>(deltas: &[Delta], s: S) -> std::result::Result<S::Ok, S::Error> {
+    deltas_json(deltas, false, s)
 }
 
 fn limit_json<S: Serializer>(limit: &Option<Limit>, s: S) -> std::result::Result<S::Ok, S::Error> {
@@ -112,7 +151,9 @@ fn signed_pct(pct: Option<Decimal>) -> String {
 /// Money is held at the currency's minor units and formatted when rendered.
 #[derive(Debug, Serialize)]
 pub struct Delta {
+    #[serde(skip)]
     pub name: String,
+    #[serde(skip)]
     pub kind: String,
     #[serde(serialize_with = "money_json")]
     pub base: Decimal,
@@ -156,7 +197,9 @@ pub struct DiffReport {
     pub head_program: String,
     pub period: String,
     pub currency: String,
+    #[serde(serialize_with = "rules_json")]
     pub rules: Vec<Delta>,
+    #[serde(serialize_with = "types_json")]
     pub partner_types: Vec<Delta>,
     pub partners_changed: usize,
     /// The changed partners by absolute delta (largest first), cut to `--top` unless `--all`.
