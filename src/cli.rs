@@ -85,6 +85,18 @@ pub struct DataArgs {
     /// old balances on); recorded in the manifest
     #[arg(long, requires = "ledger")]
     pub allow_program_change: bool,
+    /// A column map (TOML): the header names your exports use, e.g. `[deals]` `deal_id = "Opportunity ID"`
+    #[arg(long, value_name = "MAP.toml")]
+    pub columns: Option<PathBuf>,
+    /// The cell separator of every input CSV: `,` (default), `;`, `tab` or `|` (one input's own:
+    /// `delimiter = ";"` in its --columns table)
+    #[arg(long, value_parser = parse_delimiter)]
+    pub delimiter: Option<u8>,
+}
+
+fn parse_delimiter(text: &str) -> Result<u8, String> {
+    payline::input::parse_delimiter(text)
+        .ok_or_else(|| format!("expected `,`, `;`, `tab` or `|`, found `{text}`"))
 }
 
 impl DataArgs {
@@ -98,6 +110,8 @@ impl DataArgs {
             ledger: self.ledger.clone(),
             adjustments: self.adjustments.clone(),
             allow_program_change: self.allow_program_change,
+            columns: self.columns.clone(),
+            delimiter: self.delimiter,
         }
     }
 }

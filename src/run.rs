@@ -4,8 +4,8 @@ use crate::engine::{self, Inputs, Outcome};
 use crate::error::{Error, Result};
 use crate::input::{
     Activity, Adjustment, ChainLink, Claim, ClaimFunds, DealData, FileDigest, FxTable, LedgerData,
-    LedgerQuery, PartnerSet, load_activities, load_adjustments, load_claims, load_deals,
-    load_ledger, load_partners, open_ledger, refuse_ledger,
+    LedgerQuery, PartnerSet, load_activities, load_adjustments, load_claims, load_ledger,
+    open_ledger, refuse_ledger,
 };
 use crate::model::period::Period;
 use crate::output::{self, Manifest, Summary};
@@ -40,6 +40,40 @@ pub struct DataPaths {
     pub adjustments: Option<PathBuf>,
     /// `--allow-program-change`: the ledger may come from another program id (SPEC §7).
     pub allow_program_change: bool,
+    /// `--columns map.toml`: the header names an export uses for payline's columns.
+    pub columns: Option<PathBuf>,
+    /// `--delimiter`: the cell separator of every input CSV (`,` by default).
+    pub delimiter: Option<u8>,
+}
+
+impl DataPaths {
+    /// How each input is written: the delimiter, and the `--columns` map's table for it.
+    fn dialects(&self) -> Result<BTreeMap<&'static str, crate::input::Dialect>> {
+        let map = match &self.columns {
+            Some(path) => crate::input::load_column_map(path)?,
+            None => Vec::new(),
+        };
+        let columns_file = self
+            .columns
+            .as_ref()
+            .map(|p| format!("--columns {}", p.display()))
+            .unwrap_or_default();
+        Ok(crate::input::INPUT_COLUMNS
+            .iter()
+            .map(|(role, _)| {
+                let table = map.iter().find(|m| m.input == *role);
+                let dialect = crate::input::Dialect {
+                    delimiter: table
+                        .and_then(|m| m.delimiter)
+                        .or(self.delimiter)
+                        .unwrap_or(b','),
+                    columns: table.map(|m| m.columns.clone()).unwrap_or_default(),
+                    columns_file: columns_file.clone(),
+                };
+                (*role, dialect)
+            })
+            .collect())
+    }
 }
 
 /// An input given as `-`, copied from stdin to a private temporary file (removed when dropped), so it
@@ -183,8 +217,11 @@ fn load_files(
             .collect();
     };
     let first = programs[0];
+    let dialects = paths.dialects()?;
+    let dialect = |role: &str| dialects.get(role).cloned().unwrap_or_default();
     let mut digests = BTreeMap::new();
-    let (partners, d) = load_partners(&paths.partners, &first.currency)?;
+    let (partners, d) =
+        crate::input::load_partners_as(&paths.partners, &first.currency, &dialect("partners"))?;
     digests.insert("partners".to_string(), d);
     // A wrong --ledger is refused before the deals stream: with every problem of the batch listed.
     let mut batches = Vec::new();
@@ -218,7 +255,7 @@ fn load_files(
     let mut fx_warnings = Vec::new();
     let fx = match &paths.fx {
         Some(p) => {
-            let (fx, d) = FxTable::load(p, &first.currency)?;
+            let (fx, d) = FxTable::load_as(p, &first.currency, &dialect("fx"))?;
             fx_warnings = fx.plausibility_warnings(&d.path);
             digests.insert("fx".to_string(), d);
             fx
@@ -229,17 +266,28 @@ fn load_files(
         .ok()
         .filter(std::fs::Metadata::is_file)
         .map(|m| m.len());
-    let (deals, d) = load_deals(&paths.deals, &plan, &partners, &fx, &mut |read| {
-        progress(Stage::ReadingDeals {
-            rows: read.rows,
-            bytes: read.bytes,
-            total,
-        })
-    })?;
+    let options = crate::input::LoadOptions {
+        dialect: dialect("deals"),
+        ..crate::input::LoadOptions::default()
+    };
+    let (deals, d) = crate::input::load_deals_with(
+        &paths.deals,
+        &plan,
+        &partners,
+        &fx,
+        &mut |read| {
+            progress(Stage::ReadingDeals {
+                rows: read.rows,
+                bytes: read.bytes,
+                total,
+            })
+        },
+        &options,
+    )?;
     digests.insert("deals".to_string(), d);
     let activities = match &paths.activities {
         Some(p) => {
-            let (a, d) = load_activities(p, period, &partners)?;
+            let (a, d) = load_activities(p, period, &partners, &dialect("activities"))?;
             digests.insert("activities".to_string(), d);
             a
         }
@@ -247,7 +295,13 @@ fn load_files(
     };
     let adjustments = match &paths.adjustments {
         Some(p) => {
-            let (a, d) = load_adjustments(p, period, &partners, first.minor_units())?;
+            let (a, d) = load_adjustments(
+                p,
+                period,
+                &partners,
+                first.minor_units(),
+                &dialect("adjustments"),
+            )?;
             digests.insert("adjustments".to_string(), d);
             a
         }
@@ -278,7 +332,14 @@ fn load_files(
                     program_id: &program.id,
                     fund_ids: &fund_ids,
                 };
-                let (c, d, w) = load_claims(p, funds, period, &partners, lenient_funds)?;
+                let (c, d, w) = load_claims(
+                    p,
+                    funds,
+                    period,
+                    &partners,
+                    lenient_funds,
+                    &dialect("claims"),
+                )?;
                 digests.insert("claims".to_string(), d);
                 warnings.extend(w);
                 c

@@ -158,6 +158,8 @@ fn run_period(dir: &Path, period: &str, ledger: Option<PathBuf>) -> PathBuf {
         adjustments: None,
         ledger,
         allow_program_change: false,
+        columns: None,
+        delimiter: None,
     };
     let period_value = Period::parse(period).unwrap();
     if let Err(e) = run(

@@ -354,6 +354,8 @@ proptest! {
                     ledger,
                     adjustments: None,
                     allow_program_change: false,
+                    columns: None,
+                    delimiter: None,
                 };
                 run(&dir.join("program.toml"), &period, &paths, &out, false, &payline::output::OldBatch::RemoveNow, &mut |_| {})
             };

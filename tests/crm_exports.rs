@@ -201,3 +201,96 @@ fn a_semicolon_separated_export_gets_a_hint() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_column_map_and_a_delimiter_read_a_raw_salesforce_export() {
+    let case = Case::new();
+    case.write(
+        "map.toml",
+        b"# the header names of our Salesforce opportunity report\n[deals]\ndelimiter = \";\"\ndeal_id = \"Opportunity ID\"\npartner_id = \"Partner Account\"\nclosed_on = \"Close Date\"\namount = \"Amount (converted)\"\n",
+    );
+    let deals = case.write(
+        "opportunities.csv",
+        "\u{feff}Opportunity ID;Partner Account;Close Date;Amount (converted);Stage\r\n006A;P1;2026-10-03;1200.00;Closed Won\r\n;;;;\r\n".as_bytes(),
+    );
+    let output = Command::cargo_bin("payline")
+        .unwrap()
+        .arg("run")
+        .arg("--program")
+        .arg(case.path("p.toml"))
+        .arg("--partners")
+        .arg(case.path("partners.csv"))
+        .arg("--deals")
+        .arg(&deals)
+        .arg("--columns")
+        .arg(case.path("map.toml"))
+        .args(["--period", "2026-10", "--out"])
+        .arg(case.path("out"))
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let lines = read(&case.path("out/lines.csv"));
+    assert!(
+        lines.contains("2026-10,P1,payout,r,percent,deal,006A,1200.00,0.1,120.00,"),
+        "{lines}"
+    );
+}
+
+#[test]
+fn a_column_map_naming_a_header_the_file_lacks_is_refused() {
+    let case = Case::new();
+    case.write("map.toml", b"[deals]\ndeal_id = \"Opportunity ID\"\n");
+    let deals = case.write(
+        "deals.csv",
+        b"Deal ID,Partner ID,Closed On,Amount\nD1,P1,2026-10-01,1.00\n",
+    );
+    let output = Command::cargo_bin("payline")
+        .unwrap()
+        .arg("run")
+        .arg("--program")
+        .arg(case.path("p.toml"))
+        .arg("--partners")
+        .arg(case.path("partners.csv"))
+        .arg("--deals")
+        .arg(&deals)
+        .arg("--columns")
+        .arg(case.path("map.toml"))
+        .args(["--period", "2026-10", "--out"])
+        .arg(case.path("out"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("column `deal_id`: --columns ")
+            && stderr.contains(
+                "maps `deal_id` to the header `Opportunity ID`, which this file does not have"
+            ),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_semicolon_delimiter_applies_to_every_input() {
+    let case = Case::new();
+    case.write("partners.csv", b"partner_id;name;type\nP1;One;reseller\n");
+    let deals = case.write(
+        "deals.csv",
+        b"deal_id;partner_id;closed_on;amount\nD1;P1;2026-10-01;10.00\n",
+    );
+    let output = Command::cargo_bin("payline")
+        .unwrap()
+        .arg("run")
+        .arg("--program")
+        .arg(case.path("p.toml"))
+        .arg("--partners")
+        .arg(case.path("partners.csv"))
+        .arg("--deals")
+        .arg(&deals)
+        .args(["--delimiter", ";", "--period", "2026-10", "--out"])
+        .arg(case.path("out"))
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    assert!(read(&case.path("out/lines.csv")).contains(",D1,10.00,0.1,1.00,"));
+}

@@ -313,6 +313,8 @@ fn run_month(dir: &Path, month: usize, ledger: Option<PathBuf>) -> PathBuf {
         ledger,
         adjustments: Some(dir.join("adjustments.csv")),
         allow_program_change: false,
+        columns: None,
+        delimiter: None,
     };
     let period = Period::parse(MONTHS[month]).unwrap();
     run(
@@ -379,6 +381,8 @@ fn the_sample_hold_program_chains_over_the_sample_data() {
             ledger: ledger.take(),
             adjustments: Some(common::repo("fixtures/adjustments.csv")),
             allow_program_change: false,
+            columns: None,
+            delimiter: None,
         };
         run(
             &common::repo("programs/affiliate-hold.toml"),
@@ -443,6 +447,8 @@ fn a_pending_balance_that_is_not_the_ledgers_sum_is_refused() {
         ledger,
         adjustments: None,
         allow_program_change: false,
+        columns: None,
+        delimiter: None,
     };
     let run_to = |period: &str, out: &Path, ledger: Option<PathBuf>| {
         run(

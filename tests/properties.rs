@@ -338,6 +338,8 @@ amount = "25.00"
             ledger: None,
             adjustments: None,
             allow_program_change: false,
+            columns: None,
+            delimiter: None,
         };
         let period = Period::parse("2026-10").unwrap();
         let first = payline::run::run(&p.join("program.toml"), &period, &paths, &p.join("a"), false, &payline::output::OldBatch::RemoveNow, &mut |_| {}).unwrap();

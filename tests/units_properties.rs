@@ -224,6 +224,8 @@ fn run_dir(work: &Workdir, deals: &str, out: &str) -> std::path::PathBuf {
         adjustments: None,
         ledger: None,
         allow_program_change: false,
+        columns: None,
+        delimiter: None,
     };
     let out = work.path(out);
     run(

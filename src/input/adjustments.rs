@@ -26,8 +26,9 @@ pub fn load_adjustments(
     period: &Period,
     partners: &PartnerSet,
     minor_units: u32,
+    dialect: &super::Dialect,
 ) -> Result<(Vec<Adjustment>, FileDigest)> {
-    let mut csv = CsvFile::open(path, ADJUSTMENT_COLUMNS)?;
+    let mut csv = CsvFile::open_as(path, ADJUSTMENT_COLUMNS, dialect)?;
     let mut out = Vec::new();
     let mut seen: HashMap<String, u64> = HashMap::new();
     while let Some(row) = csv.next_row()? {
@@ -86,8 +87,13 @@ mod tests {
         let path = dir.path().join("adjustments.csv");
         std::fs::write(&path, text).unwrap();
         let partners = PartnerSet::new(vec![partner("P1"), partner("P2")]);
-        let (rows, digest) =
-            load_adjustments(&path, &Period::parse("2026-10").unwrap(), &partners, 2)?;
+        let (rows, digest) = load_adjustments(
+            &path,
+            &Period::parse("2026-10").unwrap(),
+            &partners,
+            2,
+            &crate::input::Dialect::default(),
+        )?;
         assert_eq!(
             digest.rows,
             Some(u64::try_from(text.lines().count() - 1).unwrap())

@@ -88,6 +88,27 @@ impl<R> LineTracker<R> {
     }
 }
 
+/// How one input file is written when it is not payline's own format: its cell separator
+/// (`--delimiter`) and the header names it uses for payline's columns (`--columns`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dialect {
+    pub delimiter: u8,
+    /// (payline's column, the file's header name), e.g. (`deal_id`, `Opportunity ID`).
+    pub columns: Vec<(String, String)>,
+    /// Where the column map came from, for messages (`--columns map.toml`).
+    pub columns_file: String,
+}
+
+impl Default for Dialect {
+    fn default() -> Self {
+        Dialect {
+            delimiter: b',',
+            columns: Vec::new(),
+            columns_file: String::new(),
+        }
+    }
+}
+
 pub struct CsvFile {
     pub file: String,
     reader: csv::Reader<LineTracker<HashingReader<BufReader<File>>>>,
@@ -101,6 +122,11 @@ pub struct CsvFile {
 impl CsvFile {
     /// Opens `path` and checks its header: every `required` column present, no column twice.
     pub fn open(path: &Path, required: &[&str]) -> Result<CsvFile> {
+        Self::open_as(path, required, &Dialect::default())
+    }
+
+    /// [`CsvFile::open`] for a file written in `dialect`.
+    pub fn open_as(path: &Path, required: &[&str], dialect: &Dialect) -> Result<CsvFile> {
         let file_label = path.display().to_string();
         let f = File::open(path).map_err(|e| Error::io("read", path, e))?;
         let bytes = f.metadata().map(|m| m.len()).unwrap_or(0);
@@ -110,12 +136,13 @@ impl CsvFile {
             // Field counts are checked here, so a row of empty cells can be skipped whatever its
             // length (Excel's trailing `,,,,` rows).
             .flexible(true)
+            .delimiter(dialect.delimiter)
             .from_reader(reader);
         let headers = reader
             .headers()
             .map_err(|e| malformed(&file_label, e))?
             .clone();
-        let mut columns = Columns(Vec::new());
+        let mut columns = Columns(Vec::new(), headers.len());
         for (i, name) in headers.iter().enumerate() {
             let name = name.trim_start_matches('\u{feff}').trim();
             // `Deal ID`, `deal_id` and ` Deal-Id ` name the same column (CRM exports differ).
@@ -130,6 +157,24 @@ impl CsvFile {
                 });
             }
             columns.0.push((key, i));
+        }
+        // `--columns`: the file's own header names for payline's columns.
+        for (column, header) in &dialect.columns {
+            let Some(index) = columns.index(&header_key(header)) else {
+                return Err(Error::Input {
+                    file: file_label,
+                    line: 1,
+                    column: column.clone(),
+                    value: headers.iter().collect::<Vec<_>>().join(","),
+                    message: format!(
+                        "{} maps `{column}` to the header `{header}`, which this file does not have",
+                        dialect.columns_file
+                    ),
+                });
+            };
+            let key = header_key(column);
+            columns.0.retain(|(k, _)| *k != key);
+            columns.0.push((key, index));
         }
         let missing: Vec<&str> = required
             .iter()
@@ -285,16 +330,17 @@ pub fn header_key(name: &str) -> String {
 }
 
 /// Header name (as [`header_key`] makes it) → field index.
-pub struct Columns(Vec<(String, usize)>);
+/// (name key → field index, the header's field count: a `--columns` alias adds a name, not a field).
+pub struct Columns(Vec<(String, usize)>, usize);
 
 impl Columns {
     /// The number of fields in the header.
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.1
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.1 == 0
     }
 
     fn index(&self, name: &str) -> Option<usize> {
@@ -591,4 +637,183 @@ impl<'a> Row<'a> {
             )),
         }
     }
+}
+
+/// The columns of each input, by the name `--columns` gives the file (`[deals]`, `[partners]` …).
+pub const INPUT_COLUMNS: &[(&str, &[&str])] = &[
+    (
+        "partners",
+        &[
+            "partner_id",
+            "name",
+            "type",
+            "region",
+            "level",
+            "quota",
+            "currency",
+            "status",
+            "kyc_verified",
+            "joined_on",
+        ],
+    ),
+    (
+        "deals",
+        &[
+            "deal_id",
+            "partner_id",
+            "closed_on",
+            "amount",
+            "currency",
+            "share",
+            "product",
+            "customer_type",
+            "source",
+            "status",
+            "reversed_on",
+            "quantity",
+        ],
+    ),
+    (
+        "activities",
+        &["partner_id", "activity", "occurred_on", "quantity"],
+    ),
+    (
+        "claims",
+        &[
+            "claim_id",
+            "partner_id",
+            "fund",
+            "amount",
+            "status",
+            "decided_on",
+        ],
+    ),
+    ("fx", &["date", "currency", "rate"]),
+    (
+        "adjustments",
+        &[
+            "adjustment_id",
+            "partner_id",
+            "amount",
+            "reason",
+            "decided_on",
+        ],
+    ),
+];
+
+/// One input's table of a `--columns` map.
+pub struct ColumnMap {
+    pub input: &'static str,
+    /// (payline's column, the export's header).
+    pub columns: Vec<(String, String)>,
+    /// The input's own cell separator (`delimiter = ";"`), over `--delimiter`.
+    pub delimiter: Option<u8>,
+}
+
+/// A cell separator as a user writes it: `,`, `;`, `|`, or `tab` (or a tab character).
+pub fn parse_delimiter(text: &str) -> Option<u8> {
+    match text {
+        "," => Some(b','),
+        ";" => Some(b';'),
+        "|" => Some(b'|'),
+        "tab" | "\t" | "\\t" => Some(b'\t'),
+        _ => None,
+    }
+}
+
+/// Reads a `--columns` map: a small TOML of one table per input, each key one of payline's columns
+/// and its value the header the export uses (`[deals]` `deal_id = "Opportunity ID"`), and optionally
+/// the input's `delimiter`. Every problem is an error naming the file and the key.
+pub fn load_column_map(path: &Path) -> Result<Vec<ColumnMap>> {
+    let label = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?;
+    let bad = |line: u64, key: &str, value: &str, message: String| Error::Input {
+        file: label.clone(),
+        line,
+        column: key.to_string(),
+        value: value.to_string(),
+        message,
+    };
+    // The line a key is written on, for messages (toml gives none for a well-formed file).
+    let line_of = |needle: &str| {
+        text.lines()
+            .position(|l| l.contains(needle))
+            .map_or(0, |i| u64::try_from(i + 1).unwrap_or(0))
+    };
+    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+        let line = e.span().map_or(0, |s| {
+            u64::try_from(text[..s.start].lines().count().max(1)).unwrap_or(0)
+        });
+        bad(
+            line,
+            "",
+            "",
+            format!("not a valid column map: {}", e.message()),
+        )
+    })?;
+    let mut out = Vec::new();
+    for (role, columns) in &table {
+        let Some(&(role, known)) = INPUT_COLUMNS.iter().find(|(r, _)| r == role) else {
+            let roles: Vec<&str> = INPUT_COLUMNS.iter().map(|(r, _)| *r).collect();
+            return Err(bad(
+                line_of(role),
+                role,
+                "",
+                format!(
+                    "unknown input `{role}`; expected one of: {}",
+                    roles.join(", ")
+                ),
+            ));
+        };
+        let Some(columns) = columns.as_table() else {
+            return Err(bad(
+                line_of(role),
+                role,
+                "",
+                format!("`{role}` must be a table of column = \"header\""),
+            ));
+        };
+        let mut map = Vec::new();
+        let mut delimiter = None;
+        for (column, header) in columns {
+            let key = format!("{role}.{column}");
+            if column == "delimiter" {
+                delimiter = Some(header.as_str().and_then(parse_delimiter).ok_or_else(|| {
+                    bad(
+                        line_of("delimiter"),
+                        &key,
+                        &header.to_string(),
+                        "expected \",\", \";\", \"|\" or \"tab\"".to_string(),
+                    )
+                })?);
+                continue;
+            }
+            if !known.contains(&column.as_str()) {
+                return Err(bad(
+                    line_of(column),
+                    &key,
+                    "",
+                    format!(
+                        "unknown column `{column}` of {role}; expected one of: {}",
+                        known.join(", ")
+                    ),
+                ));
+            }
+            let Some(header) = header.as_str().filter(|h| !h.trim().is_empty()) else {
+                return Err(bad(
+                    line_of(column),
+                    &key,
+                    &header.to_string(),
+                    "expected the export's header name, a non-empty string".to_string(),
+                ));
+            };
+            map.push((column.clone(), header.to_string()));
+        }
+        out.push(ColumnMap {
+            input: role,
+            columns: map,
+            delimiter,
+        });
+    }
+    Ok(out)
 }

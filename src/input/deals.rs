@@ -144,11 +144,13 @@ struct DealColumns {
 
 /// How deals.csv is read: the size of the blocks handed to the parsing threads, how many threads
 /// parse, and the 64-bit fingerprint of the uniqueness keys (injectable so tests can force collisions).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct LoadOptions {
     pub block_bytes: usize,
     pub workers: usize,
     pub fingerprint: fn(&[u8]) -> u64,
+    /// How deals.csv is written (`--delimiter`, `--columns`).
+    pub dialect: super::Dialect,
 }
 
 impl Default for LoadOptions {
@@ -157,6 +159,7 @@ impl Default for LoadOptions {
             block_bytes: 4 << 20,
             workers: crate::worker_threads(),
             fingerprint,
+            dialect: super::Dialect::default(),
         }
     }
 }
@@ -238,7 +241,7 @@ pub fn load_deals_with(
         Pass::Inexact => {
             let one = LoadOptions {
                 workers: 1,
-                ..*options
+                ..options.clone()
             };
             match load_pass(path, plan, partners, fx, progress, &one, true)? {
                 Pass::Done(data, digest) => Ok((*data, digest)),
@@ -360,6 +363,7 @@ struct Ctx<'a> {
     partner_table: PartnerTable,
     /// Accumulate window sums across blocks in arrival order (one thread: file order).
     sequential: bool,
+    dialect: &'a super::Dialect,
 }
 
 struct Block {
@@ -485,7 +489,11 @@ fn load_pass(
     options: &LoadOptions,
     sequential: bool,
 ) -> Result<Pass> {
-    let csv = CsvFile::open(path, &["deal_id", "partner_id", "closed_on", "amount"])?;
+    let csv = CsvFile::open_as(
+        path,
+        &["deal_id", "partner_id", "closed_on", "amount"],
+        &options.dialect,
+    )?;
     let (data_byte, data_line) = csv.data_start();
     let period = &plan.period;
     let mut windows = Vec::new();
@@ -528,6 +536,7 @@ fn load_pass(
             .collect(),
         partner_table: PartnerTable::new(partners),
         sequential,
+        dialect: &options.dialect,
     };
     let mut data = DealData {
         windows: plan
@@ -910,12 +919,16 @@ fn parse_unquoted(ctx: &Ctx, block: &Block, acc: &mut Acc, out: &mut BlockOut) {
             pos = end;
         }
         // A row of empty cells (Excel's trailing `,,,,`) is skipped, as `CsvFile` skips it.
-        if bytes.iter().all(|&b| b == b',' || b == b' ' || b == b'\t') {
+        let separator = ctx.dialect.delimiter;
+        if bytes
+            .iter()
+            .all(|&b| b == separator || b == b' ' || b == b'\t')
+        {
             continue;
         }
         out.rows += 1;
         commas.clear();
-        commas.extend(memchr::memchr_iter(b',', bytes));
+        commas.extend(memchr::memchr_iter(ctx.dialect.delimiter, bytes));
         let fields = commas.len() + 1;
         if fields != header_len {
             out.stop = Some(malformed_at(
@@ -954,6 +967,7 @@ fn parse_quoted(ctx: &Ctx, block: &Block, acc: &mut Acc, out: &mut BlockOut) {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
+        .delimiter(ctx.dialect.delimiter)
         .from_reader(super::csvfile::LineTracker::starting_at(
             &block.bytes[..],
             block.line,
@@ -1310,7 +1324,11 @@ fn exact_check(
     limit: u64,
     keys_checked: bool,
 ) -> Result<Option<Error>> {
-    let mut csv = CsvFile::open(path, &["deal_id", "partner_id", "closed_on", "amount"])?;
+    let mut csv = CsvFile::open_as(
+        path,
+        &["deal_id", "partner_id", "closed_on", "amount"],
+        ctx.dialect,
+    )?;
     let col = &ctx.col;
     let mut pairs: HashMap<(String, String), u64> = HashMap::new();
     let mut shares: HashMap<String, Decimal> = HashMap::new();

@@ -24,7 +24,16 @@ impl FxTable {
     }
 
     pub fn load(path: &Path, program_currency: &str) -> Result<(FxTable, FileDigest)> {
-        let mut csv = CsvFile::open(path, &["date", "currency", "rate"])?;
+        Self::load_as(path, program_currency, &super::Dialect::default())
+    }
+
+    /// [`FxTable::load`] of a file written in `dialect`.
+    pub fn load_as(
+        path: &Path,
+        program_currency: &str,
+        dialect: &super::Dialect,
+    ) -> Result<(FxTable, FileDigest)> {
+        let mut csv = CsvFile::open_as(path, &["date", "currency", "rate"], dialect)?;
         let mut rates: BTreeMap<String, Vec<(NaiveDate, Decimal)>> = BTreeMap::new();
         let mut lines: BTreeMap<(String, NaiveDate), u64> = BTreeMap::new();
         while let Some(row) = csv.next_row()? {

@@ -10,15 +10,21 @@ pub mod partners;
 
 pub use crate::digest::{HashingReader, sha256_file};
 pub use adjustments::load_adjustments;
-pub use csvfile::{Col, ColumnRef, Columns, CsvFile, FileDigest, Row};
-pub use deals::{DealData, DealPlan, DealsRead, PriorCounts, WindowTotals, load_deals};
+pub use csvfile::{
+    Col, ColumnMap, ColumnRef, Columns, CsvFile, Dialect, FileDigest, INPUT_COLUMNS, Row,
+    header_key, load_column_map, parse_delimiter,
+};
+pub use deals::{
+    DealData, DealPlan, DealsRead, LoadOptions, PriorCounts, WindowTotals, load_deals,
+    load_deals_with,
+};
 pub use fx::FxTable;
 pub use ledger::{
     ChainLink, LINE_COLUMNS, LedgerData, LedgerQuery, PreviousBatch, YearToDate, describe_period,
     load_ledger, open_ledger, refuse_ledger,
 };
 pub use others::{ClaimFunds, load_activities, load_claims};
-pub use partners::{PartnerSet, load_partners};
+pub use partners::{PartnerSet, load_partners, load_partners_as};
 
 // The records the loaders produce live in the bottom `model` module; re-exported for the loaders' users.
 pub use crate::model::{

@@ -12,8 +12,9 @@ pub fn load_activities(
     path: &Path,
     period: &Period,
     partners: &PartnerSet,
+    dialect: &super::Dialect,
 ) -> Result<(Vec<Activity>, FileDigest)> {
-    let mut csv = CsvFile::open(path, &["partner_id", "activity", "occurred_on"])?;
+    let mut csv = CsvFile::open_as(path, &["partner_id", "activity", "occurred_on"], dialect)?;
     let mut out = Vec::new();
     while let Some(row) = csv.next_row()? {
         let partner =
@@ -52,10 +53,12 @@ pub fn load_claims(
     period: &Period,
     partners: &PartnerSet,
     unknown_funds_ok: bool,
+    dialect: &super::Dialect,
 ) -> Result<(Vec<Claim>, FileDigest, Vec<Warning>)> {
-    let mut csv = CsvFile::open(
+    let mut csv = CsvFile::open_as(
         path,
         &["claim_id", "partner_id", "fund", "amount", "status"],
+        dialect,
     )?;
     let mut out = Vec::new();
     let mut warnings = Vec::new();

@@ -80,7 +80,16 @@ pub fn partner_id_problem(id: &str) -> Option<String> {
 }
 
 pub fn load_partners(path: &Path, program_currency: &str) -> Result<(PartnerSet, FileDigest)> {
-    let mut csv = CsvFile::open(path, &["partner_id", "name", "type"])?;
+    load_partners_as(path, program_currency, &super::Dialect::default())
+}
+
+/// [`load_partners`] of a file written in `dialect` (`--delimiter`, `--columns`).
+pub fn load_partners_as(
+    path: &Path,
+    program_currency: &str,
+    dialect: &super::Dialect,
+) -> Result<(PartnerSet, FileDigest)> {
+    let mut csv = CsvFile::open_as(path, &["partner_id", "name", "type"], dialect)?;
     let mut partners = Vec::new();
     let mut seen: HashMap<String, u64> = HashMap::new();
     // Lower-cased id → (line, id as written): ids differing only in case would share a statement
