@@ -135,14 +135,15 @@ fn json_text(value: &impl serde::Serialize) -> String {
 }
 
 /// Writes the report to stdout. A reader that went away (`payline diff … | head -3`) is not an
-/// error: the run is done and nobody is left to read (exit 0, as ripgrep does). Any other failure
-/// (a full disk behind a redirect) is reported on stderr, since the report was lost.
-fn emit(text: &str) -> Result<(), ExitCode> {
+/// error: the command's own status stands (0 when it succeeded, as ripgrep exits; 3 for a `diff`
+/// over its limit, so a CI gate never passes because its reader stopped early). Any other failure
+/// (a full disk behind a redirect) is reported on stderr with status 1, since the report was lost.
+fn emit(text: &str, code: u8) -> Result<(), ExitCode> {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Err(ExitCode::SUCCESS),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Err(ExitCode::from(code)),
         Err(e) => {
             eprintln!("error: cannot write the report to standard output: {e}");
             Err(ExitCode::FAILURE)
@@ -154,21 +155,16 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let json = cli.command.json();
     match execute(cli.command) {
-        Ok((code, report)) => match emit(&report) {
+        Ok((code, report)) => match emit(&report, code) {
             Ok(()) => ExitCode::from(code),
             Err(failed) => failed,
         },
         Err(e) => {
             let code = ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(1));
             if json {
-                // With --json a failure is one JSON object too, on stdout where the report would be.
-                if let Err(failed) = emit(&json_text(&e.to_json())) {
-                    return if failed == ExitCode::SUCCESS {
-                        code
-                    } else {
-                        failed
-                    };
-                }
+                // With --json a failure is one JSON object too, on stderr: stdout stays the report's,
+                // so a pipe reading reports never takes an error for one.
+                eprint!("{}", json_text(&e.to_json()));
             } else if let payline::Error::Program(_) = e {
                 // Program diagnostics carry their own `file:line:col: error:` prefix.
                 eprintln!("{e}");

@@ -664,8 +664,9 @@ fn with_json_an_error_is_one_json_object_with_a_stable_code() {
     );
     let output = case.run(&["--json"]).output().unwrap();
     assert_eq!(output.status.code(), Some(1));
-    let error: serde_json::Value = serde_json::from_slice(&output.stdout)
-        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {:?}", output.stdout));
+    assert!(output.stdout.is_empty(), "{output:?}");
+    let error: serde_json::Value = serde_json::from_slice(&output.stderr)
+        .unwrap_or_else(|e| panic!("stderr is not JSON ({e}): {:?}", output.stderr));
     assert_eq!(error["error"]["code"], "input");
     assert_eq!(error["error"]["line"], 2);
     assert_eq!(error["error"]["column"], "amount");

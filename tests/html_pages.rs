@@ -237,3 +237,51 @@ fn a_real_browser_renders_both_pages() {
         );
     }
 }
+
+/// Partner ids are free text: their pages never collide, and index.html links to the file on disk.
+#[test]
+fn odd_partner_ids_get_their_own_pages_and_working_links() {
+    let scratch = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let path = scratch.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let program = write(
+        "p.toml",
+        "[program]\nid = \"p\"\nname = \"P\"\ncurrency = \"USD\"\n\n[[rules]]\nid = \"r\"\nkind = \"flat\"\namount = \"10\"\n",
+    );
+    let partners = write(
+        "partners.csv",
+        "partner_id,name,type\na.csv,One,t\na.html,Two,t\nP 003,Three,t\n",
+    );
+    let deals = write(
+        "deals.csv",
+        "deal_id,partner_id,closed_on,amount\nD1,a.csv,2026-10-01,1.00\nD2,a.html,2026-10-01,1.00\nD3,P 003,2026-10-01,1.00\n",
+    );
+    let out = scratch.path().join("out");
+    let output = Command::cargo_bin("payline")
+        .unwrap()
+        .arg("run")
+        .arg("--program")
+        .arg(&program)
+        .arg("--partners")
+        .arg(&partners)
+        .arg("--deals")
+        .arg(&deals)
+        .args(["--period", "2026-10", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    for page in ["a.csv.html", "a.html.html", "P%20003.html"] {
+        assert!(out.join("statements").join(page).is_file(), "{page}");
+    }
+    let index = read(out.join("index.html"));
+    // `%` of the file name is written `%25` in the link, which a browser decodes back to the name.
+    assert!(
+        index.contains("href=\"statements/P%2520003.html\""),
+        "{index}"
+    );
+    assert!(index.contains("href=\"statements/a.csv.html\""), "{index}");
+}

@@ -113,3 +113,28 @@ fn a_full_stdout_is_an_error_on_stderr_not_a_panic() {
     );
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+#[test]
+fn a_closed_pipe_keeps_a_failing_commands_status() {
+    // `payline diff … --max-increase 1% | true` must still fail a CI gate.
+    let diff = [
+        &[
+            "diff",
+            "--base",
+            "programs/affiliate.toml",
+            "--head",
+            "programs/mixed.toml",
+            "--max-increase",
+            "1%",
+        ][..],
+        DATA,
+    ]
+    .concat();
+    let output = into_closed_pipe(&diff);
+    assert_eq!(output.status.code(), Some(3), "{output:?}");
+    let scratch = tempfile::tempdir().unwrap();
+    let bad = scratch.path().join("bad.toml");
+    std::fs::write(&bad, "[program]\nid = \"p\"\n").unwrap();
+    let output = into_closed_pipe(&["check", bad.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+}

@@ -194,6 +194,16 @@ fn drop_paid_deal_lines(
     // SPEC §8.6: dated rules of the same kind paying for the same thing are versions of one rule; a
     // row one version paid is not paid again by another when the CRM re-dates it across their dates.
     let dated = |r: &Rule| r.when.valid_from.is_some() || r.when.valid_until.is_some();
+    // Versions follow one another: rules whose dates share a day stack (a kicker on a base rate).
+    let apart = |a: &Rule, b: &Rule| {
+        let before = |x: &Rule, y: &Rule| {
+            x.when
+                .valid_until
+                .zip(y.when.valid_from)
+                .is_some_and(|(until, from)| until < from)
+        };
+        before(a, b) || before(b, a)
+    };
     let versions: Vec<&str> = std::iter::once(&*rule.id)
         .chain(
             ctx.program
@@ -203,6 +213,7 @@ fn drop_paid_deal_lines(
                     r.id != rule.id
                         && dated(rule)
                         && dated(r)
+                        && apart(rule, r)
                         && r.kind.pays_for().is_some()
                         && r.kind.pays_for() == rule.kind.pays_for()
                 })

@@ -246,7 +246,7 @@ impl CsvFile {
         loop {
             match self.reader.read_record(&mut self.record) {
                 Ok(true) => {
-                    if self.record.iter().all(|cell| cell.trim().is_empty()) {
+                    if self.record.iter().all(is_blank_cell) {
                         continue;
                     }
                     let start = self.record.position().map(|p| p.byte()).unwrap_or(0);
@@ -310,6 +310,12 @@ pub(crate) fn malformed(file: &str, e: csv::Error) -> Error {
         line,
         message,
     }
+}
+
+/// A cell of a row of empty cells: nothing but spaces and tabs (the same test in every reader, so a
+/// row is skipped or refused alike wherever it is read).
+pub fn is_blank_cell(cell: &str) -> bool {
+    cell.bytes().all(|b| b == b' ' || b == b'\t')
 }
 
 /// How a header name is matched: lower case, and every run of spaces or punctuation one `_`, so an

@@ -989,7 +989,10 @@ fn parse_quoted(ctx: &Ctx, block: &Block, acc: &mut Acc, out: &mut BlockOut) {
                 break;
             }
         }
-        if bytes.iter().all(|cell| cell.trim_ascii().is_empty()) {
+        if bytes
+            .iter()
+            .all(|cell| cell.iter().all(|&b| b == b' ' || b == b'\t'))
+        {
             continue;
         }
         let start = bytes.position().map_or(0, |p| p.byte());

@@ -68,6 +68,12 @@ fn opt(value: Option<Decimal>) -> String {
     value.map(|v| v.to_string()).unwrap_or_default()
 }
 
+/// The HTML statement's file name: the CSV statement's with `.html` for its `.csv` suffix.
+pub fn statement_page_name(partner_id: &str) -> String {
+    let csv = statement_file_name(partner_id);
+    format!("{}.html", csv.strip_suffix(".csv").unwrap_or(&csv))
+}
+
 /// A partner_id made safe as a file name: characters outside `A-Za-z0-9._-` are percent-encoded, so
 /// distinct ids never collide and no id can escape the statements directory.
 pub fn statement_file_name(partner_id: &str) -> String {
@@ -217,8 +223,7 @@ pub fn write_outputs(
                         )?);
                         let page =
                             super::html::statement(program, period, partners, outcome, p, pages);
-                        let name = statement_file_name(&partners.partners[p.partner].id)
-                            .replace(".csv", ".html");
+                        let name = statement_page_name(&partners.partners[p.partner].id);
                         written.push(write_page(dir, &format!("statements/{name}"), &page)?);
                         Ok(())
                     })

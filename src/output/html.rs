@@ -505,7 +505,8 @@ pub fn index(
         b.push_str("<table>\n<thead><tr><th>Partner</th><th>Type</th><th class=\"num\">Paid</th><th>Due</th><th>Statement</th></tr></thead>\n<tbody>\n");
         for p in largest {
             let partner = &partners.partners[p.partner];
-            let file = super::statement_file_name(&partner.id).replace(".csv", ".html");
+            // The file name keeps `%XX` escapes literally: in a link `%` itself is `%25`.
+            let file = super::statement_page_name(&partner.id).replace('%', "%25");
             let _ = writeln!(
                 b,
                 "<tr><td>{} ({})</td><td>{}</td><td class=\"num\">{}</td><td>{}</td><td><a href=\"statements/{}\">{}</a></td></tr>",

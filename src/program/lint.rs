@@ -331,6 +331,9 @@ fn dates_text(rule: &Rule) -> String {
     )
 }
 
+/// How many earlier dated rules of a group `versions` looks through for a rule's previous version.
+const VERSION_LOOKBACK: usize = 64;
+
 /// SPEC §8.6: rules of one group (same kind, same thing paid for) with effective dates and
 /// overlapping eligibility are versions of one rule; consecutive versions should neither overlap (a
 /// deal paid by both) nor leave a gap (deals closed then paid by neither).
@@ -347,11 +350,17 @@ fn versions(program: &Program, src: &Source, out: &mut Vec<Diagnostic>) {
     }
     for mut rules in groups.into_values() {
         rules.sort_by_key(|r| (r.when.valid_from, r.pos.line));
-        for pair in rules.windows(2) {
-            let (a, b) = (pair[0], pair[1]);
-            if !when_overlaps(&a.when, &b.when) {
+        for (i, &b) in rules.iter().enumerate() {
+            // The version before `b` is the nearest earlier rule of the group `b` shares partners
+            // with (others, for other partners, may sit between); looked for among a bounded
+            // number, so `check` stays linear.
+            let Some(&a) = rules[i.saturating_sub(VERSION_LOOKBACK)..i]
+                .iter()
+                .rev()
+                .find(|a| when_overlaps(&a.when, &b.when))
+            else {
                 continue;
-            }
+            };
             let kind = a.kind.name();
             let message = if dates_overlap(a, b) {
                 format!(
@@ -460,6 +469,29 @@ mod tests {
             "partner_type = [\"agency\"]",
         );
         assert_eq!(warnings(&(mine + &other)), vec![]);
+    }
+
+    #[test]
+    fn versions_for_other_partners_in_between_do_not_hide_an_overlap() {
+        let rules = dated(
+            "ref-a",
+            "valid_until = 2026-06-30",
+            "partner_type = [\"referral\"]",
+        ) + &dated(
+            "aff-b",
+            "valid_from = 2026-01-01\nvalid_until = 2026-12-31",
+            "partner_type = [\"affiliate\"]",
+        ) + &dated(
+            "ref-c",
+            "valid_from = 2026-06-01",
+            "partner_type = [\"referral\"]",
+        );
+        let found = warnings(&rules);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert!(
+            found[0].1.contains("`ref-a`") && found[0].1.contains("`ref-c`"),
+            "{found:#?}"
+        );
     }
 
     #[test]
