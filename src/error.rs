@@ -97,6 +97,9 @@ pub enum WarningCode {
     FxRateJump,
     /// The program has rules that read an input (activities, claims) that was not given.
     InputMissing,
+    /// A header read as one of payline's columns because it matches ignoring case, spaces and
+    /// punctuation (`Close Date` as `closed_on`).
+    HeaderMatchedLoosely,
     /// An accumulating rule's earlier periods without --ledger: nothing counts as paid (SPEC §8.7).
     AccumulateWithoutLedger,
     /// An adjustment already applied in an earlier period: not applied again (SPEC §8.1).

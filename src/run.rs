@@ -63,6 +63,7 @@ impl DataPaths {
             .map(|(role, _)| {
                 let table = map.iter().find(|m| m.input == *role);
                 let dialect = crate::input::Dialect {
+                    input: role,
                     delimiter: table
                         .and_then(|m| m.delimiter)
                         .or(self.delimiter)
@@ -320,6 +321,17 @@ fn load_files(
         let mut digests = digests.clone();
         let mut warnings = fx_warnings.clone();
         warnings.extend(missing_inputs(program, paths));
+        for digest in digests.values() {
+            for (header, column) in &digest.loose_headers {
+                warnings.push(crate::error::Warning::new(
+                    crate::error::WarningCode::HeaderMatchedLoosely,
+                    format!(
+                        "{}: header `{header}` is read as column `{column}` (it matches ignoring case, spaces and punctuation); name it in --columns to make that explicit",
+                        digest.path
+                    ),
+                ));
+            }
+        }
         let claims = match &paths.claims {
             Some(p) => {
                 let fund_ids: Vec<&str> = program
@@ -436,6 +448,7 @@ pub fn calculate(
     loaded.digests.insert(
         "program".to_string(),
         FileDigest {
+            loose_headers: Vec::new(),
             path: program_path.display().to_string(),
             sha256: program_sha256,
             rows: None,

@@ -109,15 +109,58 @@ fn every_missing_column_is_named_at_once() {
 }
 
 #[test]
-fn two_headers_that_name_one_column_are_refused() {
+fn an_exact_header_wins_and_two_loose_ones_are_refused() {
+    let case = Case::new();
+    // `deal_id` is there exactly: `Deal ID` is just another column.
+    let output =
+        case.run("deal_id,Deal ID,partner_id,closed_on,amount\nD1,X9,P1,2026-10-01,1.00\n");
+    assert!(output.status.success(), "{output:?}");
+    assert!(read(&case.path("out/lines.csv")).contains(",deal,D1,"));
+    // Two headers that could each be `deal_id`, and none exactly: refused.
     let case = Case::new();
     let output =
-        case.run("deal_id,Deal ID,partner_id,closed_on,amount\nD1,D1,P1,2026-10-01,1.00\n");
+        case.run("Deal ID,deal-id,partner_id,closed_on,amount\nD1,D1,P1,2026-10-01,1.00\n");
     assert_eq!(output.status.code(), Some(1), "{output:?}");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        stderr.contains("column `Deal ID`: column appears twice in the header"),
+        stderr.contains("the headers `Deal ID` and `deal-id` could each be `deal_id`"),
         "{stderr}"
+    );
+}
+
+#[test]
+fn a_header_matched_loosely_is_named_in_a_warning() {
+    let case = Case::new();
+    let output = Command::cargo_bin("payline")
+        .unwrap()
+        .arg("run")
+        .arg("--program")
+        .arg(case.path("p.toml"))
+        .arg("--partners")
+        .arg(case.path("partners.csv"))
+        .arg("--deals")
+        .arg(case.write(
+            "deals.csv",
+            b"deal_id,partner_id,Closed On,amount\nD1,P1,2026-10-01,1.00\n",
+        ))
+        .args(["--period", "2026-10", "--json", "--out"])
+        .arg(case.path("out"))
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("\"code\": \"header-matched-loosely\""),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("header `Closed On` is read as column `closed_on`"),
+        "{stdout}"
+    );
+    // partners.csv's `Partner ID` and `TYPE` too.
+    assert!(
+        stdout.contains("header `Partner ID` is read as column `partner_id`"),
+        "{stdout}"
     );
 }
 

@@ -13,6 +13,10 @@ use std::path::Path;
 /// What the manifest records of one input file.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct FileDigest {
+    /// Headers read as one of payline's columns by a loose match (`Close Date` as `closed_on`), as
+    /// (header, column): the run names them in a warning.
+    #[serde(skip)]
+    pub loose_headers: Vec<(String, String)>,
     pub path: String,
     pub sha256: String,
     /// Data rows (header excluded); absent for files that are not CSV (the program).
@@ -92,6 +96,8 @@ impl<R> LineTracker<R> {
 /// (`--delimiter`) and the header names it uses for payline's columns (`--columns`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Dialect {
+    /// Which input the file is (`deals`, `partners` …), so its loosely matched headers can be named.
+    pub input: &'static str,
     pub delimiter: u8,
     /// (payline's column, the file's header name), e.g. (`deal_id`, `Opportunity ID`).
     pub columns: Vec<(String, String)>,
@@ -102,6 +108,7 @@ pub struct Dialect {
 impl Default for Dialect {
     fn default() -> Self {
         Dialect {
+            input: "",
             delimiter: b',',
             columns: Vec::new(),
             columns_file: String::new(),
@@ -115,6 +122,8 @@ pub struct CsvFile {
     columns: Columns,
     record: csv::StringRecord,
     pub rows: u64,
+    /// Headers found only by a loose match, as (header, column) (see [`FileDigest`]).
+    pub loose_headers: Vec<(String, String)>,
     /// The file's size in bytes, for sizing tables up front.
     pub bytes: u64,
 }
@@ -142,25 +151,29 @@ impl CsvFile {
             .headers()
             .map_err(|e| malformed(&file_label, e))?
             .clone();
-        let mut columns = Columns(Vec::new(), headers.len());
+        let mut columns = Columns {
+            exact: Vec::new(),
+            loose: Vec::new(),
+            fields: headers.len(),
+        };
         for (i, name) in headers.iter().enumerate() {
             let name = name.trim_start_matches('\u{feff}').trim();
-            // `Deal ID`, `deal_id` and ` Deal-Id ` name the same column (CRM exports differ).
-            let key = header_key(name);
-            if columns.index(&key).is_some() {
+            if columns.exact.iter().any(|(n, _)| n == name) {
                 return Err(Error::Input {
                     file: file_label,
                     line: 1,
                     column: name.to_string(),
                     value: name.to_string(),
-                    message: "column appears twice in the header (names match ignoring case, spaces and punctuation)".into(),
+                    message: "column appears twice in the header".into(),
                 });
             }
-            columns.0.push((key, i));
+            columns.exact.push((name.to_string(), i));
+            // `Deal ID` or ` Deal-Id ` also find `deal_id`, when no header is exactly that.
+            columns.loose.push((header_key(name), i));
         }
-        // `--columns`: the file's own header names for payline's columns.
+        // `--columns`: the file's own header names for payline's columns, before anything else.
         for (column, header) in &dialect.columns {
-            let Some(index) = columns.index(&header_key(header)) else {
+            let Some(index) = columns.index(header) else {
                 return Err(Error::Input {
                     file: file_label,
                     line: 1,
@@ -172,9 +185,47 @@ impl CsvFile {
                     ),
                 });
             };
-            let key = header_key(column);
-            columns.0.retain(|(k, _)| *k != key);
-            columns.0.push((key, index));
+            columns.exact.retain(|(n, _)| n != column);
+            columns.exact.insert(0, (column.clone(), index));
+        }
+        // Each of the input's columns found only by a loose match is named (never silently read),
+        // and one that loosely matches two headers is refused.
+        let known = INPUT_COLUMNS
+            .iter()
+            .find(|(input, _)| *input == dialect.input)
+            .map_or(required, |(_, known)| *known);
+        let mut loose_headers = Vec::new();
+        for column in known {
+            if columns.exact.iter().any(|(n, _)| n == column) {
+                continue;
+            }
+            let matches: Vec<usize> = columns.loose_matches(column).collect();
+            match matches.as_slice() {
+                [] => {}
+                [i] => loose_headers.push((
+                    headers[*i]
+                        .trim_start_matches('\u{feff}')
+                        .trim()
+                        .to_string(),
+                    (*column).to_string(),
+                )),
+                several => {
+                    let names: Vec<String> = several
+                        .iter()
+                        .map(|i| format!("`{}`", headers[*i].trim()))
+                        .collect();
+                    return Err(Error::Input {
+                        file: file_label,
+                        line: 1,
+                        column: (*column).to_string(),
+                        value: headers.iter().collect::<Vec<_>>().join(","),
+                        message: format!(
+                            "the headers {} could each be `{column}`: rename all but one, or map it with --columns",
+                            names.join(" and ")
+                        ),
+                    });
+                }
+            }
         }
         let missing: Vec<&str> = required
             .iter()
@@ -216,6 +267,7 @@ impl CsvFile {
             columns,
             record: csv::StringRecord::new(),
             rows: 0,
+            loose_headers,
             bytes,
         })
     }
@@ -289,6 +341,7 @@ impl CsvFile {
         let rows = self.rows;
         let inner = self.reader.into_inner().into_inner();
         Ok(FileDigest {
+            loose_headers: self.loose_headers,
             path: self.file,
             sha256: inner.sha256(),
             rows: Some(rows),
@@ -335,22 +388,43 @@ pub fn header_key(name: &str) -> String {
     key
 }
 
-/// Header name (as [`header_key`] makes it) → field index.
-/// (name key → field index, the header's field count: a `--columns` alias adds a name, not a field).
-pub struct Columns(Vec<(String, usize)>, usize);
+/// A file's header: each name as written (and `--columns` aliases first), the same as
+/// [`header_key`] makes it, and the header's field count (an alias adds a name, not a field).
+pub struct Columns {
+    exact: Vec<(String, usize)>,
+    loose: Vec<(String, usize)>,
+    fields: usize,
+}
 
 impl Columns {
     /// The number of fields in the header.
     pub fn len(&self) -> usize {
-        self.1
+        self.fields
     }
 
     pub fn is_empty(&self) -> bool {
-        self.1 == 0
+        self.fields == 0
     }
 
+    fn loose_matches<'a>(&'a self, name: &str) -> impl Iterator<Item = usize> + 'a {
+        let key = header_key(name);
+        self.loose
+            .iter()
+            .filter(move |(k, _)| *k == key)
+            .map(|(_, i)| *i)
+    }
+
+    /// The field of column `name`: the header written exactly so, else the one header that matches
+    /// it ignoring case, spaces and punctuation.
     fn index(&self, name: &str) -> Option<usize> {
-        self.0.iter().find(|(n, _)| n == name).map(|(_, i)| *i)
+        if let Some((_, i)) = self.exact.iter().find(|(n, _)| n == name) {
+            return Some(*i);
+        }
+        let mut matches = self.loose_matches(name);
+        match (matches.next(), matches.next()) {
+            (Some(i), None) => Some(i),
+            _ => None,
+        }
     }
 }
 

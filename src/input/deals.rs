@@ -729,6 +729,7 @@ fn load_pass(
         bytes: read,
     });
     let digest = FileDigest {
+        loose_headers: csv.loose_headers.clone(),
         path: csv.file.clone(),
         sha256,
         rows: Some(data.rows),
