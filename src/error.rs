@@ -100,6 +100,8 @@ pub enum WarningCode {
     /// A header read as one of payline's columns because it matches ignoring case, spaces and
     /// punctuation (`Close Date` as `closed_on`).
     HeaderMatchedLoosely,
+    /// A report's totals row at the end of an input (`Grand Totals,,,1200.00`): skipped.
+    FooterSkipped,
     /// An accumulating rule's earlier periods without --ledger: nothing counts as paid (SPEC §8.7).
     AccumulateWithoutLedger,
     /// An adjustment already applied in an earlier period: not applied again (SPEC §8.1).

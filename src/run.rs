@@ -322,6 +322,15 @@ fn load_files(
         let mut warnings = fx_warnings.clone();
         warnings.extend(missing_inputs(program, paths));
         for digest in digests.values() {
+            if let Some((line, text)) = &digest.footer {
+                warnings.push(crate::error::Warning::new(
+                    crate::error::WarningCode::FooterSkipped,
+                    format!(
+                        "{}:{line}: the last row `{text}` is a report's totals row, not data: skipped (export without totals to silence this)",
+                        digest.path
+                    ),
+                ));
+            }
             for (header, column) in &digest.loose_headers {
                 warnings.push(crate::error::Warning::new(
                     crate::error::WarningCode::HeaderMatchedLoosely,
@@ -449,6 +458,7 @@ pub fn calculate(
         "program".to_string(),
         FileDigest {
             loose_headers: Vec::new(),
+            footer: None,
             path: program_path.display().to_string(),
             sha256: program_sha256,
             rows: None,

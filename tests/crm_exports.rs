@@ -83,15 +83,29 @@ fn a_salesforce_style_export_runs_as_is() {
 }
 
 #[test]
-fn a_totals_footer_is_refused_with_a_hint() {
+fn a_totals_footer_at_the_end_is_skipped_and_named_elsewhere_it_is_refused() {
     let case = Case::new();
     let output = case.run(
-        "Deal ID,Partner ID,Closed On,Amount\r\nD1,P1,2026-10-01,1000.00\r\nGrand Totals,,,1000.00\r\n",
+        "Deal ID,Partner ID,Closed On,Amount\r\nD1,P1,2026-10-01,1000.00\r\nGrand Totals,,,1000.00\r\n,,,\r\n",
+    );
+    assert!(output.status.success(), "{output:?}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("deals.csv:3: the last row `Grand Totals,,,1000.00` is a report's totals row, not data: skipped"),
+        "{stdout}"
+    );
+    let manifest: serde_json::Value =
+        serde_json::from_str(&read(&case.path("out/manifest.json"))).unwrap();
+    assert_eq!(manifest["inputs"]["deals"]["rows"], 1, "{manifest}");
+    // A totals row that is not the last row is data gone wrong: refused, with the hint.
+    let case = Case::new();
+    let output = case.run(
+        "Deal ID,Partner ID,Closed On,Amount\nD1,P1,2026-10-01,1000.00\nTotal,,,1000.00\nD2,P2,2026-10-02,5.00\n",
     );
     assert_eq!(output.status.code(), Some(1), "{output:?}");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        stderr.contains("deals.csv:3: column `partner_id`: a value is required; this row looks like a report's totals footer"),
+        stderr.contains("deals.csv:3: column `partner_id`: a value is required; this row looks like a report's totals row"),
         "{stderr}"
     );
 }

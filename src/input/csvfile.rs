@@ -17,6 +17,9 @@ pub struct FileDigest {
     /// (header, column): the run names them in a warning.
     #[serde(skip)]
     pub loose_headers: Vec<(String, String)>,
+    /// A totals row at the end of the file, skipped: (its line, its text), for a warning.
+    #[serde(skip)]
+    pub footer: Option<(u64, String)>,
     pub path: String,
     pub sha256: String,
     /// Data rows (header excluded); absent for files that are not CSV (the program).
@@ -36,7 +39,7 @@ pub(crate) struct LineTracker<R> {
     window: Vec<u8>,
     base: u64,
     /// The last record's first byte and its line.
-    counted_offset: u64,
+    pub(crate) counted_offset: u64,
     counted_line: u64,
 }
 
@@ -124,6 +127,9 @@ pub struct CsvFile {
     pub rows: u64,
     /// Headers found only by a loose match, as (header, column) (see [`FileDigest`]).
     pub loose_headers: Vec<(String, String)>,
+    /// The file's totals row, if its last row is one (see [`find_footer`]), and once skipped, its line.
+    footer: Option<(u64, Vec<u8>)>,
+    pub footer_line: Option<u64>,
     /// The file's size in bytes, for sizing tables up front.
     pub bytes: u64,
 }
@@ -268,6 +274,8 @@ impl CsvFile {
             record: csv::StringRecord::new(),
             rows: 0,
             loose_headers,
+            footer: find_footer(path, dialect.delimiter),
+            footer_line: None,
             bytes,
         })
     }
@@ -303,6 +311,10 @@ impl CsvFile {
                     }
                     let start = self.record.position().map(|p| p.byte()).unwrap_or(0);
                     let line = self.reader.get_mut().line_of(start);
+                    if self.is_footer_row() {
+                        self.footer_line = Some(line);
+                        continue;
+                    }
                     if self.record.len() != self.columns.len() {
                         return Err(Error::Malformed {
                             file: self.file.clone(),
@@ -335,6 +347,19 @@ impl CsvFile {
         }
     }
 
+    /// Whether the record just read is the file's totals row: its text is the footer's and it is the
+    /// file's last row that is not all empty cells (nothing but such rows follow it in the file).
+    fn is_footer_row(&self) -> bool {
+        self.footer
+            .as_ref()
+            .is_some_and(|(offset, _)| self.reader.get_ref().counted_offset == *offset)
+    }
+
+    /// The file's totals row, if its last row is one: (its first byte, its text).
+    pub fn footer(&self) -> Option<&(u64, Vec<u8>)> {
+        self.footer.as_ref()
+    }
+
     /// Reads to the end (so every byte is hashed) and returns what the manifest records.
     pub fn finish(mut self) -> Result<FileDigest> {
         while self.next_row()?.is_some() {}
@@ -342,6 +367,10 @@ impl CsvFile {
         let inner = self.reader.into_inner().into_inner();
         Ok(FileDigest {
             loose_headers: self.loose_headers,
+            footer: self
+                .footer_line
+                .zip(self.footer.as_ref())
+                .map(|(line, (_, text))| (line, String::from_utf8_lossy(text).into_owned())),
             path: self.file,
             sha256: inner.sha256(),
             rows: Some(rows),
@@ -363,6 +392,53 @@ pub(crate) fn malformed(file: &str, e: csv::Error) -> Error {
         line,
         message,
     }
+}
+
+/// Whether a row's first cell names a report's totals (`Grand Totals`, `Total`, `Count: 42`).
+pub fn is_footer_label(first_cell: &str) -> bool {
+    let first = first_cell.trim().trim_matches('"').trim().to_lowercase();
+    let word = first.split([':', ' ']).next().unwrap_or("");
+    first.starts_with("grand total")
+        || ["total", "totals", "subtotal", "subtotals", "count", "sum"].contains(&word)
+}
+
+/// A CRM report's totals row at the end of a file: the last row that is not all empty cells, when
+/// its first cell names totals. Found from the file's last 64 KiB (the footer's own line, without
+/// its line break), so the row can be skipped — and named in a warning — as the file streams.
+pub fn find_footer(path: &Path, delimiter: u8) -> Option<(u64, Vec<u8>)> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = File::open(path).ok()?;
+    let len = file.metadata().ok()?.len();
+    let start = len.saturating_sub(64 * 1024);
+    file.seek(SeekFrom::Start(start)).ok()?;
+    let mut tail = Vec::new();
+    file.read_to_end(&mut tail).ok()?;
+    let blank = |line: &[u8]| {
+        line.iter()
+            .all(|&b| b == delimiter || b == b' ' || b == b'\t' || b == b'\r')
+    };
+    let mut end = tail.len();
+    let mut line_start;
+    // Walk back over trailing blank rows to the last row with content.
+    loop {
+        line_start = memchr::memrchr(b'\n', &tail[..end]).map_or(0, |i| i + 1);
+        if !blank(&tail[line_start..end]) || line_start == 0 {
+            break;
+        }
+        end = line_start - 1;
+    }
+    // The header itself, or a tail that starts mid-line, is never a footer.
+    if line_start == 0 {
+        return None;
+    }
+    let last = &tail[line_start..end];
+    let last = last.strip_suffix(b"\r").unwrap_or(last);
+    if memchr::memchr(b'"', last).is_some() {
+        return None;
+    }
+    let first = last.split(|&b| b == delimiter).next()?;
+    let offset = start + u64::try_from(line_start).ok()?;
+    is_footer_label(std::str::from_utf8(first).ok()?).then(|| (offset, last.to_vec()))
 }
 
 /// A cell of a row of empty cells: nothing but spaces and tabs (the same test in every reader, so a
@@ -567,7 +643,7 @@ impl<'a> Row<'a> {
         let mut message = message.into();
         if self.looks_like_a_footer() {
             message.push_str(
-                "; this row looks like a report's totals footer: export without totals, or delete the row",
+                "; this row looks like a report's totals row, and only the file's last row is skipped as one: export without totals, or delete the row",
             );
         }
         Error::Input {
@@ -579,12 +655,9 @@ impl<'a> Row<'a> {
         }
     }
 
-    /// A CRM report's last row (`Grand Totals`, `Total`, `Count: 42`) in the first cell.
+    /// A CRM report's totals row (`Grand Totals`, `Total`, `Count: 42`) in the first cell.
     fn looks_like_a_footer(&self) -> bool {
-        let first = self.record.get(0).unwrap_or("").trim().to_lowercase();
-        let word = first.split([':', ' ']).next().unwrap_or("");
-        first.starts_with("grand total")
-            || ["total", "totals", "subtotal", "subtotals", "count", "sum"].contains(&word)
+        is_footer_label(self.record.get(0).unwrap_or(""))
     }
 
     /// The cell's text without surrounding whitespace, or `None` when the column is absent or the

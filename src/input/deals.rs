@@ -364,10 +364,14 @@ struct Ctx<'a> {
     /// Accumulate window sums across blocks in arrival order (one thread: file order).
     sequential: bool,
     dialect: &'a super::Dialect,
+    /// The file's totals row, if its last row is one: (its first byte, its text).
+    footer: Option<u64>,
 }
 
 struct Block {
     seq: usize,
+    /// The file offset of the block's first byte.
+    offset: u64,
     /// The line the csv reader reports at the block's first byte.
     line: u64,
     bytes: Vec<u8>,
@@ -392,6 +396,8 @@ enum Stop {
 #[derive(Default)]
 struct BlockOut {
     seq: usize,
+    /// The line of the file's totals row, when this block held it (skipped).
+    footer_line: Option<u64>,
     /// The block's length in bytes.
     bytes: u64,
     rows: u64,
@@ -537,6 +543,7 @@ fn load_pass(
         partner_table: PartnerTable::new(partners),
         sequential,
         dialect: &options.dialect,
+        footer: csv.footer().map(|(offset, _)| *offset),
     };
     let mut data = DealData {
         windows: plan
@@ -568,6 +575,7 @@ fn load_pass(
     let mut splits: Vec<Split> = Vec::new();
     let mut first_stop: Option<Stop> = None;
     let mut inexact = false;
+    let mut footer_line: Option<u64> = None;
     let mut stop_record = u64::MAX;
     // Blocks start after the header: the bytes read end where the last merged block ends.
     let mut read = data_byte;
@@ -622,6 +630,7 @@ fn load_pass(
         let mut pending: BTreeMap<usize, BlockOut> = BTreeMap::new();
         let mut next = 0usize;
         let mut merge = |out: BlockOut, data: &mut DealData| {
+            footer_line = footer_line.or(out.footer_line);
             data.rows += out.rows;
             data.current.extend(out.current);
             data.previous.extend(out.previous);
@@ -730,6 +739,9 @@ fn load_pass(
     });
     let digest = FileDigest {
         loose_headers: csv.loose_headers.clone(),
+        footer: footer_line
+            .zip(csv.footer())
+            .map(|(line, (_, text))| (line, String::from_utf8_lossy(text).into_owned())),
         path: csv.file.clone(),
         sha256,
         rows: Some(data.rows),
@@ -765,6 +777,7 @@ fn read_blocks(
     let mut carry: Vec<u8> = Vec::new();
     let mut line = data_line;
     let mut seq = 0usize;
+    let mut offset = data_byte;
     let mut want = block_bytes;
     loop {
         if stop.load(Ordering::Relaxed) {
@@ -790,6 +803,7 @@ fn read_blocks(
                 && tx
                     .send(Block {
                         seq,
+                        offset,
                         line,
                         bytes: buf,
                     })
@@ -805,9 +819,11 @@ fn read_blocks(
                 buf.truncate(cut);
                 let lines =
                     u64::try_from(memchr::memchr_iter(b'\n', &buf).count()).unwrap_or(u64::MAX);
+                let length = u64::try_from(buf.len()).unwrap_or(u64::MAX);
                 if tx
                     .send(Block {
                         seq,
+                        offset,
                         line,
                         bytes: buf,
                     })
@@ -816,6 +832,7 @@ fn read_blocks(
                     return Ok(None);
                 }
                 line += lines;
+                offset += length;
                 seq += 1;
                 want = block_bytes;
             }
@@ -909,6 +926,7 @@ fn parse_unquoted(ctx: &Ctx, block: &Block, acc: &mut Acc, out: &mut BlockOut) {
         }
         // The line the record's first character is on (past a `\r\n`'s `\n` and blank lines).
         let record_line = line;
+        let record_offset = block.offset + u64::try_from(pos).unwrap_or(u64::MAX);
         let end = memchr::memchr2(b'\n', b'\r', &b[pos..]).map_or(b.len(), |i| pos + i);
         let bytes = &b[pos..end];
         if end < b.len() {
@@ -918,6 +936,11 @@ fn parse_unquoted(ctx: &Ctx, block: &Block, acc: &mut Acc, out: &mut BlockOut) {
             pos = end + 1;
         } else {
             pos = end;
+        }
+        // The file's totals row (its last row, found before the stream): skipped, and named.
+        if ctx.footer == Some(record_offset) {
+            out.footer_line = Some(record_line);
+            continue;
         }
         // A row of empty cells (Excel's trailing `,,,,`) is skipped, as `CsvFile` skips it.
         let separator = ctx.dialect.delimiter;
@@ -998,6 +1021,10 @@ fn parse_quoted(ctx: &Ctx, block: &Block, acc: &mut Acc, out: &mut BlockOut) {
         }
         let start = bytes.position().map_or(0, |p| p.byte());
         let line = reader.get_mut().line_of(start);
+        if ctx.footer == Some(block.offset + reader.get_ref().counted_offset) {
+            out.footer_line = Some(line);
+            continue;
+        }
         out.rows += 1;
         if bytes.len() != header_len {
             out.stop = Some(malformed_at(
