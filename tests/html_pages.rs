@@ -285,3 +285,51 @@ fn odd_partner_ids_get_their_own_pages_and_working_links() {
     );
     assert!(index.contains("href=\"statements/a.csv.html\""), "{index}");
 }
+
+/// A release (SPEC §8.2) moves money from pending to payable: the statement shows it once, with its
+/// deal, and the pending card shows what still waits.
+#[test]
+fn a_release_shows_once_with_its_deal() {
+    let scratch = tempfile::tempdir().unwrap();
+    let mut previous: Option<PathBuf> = None;
+    for period in ["2026-08", "2026-09", "2026-10"] {
+        let out = scratch.path().join(period);
+        let mut cmd = Command::cargo_bin("payline").unwrap();
+        cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args(["run", "--program", "programs/affiliate-hold.toml"])
+            .args([
+                "--partners",
+                "fixtures/partners.csv",
+                "--deals",
+                "fixtures/deals.csv",
+            ])
+            .args([
+                "--fx",
+                "fixtures/fx.csv",
+                "--adjustments",
+                "fixtures/adjustments.csv",
+            ])
+            .args(["--period", period, "--out"])
+            .arg(&out);
+        if let Some(prev) = &previous {
+            cmd.arg("--ledger").arg(prev);
+        }
+        let output = cmd.output().unwrap();
+        assert!(output.status.success(), "{output:?}");
+        previous = Some(out);
+    }
+    let page = read(previous.unwrap().join("statements/P002.html"));
+    assert_eq!(
+        page.matches("Released from the holding period").count(),
+        1,
+        "{page}"
+    );
+    assert!(!page.contains("moved from pending"), "{page}");
+    assert!(
+        page.contains(
+            "<td>2026-09-16</td><td>D1011</td><td>new</td><td class=\"num\">450.00 USD</td>"
+        ),
+        "{page}"
+    );
+    assert!(page.contains("<div class=\"label\">Pending (holding period)</div><div class=\"value\">180.00 USD</div>"), "{page}");
+}

@@ -141,12 +141,14 @@ fn deal_of<'d>(deals: &'d DealData, partner: usize, deal_id: &str) -> Option<&'d
         let end = rows.partition_point(|d| d.partner <= partner);
         rows[start..end].iter().find(|d| &*d.deal_id == deal_id)
     };
-    find(&deals.current).or_else(|| {
-        deals
-            .reversals
-            .iter()
-            .find(|d| d.partner == partner && &*d.deal_id == deal_id)
-    })
+    find(&deals.current)
+        .or_else(|| find(&deals.held))
+        .or_else(|| {
+            deals
+                .reversals
+                .iter()
+                .find(|d| d.partner == partner && &*d.deal_id == deal_id)
+        })
 }
 
 /// What a line is, in words a partner reads, for the group heading.
@@ -266,20 +268,30 @@ pub fn statement(
         b.push_str("<p class=\"muted\">No new lines this period.</p>\n");
     }
     for group in &groups {
+        // A release moves money from pending to payable: the partner sees it once, as released.
+        let lines: Vec<&&Line> = group
+            .lines
+            .iter()
+            .filter(|l| l.kind != LineKind::ReleasePending)
+            .collect();
+        if lines.is_empty() {
+            continue;
+        }
+        let subtotal: Decimal = lines.iter().map(|l| l.amount).sum();
         let _ = writeln!(
             b,
             "<h3>{}</h3>",
             escape(&group_title(group.rule_id, group.kind))
         );
         b.push_str("<table>\n<thead><tr><th>Date</th><th>Reference</th><th>Customer</th><th class=\"num\">Deal amount</th><th>How it was calculated</th><th>Status</th><th class=\"num\">Amount</th></tr></thead>\n<tbody>\n");
-        for line in &group.lines {
+        for line in &lines {
             write_line_row(&mut b, line, payout.partner, context, units, currency);
         }
         let _ = writeln!(
             b,
             "<tr class=\"subtotal\"><td colspan=\"6\">Subtotal, {} line(s)</td><td class=\"num\">{}</td></tr>",
-            group.lines.len(),
-            escape(&money(group.amount))
+            lines.len(),
+            escape(&money(subtotal))
         );
         b.push_str("</tbody>\n</table>\n");
     }
