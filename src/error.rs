@@ -6,15 +6,35 @@ use std::fmt;
 use std::path::Path;
 
 /// One problem found in a program definition, with its position and the source line for a caret excerpt.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
     pub file: String,
     pub line: usize,
     pub column: usize,
     pub severity: Severity,
     pub message: String,
-    #[serde(skip)]
+    /// The source line, for the caret excerpt of the text report (not in JSON).
     pub excerpt: String,
+}
+
+/// In JSON a diagnostic is an object like every warning and error payline prints: a `code`
+/// (`program` for an error, `lint` for a warning), the `message`, and where it is.
+impl serde::Serialize for Diagnostic {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Diagnostic", 6)?;
+        let code = match self.severity {
+            Severity::Error => "program",
+            Severity::Warning => "lint",
+        };
+        st.serialize_field("code", code)?;
+        st.serialize_field("severity", &self.severity)?;
+        st.serialize_field("message", &self.message)?;
+        st.serialize_field("file", &self.file)?;
+        st.serialize_field("line", &self.line)?;
+        st.serialize_field("column", &self.column)?;
+        st.end()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]

@@ -320,6 +320,18 @@ fn json_report_for_machines() {
     assert_eq!(error["line"], 14);
     assert_eq!(error["column"], 8);
     assert_eq!(error["severity"], "error");
+    // The same shape as every warning and error payline prints: a stable code and a message.
+    assert_eq!(error["code"], "program");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("unknown rule kind")
+    );
+    let (_, stdout, _dir) = check(FALLING, &["--json"]);
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let warning = &report["files"][0]["warnings"][0];
+    assert_eq!(warning["code"], "lint", "{report}");
 }
 
 #[test]

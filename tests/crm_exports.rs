@@ -259,6 +259,8 @@ fn a_semicolon_separated_export_gets_a_hint() {
     );
 }
 
+/// Issue 12's "done": a raw Salesforce-style export (BOM, CRLF, `;`, its own headers, an empty row and
+/// a totals footer) runs with only a column map.
 #[test]
 fn a_column_map_and_a_delimiter_read_a_raw_salesforce_export() {
     let case = Case::new();
@@ -268,7 +270,7 @@ fn a_column_map_and_a_delimiter_read_a_raw_salesforce_export() {
     );
     let deals = case.write(
         "opportunities.csv",
-        "\u{feff}Opportunity ID;Partner Account;Close Date;Amount (converted);Stage\r\n006A;P1;2026-10-03;1200.00;Closed Won\r\n;;;;\r\n".as_bytes(),
+        "\u{feff}Opportunity ID;Partner Account;Close Date;Amount (converted);Stage\r\n006A;P1;2026-10-03;1200.00;Closed Won\r\n;;;;\r\nGrand Totals;;;1200.00;\r\n".as_bytes(),
     );
     let output = Command::cargo_bin("payline")
         .unwrap()
