@@ -353,3 +353,15 @@ fn a_semicolon_delimiter_applies_to_every_input() {
     assert!(output.status.success(), "{output:?}");
     assert!(read(&case.path("out/lines.csv")).contains(",D1,10.00,0.1,1.00,"));
 }
+
+#[test]
+fn a_last_deal_whose_id_reads_total_is_a_deal() {
+    let case = Case::new();
+    // Every key cell is filled: this is a deal, not a totals row.
+    let output = case.run(
+        "deal_id,partner_id,closed_on,amount\nD1,P1,2026-10-01,5.00\nTotal,P1,2026-10-02,7.00\n",
+    );
+    assert!(output.status.success(), "{output:?}");
+    assert!(read(&case.path("out/lines.csv")).contains(",deal,Total,7.00,"));
+    assert!(!String::from_utf8_lossy(&output.stdout).contains("totals row"));
+}

@@ -130,6 +130,8 @@ pub struct CsvFile {
     /// The file's totals row, if its last row is one (see [`find_footer`]), and once skipped, its line.
     footer: Option<(u64, Vec<u8>)>,
     pub footer_line: Option<u64>,
+    /// The fields of the required columns.
+    required_fields: Vec<usize>,
     /// The file's size in bytes, for sizing tables up front.
     pub bytes: u64,
 }
@@ -267,6 +269,7 @@ impl CsvFile {
                 message,
             });
         }
+        let required_fields = required.iter().filter_map(|c| columns.index(c)).collect();
         Ok(CsvFile {
             file: file_label,
             reader,
@@ -276,6 +279,7 @@ impl CsvFile {
             loose_headers,
             footer: find_footer(path, dialect.delimiter),
             footer_line: None,
+            required_fields,
             bytes,
         })
     }
@@ -350,9 +354,16 @@ impl CsvFile {
     /// Whether the record just read is the file's totals row: its text is the footer's and it is the
     /// file's last row that is not all empty cells (nothing but such rows follow it in the file).
     fn is_footer_row(&self) -> bool {
+        // A totals row leaves a key column empty; a real row whose first cell reads `Total` does not.
+        let lacks_a_key = || {
+            self.required_fields
+                .iter()
+                .any(|&i| self.record.get(i).is_none_or(|c| c.trim().is_empty()))
+        };
         self.footer
             .as_ref()
             .is_some_and(|(offset, _)| self.reader.get_ref().counted_offset == *offset)
+            && lacks_a_key()
     }
 
     /// The file's totals row, if its last row is one: (its first byte, its text).
@@ -525,6 +536,13 @@ impl ColumnRef for &str {
 pub struct Col {
     name: &'static str,
     index: Option<usize>,
+}
+
+impl Col {
+    /// The column's field in the header, if the file has it.
+    pub(crate) fn field(self) -> Option<usize> {
+        self.index
+    }
 }
 
 impl ColumnRef for Col {

@@ -368,6 +368,21 @@ struct Ctx<'a> {
     footer: Option<u64>,
 }
 
+impl Ctx<'_> {
+    /// Whether a row (its fields by index) has an empty deal_id, partner_id, closed_on or amount: a
+    /// totals row does; a real deal whose id happens to read `Total` does not.
+    fn lacks_a_key<'b>(&self, field: impl Fn(usize) -> Option<&'b [u8]>) -> bool {
+        let col = &self.col;
+        [col.deal_id, col.partner_id, col.closed_on, col.amount]
+            .into_iter()
+            .any(|c| {
+                c.field()
+                    .and_then(&field)
+                    .is_none_or(|f| f.trim_ascii().is_empty())
+            })
+    }
+}
+
 struct Block {
     seq: usize,
     /// The file offset of the block's first byte.
@@ -937,8 +952,11 @@ fn parse_unquoted(ctx: &Ctx, block: &Block, acc: &mut Acc, out: &mut BlockOut) {
         } else {
             pos = end;
         }
-        // The file's totals row (its last row, found before the stream): skipped, and named.
-        if ctx.footer == Some(record_offset) {
+        // The file's totals row (its last row, found before the stream, with a key cell empty as a
+        // totals row has): skipped, and named.
+        if ctx.footer == Some(record_offset)
+            && ctx.lacks_a_key(|i| bytes.split(|&c| c == ctx.dialect.delimiter).nth(i))
+        {
             out.footer_line = Some(record_line);
             continue;
         }
@@ -1021,7 +1039,9 @@ fn parse_quoted(ctx: &Ctx, block: &Block, acc: &mut Acc, out: &mut BlockOut) {
         }
         let start = bytes.position().map_or(0, |p| p.byte());
         let line = reader.get_mut().line_of(start);
-        if ctx.footer == Some(block.offset + reader.get_ref().counted_offset) {
+        if ctx.footer == Some(block.offset + reader.get_ref().counted_offset)
+            && ctx.lacks_a_key(|i| bytes.get(i))
+        {
             out.footer_line = Some(line);
             continue;
         }
