@@ -195,9 +195,14 @@ pub fn load_many(
     // The copy of stdin is named `-` in messages and in the manifest, as the user gave it.
     let copy = stdin.label();
     let mut loaded = loaded.map_err(|e| e.with_file_named(&copy, "-"))?;
-    for digest in loaded.iter_mut().flat_map(|l| l.digests.values_mut()) {
-        if digest.path == copy {
-            digest.path = "-".to_string();
+    for loaded in &mut loaded {
+        for digest in loaded.digests.values_mut() {
+            if digest.path == copy {
+                digest.path = "-".to_string();
+            }
+        }
+        for warning in &mut loaded.warnings {
+            warning.message = warning.message.replace(&copy, "-");
         }
     }
     Ok(loaded)
@@ -321,26 +326,6 @@ fn load_files(
         let mut digests = digests.clone();
         let mut warnings = fx_warnings.clone();
         warnings.extend(missing_inputs(program, paths));
-        for digest in digests.values() {
-            if let Some((line, text)) = &digest.footer {
-                warnings.push(crate::error::Warning::new(
-                    crate::error::WarningCode::FooterSkipped,
-                    format!(
-                        "{}:{line}: the last row `{text}` is a report's totals row, not data: skipped (export without totals to silence this)",
-                        digest.path
-                    ),
-                ));
-            }
-            for (header, column) in &digest.loose_headers {
-                warnings.push(crate::error::Warning::new(
-                    crate::error::WarningCode::HeaderMatchedLoosely,
-                    format!(
-                        "{}: header `{header}` is read as column `{column}` (it matches ignoring case, spaces and punctuation); name it in --columns to make that explicit",
-                        digest.path
-                    ),
-                ));
-            }
-        }
         let claims = match &paths.claims {
             Some(p) => {
                 let fund_ids: Vec<&str> = program
@@ -393,6 +378,27 @@ fn load_files(
             }
             None => LedgerData::default(),
         };
+        // Warnings about how the inputs were read, claims and ledger included.
+        for digest in digests.values() {
+            if let Some((line, text)) = &digest.footer {
+                warnings.push(crate::error::Warning::new(
+                    crate::error::WarningCode::FooterSkipped,
+                    format!(
+                        "{}:{line}: the last row `{text}` is a report's totals row, not data: skipped (export without totals to silence this)",
+                        digest.path
+                    ),
+                ));
+            }
+            for (header, column) in &digest.loose_headers {
+                warnings.push(crate::error::Warning::new(
+                    crate::error::WarningCode::HeaderMatchedLoosely,
+                    format!(
+                        "{}: header `{header}` is read as column `{column}` (it matches ignoring case, spaces and punctuation); name it in --columns to make that explicit",
+                        digest.path
+                    ),
+                ));
+            }
+        }
         out.push(Loaded {
             partners,
             deals,

@@ -190,10 +190,17 @@ fn deals_can_come_from_stdin_and_are_named_dash() {
         .arg(case.path("partners.csv"))
         .args(["--deals", "-", "--period", "2026-10", "--out"])
         .arg(case.path("out"))
-        .write_stdin("deal_id,partner_id,closed_on,amount\nD1,P1,2026-10-01,1000.00\n")
+        .write_stdin("deal_id,partner_id,Closed On,amount\nD1,P1,2026-10-01,1000.00\n")
         .output()
         .unwrap();
     assert!(output.status.success(), "{output:?}");
+    // Warnings name it `-` too, never its temporary copy.
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("- -: header `Closed On` is read as column `closed_on`"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("payline-stdin"), "{stdout}");
     let manifest: serde_json::Value =
         serde_json::from_str(&read(&case.path("out/manifest.json"))).unwrap();
     assert_eq!(manifest["inputs"]["deals"]["path"], "-", "{manifest}");
@@ -254,7 +261,7 @@ fn a_semicolon_separated_export_gets_a_hint() {
     assert_eq!(output.status.code(), Some(1), "{output:?}");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        stderr.contains("the file looks `;`-separated, and payline reads comma-separated files"),
+        stderr.contains("the file looks `;`-separated; pass --delimiter ';'"),
         "{stderr}"
     );
 }

@@ -238,3 +238,20 @@ fn a_deal_re_dated_within_the_quarter_is_re_rated_like_the_others() {
         read(december.join("lines.csv"))
     );
 }
+
+/// payline's own files are never read as a report: a partner whose id reads `TOTAL` (sorting last in
+/// balances.csv) keeps its carried balance through the chain.
+#[test]
+fn a_partner_named_like_a_totals_row_is_carried_through_the_chain() {
+    let chain = Chain::new();
+    std::fs::write(chain.path("partners.csv"), "partner_id,name,type,kyc_verified\nP1,One,reseller,true\nTOTAL,Total Desk,reseller,false\n").unwrap();
+    let october = chain.run(0, "2026-10", &["D1,TOTAL,2026-10-05,1500.00"], None);
+    assert!(read(october.join("balances.csv")).ends_with("TOTAL,payout,150.00\n"));
+    let november = chain.run(
+        0,
+        "2026-11",
+        &["D1,TOTAL,2026-10-05,1500.00"],
+        Some(&october),
+    );
+    assert!(read(november.join("balances.csv")).contains("TOTAL,payout,150.00"));
+}

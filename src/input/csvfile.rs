@@ -251,14 +251,15 @@ impl CsvFile {
             };
             // A European Excel export separates cells with `;` (a tab for "text" exports).
             if let [only] = headers.iter().collect::<Vec<_>>().as_slice()
+                && dialect.delimiter == b','
                 && let Some(separator) = [';', '\t', '|'].into_iter().find(|c| only.contains(*c))
             {
-                let shown = match separator {
-                    '\t' => "tabs".to_string(),
-                    c => format!("`{c}`"),
+                let (shown, option) = match separator {
+                    '\t' => ("tabs".to_string(), "tab".to_string()),
+                    c => (format!("`{c}`"), format!("'{c}'")),
                 };
                 message.push_str(&format!(
-                    "; the header is a single cell split by {shown}: the file looks {shown}-separated, and payline reads comma-separated files (export as CSV with commas)"
+                    "; the header is a single cell split by {shown}: the file looks {shown}-separated; pass --delimiter {option} (or `delimiter` in its --columns table)"
                 ));
             }
             return Err(Error::Input {
@@ -277,7 +278,10 @@ impl CsvFile {
             record: csv::StringRecord::new(),
             rows: 0,
             loose_headers,
-            footer: find_footer(path, dialect.delimiter),
+            // Only a user's export has a totals row; payline's own files (the ledger) never do.
+            footer: (!dialect.input.is_empty())
+                .then(|| find_footer(path, dialect.delimiter))
+                .flatten(),
             footer_line: None,
             required_fields,
             bytes,

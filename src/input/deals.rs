@@ -599,9 +599,9 @@ fn load_pass(
         let reader = scope.spawn(|| {
             read_blocks(
                 path,
-                data_byte,
-                data_line,
+                (data_byte, data_line),
                 options.block_bytes.max(1),
+                options.dialect.delimiter,
                 &stop,
                 block_tx,
             )
@@ -779,9 +779,9 @@ impl DealData {
 /// returns the file's SHA-256, or `None` when stopped early.
 fn read_blocks(
     path: &Path,
-    data_byte: u64,
-    data_line: u64,
+    (data_byte, data_line): (u64, u64),
     block_bytes: usize,
+    delimiter: u8,
     stop: &AtomicBool,
     tx: mpsc::SyncSender<Block>,
 ) -> Result<Option<String>> {
@@ -828,7 +828,7 @@ fn read_blocks(
             }
             return Ok(Some(crate::digest::hex(&hasher.finalize())));
         }
-        match record_cut(&buf) {
+        match record_cut(&buf, delimiter) {
             Some(cut) if cut > 0 => {
                 carry = buf[cut..].to_vec();
                 buf.truncate(cut);
@@ -863,7 +863,7 @@ fn read_blocks(
 /// The end of the last complete record in `buf`, which starts at a record boundary: the offset just
 /// after its terminator (after the `\r` of a `\r\n`, where the csv reader stops), so a reader
 /// starting there reports the same lines as one reading the whole file.
-fn record_cut(buf: &[u8]) -> Option<usize> {
+fn record_cut(buf: &[u8], delimiter: u8) -> Option<usize> {
     let is_term = |b: u8| b == b'\n' || b == b'\r';
     if memchr::memchr(b'"', buf).is_none() {
         // No quotes: every terminator ends a record, and one after a non-terminator ends a
@@ -878,7 +878,8 @@ fn record_cut(buf: &[u8]) -> Option<usize> {
         return None;
     }
     // Quotes: follow the csv state machine (a quoted field may hold line breaks).
-    let mut core = csv_core::Reader::new();
+    // A quote opens a quoted field only at a field's start, after the file's own delimiter.
+    let mut core = csv_core::ReaderBuilder::new().delimiter(delimiter).build();
     let mut output = vec![0u8; 1 << 16];
     let mut ends = vec![0usize; 1024];
     let mut pos = 0;
@@ -1423,6 +1424,16 @@ fn exact_check(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn blocks_are_cut_at_records_of_the_files_own_delimiter() {
+        // `a;"x⏎y"⏎b;"p⏎q`: with `;` each quote opens a cell holding a line break, so the only
+        // complete record ends after `y"⏎` (8 bytes) and `b;"p⏎q` waits for the next read. Read
+        // with `,` the quotes open nothing, and the cut would fall inside `b`'s quoted cell.
+        let buf = b"a;\"x\ny\"\nb;\"p\nq";
+        assert_eq!(record_cut(buf, b';'), Some(8));
+        assert_eq!(record_cut(buf, b','), Some(13));
+    }
+
     use super::*;
     use crate::engine::rules::testkit::partner;
 
