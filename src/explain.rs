@@ -10,6 +10,17 @@ use crate::program::Program;
 use crate::run::Loaded;
 use rust_decimal::Decimal;
 
+/// The partner `explain` is asked about, by index, or an error naming it.
+fn find_partner<'a>(
+    loaded: &'a Loaded,
+    partner_id: &str,
+) -> Result<(usize, &'a crate::model::Partner)> {
+    let index = loaded.partners.find(partner_id).ok_or_else(|| {
+        Error::Calculation(format!("partner {partner_id} is not in the partners file"))
+    })?;
+    Ok((index, &loaded.partners.partners[index]))
+}
+
 pub fn explain(
     program: &Program,
     period: &Period,
@@ -17,10 +28,7 @@ pub fn explain(
     outcome: &Outcome,
     partner_id: &str,
 ) -> Result<String> {
-    let index = loaded.partners.find(partner_id).ok_or_else(|| {
-        Error::Calculation(format!("partner {partner_id} is not in the partners file"))
-    })?;
-    let partner = &loaded.partners.partners[index];
+    let (index, partner) = find_partner(loaded, partner_id)?;
     let units = program.minor_units();
     let money = |v: Decimal| format_money(v, units);
     let level = outcome.levels[index].clone();
@@ -188,10 +196,7 @@ pub fn explain_json(
     outcome: &Outcome,
     partner_id: &str,
 ) -> Result<Explained> {
-    let index = loaded.partners.find(partner_id).ok_or_else(|| {
-        Error::Calculation(format!("partner {partner_id} is not in the partners file"))
-    })?;
-    let partner = &loaded.partners.partners[index];
+    let (index, partner) = find_partner(loaded, partner_id)?;
     let units = program.minor_units();
     let money = |v: Decimal| format_money(v, units);
     let lines = outcome

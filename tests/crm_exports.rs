@@ -36,19 +36,24 @@ impl Case {
 
     fn run(&self, deals: &str) -> std::process::Output {
         let deals = self.write("deals.csv", deals.as_bytes());
-        Command::cargo_bin("payline")
+        self.command(&self.path("partners.csv"), &deals)
+            .output()
             .unwrap()
-            .arg("run")
+    }
+
+    /// `payline run` of the case's program for October into `out`, the other options to add.
+    fn command(&self, partners: &Path, deals: &Path) -> Command {
+        let mut cmd = Command::cargo_bin("payline").unwrap();
+        cmd.arg("run")
             .arg("--program")
             .arg(self.path("p.toml"))
             .arg("--partners")
-            .arg(self.path("partners.csv"))
+            .arg(partners)
             .arg("--deals")
-            .arg(&deals)
+            .arg(deals)
             .args(["--period", "2026-10", "--out"])
-            .arg(self.path("out"))
-            .output()
-            .unwrap()
+            .arg(self.path("out"));
+        cmd
     }
 }
 
@@ -145,20 +150,13 @@ fn an_exact_header_wins_and_two_loose_ones_are_refused() {
 #[test]
 fn a_header_matched_loosely_is_named_in_a_warning() {
     let case = Case::new();
-    let output = Command::cargo_bin("payline")
-        .unwrap()
-        .arg("run")
-        .arg("--program")
-        .arg(case.path("p.toml"))
-        .arg("--partners")
-        .arg(case.path("partners.csv"))
-        .arg("--deals")
-        .arg(case.write(
-            "deals.csv",
-            b"deal_id,partner_id,Closed On,amount\nD1,P1,2026-10-01,1.00\n",
-        ))
-        .args(["--period", "2026-10", "--json", "--out"])
-        .arg(case.path("out"))
+    let deals = case.write(
+        "deals.csv",
+        b"deal_id,partner_id,Closed On,amount\nD1,P1,2026-10-01,1.00\n",
+    );
+    let output = case
+        .command(&case.path("partners.csv"), &deals)
+        .arg("--json")
         .output()
         .unwrap();
     assert!(output.status.success(), "{output:?}");
@@ -181,15 +179,8 @@ fn a_header_matched_loosely_is_named_in_a_warning() {
 #[test]
 fn deals_can_come_from_stdin_and_are_named_dash() {
     let case = Case::new();
-    let output = Command::cargo_bin("payline")
-        .unwrap()
-        .arg("run")
-        .arg("--program")
-        .arg(case.path("p.toml"))
-        .arg("--partners")
-        .arg(case.path("partners.csv"))
-        .args(["--deals", "-", "--period", "2026-10", "--out"])
-        .arg(case.path("out"))
+    let output = case
+        .command(&case.path("partners.csv"), Path::new("-"))
         .write_stdin("deal_id,partner_id,Closed On,amount\nD1,P1,2026-10-01,1000.00\n")
         .output()
         .unwrap();
@@ -206,15 +197,9 @@ fn deals_can_come_from_stdin_and_are_named_dash() {
     assert_eq!(manifest["inputs"]["deals"]["path"], "-", "{manifest}");
     assert_eq!(manifest["inputs"]["deals"]["rows"], 1, "{manifest}");
     // An error in it names `-` and the line.
-    let output = Command::cargo_bin("payline")
-        .unwrap()
-        .arg("run")
-        .arg("--program")
-        .arg(case.path("p.toml"))
-        .arg("--partners")
-        .arg(case.path("partners.csv"))
-        .args(["--deals", "-", "--period", "2026-10", "--out"])
-        .arg(case.path("out2"))
+    let case = Case::new();
+    let output = case
+        .command(&case.path("partners.csv"), Path::new("-"))
         .write_stdin("deal_id,partner_id,closed_on,amount\nD1,P1,2026-10-01,x\n")
         .output()
         .unwrap();
@@ -279,19 +264,10 @@ fn a_column_map_and_a_delimiter_read_a_raw_salesforce_export() {
         "opportunities.csv",
         "\u{feff}Opportunity ID;Partner Account;Close Date;Amount (converted);Stage\r\n006A;P1;2026-10-03;1200.00;Closed Won\r\n;;;;\r\nGrand Totals;;;1200.00;\r\n".as_bytes(),
     );
-    let output = Command::cargo_bin("payline")
-        .unwrap()
-        .arg("run")
-        .arg("--program")
-        .arg(case.path("p.toml"))
-        .arg("--partners")
-        .arg(case.path("partners.csv"))
-        .arg("--deals")
-        .arg(&deals)
+    let output = case
+        .command(&case.path("partners.csv"), &deals)
         .arg("--columns")
         .arg(case.path("map.toml"))
-        .args(["--period", "2026-10", "--out"])
-        .arg(case.path("out"))
         .output()
         .unwrap();
     assert!(output.status.success(), "{output:?}");
@@ -310,19 +286,10 @@ fn a_column_map_naming_a_header_the_file_lacks_is_refused() {
         "deals.csv",
         b"Deal ID,Partner ID,Closed On,Amount\nD1,P1,2026-10-01,1.00\n",
     );
-    let output = Command::cargo_bin("payline")
-        .unwrap()
-        .arg("run")
-        .arg("--program")
-        .arg(case.path("p.toml"))
-        .arg("--partners")
-        .arg(case.path("partners.csv"))
-        .arg("--deals")
-        .arg(&deals)
+    let output = case
+        .command(&case.path("partners.csv"), &deals)
         .arg("--columns")
         .arg(case.path("map.toml"))
-        .args(["--period", "2026-10", "--out"])
-        .arg(case.path("out"))
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(1), "{output:?}");
@@ -344,17 +311,9 @@ fn a_semicolon_delimiter_applies_to_every_input() {
         "deals.csv",
         b"deal_id;partner_id;closed_on;amount\nD1;P1;2026-10-01;10.00\n",
     );
-    let output = Command::cargo_bin("payline")
-        .unwrap()
-        .arg("run")
-        .arg("--program")
-        .arg(case.path("p.toml"))
-        .arg("--partners")
-        .arg(case.path("partners.csv"))
-        .arg("--deals")
-        .arg(&deals)
-        .args(["--delimiter", ";", "--period", "2026-10", "--out"])
-        .arg(case.path("out"))
+    let output = case
+        .command(&case.path("partners.csv"), &deals)
+        .args(["--delimiter", ";"])
         .output()
         .unwrap();
     assert!(output.status.success(), "{output:?}");

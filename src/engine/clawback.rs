@@ -26,19 +26,7 @@ pub(crate) fn recovered_now(
     partner: usize,
     rule_id: &str,
 ) -> Option<Decimal> {
-    let reversals = &inputs.deals.reversals;
-    let start = reversals.partition_point(|d| d.partner < partner);
-    reversals[start..]
-        .iter()
-        .take_while(|d| d.partner == partner)
-        .filter(|d| within_window(program, d))
-        .filter_map(|d| {
-            inputs
-                .ledger
-                .deal_earnings
-                .get(&(partner, d.deal_id.to_string(), rule_id.to_string()))
-        })
-        .try_fold(Decimal::ZERO, |total, amount| total.checked_add(*amount))
+    recovered_now_where(program, inputs, partner, rule_id, |_| true)
 }
 
 /// What this period's clawbacks recover of `rule_id` from `partner` for the rows `keep` selects

@@ -90,6 +90,16 @@ impl<R> LineTracker<R> {
         self.counted_line
     }
 
+    /// [`malformed`], at the line this tracker counts for the record the error is about.
+    pub(crate) fn malformed(&mut self, file: &str, e: csv::Error) -> Error {
+        let start = e.position().map(|p| p.byte());
+        let mut error = malformed(file, e);
+        if let (Some(start), Error::Malformed { line, .. }) = (start, &mut error) {
+            *line = self.line_of(start);
+        }
+        error
+    }
+
     fn into_inner(self) -> R {
         self.inner
     }
@@ -314,7 +324,11 @@ impl CsvFile {
         loop {
             match self.reader.read_record(&mut self.record) {
                 Ok(true) => {
-                    if self.record.iter().all(is_blank_cell) {
+                    if self
+                        .record
+                        .iter()
+                        .all(|cell| is_blank_cell(cell.as_bytes()))
+                    {
                         continue;
                     }
                     let start = self.record.position().map(|p| p.byte()).unwrap_or(0);
@@ -344,12 +358,7 @@ impl CsvFile {
                 }
                 Ok(false) => return Ok(None),
                 Err(e) => {
-                    let start = e.position().map(|p| p.byte());
-                    let mut error = malformed(&self.file, e);
-                    if let (Some(start), Error::Malformed { line, .. }) = (start, &mut error) {
-                        *line = self.reader.get_mut().line_of(start);
-                    }
-                    return Err(error);
+                    return Err(self.reader.get_mut().malformed(&self.file, e));
                 }
             }
         }
@@ -430,7 +439,7 @@ pub fn find_footer(path: &Path, delimiter: u8) -> Option<(u64, Vec<u8>)> {
     file.read_to_end(&mut tail).ok()?;
     let blank = |line: &[u8]| {
         line.iter()
-            .all(|&b| b == delimiter || b == b' ' || b == b'\t' || b == b'\r')
+            .all(|&b| b == delimiter || b == b'\r' || is_blank_byte(b))
     };
     let mut end = tail.len();
     let mut line_start;
@@ -458,8 +467,17 @@ pub fn find_footer(path: &Path, delimiter: u8) -> Option<(u64, Vec<u8>)> {
 
 /// A cell of a row of empty cells: nothing but spaces and tabs (the same test in every reader, so a
 /// row is skipped or refused alike wherever it is read).
-pub fn is_blank_cell(cell: &str) -> bool {
-    cell.bytes().all(|b| b == b' ' || b == b'\t')
+pub fn is_blank_cell(cell: &[u8]) -> bool {
+    cell.iter().all(|&b| is_blank_byte(b))
+}
+
+/// A row of empty cells as one run of bytes: separators, spaces and tabs.
+pub fn is_blank_row(row: &[u8], delimiter: u8) -> bool {
+    row.iter().all(|&b| b == delimiter || is_blank_byte(b))
+}
+
+fn is_blank_byte(b: u8) -> bool {
+    b == b' ' || b == b'\t'
 }
 
 /// How a header name is matched: lower case, and every run of spaces or punctuation one `_`, so an

@@ -962,11 +962,7 @@ fn parse_unquoted(ctx: &Ctx, block: &Block, acc: &mut Acc, out: &mut BlockOut) {
             continue;
         }
         // A row of empty cells (Excel's trailing `,,,,`) is skipped, as `CsvFile` skips it.
-        let separator = ctx.dialect.delimiter;
-        if bytes
-            .iter()
-            .all(|&b| b == separator || b == b' ' || b == b'\t')
-        {
+        if super::csvfile::is_blank_row(bytes, ctx.dialect.delimiter) {
             continue;
         }
         out.rows += 1;
@@ -1023,19 +1019,11 @@ fn parse_quoted(ctx: &Ctx, block: &Block, acc: &mut Acc, out: &mut BlockOut) {
             Ok(false) => break,
             Err(e) => {
                 out.rows += 1;
-                let start = e.position().map(|p| p.byte());
-                let mut error = super::csvfile::malformed(ctx.file, e);
-                if let (Some(start), Error::Malformed { line, .. }) = (start, &mut error) {
-                    *line = reader.get_mut().line_of(start);
-                }
-                out.stop = Some(row_error(error));
+                out.stop = Some(row_error(reader.get_mut().malformed(ctx.file, e)));
                 break;
             }
         }
-        if bytes
-            .iter()
-            .all(|cell| cell.iter().all(|&b| b == b' ' || b == b'\t'))
-        {
+        if bytes.iter().all(super::csvfile::is_blank_cell) {
             continue;
         }
         let start = bytes.position().map_or(0, |p| p.byte());
