@@ -28,7 +28,7 @@ pub enum Stage {
 }
 
 /// The data files of a run (everything but the program and --out).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct DataPaths {
     pub partners: PathBuf,
     pub deals: PathBuf,
@@ -357,6 +357,7 @@ fn load_files(
                 let claim_ids: Vec<&str> = claims.iter().map(|c| c.claim_id.as_str()).collect();
                 let summed_rules = crate::engine::plan::ledger_sums(program);
                 let spans = crate::engine::plan::ledger_spans(program, period);
+                let accumulating = crate::engine::plan::accumulating(program);
                 let adjustment_ids: Vec<&str> = adjustments
                     .iter()
                     .map(|a| a.adjustment_id.as_str())
@@ -369,6 +370,7 @@ fn load_files(
                     spans: &spans,
                     earlier: &deals.earlier,
                     adjustment_ids: &adjustment_ids,
+                    accumulating: &accumulating,
                 };
                 let l = load_ledger(batch, period, &partners, &query)?;
                 for (role, d) in &l.digests {
@@ -520,6 +522,16 @@ pub fn run(
         summary: &summary,
     };
     progress(Stage::Writing);
+    let previous = loaded
+        .ledger
+        .dir
+        .as_deref()
+        .zip(loaded.ledger.ledger_sha256.as_deref())
+        .map(|(dir, ledger_sha256)| output::PreviousFiles {
+            dir,
+            ledger_sha256,
+            true_up_parts_sha256: loaded.ledger.true_up_parts_sha256.as_deref(),
+        });
     out_dir.commit(old_batch, |dir| {
         output::write_outputs(
             dir,
@@ -527,11 +539,7 @@ pub fn run(
             period,
             &loaded.partners,
             &outcome,
-            loaded
-                .ledger
-                .dir
-                .as_deref()
-                .zip(loaded.ledger.ledger_sha256.as_deref()),
+            previous.as_ref(),
             manifest,
             &pages,
         )

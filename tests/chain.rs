@@ -307,6 +307,50 @@ fn a_duplicated_ledger_line_is_refused_even_with_a_matching_hash() {
     );
 }
 
+/// SPEC §7: a line's identity includes its kind. A line that differs from another only in its kind
+/// (here a zero `release` beside the clawback of the same row) is not a duplicate; the same line
+/// with the same kind is.
+#[test]
+fn a_ledger_lines_identity_includes_its_kind() {
+    let books = Books::new();
+    books.august_september();
+    let ledger = books.read("sep/ledger.csv");
+    let manifest = books.read("sep/manifest.json");
+    let clawback = ledger
+        .lines()
+        .find(|l| l.contains(",clawback,"))
+        .expect("September claws back D1004")
+        .to_string();
+    // The clawback's fields: period, partner, account, rule, kind, source, source_id, basis, rate,
+    // amount, note. Its twin of another kind, with amount 0.00, keeps every balance.
+    let twin = |kind: &str| {
+        let mut fields: Vec<&str> = clawback.splitn(11, ',').collect();
+        fields[4] = kind;
+        fields[9] = "0.00";
+        fields.join(",")
+    };
+    let forge = |twin: String| {
+        let edited = ledger.replacen(&clawback, &format!("{clawback}\n{twin}"), 1);
+        books.write("sep/ledger.csv", &edited);
+        books.write(
+            "sep/manifest.json",
+            &manifest.replace(
+                &sha256_hex(ledger.as_bytes()),
+                &sha256_hex(edited.as_bytes()),
+            ),
+        );
+    };
+    forge(twin("release"));
+    books.ok("2026-10", Some("sep"), "oct");
+    forge(twin("clawback"));
+    books.refused(
+        "2026-10",
+        Some("sep"),
+        "oct2",
+        &["a ledger never holds a line twice"],
+    );
+}
+
 #[test]
 fn a_killed_runs_working_directory_is_never_a_ledger() {
     let books = Books::new();

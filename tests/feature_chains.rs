@@ -255,3 +255,54 @@ fn a_partner_named_like_a_totals_row_is_carried_through_the_chain() {
     );
     assert!(read(november.join("balances.csv")).contains("TOTAL,payout,150.00"));
 }
+
+/// SPEC §4.12: the quarter's last month records each row's part of the quarter's true-ups in
+/// true_up_parts.csv; every later batch carries the file, verified like ledger.csv, so a part edited
+/// by hand is refused.
+#[test]
+fn the_parts_of_a_quarters_true_ups_are_carried_and_verified() {
+    let chain = Chain::new();
+    let retro = "[program]\nid = \"s\"\nname = \"S\"\ncurrency = \"USD\"\n\n[[rules]]\nid = \"q\"\nkind = \"tiered\"\nmode = \"retroactive\"\naccumulate = \"quarter\"\ntiers = [{ from = \"0\", rate = \"0.05\" }, { from = \"20000\", rate = \"0.08\" }]\n";
+    let rows = ["D1,P1,2026-10-10,10000.00", "D2,P1,2026-11-10,15000.00"];
+    let october = chain.run_program(retro, "2026-10", &rows, None);
+    assert!(!october.join("true_up_parts.csv").exists());
+    let november = chain.run_program(retro, "2026-11", &rows, Some(&october));
+    let december = chain.run_program(retro, "2026-12", &rows, Some(&november));
+    // D1: 800.00 over the quarter less its own 500.00.
+    let parts = "span,partner_id,rule_id,deal_id,part\n2026-Q4,P1,q,D1,300.00\n";
+    assert_eq!(read(december.join("true_up_parts.csv")), parts);
+    let january = chain.run_program(retro, "2027-01", &rows, Some(&december));
+    assert_eq!(read(january.join("true_up_parts.csv")), parts);
+    assert!(read(january.join("manifest.json")).contains("\"true_up_parts.csv\""));
+
+    std::fs::write(
+        december.join("true_up_parts.csv"),
+        parts.replace("300.00", "0.00"),
+    )
+    .unwrap();
+    std::fs::write(
+        chain.path("deals.csv"),
+        "deal_id,partner_id,closed_on,amount\n",
+    )
+    .unwrap();
+    let output = Command::cargo_bin("payline")
+        .unwrap()
+        .args(["run", "--period", "2027-01", "--program"])
+        .arg(chain.path("p.toml"))
+        .arg("--partners")
+        .arg(chain.path("partners.csv"))
+        .arg("--deals")
+        .arg(chain.path("deals.csv"))
+        .arg("--ledger")
+        .arg(&december)
+        .arg("--out")
+        .arg(chain.path("january-again"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("true_up_parts.csv: changed since payline wrote it"),
+        "{stderr}"
+    );
+}

@@ -3,6 +3,9 @@
 //! missing go one each to the partners with the largest discarded remainder (ties: partner_id). The
 //! paid total is `total` exactly and no partner gets more than it requested.
 //!
+//! A partner whose budgeted amount is negative (a negative true-up: money owed back) is left out:
+//! never scaled, not counted in the requested total.
+//!
 //! The work is done in integer minor units, so the remainders that order the partners are exact.
 //! Proration applies to what was earned (before holds): the budget bounds the run's liability.
 
@@ -132,6 +135,9 @@ pub fn prorate(
                 .into(),
         )
     };
+    // SPEC §4.10: a negative budgeted amount (a negative true-up, §8.7) is money owed back: never
+    // scaled and not counted in the requested total. The budget caps what the positive ones pay.
+    let requested: Vec<i128> = requested.into_iter().map(|r| r.max(0)).collect();
     let total = to_minor(budget.total, units);
     let requested_sum = requested
         .iter()
@@ -189,6 +195,49 @@ pub fn prorate(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_negative_budgeted_amount_is_never_scaled_and_not_requested() {
+        // Budget 100.00: P1 owes 50.00 back (a negative true-up), P2 requests 250.00. Only P2's
+        // 250.00 is requested: prorated to 100.00 (−150.00); P1 keeps its whole −50.00.
+        let program = crate::engine::rules::testkit::rules(
+            "[budget]\ntotal = \"100.00\"\n\n[[rules]]\nid = \"g\"\nkind = \"flat\"\namount = \"1\"\n",
+        );
+        let partners = vec![
+            crate::engine::rules::testkit::partner("P1"),
+            crate::engine::rules::testkit::partner("P2"),
+        ];
+        let line = |partner: usize, amount: &str| Line {
+            partner,
+            rule_id: "g".into(),
+            kind: LineKind::TrueUp,
+            source: Source::Period,
+            source_id: "2026-Q4".into(),
+            basis: None,
+            rate: None,
+            amount: Decimal::from_str_exact(amount).unwrap(),
+            note: String::new(),
+        };
+        let mut lines = PartnerLines::default();
+        lines.push_partner(vec![line(0, "-50.00")]);
+        lines.push_partner(vec![line(1, "250.00")]);
+        let mut warnings = Vec::new();
+        prorate(&program, &partners, &mut lines, &mut warnings).unwrap();
+        let prorated = |i: usize| -> Vec<Decimal> {
+            lines
+                .of(i)
+                .filter(|l| l.kind == LineKind::BudgetProration)
+                .map(|l| l.amount)
+                .collect()
+        };
+        assert_eq!(prorated(0), vec![]);
+        assert_eq!(prorated(1), vec![Decimal::new(-15000, 2)]);
+        assert!(
+            warnings[0]
+                .message
+                .contains("requested 250.00 against a budget of 100.00")
+        );
+    }
 
     #[test]
     fn remainders_go_to_the_largest_then_by_order() {

@@ -30,7 +30,7 @@ pub(crate) fn recovered_now(
 }
 
 /// What this period's clawbacks recover of `rule_id` from `partner` for the rows `keep` selects
-/// (an accumulating rule counts the rows closed in its span's earlier periods). `None` on overflow.
+/// (an accumulating rule counts the rows it paid in its span's earlier periods). `None` on overflow.
 pub(crate) fn recovered_now_where(
     program: &Program,
     inputs: &Inputs,
@@ -44,13 +44,67 @@ pub(crate) fn recovered_now_where(
         .iter()
         .take_while(|d| d.partner == partner)
         .filter(|d| within_window(program, d) && keep(d))
-        .filter_map(|d| {
-            inputs
-                .ledger
-                .deal_earnings
-                .get(&(partner, d.deal_id.to_string(), rule_id.to_string()))
+        .map(|d| {
+            recoverable(inputs, d)
+                .find(|r| *r.rule_id == *rule_id)
+                .map_or(Some(Decimal::ZERO), |r| r.total())
         })
-        .try_fold(Decimal::ZERO, |total, amount| total.checked_add(*amount))
+        .try_fold(Decimal::ZERO, |total, amount| total.checked_add(amount?))
+}
+
+/// What the ledger shows one rule still holds of a reversed row: its `payout` lines (earned and
+/// released, less earlier clawbacks) and, for an accumulating rule whose span ended, the row's part
+/// of that span's true-ups (SPEC §4.12).
+struct Recoverable<'a> {
+    rule_id: &'a str,
+    lines: Decimal,
+    part: Option<(Decimal, &'a str)>,
+}
+
+impl Recoverable<'_> {
+    /// What a clawback recovers: never less than nothing (a true-up that already took the row out
+    /// of its span counts as recovered). `None` on overflow.
+    fn total(&self) -> Option<Decimal> {
+        let part = self.part.map_or(Decimal::ZERO, |(p, _)| p);
+        Some(self.lines.checked_add(part)?.max(Decimal::ZERO))
+    }
+}
+
+/// Per rule, what the ledger shows of a reversed row (rules in id order).
+fn recoverable<'a>(inputs: &'a Inputs, deal: &Deal) -> impl Iterator<Item = Recoverable<'a>> {
+    let ledger = &inputs.ledger;
+    let from = (deal.partner, deal.deal_id.to_string(), String::new());
+    let of_row = |(p, d, _): &(usize, String, String)| *p == deal.partner && **d == *deal.deal_id;
+    let mut rules: std::collections::BTreeMap<&str, Recoverable> = Default::default();
+    for ((_, _, rule_id), amount) in ledger
+        .deal_earnings
+        .range(from.clone()..)
+        .take_while(|(k, _)| of_row(k))
+    {
+        rules.insert(
+            rule_id,
+            Recoverable {
+                rule_id,
+                lines: *amount,
+                part: None,
+            },
+        );
+    }
+    for ((_, _, rule_id), (part, span)) in ledger
+        .true_up_parts
+        .range(from..)
+        .take_while(|(k, _)| of_row(k))
+    {
+        rules
+            .entry(rule_id)
+            .or_insert(Recoverable {
+                rule_id,
+                lines: Decimal::ZERO,
+                part: None,
+            })
+            .part = Some((*part, span));
+    }
+    rules.into_values()
 }
 
 pub fn claw_back(
@@ -90,43 +144,53 @@ pub fn claw_back(
         let Some(reversed_on) = deal.reversed_on else {
             continue; // the loader keeps only rows reversed in the period here
         };
-        let days = (reversed_on - deal.closed_on).num_days();
-        let earned: Vec<_> = inputs
-            .ledger
-            .deal_earnings
-            .range((deal.partner, deal.deal_id.to_string(), String::new())..)
-            .take_while(|((p, d, _), _)| *p == deal.partner && **d == *deal.deal_id)
-            .filter(|(_, amount)| !amount.is_zero())
+        let held: Vec<(Recoverable, Decimal)> = recoverable(inputs, deal)
+            .filter_map(|r| r.total().map(|total| (r, total)))
+            .filter(|(_, total)| !total.is_zero())
             .collect();
-        if earned.is_empty() {
+        if held.is_empty() {
             continue;
         }
         if !within_window(program, deal) {
             late += 1;
             continue;
         }
-        for ((_, _, rule_id), amount) in earned {
-            per_partner.add(deal.partner, Line {
-                partner: deal.partner,
-                rule_id: rule_id.as_str().into(),
-                kind: LineKind::Clawback,
-                source: Source::Deal,
-                source_id: deal.deal_id.clone(),
-                basis: Some(*amount),
-                rate: None,
-                amount: -*amount,
-                note: format!(
-                    "deal {} closed {} was {} on {reversed_on}, {days} days later (clawback window {} days): recovering {} paid by {rule_id}",
-                    deal.deal_id,
-                    deal.closed_on,
-                    match deal.status {
-                        crate::model::DealStatus::Cancelled => "cancelled",
-                        _ => "refunded",
-                    },
-                    program.clawback_days,
-                    crate::model::money::format_money(*amount, program.minor_units())
-                ),
-            });
+        let days = (reversed_on - deal.closed_on).num_days();
+        let money = |v: Decimal| crate::model::money::format_money(v, program.minor_units());
+        for (held, amount) in held {
+            let rule_id = held.rule_id;
+            let mut note = format!(
+                "deal {} closed {} was {} on {reversed_on}, {days} days later (clawback window {} days): recovering {} paid by {rule_id}",
+                deal.deal_id,
+                deal.closed_on,
+                match deal.status {
+                    crate::model::DealStatus::Cancelled => "cancelled",
+                    _ => "refunded",
+                },
+                program.clawback_days,
+                money(amount)
+            );
+            if let Some((part, span)) = held.part {
+                note.push_str(&format!(
+                    " (its own lines {} and its part {} of the {span} true-ups)",
+                    money(held.lines),
+                    money(part)
+                ));
+            }
+            per_partner.add(
+                deal.partner,
+                Line {
+                    partner: deal.partner,
+                    rule_id: rule_id.into(),
+                    kind: LineKind::Clawback,
+                    source: Source::Deal,
+                    source_id: deal.deal_id.clone(),
+                    basis: Some(amount),
+                    rate: None,
+                    amount: -amount,
+                    note,
+                },
+            );
         }
     }
     if late > 0 {
@@ -134,5 +198,66 @@ pub fn claw_back(
             "{late} paid deal row(s) reversed in {period} more than {} days after closing were not clawed back",
             program.clawback_days
         )));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::engine::rules::testkit::{Fixture, d, deal};
+    use rust_decimal::Decimal;
+
+    const RETRO: &str = "[[rules]]\nid = \"t\"\nkind = \"tiered\"\nmode = \"retroactive\"\naccumulate = \"quarter\"\ntiers = [{ from = \"0\", rate = \"0.05\" }, { from = \"20000\", rate = \"0.08\" }]\n";
+
+    /// (rule, amount, note) of the clawback lines of a run in January 2027.
+    fn clawbacks(f: Fixture) -> Vec<(String, Decimal, String)> {
+        let mut f = f;
+        f.period = crate::model::period::Period::parse("2027-01").unwrap();
+        f.run()
+            .lines
+            .into_iter()
+            .filter(|l| l.kind == crate::engine::LineKind::Clawback)
+            .map(|l| (l.rule_id.to_string(), l.amount, l.note))
+            .collect()
+    }
+
+    #[test]
+    fn after_its_span_a_row_is_owed_back_its_own_lines_and_its_part_of_the_true_ups() {
+        // D1 paid 500.00 in October at 5%; the quarter's last evaluation gave it 800.00 (8%): its
+        // part 300.00 is recorded. Refunded 2027-01-05, 87 days after closing (≤ 90): −800.00.
+        let f = Fixture::new(RETRO)
+            .reversal(deal("D1", "2026-10-10", "10000.00"), "2027-01-05")
+            .deal_earning("D1", "t", "500.00")
+            .true_up_part("D1", "t", "300.00", "2026-Q4");
+        assert_eq!(
+            clawbacks(f),
+            vec![(
+                "t".to_string(),
+                d("-800.00"),
+                "deal D1 closed 2026-10-10 was refunded on 2027-01-05, 87 days later (clawback window 90 days): recovering 800.00 paid by t (its own lines 500.00 and its part 300.00 of the 2026-Q4 true-ups)".to_string()
+            )]
+        );
+    }
+
+    #[test]
+    fn a_row_its_span_took_back_is_not_recovered_again_and_a_clawback_never_pays() {
+        // D1 paid 500.00 in October, re-dated out of the quarter: the true-ups took it back (part
+        // −500.00). Refunded now: nothing is left to recover.
+        let taken_back = Fixture::new(RETRO)
+            .reversal(deal("D1", "2026-10-10", "10000.00"), "2027-01-05")
+            .deal_earning("D1", "t", "500.00")
+            .true_up_part("D1", "t", "-500.00", "2026-Q4");
+        assert_eq!(clawbacks(taken_back), vec![]);
+        // Already clawed back in the span (its lines net to 0) with a part of −500.00: recovering
+        // −500.00 would pay the partner; nothing is written.
+        let clawed = Fixture::new(RETRO)
+            .reversal(deal("D1", "2026-10-10", "10000.00"), "2027-01-05")
+            .deal_earning("D1", "t", "0.00")
+            .true_up_part("D1", "t", "-500.00", "2026-Q4");
+        assert_eq!(clawbacks(clawed), vec![]);
+        // Paid only through the true-ups (a late row): its part alone is owed back.
+        let late = Fixture::new(RETRO)
+            .reversal(deal("D1", "2026-10-10", "10000.00"), "2027-01-05")
+            .true_up_part("D1", "t", "800.00", "2026-Q4");
+        assert_eq!(clawbacks(late)[0].1, d("-800.00"));
     }
 }

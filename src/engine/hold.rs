@@ -90,13 +90,33 @@ pub(crate) fn cancelled_now_where(
     held.range((partner, String::new(), String::new())..)
         .take_while(|((p, _, _), _)| *p == partner)
         .filter(|((_, _, rule), _)| rule == rule_id)
-        .filter_map(|((_, deal_id, _), (amount, _))| {
-            let deal = row(deal_id)?;
-            (deal.reversed_on.is_some_and(|r| r <= period.end) && keep(deal)).then_some(*amount)
+        .filter_map(|(key, (amount, _))| {
+            let deal = row(&key.1)?;
+            let reversed = deal.reversed_on.is_some_and(|r| r <= period.end);
+            (reversed && keep(deal)).then(|| cancelled_part(inputs, key, *amount).0)
         })
         .try_fold(rust_decimal::Decimal::ZERO, |total, amount| {
             total.checked_add(amount)
         })
+}
+
+/// How a reversed row's held amount `held` is settled: (cancelled, released). Whole cancelled, unless
+/// a finished span's true-ups already took part of it back from `payout` (SPEC §4.12: the row's
+/// recorded part is negative, e.g. it was re-dated out of its span, or the span's last rate was
+/// below the one it was held at): that part is released to `payout` instead, which the true-ups
+/// debited, so the row is not taken back twice.
+fn cancelled_part(
+    inputs: &Inputs,
+    key: &(usize, String, String),
+    held: rust_decimal::Decimal,
+) -> (rust_decimal::Decimal, rust_decimal::Decimal) {
+    let taken_back = inputs
+        .ledger
+        .true_up_parts
+        .get(key)
+        .map_or(rust_decimal::Decimal::ZERO, |(part, _)| -*part);
+    let released = taken_back.clamp(rust_decimal::Decimal::ZERO, held);
+    (held - released, released)
 }
 
 /// The period's releases and cancellations of the lines the ledger shows pending, added after the
@@ -131,11 +151,10 @@ pub(crate) fn release(
     {
         rows.insert((d.partner, &*d.deal_id), d);
     }
-    let hold_days = program.payout.hold_days;
-    let money = |v| format_money(v, program.minor_units());
     let partners = &inputs.partners.partners;
     let mut missing = Vec::new();
-    for ((partner, deal_id, rule_id), (amount, since)) in held {
+    for (key, (amount, since)) in held {
+        let (partner, deal_id, rule_id) = key;
         let Some(deal) = rows.get(&(*partner, deal_id.as_str())) else {
             keep(since);
             missing.push(format!(
@@ -144,71 +163,25 @@ pub(crate) fn release(
             ));
             continue;
         };
-        let line = |kind: LineKind, amount, note: String| Line {
-            partner: *partner,
-            rule_id: rule_id.as_str().into(),
-            kind,
-            source: Source::Deal,
-            source_id: deal.deal_id.clone(),
-            basis: None,
-            rate: None,
-            amount,
-            note,
+        let held = HeldLine {
+            program,
+            rule_id,
+            deal,
+            amount: *amount,
         };
-        if let Some(reversed_on) = deal.reversed_on.filter(|r| *r <= period.end) {
-            let how = match deal.status {
-                crate::model::DealStatus::Cancelled => "cancelled",
-                _ => "refunded",
-            };
-            let when = match release_day(deal.closed_on, hold_days) {
-                Some(day) if reversed_on >= day => {
-                    format!(
-                        "before its held amount was released (its {hold_days}-day hold ended on {day})"
-                    )
-                }
-                _ => format!("during its {hold_days}-day hold"),
-            };
-            per_partner.add(
-                *partner,
-                line(
-                    LineKind::Cancel,
-                    -*amount,
-                    format!(
-                        "deal {deal_id} closed {} was {how} on {reversed_on}, {when}: the pending {} of {rule_id} is cancelled, never paid",
-                        deal.closed_on,
-                        money(*amount)
-                    ),
-                ),
-            );
-            continue;
-        }
-        let Some(day) = release_day(deal.closed_on, hold_days).filter(|d| *d <= period.end) else {
+        let lines = if deal.reversed_on.is_some_and(|r| r <= period.end) {
+            held.cancel(cancelled_part(inputs, key, *amount))
+        } else if let Some(day) =
+            release_day(deal.closed_on, program.payout.hold_days).filter(|d| *d <= period.end)
+        {
+            held.release(day)
+        } else {
             keep(since);
             continue;
         };
-        let why = format!(
-            "deal {deal_id} closed {}: its {hold_days}-day hold ended on {day}",
-            deal.closed_on
-        );
-        per_partner.add(
-            *partner,
-            line(
-                LineKind::ReleasePending,
-                -*amount,
-                format!("{why}; {} of {rule_id} moved from pending", money(*amount)),
-            ),
-        );
-        per_partner.add(
-            *partner,
-            line(
-                LineKind::Release,
-                *amount,
-                format!(
-                    "{why}; {} of {rule_id} released for payment",
-                    money(*amount)
-                ),
-            ),
-        );
+        for line in lines {
+            per_partner.add(*partner, line);
+        }
     }
     if !missing.is_empty() {
         let examples: Vec<&str> = missing.iter().take(3).map(String::as_str).collect();
@@ -222,6 +195,104 @@ pub(crate) fn release(
         ));
     }
     still_pending
+}
+
+/// A rule's line of a deal row held on `pending`, with the row as this run reads it.
+struct HeldLine<'a> {
+    program: &'a Program,
+    rule_id: &'a str,
+    deal: &'a Deal,
+    amount: rust_decimal::Decimal,
+}
+
+impl HeldLine<'_> {
+    fn line(&self, kind: LineKind, amount: rust_decimal::Decimal, note: String) -> Line {
+        Line {
+            partner: self.deal.partner,
+            rule_id: self.rule_id.into(),
+            kind,
+            source: Source::Deal,
+            source_id: self.deal.deal_id.clone(),
+            basis: None,
+            rate: None,
+            amount,
+            note,
+        }
+    }
+
+    fn money(&self, value: rust_decimal::Decimal) -> String {
+        format_money(value, self.program.minor_units())
+    }
+
+    /// The release pair of `amount` (−x on `pending`, +x on `payout`), explained by `why`.
+    fn release_pair(&self, amount: rust_decimal::Decimal, why: &str) -> [Line; 2] {
+        let (rule_id, money) = (self.rule_id, self.money(amount));
+        [
+            self.line(
+                LineKind::ReleasePending,
+                -amount,
+                format!("{why}; {money} of {rule_id} moved from pending"),
+            ),
+            self.line(
+                LineKind::Release,
+                amount,
+                format!("{why}; {money} of {rule_id} released for payment"),
+            ),
+        ]
+    }
+
+    /// Its hold ended on `day`: the whole amount is released.
+    fn release(&self, day: NaiveDate) -> Vec<Line> {
+        let why = format!(
+            "deal {} closed {}: its {}-day hold ended on {day}",
+            self.deal.deal_id, self.deal.closed_on, self.program.payout.hold_days
+        );
+        self.release_pair(self.amount, &why).into()
+    }
+
+    /// The row was reversed on or before the period's last day: what is still owed is cancelled;
+    /// what a finished span's true-ups already took back is released (`cancelled_part`).
+    fn cancel(
+        &self,
+        (cancelled, released): (rust_decimal::Decimal, rust_decimal::Decimal),
+    ) -> Vec<Line> {
+        let deal = self.deal;
+        let hold_days = self.program.payout.hold_days;
+        let reversed_on = deal.reversed_on.unwrap_or(deal.closed_on);
+        let how = match deal.status {
+            crate::model::DealStatus::Cancelled => "cancelled",
+            _ => "refunded",
+        };
+        let when = match release_day(deal.closed_on, hold_days) {
+            Some(day) if reversed_on >= day => {
+                format!(
+                    "before its held amount was released (its {hold_days}-day hold ended on {day})"
+                )
+            }
+            _ => format!("during its {hold_days}-day hold"),
+        };
+        let what = format!(
+            "deal {} closed {} was {how} on {reversed_on}, {when}",
+            deal.deal_id, deal.closed_on
+        );
+        let mut lines = Vec::new();
+        if !cancelled.is_zero() {
+            let note = format!(
+                "{what}: the pending {} of {} is cancelled, never paid",
+                self.money(cancelled),
+                self.rule_id
+            );
+            lines.push(self.line(LineKind::Cancel, -cancelled, note));
+        }
+        if !released.is_zero() {
+            let why = format!(
+                "{what}, but the true-ups of its span already took {} of it back",
+                self.money(released)
+            );
+            lines.extend(self.release_pair(released, &why));
+        }
+        lines
+    }
 }
 
 #[cfg(test)]
@@ -392,6 +463,69 @@ mod tests {
             warnings[0].message.contains("G/P1 (c, since 2026-10)"),
             "{}",
             warnings[0].message
+        );
+    }
+
+    #[test]
+    fn a_cancel_releases_what_a_finished_spans_true_ups_already_took_back() {
+        // D1's 80.00 is held; the quarter's true-ups took 30.00 of it back (its part −30.00: the
+        // quarter's last rate was lower). Refunded now: 50.00 is cancelled, 30.00 released to
+        // `payout`, which the true-ups debited — the row is taken back once, 80.00 in all.
+        let program = crate::engine::rules::testkit::rules(
+            "[payout]\nhold_days = 45\n\n[[rules]]\nid = \"c\"\nkind = \"percent\"\nrate = \"0.10\"\n",
+        );
+        let partners = PartnerSet::new(vec![partner("P1")]);
+        let mut refunded = crate::model::Deal {
+            partner: 0,
+            ..deal("D1", "2026-11-25", "800.00")
+        };
+        refunded.status = DealStatus::Refunded;
+        refunded.reversed_on = Some(date("2027-01-03"));
+        let deals = DealData {
+            reversals: vec![refunded],
+            ..DealData::default()
+        };
+        let mut ledger = LedgerData {
+            dir: Some("prev".into()),
+            ..LedgerData::default()
+        };
+        let key = (0, "D1".to_string(), "c".to_string());
+        ledger
+            .pending_lines
+            .insert(key.clone(), (d("80.00"), "2026-11".into()));
+        ledger
+            .true_up_parts
+            .insert(key, (d("-30.00"), "2026-Q4".into()));
+        let fx = FxTable::none("USD");
+        let inputs = Inputs {
+            partners: &partners,
+            deals: &deals,
+            activities: &[],
+            claims: &[],
+            adjustments: &[],
+            fx: &fx,
+            ledger: &ledger,
+        };
+        let mut lines = PartnerLines::default();
+        lines.push_partner(Vec::new());
+        release(
+            &program,
+            &period("2027-01"),
+            &inputs,
+            &mut lines,
+            &mut Vec::new(),
+        );
+        let got: Vec<(String, &str, Decimal)> = lines
+            .of(0)
+            .map(|l| (l.account(), l.kind.name(), l.amount))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("pending".into(), "cancel", d("-50.00")),
+                ("pending".into(), "release", d("-30.00")),
+                ("payout".into(), "release", d("30.00")),
+            ]
         );
     }
 }

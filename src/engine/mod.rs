@@ -16,6 +16,7 @@ mod totals;
 
 pub use line::{Line, LineKind, PartnerLines, Source};
 pub use nudge::Nudge;
+pub use rules::accumulate::TrueUpPart;
 pub use settle::{Payout, PayoutStatus};
 pub use totals::{PartnerRuleTotal, RuleTotal};
 
@@ -63,6 +64,9 @@ pub struct Outcome {
     pub payouts: Vec<Payout>,
     pub balances: Vec<Balance>,
     pub nudges: Vec<Nudge>,
+    /// The rows' parts of the true-ups of accumulating rules whose span ends with this period
+    /// (SPEC §4.12), by partner: `true_up_parts.csv` carries them down the chain.
+    pub true_up_parts: Vec<TrueUpPart>,
     /// Each partner's level for the run (by partner index).
     pub levels: Vec<Option<String>>,
     pub warnings: Vec<Warning>,
@@ -136,22 +140,29 @@ pub fn level_measure(levels: &crate::program::Levels, deals: &DealData, index: u
 /// The lines of every rule for one partner at a given level, caps applied; plus each fund's state.
 /// Every line amount and fund balance is checked to stay below 10^20 (SPEC §7): an error names the
 /// partner and the rule.
-pub(crate) fn evaluate_rules(
-    ctx: &PartnerCtx,
-    warnings: &mut Vec<Warning>,
-) -> Result<(Vec<Line>, BTreeMap<String, rules::fund::FundState>)> {
-    let mut lines = Vec::new();
-    let mut funds = BTreeMap::new();
+pub(crate) fn evaluate_rules(ctx: &PartnerCtx, warnings: &mut Vec<Warning>) -> Result<Evaluated> {
+    let mut all = Evaluated::default();
     for rule in &ctx.program.rules {
         let mut out = rule_lines(ctx, rule, warnings)?;
         let rule_lines = std::mem::take(&mut out.lines);
         if let Some(available) = out.fund_available {
             let state = rules::fund::state(ctx, rule, available, &rule_lines, out.fund_inflows)?;
-            funds.insert(rule.id.to_string(), state);
+            all.funds.insert(rule.id.to_string(), state);
         }
-        lines.extend(rule_lines.into_iter().filter(|l| !l.amount.is_zero()));
+        all.lines
+            .extend(rule_lines.into_iter().filter(|l| !l.amount.is_zero()));
+        all.true_up_parts.append(&mut out.true_up_parts);
     }
-    Ok((lines, funds))
+    Ok(all)
+}
+
+/// Every rule's lines for one partner, each fund's state, and the rows' parts of the true-ups of
+/// spans that end with this period.
+#[derive(Default)]
+pub(crate) struct Evaluated {
+    pub lines: Vec<Line>,
+    pub funds: BTreeMap<String, rules::fund::FundState>,
+    pub true_up_parts: Vec<TrueUpPart>,
 }
 
 /// One rule's lines for one partner as they will be written: evaluated, the lines the ledger shows
@@ -259,6 +270,7 @@ struct PartnerResult {
     level: Option<String>,
     lines: Vec<Line>,
     funds: BTreeMap<String, rules::fund::FundState>,
+    true_up_parts: Vec<TrueUpPart>,
     nudges: Vec<nudge::Nudge>,
     warnings: Vec<Warning>,
 }
@@ -288,7 +300,11 @@ fn evaluate_partner(
         inputs,
     };
     let mut warnings = Vec::new();
-    let (mut lines, funds) = evaluate_rules(&ctx, &mut warnings)?;
+    let Evaluated {
+        mut lines,
+        funds,
+        true_up_parts,
+    } = evaluate_rules(&ctx, &mut warnings)?;
     hold::hold_new_lines(&ctx, &mut lines);
     let nudges = if program.nudges.is_some() {
         nudge::nudges_for(&ctx, &lines)?
@@ -300,6 +316,7 @@ fn evaluate_partner(
         level,
         lines,
         funds,
+        true_up_parts,
         nudges,
         warnings,
     })
@@ -376,10 +393,12 @@ pub fn evaluate(program: &Program, period: &Period, inputs: &Inputs) -> Result<O
                     level,
                     lines,
                     funds,
+                    mut true_up_parts,
                     nudges,
                     mut warnings,
                 } = partner;
                 outcome.warnings.append(&mut warnings);
+                outcome.true_up_parts.append(&mut true_up_parts);
                 outcome.nudges.extend(nudges);
                 let mut inflows = Vec::new();
                 for (rule_id, fund) in funds {
@@ -480,9 +499,12 @@ fn ensure_lines_are_unique(outcome: &Outcome, partners: &[Partner]) -> Result<()
             seen.clear();
             current = Some(line.partner);
         }
+        // SPEC §7: a line's identity includes its kind (a release and a clawback of one row in one
+        // period are two lines).
         let key = (
             line.kind == LineKind::Fund,
             line.kind.is_pending(),
+            line.kind.name(),
             &*line.rule_id,
             line.source,
             &*line.source_id,

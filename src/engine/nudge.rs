@@ -185,8 +185,9 @@ pub fn nudges_for(ctx: &PartnerCtx, lines: &[Line]) -> Result<Vec<Nudge>> {
                         level: Some(next.id.as_str()),
                         ..*ctx
                     };
-                    let (lines, _) =
-                        evaluate_rules(&at_next, &mut Vec::new()).map_err(while_nudging)?;
+                    let lines = evaluate_rules(&at_next, &mut Vec::new())
+                        .map_err(while_nudging)?
+                        .lines;
                     let then = calc.sum(lines.iter().map(|l| l.amount), || {
                         "the partner's lines at the next level".into()
                     })?;

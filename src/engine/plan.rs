@@ -84,3 +84,14 @@ pub fn ledger_spans<'p>(
         })
         .collect()
 }
+
+/// Every rule that says `accumulate` (SPEC §8.7): the ledger keeps what each paid the rows of this
+/// run, with their parts of finished spans' true-ups.
+pub fn accumulating(program: &Program) -> Vec<&str> {
+    program
+        .rules
+        .iter()
+        .filter(|r| r.kind.accumulate().is_some())
+        .map(|r| &*r.id)
+        .collect()
+}

@@ -13,6 +13,7 @@ use super::{CsvFile, Deal, FileDigest, PartnerSet, Row, sha256_file};
 use crate::error::{Error, Result};
 use crate::model::money::format_money;
 use crate::model::period::{Period, PeriodKind};
+use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -71,13 +72,23 @@ pub struct LedgerData {
     pub year_to_date: BTreeMap<usize, YearToDate>,
     /// (partner index, rule id) → what the ledger shows an accumulating rule (SPEC §8.7) paid since
     /// the first day of its span: its lines in those periods, on the `payout` and `pending`
-    /// accounts, less the lines of deal rows that count in this period (re-dated), and counting a
-    /// clawback only for a row the rule paid in the span.
+    /// accounts, counting a clawback or cancel only for a row the rule paid in the span.
     pub span_paid: BTreeMap<(usize, String), Decimal>,
+    /// (partner index, deal_id, rule id) → the row's own lines (earned or held) of an accumulating
+    /// rule in its span's earlier periods, for every row the rule paid there: the rows that belong
+    /// to the span's true-up by where the rule paid them (SPEC §8.7).
+    pub span_rows: BTreeMap<(usize, String, String), Decimal>,
     /// (partner index, deal_id, rule id) of the span's earlier rows that an accumulating rule paid
     /// before its span started (re-dated into it): they count in its measure but are never paid
     /// again (SPEC §7).
     pub paid_before_span: HashSet<(usize, String, String)>,
+    /// (partner index, deal_id, rule id) → the row's recorded parts of the true-ups of spans that
+    /// ended (`true_up_parts.csv`, SPEC §4.12), for the rows this run may pay or claw back, with the
+    /// last such span.
+    pub true_up_parts: BTreeMap<(usize, String, String), (Decimal, String)>,
+    /// SHA-256 of the previous true_up_parts.csv as verified, when the batch has one: the copy into
+    /// this batch must match it.
+    pub true_up_parts_sha256: Option<String>,
     pub digests: Vec<(&'static str, FileDigest)>,
 }
 
@@ -165,6 +176,9 @@ pub struct LedgerQuery<'a> {
     pub earlier: &'a [Deal],
     /// The adjustment_ids of this run's adjustments (SPEC §8.1: each is applied once).
     pub adjustment_ids: &'a [&'a str],
+    /// Every rule that says `accumulate`, whether or not its span has earlier periods now: a row it
+    /// paid may have a part of a finished span's true-ups (`true_up_parts.csv`).
+    pub accumulating: &'a [&'a str],
 }
 
 fn chain_error(dir: &Path, problems: Vec<String>) -> Error {
@@ -336,6 +350,16 @@ fn verify(
             data.ledger_sha256 = Some(digest.sha256.clone());
             data.digests.push(("ledger_lines", digest));
         });
+    // Batches without an accumulating rule's finished span have no parts: nothing to read.
+    if manifest.outputs.contains_key(TRUE_UP_PARTS)
+        && let Some(digest) = reader.read(TRUE_UP_PARTS, TRUE_UP_PART_COLUMNS, |row| {
+            read_true_up_part(row, partners, &lines, &mut data)
+        })
+    {
+        data.true_up_parts_sha256 = Some(digest.sha256.clone());
+        data.digests.push(("ledger_true_up_parts", digest));
+    }
+    lines.settle_pay_once(&mut data);
     problems.append(&mut lines.problems);
     data.pending_lines.retain(|_, (held, _)| !held.is_zero());
     if lines.duplicates > LISTED_DUPLICATES {
@@ -469,10 +493,14 @@ struct LineReader<'a> {
     /// The run's calendar year, as period labels begin (`2026`), for the year to date.
     year: String,
     spans: HashMap<&'a str, chrono::NaiveDate>,
-    /// (partner, rule, deal_id) of the rows an accumulating rule paid in its span: only their
-    /// clawbacks count in `span_paid`.
-    span_deals: HashSet<(usize, String, String)>,
+    accumulating: HashSet<&'a str>,
     earlier: HashSet<(usize, &'a str)>,
+    /// (partner, deal_id, rule) → an accumulating rule's own lines of the rows that count in this
+    /// period, whenever written: with its recorded parts, whether the rule still holds a payment
+    /// for the row (SPEC §7 pay once).
+    own_current: HashMap<(usize, String, String), Decimal>,
+    /// The same for the span's earlier rows, of the lines written before the span.
+    own_before: BTreeMap<(usize, String, String), Decimal>,
     /// Sums per (partner, account).
     sums: BTreeMap<(usize, String), Decimal>,
     /// payline writes each period's lines as one block, and a line's key includes its period: so
@@ -505,7 +533,9 @@ impl<'a> LineReader<'a> {
             summed_rules: query.summed_rules.iter().copied().collect(),
             year: format!("{:04}", chrono::Datelike::year(&period.start)),
             spans: query.spans.iter().copied().collect(),
-            span_deals: HashSet::new(),
+            accumulating: query.accumulating.iter().copied().collect(),
+            own_current: HashMap::new(),
+            own_before: BTreeMap::new(),
             earlier: query
                 .earlier
                 .iter()
@@ -523,9 +553,46 @@ impl<'a> LineReader<'a> {
 
     fn read(&mut self, row: &Row, data: &mut LedgerData) -> Result<()> {
         let line_period = row.required("period")?;
+        let line_start = self.check_period(row, line_period)?;
+        let partner =
+            self.partners
+                .lookup(row, "partner_id", "ledger partner is not in partners.csv")?;
+        let line = LedgerLine {
+            period: line_period,
+            start: line_start,
+            partner,
+            account: row.required("account")?,
+            amount: row.required_decimal("amount")?,
+            rule_id: row.get("rule_id").unwrap_or(""),
+            kind: row.required("kind")?,
+            source: row.required("source")?,
+            source_id: row.get("source_id").unwrap_or(""),
+        };
+        self.check_duplicate(row, &line);
+        let overflow = || {
+            row.error(
+                "amount",
+                &line.amount.to_string(),
+                "the account's sum overflows",
+            )
+        };
+        add(
+            self.sums
+                .entry((partner, line.account.to_string()))
+                .or_default(),
+            line.amount,
+        )
+        .ok_or_else(overflow)?;
+        self.track_accumulate(&line, data).ok_or_else(overflow)?;
+        self.track_history(&line, data).ok_or_else(overflow)
+    }
+
+    /// The line's period, parsed; a period that does not end before this run's is a problem
+    /// (reported once).
+    fn check_period(&mut self, row: &Row, line_period: &str) -> Result<Option<NaiveDate>> {
         match Period::parse(line_period) {
-            Some(p) if p.end < self.period.start => {}
-            Some(_) => {
+            Some(p) if p.end < self.period.start => Ok(Some(p.start)),
+            Some(p) => {
                 if !self.reported_late_period {
                     self.reported_late_period = true;
                     self.problems.push(format!(
@@ -533,156 +600,248 @@ impl<'a> LineReader<'a> {
                         row.file, row.line, self.period
                     ));
                 }
+                Ok(Some(p.start))
             }
-            None => {
-                return Err(row.error("period", line_period, "expected a period like 2026-10"));
-            }
+            None => Err(row.error("period", line_period, "expected a period like 2026-10")),
         }
-        let partner =
-            self.partners
-                .lookup(row, "partner_id", "ledger partner is not in partners.csv")?;
-        let account = row.required("account")?;
-        let amount = row.required_decimal("amount")?;
-        let rule_id = row.get("rule_id").unwrap_or("");
-        let kind = row.required("kind")?;
-        let source = row.required("source")?;
-        let source_id = row.get("source_id").unwrap_or("");
-        let partner_id = self.partners.partners[partner].id.as_str();
+    }
 
-        if self.block.as_deref() != Some(line_period) {
+    /// SPEC §7: no line twice. payline writes each period's lines as one block, so duplicates are
+    /// looked for within the block being read.
+    fn check_duplicate(&mut self, row: &Row, line: &LedgerLine) {
+        if self.block.as_deref() != Some(line.period) {
             if let Some(done) = self.block.take() {
                 self.finished_blocks.insert(done);
             }
-            if self.finished_blocks.contains(line_period) {
+            if self.finished_blocks.contains(line.period) {
                 self.problems.push(format!(
-                    "{}:{}: lines of period {line_period} appear again after lines of other periods: a ledger holds each period's lines once, together",
-                    row.file, row.line
+                    "{}:{}: lines of period {} appear again after lines of other periods: a ledger holds each period's lines once, together",
+                    row.file, row.line, line.period
                 ));
             }
-            self.block = Some(line_period.to_string());
+            self.block = Some(line.period.to_string());
             self.seen.clear();
         }
-        let key = key128(&[partner_id, account, rule_id, source, source_id]);
+        let partner_id = self.partners.partners[line.partner].id.as_str();
+        // SPEC §7: a line's identity includes its kind.
+        let key = key128(&[
+            partner_id,
+            line.account,
+            line.rule_id,
+            line.kind,
+            line.source,
+            line.source_id,
+        ]);
         if let Some(first) = self.seen.insert(key, row.line) {
             self.duplicates += 1;
             if self.duplicates <= LISTED_DUPLICATES {
                 self.problems.push(format!(
-                    "{}:{}: the same line as line {first} (period {line_period}, partner {partner_id}, account `{account}`, rule `{rule_id}`, {source} `{source_id}`): a ledger never holds a line twice",
-                    row.file, row.line
+                    "{}:{}: the same line as line {first} (period {}, partner {partner_id}, account `{}`, rule `{}`, kind `{}`, {} `{}`): a ledger never holds a line twice",
+                    row.file, row.line, line.period, line.account, line.rule_id, line.kind, line.source, line.source_id
                 ));
             }
         }
-        let overflow = || row.error("amount", &amount.to_string(), "the account's sum overflows");
-        add(
-            self.sums.entry((partner, account.to_string())).or_default(),
-            amount,
-        )
-        .ok_or_else(overflow)?;
-        let span_start = self.spans.get(rule_id).copied();
-        let line_start = span_start.and_then(|_| Period::parse(line_period).map(|p| p.start));
-        if let (Some(from), Some(start)) = (span_start, line_start)
-            && start < from
-            && (account == "payout" || account == "pending")
-            && source == "deal"
-            && kind != "clawback"
-            && kind != "cancel"
-            && self.earlier.contains(&(partner, source_id))
+    }
+
+    /// What an accumulating rule (SPEC §8.7) needs of its history: what it paid in its span's
+    /// earlier periods (`span_paid`), the rows it paid there (`span_rows`, with their own lines),
+    /// and the own lines of the rows it may not pay again (before the span, or ever). `None` on
+    /// overflow.
+    fn track_accumulate(&mut self, line: &LedgerLine, data: &mut LedgerData) -> Option<()> {
+        if !self.accumulating.contains(line.rule_id)
+            || !(line.account == "payout" || line.account == "pending")
         {
-            data.paid_before_span
-                .insert((partner, source_id.to_string(), rule_id.to_string()));
+            return Some(());
         }
-        if let (Some(from), Some(start)) = (span_start, line_start)
-            && start >= from
-            && (account == "payout" || account == "pending")
-        {
-            // A row re-dated into this period from earlier in the span counts too: the true-up
-            // settles its due against what was paid for it (`Span::settle_deals`).
-            let counts = if source != "deal" {
-                true
-            } else {
-                let key = (partner, rule_id.to_string(), source_id.to_string());
-                // Clawbacks (and §8.2 cancels) recover only what the rule paid for the row in the
-                // span: a row paid before the span is not part of the true-up.
-                if kind == "clawback" || kind == "cancel" {
-                    self.span_deals.contains(&key)
-                } else if kind == "release" {
-                    // A release moves a held line between accounts: its two legs net to nothing,
-                    // and it says nothing of when the row was paid (its held line may be older
-                    // than the span).
-                    true
-                } else {
-                    self.span_deals.insert(key);
-                    true
-                }
-            };
-            if counts {
-                let paid = data
-                    .span_paid
-                    .entry((partner, rule_id.to_string()))
-                    .or_default();
-                add(paid, amount).ok_or_else(overflow)?;
+        let key = || {
+            (
+                line.partner,
+                line.source_id.to_string(),
+                line.rule_id.to_string(),
+            )
+        };
+        let own = line.is_own();
+        if own && self.current.contains(&(line.partner, line.source_id)) {
+            add(self.own_current.entry(key()).or_default(), line.amount)?;
+        }
+        let (Some(from), Some(start)) = (self.spans.get(line.rule_id).copied(), line.start) else {
+            return Some(());
+        };
+        if start < from {
+            if own && self.earlier.contains(&(line.partner, line.source_id)) {
+                add(self.own_before.entry(key()).or_default(), line.amount)?;
             }
+            return Some(());
         }
-        if account == "pending" && source == "deal" {
+        // A row belongs to the true-up by where the rule paid it: its own lines in the span say so,
+        // and only such a row's clawbacks and cancels count as paid back (a row paid before the
+        // span, re-dated into it, is outside the true-up). A release's two legs net to nothing.
+        let counts = line.source != "deal"
+            || own
+            || line.kind == "release"
+            || data.span_rows.contains_key(&key());
+        if own {
+            add(data.span_rows.entry(key()).or_default(), line.amount)?;
+        }
+        if counts {
+            let paid = data
+                .span_paid
+                .entry((line.partner, line.rule_id.to_string()))
+                .or_default();
+            add(paid, line.amount)?;
+        }
+        Some(())
+    }
+
+    /// Held lines, clawback candidates, rows and claims paid once, adjustments applied once, the
+    /// sums some rules read, and the year to date. `None` on overflow.
+    fn track_history(&mut self, line: &LedgerLine, data: &mut LedgerData) -> Option<()> {
+        let (partner, source_id, rule_id) = (line.partner, line.source_id, line.rule_id);
+        let row_key = || (partner, source_id.to_string(), rule_id.to_string());
+        if line.account == "pending" && line.source == "deal" {
             let (held, _) = data
                 .pending_lines
-                .entry((partner, source_id.to_string(), rule_id.to_string()))
-                .or_insert_with(|| (Decimal::ZERO, line_period.to_string()));
-            add(held, amount).ok_or_else(overflow)?;
+                .entry(row_key())
+                .or_insert_with(|| (Decimal::ZERO, line.period.to_string()));
+            add(held, line.amount)?;
             // A held line is the rule's earned line of the row: a re-dated row is not paid again.
-            if !matches!(kind, "release" | "cancel") && self.current.contains(&(partner, source_id))
-            {
-                data.paid_deal_lines.insert(
-                    (partner, source_id.to_string(), rule_id.to_string()),
-                    line_period.to_string(),
-                );
+            if line.is_own() && self.current.contains(&(partner, source_id)) {
+                data.paid_deal_lines
+                    .insert(row_key(), line.period.to_string());
             }
         }
-        if account != "payout" {
-            return Ok(());
+        if line.account != "payout" {
+            return Some(());
         }
-        if line_period.get(..4) == Some(self.year.as_str()) {
+        if line.period.get(..4) == Some(self.year.as_str()) {
             let ytd = data.year_to_date.entry(partner).or_default();
-            let total = if kind == "payout" {
-                &mut ytd.paid
+            if line.kind == "payout" {
+                add(&mut ytd.paid, -line.amount)?;
             } else {
-                &mut ytd.earned
-            };
-            let amount = if kind == "payout" { -amount } else { amount };
-            add(total, amount).ok_or_else(overflow)?;
+                add(&mut ytd.earned, line.amount)?;
+            }
         }
-        if source == "deal" {
+        if line.source == "deal" {
             if self.reversed.contains(&(partner, source_id)) {
-                let earned = data
-                    .deal_earnings
-                    .entry((partner, source_id.to_string(), rule_id.to_string()))
-                    .or_default();
-                add(earned, amount).ok_or_else(overflow)?;
+                add(
+                    data.deal_earnings.entry(row_key()).or_default(),
+                    line.amount,
+                )?;
             }
-            if kind != "clawback" && self.current.contains(&(partner, source_id)) {
-                data.paid_deal_lines.insert(
-                    (partner, source_id.to_string(), rule_id.to_string()),
-                    line_period.to_string(),
-                );
+            if line.kind != "clawback" && self.current.contains(&(partner, source_id)) {
+                data.paid_deal_lines
+                    .insert(row_key(), line.period.to_string());
             }
         }
-        if source == "adjustment" && kind == "adjustment" && self.adjustments.contains(source_id) {
+        if line.source == "adjustment"
+            && line.kind == "adjustment"
+            && self.adjustments.contains(source_id)
+        {
             data.applied_adjustments
                 .entry(source_id.to_string())
-                .or_insert_with(|| line_period.to_string());
+                .or_insert_with(|| line.period.to_string());
         }
-        if source == "claim" && self.claims.contains(source_id) {
+        if line.source == "claim" && self.claims.contains(source_id) {
             data.paid_claims
-                .insert(source_id.to_string(), line_period.to_string());
+                .insert(source_id.to_string(), line.period.to_string());
         }
         if self.summed_rules.contains(rule_id) {
-            let held = data
-                .rule_sums
-                .entry((partner, rule_id.to_string()))
-                .or_default();
-            add(held, amount).ok_or_else(overflow)?;
+            add(
+                data.rule_sums
+                    .entry((partner, rule_id.to_string()))
+                    .or_default(),
+                line.amount,
+            )?;
         }
-        Ok(())
+        Some(())
+    }
+
+    /// SPEC §7 with §4.12's parts: a row an accumulating rule paid and a finished span's true-ups
+    /// took back whole (its own lines and its parts net to zero: re-dated out of the span, say) is
+    /// no longer paid; a row paid only through a finished span's true-ups is.
+    fn settle_pay_once(&self, data: &mut LedgerData) {
+        for (key, (part, span)) in &data.true_up_parts {
+            let row = (key.0, key.1.as_str());
+            if self.current.contains(&row) {
+                let own = self.own_current.get(key).copied().unwrap_or_default();
+                if own.checked_add(*part).is_some_and(|net| net.is_zero()) {
+                    data.paid_deal_lines.remove(key);
+                } else {
+                    data.paid_deal_lines
+                        .entry(key.clone())
+                        .or_insert_with(|| format!("{span} (its part of the true-ups)"));
+                }
+            }
+        }
+        for key in self.own_before.keys().chain(data.true_up_parts.keys()) {
+            if !self.earlier.contains(&(key.0, key.1.as_str())) {
+                continue;
+            }
+            let own = self.own_before.get(key).copied().unwrap_or_default();
+            let part = data.true_up_parts.get(key).map(|p| p.0).unwrap_or_default();
+            if own.checked_add(part).is_none_or(|net| !net.is_zero()) {
+                data.paid_before_span.insert(key.clone());
+            }
+        }
+    }
+}
+
+/// The file of a batch that records each row's part of a finished span's true-ups (SPEC §4.12), and
+/// its columns: carried down the chain like ledger.csv.
+pub const TRUE_UP_PARTS: &str = "true_up_parts.csv";
+pub const TRUE_UP_PART_COLUMNS: &[&str] = &["span", "partner_id", "rule_id", "deal_id", "part"];
+
+/// One row of true_up_parts.csv: kept for the rows this run may pay or claw back.
+fn read_true_up_part(
+    row: &Row,
+    partners: &PartnerSet,
+    lines: &LineReader,
+    data: &mut LedgerData,
+) -> Result<()> {
+    let span = row.required("span")?;
+    if Period::parse(span).is_none() {
+        return Err(row.error("span", span, "expected a quarter or a year like 2026-Q4"));
+    }
+    let partner = partners.lookup(row, "partner_id", "ledger partner is not in partners.csv")?;
+    let rule_id = row.required("rule_id")?;
+    let deal_id = row.required("deal_id")?;
+    let part = row.required_decimal("part")?;
+    let row_of = (partner, deal_id);
+    if lines.reversed.contains(&row_of)
+        || lines.current.contains(&row_of)
+        || lines.earlier.contains(&row_of)
+    {
+        let (sum, label) = data
+            .true_up_parts
+            .entry((partner, deal_id.to_string(), rule_id.to_string()))
+            .or_insert_with(|| (Decimal::ZERO, span.to_string()));
+        *sum = sum
+            .checked_add(part)
+            .ok_or_else(|| row.error("part", &part.to_string(), "the row's parts overflow"))?;
+        *label = span.to_string();
+    }
+    Ok(())
+}
+
+/// One line of ledger.csv, as read.
+struct LedgerLine<'r> {
+    period: &'r str,
+    /// The first day of its period.
+    start: Option<NaiveDate>,
+    partner: usize,
+    account: &'r str,
+    amount: Decimal,
+    rule_id: &'r str,
+    kind: &'r str,
+    source: &'r str,
+    source_id: &'r str,
+}
+
+impl LedgerLine<'_> {
+    /// A rule's own line of a deal row: earned, or held on `pending` — not a release, cancel or
+    /// clawback of it.
+    fn is_own(&self) -> bool {
+        self.source == "deal" && !matches!(self.kind, "clawback" | "cancel" | "release")
     }
 }
 

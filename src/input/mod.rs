@@ -20,8 +20,8 @@ pub use deals::{
 };
 pub use fx::FxTable;
 pub use ledger::{
-    ChainLink, LINE_COLUMNS, LedgerData, LedgerQuery, PreviousBatch, YearToDate, describe_period,
-    load_ledger, open_ledger, refuse_ledger,
+    ChainLink, LINE_COLUMNS, LedgerData, LedgerQuery, PreviousBatch, TRUE_UP_PART_COLUMNS,
+    TRUE_UP_PARTS, YearToDate, describe_period, load_ledger, open_ledger, refuse_ledger,
 };
 pub use others::{ClaimFunds, load_activities, load_claims};
 pub use partners::{PartnerSet, load_partners, load_partners_as};

@@ -2,7 +2,7 @@ use super::Manifest;
 use crate::digest::HashingWriter;
 use crate::engine::{Line, Outcome, Payout};
 use crate::error::{Error, Result};
-use crate::input::{HashingReader, LINE_COLUMNS, PartnerSet};
+use crate::input::{HashingReader, LINE_COLUMNS, PartnerSet, TRUE_UP_PART_COLUMNS, TRUE_UP_PARTS};
 use crate::model::money::{format_money, format_rate, minor_units};
 use crate::model::period::Period;
 use crate::program::Program;
@@ -180,7 +180,7 @@ pub fn write_outputs(
     period: &Period,
     partners: &PartnerSet,
     outcome: &Outcome,
-    previous_ledger: Option<(&Path, &str)>,
+    previous: Option<&PreviousFiles>,
     mut manifest: Manifest,
     pages: &super::html::PageContext,
 ) -> Result<()> {
@@ -202,7 +202,7 @@ pub fn write_outputs(
                 break;
             }
             let result = if task == 0 {
-                write_tables(dir, program, period, partners, outcome, previous_ledger)
+                write_tables(dir, program, period, partners, outcome, previous)
             } else if task == 1 {
                 write_journal(dir, program, period, partners, outcome).and_then(|journal| {
                     let index = super::html::index(program, period, partners, outcome, pages);
@@ -264,7 +264,7 @@ fn write_tables(
     period: &Period,
     partners: &PartnerSet,
     outcome: &Outcome,
-    previous_ledger: Option<(&Path, &str)>,
+    previous: Option<&PreviousFiles>,
 ) -> Result<Vec<(String, String)>> {
     let units = program.minor_units();
     let money = |v: Decimal| format_money(v, units);
@@ -328,34 +328,14 @@ fn write_tables(
     let path = dir.join("ledger.csv");
     let mut w = create(&path)?;
     w.write_record(LINE_COLUMNS).map_err(io(&path))?;
-    if let Some((prev_dir, verified_sha256)) = previous_ledger {
-        let prev = prev_dir.join("ledger.csv");
-        let read_error =
-            |e: csv::Error| Error::io("read", &prev, std::io::Error::other(e.to_string()));
-        let file = File::open(&prev).map_err(|e| Error::io("read", &prev, e))?;
-        let mut reader = csv::ReaderBuilder::new()
-            .from_reader(HashingReader::new(std::io::BufReader::new(file)));
-        let headers = reader.headers().map_err(read_error)?.clone();
-        let order: Vec<usize> = LINE_COLUMNS
-            .iter()
-            .map(|c| headers.iter().position(|h| h == *c).unwrap_or(usize::MAX))
-            .collect();
-        let mut record = csv::StringRecord::new();
-        while reader.read_record(&mut record).map_err(read_error)? {
-            let fields: Vec<&str> = order.iter().map(|&i| record.get(i).unwrap_or("")).collect();
-            w.write_record(&fields).map_err(io(&path))?;
-        }
-        // The history copied must be the history verified: a file changed since then is refused.
-        let mut rest = Vec::new();
-        let mut hashing = reader.into_inner();
-        std::io::Read::read_to_end(&mut hashing, &mut rest)
-            .map_err(|e| Error::io("read", &prev, e))?;
-        if hashing.sha256() != verified_sha256 {
-            return Err(Error::Chain(vec![format!(
-                "{}: changed while this run was reading it; run again",
-                prev.display()
-            )]));
-        }
+    if let Some(previous) = previous {
+        copy_verified(
+            &previous.dir.join("ledger.csv"),
+            LINE_COLUMNS,
+            previous.ledger_sha256,
+            &mut w,
+            &path,
+        )?;
     }
     let mut both = csv_writer(Tee(into_inner(lines, &lines_path)?, into_inner(w, &path)?));
     for line in outcome.period_lines() {
@@ -378,6 +358,9 @@ fn write_tables(
         .map_err(io(&path))?;
     }
     digests.push(("balances.csv".to_string(), finish(w, &path)?));
+    if let Some(digest) = write_true_up_parts(dir, partners, outcome, previous, units)? {
+        digests.push((TRUE_UP_PARTS.to_string(), digest));
+    }
 
     if program.nudges.is_some() {
         let path = dir.join("nudges.csv");
@@ -413,6 +396,88 @@ fn write_tables(
     }
 
     Ok(digests)
+}
+
+/// The previous batch whose history this batch continues: its directory and the SHA-256 of the
+/// files copied from it, as verified by `--ledger`.
+pub struct PreviousFiles<'a> {
+    pub dir: &'a Path,
+    pub ledger_sha256: &'a str,
+    pub true_up_parts_sha256: Option<&'a str>,
+}
+
+/// Copies a CSV file of the previous batch record by record (columns in `columns` order) into `w`,
+/// and refuses it unless it is still the file `--ledger` verified: the history copied must be the
+/// history verified.
+fn copy_verified(
+    prev: &Path,
+    columns: &[&str],
+    verified_sha256: &str,
+    w: &mut csv::Writer<impl Write>,
+    path: &Path,
+) -> Result<()> {
+    let read_error = |e: csv::Error| Error::io("read", prev, std::io::Error::other(e.to_string()));
+    let file = File::open(prev).map_err(|e| Error::io("read", prev, e))?;
+    let mut reader =
+        csv::ReaderBuilder::new().from_reader(HashingReader::new(std::io::BufReader::new(file)));
+    let headers = reader.headers().map_err(read_error)?.clone();
+    let order: Vec<usize> = columns
+        .iter()
+        .map(|c| headers.iter().position(|h| h == *c).unwrap_or(usize::MAX))
+        .collect();
+    let mut record = csv::StringRecord::new();
+    while reader.read_record(&mut record).map_err(read_error)? {
+        let fields: Vec<&str> = order.iter().map(|&i| record.get(i).unwrap_or("")).collect();
+        w.write_record(&fields).map_err(io(path))?;
+    }
+    let mut rest = Vec::new();
+    let mut hashing = reader.into_inner();
+    std::io::Read::read_to_end(&mut hashing, &mut rest).map_err(|e| Error::io("read", prev, e))?;
+    if hashing.sha256() != verified_sha256 {
+        return Err(Error::Chain(vec![format!(
+            "{}: changed while this run was reading it; run again",
+            prev.display()
+        )]));
+    }
+    Ok(())
+}
+
+/// true_up_parts.csv (SPEC §4.12): the previous batch's records, then the parts of the spans that
+/// end with this period. Written only when there is a record, old or new.
+fn write_true_up_parts(
+    dir: &Path,
+    partners: &PartnerSet,
+    outcome: &Outcome,
+    previous: Option<&PreviousFiles>,
+    units: u32,
+) -> Result<Option<String>> {
+    let carried = previous.and_then(|p| p.true_up_parts_sha256.map(|sha| (p.dir, sha)));
+    if carried.is_none() && outcome.true_up_parts.is_empty() {
+        return Ok(None);
+    }
+    let path = dir.join(TRUE_UP_PARTS);
+    let mut w = create(&path)?;
+    w.write_record(TRUE_UP_PART_COLUMNS).map_err(io(&path))?;
+    if let Some((prev_dir, sha)) = carried {
+        copy_verified(
+            &prev_dir.join(TRUE_UP_PARTS),
+            TRUE_UP_PART_COLUMNS,
+            sha,
+            &mut w,
+            &path,
+        )?;
+    }
+    for part in &outcome.true_up_parts {
+        w.write_record([
+            part.span.to_string().as_str(),
+            partners.partners[part.partner].id.as_str(),
+            &part.rule_id,
+            &part.deal_id,
+            format_money(part.part, units).as_str(),
+        ])
+        .map_err(io(&path))?;
+    }
+    finish(w, &path).map(Some)
 }
 
 /// One partner's statement (a partner in payouts.csv): who and when, every line grouped by rule with

@@ -9,7 +9,7 @@ mod safe;
 mod summary;
 
 pub use atomic::{OldBatch, OutDir, REMOVER_SUBCOMMAND, is_payline_work_dir, remove_work_dir};
-pub use files::{statement_file_name, statement_page_name, write_outputs};
+pub use files::{PreviousFiles, statement_file_name, statement_page_name, write_outputs};
 pub use manifest::Manifest;
 pub use summary::{Summary, render_table};
 

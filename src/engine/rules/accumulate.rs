@@ -23,6 +23,7 @@ use crate::program::Program;
 use crate::program::parse::{Field, Tbl, choice};
 use chrono::{Datelike, NaiveDate};
 use rust_decimal::Decimal;
+use std::collections::BTreeMap;
 
 /// The calendar span a rule's measure accumulates over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,8 +97,16 @@ impl<'a> Span<'a> {
         }
     }
 
+    /// Whether the rule paid `deal_id` of the partner in the span's earlier periods (SPEC §8.7: a
+    /// row belongs to the true-up by where the rule paid it).
+    fn paid_in_span(&self, rule: &Rule, ctx: &PartnerCtx, deal_id: &str) -> bool {
+        let key = (ctx.index, deal_id.to_string(), rule.id.to_string());
+        ctx.inputs.ledger.span_rows.contains_key(&key)
+    }
+
     /// What the ledger shows the rule already paid the partner for the span's earlier deals
-    /// (module doc), as (the ledger's lines, this period's clawbacks of the span's rows).
+    /// (module doc), as (the ledger's lines, this period's clawbacks and cancels of the rows it
+    /// paid in the span).
     pub fn paid(&self, rule: &Rule, ctx: &PartnerCtx) -> Result<(Decimal, Decimal)> {
         let calc = ctx.calc(rule);
         let ledger = ctx
@@ -107,10 +116,10 @@ impl<'a> Span<'a> {
             .get(&(ctx.index, rule.id.to_string()))
             .copied()
             .unwrap_or(Decimal::ZERO);
-        let (from, to) = (self.span.start, self.period.start);
-        // This period's clawbacks of the span's rows, and its cancels of their held lines (§8.2):
-        // both take back what the ledger counted as paid.
-        let in_span = |d: &crate::model::Deal| from <= d.closed_on && d.closed_on < to;
+        // This period's clawbacks of the rows the rule paid in the span, and its cancels of their
+        // held lines (§8.2): both take back what the ledger counted as paid. A row paid before the
+        // span is outside the true-up, wherever its closed_on lies now.
+        let in_span = |d: &Deal| self.paid_in_span(rule, ctx, &d.deal_id);
         let clawed = crate::engine::clawback::recovered_now_where(
             ctx.program,
             ctx.inputs,
@@ -164,29 +173,22 @@ impl<'a> Span<'a> {
     }
 
     /// A deal-based rule's lines over the span: the lines of this period's deals (their notes say
-    /// the measure ran over the span) and one true-up for the lines of the earlier deals.
+    /// the measure ran over the span) and one true-up for the lines of the earlier deals. In the
+    /// span's last period, also each row's part of the span's true-ups (SPEC §4.12).
     pub fn settle_deals(
         &self,
         rule: &Rule,
         ctx: &PartnerCtx,
         earlier: &[&Deal],
         lines: Vec<Line>,
-    ) -> Result<Vec<Line>> {
+    ) -> Result<(Vec<Line>, Vec<TrueUpPart>)> {
         let ids: std::collections::BTreeSet<&str> = earlier.iter().map(|d| &*d.deal_id).collect();
-        let is_earlier = |line: &Line| ids.contains(&*line.source_id);
-        // A row of this period whose line a run earlier in the span paid (the CRM re-dated it within
+        // A row of this period that the rule paid earlier in the span (the CRM re-dated it within
         // the span) is settled like the earlier rows: its due goes into the true-up, and what was
         // paid for it counts as paid, so the span still pays what one run over it would.
-        let paid_lines = &ctx.inputs.ledger.paid_deal_lines;
-        let paid_in_span = |line: &Line| {
-            paid_lines
-                .get(&(ctx.index, line.source_id.to_string(), rule.id.to_string()))
-                .and_then(|p| crate::model::period::Period::parse(p))
-                .is_some_and(|p| p.start >= self.span.start)
-        };
-        let (mut before, mut now): (Vec<Line>, Vec<Line>) = lines
-            .into_iter()
-            .partition(|l| is_earlier(l) || paid_in_span(l));
+        let (mut before, mut now): (Vec<Line>, Vec<Line>) = lines.into_iter().partition(|l| {
+            ids.contains(&*l.source_id) || self.paid_in_span(rule, ctx, &l.source_id)
+        });
         // A row paid before the span (re-dated into it) counts in the measure but is paid once.
         let paid_before = &ctx.inputs.ledger.paid_before_span;
         if !paid_before.is_empty() {
@@ -197,6 +199,11 @@ impl<'a> Span<'a> {
         let due = ctx.calc(rule).sum(before.iter().map(|l| l.amount), || {
             format!("the lines of {} to date", self.span)
         })?;
+        let parts = if self.period.end == self.span.end {
+            self.parts(rule, ctx, &before)?
+        } else {
+            Vec::new()
+        };
         for line in &mut now {
             line.note
                 .push_str(&format!("; measured over {} to date", self.span));
@@ -209,8 +216,64 @@ impl<'a> Span<'a> {
             self.span
         );
         now.push(self.true_up(rule, ctx, due, &why)?);
-        Ok(now)
+        Ok((now, parts))
     }
+
+    /// In the span's last period: each row's part of the span's true-ups, its line in this (the
+    /// last) evaluation over the span less its own lines of the span's earlier periods; a row the
+    /// rule paid in the span that no longer counts has a line of 0. Zero parts are left out.
+    fn parts(&self, rule: &Rule, ctx: &PartnerCtx, before: &[Line]) -> Result<Vec<TrueUpPart>> {
+        let calc = ctx.calc(rule);
+        let mut due: BTreeMap<&str, Decimal> = BTreeMap::new();
+        for line in before {
+            let sum = due.entry(&*line.source_id).or_default();
+            *sum = calc.ok(sum.checked_add(line.amount), || {
+                format!("the lines of {} to date", self.span)
+            })?;
+        }
+        let own_lines = ctx
+            .inputs
+            .ledger
+            .span_rows
+            .range((ctx.index, String::new(), String::new())..)
+            .take_while(|((p, _, _), _)| *p == ctx.index)
+            .filter(|((_, _, r), _)| *r == *rule.id);
+        let mut own: BTreeMap<&str, Decimal> = BTreeMap::new();
+        for ((_, deal_id, _), amount) in own_lines {
+            own.insert(deal_id, *amount);
+            due.entry(deal_id).or_default();
+        }
+        let mut parts = Vec::new();
+        for (deal_id, line) in due {
+            let paid = own.get(deal_id).copied().unwrap_or_default();
+            let part = calc.ok(line.checked_sub(paid), || {
+                format!("deal {deal_id}'s part of the true-ups of {}", self.span)
+            })?;
+            if !part.is_zero() {
+                parts.push(TrueUpPart {
+                    partner: ctx.index,
+                    rule_id: rule.id.clone(),
+                    deal_id: deal_id.into(),
+                    span: self.span.clone(),
+                    part,
+                });
+            }
+        }
+        Ok(parts)
+    }
+}
+
+/// A row's part of an accumulating rule's true-ups over a span that ended (SPEC §4.12): what the
+/// span's last evaluation gave the row, less its own lines of the span. A later clawback of the row
+/// recovers its own lines and this part; the batch records it in `true_up_parts.csv`, carried down
+/// the chain.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrueUpPart {
+    pub partner: usize,
+    pub rule_id: crate::model::Text,
+    pub deal_id: crate::model::Text,
+    pub span: Period,
+    pub part: Decimal,
 }
 
 /// The rows a rule measures: the span's earlier rows when it accumulates, then the period's own,
@@ -436,6 +499,9 @@ mod tests {
             .reversal(s9, "2026-12-01")
             .deal_earning("A2", "t", "300.00")
             .deal_earning("S9", "t", "50.00")
+            .span_row("A1", "t", "600.00")
+            .span_row("A2", "t", "300.00")
+            .span_row("A3", "t", "800.00")
             .span_paid("t", "2240.00");
         assert_eq!(
             f.lines("t"),
@@ -445,6 +511,74 @@ mod tests {
             f.output("t").lines[1].note,
             "2 deals of Oct–Nov re-rated over 2026-Q4 to date; true-up for 2026-Q4 to date: 1760.00 due, 2240.00 paid in Oct–Nov less 300.00 clawed back now"
         );
+    }
+
+    #[test]
+    fn a_row_belongs_to_the_true_up_by_where_the_rule_paid_it() {
+        // D1 10000 paid 500.00 in October; December's export re-dates it to 12-05 and cancels it
+        // on 12-15. Its clawback (−500.00) counts as paid back: the rule paid it in the span.
+        // D2 4000 → 5% = 200.00 due; paid 700.00 − 500.00 = 200.00 → no true-up.
+        let mut d1 = deal("D1", "2026-12-05", "10000.00");
+        d1.status = crate::model::DealStatus::Cancelled;
+        let paid_in_october = in_period(Fixture::new(&tiered("retroactive")), "2026-12")
+            .earlier(vec![deal("D2", "2026-10-20", "4000.00")])
+            .reversal(d1.clone(), "2026-12-15")
+            .deal_earning("D1", "t", "500.00")
+            .span_row("D1", "t", "500.00")
+            .span_row("D2", "t", "200.00")
+            .span_paid("t", "700.00");
+        assert_eq!(paid_in_october.lines("t"), expect(&[]));
+        // The same row paid in September (before the span, re-dated into it): outside the true-up,
+        // its clawback is not paid back of the span. 200.00 due, 200.00 paid → nothing.
+        let paid_before = in_period(Fixture::new(&tiered("retroactive")), "2026-12")
+            .earlier(vec![deal("D2", "2026-10-20", "4000.00")])
+            .reversal(d1, "2026-12-15")
+            .deal_earning("D1", "t", "500.00")
+            .span_row("D2", "t", "200.00")
+            .span_paid("t", "200.00");
+        assert_eq!(paid_before.lines("t"), expect(&[]));
+    }
+
+    #[test]
+    fn the_spans_last_period_records_each_rows_part_of_the_true_ups() {
+        // December, the quarter's last month: A1 12000 (Oct, paid 600.00 at 5%), A3 10000 (Nov,
+        // paid 800.00 at 8%), A4 15000 (Dec) → 37000 → 8%. A1's line over the quarter 960.00 − 600.00
+        // = part 360.00; A3 800.00 − 800.00 = 0 (not recorded); X paid 50.00 in October but
+        // re-dated out of the quarter: line 0 − 50.00 = −50.00.
+        let f = in_period(Fixture::new(&tiered("retroactive")), "2026-12")
+            .earlier(vec![
+                deal("A1", "2026-10-05", "12000.00"),
+                deal("A3", "2026-11-10", "10000.00"),
+            ])
+            .deals(vec![deal("A4", "2026-12-03", "15000.00")])
+            .span_row("A1", "t", "600.00")
+            .span_row("A3", "t", "800.00")
+            .span_row("X", "t", "50.00")
+            .span_paid("t", "1990.00");
+        let parts: Vec<(String, Decimal)> = f
+            .output("t")
+            .true_up_parts
+            .iter()
+            .map(|p| (p.deal_id.to_string(), p.part))
+            .collect();
+        assert_eq!(
+            parts,
+            vec![
+                ("A1".to_string(), d("360.00")),
+                ("X".to_string(), d("-50.00"))
+            ]
+        );
+        // 1760.00 due for A1 and A3, 1990.00 paid (X's 50.00 included) → −230.00.
+        assert_eq!(
+            f.lines("t"),
+            expect(&[("A4", "1200.00"), ("2026-Q4", "-230.00")])
+        );
+        // November is not the span's last period: nothing recorded.
+        let november = in_period(Fixture::new(&tiered("retroactive")), "2026-11")
+            .earlier(vec![deal("A1", "2026-10-05", "12000.00")])
+            .span_row("A1", "t", "600.00")
+            .span_paid("t", "600.00");
+        assert!(november.output("t").true_up_parts.is_empty());
     }
 
     #[test]

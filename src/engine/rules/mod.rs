@@ -334,6 +334,9 @@ pub struct RuleOutput {
     pub fund_available: Option<Decimal>,
     /// Fund rules: what flowed into the fund this period, as (`accrual` | `allocation`, amount, note).
     pub fund_inflows: Vec<(&'static str, Decimal, String)>,
+    /// Accumulating deal-based rules, in the span's last period: each row's part of the span's
+    /// true-ups (SPEC §4.12), recorded for later clawbacks.
+    pub true_up_parts: Vec<accumulate::TrueUpPart>,
 }
 
 impl RuleOutput {

@@ -126,6 +126,10 @@ pub struct Fixture {
     earlier: Vec<(String, Deal)>,
     /// (partner, rule id, what the ledger shows the rule paid since its span started).
     span_paid: Vec<(String, String, Decimal)>,
+    /// (partner, deal id, rule id, the row's own lines in the span's earlier periods).
+    span_rows: Vec<(String, String, String, Decimal)>,
+    /// (partner, deal id, rule id, the row's recorded part of a finished span's true-ups, span).
+    true_up_parts: Vec<(String, String, String, Decimal, String)>,
 }
 
 impl Fixture {
@@ -151,6 +155,8 @@ impl Fixture {
             ledger_given: false,
             earlier: Vec::new(),
             span_paid: Vec::new(),
+            span_rows: Vec::new(),
+            true_up_parts: Vec::new(),
         }
     }
 
@@ -256,6 +262,28 @@ impl Fixture {
         self
     }
 
+    /// A row `rule` paid P1 in its span's earlier periods, with its own lines there (SPEC §8.7: the
+    /// row belongs to the true-up by where the rule paid it).
+    pub fn span_row(mut self, deal_id: &str, rule: &str, own: &str) -> Fixture {
+        self.ledger_given = true;
+        self.span_rows
+            .push(("P1".into(), deal_id.into(), rule.into(), d(own)));
+        self
+    }
+
+    /// P1's row's recorded part of the true-ups of `span`, which ended (`true_up_parts.csv`).
+    pub fn true_up_part(mut self, deal_id: &str, rule: &str, part: &str, span: &str) -> Fixture {
+        self.ledger_given = true;
+        self.true_up_parts.push((
+            "P1".into(),
+            deal_id.into(),
+            rule.into(),
+            d(part),
+            span.into(),
+        ));
+        self
+    }
+
     fn with_inputs<T>(&self, f: impl FnOnce(&Inputs) -> T) -> T {
         let partners = PartnerSet::new(self.partners.clone());
         let index = |id: &str| partners.find(id).expect("fixture partner");
@@ -330,6 +358,17 @@ impl Fixture {
         }
         for (p, rule, sum) in &self.span_paid {
             ledger.span_paid.insert((index(p), rule.clone()), *sum);
+        }
+        for (p, deal_id, rule, own) in &self.span_rows {
+            ledger
+                .span_rows
+                .insert((index(p), deal_id.clone(), rule.clone()), *own);
+        }
+        for (p, deal_id, rule, part, span) in &self.true_up_parts {
+            ledger.true_up_parts.insert(
+                (index(p), deal_id.clone(), rule.clone()),
+                (*part, span.clone()),
+            );
         }
         for (p, deal_id, rule, amount) in &self.deal_earnings {
             ledger

@@ -305,11 +305,17 @@ pub fn evaluate(rule: &Rule, config: &Config, ctx: &PartnerCtx) -> Result<RuleOu
         }
     };
     // Accumulating: the earlier deals' lines become the true-up (SPEC §8.7).
-    let lines = match super::accumulate::Span::of(rule, ctx.period) {
-        Some(span) => span.settle_deals(rule, ctx, &span.earlier_deals(rule, ctx), lines)?,
-        None => lines,
-    };
-    Ok(RuleOutput::lines(lines))
+    match super::accumulate::Span::of(rule, ctx.period) {
+        Some(span) => {
+            let earlier = span.earlier_deals(rule, ctx);
+            let (lines, true_up_parts) = span.settle_deals(rule, ctx, &earlier, lines)?;
+            Ok(RuleOutput {
+                true_up_parts,
+                ..RuleOutput::lines(lines)
+            })
+        }
+        None => Ok(RuleOutput::lines(lines)),
+    }
 }
 
 fn quota_note(measure: TierMeasure, ctx: &PartnerCtx) -> String {
