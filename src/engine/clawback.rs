@@ -3,109 +3,12 @@
 //! (deal, partner, rule) add up to. Earlier clawback lines are in the ledger too, so nothing is ever
 //! clawed back twice. Without a ledger nothing can be recovered, and the summary says so.
 
+use super::history::{Recoverable, recoverable, within_window};
 use super::{Inputs, Line, LineKind, PartnerLines, Source};
 use crate::error::{Warning, WarningCode};
-use crate::model::Deal;
 use crate::model::period::Period;
 use crate::program::Program;
 use rust_decimal::Decimal;
-
-/// A reversal at most `clawback_days` after closing is clawed back; a later one is not.
-fn within_window(program: &Program, deal: &Deal) -> bool {
-    deal.reversed_on
-        .is_some_and(|r| (r - deal.closed_on).num_days() <= program.clawback_days)
-}
-
-/// What this period's clawbacks recover of `rule_id` from `partner`: the ledger's earnings of the
-/// partner's rows reversed in the period inside the window (zero without a ledger). A milestone reads
-/// it to know whether the partner still holds its bonus after this period's clawbacks (SPEC §4.8).
-/// `None` when the sum overflows.
-pub(crate) fn recovered_now(
-    program: &Program,
-    inputs: &Inputs,
-    partner: usize,
-    rule_id: &str,
-) -> Option<Decimal> {
-    recovered_now_where(program, inputs, partner, rule_id, |_| true)
-}
-
-/// What this period's clawbacks recover of `rule_id` from `partner` for the rows `keep` selects
-/// (an accumulating rule counts the rows it paid in its span's earlier periods). `None` on overflow.
-pub(crate) fn recovered_now_where(
-    program: &Program,
-    inputs: &Inputs,
-    partner: usize,
-    rule_id: &str,
-    keep: impl Fn(&Deal) -> bool,
-) -> Option<Decimal> {
-    let reversals = &inputs.deals.reversals;
-    let start = reversals.partition_point(|d| d.partner < partner);
-    reversals[start..]
-        .iter()
-        .take_while(|d| d.partner == partner)
-        .filter(|d| within_window(program, d) && keep(d))
-        .map(|d| {
-            recoverable(inputs, d)
-                .find(|r| *r.rule_id == *rule_id)
-                .map_or(Some(Decimal::ZERO), |r| r.total())
-        })
-        .try_fold(Decimal::ZERO, |total, amount| total.checked_add(amount?))
-}
-
-/// What the ledger shows one rule still holds of a reversed row: its `payout` lines (earned and
-/// released, less earlier clawbacks) and, for an accumulating rule whose span ended, the row's part
-/// of that span's true-ups (SPEC §4.12).
-struct Recoverable<'a> {
-    rule_id: &'a str,
-    lines: Decimal,
-    part: Option<(Decimal, &'a str)>,
-}
-
-impl Recoverable<'_> {
-    /// What a clawback recovers: never less than nothing (a true-up that already took the row out
-    /// of its span counts as recovered). `None` on overflow.
-    fn total(&self) -> Option<Decimal> {
-        let part = self.part.map_or(Decimal::ZERO, |(p, _)| p);
-        Some(self.lines.checked_add(part)?.max(Decimal::ZERO))
-    }
-}
-
-/// Per rule, what the ledger shows of a reversed row (rules in id order).
-fn recoverable<'a>(inputs: &'a Inputs, deal: &Deal) -> impl Iterator<Item = Recoverable<'a>> {
-    let ledger = &inputs.ledger;
-    let from = (deal.partner, deal.deal_id.to_string(), String::new());
-    let of_row = |(p, d, _): &(usize, String, String)| *p == deal.partner && **d == *deal.deal_id;
-    let mut rules: std::collections::BTreeMap<&str, Recoverable> = Default::default();
-    for ((_, _, rule_id), amount) in ledger
-        .deal_earnings
-        .range(from.clone()..)
-        .take_while(|(k, _)| of_row(k))
-    {
-        rules.insert(
-            rule_id,
-            Recoverable {
-                rule_id,
-                lines: *amount,
-                part: None,
-            },
-        );
-    }
-    for ((_, _, rule_id), (part, span)) in ledger
-        .true_up_parts
-        .range(from..)
-        .take_while(|(k, _)| of_row(k))
-    {
-        rules
-            .entry(rule_id)
-            .or_insert(Recoverable {
-                rule_id,
-                lines: Decimal::ZERO,
-                part: None,
-            })
-            .part = Some((*part, span));
-    }
-    rules.into_values()
-}
 
 pub fn claw_back(
     program: &Program,

@@ -9,6 +9,7 @@
 //! `hold_days` days before the period, reversed or not). A held line whose row is no longer in
 //! deals.csv stays pending, with a warning: nothing is paid without the row that proves it was earned.
 
+use super::history::cancelled_part;
 use super::{Inputs, Line, LineKind, PartnerCtx, PartnerLines, Source};
 use crate::error::{Warning, WarningCode};
 use crate::model::Deal;
@@ -61,62 +62,6 @@ pub(crate) fn hold_new_lines(ctx: &PartnerCtx, lines: &mut [Line]) {
             ));
         }
     }
-}
-
-/// What this period's cancels take back of `rule_id`'s pending lines of `partner`, for the rows `keep`
-/// selects (an accumulating rule counts the rows of its span's earlier periods, SPEC §8.7): the held
-/// amounts of the rows reversed on or before the period's last day. `None` on overflow.
-pub(crate) fn cancelled_now_where(
-    period: &Period,
-    inputs: &Inputs,
-    partner: usize,
-    rule_id: &str,
-    keep: impl Fn(&Deal) -> bool,
-) -> Option<rust_decimal::Decimal> {
-    let held = &inputs.ledger.pending_lines;
-    let deals = &inputs.deals;
-    let row = |deal_id: &str| {
-        // Later lists win, as in `release`: a row reversed in the period is the freshest view.
-        [&deals.reversals, &deals.current, &deals.held]
-            .into_iter()
-            .find_map(|rows| {
-                let start = rows.partition_point(|d| d.partner < partner);
-                rows[start..]
-                    .iter()
-                    .take_while(|d| d.partner == partner)
-                    .find(|d| &*d.deal_id == deal_id)
-            })
-    };
-    held.range((partner, String::new(), String::new())..)
-        .take_while(|((p, _, _), _)| *p == partner)
-        .filter(|((_, _, rule), _)| rule == rule_id)
-        .filter_map(|(key, (amount, _))| {
-            let deal = row(&key.1)?;
-            let reversed = deal.reversed_on.is_some_and(|r| r <= period.end);
-            (reversed && keep(deal)).then(|| cancelled_part(inputs, key, *amount).0)
-        })
-        .try_fold(rust_decimal::Decimal::ZERO, |total, amount| {
-            total.checked_add(amount)
-        })
-}
-
-/// How a reversed row's held amount `held` is settled: (cancelled, released). Whole cancelled, unless
-/// a finished span's true-ups already took part of it back from `payout` (SPEC §4.12: the row's
-/// recorded part is negative, e.g. it was re-dated out of its span, or the span's last rate was
-/// below the one it was held at): that part is released to `payout` instead, which the true-ups
-/// debited, so the row is not taken back twice.
-fn cancelled_part(
-    inputs: &Inputs,
-    key: &(usize, String, String),
-    held: rust_decimal::Decimal,
-) -> (rust_decimal::Decimal, rust_decimal::Decimal) {
-    let taken_back = inputs
-        .ledger
-        .true_up_parts
-        .get(key)
-        .map_or(rust_decimal::Decimal::ZERO, |(part, _)| -*part);
-    let released = taken_back.clamp(rust_decimal::Decimal::ZERO, held);
-    (held - released, released)
 }
 
 /// The period's releases and cancellations of the lines the ledger shows pending, added after the

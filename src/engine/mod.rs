@@ -6,6 +6,8 @@
 mod adjust;
 mod budget;
 mod clawback;
+mod context;
+pub(crate) mod history;
 pub mod hold;
 mod line;
 mod nudge;
@@ -14,6 +16,7 @@ pub mod rules;
 mod settle;
 mod totals;
 
+pub use context::{Inputs, PartnerCtx};
 pub use line::{Line, LineKind, PartnerLines, Source};
 pub use nudge::Nudge;
 pub use rules::accumulate::TrueUpPart;
@@ -21,24 +24,13 @@ pub use settle::{Payout, PayoutStatus};
 pub use totals::{PartnerRuleTotal, RuleTotal};
 
 use crate::error::{Result, Warning, WarningCode};
-use crate::input::{DealData, FxTable, LedgerData, PartnerSet};
+use crate::input::DealData;
 use crate::model::period::Period;
-use crate::model::{Activity, Claim, Deal, Partner};
+use crate::model::{Claim, Partner};
 use crate::program::{Program, Rule};
+use context::slice_for;
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
-
-/// Everything the engine reads, already loaded and validated.
-pub struct Inputs<'a> {
-    pub partners: &'a PartnerSet,
-    pub deals: &'a DealData,
-    pub activities: &'a [Activity],
-    pub claims: &'a [Claim],
-    /// Manual adjustments decided in the period (SPEC §8.1), by (partner, adjustment_id).
-    pub adjustments: &'a [crate::model::Adjustment],
-    pub fx: &'a FxTable,
-    pub ledger: &'a LedgerData,
-}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Balance {
@@ -70,39 +62,6 @@ pub struct Outcome {
     /// Each partner's level for the run (by partner index).
     pub levels: Vec<Option<String>>,
     pub warnings: Vec<Warning>,
-}
-
-/// What one rule evaluation sees of one partner.
-pub struct PartnerCtx<'a> {
-    pub program: &'a Program,
-    pub period: &'a Period,
-    pub index: usize,
-    pub partner: &'a Partner,
-    pub level: Option<&'a str>,
-    /// The partner's rows that count in the period, in (closed_on, deal_id) order.
-    pub deals: &'a [Deal],
-    pub previous: &'a [Deal],
-    pub activities: &'a [Activity],
-    pub claims: &'a [Claim],
-    pub inputs: &'a Inputs<'a>,
-}
-
-impl PartnerCtx<'_> {
-    /// The partner's deals that pass the rule's deal keys, in processing order.
-    pub fn qualifying<'d>(&self, rule: &Rule, deals: &'d [Deal]) -> Vec<&'d Deal> {
-        deals.iter().filter(|d| rule.when.matches_deal(d)).collect()
-    }
-
-    pub fn money(&self, value: Decimal) -> String {
-        crate::model::money::format_money(value, self.program.minor_units())
-    }
-}
-
-/// Rows of `items` for one partner, given they are sorted by partner.
-fn slice_for<T>(items: &[T], partner: usize, key: impl Fn(&T) -> usize) -> &[T] {
-    let start = items.partition_point(|x| key(x) < partner);
-    let end = items.partition_point(|x| key(x) <= partner);
-    &items[start..end]
 }
 
 /// The partner's level for the run (SPEC §4.9).
@@ -332,14 +291,70 @@ pub fn evaluate(program: &Program, period: &Period, inputs: &Inputs) -> Result<O
         inputs.ledger.dir.is_some(),
         &mut outcome.warnings,
     )?;
+    let claims = claims_by_partner(inputs, period, &mut outcome.warnings);
     let mut per_partner = PartnerLines::default();
     let mut fund_balances: BTreeMap<(usize, String), Decimal> = BTreeMap::new();
     let mut fund_inflows: Vec<Vec<Line>> = Vec::with_capacity(partners.len());
-    // Claims come sorted by claim_id; grouping keeps that order within each partner.
-    let mut claims_by_partner: BTreeMap<usize, Vec<Claim>> = BTreeMap::new();
+    for partner in evaluate_partners(program, period, inputs, &claims)? {
+        outcome.warnings.extend(partner.warnings);
+        outcome.nudges.extend(partner.nudges);
+        outcome.true_up_parts.extend(partner.true_up_parts);
+        let mut inflows = Vec::new();
+        for (rule_id, fund) in partner.funds {
+            fund_balances.insert((partner.index, rule_id), fund.balance);
+            inflows.extend(fund.inflows);
+        }
+        fund_inflows.push(inflows);
+        per_partner.push_partner(partner.lines);
+        outcome.levels.push(partner.level);
+    }
+
+    budget::prorate(program, partners, &mut per_partner, &mut outcome.warnings)?;
+    adjust::apply(period, inputs, &mut per_partner, &mut outcome.warnings);
+    clawback::claw_back(
+        program,
+        period,
+        inputs,
+        &mut per_partner,
+        &mut outcome.warnings,
+    );
+    let still_pending = hold::release(
+        program,
+        period,
+        inputs,
+        &mut per_partner,
+        &mut outcome.warnings,
+    );
+    carry_unknown_funds(program, inputs, &mut fund_balances, &mut outcome.warnings);
+    outcome.payouts = settle::settle(program, period, inputs, &per_partner, &outcome.levels)?;
+    outcome.balances = balances(&outcome.payouts, fund_balances);
+    outcome.movements = movements(program, &per_partner, fund_inflows, &outcome.payouts);
+    outcome.lines = per_partner.into_lines();
+    let held_now = outcome
+        .lines
+        .iter()
+        .any(|l| matches!(l.kind, LineKind::Pending(_)))
+        .then_some(period.start);
+    outcome.pending_since = match (still_pending, held_now) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    ensure_lines_are_unique(&outcome, partners)?;
+    Ok(outcome)
+}
+
+/// The claims to pay, by partner (in claim_id order within each): a claim the ledger shows paid is
+/// not paid again (SPEC §7), with a warning.
+fn claims_by_partner(
+    inputs: &Inputs,
+    period: &Period,
+    warnings: &mut Vec<Warning>,
+) -> BTreeMap<usize, Vec<Claim>> {
+    let partners = &inputs.partners.partners;
+    let mut by_partner: BTreeMap<usize, Vec<Claim>> = BTreeMap::new();
     for claim in inputs.claims {
         if let Some(paid_in) = inputs.ledger.paid_claims.get(&claim.claim_id) {
-            outcome.warnings.push(Warning::new(
+            warnings.push(Warning::new(
                 WarningCode::ClaimPaidAlready,
                 format!(
                     "claim {} of partner {} was paid in {paid_in} already; its decided_on is now in {period}, so it was not paid again",
@@ -348,23 +363,33 @@ pub fn evaluate(program: &Program, period: &Period, inputs: &Inputs) -> Result<O
             ));
             continue;
         }
-        claims_by_partner
+        by_partner
             .entry(claim.partner)
             .or_default()
             .push(claim.clone());
     }
+    by_partner
+}
 
-    // Partners are independent until the budget: runs of them are evaluated on every core, a wave
-    // at a time (so only a wave's results wait to be merged), and merged in partner order, so the
-    // lines, the warnings and the first error are those of one pass in partner order.
+/// Every partner's evaluation, in partner order. Partners are independent until the budget: runs of
+/// them are evaluated on every core, a wave at a time (so only a wave's results wait to be merged),
+/// and merged in partner order, so the lines, the warnings and the first error are those of one pass.
+fn evaluate_partners(
+    program: &Program,
+    period: &Period,
+    inputs: &Inputs,
+    claims: &BTreeMap<usize, Vec<Claim>>,
+) -> Result<Vec<PartnerResult>> {
+    let count = inputs.partners.partners.len();
     let run = PARTNERS_PER_TASK * crate::worker_threads();
     let evaluate_run = |range: std::ops::Range<usize>| -> Result<Vec<PartnerResult>> {
         range
-            .map(|index| evaluate_partner(program, period, inputs, &claims_by_partner, index))
+            .map(|index| evaluate_partner(program, period, inputs, claims, index))
             .collect()
     };
-    for wave_start in (0..partners.len()).step_by(run) {
-        let wave_end = (wave_start + run).min(partners.len());
+    let mut all = Vec::with_capacity(count);
+    for wave_start in (0..count).step_by(run) {
+        let wave_end = (wave_start + run).min(count);
         let runs: Vec<_> = (wave_start..wave_end)
             .step_by(PARTNERS_PER_TASK)
             .map(|start| start..(start + PARTNERS_PER_TASK).min(wave_end))
@@ -387,105 +412,59 @@ pub fn evaluate(program: &Program, period: &Period, inputs: &Inputs) -> Result<O
             })
         };
         for result in results {
-            for partner in result? {
-                let PartnerResult {
-                    index,
-                    level,
-                    lines,
-                    funds,
-                    mut true_up_parts,
-                    nudges,
-                    mut warnings,
-                } = partner;
-                outcome.warnings.append(&mut warnings);
-                outcome.true_up_parts.append(&mut true_up_parts);
-                outcome.nudges.extend(nudges);
-                let mut inflows = Vec::new();
-                for (rule_id, fund) in funds {
-                    fund_balances.insert((index, rule_id), fund.balance);
-                    inflows.extend(fund.inflows);
-                }
-                fund_inflows.push(inflows);
-                per_partner.push_partner(lines);
-                outcome.levels.push(level);
-            }
+            all.extend(result?);
         }
     }
+    Ok(all)
+}
 
-    budget::prorate(program, partners, &mut per_partner, &mut outcome.warnings)?;
-    adjust::apply(period, inputs, &mut per_partner, &mut outcome.warnings);
-    clawback::claw_back(
-        program,
-        period,
-        inputs,
-        &mut per_partner,
-        &mut outcome.warnings,
-    );
-    let still_pending = hold::release(
-        program,
-        period,
-        inputs,
-        &mut per_partner,
-        &mut outcome.warnings,
-    );
-
-    // Fund balances of funds the program no longer defines are carried untouched, not lost.
+/// Fund balances of funds the program no longer defines are carried untouched, not lost.
+fn carry_unknown_funds(
+    program: &Program,
+    inputs: &Inputs,
+    fund_balances: &mut BTreeMap<(usize, String), Decimal>,
+    warnings: &mut Vec<Warning>,
+) {
     for ((partner, fund), balance) in &inputs.ledger.funds {
         if program.rule(fund).is_none_or(|r| !r.is_fund()) {
-            outcome.warnings.push(Warning::new(
+            warnings.push(Warning::new(
                 WarningCode::FundWithoutRule,
                 format!(
                     "partner {}: fund balance {} of `{fund}` carried unchanged: the program has no such fund rule",
-                    partners[*partner].id, balance
+                    inputs.partners.partners[*partner].id, balance
                 ),
             ));
             fund_balances.insert((*partner, fund.clone()), *balance);
         }
     }
+}
 
-    let mut settled = settle::settle(program, period, inputs, &per_partner, &outcome.levels)?;
-    outcome.payouts.append(&mut settled);
-    for payout in &outcome.payouts {
-        if !payout.carried_out.is_zero() {
-            outcome.balances.push(Balance {
-                partner: payout.partner,
-                account: "payout".into(),
-                balance: payout.carried_out,
-            });
-        }
-        if !payout.pending.is_zero() {
-            outcome.balances.push(Balance {
-                partner: payout.partner,
-                account: "pending".into(),
-                balance: payout.pending,
-            });
+/// balances.csv's rows: each partner's carried payout balance, pending balance and fund balances,
+/// the non-zero ones, by partner and account.
+fn balances(payouts: &[Payout], fund_balances: BTreeMap<(usize, String), Decimal>) -> Vec<Balance> {
+    let mut balances = Vec::new();
+    for payout in payouts {
+        for (account, balance) in [("payout", payout.carried_out), ("pending", payout.pending)] {
+            if !balance.is_zero() {
+                balances.push(Balance {
+                    partner: payout.partner,
+                    account: account.into(),
+                    balance,
+                });
+            }
         }
     }
     for ((partner, fund), balance) in fund_balances {
         if !balance.is_zero() {
-            outcome.balances.push(Balance {
+            balances.push(Balance {
                 partner,
                 account: format!("fund:{fund}"),
                 balance,
             });
         }
     }
-    outcome
-        .balances
-        .sort_by(|a, b| (a.partner, &a.account).cmp(&(b.partner, &b.account)));
-    outcome.movements = movements(program, &per_partner, fund_inflows, &outcome.payouts);
-    outcome.lines = per_partner.into_lines();
-    let held_now = outcome
-        .lines
-        .iter()
-        .any(|l| matches!(l.kind, LineKind::Pending(_)))
-        .then_some(period.start);
-    outcome.pending_since = match (still_pending, held_now) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    };
-    ensure_lines_are_unique(&outcome, partners)?;
-    Ok(outcome)
+    balances.sort_by(|a, b| (a.partner, &a.account).cmp(&(b.partner, &b.account)));
+    balances
 }
 
 /// Next month's `--ledger` refuses a ledger that holds a line twice (SPEC §7), so this run must never

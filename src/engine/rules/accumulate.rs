@@ -15,7 +15,8 @@
 //! earlier periods: the rule is evaluated as without `accumulate`.
 
 use super::{Rule, RuleKind};
-use crate::engine::{Line, LineKind, PartnerCtx, Source};
+use crate::engine::context::PartnerCtx;
+use crate::engine::line::{Line, LineKind, Source};
 use crate::error::{Error, Result, Warning, WarningCode};
 use crate::model::Deal;
 use crate::model::period::{Period, PeriodKind};
@@ -120,14 +121,14 @@ impl<'a> Span<'a> {
         // held lines (§8.2): both take back what the ledger counted as paid. A row paid before the
         // span is outside the true-up, wherever its closed_on lies now.
         let in_span = |d: &Deal| self.paid_in_span(rule, ctx, &d.deal_id);
-        let clawed = crate::engine::clawback::recovered_now_where(
+        let clawed = crate::engine::history::recovered_now_where(
             ctx.program,
             ctx.inputs,
             ctx.index,
             &rule.id,
             in_span,
         )
-        .zip(crate::engine::hold::cancelled_now_where(
+        .zip(crate::engine::history::cancelled_now_where(
             ctx.period, ctx.inputs, ctx.index, &rule.id, in_span,
         ))
         .and_then(|(clawed, cancelled)| clawed.checked_add(cancelled));

@@ -2,7 +2,8 @@
 //! `max_per_period` units per partner. One line per partner and period.
 
 use super::RuleOutput;
-use crate::engine::{Line, LineKind, PartnerCtx, Source};
+use crate::engine::context::PartnerCtx;
+use crate::engine::line::{Line, LineKind, Source};
 use crate::error::Result;
 use crate::program::Rule;
 use crate::program::parse::{Bad, Tbl, integer, non_negative, string};

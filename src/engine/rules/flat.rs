@@ -2,7 +2,7 @@
 //! With `per = "unit"` (SPEC §8.4) the amount is paid per unit: × the row's units (quantity × share).
 
 use super::{Per, RuleOutput, deal_line, share_note, units, units_note};
-use crate::engine::PartnerCtx;
+use crate::engine::context::PartnerCtx;
 use crate::error::Result;
 use crate::program::Rule;
 use crate::program::parse::{Bad, Tbl, choice, non_negative};

@@ -5,7 +5,8 @@
 //! nothing and its claims are paid nothing, with a warning; a balance it already had is kept.
 
 use super::{RuleOutput, revenue};
-use crate::engine::{Line, LineKind, PartnerCtx, Source};
+use crate::engine::context::PartnerCtx;
+use crate::engine::line::{Line, LineKind, Source};
 use crate::error::{Result, Warning, WarningCode};
 use crate::model::money::format_percent;
 use crate::program::Rule;

@@ -7,7 +7,7 @@
 //! `at`; 0 below the first point, the last amount above the last.
 
 use super::{RuleOutput, period_line, revenue, units_total};
-use crate::engine::PartnerCtx;
+use crate::engine::context::PartnerCtx;
 use crate::error::{Result, Warning, WarningCode};
 use crate::model::money::format_rate;
 use crate::program::parse::{Bad, Tbl, choice, decimal, non_negative, positive, tables};

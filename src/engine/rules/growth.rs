@@ -3,7 +3,7 @@
 //! and current ≥ previous × (1 + min_growth): `rate` × (current − previous), or a fixed `amount`.
 
 use super::{RuleOutput, period_line, revenue};
-use crate::engine::PartnerCtx;
+use crate::engine::context::PartnerCtx;
 use crate::error::Result;
 use crate::model::money::format_percent;
 use crate::program::parse::{Bad, Tbl, pay, rate};

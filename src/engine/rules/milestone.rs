@@ -7,8 +7,9 @@
 //! again by the next deal that makes the count N, in the same run when that deal is in the period.
 
 use super::RuleOutput;
-use crate::engine::clawback::recovered_now;
-use crate::engine::{Line, LineKind, PartnerCtx, Source};
+use crate::engine::context::PartnerCtx;
+use crate::engine::history::recovered_now;
+use crate::engine::line::{Line, LineKind, Source};
 use crate::error::Result;
 use crate::program::Rule;
 use crate::program::parse::{Bad, Tbl, integer, non_negative};

@@ -20,8 +20,9 @@ pub mod spif;
 pub(crate) mod testkit;
 pub mod tiered;
 
+use super::context::PartnerCtx;
 use super::line::Calc;
-use super::{Line, LineKind, PartnerCtx, Source};
+use super::line::{Line, LineKind, Source};
 use crate::error::{Result, Warning};
 use crate::model::Deal;
 use crate::model::money::format_rate;
@@ -344,16 +345,6 @@ impl RuleOutput {
         RuleOutput {
             lines,
             ..RuleOutput::default()
-        }
-    }
-}
-
-impl PartnerCtx<'_> {
-    /// Checked arithmetic whose errors name this partner and `rule`.
-    pub(crate) fn calc<'r>(&'r self, rule: &'r Rule) -> Calc<'r> {
-        Calc {
-            partner: &self.partner.id,
-            rule: &rule.id,
         }
     }
 }

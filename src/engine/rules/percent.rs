@@ -1,7 +1,7 @@
 //! `percent` (SPEC §4.2): `rate` × the credited amount of each qualifying deal.
 
 use super::{RuleOutput, deal_line};
-use crate::engine::PartnerCtx;
+use crate::engine::context::PartnerCtx;
 use crate::error::Result;
 use crate::model::money::format_percent;
 use crate::program::Rule;

@@ -5,7 +5,7 @@
 //! the amount of the highest tier reached.
 
 use super::{RuleOutput, period_line, revenue, units_total};
-use crate::engine::PartnerCtx;
+use crate::engine::context::PartnerCtx;
 use crate::error::Result;
 use crate::model::money::{format_percent, format_rate};
 use crate::program::parse::{Bad, Tbl, boolean, choice, non_negative, rate, tiers};

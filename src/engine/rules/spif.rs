@@ -4,7 +4,7 @@
 //! `per = "unit"` (SPEC §8.4): the amount × the row's units (quantity × share).
 
 use super::{Per, RuleOutput, deal_line, share_note, units, units_note};
-use crate::engine::PartnerCtx;
+use crate::engine::context::PartnerCtx;
 use crate::error::Result;
 use crate::model::money::format_percent;
 use crate::program::parse::{Bad, Tbl, choice, date, integer, pay};

@@ -17,7 +17,7 @@
 //! arithmetic stays exact: credited × (fraction of the interval) is then just the overlap in money.
 
 use super::{RuleOutput, deal_line, share_note, units, units_note, units_total};
-use crate::engine::PartnerCtx;
+use crate::engine::context::PartnerCtx;
 use crate::engine::line::Calc;
 use crate::error::{Result, Warning, WarningCode};
 use crate::model::Deal;
@@ -333,7 +333,7 @@ fn marginal(
     ctx: &PartnerCtx,
     deals: &[&Deal],
     basis: TierBasis,
-) -> Result<Vec<crate::engine::Line>> {
+) -> Result<Vec<crate::engine::line::Line>> {
     let calc = ctx.calc(rule);
     let bounds = bounds(tiers, scale, calc)?;
     let mut cumulative = Decimal::ZERO;
@@ -483,7 +483,7 @@ fn retroactive(
     ctx: &PartnerCtx,
     deals: &[&Deal],
     basis: TierBasis,
-) -> Result<Vec<crate::engine::Line>> {
+) -> Result<Vec<crate::engine::line::Line>> {
     let calc = ctx.calc(rule);
     let bounds = bounds(tiers, scale, calc)?;
     let total = period_total(measure, deals, calc)?;
@@ -708,7 +708,7 @@ fn interpolated(
     ctx: &PartnerCtx,
     deals: &[&Deal],
     basis: TierBasis,
-) -> Result<Vec<crate::engine::Line>> {
+) -> Result<Vec<crate::engine::line::Line>> {
     let calc = ctx.calc(rule);
     let bounds = bounds(tiers, scale, calc)?;
     let total = period_total(measure, deals, calc)?;

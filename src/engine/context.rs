@@ -1,0 +1,63 @@
+//! What every rule and every step of the engine reads: the loaded inputs, and one partner's view of
+//! them. The bottom of the engine: it imports nothing of the rules or of the steps that orchestrate
+//! them (`engine::rules` and the steps above import it, never the other way round).
+
+use super::line::Calc;
+use crate::input::{DealData, FxTable, LedgerData, PartnerSet};
+use crate::model::period::Period;
+use crate::model::{Activity, Claim, Deal, Partner};
+use crate::program::{Program, Rule};
+use rust_decimal::Decimal;
+
+/// Everything the engine reads, already loaded and validated.
+pub struct Inputs<'a> {
+    pub partners: &'a PartnerSet,
+    pub deals: &'a DealData,
+    pub activities: &'a [Activity],
+    pub claims: &'a [Claim],
+    /// Manual adjustments decided in the period (SPEC §8.1), by (partner, adjustment_id).
+    pub adjustments: &'a [crate::model::Adjustment],
+    pub fx: &'a FxTable,
+    pub ledger: &'a LedgerData,
+}
+
+/// What one rule evaluation sees of one partner.
+pub struct PartnerCtx<'a> {
+    pub program: &'a Program,
+    pub period: &'a Period,
+    pub index: usize,
+    pub partner: &'a Partner,
+    pub level: Option<&'a str>,
+    /// The partner's rows that count in the period, in (closed_on, deal_id) order.
+    pub deals: &'a [Deal],
+    pub previous: &'a [Deal],
+    pub activities: &'a [Activity],
+    pub claims: &'a [Claim],
+    pub inputs: &'a Inputs<'a>,
+}
+
+impl PartnerCtx<'_> {
+    /// The partner's deals that pass the rule's deal keys, in processing order.
+    pub fn qualifying<'d>(&self, rule: &Rule, deals: &'d [Deal]) -> Vec<&'d Deal> {
+        deals.iter().filter(|d| rule.when.matches_deal(d)).collect()
+    }
+
+    pub fn money(&self, value: Decimal) -> String {
+        crate::model::money::format_money(value, self.program.minor_units())
+    }
+
+    /// Checked arithmetic whose errors name this partner and `rule`.
+    pub(crate) fn calc<'r>(&'r self, rule: &'r Rule) -> Calc<'r> {
+        Calc {
+            partner: &self.partner.id,
+            rule: &rule.id,
+        }
+    }
+}
+
+/// Rows of `items` for one partner, given they are sorted by partner.
+pub(crate) fn slice_for<T>(items: &[T], partner: usize, key: impl Fn(&T) -> usize) -> &[T] {
+    let start = items.partition_point(|x| key(x) < partner);
+    let end = items.partition_point(|x| key(x) <= partner);
+    &items[start..end]
+}

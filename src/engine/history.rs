@@ -1,0 +1,166 @@
+//! What the ledger and this period's reversals say of a partner's rows, for the steps that settle
+//! them (clawbacks §4.12, held lines §8.2) and for the rules that must know beforehand what those
+//! steps will take back (an accumulating rule's true-up counts them as paid back, §8.7; a milestone
+//! knows whether its bonus is still held, §4.8). Below the rules: it reads only the context.
+
+use super::context::Inputs;
+use crate::model::Deal;
+use crate::model::period::Period;
+use crate::program::Program;
+use rust_decimal::Decimal;
+
+/// A reversal at most `clawback_days` after closing is clawed back; a later one is not.
+pub(crate) fn within_window(program: &Program, deal: &Deal) -> bool {
+    deal.reversed_on
+        .is_some_and(|r| (r - deal.closed_on).num_days() <= program.clawback_days)
+}
+
+/// What this period's clawbacks recover of `rule_id` from `partner`: the ledger's earnings of the
+/// partner's rows reversed in the period inside the window (zero without a ledger). A milestone reads
+/// it to know whether the partner still holds its bonus after this period's clawbacks (SPEC §4.8).
+/// `None` when the sum overflows.
+pub(crate) fn recovered_now(
+    program: &Program,
+    inputs: &Inputs,
+    partner: usize,
+    rule_id: &str,
+) -> Option<Decimal> {
+    recovered_now_where(program, inputs, partner, rule_id, |_| true)
+}
+
+/// What this period's clawbacks recover of `rule_id` from `partner` for the rows `keep` selects
+/// (an accumulating rule counts the rows it paid in its span's earlier periods). `None` on overflow.
+pub(crate) fn recovered_now_where(
+    program: &Program,
+    inputs: &Inputs,
+    partner: usize,
+    rule_id: &str,
+    keep: impl Fn(&Deal) -> bool,
+) -> Option<Decimal> {
+    let reversals = &inputs.deals.reversals;
+    let start = reversals.partition_point(|d| d.partner < partner);
+    reversals[start..]
+        .iter()
+        .take_while(|d| d.partner == partner)
+        .filter(|d| within_window(program, d) && keep(d))
+        .map(|d| {
+            recoverable(inputs, d)
+                .find(|r| *r.rule_id == *rule_id)
+                .map_or(Some(Decimal::ZERO), |r| r.total())
+        })
+        .try_fold(Decimal::ZERO, |total, amount| total.checked_add(amount?))
+}
+
+/// What the ledger shows one rule still holds of a reversed row: its `payout` lines (earned and
+/// released, less earlier clawbacks) and, for an accumulating rule whose span ended, the row's part
+/// of that span's true-ups (SPEC §4.12).
+pub(crate) struct Recoverable<'a> {
+    pub rule_id: &'a str,
+    pub lines: Decimal,
+    pub part: Option<(Decimal, &'a str)>,
+}
+
+impl Recoverable<'_> {
+    /// What a clawback recovers: never less than nothing (a true-up that already took the row out
+    /// of its span counts as recovered). `None` on overflow.
+    pub fn total(&self) -> Option<Decimal> {
+        let part = self.part.map_or(Decimal::ZERO, |(p, _)| p);
+        Some(self.lines.checked_add(part)?.max(Decimal::ZERO))
+    }
+}
+
+/// Per rule, what the ledger shows of a reversed row (rules in id order).
+pub(crate) fn recoverable<'a>(
+    inputs: &'a Inputs,
+    deal: &Deal,
+) -> impl Iterator<Item = Recoverable<'a>> {
+    let ledger = &inputs.ledger;
+    let from = (deal.partner, deal.deal_id.to_string(), String::new());
+    let of_row = |(p, d, _): &(usize, String, String)| *p == deal.partner && **d == *deal.deal_id;
+    let mut rules: std::collections::BTreeMap<&str, Recoverable> = Default::default();
+    for ((_, _, rule_id), amount) in ledger
+        .deal_earnings
+        .range(from.clone()..)
+        .take_while(|(k, _)| of_row(k))
+    {
+        rules.insert(
+            rule_id,
+            Recoverable {
+                rule_id,
+                lines: *amount,
+                part: None,
+            },
+        );
+    }
+    for ((_, _, rule_id), (part, span)) in ledger
+        .true_up_parts
+        .range(from..)
+        .take_while(|(k, _)| of_row(k))
+    {
+        rules
+            .entry(rule_id)
+            .or_insert(Recoverable {
+                rule_id,
+                lines: Decimal::ZERO,
+                part: None,
+            })
+            .part = Some((*part, span));
+    }
+    rules.into_values()
+}
+
+/// What this period's cancels take back of `rule_id`'s pending lines of `partner`, for the rows `keep`
+/// selects (an accumulating rule counts the rows of its span's earlier periods, SPEC §8.7): the held
+/// amounts of the rows reversed on or before the period's last day. `None` on overflow.
+pub(crate) fn cancelled_now_where(
+    period: &Period,
+    inputs: &Inputs,
+    partner: usize,
+    rule_id: &str,
+    keep: impl Fn(&Deal) -> bool,
+) -> Option<rust_decimal::Decimal> {
+    let held = &inputs.ledger.pending_lines;
+    let deals = &inputs.deals;
+    let row = |deal_id: &str| {
+        // Later lists win, as in `release`: a row reversed in the period is the freshest view.
+        [&deals.reversals, &deals.current, &deals.held]
+            .into_iter()
+            .find_map(|rows| {
+                let start = rows.partition_point(|d| d.partner < partner);
+                rows[start..]
+                    .iter()
+                    .take_while(|d| d.partner == partner)
+                    .find(|d| &*d.deal_id == deal_id)
+            })
+    };
+    held.range((partner, String::new(), String::new())..)
+        .take_while(|((p, _, _), _)| *p == partner)
+        .filter(|((_, _, rule), _)| rule == rule_id)
+        .filter_map(|(key, (amount, _))| {
+            let deal = row(&key.1)?;
+            let reversed = deal.reversed_on.is_some_and(|r| r <= period.end);
+            (reversed && keep(deal)).then(|| cancelled_part(inputs, key, *amount).0)
+        })
+        .try_fold(rust_decimal::Decimal::ZERO, |total, amount| {
+            total.checked_add(amount)
+        })
+}
+
+/// How a reversed row's held amount `held` is settled: (cancelled, released). Whole cancelled, unless
+/// a finished span's true-ups already took part of it back from `payout` (SPEC §4.12: the row's
+/// recorded part is negative, e.g. it was re-dated out of its span, or the span's last rate was
+/// below the one it was held at): that part is released to `payout` instead, which the true-ups
+/// debited, so the row is not taken back twice.
+pub(crate) fn cancelled_part(
+    inputs: &Inputs,
+    key: &(usize, String, String),
+    held: rust_decimal::Decimal,
+) -> (rust_decimal::Decimal, rust_decimal::Decimal) {
+    let taken_back = inputs
+        .ledger
+        .true_up_parts
+        .get(key)
+        .map_or(rust_decimal::Decimal::ZERO, |(part, _)| -*part);
+    let released = taken_back.clamp(rust_decimal::Decimal::ZERO, held);
+    (held - released, released)
+}
