@@ -11,6 +11,7 @@ pub(crate) mod history;
 pub mod hold;
 mod line;
 mod nudge;
+pub(crate) mod payments;
 pub mod plan;
 pub mod rules;
 mod settle;
