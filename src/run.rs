@@ -476,13 +476,21 @@ pub fn calculate(
 }
 
 /// `payline run`: calculates and writes every output into `out`, all or nothing. A batch replaced
-/// with `force` is removed as `old_batch` says (after the new one is in place).
+/// with `force` is removed as `old_batch` says (after the new one is in place). With `statements`
+/// (`run --statements`) every partner's statement is rendered from the batch just written, into its
+/// `statements/` folder, before the batch moves into place: the same bytes `payline statements`
+/// renders from the batch later.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the command's options, each used once; a struct would only be unpacked here"
+)]
 pub fn run(
     program_path: &Path,
     period: &Period,
     paths: &DataPaths,
     out: &Path,
     force: bool,
+    statements: bool,
     old_batch: &output::OldBatch,
     progress: &mut dyn FnMut(Stage),
 ) -> Result<Summary> {
@@ -514,10 +522,12 @@ pub fn run(
         &outcome,
         &loaded.warnings,
     );
-    let pages = output::html::PageContext {
-        deals: &loaded.deals,
-        year_to_date: &loaded.ledger.year_to_date,
+    let documents = output::Documents {
         summary: &summary,
+        details: output::details::DetailsContext {
+            deals: &loaded.deals,
+            year_to_date: &loaded.ledger.year_to_date,
+        },
     };
     progress(Stage::Writing);
     out_dir.commit(old_batch, |dir| {
@@ -533,8 +543,20 @@ pub fn run(
                 .as_deref()
                 .zip(loaded.ledger.ledger_sha256.as_deref()),
             manifest,
-            &pages,
-        )
+            &documents,
+        )?;
+        if statements {
+            let batch = crate::render::batch::read_batch(dir)?;
+            let folder = dir.join(crate::render::index::STATEMENTS_DIR);
+            std::fs::create_dir(&folder)
+                .map_err(|e| crate::error::Error::io("create", &folder, e))?;
+            crate::render::render_statements(
+                &batch,
+                &crate::render::Selection::default(),
+                &folder,
+            )?;
+        }
+        Ok(())
     })?;
     Ok(summary)
 }

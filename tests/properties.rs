@@ -48,6 +48,7 @@ fn deals(raw: &[(usize, u32, i64)], partners: usize) -> DealData {
                 credited: amount,
                 product: None,
                 customer_type: None,
+                deal_name: None,
                 source: DealSource::Sourced,
                 status: DealStatus::Won,
                 reversed_on: None,
@@ -342,8 +343,8 @@ amount = "25.00"
             delimiter: None,
         };
         let period = Period::parse("2026-10").unwrap();
-        let first = payline::run::run(&p.join("program.toml"), &period, &paths, &p.join("a"), false, &payline::output::OldBatch::RemoveNow, &mut |_| {}).unwrap();
-        let second = payline::run::run(&p.join("program.toml"), &period, &paths, &p.join("b"), false, &payline::output::OldBatch::RemoveNow, &mut |_| {}).unwrap();
+        let first = payline::run::run(&p.join("program.toml"), &period, &paths, &p.join("a"), false, false, &payline::output::OldBatch::RemoveNow, &mut |_| {}).unwrap();
+        let second = payline::run::run(&p.join("program.toml"), &period, &paths, &p.join("b"), false, false, &payline::output::OldBatch::RemoveNow, &mut |_| {}).unwrap();
         prop_assert_eq!(first, second);
         let (a, b) = (tree(&p.join("a")), tree(&p.join("b")));
         prop_assert!(a.contains_key("payouts.csv") && a.contains_key("nudges.csv"));

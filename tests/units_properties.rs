@@ -52,6 +52,7 @@ fn rows(raw: &[(u32, u64, i64, i64)]) -> Vec<Deal> {
                 credited: (amount * share).round_dp(2),
                 product: None,
                 customer_type: None,
+                deal_name: None,
                 source: DealSource::Sourced,
                 status: DealStatus::Won,
                 reversed_on: None,

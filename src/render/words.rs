@@ -111,6 +111,11 @@ pub fn replace_word(text: &str, word: &str, with: &str) -> String {
     out
 }
 
+/// A number of a batch file for people: `36960.00` → `36,960.00`; a count stays as it is.
+pub fn number(text: &str) -> String {
+    group_numbers(text)
+}
+
 /// Numbers in a note with thousands separators: decimals (`36960.00` → `36,960.00`) and whole
 /// numbers of five digits or more (`113636` → `113,636`). A number that is part of a date, an id or
 /// a word (`2026-10-01`, `D1025`, `Q4`) is left alone.
