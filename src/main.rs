@@ -183,7 +183,7 @@ fn execute(command: Command) -> payline::Result<(u8, String)> {
         Command::Run(args) => {
             let summary = {
                 let mut progress = Progress::new();
-                payline::run::run(
+                payline::run::run_with_statements(
                     &args.program,
                     &args.data.period,
                     &args.data.paths(),

@@ -476,15 +476,36 @@ pub fn calculate(
 }
 
 /// `payline run`: calculates and writes every output into `out`, all or nothing. A batch replaced
-/// with `force` is removed as `old_batch` says (after the new one is in place). With `statements`
-/// (`run --statements`) every partner's statement is rendered from the batch just written, into its
-/// `statements/` folder, before the batch moves into place: the same bytes `payline statements`
-/// renders from the batch later.
+/// with `force` is removed as `old_batch` says (after the new one is in place).
+pub fn run(
+    program_path: &Path,
+    period: &Period,
+    paths: &DataPaths,
+    out: &Path,
+    force: bool,
+    old_batch: &output::OldBatch,
+    progress: &mut dyn FnMut(Stage),
+) -> Result<Summary> {
+    run_with_statements(
+        program_path,
+        period,
+        paths,
+        out,
+        force,
+        false,
+        old_batch,
+        progress,
+    )
+}
+
+/// [`run`], and with `statements` (`run --statements`) every partner's statement rendered from the
+/// batch just written into its `statements/` folder before the batch moves into place: the same
+/// bytes `payline statements` renders from the batch later.
 #[allow(
     clippy::too_many_arguments,
     reason = "the command's options, each used once; a struct would only be unpacked here"
 )]
-pub fn run(
+pub fn run_with_statements(
     program_path: &Path,
     period: &Period,
     paths: &DataPaths,

@@ -120,7 +120,7 @@ fn the_year_to_date_adds_the_ledger_of_the_year() {
     let page = read(october.join("statements/P004.html"));
     let expected = format!(
         "<tr><td>Paid</td><td class=\"num\">{} USD</td></tr>",
-        payline::output::html::display_money(paid, 2)
+        payline::render::display_money(paid, 2)
     );
     assert!(page.contains(&expected), "missing {expected} in P004.html");
 }

@@ -343,8 +343,8 @@ amount = "25.00"
             delimiter: None,
         };
         let period = Period::parse("2026-10").unwrap();
-        let first = payline::run::run(&p.join("program.toml"), &period, &paths, &p.join("a"), false, false, &payline::output::OldBatch::RemoveNow, &mut |_| {}).unwrap();
-        let second = payline::run::run(&p.join("program.toml"), &period, &paths, &p.join("b"), false, false, &payline::output::OldBatch::RemoveNow, &mut |_| {}).unwrap();
+        let first = payline::run::run(&p.join("program.toml"), &period, &paths, &p.join("a"), false, &payline::output::OldBatch::RemoveNow, &mut |_| {}).unwrap();
+        let second = payline::run::run(&p.join("program.toml"), &period, &paths, &p.join("b"), false, &payline::output::OldBatch::RemoveNow, &mut |_| {}).unwrap();
         prop_assert_eq!(first, second);
         let (a, b) = (tree(&p.join("a")), tree(&p.join("b")));
         prop_assert!(a.contains_key("payouts.csv") && a.contains_key("nudges.csv"));
