@@ -247,7 +247,7 @@ fn needs_attention(
                             td { (partner.name) " (" (partner.id) ")" }
                             td { span class=(format!("status {}", p.status.name())) { (status_words(p.status)) } }
                             td.num { (money(p.carried_out)) }
-                            td { (p.reason) }
+                            td { (super::words::sentence(&p.reason)) }
                             td { (statement_link(&partner.id, "statement")) }
                         }
                     }
@@ -263,7 +263,11 @@ fn per_rule(
     text_money: &dyn Fn(&str) -> String,
     units: u32,
 ) -> Markup {
-    let title = |rule_id: &str, kind: &str| group_title(&label_of(program, rule_id), kind);
+    // A fund's total in the summary is what its claims paid.
+    let title = |rule_id: &str, kind: &str| {
+        let kind = if kind == "fund" { "claim" } else { kind };
+        group_title(&label_of(program, rule_id), kind)
+    };
     let bars: Vec<(String, Decimal)> = summary
         .rules
         .iter()

@@ -283,7 +283,14 @@ fn payout_section(batch: &Batch, partner: &PartnerDoc, shown: &Shown) -> Markup 
         h2 { "Your payout" }
         p {
             span class=(format!("status {}", partner.status)) { (status_words(&partner.status)) }
-            " " span.note { (partner.status_reason) }
+            " " span.note {
+                @if partner.status == "paid" && !partner.paid.is_zero() {
+                    (shown.paid()) " paid on " (partner.due_on)
+                } @else {
+                    (super::words::sentence(&partner.status_reason))
+                    @if shown.converted { " (amounts in " (batch.currency) ")" }
+                }
+            }
         }
         @if let Some(words) = not_paid {
             div class=(format!("callout {}", partner.status)) { (words) }
@@ -295,7 +302,8 @@ fn payout_section(batch: &Batch, partner: &PartnerDoc, shown: &Shown) -> Markup 
                 " at " (format_rate(partner.fx_rate)) " " (batch.currency) " per " (partner.payout_currency)
                 ", the rate in force on " (batch.last_day) "; each amount is converted on its own. "
                 "The payout is your balance of " (display_money(partner.paid, batch.units)) " " (batch.currency)
-                " converted once: " (shown.paid()) "."
+                " converted once: " (shown.paid()) ". The rules' terms and the calculations below are in "
+                (batch.currency) ", the program's currency; each deal shows its own amount and currency."
             }
         }
     }
@@ -346,15 +354,17 @@ fn line_row(line: &LineDoc, partner: &PartnerDoc, shown: &Shown, labels: &Labels
         .filter(|d| !d.deal_name.is_empty())
         .map(|d| (line.source_id.as_str(), d.deal_name.as_str()));
     let note = partner_note(&line.note, &line.kind, labels, named);
+    // A deal is shown by its name when deals.csv gives one (its id stays in the CSV statement).
     let reference = match (line.source.as_str(), named) {
         ("period" | "payout", _) => String::new(),
         (_, Some((_, name))) => name.to_string(),
         _ => line.source_id.clone(),
     };
+
     html! {
         tr {
             td { @if let Some(d) = deal { (d.closed_on) } }
-            td { (reference) }
+            td title=(line.source_id) { (reference) }
             td { @if let Some(d) = deal { (d.customer_type) } }
             td.num { @if let Some(d) = deal { (display_money(d.amount, minor_units(&d.currency))) " " (d.currency) } }
             td { (note) }

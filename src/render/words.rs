@@ -116,6 +116,18 @@ pub fn number(text: &str) -> String {
     group_numbers(text)
 }
 
+/// A reason of the engine's (`held: the partner is suspended; balance 1600.00 carried`) as a
+/// sentence: first letter capitalized, numbers grouped.
+pub fn sentence(text: &str) -> String {
+    let mut text = group_numbers(text);
+    if let Some(first) = text.chars().next()
+        && first.is_lowercase()
+    {
+        text.replace_range(..first.len_utf8(), &first.to_uppercase().to_string());
+    }
+    text
+}
+
 /// Numbers in a note with thousands separators: decimals (`36960.00` → `36,960.00`) and whole
 /// numbers of five digits or more (`113636` → `113,636`). A number that is part of a date, an id or
 /// a word (`2026-10-01`, `D1025`, `Q4`) is left alone.
@@ -237,13 +249,7 @@ pub fn partner_note(note: &str, kind: &str, labels: &Labels, deal: Option<(&str,
     if let Some((deal_id, name)) = deal {
         text = replace_word(&text, deal_id, &format!("{deal_id} ({name})"));
     }
-    let mut text = group_numbers(&text);
-    if let Some(first) = text.get(..1)
-        && first != first.to_uppercase()
-    {
-        text.replace_range(..1, &first.to_uppercase());
-    }
-    text
+    sentence(&text)
 }
 
 #[cfg(test)]
