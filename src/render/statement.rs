@@ -264,7 +264,7 @@ fn payout_section(batch: &Batch, partner: &PartnerDoc, shown: &Shown) -> Markup 
         _ => None,
     };
     let payout_date = match partner.due_on.as_str() {
-        "" => "not paid this period".to_string(),
+        "" => "Not paid".to_string(),
         d => d.to_string(),
     };
     let mut cards = vec![
@@ -287,7 +287,8 @@ fn payout_section(batch: &Batch, partner: &PartnerDoc, shown: &Shown) -> Markup 
                 @if partner.status == "paid" && !partner.paid.is_zero() {
                     (shown.paid()) " paid on " (partner.due_on)
                 } @else {
-                    (super::words::sentence(&partner.status_reason))
+                    // The engine's reason starts with the status the pill already shows.
+                    (super::words::sentence(partner.status_reason.strip_prefix(&format!("{}: ", partner.status)).unwrap_or(&partner.status_reason)))
                     @if shown.converted { " (amounts in " (batch.currency) ")" }
                 }
             }
@@ -331,13 +332,19 @@ fn lines_section(batch: &Batch, partner: &PartnerDoc, shown: &Shown) -> Markup {
         @for group in &groups {
             @let rule = batch.rule(group.rule_id).filter(|_| !matches!(group.kind, "clawback" | "release" | "cancel" | "true-up"));
             h3 { (group_title(&batch.label(group.rule_id), group.kind)) @if group.pending { " (held for the refund window)" } }
-            @if let Some(rule) = rule { p.terms { (rule.terms) } }
-            table {
-                thead { tr { th { "Date" } th { "Deal" } th { "Customer" } th.num { "Deal amount" } th { "How it was calculated" } th { "Status" } th.num { "Amount" } } }
+            @if let Some(rule) = rule { p.terms { (super::words::sentence(&rule.terms)) } }
+            @let deals = group.lines.iter().any(|l| l.source == "deal");
+            table class=(if deals { "lines" } else { "period-lines" }) {
+                thead { tr {
+                    @if deals { th { "Date" } }
+                    th { "Reference" }
+                    @if deals { th { "Customer" } th.num { "Deal amount" } }
+                    th { "How it was calculated" } th { "Status" } th.num { "Amount" }
+                } }
                 tbody {
-                    @for line in &group.lines { (line_row(line, partner, shown, &labels)) }
+                    @for line in &group.lines { (line_row(line, partner, shown, &labels, deals)) }
                     tr.subtotal {
-                        td colspan="6" { "Subtotal, " (group.lines.len()) " line(s)" }
+                        td colspan=(if deals { "6" } else { "3" }) { "Subtotal, " (group.lines.len()) " line(s)" }
                         td.num { (shown.money(group.lines.iter().map(|l| l.amount).sum())) }
                     }
                 }
@@ -346,7 +353,13 @@ fn lines_section(batch: &Batch, partner: &PartnerDoc, shown: &Shown) -> Markup {
     }
 }
 
-fn line_row(line: &LineDoc, partner: &PartnerDoc, shown: &Shown, labels: &Labels) -> Markup {
+fn line_row(
+    line: &LineDoc,
+    partner: &PartnerDoc,
+    shown: &Shown,
+    labels: &Labels,
+    deals: bool,
+) -> Markup {
     let deal = (line.source == "deal")
         .then(|| partner.deals.get(&line.source_id))
         .flatten();
@@ -360,13 +373,14 @@ fn line_row(line: &LineDoc, partner: &PartnerDoc, shown: &Shown, labels: &Labels
         (_, Some((_, name))) => name.to_string(),
         _ => line.source_id.clone(),
     };
-
     html! {
         tr {
-            td { @if let Some(d) = deal { (d.closed_on) } }
+            @if deals { td { @if let Some(d) = deal { (d.closed_on) } } }
             td title=(line.source_id) { (reference) }
-            td { @if let Some(d) = deal { (d.customer_type) } }
-            td.num { @if let Some(d) = deal { (display_money(d.amount, minor_units(&d.currency))) " " (d.currency) } }
+            @if deals {
+                td { @if let Some(d) = deal { (d.customer_type) } }
+                td.num { @if let Some(d) = deal { (display_money(d.amount, minor_units(&d.currency))) " " (d.currency) } }
+            }
             td { (note) }
             td { (line_status(line, partner)) }
             td.num { (shown.money(line.amount)) }

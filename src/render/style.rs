@@ -33,6 +33,18 @@ tr.subtotal td { font-weight: 600; border-top: 1px solid #c9d1db; }
 ul.warnings li { margin: 4px 0; }
 code { font: 12px ui-monospace, Menlo, Consolas, monospace; background: #eef1f5; padding: 1px 4px; border-radius: 3px; }
 .terms { color: #5b6675; font-size: 13px; margin: -2px 0 6px; }
+table.lines { table-layout: fixed; }
+table.lines th:nth-child(1) { width: 11%; }
+table.lines th:nth-child(2) { width: 17%; }
+table.lines th:nth-child(3) { width: 10%; }
+table.lines th:nth-child(4) { width: 13%; }
+table.lines th:nth-child(6) { width: 12%; }
+table.lines th:nth-child(7) { width: 12%; }
+table.lines td { overflow-wrap: anywhere; }
+table.period-lines { table-layout: fixed; }
+table.period-lines th:nth-child(1) { width: 17%; }
+table.period-lines th:nth-child(3) { width: 12%; }
+table.period-lines th:nth-child(4) { width: 12%; }
 tr.total td { font-weight: 700; border-top: 2px solid #1d2430; }
 .callout { border-left: 4px solid #c9d1db; background: #f7f9fb; padding: 8px 12px; margin: 10px 0; }
 .callout.held, .callout.negative { border-color: #c24a4a; background: #fdf3f3; }
