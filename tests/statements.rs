@@ -6,26 +6,9 @@
 mod common;
 
 use assert_cmd::Command;
-use common::{repo, sha256_hex};
+use common::{SAMPLE_DATA, repo, sha256_hex};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-
-const SAMPLE: &[&str] = &[
-    "--program",
-    "programs/mixed.toml",
-    "--partners",
-    "fixtures/partners.csv",
-    "--deals",
-    "fixtures/deals.csv",
-    "--fx",
-    "fixtures/fx.csv",
-    "--activities",
-    "fixtures/activities.csv",
-    "--claims",
-    "fixtures/claims.csv",
-    "--period",
-    "2026-10",
-];
 
 fn payline() -> Command {
     let mut cmd = Command::cargo_bin("payline").unwrap();
@@ -35,8 +18,14 @@ fn payline() -> Command {
 
 fn run(out: &Path, extra: &[&str]) {
     let output = payline()
-        .arg("run")
-        .args(SAMPLE)
+        .args([
+            "run",
+            "--program",
+            "programs/mixed.toml",
+            "--period",
+            "2026-10",
+        ])
+        .args(SAMPLE_DATA)
         .arg("--out")
         .arg(out)
         .args(extra)
@@ -82,6 +71,34 @@ fn batch_files(dir: &Path) -> BTreeMap<String, String> {
         .into_iter()
         .filter(|(name, _)| !name.starts_with("statements"))
         .collect()
+}
+
+/// `run --statements` of a program, partners.csv and deals.csv written into `dir`; returns --out.
+fn run_case(dir: &Path, program: &str, partners: &str, deals: &str) -> PathBuf {
+    for (name, text) in [
+        ("p.toml", program),
+        ("partners.csv", partners),
+        ("deals.csv", deals),
+    ] {
+        std::fs::write(dir.join(name), text).unwrap();
+    }
+    let out = dir.join("out");
+    let output = payline()
+        .current_dir(dir)
+        .args(["run", "--program", "p.toml", "--partners", "partners.csv"])
+        .args([
+            "--deals",
+            "deals.csv",
+            "--period",
+            "2026-10",
+            "--statements",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    out
 }
 
 #[test]
@@ -230,41 +247,16 @@ fn chosen_partners_and_formats() {
 #[test]
 fn every_valid_partner_id_gets_its_statement() {
     let scratch = tempfile::tempdir().unwrap();
-    let write = |name: &str, text: &str| {
-        let path = scratch.path().join(name);
-        std::fs::write(&path, text).unwrap();
-        path
-    };
     let thirty: String = std::iter::repeat_n('東', 30).collect();
     let longest: String = std::iter::repeat_n('京', 64).collect();
-    let program = write(
-        "p.toml",
+    let out = run_case(
+        scratch.path(),
         "[program]\nid = \"p\"\nname = \"P\"\ncurrency = \"USD\"\n\n[[rules]]\nid = \"r\"\nkind = \"flat\"\namount = \"10\"\n",
-    );
-    let partners = write(
-        "partners.csv",
         &format!("partner_id,name,type\n{thirty},Thirty,t\n{longest},Longest,t\nP1,Short,t\n"),
-    );
-    let deals = write(
-        "deals.csv",
         &format!(
             "deal_id,partner_id,closed_on,amount,deal_name\nD1,{thirty},2026-10-01,1.00,Tokyo rollout\nD2,{longest},2026-10-02,1.00,\nD3,P1,2026-10-03,1.00,\n"
         ),
     );
-    let out = scratch.path().join("out");
-    let output = payline()
-        .arg("run")
-        .arg("--program")
-        .arg(&program)
-        .arg("--partners")
-        .arg(&partners)
-        .arg("--deals")
-        .arg(&deals)
-        .args(["--period", "2026-10", "--statements", "--out"])
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{output:?}");
     let files: Vec<String> = tree(&out.join("statements")).into_keys().collect();
     assert_eq!(files.len(), 7, "{files:?}");
     let index = std::fs::read_to_string(out.join("index.html")).unwrap();
@@ -292,34 +284,12 @@ fn every_valid_partner_id_gets_its_statement() {
 #[test]
 fn a_rule_label_names_the_rule_on_documents() {
     let scratch = tempfile::tempdir().unwrap();
-    let program: PathBuf = scratch.path().join("p.toml");
-    std::fs::write(
-        &program,
+    let out = run_case(
+        scratch.path(),
         "[program]\nid = \"p\"\nname = \"P\"\ncurrency = \"USD\"\n\n[[rules]]\nid = \"r1\"\nlabel = \"Welcome bonus <new>\"\nkind = \"flat\"\namount = \"10\"\n",
-    )
-    .unwrap();
-    let partners = scratch.path().join("partners.csv");
-    std::fs::write(&partners, "partner_id,name,type\nP1,One,t\n").unwrap();
-    let deals = scratch.path().join("deals.csv");
-    std::fs::write(
-        &deals,
+        "partner_id,name,type\nP1,One,t\n",
         "deal_id,partner_id,closed_on,amount\nD1,P1,2026-10-01,1.00\n",
-    )
-    .unwrap();
-    let out = scratch.path().join("out");
-    let output = payline()
-        .arg("run")
-        .arg("--program")
-        .arg(&program)
-        .arg("--partners")
-        .arg(&partners)
-        .arg("--deals")
-        .arg(&deals)
-        .args(["--period", "2026-10", "--statements", "--out"])
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{output:?}");
+    );
     let rules = std::fs::read_to_string(out.join("statement_rules.csv")).unwrap();
     assert_eq!(
         rules,

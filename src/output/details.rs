@@ -21,6 +21,27 @@ use crate::program::Program;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
+/// statement_rules.csv's columns.
+pub const RULE_COLUMNS: [&str; 4] = ["rule_id", "kind", "label", "terms"];
+/// statement_partners.csv's columns.
+pub const PARTNER_COLUMNS: [&str; 5] = [
+    "partner_id",
+    "status_reason",
+    "year",
+    "earned_before",
+    "paid_before",
+];
+/// statement_deals.csv's columns.
+pub const DEAL_COLUMNS: [&str; 7] = [
+    "partner_id",
+    "deal_id",
+    "closed_on",
+    "deal_name",
+    "customer_type",
+    "amount",
+    "currency",
+];
+
 /// What the documents need of a run beyond its outcome.
 pub struct DetailsContext<'a> {
     pub deals: &'a DealData,
@@ -44,8 +65,7 @@ pub fn write_details(
 
     let (path, mut w) = super::files::create_in(dir, "statement_rules.csv")?;
     let io = super::files::io(&path);
-    w.write_record(["rule_id", "kind", "label", "terms"])
-        .map_err(&io)?;
+    w.write_record(RULE_COLUMNS).map_err(&io)?;
     for rule in &program.rules {
         w.write_record([
             &*rule.id,
@@ -59,14 +79,7 @@ pub fn write_details(
 
     let (path, mut w) = super::files::create_in(dir, "statement_partners.csv")?;
     let io = super::files::io(&path);
-    w.write_record([
-        "partner_id",
-        "status_reason",
-        "year",
-        "earned_before",
-        "paid_before",
-    ])
-    .map_err(&io)?;
+    w.write_record(PARTNER_COLUMNS).map_err(&io)?;
     let year = chrono::Datelike::year(&period.start).to_string();
     for payout in &outcome.payouts {
         let before = context
@@ -112,16 +125,7 @@ fn write_deals(
     }
     let (path, mut w) = super::files::create_in(dir, "statement_deals.csv")?;
     let io = super::files::io(&path);
-    w.write_record([
-        "partner_id",
-        "deal_id",
-        "closed_on",
-        "deal_name",
-        "customer_type",
-        "amount",
-        "currency",
-    ])
-    .map_err(&io)?;
+    w.write_record(DEAL_COLUMNS).map_err(&io)?;
     let mut seen: HashSet<&str> = HashSet::new();
     let mut partner = None;
     for line in outcome.lines.iter().filter(|l| l.source == Source::Deal) {

@@ -32,6 +32,28 @@ fn create(path: &Path) -> Result<csv::Writer<Hashed>> {
     Ok(csv_writer(HashingWriter::new(file)))
 }
 
+/// payouts.csv's columns (SPEC §5).
+pub const PAYOUT_COLUMNS: [&str; 18] = [
+    "period",
+    "partner_id",
+    "partner_name",
+    "partner_type",
+    "level",
+    "currency",
+    "earned",
+    "clawed_back",
+    "carried_in",
+    "balance",
+    "paid",
+    "carried_out",
+    "status",
+    "due_on",
+    "payout_currency",
+    "fx_rate",
+    "paid_in_payout_currency",
+    "pending",
+];
+
 /// Creates `dir/name` for writing (see [`create`]).
 pub(super) fn create_in(
     dir: &Path,
@@ -225,27 +247,7 @@ fn write_tables(
 
     let path = dir.join("payouts.csv");
     let mut w = create(&path)?;
-    w.write_record([
-        "period",
-        "partner_id",
-        "partner_name",
-        "partner_type",
-        "level",
-        "currency",
-        "earned",
-        "clawed_back",
-        "carried_in",
-        "balance",
-        "paid",
-        "carried_out",
-        "status",
-        "due_on",
-        "payout_currency",
-        "fx_rate",
-        "paid_in_payout_currency",
-        "pending",
-    ])
-    .map_err(io(&path))?;
+    w.write_record(PAYOUT_COLUMNS).map_err(io(&path))?;
     for p in &outcome.payouts {
         let partner = &partners.partners[p.partner];
         w.write_record([

@@ -306,7 +306,7 @@ fn assemble(
     if let Some(nudges) = tables.remove("nudges.csv") {
         read_nudges(&nudges, &mut partners, &slot)?;
     }
-    let rules = Columns::of(&rules_table, &["rule_id", "kind", "label", "terms"])?
+    let rules = Columns::of(&rules_table, &crate::output::details::RULE_COLUMNS)?
         .rows()
         .map(|(_, c)| RuleDoc {
             id: c[0].to_string(),
@@ -338,27 +338,9 @@ fn assemble(
     })
 }
 
-const PAYOUT_COLUMNS: &[&str] = &[
-    "partner_id",
-    "partner_name",
-    "partner_type",
-    "level",
-    "earned",
-    "clawed_back",
-    "carried_in",
-    "balance",
-    "paid",
-    "carried_out",
-    "status",
-    "due_on",
-    "payout_currency",
-    "fx_rate",
-    "paid_in_payout_currency",
-    "pending",
-];
-
 fn read_payouts(table: &Table) -> Result<Vec<PartnerDoc>> {
-    let columns = Columns::of(table, PAYOUT_COLUMNS)?;
+    // payouts.csv's columns from partner_id on (the period is the manifest's).
+    let columns = Columns::of(table, &crate::output::PAYOUT_COLUMNS[1..])?;
     let mut out = Vec::with_capacity(table.rows.len());
     for (row, c) in columns.rows() {
         let m = |i: usize| money(table, row, c[i]);
@@ -369,18 +351,19 @@ fn read_payouts(table: &Table) -> Result<Vec<PartnerDoc>> {
             name: text(1),
             partner_type: text(2),
             level: text(3),
-            earned: m(4)?,
-            clawed_back: m(5)?,
-            carried_in: m(6)?,
-            balance: m(7)?,
-            paid: m(8)?,
-            carried_out: m(9)?,
-            status: c[10].to_string(),
-            due_on: c[11].to_string(),
-            payout_currency: c[12].to_string(),
-            fx_rate: m(13)?,
-            paid_in_payout_currency: m(14)?,
-            pending: m(15)?,
+            // c[4]: the program currency, the manifest's.
+            earned: m(5)?,
+            clawed_back: m(6)?,
+            carried_in: m(7)?,
+            balance: m(8)?,
+            paid: m(9)?,
+            carried_out: m(10)?,
+            status: c[11].to_string(),
+            due_on: c[12].to_string(),
+            payout_currency: c[13].to_string(),
+            fx_rate: m(14)?,
+            paid_in_payout_currency: m(15)?,
+            pending: m(16)?,
             ..PartnerDoc::default()
         });
     }
@@ -414,16 +397,7 @@ fn unknown(table: &Table, row: usize, id: &str) -> Error {
 type Slot<'a> = dyn Fn(&str) -> Option<usize> + 'a;
 
 fn read_partner_details(table: &Table, partners: &mut [PartnerDoc], slot: &Slot) -> Result<()> {
-    let columns = Columns::of(
-        table,
-        &[
-            "partner_id",
-            "status_reason",
-            "year",
-            "earned_before",
-            "paid_before",
-        ],
-    )?;
+    let columns = Columns::of(table, &crate::output::details::PARTNER_COLUMNS)?;
     for (row, c) in columns.rows() {
         let p = &mut partners[slot(c[0]).ok_or_else(|| unknown(table, row, c[0]))?];
         p.status_reason = c[1].to_string();
@@ -482,18 +456,7 @@ fn read_balances(table: &Table, partners: &mut [PartnerDoc], slot: &Slot) -> Res
 }
 
 fn read_deals(table: &Table, partners: &mut [PartnerDoc], slot: &Slot) -> Result<()> {
-    let columns = Columns::of(
-        table,
-        &[
-            "partner_id",
-            "deal_id",
-            "closed_on",
-            "deal_name",
-            "customer_type",
-            "amount",
-            "currency",
-        ],
-    )?;
+    let columns = Columns::of(table, &crate::output::details::DEAL_COLUMNS)?;
     for (row, c) in columns.rows() {
         let at = slot(c[0]).ok_or_else(|| unknown(table, row, c[0]))?;
         let deal = DealDoc {
