@@ -6,7 +6,10 @@
 #   cp          `cp -r` of that rendered folder into a new folder (the same files, created by the kernel's
 #               fastest path: no rendering, no verification);
 #   cp+sync     the same copy flushed to disk (`sync -f`), the durability `payline statements` gives.
-# Each run writes a fresh folder; the previous one is removed before it, outside the timing.
+# First pair: each run writes a fresh folder, the previous one removed just before, outside the timing
+# (on ext4, files created right after as many were deleted are the slowest of all: see BENCHMARKS.md).
+# Second pair (fresh): each run writes a new folder beside the earlier ones and nothing is deleted
+# until the end, as month-end statements are written in practice.
 # usage: scripts/bench/statements.sh [DEALS] [PARTNERS]   (defaults 1000000 20000; data cached in /tmp)
 # needs: python3, hyperfine (apt-get install hyperfine), cargo.
 set -euo pipefail
@@ -27,6 +30,11 @@ hyperfine --warmup 1 --runs ${RUNS:-5} --export-markdown "$work/statements.md" \
   -n cp --prepare "rm -rf $work/copy; sync" "cp -r $work/rendered $work/copy" \
   -n cp+sync --prepare "rm -rf $work/copy; sync" "cp -r $work/rendered $work/copy && sync -f $work/copy"
 cat "$work/statements.md"
+mkdir "$work/fresh"
+hyperfine --warmup 1 --runs ${RUNS:-5} --export-markdown "$work/fresh.md" \
+  -n statements-fresh "$bin statements $work/batch --out $work/fresh/s-\$(date +%s%N)" \
+  -n cp+sync-fresh "d=$work/fresh/c-\$(date +%s%N); cp -r $work/rendered \$d && sync -f \$d"
+cat "$work/fresh.md"
 # The rendered folder is byte-identical however often it is rendered.
 diff -r "$work/rendered" "$work/out" > /dev/null && echo "re-rendered: byte-identical"
 rm -rf "$work"
