@@ -198,8 +198,13 @@ fn execute(command: Command) -> payline::Result<(u8, String)> {
             let report = if args.json {
                 json_text(&summary)
             } else {
+                let statements = if args.statements {
+                    format!(", statements in {}", args.out.join("statements").display())
+                } else {
+                    String::new()
+                };
                 format!(
-                    "{}\nWrote {}\n",
+                    "{}\nWrote {}{statements}\n",
                     payline::output::render_table(&summary),
                     args.out.display()
                 )

@@ -243,8 +243,12 @@ pub fn partner_note(note: &str, kind: &str, labels: &Labels, deal: Option<(&str,
     // `went from 0.00 → 30000.00` reads `went from 0.00 to 30000.00`.
     text = text.replace(" → ", " to ");
     text = text.replace('%', " %");
+    // Rule ids where notes name a rule ("paid by reseller-tiers", "on fund mdf", "1240.00 of
+    // distributor-per-order released"), not every word that happens to equal a short id.
     for (id, label) in labels.rules {
-        text = replace_word(&text, id, label);
+        for before in ["by ", "fund ", "of "] {
+            text = replace_word(&text, &format!("{before}{id}"), &format!("{before}{label}"));
+        }
     }
     if let Some((deal_id, name)) = deal {
         text = replace_word(&text, deal_id, &format!("{deal_id} ({name})"));
