@@ -96,7 +96,8 @@ fn a_statement_says_what_a_partner_asks() {
         "<h3>Q4 platform SPIF</h3>",
         // 2,206.80 USD at 1.12 USD per EUR
         "Subtotal, 1 line(s)</td><td class=\"num\">1,970.36 EUR</td>",
-        "<h2>Year to date (2026)</h2>",
+        // earlier periods were paid at their own rates: the year to date stays in USD
+        "<h2>Year to date (2026), in USD</h2>",
     ] {
         assert!(page.contains(expected), "missing {expected:?} in P003.html");
     }

@@ -149,25 +149,23 @@ impl<'a> Shown<'a> {
 
     /// `3,370.36 EUR`.
     pub fn money(&self, value: Decimal) -> String {
-        if !self.converted {
-            return format!(
-                "{} {}",
-                display_money(value, self.batch.units),
-                self.batch.currency
-            );
-        }
         match value.checked_div(self.partner.fx_rate) {
-            Some(v) => format!(
+            Some(v) if self.converted => format!(
                 "{} {}",
                 display_money(self.batch.rounding.round(v, self.units), self.units),
                 self.partner.payout_currency
             ),
-            None => format!(
-                "{} {}",
-                display_money(value, self.batch.units),
-                self.batch.currency
-            ),
+            _ => self.program_money(value),
         }
+    }
+
+    /// An amount in the program currency, as the batch holds it.
+    pub fn program_money(&self, value: Decimal) -> String {
+        format!(
+            "{} {}",
+            display_money(value, self.batch.units),
+            self.batch.currency
+        )
     }
 
     /// What the partner is paid: the payout as converted once, exactly as payouts.csv has it.
@@ -237,10 +235,11 @@ pub fn statement_html(batch: &Batch, partner: &PartnerDoc) -> String {
         h2 { "What you earned" }
         (lines_section(batch, partner, &shown))
         (funds_section(batch, partner, &shown))
-        h2 { "Year to date (" (partner.year) ")" }
+        // Earlier periods were paid at their own rates: the year to date stays in the program currency.
+        h2 { "Year to date (" (partner.year) ")" @if shown.converted { ", in " (batch.currency) } }
         table { tbody {
-            tr { td { "Earned, net of clawbacks" } td.num { (shown.money(partner.earned_before + partner.earned + partner.clawed_back)) } }
-            tr { td { "Paid" } td.num { (shown.money(partner.paid_before + partner.paid)) } }
+            tr { td { "Earned, net of clawbacks" } td.num { (shown.program_money(partner.earned_before + partner.earned + partner.clawed_back)) } }
+            tr { td { "Paid" } td.num { (shown.program_money(partner.paid_before + partner.paid)) } }
         } }
         (next_steps(batch, partner, &shown))
         footer {
