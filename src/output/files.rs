@@ -54,6 +54,16 @@ pub const PAYOUT_COLUMNS: [&str; 18] = [
     "pending",
 ];
 
+/// nudges.csv's columns (SPEC §5).
+pub const NUDGE_COLUMNS: [&str; 6] = [
+    "partner_id",
+    "rule_id",
+    "current",
+    "next_threshold",
+    "gap",
+    "gain",
+];
+
 /// Creates `dir/name` for writing (see [`create`]).
 pub(super) fn create_in(
     dir: &Path,
@@ -336,15 +346,7 @@ fn write_tables(
     if program.nudges.is_some() {
         let path = dir.join("nudges.csv");
         let mut w = create(&path)?;
-        w.write_record([
-            "partner_id",
-            "rule_id",
-            "current",
-            "next_threshold",
-            "gap",
-            "gain",
-        ])
-        .map_err(io(&path))?;
+        w.write_record(NUDGE_COLUMNS).map_err(io(&path))?;
         for n in &outcome.nudges {
             let measure = |v: Decimal| {
                 if n.counts_deals {

@@ -11,7 +11,7 @@ mod summary;
 pub use atomic::{
     OldBatch, OutDir, REMOVER_SUBCOMMAND, Replaceable, is_payline_work_dir, remove_work_dir,
 };
-pub use files::{Documents, PAYOUT_COLUMNS, write_outputs};
+pub use files::{Documents, NUDGE_COLUMNS, PAYOUT_COLUMNS, write_outputs};
 pub use manifest::Manifest;
 pub use safe::spreadsheet_text;
 pub use summary::{Summary, render_table};

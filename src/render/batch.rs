@@ -472,17 +472,7 @@ fn read_deals(table: &Table, partners: &mut [PartnerDoc], slot: &Slot) -> Result
 }
 
 fn read_nudges(table: &Table, partners: &mut [PartnerDoc], slot: &Slot) -> Result<()> {
-    let columns = Columns::of(
-        table,
-        &[
-            "partner_id",
-            "rule_id",
-            "current",
-            "next_threshold",
-            "gap",
-            "gain",
-        ],
-    )?;
+    let columns = Columns::of(table, &crate::output::NUDGE_COLUMNS)?;
     for (row, c) in columns.rows() {
         let Some(at) = slot(c[0]) else { continue };
         let gain = money(table, row, c[5])?;
