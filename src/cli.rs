@@ -19,7 +19,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Calculate a period and write payouts, lines, ledger, balances, statements and a manifest.
+    /// Calculate a period and write the batch: payouts, lines, ledger, balances, journal, index.html
+    /// and a manifest (with --statements, every partner's statement too).
     Run(RunArgs),
     /// Validate and lint program definitions (no data needed).
     Check(CheckArgs),
@@ -27,6 +28,9 @@ pub enum Command {
     Diff(DiffArgs),
     /// Show one partner's lines, subtotals and status.
     Explain(ExplainArgs),
+    /// Render partners' statements (HTML and CSV) from a finished batch, which is verified first
+    /// and never changed.
+    Statements(StatementsArgs),
     /// Internal: removes a batch that `run --force` replaced, detached from the run that started it.
     #[command(name = payline::output::REMOVER_SUBCOMMAND, hide = true)]
     RemoveWorkDir(RemoveWorkDirArgs),
@@ -40,6 +44,7 @@ impl Command {
             Command::Check(a) => a.json,
             Command::Diff(a) => a.json,
             Command::Explain(a) => a.json,
+            Command::Statements(a) => a.json,
             Command::RemoveWorkDir(_) => false,
         }
     }
@@ -129,6 +134,10 @@ pub struct RunArgs {
     /// Replace a non-empty --out
     #[arg(long)]
     pub force: bool,
+    /// Also render every partner's statement (HTML and CSV) into --out/statements/, as
+    /// `payline statements` would
+    #[arg(long)]
+    pub statements: bool,
     /// Print the summary as one JSON object
     #[arg(long)]
     pub json: bool,
@@ -187,6 +196,34 @@ pub struct ExplainArgs {
     /// Print the partner's lines and payout as one JSON object
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StatementsArgs {
+    /// The batch: a finished `run`'s --out directory
+    #[arg(value_name = "BATCH_DIR")]
+    pub batch: PathBuf,
+    /// Only these partners (repeat the option, or separate ids with commas)
+    #[arg(long = "partner", value_name = "ID", value_delimiter = ',')]
+    pub partners: Vec<String>,
+    /// Which files to write per partner
+    #[arg(long, value_delimiter = ',', default_value = "html,csv", value_parser = parse_format)]
+    pub format: Vec<payline::render::Format>,
+    /// Where the statements go (default BATCH_DIR/statements, where index.html links to them);
+    /// written all or nothing
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Replace a non-empty --out (only a folder of statements payline rendered)
+    #[arg(long)]
+    pub force: bool,
+    /// Print what was rendered as one JSON object
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn parse_format(text: &str) -> Result<payline::render::Format, String> {
+    payline::render::Format::parse(text)
+        .ok_or_else(|| format!("expected `html` or `csv`, found `{text}`"))
 }
 
 #[derive(Debug, Args)]

@@ -182,6 +182,7 @@ impl Delta {
 #[derive(Debug, Serialize)]
 pub struct PartnerDelta {
     pub partner_id: String,
+    pub partner_name: String,
     pub partner_type: String,
     #[serde(serialize_with = "money_json")]
     pub base: Decimal,
@@ -339,6 +340,7 @@ pub fn diff(
         .take(top.unwrap_or(usize::MAX))
         .map(|i| PartnerDelta {
             partner_id: partners[i].id.clone(),
+            partner_name: partners[i].name.clone(),
             partner_type: partners[i].partner_type.clone(),
             base: money(base_cost[i], units),
             head: money(head_cost[i], units),
@@ -424,17 +426,19 @@ impl DiffReport {
         if self.partners_changed == 0 {
             out.push_str("No partner's payout changed.\n\n");
         } else {
-            let mut partners = plain_table(vec!["partner", "type", "base", "head", "delta"]);
+            let mut partners =
+                plain_table(vec!["partner", "name", "type", "base", "head", "delta"]);
             for p in &self.partners {
                 partners.add_row(vec![
                     p.partner_id.clone(),
+                    p.partner_name.clone(),
                     p.partner_type.clone(),
                     p.base.to_string(),
                     p.head.to_string(),
                     signed(p.delta),
                 ]);
             }
-            align_right(&mut partners, 2..5);
+            align_right(&mut partners, 3..6);
             let shown = if self.partners.len() < self.partners_changed {
                 format!(
                     " (top {} of {} by absolute delta; --all for every one)",

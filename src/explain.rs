@@ -21,22 +21,60 @@ fn find_partner<'a>(
     Ok((index, &loaded.partners.partners[index]))
 }
 
-pub fn explain(
+/// The width `explain` fits in: a 100-column terminal.
+pub const WIDTH: usize = 100;
+
+/// `text` wrapped at word boundaries to `width` columns, every line after the first indented by
+/// `indent` spaces (a word longer than a line stays whole).
+fn wrap(text: &str, width: usize, indent: usize) -> String {
+    wrap_after("", text, width, indent)
+}
+
+/// [`wrap`], the first line starting with `prefix`.
+fn wrap_after(prefix: &str, text: &str, width: usize, indent: usize) -> String {
+    let mut out = String::new();
+    let mut line = prefix.to_string();
+    let mut fresh = true;
+    for word in text.split(' ') {
+        let room = if out.is_empty() {
+            width
+        } else {
+            width - indent
+        };
+        if !fresh && line.chars().count() + 1 + word.chars().count() > room {
+            out.push_str(&line);
+            out.push('\n');
+            out.push_str(&" ".repeat(indent));
+            line.clear();
+            fresh = true;
+        }
+        if !fresh {
+            line.push(' ');
+        }
+        line.push_str(word);
+        fresh = false;
+    }
+    out.push_str(&line);
+    out.push('\n');
+    out
+}
+
+/// Who and which period: the partner, its level and how it was reached, the program.
+fn heading(
     program: &Program,
     period: &Period,
     loaded: &Loaded,
     outcome: &Outcome,
-    partner_id: &str,
-) -> Result<String> {
-    let (index, partner) = find_partner(loaded, partner_id)?;
+    index: usize,
+) -> String {
+    let partner = &loaded.partners.partners[index];
     let units = program.minor_units();
-    let money = |v: Decimal| format_money(v, units);
     let level = outcome.levels[index].clone();
     let level_how = match (&program.levels, &level) {
         (Some(l), Some(_)) => {
             let value = crate::engine::level_measure(l, &loaded.deals, index);
             let measure = match l.measure {
-                crate::program::Measure::Revenue => money(value),
+                crate::program::Measure::Revenue => format_money(value, units),
                 crate::program::Measure::Deals | crate::program::Measure::Units => {
                     value.normalize().to_string()
                 }
@@ -51,23 +89,43 @@ pub fn explain(
         (None, Some(_)) => " (from partners.csv)".to_string(),
         (_, None) => String::new(),
     };
-    let mut out = format!(
-        "partner {} · {} · type {} · region {} · level {}{}\nprogram {} · period {} ({} to {})\n\n",
-        partner.id,
-        partner.name,
-        partner.partner_type,
-        partner.region.as_deref().unwrap_or("-"),
-        level.as_deref().unwrap_or("none"),
-        level_how,
-        program.id,
-        period,
-        period.start,
-        period.end
+    let mut out = wrap(
+        &format!(
+            "partner {} · {} · type {} · region {}",
+            partner.id,
+            partner.name,
+            partner.partner_type,
+            partner.region.as_deref().unwrap_or("-"),
+        ),
+        WIDTH,
+        2,
     );
+    out.push_str(&wrap(
+        &format!("level {}{level_how}", level.as_deref().unwrap_or("none")),
+        WIDTH,
+        2,
+    ));
+    out.push_str(&format!(
+        "program {} · period {} ({} to {})\n\n",
+        program.id, period, period.start, period.end
+    ));
+    out
+}
+
+/// The partner's lines by rule with subtotals, each line numbered; the notes (long: the
+/// calculation in words) stacked under the table by number, so the whole fits [`WIDTH`] columns.
+fn lines_and_notes(program: &Program, outcome: &Outcome, index: usize) -> String {
+    let money = |v: Decimal| format_money(v, program.minor_units());
     let groups = outcome.partner_rule_totals(index);
+    if groups.is_empty() {
+        return "No lines this period.\n".to_string();
+    }
     let mut t = plain_table(vec![
-        "rule", "kind", "source", "basis", "rate", "amount", "note",
+        "#", "rule", "kind", "source", "basis", "rate", "amount",
     ]);
+    t.set_content_arrangement(comfy_table::ContentArrangement::Dynamic)
+        .set_width(u16::try_from(WIDTH).unwrap_or(u16::MAX));
+    let mut notes = String::new();
     // One block per rule, with its clawbacks; budget proration is `(adjustment)`.
     let mut rule_ids: Vec<&str> = Vec::new();
     for g in &groups {
@@ -75,12 +133,15 @@ pub fn explain(
             rule_ids.push(g.rule_id);
         }
     }
+    let mut number = 0;
     for rule_id in rule_ids {
         let mut subtotal = Decimal::ZERO;
         for g in groups.iter().filter(|g| g.rule_id == rule_id) {
             subtotal += g.amount;
             for l in &g.lines {
+                number += 1;
                 t.add_row(vec![
+                    number.to_string(),
                     if rule_id.is_empty() {
                         "(adjustment)".to_string()
                     } else {
@@ -95,31 +156,36 @@ pub fn explain(
                     l.basis.map(|b| b.to_string()).unwrap_or_default(),
                     l.rate.map(format_rate).unwrap_or_default(),
                     money(l.amount),
-                    l.note.clone(),
                 ]);
+                notes.push_str(&wrap_after(&format!("{number:>3}  "), &l.note, WIDTH, 5));
             }
         }
-        t.add_row(vec![
-            String::new(),
-            String::new(),
-            String::new(),
-            String::new(),
-            "subtotal".to_string(),
-            money(subtotal),
-            String::new(),
-        ]);
+        let mut row = vec![String::new(); 5];
+        row.extend(["subtotal".to_string(), money(subtotal)]);
+        t.add_row(row);
     }
-    align_right(&mut t, [5]);
-    if groups.is_empty() {
-        out.push_str("No lines this period.\n");
-    } else {
-        out.push_str(&format!("{t}\n"));
-    }
+    align_right(&mut t, [0, 6]);
+    format!("{t}\n\nNotes\n{notes}")
+}
+
+pub fn explain(
+    program: &Program,
+    period: &Period,
+    loaded: &Loaded,
+    outcome: &Outcome,
+    partner_id: &str,
+) -> Result<String> {
+    let (index, _) = find_partner(loaded, partner_id)?;
+    let units = program.minor_units();
+    let money = |v: Decimal| format_money(v, units);
+    let mut out = heading(program, period, loaded, outcome, index);
+    out.push_str(&lines_and_notes(program, outcome, index));
+    let groups = outcome.partner_rule_totals(index);
     match outcome.payouts.iter().find(|p| p.partner == index) {
         None => out.push_str("\nstatus: nothing earned and nothing carried: not in this batch\n"),
         Some(p) => {
             out.push_str(&format!(
-                "\nearned {} · clawed back {} · carried in {} · balance {} · paid {} · carried out {}\n",
+                "\nearned {} · clawed back {} · carried in {} · balance {}\npaid {} · carried out {}\n",
                 money(p.earned),
                 money(p.clawed_back),
                 money(p.carried_in),
@@ -137,10 +203,10 @@ pub fn explain(
                 ));
             }
             let due = p.due_on.map(|d| format!(", due {d}")).unwrap_or_default();
-            out.push_str(&format!(
-                "status: {} — {}{due}\n",
-                p.status.name(),
-                p.reason
+            out.push_str(&wrap(
+                &format!("status: {} — {}{due}", p.status.name(), p.reason),
+                WIDTH,
+                2,
             ));
             if p.payout_currency != program.currency {
                 out.push_str(&format!(

@@ -15,6 +15,7 @@ pub mod input;
 pub mod model;
 pub mod output;
 pub mod program;
+pub mod render;
 pub mod run;
 
 pub use error::{Error, Result, Warning, WarningCode};

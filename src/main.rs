@@ -183,12 +183,13 @@ fn execute(command: Command) -> payline::Result<(u8, String)> {
         Command::Run(args) => {
             let summary = {
                 let mut progress = Progress::new();
-                payline::run::run(
+                payline::run::run_with_statements(
                     &args.program,
                     &args.data.period,
                     &args.data.paths(),
                     &args.out,
                     args.force,
+                    args.statements,
                     // The replaced batch goes in a detached `payline __remove-work-dir` (below).
                     &payline::output::OldBatch::in_background(),
                     &mut |stage| progress.update(stage),
@@ -197,8 +198,13 @@ fn execute(command: Command) -> payline::Result<(u8, String)> {
             let report = if args.json {
                 json_text(&summary)
             } else {
+                let statements = if args.statements {
+                    format!(", statements in {}", args.out.join("statements").display())
+                } else {
+                    String::new()
+                };
                 format!(
-                    "{}\nWrote {}\n",
+                    "{}\nWrote {}{statements}\n",
                     payline::output::render_table(&summary),
                     args.out.display()
                 )
@@ -260,6 +266,34 @@ fn execute(command: Command) -> payline::Result<(u8, String)> {
                 )?
             };
             Ok((0, text))
+        }
+        Command::Statements(args) => {
+            let selection = payline::render::Selection {
+                partners: args.partners,
+                formats: args.format,
+            };
+            let (out, rendered) = payline::render::statements(
+                &args.batch,
+                &selection,
+                args.out.as_deref(),
+                args.force,
+                &payline::output::OldBatch::in_background(),
+            )?;
+            let report = if args.json {
+                json_text(&serde_json::json!({
+                    "out": out.display().to_string(),
+                    "statements": rendered.partners,
+                    "files": rendered.files,
+                }))
+            } else {
+                format!(
+                    "Rendered {} statement(s) ({} files) into {}\n",
+                    rendered.partners,
+                    rendered.files,
+                    out.display()
+                )
+            };
+            Ok((0, report))
         }
         Command::RemoveWorkDir(args) => {
             payline::output::remove_work_dir(&args.dir)?;

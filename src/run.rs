@@ -488,6 +488,35 @@ pub fn run(
     old_batch: &output::OldBatch,
     progress: &mut dyn FnMut(Stage),
 ) -> Result<Summary> {
+    run_with_statements(
+        program_path,
+        period,
+        paths,
+        out,
+        force,
+        false,
+        old_batch,
+        progress,
+    )
+}
+
+/// [`run`], and with `statements` (`run --statements`) every partner's statement rendered from the
+/// batch just written into its `statements/` folder before the batch moves into place: the same
+/// bytes `payline statements` renders from the batch later.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the command's options, each used once; a struct would only be unpacked here"
+)]
+pub fn run_with_statements(
+    program_path: &Path,
+    period: &Period,
+    paths: &DataPaths,
+    out: &Path,
+    force: bool,
+    statements: bool,
+    old_batch: &output::OldBatch,
+    progress: &mut dyn FnMut(Stage),
+) -> Result<Summary> {
     // --out is checked and locked before anything is read (SPEC §7).
     let mut protected: Vec<&Path> = vec![program_path, &paths.partners, &paths.deals];
     let optional = [
@@ -516,10 +545,12 @@ pub fn run(
         &outcome,
         &loaded.warnings,
     );
-    let pages = output::html::PageContext {
-        deals: &loaded.deals,
-        year_to_date: &loaded.ledger.year_to_date,
+    let documents = output::Documents {
         summary: &summary,
+        details: output::details::DetailsContext {
+            deals: &loaded.deals,
+            year_to_date: &loaded.ledger.year_to_date,
+        },
     };
     progress(Stage::Writing);
     let previous = loaded
@@ -541,8 +572,20 @@ pub fn run(
             &outcome,
             previous.as_ref(),
             manifest,
-            &pages,
-        )
+            &documents,
+        )?;
+        if statements {
+            let batch = crate::render::batch::read_batch(dir)?;
+            let folder = dir.join(crate::render::index::STATEMENTS_DIR);
+            std::fs::create_dir(&folder)
+                .map_err(|e| crate::error::Error::io("create", &folder, e))?;
+            crate::render::render_statements(
+                &batch,
+                &crate::render::Selection::default(),
+                &folder,
+            )?;
+        }
+        Ok(())
     })?;
     Ok(summary)
 }

@@ -330,6 +330,10 @@ fn a_balance_that_converts_to_zero_yen_is_carried_below_minimum() {
     );
     let balances = std::fs::read_to_string(case.path("out/balances.csv")).unwrap();
     assert!(balances.contains("P001,payout,0.01"), "{balances}");
+    case.payline()
+        .args(["statements", "out"])
+        .assert()
+        .success();
     let statement = std::fs::read_to_string(case.path("out/statements/P001.csv")).unwrap();
     assert!(statement.contains("would convert to 0 JPY"), "{statement}");
 }

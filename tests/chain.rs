@@ -419,7 +419,10 @@ fn the_manifest_links_the_chain_and_hashes_every_output() {
     let first: serde_json::Value = serde_json::from_slice(&aug).unwrap();
     assert!(first.get("previous_manifest_sha256").is_none());
     let outputs = sep["outputs"].as_object().unwrap();
-    assert!(outputs.contains_key("statements/P004.csv"));
+    // Statements are documents rendered from the batch, not part of it (SPEC §5); what they need
+    // is, and is hashed with the rest.
+    assert!(!outputs.keys().any(|k| k.starts_with("statements/")));
+    assert!(outputs.contains_key("statement_deals.csv"));
     for (path, sha) in outputs {
         let bytes = std::fs::read(books.path("sep").join(path)).unwrap();
         assert_eq!(sha.as_str().unwrap(), sha256_hex(&bytes), "{path}");

@@ -117,37 +117,15 @@ fn sample_run_writes_every_output_and_a_summary() {
         "nudges.csv",
         "journal.csv",
         "index.html",
+        "statement_rules.csv",
+        "statement_partners.csv",
+        "statement_deals.csv",
         "manifest.json",
     ] {
         assert!(out.join(f).is_file(), "{f} missing");
     }
-    let count = |extension: &str| {
-        std::fs::read_dir(out.join("statements"))
-            .unwrap()
-            .filter(|e| {
-                e.as_ref()
-                    .unwrap()
-                    .path()
-                    .extension()
-                    .is_some_and(|x| x == extension)
-            })
-            .count()
-    };
-    let statements = count("csv");
-    assert_eq!(
-        count("html"),
-        statements,
-        "an HTML page beside every CSV statement"
-    );
-    let payout_rows = std::fs::read_to_string(out.join("payouts.csv"))
-        .unwrap()
-        .lines()
-        .count()
-        - 1;
-    assert_eq!(
-        statements, payout_rows,
-        "one statement per partner in payouts.csv"
-    );
+    // Statements are rendered from the batch on request (`--statements`, `payline statements`).
+    assert!(!out.join("statements").exists(), "no statements by default");
     let manifest: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(manifest["period"]["id"], "2026-10");
@@ -606,7 +584,10 @@ fn reruns_are_byte_identical() {
         "ledger.csv",
         "balances.csv",
         "manifest.json",
-        "statements/P1.csv",
+        "statement_rules.csv",
+        "statement_partners.csv",
+        "statement_deals.csv",
+        "index.html",
     ] {
         assert_eq!(
             std::fs::read(case.path("first").join(f)).unwrap(),

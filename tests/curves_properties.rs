@@ -49,6 +49,7 @@ fn deals(raw: &[(u32, i64)]) -> DealData {
                 credited: amount,
                 product: None,
                 customer_type: None,
+                deal_name: None,
                 source: DealSource::Sourced,
                 status: DealStatus::Won,
                 reversed_on: None,

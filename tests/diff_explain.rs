@@ -118,17 +118,26 @@ fn explain_a_paid_partner() {
         .clone();
     let text = String::from_utf8(out).unwrap();
     for want in [
-        "partner P004 · Delta VAR Inc · type var · region NA · level gold (computed: revenue 183500.00 over the trailing 12 months)",
-        "| reseller-tiers | tiered   | deal D1013",
+        "partner P004 · Delta VAR Inc · type var · region NA\n",
+        "level gold (computed: revenue 183500.00 over the trailing 12 months)\n",
+        "| 1 | reseller-tiers | tiered   | deal D1013",
         "tier 1 (5%) on 25000.00 + tier 2 (8%) on 17000.00 of 42000.00",
         "| subtotal | 3450.00 |",
         "| certification  | activity | activity certification",
         // Without --ledger the fund starts empty: 2500.00 allocated, the 4000.00 claim partly paid.
         "claim 4000.00 on fund mdf: 2500.00 available (carried 0.00, allocated 2500.00); 1500.00 unpaid",
-        "earned 6350.00 · clawed back 0.00 · carried in 0.00 · balance 6350.00 · paid 6350.00 · carried out 0.00",
+        "earned 6350.00 · clawed back 0.00 · carried in 0.00 · balance 6350.00\npaid 6350.00 · carried out 0.00\n",
         "status: paid — paid 6350.00, due 2026-10-30\n",
     ] {
         assert!(text.contains(want), "missing {want:?} in:\n{text}");
+    }
+    // It fits a 100-column terminal: long notes are stacked under the table and wrapped.
+    for line in text.lines() {
+        assert!(
+            line.chars().count() <= 100,
+            "{} columns: {line}",
+            line.chars().count()
+        );
     }
 }
 

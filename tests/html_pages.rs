@@ -1,6 +1,7 @@
-//! The pages people read: statements/PARTNER_ID.html (a statement a partner can receive) and
-//! index.html (the batch at a glance for finance). Self-contained (no script, nothing fetched),
-//! with what a partner asks about, and rendered by a real browser when one is installed.
+//! The pages people read: statements/PARTNER_ID.html (a statement a partner can receive, rendered
+//! by `run --statements`) and index.html (the batch at a glance for finance). Self-contained (no
+//! script, nothing fetched), with what a partner asks about in the partner's terms, and rendered by
+//! a real browser when one is installed.
 
 use assert_cmd::Command;
 use std::path::{Path, PathBuf};
@@ -28,6 +29,7 @@ fn run(out: &Path, period: &str, extra: &[&str]) {
         .args(DATA)
         .args(["--period", period, "--out"])
         .arg(out)
+        .arg("--statements")
         .args(extra)
         .output()
         .unwrap();
@@ -82,23 +84,39 @@ fn a_statement_says_what_a_partner_asks() {
         "Period 2026-10-01 to 2026-10-31",
         "<div class=\"label\">Payout date</div><div class=\"value\">2026-11-30</div>",
         "<div class=\"label\">Paid</div><div class=\"value\">3,226.79 EUR</div>",
-        "Paid in EUR at 1.12 USD per EUR",
+        // in the partner's currency, the conversion said once
+        "Amounts in EUR",
+        "converted from USD at 1.12 USD per EUR",
         // each deal with its date, customer type and original amount in its own currency
-        "<td>2026-10-06</td><td>D1021</td><td>new</td><td class=\"num\">33,000.00 EUR</td>",
-        // every line in words, subtotals per rule in words, not ids
-        "tier 1 (5%) on 25000.00 + tier 2 (8%) on 11960.00 of 36960.00",
+        "<td>2026-10-06</td><td title=\"D1021\">D1021</td><td>new</td><td class=\"num\">33,000.00 EUR</td>",
+        // every line in words, the rule's terms in words, subtotals per rule by label
+        "5 % on 25,000.00 + 8 % on 11,960.00 of 36,960.00",
         "<h3>Reseller tiers</h3>",
-        "Subtotal, 1 line(s)</td><td class=\"num\">2,206.80 USD</td>",
-        "<h2>Year to date (2026)</h2>",
+        "5 % of the first 25,000.00, 8 % from 25,000.00 to 60,000.00, 10 % above",
+        "<h3>Q4 platform SPIF</h3>",
+        // 2,206.80 USD at 1.12 USD per EUR
+        "Subtotal, 1 line(s)</td><td class=\"num\">1,970.36 EUR</td>",
+        // earlier periods were paid at their own rates: the year to date stays in USD
+        "<h2>Year to date (2026), in USD</h2>",
     ] {
         assert!(page.contains(expected), "missing {expected:?} in P003.html");
     }
-    // A held partner is told why.
+    for internal in ["tier 1 (5%)", "cumulative", "payable"] {
+        assert!(!page.contains(internal), "{internal:?} in P003.html");
+    }
+    // A held partner is told why, and its lines are held, not paid.
     let held = read(out.join("statements/P007.html"));
-    assert!(
-        held.contains("<span class=\"status held\">Held</span>"),
-        "{held}"
-    );
+    for expected in [
+        "<span class=\"status held\">Held</span>",
+        "The partner is suspended",
+        "<td>held</td>",
+    ] {
+        assert!(held.contains(expected), "missing {expected:?} in P007.html");
+    }
+    assert!(!held.contains("<td>paid</td>"), "{held}");
+    // A fund partner sees what is left in its funds.
+    let fund = read(out.join("statements/P006.html"));
+    assert!(fund.contains("<h2>Your funds</h2>"), "{fund}");
 }
 
 #[test]
@@ -120,7 +138,7 @@ fn the_year_to_date_adds_the_ledger_of_the_year() {
     let page = read(october.join("statements/P004.html"));
     let expected = format!(
         "<tr><td>Paid</td><td class=\"num\">{} USD</td></tr>",
-        payline::output::html::display_money(paid, 2)
+        payline::render::display_money(paid, 2)
     );
     assert!(page.contains(&expected), "missing {expected} in P004.html");
 }
@@ -143,7 +161,7 @@ fn text_from_the_inputs_is_escaped() {
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .arg("run")
         .args(&args)
-        .args(["--period", "2026-10", "--out"])
+        .args(["--period", "2026-10", "--statements", "--out"])
         .arg(&out)
         .output()
         .unwrap();
@@ -169,16 +187,47 @@ fn the_index_shows_the_batch_at_a_glance() {
         "<svg role=\"img\" aria-label=\"Totals per rule\"",
         "<td>Reseller tiers</td><td>tiered</td><td class=\"num\">7</td><td class=\"num\">10,476.80 USD</td>",
         "<h2>Per partner type</h2>",
-        "<tr><td>Held (suspended, terminated or KYC missing)</td><td class=\"num\">2</td></tr>",
+        // what finance acts on: who is not paid and why, what to pay in each currency
+        "<h2>Not paid this period</h2>",
+        "Granite Partners (P007)",
+        "Held: the partner is suspended",
+        "<h2>To pay</h2>",
+        "<td class=\"num\">EUR 3,226.79</td>",
+        "Fund claims reimbursed (MDF, co-op)",
         // the largest payout first, linked to its statement
-        "<tr><td>Delta VAR Inc (P004)</td><td>var</td><td class=\"num\">8,375.00 USD</td><td>2026-11-30</td><td><a href=\"statements/P004.html\">",
+        "<tr><td>Delta VAR Inc (P004)</td><td>var</td><td class=\"num\">8,375.00 USD</td><td class=\"num\">8,375.00 USD</td><td>2026-11-30</td><td><a href=\"statements/P004.html\">",
         "<h2>Warnings</h2>",
-        "claim-unpaid",
+        "<strong>claim-unpaid</strong>",
     ] {
         assert!(
             page.contains(expected),
             "missing {expected:?} in index.html"
         );
+    }
+    // Warnings read as text: ids they quote are code, not backticks.
+    let warnings = &page[page.find("<h2>Warnings</h2>").unwrap()..];
+    assert!(!warnings.contains('`'), "{warnings}");
+}
+
+/// The README's chain: October's index names the total to pay per payout currency.
+#[test]
+fn the_index_names_the_total_to_pay_per_currency() {
+    let scratch = tempfile::tempdir().unwrap();
+    let mut previous: Option<PathBuf> = None;
+    for period in ["2026-08", "2026-09", "2026-10"] {
+        let out = scratch.path().join(period);
+        match &previous {
+            Some(prev) => run(&out, period, &["--ledger", prev.to_str().unwrap()]),
+            None => run(&out, period, &[]),
+        }
+        previous = Some(out);
+    }
+    let index = read(previous.unwrap().join("index.html"));
+    for expected in [
+        "<td>EUR</td><td class=\"num\">1</td><td class=\"num\">EUR 3,370.36</td>",
+        "<td>JPY</td><td class=\"num\">1</td><td class=\"num\">JPY 113,636</td>",
+    ] {
+        assert!(index.contains(expected), "missing {expected:?}:\n{index}");
     }
 }
 
@@ -269,7 +318,7 @@ fn odd_partner_ids_get_their_own_pages_and_working_links() {
         .arg(&partners)
         .arg("--deals")
         .arg(&deals)
-        .args(["--period", "2026-10", "--out"])
+        .args(["--period", "2026-10", "--statements", "--out"])
         .arg(&out)
         .output()
         .unwrap();
@@ -309,7 +358,7 @@ fn a_release_shows_once_with_its_deal() {
                 "--adjustments",
                 "fixtures/adjustments.csv",
             ])
-            .args(["--period", period, "--out"])
+            .args(["--period", period, "--statements", "--out"])
             .arg(&out);
         if let Some(prev) = &previous {
             cmd.arg("--ledger").arg(prev);
@@ -320,14 +369,14 @@ fn a_release_shows_once_with_its_deal() {
     }
     let page = read(previous.unwrap().join("statements/P002.html"));
     assert_eq!(
-        page.matches("Released from the holding period").count(),
+        page.matches("released from the holding period").count(),
         1,
         "{page}"
     );
     assert!(!page.contains("moved from pending"), "{page}");
     assert!(
         page.contains(
-            "<td>2026-09-16</td><td>D1011</td><td>new</td><td class=\"num\">450.00 USD</td>"
+            "<td>2026-09-16</td><td title=\"D1011\">D1011</td><td>new</td><td class=\"num\">450.00 USD</td>"
         ),
         "{page}"
     );

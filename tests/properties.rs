@@ -48,6 +48,7 @@ fn deals(raw: &[(usize, u32, i64)], partners: usize) -> DealData {
                 credited: amount,
                 product: None,
                 customer_type: None,
+                deal_name: None,
                 source: DealSource::Sourced,
                 status: DealStatus::Won,
                 reversed_on: None,

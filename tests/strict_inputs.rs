@@ -341,9 +341,13 @@ fn formula_case() -> Case {
         "claim_id,partner_id,fund,amount,status,decided_on\n",
     );
     case.run("2026-09", "september", &[]).assert().success();
-    case.run("2026-10", "october", &["--ledger", "september"])
-        .assert()
-        .success();
+    case.run(
+        "2026-10",
+        "october",
+        &["--ledger", "september", "--statements"],
+    )
+    .assert()
+    .success();
     case
 }
 

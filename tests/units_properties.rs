@@ -13,7 +13,7 @@ use payline::input::{
 };
 use payline::period::Period;
 use payline::program;
-use payline::run::{DataPaths, run};
+use payline::run::DataPaths;
 use proptest::prelude::*;
 use rust_decimal::Decimal;
 use std::path::Path;
@@ -52,6 +52,7 @@ fn rows(raw: &[(u32, u64, i64, i64)]) -> Vec<Deal> {
                 credited: (amount * share).round_dp(2),
                 product: None,
                 customer_type: None,
+                deal_name: None,
                 source: DealSource::Sourced,
                 status: DealStatus::Won,
                 reversed_on: None,
@@ -184,7 +185,8 @@ target = { bronze = 2, silver = 5 }
 amount = "100.00"
 "#;
 
-/// The output files compared between two runs (manifest.json differs by the inputs' hashes).
+/// The output files compared between two runs (manifest.json differs by the inputs' hashes, and so
+/// does statements.json, which names the batch's manifest).
 fn outputs(dir: &Path) -> Vec<(String, String)> {
     let mut files = Vec::new();
     for name in [
@@ -202,6 +204,7 @@ fn outputs(dir: &Path) -> Vec<(String, String)> {
     let mut statements: Vec<_> = std::fs::read_dir(dir.join("statements"))
         .unwrap()
         .map(|e| e.unwrap().path())
+        .filter(|p| !p.ends_with(payline::render::STATEMENTS_MANIFEST))
         .collect();
     statements.sort();
     for path in statements {
@@ -228,12 +231,13 @@ fn run_dir(work: &Workdir, deals: &str, out: &str) -> std::path::PathBuf {
         delimiter: None,
     };
     let out = work.path(out);
-    run(
+    payline::run::run_with_statements(
         &work.path("program.toml"),
         &Period::parse("2026-10").unwrap(),
         &paths,
         &out,
         false,
+        true,
         &payline::output::OldBatch::RemoveNow,
         &mut |_| {},
     )

@@ -77,6 +77,7 @@ fn synthetic_deals(rule: &Rule, ctx: &PartnerCtx, gap: Gap) -> Vec<Deal> {
                 .as_ref()
                 .and_then(|p| p.first())
                 .map(|p| p.as_str().into()),
+            deal_name: None,
             source,
             status: DealStatus::Won,
             reversed_on: None,

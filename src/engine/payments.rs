@@ -65,7 +65,9 @@ pub fn parts(payments: &[Taken], cover: Cover) -> Option<Vec<Decimal>> {
 /// doc says. `None` on overflow.
 pub fn settle<'a>(payments: &[Taken<'a>], cover: Cover) -> Option<Vec<CashPart<'a>>> {
     let parts = parts(payments, cover)?;
-    let due = parts.iter().try_fold(Decimal::ZERO, |a, p| a.checked_add(*p))?;
+    let due = parts
+        .iter()
+        .try_fold(Decimal::ZERO, |a, p| a.checked_add(*p))?;
     let paid = payments
         .iter()
         .filter_map(|p| p.paid)
@@ -81,7 +83,9 @@ pub fn settle<'a>(payments: &[Taken<'a>], cover: Cover) -> Option<Vec<CashPart<'
             cash: *part,
         })
         .collect();
-    let written = open.iter().try_fold(Decimal::ZERO, |a, c| a.checked_add(c.cash))?;
+    let written = open
+        .iter()
+        .try_fold(Decimal::ZERO, |a, c| a.checked_add(c.cash))?;
     let mut excess = written.checked_sub(target)?;
     for c in &mut open {
         if excess > Decimal::ZERO && c.cash > Decimal::ZERO {
@@ -240,10 +244,7 @@ mod tests {
         // = 300 > 0 → B gives up 300: nothing is written, B is taken again next run.
         assert_eq!(
             cash(&settle(&payments, Cover::UpTo(d("1000"))).unwrap()),
-            vec![
-                ("R".into(), d("0"), d("0")),
-                ("B".into(), d("300"), d("0")),
-            ]
+            vec![("R".into(), d("0"), d("0")), ("B".into(), d("300"), d("0")),]
         );
     }
 
@@ -271,7 +272,11 @@ mod tests {
             ("2026-02-28", 1, "2026-03-28"),
             ("2026-10-15", 12, "2027-10-15"),
         ] {
-            assert_eq!(window_end(day(closed), months), Some(day(end)), "{closed} + {months}");
+            assert_eq!(
+                window_end(day(closed), months),
+                Some(day(end)),
+                "{closed} + {months}"
+            );
         }
     }
 

@@ -860,6 +860,7 @@ pub const INPUT_COLUMNS: &[(&str, &[&str])] = &[
             "share",
             "product",
             "customer_type",
+            "deal_name",
             "source",
             "status",
             "reversed_on",

@@ -46,8 +46,8 @@ impl PartnerSet {
 pub const MAX_PARTNER_ID_CHARS: usize = 64;
 
 /// Why `id` (already trimmed) cannot be a partner_id, or `None` when it can: 1–64 characters, no
-/// control characters, no `/` or `\`, and a statement file name the file system accepts (at most 255
-/// bytes once non-ASCII characters are percent-encoded; only ids of many non-ASCII letters reach it).
+/// control characters, no `/` or `\`. Every such id gets its statement: one too long for a file name
+/// once encoded gets a shortened name (`render::names`).
 pub fn partner_id_problem(id: &str) -> Option<String> {
     let chars = id.chars().count();
     if chars == 0 {
@@ -67,13 +67,6 @@ pub fn partner_id_problem(id: &str) -> Option<String> {
     if let Some(c) = id.chars().find(|c| *c == '/' || *c == '\\') {
         return Some(format!(
             "a partner_id may not contain `{c}` (it names the partner's statement file)"
-        ));
-    }
-    let file_name = crate::output::statement_file_name(id);
-    if file_name.len() > 255 {
-        return Some(format!(
-            "this partner_id's statement file name would be {} bytes once its non-ASCII characters are encoded (at most 255); use a shorter id",
-            file_name.len()
         ));
     }
     None
@@ -154,17 +147,15 @@ mod tests {
         assert!(partner_id_problem("acme corp.").is_none());
         assert!(partner_id_problem(&"x".repeat(64)).is_none());
         assert!(partner_id_problem(&"é".repeat(41)).is_none());
-        assert!(partner_id_problem(&"é".repeat(43)).unwrap().contains("255"));
+        // Any valid id gets its statement, under a shortened name when it must (issue 18).
+        assert!(partner_id_problem(&"é".repeat(64)).is_none());
+        assert!(partner_id_problem(&"東".repeat(30)).is_none());
         assert!(partner_id_problem(&"x".repeat(65)).unwrap().contains("65"));
         assert!(partner_id_problem("").is_some());
         assert!(partner_id_problem("a/b").unwrap().contains('/'));
         assert!(partner_id_problem("a\\b").unwrap().contains('\\'));
         assert!(partner_id_problem("a\u{7}b").unwrap().contains("U+0007"));
         assert!(partner_id_problem("a\tb").unwrap().contains("U+0009"));
-        assert!(
-            partner_id_problem(&"\u{10348}".repeat(30))
-                .unwrap()
-                .contains("255")
-        );
+        assert!(partner_id_problem(&"\u{10348}".repeat(64)).is_none());
     }
 }

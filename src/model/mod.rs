@@ -87,6 +87,8 @@ pub struct Deal {
     pub credited: Decimal,
     pub product: Option<Text>,
     pub customer_type: Option<Text>,
+    /// deals.csv `deal_name` (optional): what statements call the deal instead of its id.
+    pub deal_name: Option<Text>,
     pub source: DealSource,
     pub status: DealStatus,
     pub reversed_on: Option<NaiveDate>,

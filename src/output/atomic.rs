@@ -121,6 +121,15 @@ fn trash_prefix(bytes: &[u8]) -> Option<OsString> {
     }
 }
 
+/// What `--force` may replace at `--out`: never a folder of other files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Replaceable<'a> {
+    /// A payline batch of this period (`run`: a re-run of the period).
+    Batch { period: &'a str },
+    /// A folder of statements rendered by payline (its statements.json says so).
+    Statements,
+}
+
 /// A locked, checked `--out`: the right to write it. Dropping it releases the lock.
 #[derive(Debug)]
 pub struct OutDir {
@@ -140,6 +149,16 @@ impl OutDir {
     /// with force anything but a batch of `period`), takes the lock, removes stale temp dirs. Refusals are Error::Refused (exit 2); a file system
     /// failure (cannot create the parent, open the lock file, remove a stale directory) is Error::Io.
     pub fn acquire(out: &Path, force: bool, protected: &[&Path], period: &str) -> Result<OutDir> {
+        OutDir::acquire_for(out, force, protected, Replaceable::Batch { period })
+    }
+
+    /// [`OutDir::acquire`] for an `--out` whose `--force` replaces what `replaceable` says.
+    pub fn acquire_for(
+        out: &Path,
+        force: bool,
+        protected: &[&Path],
+        replaceable: Replaceable,
+    ) -> Result<OutDir> {
         let shown = out.to_path_buf();
         if out.as_os_str() == "-" {
             return Err(Error::Refused(
@@ -225,9 +244,29 @@ impl OutDir {
                     dir.shown.display()
                 )));
             }
-            dir.check_replaceable(period)?;
+            match replaceable {
+                Replaceable::Batch { period } => dir.check_replaceable(period)?,
+                Replaceable::Statements => dir.check_statements()?,
+            }
         }
         Ok(dir)
+    }
+
+    /// `statements --force` re-renders statements: it replaces only a folder payline rendered
+    /// statements into (its statements.json), never a folder of other files.
+    fn check_statements(&self) -> Result<()> {
+        let marker = std::fs::read(self.real.join(crate::render::STATEMENTS_MANIFEST))
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+            .filter(|m| m["tool"] == "payline");
+        match marker {
+            Some(_) => Ok(()),
+            None => Err(Error::Refused(format!(
+                "--out {} is not a folder of payline statements (it has no {}); --force only replaces statements rendered earlier: choose another --out",
+                self.shown.display(),
+                crate::render::STATEMENTS_MANIFEST
+            ))),
+        }
     }
 
     /// `--force` re-runs a period: it replaces only a payline batch of the same period, never a

@@ -1,6 +1,6 @@
 use super::Manifest;
 use crate::digest::HashingWriter;
-use crate::engine::{Line, Outcome, Payout};
+use crate::engine::{Line, Outcome};
 use crate::error::{Error, Result};
 use crate::input::{HashingReader, LINE_COLUMNS, PartnerSet, TRUE_UP_PART_COLUMNS, TRUE_UP_PARTS};
 use crate::model::money::{format_money, format_rate, minor_units};
@@ -11,8 +11,6 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::Write;
 use std::path::Path;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// An output file, hashed as it is written so the manifest never reads the batch back.
 type Hashed = HashingWriter<File>;
@@ -34,7 +32,58 @@ fn create(path: &Path) -> Result<csv::Writer<Hashed>> {
     Ok(csv_writer(HashingWriter::new(file)))
 }
 
-fn io(path: &Path) -> impl Fn(csv::Error) -> Error + '_ {
+/// payouts.csv's columns (SPEC §5).
+pub const PAYOUT_COLUMNS: [&str; 18] = [
+    "period",
+    "partner_id",
+    "partner_name",
+    "partner_type",
+    "level",
+    "currency",
+    "earned",
+    "clawed_back",
+    "carried_in",
+    "balance",
+    "paid",
+    "carried_out",
+    "status",
+    "due_on",
+    "payout_currency",
+    "fx_rate",
+    "paid_in_payout_currency",
+    "pending",
+];
+
+/// nudges.csv's columns (SPEC §5).
+pub const NUDGE_COLUMNS: [&str; 6] = [
+    "partner_id",
+    "rule_id",
+    "current",
+    "next_threshold",
+    "gap",
+    "gain",
+];
+
+/// Creates `dir/name` for writing (see [`create`]).
+pub(super) fn create_in(
+    dir: &Path,
+    name: &str,
+) -> Result<(std::path::PathBuf, csv::Writer<Hashed>)> {
+    let path = dir.join(name);
+    let w = create(&path)?;
+    Ok((path, w))
+}
+
+/// Flushes the file and returns its manifest key (`name`) and SHA-256.
+pub(super) fn finish_named(
+    w: csv::Writer<Hashed>,
+    path: &Path,
+    name: &str,
+) -> Result<(String, String)> {
+    Ok((name.to_string(), finish(w, path)?))
+}
+
+pub(super) fn io(path: &Path) -> impl Fn(csv::Error) -> Error + '_ {
     move |e| Error::io("write", path, std::io::Error::other(e.to_string()))
 }
 
@@ -66,26 +115,6 @@ impl<A: Write, B: Write> Write for Tee<A, B> {
 
 fn opt(value: Option<Decimal>) -> String {
     value.map(|v| v.to_string()).unwrap_or_default()
-}
-
-/// The HTML statement's file name: the CSV statement's with `.html` for its `.csv` suffix.
-pub fn statement_page_name(partner_id: &str) -> String {
-    let csv = statement_file_name(partner_id);
-    format!("{}.html", csv.strip_suffix(".csv").unwrap_or(&csv))
-}
-
-/// A partner_id made safe as a file name: characters outside `A-Za-z0-9._-` are percent-encoded, so
-/// distinct ids never collide and no id can escape the statements directory.
-pub fn statement_file_name(partner_id: &str) -> String {
-    let mut out = String::new();
-    for b in partner_id.bytes() {
-        if b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || (b == b'.' && !out.is_empty()) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    format!("{out}.csv")
 }
 
 fn write_line<W: Write>(
@@ -166,10 +195,17 @@ fn write_journal(
     Ok(("journal.csv".to_string(), finish(w, &path)?))
 }
 
-/// Writes payouts.csv, lines.csv, ledger.csv, balances.csv, journal.csv, statements/, nudges.csv and
-/// manifest.json.
-/// The tables and the statements are written by every core at once: the files are independent and
-/// each is hashed as it is written, so the order they are written in changes no byte of the batch.
+/// What the batch's documents need besides the outcome: the summary (index.html) and the deals
+/// and year to date behind the statements' files (`output::details`).
+pub struct Documents<'a> {
+    pub summary: &'a super::Summary,
+    pub details: super::details::DetailsContext<'a>,
+}
+
+/// Writes payouts.csv, lines.csv, ledger.csv, balances.csv, nudges.csv, journal.csv, index.html,
+/// the statements' files (`output::details`) and, last, manifest.json. Three tasks run at once (the
+/// tables; the journal and index.html; the statements' files): the files are independent and each
+/// is hashed as it is written, so the order they are written in changes no byte of the batch.
 #[allow(
     clippy::too_many_arguments,
     reason = "each is a distinct input of the batch; a struct holding them would only be unpacked here"
@@ -182,75 +218,23 @@ pub fn write_outputs(
     outcome: &Outcome,
     previous: Option<&PreviousFiles>,
     mut manifest: Manifest,
-    pages: &super::html::PageContext,
+    documents: &Documents,
 ) -> Result<()> {
-    let statements = dir.join("statements");
-    std::fs::create_dir(&statements).map_err(|e| Error::io("create", &statements, e))?;
-    // Task 0 writes the tables; every other task writes a run of consecutive statements.
-    const STATEMENTS_PER_TASK: usize = 256;
-    let runs: Vec<&[Payout]> = outcome.payouts.chunks(STATEMENTS_PER_TASK).collect();
-    // Task 1 writes journal.csv.
-    let tasks = runs.len() + 2;
-    let next = AtomicUsize::new(0);
-    let failed = AtomicBool::new(false);
-    let results: Mutex<Vec<Option<Written>>> = Mutex::new((0..tasks).map(|_| None).collect());
-    let workers = crate::worker_threads().min(tasks);
-    let work = || {
-        loop {
-            let task = next.fetch_add(1, Ordering::Relaxed);
-            if task >= tasks || failed.load(Ordering::Relaxed) {
-                break;
-            }
-            let result = if task == 0 {
-                write_tables(dir, program, period, partners, outcome, previous)
-            } else if task == 1 {
-                write_journal(dir, program, period, partners, outcome).and_then(|journal| {
-                    let index = super::html::index(program, period, partners, outcome, pages);
-                    Ok(vec![journal, write_page(dir, "index.html", &index)?])
-                })
-            } else {
-                let mut written = Vec::new();
-                runs[task - 2]
-                    .iter()
-                    .try_for_each(|p| {
-                        written.push(write_statement(
-                            &statements,
-                            program,
-                            period,
-                            partners,
-                            outcome,
-                            p,
-                        )?);
-                        let page =
-                            super::html::statement(program, period, partners, outcome, p, pages);
-                        let name = statement_page_name(&partners.partners[p.partner].id);
-                        written.push(write_page(dir, &format!("statements/{name}"), &page)?);
-                        Ok(())
-                    })
-                    .map(|()| written)
-            };
-            if result.is_err() {
-                failed.store(true, Ordering::Relaxed);
-            }
-            results
-                .lock()
-                .expect("no writer panics while holding the results")[task] = Some(result);
-        }
+    let tables = || write_tables(dir, program, period, partners, outcome, previous);
+    let journal_and_index = || -> Written {
+        let journal = write_journal(dir, program, period, partners, outcome)?;
+        let index =
+            crate::render::index::index(program, period, partners, outcome, documents.summary);
+        Ok(vec![journal, write_page(dir, "index.html", &index)?])
     };
-    std::thread::scope(|scope| {
-        for _ in 1..workers {
-            scope.spawn(work);
-        }
-        work();
-    });
-    // The first failed task in task order is reported, whichever thread saw its failure first.
+    let details = || {
+        super::details::write_details(dir, program, period, partners, outcome, &documents.details)
+    };
+    let (tables, (journal_and_index, details)) =
+        rayon::join(tables, || rayon::join(journal_and_index, details));
+    // The first failure in this order is reported, whichever task failed first.
     let mut outputs = BTreeMap::new();
-    for result in results
-        .into_inner()
-        .expect("no writer panics while holding the results")
-        .into_iter()
-        .flatten()
-    {
+    for result in [tables, journal_and_index, details] {
         outputs.extend(result?);
     }
     manifest.outputs = outputs;
@@ -273,27 +257,7 @@ fn write_tables(
 
     let path = dir.join("payouts.csv");
     let mut w = create(&path)?;
-    w.write_record([
-        "period",
-        "partner_id",
-        "partner_name",
-        "partner_type",
-        "level",
-        "currency",
-        "earned",
-        "clawed_back",
-        "carried_in",
-        "balance",
-        "paid",
-        "carried_out",
-        "status",
-        "due_on",
-        "payout_currency",
-        "fx_rate",
-        "paid_in_payout_currency",
-        "pending",
-    ])
-    .map_err(io(&path))?;
+    w.write_record(PAYOUT_COLUMNS).map_err(io(&path))?;
     for p in &outcome.payouts {
         let partner = &partners.partners[p.partner];
         w.write_record([
@@ -365,15 +329,7 @@ fn write_tables(
     if program.nudges.is_some() {
         let path = dir.join("nudges.csv");
         let mut w = create(&path)?;
-        w.write_record([
-            "partner_id",
-            "rule_id",
-            "current",
-            "next_threshold",
-            "gap",
-            "gain",
-        ])
-        .map_err(io(&path))?;
+        w.write_record(NUDGE_COLUMNS).map_err(io(&path))?;
         for n in &outcome.nudges {
             let measure = |v: Decimal| {
                 if n.counts_deals {
@@ -478,128 +434,4 @@ fn write_true_up_parts(
         .map_err(io(&path))?;
     }
     finish(w, &path).map(Some)
-}
-
-/// One partner's statement (a partner in payouts.csv): who and when, every line grouped by rule with
-/// a subtotal per rule, then the totals and the status in words. Returns its manifest key and SHA-256.
-fn write_statement(
-    statements: &Path,
-    program: &Program,
-    period: &Period,
-    partners: &PartnerSet,
-    outcome: &Outcome,
-    payout: &Payout,
-) -> Result<(String, String)> {
-    let units = program.minor_units();
-    let money = |v: Decimal| format_money(v, units);
-    let partner = &partners.partners[payout.partner];
-    let name = statement_file_name(&partner.id);
-    let path = statements.join(&name);
-    let mut w = create(&path)?;
-    w.write_record(["section", "item", "source_id", "detail", "amount"])
-        .map_err(io(&path))?;
-    // Every text cell is spreadsheet-safe (SPEC §7); the amount column is a number, kept as is.
-    let mut row = |cells: [&str; 5]| {
-        let [section, item, source_id, detail, amount] = cells;
-        let safe = super::safe::spreadsheet_text;
-        w.write_record([
-            &*safe(section),
-            &*safe(item),
-            &*safe(source_id),
-            &*safe(detail),
-            amount,
-        ])
-        .map_err(io(&path))
-    };
-    row([
-        "partner",
-        &partner.id,
-        "",
-        &format!(
-            "{} ({}{})",
-            partner.name,
-            partner.partner_type,
-            payout
-                .level
-                .as_ref()
-                .map(|l| format!(", level {l}"))
-                .unwrap_or_default()
-        ),
-        "",
-    ])?;
-    row([
-        "period",
-        &period.to_string(),
-        "",
-        &format!("{} to {}", period.start, period.end),
-        "",
-    ])?;
-    for group in outcome.partner_rule_totals(payout.partner) {
-        let held = group.lines.first().is_some_and(|l| l.kind.is_pending());
-        let item = match (group.rule_id.is_empty(), held) {
-            (true, false) => group.kind.to_string(),
-            (true, true) => format!("{} (pending)", group.kind),
-            (false, false) => format!("{} ({})", group.rule_id, group.kind),
-            (false, true) => format!("{} ({}, pending)", group.rule_id, group.kind),
-        };
-        for l in &group.lines {
-            row(["line", &item, &l.source_id, &l.note, &money(l.amount)])?;
-        }
-        row([
-            "subtotal",
-            &item,
-            "",
-            &format!("{} line(s)", group.lines.len()),
-            &money(group.amount),
-        ])?;
-    }
-    for (name, value) in [
-        ("earned", payout.earned),
-        ("clawed_back", payout.clawed_back),
-        ("carried_in", payout.carried_in),
-        ("balance", payout.balance),
-        ("paid", payout.paid),
-        ("carried_out", payout.carried_out),
-    ] {
-        row(["total", name, "", "", &money(value)])?;
-    }
-    // SPEC §8.2: the pending balance, when the partner has one or moved it this period.
-    let moved_pending = outcome
-        .partner_rule_totals(payout.partner)
-        .iter()
-        .any(|g| g.lines.iter().any(|l| l.kind.is_pending()));
-    if moved_pending || !payout.pending.is_zero() {
-        row(["total", "pending", "", "", &money(payout.pending)])?;
-    }
-    let due = payout
-        .due_on
-        .map(|d| format!("; due {d}"))
-        .unwrap_or_default();
-    row([
-        "status",
-        payout.status.name(),
-        "",
-        &format!("{}{due}", payout.reason),
-        "",
-    ])?;
-    if payout.payout_currency != program.currency {
-        row([
-            "payout",
-            &payout.payout_currency,
-            "",
-            &format!(
-                "{} at {} {} per {}",
-                money(payout.paid),
-                format_rate(payout.fx_rate),
-                program.currency,
-                payout.payout_currency
-            ),
-            &format_money(
-                payout.paid_in_payout_currency,
-                minor_units(&payout.payout_currency),
-            ),
-        ])?;
-    }
-    let sha256 = finish(w, &path)?;
-    Ok((format!("statements/{name}"), sha256))
 }

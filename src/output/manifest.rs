@@ -26,8 +26,12 @@ pub struct Manifest {
     pub tool: &'static str,
     pub version: &'static str,
     pub program_id: String,
+    /// The program's `name`, for the documents rendered from the batch.
+    pub program_name: String,
     pub period: ManifestPeriod,
     pub currency: String,
+    /// The program's rounding mode (`half-up`, `half-even`): documents convert amounts with it.
+    pub rounding: &'static str,
     pub allow_program_change: bool,
     /// SHA-256 of the `--ledger` directory's manifest.json; absent for the first run of a chain.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -68,7 +72,6 @@ impl Manifest {
         rows.insert("payouts", outcome.payouts.len());
         rows.insert("lines", outcome.lines.len() + outcome.movements.len());
         rows.insert("balances", outcome.balances.len());
-        rows.insert("statements", outcome.payouts.len());
         if program.nudges.is_some() {
             rows.insert("nudges", outcome.nudges.len());
         }
@@ -76,12 +79,14 @@ impl Manifest {
             tool: "payline",
             version: env!("CARGO_PKG_VERSION"),
             program_id: program.id.clone(),
+            program_name: program.name.clone(),
             period: ManifestPeriod {
                 id: period.to_string(),
                 first_day: period.start.to_string(),
                 last_day: period.end.to_string(),
             },
             currency: program.currency.clone(),
+            rounding: program.rounding.name(),
             allow_program_change,
             previous_manifest_sha256,
             inputs,

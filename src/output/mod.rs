@@ -1,16 +1,19 @@
 //! Writers for everything a run produces (SPEC §5) and the all-or-nothing `--out` directory.
 
 mod atomic;
+pub mod details;
 mod files;
-pub mod html;
 pub mod journal;
 mod manifest;
 mod safe;
 mod summary;
 
-pub use atomic::{OldBatch, OutDir, REMOVER_SUBCOMMAND, is_payline_work_dir, remove_work_dir};
-pub use files::{PreviousFiles, statement_file_name, statement_page_name, write_outputs};
+pub use atomic::{
+    OldBatch, OutDir, REMOVER_SUBCOMMAND, Replaceable, is_payline_work_dir, remove_work_dir,
+};
+pub use files::{Documents, NUDGE_COLUMNS, PAYOUT_COLUMNS, PreviousFiles, write_outputs};
 pub use manifest::Manifest;
+pub use safe::spreadsheet_text;
 pub use summary::{Summary, render_table};
 
 use comfy_table::{CellAlignment, ContentArrangement, Table, presets};

@@ -166,6 +166,8 @@ pub struct Tier {
 pub struct Rule {
     /// Shared with every line the rule writes.
     pub id: crate::model::Text,
+    /// `label`: what statements and index.html call the rule (default: its id in words).
+    pub label: Option<String>,
     pub when: When,
     pub cap: Option<Decimal>,
     pub modifiers: Vec<Modifier>,
@@ -182,6 +184,14 @@ impl Rule {
 
     pub fn is_fund(&self) -> bool {
         matches!(self.kind, RuleKind::Fund(_))
+    }
+
+    /// What documents call the rule: its `label`, or its id in words (`q4-platform-spif` →
+    /// `Q4 platform SPIF`).
+    pub fn label(&self) -> String {
+        self.label
+            .clone()
+            .unwrap_or_else(|| crate::render::words::default_label(&self.id))
     }
 
     pub fn key_pos(&self, key: &str) -> Pos {

@@ -674,7 +674,28 @@ fn when_list(v: &Val, is_source: bool) -> Result<Vec<String>, Bad> {
 }
 
 /// Keys every rule may have; each kind adds its own (`Kind::keys`).
-const COMMON_KEYS: &[&str] = &["id", "kind", "when", "cap", "valid_from", "valid_until"];
+const COMMON_KEYS: &[&str] = &[
+    "id",
+    "kind",
+    "label",
+    "when",
+    "cap",
+    "valid_from",
+    "valid_until",
+];
+
+/// A rule's `label`: words for people, 1–100 characters, no control characters.
+fn label(v: &Val) -> Result<String, Bad> {
+    let text = string(v)?;
+    let length = text.trim().chars().count();
+    if !(1..=100).contains(&length) {
+        return v.must("be 1 to 100 characters", length);
+    }
+    if text.chars().any(char::is_control) {
+        return v.must("be one line of text", "a control character");
+    }
+    Ok(text.trim().to_string())
+}
 
 /// A rule; `seen` holds the ids before it, with their line.
 fn rule(t: &Tbl, seen: &mut HashMap<String, usize>) -> Result<Rule, Bad> {
@@ -710,6 +731,7 @@ fn rule(t: &Tbl, seen: &mut HashMap<String, usize>) -> Result<Rule, Bad> {
     let (has_deals, kind_name) = kind.map_or((true, ""), |k| (k.has_deals(), k.name()));
     let when = t.section("when", |w| when(w, has_deals, kind_name));
     let cap = t.value("cap", non_negative);
+    let label = t.value("label", label);
     let valid_from = t.value("valid_from", date);
     let valid_until = t.value("valid_until", date);
     if let (Ok(Some(from)), Ok(Some(until))) = (valid_from, valid_until)
@@ -737,6 +759,7 @@ fn rule(t: &Tbl, seen: &mut HashMap<String, usize>) -> Result<Rule, Bad> {
     };
     Ok(Rule {
         id: id?.into(),
+        label: label?,
         when,
         cap: cap?,
         modifiers: modifiers?,

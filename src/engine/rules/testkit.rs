@@ -77,6 +77,7 @@ pub fn deal(deal_id: &str, closed_on: &str, amount: &str) -> Deal {
         credited: amount,
         product: None,
         customer_type: None,
+        deal_name: None,
         source: DealSource::Sourced,
         status: DealStatus::Won,
         reversed_on: None,

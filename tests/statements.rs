@@ -1,0 +1,308 @@
+//! Statements are documents rendered from a finished batch, not part of it (SPEC §5): `run` writes
+//! none unless `--statements`; `payline statements BATCH_DIR` renders them from the batch's verified
+//! files alone, byte-identical to `run --statements` and however often it runs, never changing the
+//! batch; its `--out` is as safe as `run`'s (SPEC §7).
+
+mod common;
+
+use assert_cmd::Command;
+use common::{SAMPLE_DATA, repo, sha256_hex};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+fn payline() -> Command {
+    let mut cmd = Command::cargo_bin("payline").unwrap();
+    cmd.current_dir(repo(""));
+    cmd
+}
+
+fn run(out: &Path, extra: &[&str]) {
+    let output = payline()
+        .args([
+            "run",
+            "--program",
+            "programs/mixed.toml",
+            "--period",
+            "2026-10",
+        ])
+        .args(SAMPLE_DATA)
+        .arg("--out")
+        .arg(out)
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+}
+
+fn statements(batch: &Path, extra: &[&str]) -> std::process::Output {
+    payline()
+        .arg("statements")
+        .arg(batch)
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+/// Every file under `dir` (relative path → SHA-256), payline's hidden working files aside (the
+/// lock, and a replaced folder a background remover may still be removing).
+fn tree(dir: &Path) -> BTreeMap<String, String> {
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, String>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let entry = entry.unwrap();
+            if entry.file_name().to_string_lossy().starts_with('.') {
+                continue;
+            }
+            let path = entry.path();
+            let name = path.strip_prefix(root).unwrap().display().to_string();
+            if path.is_dir() {
+                walk(root, &path, out);
+            } else {
+                out.insert(name, sha256_hex(&std::fs::read(&path).unwrap()));
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
+fn batch_files(dir: &Path) -> BTreeMap<String, String> {
+    tree(dir)
+        .into_iter()
+        .filter(|(name, _)| !name.starts_with("statements"))
+        .collect()
+}
+
+/// `run --statements` of a program, partners.csv and deals.csv written into `dir`; returns --out.
+fn run_case(dir: &Path, program: &str, partners: &str, deals: &str) -> PathBuf {
+    for (name, text) in [
+        ("p.toml", program),
+        ("partners.csv", partners),
+        ("deals.csv", deals),
+    ] {
+        std::fs::write(dir.join(name), text).unwrap();
+    }
+    let out = dir.join("out");
+    let output = payline()
+        .current_dir(dir)
+        .args(["run", "--program", "p.toml", "--partners", "partners.csv"])
+        .args([
+            "--deals",
+            "deals.csv",
+            "--period",
+            "2026-10",
+            "--statements",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    out
+}
+
+#[test]
+fn statements_render_from_the_batch_byte_identical_to_run_statements() {
+    let scratch = tempfile::tempdir().unwrap();
+    let with = scratch.path().join("with");
+    let without = scratch.path().join("without");
+    run(&with, &["--statements"]);
+    run(&without, &[]);
+    assert!(
+        !without.join("statements").exists(),
+        "no statements by default"
+    );
+    // The batch is the same with or without statements: rendering is not part of it.
+    assert_eq!(batch_files(&with), batch_files(&without));
+    let before = tree(&without);
+    let output = statements(&without, &[]);
+    assert!(output.status.success(), "{output:?}");
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("Rendered 10 statement(s) (21 files)")
+    );
+    // Nothing of the batch changed; the statements are run --statements's, byte for byte.
+    assert_eq!(batch_files(&without), before);
+    let rendered = tree(&without.join("statements"));
+    assert_eq!(rendered, tree(&with.join("statements")));
+    assert_eq!(
+        rendered.len(),
+        21,
+        "a CSV and a page per partner, and statements.json"
+    );
+    let manifest = std::fs::read(without.join("manifest.json")).unwrap();
+    let marker = std::fs::read_to_string(without.join("statements/statements.json")).unwrap();
+    assert!(marker.contains(&sha256_hex(&manifest)), "{marker}");
+    // Again, elsewhere: the same bytes.
+    let again = scratch.path().join("again");
+    let output = statements(&without, &["--out", again.to_str().unwrap()]);
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(tree(&again), rendered);
+}
+
+#[test]
+fn a_batch_that_does_not_verify_is_refused_and_nothing_is_written() {
+    let scratch = tempfile::tempdir().unwrap();
+    let batch = scratch.path().join("batch");
+    run(&batch, &[]);
+    let lines = batch.join("lines.csv");
+    let text = std::fs::read_to_string(&lines).unwrap();
+    std::fs::write(&lines, text.replace("150.00", "1500.00")).unwrap();
+    let output = statements(&batch, &[]);
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("lines.csv: changed since the batch was written"),
+        "{stderr}"
+    );
+    assert!(!batch.join("statements").exists());
+    // A folder that is no batch at all.
+    let output = statements(scratch.path(), &["--out", "/nonexistent-never-written"]);
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("no manifest.json"));
+}
+
+#[test]
+fn the_statements_out_is_as_safe_as_runs() {
+    let scratch = tempfile::tempdir().unwrap();
+    let batch = scratch.path().join("batch");
+    run(&batch, &["--statements"]);
+    let refused = |args: &[&str], fragment: &str| {
+        let output = statements(&batch, args);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {output:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(fragment), "{args:?}: {stderr}");
+    };
+    // Already rendered: not without --force.
+    refused(&[], "already exists and is not empty; pass --force");
+    // Never into the batch itself, a file of it, or a folder holding it.
+    let b = batch.to_str().unwrap();
+    refused(&["--out", b], "contains the input");
+    let inside = format!("{b}/payouts.csv");
+    refused(&["--out", &inside], "is the input");
+    let parent = scratch.path().to_str().unwrap();
+    refused(&["--out", parent, "--force"], "contains the input");
+    // --force replaces statements, never a folder of other files.
+    let other = scratch.path().join("other");
+    std::fs::create_dir(&other).unwrap();
+    std::fs::write(other.join("keep.txt"), "mine").unwrap();
+    refused(
+        &["--out", other.to_str().unwrap(), "--force"],
+        "not a folder of payline statements",
+    );
+    assert_eq!(
+        std::fs::read_to_string(other.join("keep.txt")).unwrap(),
+        "mine"
+    );
+    // A symbolic link as --out.
+    #[cfg(unix)]
+    {
+        let link = scratch.path().join("link");
+        std::os::unix::fs::symlink(&other, &link).unwrap();
+        refused(&["--out", link.to_str().unwrap()], "symbolic link");
+    }
+    let before = tree(&batch);
+    let output = statements(&batch, &["--force"]);
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(tree(&batch), before, "re-rendered: the same bytes");
+}
+
+#[test]
+fn chosen_partners_and_formats() {
+    let scratch = tempfile::tempdir().unwrap();
+    let batch = scratch.path().join("batch");
+    run(&batch, &[]);
+    let out = scratch.path().join("two");
+    let output = statements(
+        &batch,
+        &[
+            "--partner",
+            "P003",
+            "--partner",
+            "P007",
+            "--format",
+            "html",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert!(output.status.success(), "{output:?}");
+    let names: Vec<String> = tree(&out).into_keys().collect();
+    assert_eq!(names, ["P003.html", "P007.html", "statements.json"]);
+    let output = statements(
+        &batch,
+        &[
+            "--partner",
+            "P003,NOPE",
+            "--out",
+            scratch.path().join("x").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--partner NOPE: not in this batch"));
+    assert!(!scratch.path().join("x").exists());
+}
+
+/// Issue 18: a valid partner_id of 30 CJK letters (270 bytes once encoded) gets its statement under
+/// a shortened name with a hash, listed in index.html; so does the longest id, 64 letters.
+#[test]
+fn every_valid_partner_id_gets_its_statement() {
+    let scratch = tempfile::tempdir().unwrap();
+    let thirty: String = std::iter::repeat_n('東', 30).collect();
+    let longest: String = std::iter::repeat_n('京', 64).collect();
+    let out = run_case(
+        scratch.path(),
+        "[program]\nid = \"p\"\nname = \"P\"\ncurrency = \"USD\"\n\n[[rules]]\nid = \"r\"\nkind = \"flat\"\namount = \"10\"\n",
+        &format!("partner_id,name,type\n{thirty},Thirty,t\n{longest},Longest,t\nP1,Short,t\n"),
+        &format!(
+            "deal_id,partner_id,closed_on,amount,deal_name\nD1,{thirty},2026-10-01,1.00,Tokyo rollout\nD2,{longest},2026-10-02,1.00,\nD3,P1,2026-10-03,1.00,\n"
+        ),
+    );
+    let files: Vec<String> = tree(&out.join("statements")).into_keys().collect();
+    assert_eq!(files.len(), 7, "{files:?}");
+    let index = std::fs::read_to_string(out.join("index.html")).unwrap();
+    for id in [&thirty, &longest] {
+        let stem = payline::render::names::statement_stem(id);
+        assert!(stem.contains('~') && stem.len() <= 195, "{stem}");
+        let page =
+            std::fs::read_to_string(out.join("statements").join(format!("{stem}.html"))).unwrap();
+        assert!(page.contains(id.as_str()), "the page names its partner");
+        assert!(out.join("statements").join(format!("{stem}.csv")).is_file());
+        // Listed in the index, with a link a browser resolves to the file.
+        assert!(index.contains(&format!("<td>{id}</td>")), "{index}");
+        assert!(index.contains(&payline::render::names::link_to(&format!("{stem}.html"))));
+    }
+    // The deal's name shows instead of its id.
+    let stem = payline::render::names::statement_stem(&thirty);
+    let page =
+        std::fs::read_to_string(out.join("statements").join(format!("{stem}.html"))).unwrap();
+    assert!(
+        page.contains("<td title=\"D1\">Tokyo rollout</td>"),
+        "{page}"
+    );
+}
+
+#[test]
+fn a_rule_label_names_the_rule_on_documents() {
+    let scratch = tempfile::tempdir().unwrap();
+    let out = run_case(
+        scratch.path(),
+        "[program]\nid = \"p\"\nname = \"P\"\ncurrency = \"USD\"\n\n[[rules]]\nid = \"r1\"\nlabel = \"Welcome bonus <new>\"\nkind = \"flat\"\namount = \"10\"\n",
+        "partner_id,name,type\nP1,One,t\n",
+        "deal_id,partner_id,closed_on,amount\nD1,P1,2026-10-01,1.00\n",
+    );
+    let rules = std::fs::read_to_string(out.join("statement_rules.csv")).unwrap();
+    assert_eq!(
+        rules,
+        "rule_id,kind,label,terms\nr1,flat,Welcome bonus <new>,10.00 per deal\n"
+    );
+    let page = std::fs::read_to_string(out.join("statements/P1.html")).unwrap();
+    assert!(
+        page.contains("<h3>Welcome bonus &lt;new&gt;</h3>"),
+        "{page}"
+    );
+    let index = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(
+        index.contains("<td>Welcome bonus &lt;new&gt;</td>"),
+        "{index}"
+    );
+}
