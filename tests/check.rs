@@ -80,7 +80,7 @@ fn unknown_keys_at_every_level() {
     assert_reports(
         "\n[[rules]]\nid = \"a\"\nkind = \"flat\"\namount = \"1\"\namout = \"2\"\n",
         &[
-            "p.toml:10:1: error: unknown key `rules[0].amout`; expected one of: id, kind, label, when, cap, valid_from, valid_until, amount, per, modifiers",
+            "p.toml:10:1: error: unknown key `rules[0].amout`; expected one of: id, kind, label, when, cap, valid_from, valid_until, group, approval, amount, per, modifiers, pay_on, for_months",
         ],
     );
     assert_reports(

@@ -4,15 +4,17 @@
 //! across partners → clawbacks → holds, minimum and carry-forward → payout currency.
 
 mod adjust;
+pub mod approval;
 mod budget;
 mod clawback;
 mod context;
+pub mod group;
 pub(crate) mod history;
 pub mod hold;
 mod line;
 mod nudge;
 #[allow(dead_code)] // used by the pay_on rules (SPEC §9.1), next
-pub(crate) mod payments;
+pub mod payments;
 pub mod plan;
 pub mod rules;
 mod settle;

@@ -11,8 +11,64 @@
 //! first, down to 0; when to less, the refunds do. A payment left with 0 writes nothing and is taken
 //! again by the next run; what no payment can carry waits.
 
+use crate::program::parse::{Bad, Tbl, choice, integer};
 use chrono::{Datelike, Months, NaiveDate};
 use rust_decimal::Decimal;
+
+/// What a `percent` or `flat` rule pays on (SPEC §9.1).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum PayOn {
+    /// The deal line when the row closes (§4): the default.
+    #[default]
+    Close,
+    /// `rate` × each payment's part of the row's covered total (`percent` only); with `for_months`,
+    /// only payments made within that many months of `closed_on` (§9.2).
+    Payment { for_months: Option<u32> },
+    /// The rule's usual line, in the period the row is paid in full.
+    FullPayment,
+}
+
+impl PayOn {
+    pub fn name(self) -> &'static str {
+        match self {
+            PayOn::Close => "close",
+            PayOn::Payment { .. } => "payment",
+            PayOn::FullPayment => "full-payment",
+        }
+    }
+}
+
+/// Reads `pay_on` and `for_months`. `rate_based`: the rule pays a rate of an amount (`percent`), so
+/// it may pay on each payment; a `flat` fee per row may only wait for full payment.
+pub(crate) fn parse(t: &Tbl, rate_based: bool) -> Result<PayOn, Bad> {
+    const WORDS: &[(&str, &str)] = &[
+        ("close", "close"),
+        ("payment", "payment"),
+        ("full-payment", "full-payment"),
+    ];
+    let word = t.value("pay_on", choice(WORDS));
+    let for_months = t.value("for_months", integer::<u32>(1, 120));
+    let pay_on = match word? {
+        None | Some("close") => PayOn::Close,
+        Some("full-payment") => PayOn::FullPayment,
+        Some(_) if !rate_based => {
+            return Err(t.error_at(
+                "pay_on",
+                "`pay_on = \"payment\"` pays a rate of the cash received, so only `percent` rules may say it; a `flat` fee can wait for `pay_on = \"full-payment\"`".into(),
+            ));
+        }
+        Some(_) => PayOn::Payment { for_months: None },
+    };
+    match (pay_on, for_months?) {
+        (PayOn::Payment { .. }, for_months) => Ok(PayOn::Payment { for_months }),
+        (_, Some(_)) => Err(t.error_at(
+            "for_months",
+            "`for_months` limits the payments a rule pays on, so it needs `pay_on = \"payment\"`"
+                .into(),
+        )),
+        (pay_on, None) => Ok(pay_on),
+    }
+}
 
 /// One payment of a row as a run takes it.
 #[derive(Debug, Clone, PartialEq)]

@@ -90,6 +90,8 @@ pub struct PayoutPolicy {
     /// SPEC §8.2: deal-based lines of deals closed fewer than this many days before the period's
     /// last day are held on the `pending` account; 0 (the default) holds nothing.
     pub hold_days: i64,
+    /// SPEC §9.3 `[payout] approval`: the default of every rule that allows approval.
+    pub approval: crate::engine::approval::Approval,
 }
 
 #[derive(Debug, Clone)]
@@ -171,6 +173,10 @@ pub struct Rule {
     pub when: When,
     pub cap: Option<Decimal>,
     pub modifiers: Vec<Modifier>,
+    /// SPEC §9.5 `group`: the rules of one group take a deal row in program order.
+    pub group: Option<crate::model::Text>,
+    /// SPEC §9.3 `approval` as the rule says it (see [`Program::approval`] for the one in force).
+    pub approval: Option<crate::engine::approval::Approval>,
     pub kind: RuleKind,
     /// Where the rule's table starts, and where each of its keys is (by dotted name, e.g. `tiers`).
     pub pos: Pos,
@@ -197,11 +203,42 @@ impl Rule {
     pub fn key_pos(&self, key: &str) -> Pos {
         self.key_pos.get(key).copied().unwrap_or(self.pos)
     }
+
+    /// What the rule pays on (SPEC §9.1): `close` for every kind but a `percent` or `flat` that says
+    /// otherwise.
+    pub fn pay_on(&self) -> crate::engine::payments::PayOn {
+        match &self.kind {
+            RuleKind::Percent(c) => c.pay_on,
+            RuleKind::Flat(c) => c.pay_on,
+            _ => crate::engine::payments::PayOn::Close,
+        }
+    }
+
+    /// Whether the rule may require approval (SPEC §9.3): a deal-based rule paid on its deal line,
+    /// not on payments, that does not accumulate.
+    pub fn allows_approval(&self) -> bool {
+        self.is_deal_based()
+            && !matches!(
+                self.pay_on(),
+                crate::engine::payments::PayOn::Payment { .. }
+            )
+            && self.kind.accumulate().is_none()
+    }
 }
 
 impl Program {
     pub fn rule(&self, id: &str) -> Option<&Rule> {
         self.rules.iter().find(|r| &*r.id == id)
+    }
+
+    /// The approval in force for `rule` (SPEC §9.3): its own `approval`, else `[payout] approval`
+    /// when the rule allows approval, else `auto`.
+    pub fn approval(&self, rule: &Rule) -> crate::engine::approval::Approval {
+        match rule.approval {
+            Some(approval) => approval,
+            None if rule.allows_approval() => self.payout.approval,
+            None => crate::engine::approval::Approval::Auto,
+        }
     }
 
     pub fn minor_units(&self) -> u32 {

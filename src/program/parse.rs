@@ -401,6 +401,7 @@ fn build_program(root: &Tbl) -> Result<Program, Bad> {
         terms_days: 30,
         require_kyc: true,
         hold_days: 0,
+        approval: crate::engine::approval::Approval::Auto,
     });
     Ok(Program {
         file: root.src.file.to_string(),
@@ -480,7 +481,14 @@ fn program_header(t: &Tbl) -> Result<(String, String, String, Rounding, i64), Ba
 }
 
 fn payout_policy(t: &Tbl) -> Result<PayoutPolicy, Bad> {
-    t.check_keys(&["minimum", "terms_days", "require_kyc", "hold_days"]);
+    t.check_keys(&[
+        "minimum",
+        "terms_days",
+        "require_kyc",
+        "hold_days",
+        "approval",
+    ]);
+    let approval = crate::engine::approval::parse(t);
     let minimum = t.value("minimum", non_negative);
     let terms_days = t.value("terms_days", integer(0, MAX_TERMS_DAYS));
     let require_kyc = t.value("require_kyc", boolean);
@@ -490,6 +498,7 @@ fn payout_policy(t: &Tbl) -> Result<PayoutPolicy, Bad> {
         terms_days: terms_days?.unwrap_or(30),
         require_kyc: require_kyc?.unwrap_or(true),
         hold_days: hold_days?.unwrap_or(0),
+        approval: approval?.unwrap_or_default(),
     })
 }
 
@@ -684,6 +693,10 @@ const COMMON_KEYS: &[&str] = &[
     "valid_until",
 ];
 
+/// Keys of deal-based rules (SPEC §9.3, §9.5). On another kind each gets its own message, so it is
+/// not reported as unknown there.
+const DEAL_BASED_KEYS: &[&str] = &["group", "approval"];
+
 /// A rule's `label`: words for people, 1–100 characters, no control characters.
 fn label(v: &Val) -> Result<String, Bad> {
     let text = string(v)?;
@@ -725,7 +738,12 @@ fn rule(t: &Tbl, seen: &mut HashMap<String, usize>) -> Result<Rule, Bad> {
         Kind::from_name(&word).ok_or_else(|| v.error(message))
     });
     if let Ok(kind) = kind {
-        t.check_keys(&[COMMON_KEYS, kind.keys()].concat());
+        let deal_based: Vec<&str> = DEAL_BASED_KEYS
+            .iter()
+            .copied()
+            .filter(|key| kind.is_deal_based() || t.get(key).is_some())
+            .collect();
+        t.check_keys(&[COMMON_KEYS, &deal_based, kind.keys()].concat());
     }
     // Without a known kind its own keys cannot be read, but `when`, `cap` and `modifiers` still are.
     let (has_deals, kind_name) = kind.map_or((true, ""), |k| (k.has_deals(), k.name()));
@@ -747,6 +765,9 @@ fn rule(t: &Tbl, seen: &mut HashMap<String, usize>) -> Result<Rule, Bad> {
         _ => modifiers(t),
     };
     let body = kind.and_then(|kind| RuleKind::parse(kind, t));
+    let group = crate::engine::group::parse(t);
+    let approval = crate::engine::approval::parse(t);
+    deal_based_keys(t, kind.ok(), &body, &group, &approval);
 
     let key_pos = t
         .table
@@ -763,10 +784,54 @@ fn rule(t: &Tbl, seen: &mut HashMap<String, usize>) -> Result<Rule, Bad> {
         when,
         cap: cap?,
         modifiers: modifiers?,
+        group: group?,
+        approval: approval?,
         kind: body?,
         pos: t.src.pos(t.span.start),
         key_pos: key_pos.collect(),
     })
+}
+
+/// `group` and `approval` are for deal-based rules (SPEC §9.3, §9.5), and approval is not for a rule
+/// paid on payments or one that accumulates: each misuse is an error at its key.
+fn deal_based_keys(
+    t: &Tbl,
+    kind: Option<Kind>,
+    body: &Result<RuleKind, Bad>,
+    group: &Field<crate::model::Text>,
+    approval: &Field<crate::engine::approval::Approval>,
+) {
+    let Some(kind) = kind else { return };
+    for (key, given) in [
+        ("group", matches!(group, Ok(Some(_)))),
+        ("approval", matches!(approval, Ok(Some(_)))),
+    ] {
+        if given && !kind.is_deal_based() {
+            let message = format!(
+                "`{key}` is for deal-based rules (flat, percent, tiered, spif); a {} rule pays per partner and period",
+                kind.name()
+            );
+            t.error_at(key, message);
+        }
+    }
+    let Ok(body) = body else { return };
+    if matches!(approval, Ok(Some(_))) && kind.is_deal_based() {
+        let why = if body.accumulate().is_some() {
+            Some("it accumulates over its span (`accumulate`), whose true-ups settle every month")
+        } else if let RuleKind::Percent(c) = body
+            && matches!(c.pay_on, crate::engine::payments::PayOn::Payment { .. })
+        {
+            Some("it pays on payments (`pay_on = \"payment\"`), which settle the cash received")
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            t.error_at(
+                "approval",
+                format!("`approval` cannot be used on this rule: {why}"),
+            );
+        }
+    }
 }
 
 fn modifiers(t: &Tbl) -> Result<Vec<Modifier>, Bad> {
@@ -841,6 +906,7 @@ amount = "50.00"
             RuleKind::Flat(crate::engine::rules::flat::Config {
                 amount: Decimal::new(5000, 2),
                 per: crate::engine::rules::Per::Deal,
+                pay_on: crate::engine::payments::PayOn::Close,
             })
         );
     }
@@ -942,6 +1008,7 @@ amount = "5"
             RuleKind::Flat(crate::engine::rules::flat::Config {
                 amount: Decimal::new(1, 1),
                 per: crate::engine::rules::Per::Deal,
+                pay_on: crate::engine::payments::PayOn::Close,
             })
         );
     }

@@ -3,6 +3,7 @@
 
 use super::{Per, RuleOutput, deal_line, share_note, units, units_note};
 use crate::engine::context::PartnerCtx;
+use crate::engine::payments::PayOn;
 use crate::error::Result;
 use crate::program::Rule;
 use crate::program::parse::{Bad, Tbl, choice, non_negative};
@@ -15,20 +16,24 @@ pub struct Config {
     pub amount: Decimal,
     /// `per = "deal"` (the default) or `"unit"`.
     pub per: Per,
+    /// On the deal line (the default) or when the row is paid in full (§9.1).
+    pub pay_on: PayOn,
 }
 
 /// The keys a `flat` rule may have besides `id`, `kind`, `when` and `cap`.
-pub const KEYS: &[&str] = &["amount", "per", "modifiers"];
+pub const KEYS: &[&str] = &["amount", "per", "modifiers", "pay_on", "for_months"];
 
 /// Only the period's own rows.
 pub const HISTORY: super::History = super::PERIOD_ONLY;
 
 pub(crate) fn parse(t: &Tbl) -> Result<Config, Bad> {
     let per = t.value("per", choice(Per::CHOICES));
+    let pay_on = crate::engine::payments::parse(t, false);
     let amount = t.require("amount", non_negative)?;
     Ok(Config {
         amount,
         per: per?.unwrap_or_default(),
+        pay_on: pay_on?,
     })
 }
 
@@ -244,7 +249,8 @@ amount = 12.5
             ok.rules[0].kind,
             RuleKind::Flat(Config {
                 amount: d("12.5"),
-                per: Per::Deal
+                per: Per::Deal,
+                pay_on: PayOn::Close,
             })
         );
         let errors = parse_errors(

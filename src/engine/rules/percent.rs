@@ -2,6 +2,7 @@
 
 use super::{RuleOutput, deal_line};
 use crate::engine::context::PartnerCtx;
+use crate::engine::payments::PayOn;
 use crate::error::Result;
 use crate::model::money::format_percent;
 use crate::program::Rule;
@@ -13,17 +14,23 @@ use rust_decimal::Decimal;
 pub struct Config {
     /// Paid on each qualifying deal's credited amount.
     pub rate: Decimal,
+    /// On the deal line (the default), on each payment, or when the row is paid in full (§9.1).
+    pub pay_on: PayOn,
 }
 
 /// The keys a `percent` rule may have besides `id`, `kind`, `when` and `cap`.
-pub const KEYS: &[&str] = &["rate", "modifiers"];
+pub const KEYS: &[&str] = &["rate", "modifiers", "pay_on", "for_months"];
 
 /// Only the period's own rows.
 pub const HISTORY: super::History = super::PERIOD_ONLY;
 
 pub(crate) fn parse(t: &Tbl) -> Result<Config, Bad> {
+    let pay_on = crate::engine::payments::parse(t, true);
     let rate = t.require("rate", rate)?;
-    Ok(Config { rate })
+    Ok(Config {
+        rate,
+        pay_on: pay_on?,
+    })
 }
 
 pub fn evaluate(rule: &Rule, config: &Config, ctx: &PartnerCtx) -> Result<RuleOutput> {
@@ -153,7 +160,10 @@ multiplier = "1.25"
         ));
         assert_eq!(
             ok.rules[0].kind,
-            RuleKind::Percent(Config { rate: d("0.07") })
+            RuleKind::Percent(Config {
+                rate: d("0.07"),
+                pay_on: PayOn::Close
+            })
         );
         let errors = parse_errors(
             r#"[program]
