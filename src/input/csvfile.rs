@@ -2,7 +2,8 @@
 //! value, and a SHA-256 of the bytes taken while streaming (for the manifest) so no file is read twice.
 
 use crate::digest::HashingReader;
-use crate::error::{Error, Result};
+use super::header::{Col, ColumnRef, Columns, Header, HeaderSpec};
+use crate::error::{Error, Result, RowErrors};
 use crate::model::money::{is_plain_decimal, parse_decimal};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -144,6 +145,9 @@ pub struct CsvFile {
     required_fields: Vec<usize>,
     /// The file's size in bytes, for sizing tables up front.
     pub bytes: u64,
+    /// The bad rows found so far (malformed ones, and those the loader rejects): [`CsvFile::finish`]
+    /// reports them all.
+    errors: RowErrors,
 }
 
 impl CsvFile {
@@ -165,121 +169,34 @@ impl CsvFile {
             .flexible(true)
             .delimiter(dialect.delimiter)
             .from_reader(reader);
-        let headers = reader
+        let cells = reader
             .headers()
             .map_err(|e| malformed(&file_label, e))?
             .clone();
-        let mut columns = Columns {
-            exact: Vec::new(),
-            loose: Vec::new(),
-            fields: headers.len(),
+        let spec = HeaderSpec {
+            file: &file_label,
+            input: dialect.input,
+            required,
+            map: &dialect.columns,
+            map_label: &dialect.columns_file,
+            delimiter: dialect.delimiter,
         };
-        for (i, name) in headers.iter().enumerate() {
-            let name = name.trim_start_matches('\u{feff}').trim();
-            if columns.exact.iter().any(|(n, _)| n == name) {
-                return Err(Error::Input {
-                    file: file_label,
-                    line: 1,
-                    column: name.to_string(),
-                    value: name.to_string(),
-                    message: "column appears twice in the header".into(),
-                });
-            }
-            columns.exact.push((name.to_string(), i));
-            // `Deal ID` or ` Deal-Id ` also find `deal_id`, when no header is exactly that.
-            columns.loose.push((header_key(name), i));
+        let header = super::header::resolve(&cells, &spec)?;
+        let stages = super::header::unhandled_stages(&header, dialect.input, &[], &[]);
+        if !stages.is_empty() {
+            return Err(super::stages::stage_error(
+                path,
+                &spec,
+                0,
+                &header.names,
+                &stages,
+            ));
         }
-        // `--columns`: the file's own header names for payline's columns, before anything else.
-        for (column, header) in &dialect.columns {
-            let Some(index) = columns.index(header) else {
-                return Err(Error::Input {
-                    file: file_label,
-                    line: 1,
-                    column: column.clone(),
-                    value: headers.iter().collect::<Vec<_>>().join(","),
-                    message: format!(
-                        "{} maps `{column}` to the header `{header}`, which this file does not have",
-                        dialect.columns_file
-                    ),
-                });
-            };
-            columns.exact.retain(|(n, _)| n != column);
-            columns.exact.insert(0, (column.clone(), index));
-        }
-        // Each of the input's columns found only by a loose match is named (never silently read),
-        // and one that loosely matches two headers is refused.
-        let known = INPUT_COLUMNS
-            .iter()
-            .find(|(input, _)| *input == dialect.input)
-            .map_or(required, |(_, known)| *known);
-        let mut loose_headers = Vec::new();
-        for column in known {
-            if columns.exact.iter().any(|(n, _)| n == column) {
-                continue;
-            }
-            let matches: Vec<usize> = columns.loose_matches(column).collect();
-            match matches.as_slice() {
-                [] => {}
-                [i] => loose_headers.push((
-                    headers[*i]
-                        .trim_start_matches('\u{feff}')
-                        .trim()
-                        .to_string(),
-                    (*column).to_string(),
-                )),
-                several => {
-                    let names: Vec<String> = several
-                        .iter()
-                        .map(|i| format!("`{}`", headers[*i].trim()))
-                        .collect();
-                    return Err(Error::Input {
-                        file: file_label,
-                        line: 1,
-                        column: (*column).to_string(),
-                        value: headers.iter().collect::<Vec<_>>().join(","),
-                        message: format!(
-                            "the headers {} could each be `{column}`: rename all but one, or map it with --columns",
-                            names.join(" and ")
-                        ),
-                    });
-                }
-            }
-        }
-        let missing: Vec<&str> = required
-            .iter()
-            .copied()
-            .filter(|col| columns.index(col).is_none())
-            .collect();
-        if !missing.is_empty() {
-            let mut message = if missing.len() == 1 {
-                "required column is missing from the header".to_string()
-            } else {
-                format!(
-                    "{} required columns are missing from the header",
-                    missing.len()
-                )
-            };
-            // A European Excel export separates cells with `;` (a tab for "text" exports).
-            if let [only] = headers.iter().collect::<Vec<_>>().as_slice()
-                && dialect.delimiter == b','
-                && let Some(separator) = [';', '\t', '|'].into_iter().find(|c| only.contains(*c))
-            {
-                let (shown, option) = match separator {
-                    '\t' => ("tabs".to_string(), "tab".to_string()),
-                    c => (format!("`{c}`"), format!("'{c}'")),
-                };
-                message.push_str(&format!(
-                    "; the header is a single cell split by {shown}: the file looks {shown}-separated; pass --delimiter {option} (or `delimiter` in its --columns table)"
-                ));
-            }
-            return Err(Error::Input {
-                file: file_label,
-                line: 1,
-                column: missing.join(", "),
-                value: headers.iter().collect::<Vec<_>>().join(","),
-                message,
-            });
-        }
+        let Header {
+            columns,
+            loose: loose_headers,
+            ..
+        } = header;
         let required_fields = required.iter().filter_map(|c| columns.index(c)).collect();
         Ok(CsvFile {
             file: file_label,
@@ -295,6 +212,7 @@ impl CsvFile {
             footer_line: None,
             required_fields,
             bytes,
+            errors: RowErrors::new(),
         })
     }
 
@@ -338,7 +256,7 @@ impl CsvFile {
                         continue;
                     }
                     if self.record.len() != self.columns.len() {
-                        return Err(Error::Malformed {
+                        self.errors.push(Error::Malformed {
                             file: self.file.clone(),
                             line,
                             message: format!(
@@ -347,6 +265,7 @@ impl CsvFile {
                                 self.columns.len()
                             ),
                         });
+                        continue;
                     }
                     self.rows += 1;
                     return Ok(Some(Row {
@@ -357,6 +276,11 @@ impl CsvFile {
                     }));
                 }
                 Ok(false) => return Ok(None),
+                // A row that is not UTF-8 is one bad row; the reader goes on with the next.
+                Err(e) if matches!(e.kind(), csv::ErrorKind::Utf8 { .. }) => {
+                    let error = self.reader.get_mut().malformed(&self.file, e);
+                    self.errors.push(error);
+                }
                 Err(e) => {
                     return Err(self.reader.get_mut().malformed(&self.file, e));
                 }
@@ -384,9 +308,16 @@ impl CsvFile {
         self.footer.as_ref()
     }
 
-    /// Reads to the end (so every byte is hashed) and returns what the manifest records.
+    /// Records a bad row: the loader goes on, and [`CsvFile::finish`] reports every one.
+    pub fn reject(&mut self, error: Error) {
+        self.errors.push(error);
+    }
+
+    /// Reads to the end (so every byte is hashed) and returns what the manifest records, or every
+    /// bad row found.
     pub fn finish(mut self) -> Result<FileDigest> {
         while self.next_row()?.is_some() {}
+        std::mem::take(&mut self.errors).finish()?;
         let rows = self.rows;
         let inner = self.reader.into_inner().into_inner();
         Ok(FileDigest {
@@ -402,13 +333,16 @@ impl CsvFile {
     }
 }
 
+/// A row that is not UTF-8: most often a file Excel on Windows saved as "CSV (Comma delimited)".
+pub const NOT_UTF8: &str = "row is not valid UTF-8: the file is in another encoding; Excel on Windows saves \"CSV (Comma delimited)\" as Windows-1252: declare `encoding = \"windows-1252\"` in its import map (or save it as \"CSV UTF-8\")";
+
 pub(crate) fn malformed(file: &str, e: csv::Error) -> Error {
     let line = e.position().map(|p| p.line()).unwrap_or(0);
     let message = match e.kind() {
         csv::ErrorKind::UnequalLengths {
             expected_len, len, ..
         } => format!("row has {len} fields but the header has {expected_len}"),
-        csv::ErrorKind::Utf8 { .. } => "row is not valid UTF-8".to_string(),
+        csv::ErrorKind::Utf8 { .. } => NOT_UTF8.to_string(),
         _ => e.to_string(),
     };
     Error::Malformed {
@@ -478,102 +412,6 @@ pub fn is_blank_row(row: &[u8], delimiter: u8) -> bool {
 
 fn is_blank_byte(b: u8) -> bool {
     b == b' ' || b == b'\t'
-}
-
-/// How a header name is matched: lower case, and every run of spaces or punctuation one `_`, so an
-/// export's `Deal ID`, `Close-Date` or ` Partner Id ` finds `deal_id`, `close_date`, `partner_id`.
-pub fn header_key(name: &str) -> String {
-    let mut key = String::with_capacity(name.len());
-    for c in name.trim_start_matches('\u{feff}').trim().chars() {
-        if c.is_alphanumeric() {
-            key.extend(c.to_lowercase());
-        } else if !key.is_empty() && !key.ends_with('_') {
-            key.push('_');
-        }
-    }
-    while key.ends_with('_') {
-        key.pop();
-    }
-    key
-}
-
-/// A file's header: each name as written (and `--columns` aliases first), the same as
-/// [`header_key`] makes it, and the header's field count (an alias adds a name, not a field).
-pub struct Columns {
-    exact: Vec<(String, usize)>,
-    loose: Vec<(String, usize)>,
-    fields: usize,
-}
-
-impl Columns {
-    /// The number of fields in the header.
-    pub fn len(&self) -> usize {
-        self.fields
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.fields == 0
-    }
-
-    fn loose_matches<'a>(&'a self, name: &str) -> impl Iterator<Item = usize> + 'a {
-        let key = header_key(name);
-        self.loose
-            .iter()
-            .filter(move |(k, _)| *k == key)
-            .map(|(_, i)| *i)
-    }
-
-    /// The field of column `name`: the header written exactly so, else the one header that matches
-    /// it ignoring case, spaces and punctuation.
-    fn index(&self, name: &str) -> Option<usize> {
-        if let Some((_, i)) = self.exact.iter().find(|(n, _)| n == name) {
-            return Some(*i);
-        }
-        let mut matches = self.loose_matches(name);
-        match (matches.next(), matches.next()) {
-            (Some(i), None) => Some(i),
-            _ => None,
-        }
-    }
-}
-
-/// How a loader names a column: by name (looked up in the header for each cell, fine for small
-/// files), or as a [`Col`] resolved once per file for the deal stream's hot path.
-pub trait ColumnRef: Copy {
-    fn index(self, columns: &Columns) -> Option<usize>;
-    fn name(&self) -> &str;
-}
-
-impl ColumnRef for &str {
-    fn index(self, columns: &Columns) -> Option<usize> {
-        columns.index(self)
-    }
-    fn name(&self) -> &str {
-        self
-    }
-}
-
-/// A column resolved against a file's header ([`CsvFile::column`]).
-#[derive(Debug, Clone, Copy)]
-pub struct Col {
-    name: &'static str,
-    index: Option<usize>,
-}
-
-impl Col {
-    /// The column's field in the header, if the file has it.
-    pub(crate) fn field(self) -> Option<usize> {
-        self.index
-    }
-}
-
-impl ColumnRef for Col {
-    fn index(self, _: &Columns) -> Option<usize> {
-        self.index
-    }
-    fn name(&self) -> &str {
-        self.name
-    }
 }
 
 /// Parses `YYYY-MM-DD` exactly (the only date form the spec allows), without a format-string parser

@@ -4,16 +4,18 @@ pub mod adjustments;
 mod csvfile;
 pub mod deals;
 pub mod fx;
+pub mod header;
 pub mod ledger;
 pub mod others;
 pub mod partners;
+pub mod stages;
 
 pub use crate::digest::{HashingReader, sha256_file};
 pub use adjustments::load_adjustments;
 pub use csvfile::{
-    Col, ColumnMap, ColumnRef, Columns, CsvFile, Dialect, FileDigest, INPUT_COLUMNS, Row,
-    header_key, load_column_map, parse_delimiter,
+    ColumnMap, CsvFile, Dialect, FileDigest, INPUT_COLUMNS, Row, load_column_map, parse_delimiter,
 };
+pub use header::{Col, ColumnRef, Columns, header_key};
 pub use deals::{
     DealData, DealPlan, DealsRead, LoadOptions, PriorCounts, WindowTotals, load_deals,
     load_deals_with,
