@@ -130,6 +130,8 @@ pub enum WarningCode {
     AdjustmentNotApplied,
     /// A pending line whose deal row is no longer in deals.csv: kept pending (SPEC §8.2).
     PendingDealMissing,
+    /// A run without `--ledger` beside this program's batch of the previous period (SPEC §7).
+    PreviousBatchNotUsed,
 }
 
 impl Warning {

@@ -160,6 +160,7 @@ fn run_period(dir: &Path, period: &str, ledger: Option<PathBuf>) -> PathBuf {
         allow_program_change: false,
         columns: None,
         delimiter: None,
+        ..DataPaths::default()
     };
     let period_value = Period::parse(period).unwrap();
     if let Err(e) = run(

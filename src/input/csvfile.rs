@@ -3,6 +3,7 @@
 
 use crate::digest::HashingReader;
 use super::header::{Col, ColumnRef, Columns, Header, HeaderSpec};
+use super::trailer::{Shape, Trailer, find_trailer};
 use crate::error::{Error, Result, RowErrors};
 use crate::model::money::{is_plain_decimal, parse_decimal};
 use chrono::NaiveDate;
@@ -18,7 +19,8 @@ pub struct FileDigest {
     /// (header, column): the run names them in a warning.
     #[serde(skip)]
     pub loose_headers: Vec<(String, String)>,
-    /// A totals row at the end of the file, skipped: (its line, its text), for a warning.
+    /// A report's trailer at the end of the file, skipped: (its first row's line, what it holds),
+    /// for a warning.
     #[serde(skip)]
     pub footer: Option<(u64, String)>,
     pub path: String,
@@ -138,11 +140,9 @@ pub struct CsvFile {
     pub rows: u64,
     /// Headers found only by a loose match, as (header, column) (see [`FileDigest`]).
     pub loose_headers: Vec<(String, String)>,
-    /// The file's totals row, if its last row is one (see [`find_footer`]), and once skipped, its line.
-    footer: Option<(u64, Vec<u8>)>,
-    pub footer_line: Option<u64>,
-    /// The fields of the required columns.
-    required_fields: Vec<usize>,
+    /// The file's trailer, if it has one (see [`find_trailer`]), and once reached, its first row's line.
+    trailer: Option<Trailer>,
+    pub trailer_line: Option<u64>,
     /// The file's size in bytes, for sizing tables up front.
     pub bytes: u64,
     /// The bad rows found so far (malformed ones, and those the loader rejects): [`CsvFile::finish`]
@@ -197,7 +197,16 @@ impl CsvFile {
             loose: loose_headers,
             ..
         } = header;
-        let required_fields = required.iter().filter_map(|c| columns.index(c)).collect();
+        let keys: Vec<usize> = required.iter().filter_map(|c| columns.index(c)).collect();
+        // Only a user's export has a trailer; payline's own files (the ledger) never do.
+        let shape = Shape {
+            delimiter: dialect.delimiter,
+            fields: columns.len(),
+            keys: &keys,
+        };
+        let trailer = (!dialect.input.is_empty())
+            .then(|| find_trailer(path, reader.position().byte(), &shape))
+            .flatten();
         Ok(CsvFile {
             file: file_label,
             reader,
@@ -205,12 +214,8 @@ impl CsvFile {
             record: csv::StringRecord::new(),
             rows: 0,
             loose_headers,
-            // Only a user's export has a totals row; payline's own files (the ledger) never do.
-            footer: (!dialect.input.is_empty())
-                .then(|| find_footer(path, dialect.delimiter))
-                .flatten(),
-            footer_line: None,
-            required_fields,
+            trailer,
+            trailer_line: None,
             bytes,
             errors: RowErrors::new(),
         })
@@ -251,8 +256,8 @@ impl CsvFile {
                     }
                     let start = self.record.position().map(|p| p.byte()).unwrap_or(0);
                     let line = self.reader.get_mut().line_of(start);
-                    if self.is_footer_row() {
-                        self.footer_line = Some(line);
+                    if self.in_trailer() {
+                        self.trailer_line.get_or_insert(line);
                         continue;
                     }
                     if self.record.len() != self.columns.len() {
@@ -288,24 +293,16 @@ impl CsvFile {
         }
     }
 
-    /// Whether the record just read is the file's totals row: its text is the footer's and it is the
-    /// file's last row that is not all empty cells (nothing but such rows follow it in the file).
-    fn is_footer_row(&self) -> bool {
-        // A totals row leaves a key column empty; a real row whose first cell reads `Total` does not.
-        let lacks_a_key = || {
-            self.required_fields
-                .iter()
-                .any(|&i| self.record.get(i).is_none_or(|c| c.trim().is_empty()))
-        };
-        self.footer
+    /// Whether the record just read is part of the file's trailer.
+    fn in_trailer(&self) -> bool {
+        self.trailer
             .as_ref()
-            .is_some_and(|(offset, _)| self.reader.get_ref().counted_offset == *offset)
-            && lacks_a_key()
+            .is_some_and(|t| self.reader.get_ref().counted_offset >= t.offset)
     }
 
-    /// The file's totals row, if its last row is one: (its first byte, its text).
-    pub fn footer(&self) -> Option<&(u64, Vec<u8>)> {
-        self.footer.as_ref()
+    /// The file's trailer, if it has one.
+    pub fn trailer(&self) -> Option<&Trailer> {
+        self.trailer.as_ref()
     }
 
     /// Records a bad row: the loader goes on, and [`CsvFile::finish`] reports every one.
@@ -323,9 +320,9 @@ impl CsvFile {
         Ok(FileDigest {
             loose_headers: self.loose_headers,
             footer: self
-                .footer_line
-                .zip(self.footer.as_ref())
-                .map(|(line, (_, text))| (line, String::from_utf8_lossy(text).into_owned())),
+                .trailer_line
+                .zip(self.trailer.as_ref())
+                .map(|(line, t)| (line, t.description.clone())),
             path: self.file,
             sha256: inner.sha256(),
             rows: Some(rows),
@@ -358,45 +355,6 @@ pub fn is_footer_label(first_cell: &str) -> bool {
     let word = first.split([':', ' ']).next().unwrap_or("");
     first.starts_with("grand total")
         || ["total", "totals", "subtotal", "subtotals", "count", "sum"].contains(&word)
-}
-
-/// A CRM report's totals row at the end of a file: the last row that is not all empty cells, when
-/// its first cell names totals. Found from the file's last 64 KiB (the footer's own line, without
-/// its line break), so the row can be skipped — and named in a warning — as the file streams.
-pub fn find_footer(path: &Path, delimiter: u8) -> Option<(u64, Vec<u8>)> {
-    use std::io::{Read, Seek, SeekFrom};
-    let mut file = File::open(path).ok()?;
-    let len = file.metadata().ok()?.len();
-    let start = len.saturating_sub(64 * 1024);
-    file.seek(SeekFrom::Start(start)).ok()?;
-    let mut tail = Vec::new();
-    file.read_to_end(&mut tail).ok()?;
-    let blank = |line: &[u8]| {
-        line.iter()
-            .all(|&b| b == delimiter || b == b'\r' || is_blank_byte(b))
-    };
-    let mut end = tail.len();
-    let mut line_start;
-    // Walk back over trailing blank rows to the last row with content.
-    loop {
-        line_start = memchr::memrchr(b'\n', &tail[..end]).map_or(0, |i| i + 1);
-        if !blank(&tail[line_start..end]) || line_start == 0 {
-            break;
-        }
-        end = line_start - 1;
-    }
-    // The header itself, or a tail that starts mid-line, is never a footer.
-    if line_start == 0 {
-        return None;
-    }
-    let last = &tail[line_start..end];
-    let last = last.strip_suffix(b"\r").unwrap_or(last);
-    if memchr::memchr(b'"', last).is_some() {
-        return None;
-    }
-    let first = last.split(|&b| b == delimiter).next()?;
-    let offset = start + u64::try_from(line_start).ok()?;
-    is_footer_label(std::str::from_utf8(first).ok()?).then(|| (offset, last.to_vec()))
 }
 
 /// A cell of a row of empty cells: nothing but spaces and tabs (the same test in every reader, so a
@@ -521,7 +479,7 @@ impl<'a> Row<'a> {
         let mut message = message.into();
         if self.looks_like_a_footer() {
             message.push_str(
-                "; this row looks like a report's totals row, and only the file's last row is skipped as one: export without totals, or delete the row",
+                "; this row looks like a report's totals row, which is skipped only as part of the report's trailer at the end of the file: export without totals, or delete the row",
             );
         }
         Error::Input {
@@ -731,6 +689,19 @@ pub const INPUT_COLUMNS: &[(&str, &[&str])] = &[
         ],
     ),
 ];
+
+/// The columns each input's loader requires.
+pub fn required_columns(input: &str) -> &'static [&'static str] {
+    match input {
+        "partners" => &["partner_id", "name", "type"],
+        "deals" => &["deal_id", "partner_id", "closed_on", "amount"],
+        "activities" => &["partner_id", "activity", "occurred_on"],
+        "claims" => &["claim_id", "partner_id", "fund", "amount", "status"],
+        "fx" => &["date", "currency", "rate"],
+        "adjustments" => super::adjustments::ADJUSTMENT_COLUMNS,
+        _ => &[],
+    }
+}
 
 /// One input's table of a `--columns` map.
 pub struct ColumnMap {

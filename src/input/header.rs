@@ -92,13 +92,6 @@ pub struct Col {
     pub(crate) index: Option<usize>,
 }
 
-impl Col {
-    /// The column's field in the header, if the file has it.
-    pub(crate) fn field(self) -> Option<usize> {
-        self.index
-    }
-}
-
 impl ColumnRef for Col {
     fn index(self, _: &Columns) -> Option<usize> {
         self.index

@@ -183,7 +183,11 @@ fn chain_error(dir: &Path, problems: Vec<String>) -> Error {
 pub fn open_ledger(dir: &Path, link: ChainLink, period: &Period) -> Result<PreviousBatch> {
     let shown = dir.display();
     let refuse = |problem: String| Error::Chain(vec![problem]);
-    let meta = std::fs::metadata(dir).map_err(|e| Error::io("read", dir, e))?;
+    let meta = std::fs::metadata(dir).map_err(|e| {
+        refuse(format!(
+            "--ledger {shown}: cannot read it ({e}); give the previous period's --out directory"
+        ))
+    })?;
     if !meta.is_dir() {
         return Err(refuse(format!(
             "--ledger {shown} is not a directory: give the previous period's --out directory"

@@ -5,15 +5,19 @@ mod csvfile;
 pub mod deals;
 pub mod fx;
 pub mod header;
+pub mod import;
 pub mod ledger;
 pub mod others;
 pub mod partners;
+pub mod sources;
 pub mod stages;
+pub mod trailer;
 
 pub use crate::digest::{HashingReader, sha256_file};
 pub use adjustments::load_adjustments;
 pub use csvfile::{
     ColumnMap, CsvFile, Dialect, FileDigest, INPUT_COLUMNS, Row, load_column_map, parse_delimiter,
+    required_columns,
 };
 pub use header::{Col, ColumnRef, Columns, header_key};
 pub use deals::{
@@ -26,7 +30,7 @@ pub use ledger::{
     load_ledger, open_ledger, refuse_ledger,
 };
 pub use others::{ClaimFunds, load_activities, load_claims};
-pub use partners::{PartnerSet, load_partners, load_partners_as};
+pub use partners::{PartnerRefs, PartnerSet, load_partners, load_partners_as, load_partners_with};
 
 // The records the loaders produce live in the bottom `model` module; re-exported for the loaders' users.
 pub use crate::model::{

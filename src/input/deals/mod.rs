@@ -276,23 +276,8 @@ struct Ctx<'a> {
     /// Accumulate window sums across blocks in arrival order (one thread: file order).
     sequential: bool,
     dialect: &'a super::Dialect,
-    /// The file's totals row, if its last row is one: (its first byte, its text).
-    footer: Option<u64>,
-}
-
-impl Ctx<'_> {
-    /// Whether a row (its fields by index) has an empty deal_id, partner_id, closed_on or amount: a
-    /// totals row does; a real deal whose id happens to read `Total` does not.
-    fn lacks_a_key<'b>(&self, field: impl Fn(usize) -> Option<&'b [u8]>) -> bool {
-        let col = &self.col;
-        [col.deal_id, col.partner_id, col.closed_on, col.amount]
-            .into_iter()
-            .any(|c| {
-                c.field()
-                    .and_then(&field)
-                    .is_none_or(|f| f.trim_ascii().is_empty())
-            })
-    }
+    /// The first byte of the file's trailer, if it has one: every row from there on is skipped.
+    trailer: Option<u64>,
 }
 
 struct Block {
@@ -323,7 +308,7 @@ enum Stop {
 #[derive(Default)]
 struct BlockOut {
     seq: usize,
-    /// The line of the file's totals row, when this block held it (skipped).
+    /// The line of the first row of the file's trailer, when this block reached it (skipped).
     footer_line: Option<u64>,
     /// The block's length in bytes.
     bytes: u64,
@@ -421,8 +406,8 @@ fn load_pass(
     let digest = FileDigest {
         loose_headers: csv.loose_headers.clone(),
         footer: footer_line
-            .zip(csv.footer())
-            .map(|(line, (_, text))| (line, String::from_utf8_lossy(text).into_owned())),
+            .zip(csv.trailer())
+            .map(|(line, t)| (line, t.description.clone())),
         path: csv.file.clone(),
         sha256,
         rows: Some(data.rows),
@@ -482,7 +467,7 @@ impl<'a> Ctx<'a> {
             partner_table: PartnerTable::new(partners),
             sequential,
             dialect: &options.dialect,
-            footer: csv.footer().map(|(offset, _)| *offset),
+            trailer: csv.trailer().map(|t| t.offset),
         })
     }
 }

@@ -190,16 +190,13 @@ fn parse_unquoted(ctx: &Ctx, block: &Block, acc: &mut Acc, out: &mut BlockOut) {
         } else {
             pos = end;
         }
-        // The file's totals row (its last row, found before the stream, with a key cell empty as a
-        // totals row has): skipped, and named.
-        if ctx.footer == Some(record_offset)
-            && ctx.lacks_a_key(|i| bytes.split(|&c| c == ctx.dialect.delimiter).nth(i))
-        {
-            out.footer_line = Some(record_line);
-            continue;
-        }
         // A row of empty cells (Excel's trailing `,,,,`) is skipped, as `CsvFile` skips it.
         if is_blank_row(bytes, ctx.dialect.delimiter) {
+            continue;
+        }
+        // The file's trailer (found before the stream): skipped, and its first row named.
+        if ctx.trailer.is_some_and(|t| record_offset >= t) {
+            out.footer_line.get_or_insert(record_line);
             continue;
         }
         out.rows += 1;
@@ -266,10 +263,11 @@ fn parse_quoted(ctx: &Ctx, block: &Block, acc: &mut Acc, out: &mut BlockOut) {
         }
         let start = bytes.position().map_or(0, |p| p.byte());
         let line = reader.get_mut().line_of(start);
-        if ctx.footer == Some(block.offset + reader.get_ref().counted_offset)
-            && ctx.lacks_a_key(|i| bytes.get(i))
+        if ctx
+            .trailer
+            .is_some_and(|t| block.offset + reader.get_ref().counted_offset >= t)
         {
-            out.footer_line = Some(line);
+            out.footer_line.get_or_insert(line);
             continue;
         }
         out.rows += 1;
