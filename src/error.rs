@@ -132,6 +132,9 @@ pub enum WarningCode {
     PendingDealMissing,
     /// A run without `--ledger` beside this program's batch of the previous period (SPEC §7).
     PreviousBatchNotUsed,
+    /// A deal's customer_type that no rule names but that looks like one a rule names (`New
+    /// Customer` beside `new`): an export's own word an import map should translate.
+    ValueNamedByNoRule,
 }
 
 impl Warning {

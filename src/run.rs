@@ -67,8 +67,11 @@ impl DataPaths {
             given.push((input.as_deref(), path));
         }
         let mut maps = BTreeMap::new();
-        for (input, path) in given {
-            for map in crate::input::import::load_map(path, input)? {
+        for (i, (input, path)) in given.into_iter().enumerate() {
+            for mut map in crate::input::import::load_map(path, input)? {
+                if i == 0 && self.columns.is_some() {
+                    map.label = format!("--columns {}", path.display());
+                }
                 let label = map.label.clone();
                 if let Some(first) = maps.insert(map.input, map) {
                     return Err(Error::Refused(format!(

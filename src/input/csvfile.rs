@@ -182,12 +182,26 @@ impl CsvFile {
             delimiter: dialect.delimiter,
         };
         let header = super::header::resolve(&cells, &spec)?;
+        let keys: Vec<usize> = required
+            .iter()
+            .filter_map(|c| header.columns.index(c))
+            .collect();
+        // Only a user's export has a trailer; payline's own files (the ledger) never do.
+        let shape = Shape {
+            delimiter: dialect.delimiter,
+            fields: header.names.len(),
+            keys: &keys,
+        };
+        let trailer = (!dialect.input.is_empty())
+            .then(|| find_trailer(path, reader.position().byte(), &shape))
+            .flatten();
         let stages = super::header::unhandled_stages(&header, dialect.input, &[], &[]);
         if !stages.is_empty() {
+            let end = trailer.as_ref().map(|t| t.offset);
             return Err(super::stages::stage_error(
                 path,
                 &spec,
-                0,
+                (0, end),
                 &header.names,
                 &stages,
             ));
@@ -197,16 +211,6 @@ impl CsvFile {
             loose: loose_headers,
             ..
         } = header;
-        let keys: Vec<usize> = required.iter().filter_map(|c| columns.index(c)).collect();
-        // Only a user's export has a trailer; payline's own files (the ledger) never do.
-        let shape = Shape {
-            delimiter: dialect.delimiter,
-            fields: columns.len(),
-            keys: &keys,
-        };
-        let trailer = (!dialect.input.is_empty())
-            .then(|| find_trailer(path, reader.position().byte(), &shape))
-            .flatten();
         Ok(CsvFile {
             file: file_label,
             reader,

@@ -270,6 +270,11 @@ fn missing_columns(columns: &Columns, names: &[String], spec: &HeaderSpec) -> Re
             b'\t' => ("tabs".to_string(), "tab".to_string()),
             c => (format!("`{}`", char::from(c)), format!("'{}'", char::from(c))),
         };
+        let option = if spec.input.is_empty() {
+            option
+        } else {
+            format!("{}={option}", spec.input)
+        };
         message.push_str(&format!(
             "; the header is a single cell split by {shown}: the file looks {shown}-separated; pass --delimiter {option} (or `delimiter` in its import map)"
         ));

@@ -20,21 +20,24 @@ pub struct Distinct {
 const SHOWN: usize = 25;
 
 /// The distinct values (trimmed) of each of `fields`, by value, of a UTF-8 CSV whose header follows
-/// `skip_lines` lines. Rows of empty cells are not counted.
+/// `skip_lines` lines, up to byte `end` (the file's trailer). Rows of empty cells are not counted.
 pub fn distinct_values(
     path: &Path,
     delimiter: u8,
     skip_lines: u64,
     fields: &[usize],
+    end: Option<u64>,
 ) -> Result<Vec<Vec<Distinct>>> {
     let file = std::fs::File::open(path).map_err(|e| Error::io("read", path, e))?;
     let mut reader = std::io::BufReader::new(file);
     let mut line = Vec::new();
+    let mut skipped = 0u64;
     for _ in 0..skip_lines {
         line.clear();
-        reader
+        let n = reader
             .read_until(b'\n', &mut line)
             .map_err(|e| Error::io("read", path, e))?;
+        skipped += u64::try_from(n).unwrap_or(0);
     }
     let tracker = super::csvfile::LineTracker::starting_at(reader, skip_lines + 1);
     let mut csv = csv::ReaderBuilder::new()
@@ -50,6 +53,9 @@ pub fn distinct_values(
         }
         let start = record.position().map_or(0, |p| p.byte());
         let line = csv.get_mut().line_of(start);
+        if end.is_some_and(|end| skipped + csv.get_ref().counted_offset >= end) {
+            break;
+        }
         for (values, &field) in found.iter_mut().zip(fields) {
             let cell = record.get(field).unwrap_or_default();
             let value = String::from_utf8_lossy(cell).trim().to_string();
@@ -118,11 +124,11 @@ pub fn suggested_status(value: &str) -> Option<&'static str> {
 pub fn stage_error(
     path: &Path,
     spec: &HeaderSpec,
-    skip_lines: u64,
+    (skip_lines, end): (u64, Option<u64>),
     names: &[String],
     fields: &[usize],
 ) -> Error {
-    let values = match distinct_values(path, spec.delimiter, skip_lines, fields) {
+    let values = match distinct_values(path, spec.delimiter, skip_lines, fields, end) {
         Ok(v) => v,
         Err(e) => return e,
     };

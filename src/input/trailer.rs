@@ -110,9 +110,15 @@ pub fn find_trailer(path: &Path, data_start: u64, shape: &Shape) -> Option<Trail
     })?;
     let trailer_lines = &lines[suffix_start + begin..];
     let kinds = &kinds[begin..];
+    // Blank lines after the trailer's last content are nothing to mention.
+    let described = kinds.len() - kinds.iter().rev().take_while(|k| **k == Kind::Blank).count();
     Some(Trailer {
         offset: start + u64::try_from(trailer_lines[0].0).ok()?,
-        description: describe(trailer_lines, kinds, shape.delimiter),
+        description: describe(
+            &trailer_lines[..described],
+            &kinds[..described],
+            shape.delimiter,
+        ),
     })
 }
 

@@ -364,6 +364,7 @@ fn load_program(
         None => LedgerData::default(),
     };
     warnings.extend(reading_warnings(&digests));
+    warnings.extend(unnamed_customer_types(program, &shared.deals));
     Ok(Loaded {
         // Set by the caller: the last program takes the loaded set itself.
         partners: PartnerSet::default(),
@@ -395,6 +396,54 @@ fn reading_warnings(digests: &BTreeMap<String, FileDigest>) -> Vec<Warning> {
                 format!(
                     "{}: header `{header}` is read as column `{column}` (it matches ignoring case, spaces and punctuation); name it in an import map to make that explicit",
                     digest.path
+                ),
+            ));
+        }
+    }
+    warnings
+}
+
+/// The period's customer types that no rule, modifier or milestone names, but that look like one
+/// they name (`New Customer` or `newbusiness` beside `new`, `NEW`): the rules silently pay them
+/// nothing, and a value map in the import map is almost always what was meant.
+fn unnamed_customer_types(program: &Program, deals: &DealData) -> Vec<Warning> {
+    let named: std::collections::BTreeSet<&str> = program
+        .rules
+        .iter()
+        .flat_map(|r| std::iter::once(&r.when).chain(r.modifiers.iter().map(|m| &m.when)))
+        .filter_map(|w| w.customer_type.as_ref())
+        .flatten()
+        .map(String::as_str)
+        .collect();
+    let mut rows: BTreeMap<&str, usize> = BTreeMap::new();
+    for deal in &deals.current {
+        if let Some(value) = deal.customer_type.as_deref() {
+            *rows.entry(value).or_default() += 1;
+        }
+    }
+    let squash = |text: &str| -> String {
+        text.chars()
+            .filter(char::is_ascii_alphanumeric)
+            .map(|c| c.to_ascii_lowercase())
+            .collect()
+    };
+    let mut warnings = Vec::new();
+    for (value, n) in rows {
+        if named.contains(value) {
+            continue;
+        }
+        let key = squash(value);
+        let words: Vec<String> = value.split(|c: char| !c.is_alphanumeric()).map(squash).collect();
+        let like = named.iter().find(|w| {
+            let w = squash(w);
+            !w.is_empty() && (key.starts_with(&w) || words.contains(&w))
+        });
+        if let Some(like) = like {
+            warnings.push(Warning::new(
+                WarningCode::ValueNamedByNoRule,
+                format!(
+                    "customer_type `{value}` ({n} deal row{} in the period) is named by no rule, which name `{like}`: these rows pay no `{like}` rule; if it means `{like}`, add `\"{value}\" = \"{like}\"` to the import map's [deals.values.customer_type]",
+                    if n == 1 { "" } else { "s" }
                 ),
             ));
         }

@@ -89,17 +89,6 @@ pub fn import(path: &Path, label: &str, map: &InputMap, cx: &Context) -> Result<
     };
     let header = header::resolve(&record, &spec)?;
     let filters = filter_fields(&header, map, label)?;
-    let filtered: Vec<String> = map.filters.iter().map(|f| f.column.clone()).collect();
-    let stages = header::unhandled_stages(&header, cx.input, &map.ignore_columns, &filtered);
-    if !stages.is_empty() {
-        return Err(crate::input::stages::stage_error(
-            &decoded.path,
-            &spec,
-            map.skip_lines,
-            &header.names,
-            &stages,
-        ));
-    }
     let columns = out_columns(&header, map, cx, label)?;
     let keys: Vec<usize> = cx
         .required
@@ -115,6 +104,18 @@ pub fn import(path: &Path, label: &str, map: &InputMap, cx: &Context) -> Result<
         .trailer
         .then(|| find_trailer(&decoded.path, skipped + reader.position().byte(), &shape))
         .flatten();
+    let filtered: Vec<String> = map.filters.iter().map(|f| f.column.clone()).collect();
+    let stages = header::unhandled_stages(&header, cx.input, &map.ignore_columns, &filtered);
+    if !stages.is_empty() {
+        let end = trailer.as_ref().map(|t| t.offset);
+        return Err(crate::input::stages::stage_error(
+            &decoded.path,
+            &spec,
+            (map.skip_lines, end),
+            &header.names,
+            &stages,
+        ));
+    }
     let copy = tempfile::Builder::new()
         .prefix("payline-import-")
         .suffix(".csv")
