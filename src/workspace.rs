@@ -56,14 +56,17 @@ pub fn discover(given: Option<&Path>, disabled: bool) -> Result<Option<Workspace
     let Ok(mut dir) = std::env::current_dir() else {
         return Ok(None);
     };
+    // Named relative to the current directory (`payline.toml`, `../payline.toml`), so every path
+    // a message shows reads as the user would type it.
+    let mut relative = PathBuf::new();
     loop {
-        let candidate = dir.join(FILE_NAME);
-        if candidate.is_file() {
-            return load(&candidate).map(Some);
+        if dir.join(FILE_NAME).is_file() {
+            return load(&relative.join(FILE_NAME)).map(Some);
         }
         if !dir.pop() {
             return Ok(None);
         }
+        relative.push("..");
     }
 }
 

@@ -13,6 +13,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 /// An input as UTF-8: the file itself, or a decoded copy (removed when dropped).
+#[derive(Debug)]
 pub struct Decoded {
     pub path: PathBuf,
     pub copy: Option<tempfile::NamedTempFile>,
