@@ -6,7 +6,6 @@ use payline::period::Period;
 use payline::workspace::Given;
 use std::path::PathBuf;
 
-
 #[derive(Debug, Parser)]
 #[command(
     name = "payline",
@@ -171,7 +170,14 @@ pub struct DataArgs {
 }
 
 /// The inputs an `INPUT=` prefix may name.
-const INPUTS: [&str; 6] = ["partners", "deals", "activities", "claims", "fx", "adjustments"];
+const INPUTS: [&str; 6] = [
+    "partners",
+    "deals",
+    "activities",
+    "claims",
+    "fx",
+    "adjustments",
+];
 
 /// An input's name as the library names it.
 pub fn input_name(text: &str) -> &'static str {

@@ -249,7 +249,9 @@ impl RowErrors {
             e => {
                 // Full: the lowest lines are kept, whatever order they were found in.
                 self.more = self.more.saturating_add(1);
-                let highest = (0..self.errors.len()).rev().max_by_key(|&i| self.errors[i].line());
+                let highest = (0..self.errors.len())
+                    .rev()
+                    .max_by_key(|&i| self.errors[i].line());
                 if let Some(i) = highest
                     && e.line() < self.errors[i].line()
                 {
@@ -388,7 +390,10 @@ impl Error {
                 error["problems"] = serde_json::json!(problems);
             }
             Error::Rows { errors, more } => {
-                error["errors"] = errors.iter().map(|e| e.to_json()["error"].clone()).collect();
+                error["errors"] = errors
+                    .iter()
+                    .map(|e| e.to_json()["error"].clone())
+                    .collect();
                 error["more"] = serde_json::json!(more);
             }
             Error::Malformed { file, line, .. } => {

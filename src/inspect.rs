@@ -51,11 +51,7 @@ fn input_map(req: &Request) -> Result<InputMap> {
             maps.into_iter()
                 .find(|m| m.input == req.input)
                 .ok_or_else(|| {
-                    Error::Refused(format!(
-                        "{} has no [{}] table",
-                        path.display(),
-                        req.input
-                    ))
+                    Error::Refused(format!("{} has no [{}] table", path.display(), req.input))
                 })
         }
         None => Ok(InputMap::own_format(req.input)),
@@ -103,7 +99,10 @@ pub fn inspect(req: &Request) -> Result<Inspection> {
     Ok(Inspection {
         report: imported.report,
         partners: req.partners.as_deref().map(|p| p.display().to_string()),
-        problems: errors.iter().map(|e| e.to_json()["error"].clone()).collect(),
+        problems: errors
+            .iter()
+            .map(|e| e.to_json()["error"].clone())
+            .collect(),
         problem_text: errors.iter().map(Error::to_string).collect(),
         more_problems: more,
     })

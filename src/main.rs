@@ -217,7 +217,8 @@ fn execute(command: Command, workspace: &WorkspaceArgs) -> payline::Result<(u8, 
         Command::Diff(args) => {
             let ws = workspace.find()?;
             let given = args.data.given(None, None);
-            let resolved = payline::workspace::resolve(ws.as_ref(), &args.data.period, given, false)?;
+            let resolved =
+                payline::workspace::resolve(ws.as_ref(), &args.data.period, given, false)?;
             let top = if args.all { None } else { Some(args.top) };
             let report = payline::diff::diff(
                 &args.base,
@@ -320,7 +321,11 @@ fn inspect(args: cli::InspectArgs, workspace: &WorkspaceArgs) -> payline::Result
         .as_ref()
         .map(|w| payline::inspect::from_workspace(w, input, args.period.as_ref()))
         .unwrap_or_default();
-    let file = args.file.clone().or(ws_file).ok_or_else(|| missing("the file"))?;
+    let file = args
+        .file
+        .clone()
+        .or(ws_file)
+        .ok_or_else(|| missing("the file"))?;
     // The workspace's map belongs to the workspace's file only.
     let map = args
         .import
@@ -329,7 +334,10 @@ fn inspect(args: cli::InspectArgs, workspace: &WorkspaceArgs) -> payline::Result
     let ws_partners = ws
         .as_ref()
         .and_then(|w| payline::inspect::from_workspace(w, "partners", args.period.as_ref()).0);
-    let program = args.program.clone().or(ws.as_ref().and_then(|w| w.program.clone()));
+    let program = args
+        .program
+        .clone()
+        .or(ws.as_ref().and_then(|w| w.program.clone()));
     let currency = match program {
         Some(path) => payline::program::load(&path)?.currency,
         None => String::new(),

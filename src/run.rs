@@ -2,7 +2,9 @@
 
 use crate::engine::{self, Inputs, Outcome};
 use crate::error::{Error, Result};
-use crate::input::{Activity, Adjustment, Claim, DealData, FileDigest, FxTable, LedgerData, PartnerSet};
+use crate::input::{
+    Activity, Adjustment, Claim, DealData, FileDigest, FxTable, LedgerData, PartnerSet,
+};
 use crate::model::period::Period;
 use crate::output::{self, Manifest, Summary};
 use crate::program::{self, Program};

@@ -77,9 +77,9 @@ fn bad(path: &Path, message: String) -> Error {
 /// Reads a workspace file. Every key is documented in docs/REFERENCE.md "Workspace".
 pub fn load(path: &Path) -> Result<Workspace> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?;
-    let table: toml::Table = text
-        .parse()
-        .map_err(|e: toml::de::Error| bad(path, format!("not a valid workspace file: {}", e.message())))?;
+    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+        bad(path, format!("not a valid workspace file: {}", e.message()))
+    })?;
     let dir = path.parent().unwrap_or(Path::new("")).to_path_buf();
     let mut ws = Workspace {
         path: path.to_path_buf(),
@@ -137,7 +137,10 @@ fn read_input(path: &Path, input: &str, value: &toml::Value, dir: &Path) -> Resu
     if !INPUTS.contains(&input) {
         return Err(bad(
             path,
-            format!("unknown input `inputs.{input}`; expected one of: {}", INPUTS.join(", ")),
+            format!(
+                "unknown input `inputs.{input}`; expected one of: {}",
+                INPUTS.join(", ")
+            ),
         ));
     }
     let joined = |file: &str| dir.join(file).display().to_string();
@@ -152,9 +155,9 @@ fn read_input(path: &Path, input: &str, value: &toml::Value, dir: &Path) -> Resu
                 import: None,
             };
             for (key, v) in t {
-                let text = v.as_str().ok_or_else(|| {
-                    bad(path, format!("`inputs.{input}.{key}` must be a string"))
-                })?;
+                let text = v
+                    .as_str()
+                    .ok_or_else(|| bad(path, format!("`inputs.{input}.{key}` must be a string")))?;
                 match key.as_str() {
                     "file" => entry.file = joined(text),
                     "import" => entry.import = Some(dir.join(text)),
@@ -225,7 +228,10 @@ pub fn resolve(
         if wants_out && given.out.is_none() {
             given.out = root.map(|r| r.join(period.to_string()));
         }
-        let automatic = given.ledger.is_none() && !given.first && (!wants_out || given.out.as_ref() == root.map(|r| r.join(period.to_string())).as_ref());
+        let automatic = given.ledger.is_none()
+            && !given.first
+            && (!wants_out
+                || given.out.as_ref() == root.map(|r| r.join(period.to_string())).as_ref());
         if automatic && let Some(root) = root {
             given.ledger = previous_batch(ws, root, period)?;
             if let Some(dir) = &given.ledger {
@@ -349,7 +355,8 @@ pub fn unused_previous_batch(
         .ok()?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|dir| {
-            batch_of(dir).is_some_and(|(program, period)| program == program_id && period == previous)
+            batch_of(dir)
+                .is_some_and(|(program, period)| program == program_id && period == previous)
         })
         .collect();
     found.sort();

@@ -248,7 +248,10 @@ fn every_bad_row_is_listed_in_file_order_whatever_the_blocks() {
     let reference = f.load(&deals, &one_pass()).unwrap_err();
     let lines: Vec<&str> = reference.lines().collect();
     assert_eq!(lines.len(), 5, "{reference}");
-    assert!(lines[0].contains("deals.csv:30000: column `source`"), "{reference}");
+    assert!(
+        lines[0].contains("deals.csv:30000: column `source`"),
+        "{reference}"
+    );
     assert!(
         lines[1].contains("deals.csv:35000: column `share`") && lines[1].contains("add up to 1.5"),
         "{reference}"
@@ -258,7 +261,10 @@ fn every_bad_row_is_listed_in_file_order_whatever_the_blocks() {
             && lines[2].contains("first on line 100"),
         "{reference}"
     );
-    assert!(lines[3].contains("deals.csv:50000: column `source`"), "{reference}");
+    assert!(
+        lines[3].contains("deals.csv:50000: column `source`"),
+        "{reference}"
+    );
     assert_eq!(lines[4], "4 bad rows");
     for options in [small_blocks(2), LoadOptions::default()] {
         assert_eq!(f.load(&deals, &options).unwrap_err(), reference);

@@ -70,7 +70,12 @@ fn rule_lines(out: &Path, rule: &str) -> BTreeMap<String, (String, String, Strin
         .records()
         .map(Result::unwrap)
         .filter(|r| &r[3] == rule)
-        .map(|r| (r[6].to_string(), (r[1].to_string(), r[7].to_string(), r[9].to_string())))
+        .map(|r| {
+            (
+                r[6].to_string(),
+                (r[1].to_string(), r[7].to_string(), r[9].to_string()),
+            )
+        })
         .collect()
 }
 
@@ -124,8 +129,14 @@ fn an_unread_stage_column_is_refused_with_its_values_and_the_lines_to_add() {
     let output = case.run(&deals, &[]);
     assert_eq!(output.status.code(), Some(1), "{output:?}");
     let e = stderr(&output);
-    assert!(e.contains("column `Deal Stage`: looks like a stage or status"), "{e}");
-    assert!(e.contains("`closedlost` (1 row), `closedwon` (1 row)"), "{e}");
+    assert!(
+        e.contains("column `Deal Stage`: looks like a stage or status"),
+        "{e}"
+    );
+    assert!(
+        e.contains("`closedlost` (1 row), `closedwon` (1 row)"),
+        "{e}"
+    );
     assert!(e.contains("\"closedwon\" = \"won\""), "{e}");
 }
 
@@ -138,15 +149,26 @@ fn a_stage_read_without_a_value_map_lists_every_value_to_map() {
         "map.toml",
         "[deals]\ndate_format = \"%m/%d/%Y\"\npartner_by = \"name\"\n[deals.columns]\ndeal_id = \"Opportunity ID\"\npartner_id = \"Partner Account\"\nclosed_on = \"Close Date\"\namount = \"Amount\"\ncurrency = \"Opportunity Currency\"\nstatus = \"Stage\"\n",
     );
-    let output = case.run(&salesforce(), &["--import", &format!("deals={}", map.display())]);
+    let output = case.run(
+        &salesforce(),
+        &["--import", &format!("deals={}", map.display())],
+    );
     assert_eq!(output.status.code(), Some(1), "{output:?}");
     let e = stderr(&output);
     assert!(
         e.contains("salesforce-opportunities.csv:2: column `Stage`: 4 values of this column (payline's `status`) are not payline's (won, refunded, cancelled), on 14 rows: `Closed Lost` (1 row, first on line 4), `Closed Won` (11 rows, first on line 2), `Negotiation/Review` (1 row, first on line 9), `Prospecting` (1 row, first on line 7). A value is never defaulted"),
         "{e}"
     );
-    assert!(e.contains("\"Closed Won\" = \"won\"") && e.contains("\"Prospecting\" = \"…\""), "{e}");
-    assert!(e.contains("skip = [\"Closed Lost\", \"Closed Won\", \"Negotiation/Review\", \"Prospecting\"]"), "{e}");
+    assert!(
+        e.contains("\"Closed Won\" = \"won\"") && e.contains("\"Prospecting\" = \"…\""),
+        "{e}"
+    );
+    assert!(
+        e.contains(
+            "skip = [\"Closed Lost\", \"Closed Won\", \"Negotiation/Review\", \"Prospecting\"]"
+        ),
+        "{e}"
+    );
 }
 
 /// The third case: `10/5/2026` and `$42,000.00` failed one row at a time. Without
@@ -154,17 +176,24 @@ fn a_stage_read_without_a_value_map_lists_every_value_to_map() {
 #[test]
 fn every_bad_date_of_an_export_is_reported_at_once() {
     let case = Case::new();
-    let shipped = std::fs::read_to_string(repo("examples/imports/salesforce-opportunities.toml")).unwrap();
+    let shipped =
+        std::fs::read_to_string(repo("examples/imports/salesforce-opportunities.toml")).unwrap();
     let without_format = shipped.replace("date_format = [\"%m/%d/%Y\"]", "");
     let map = case.write("map.toml", without_format);
-    let output = case.run(&salesforce(), &["--import", &format!("deals={}", map.display())]);
+    let output = case.run(
+        &salesforce(),
+        &["--import", &format!("deals={}", map.display())],
+    );
     assert_eq!(output.status.code(), Some(1), "{output:?}");
     let e = stderr(&output);
     let lines: Vec<&str> = e.lines().collect();
     // The 11 kept (Closed Won) rows, each named, then the count.
     assert_eq!(lines.len(), 12, "{e}");
     assert!(lines[0].contains("salesforce-opportunities.csv:2: column `Close Date`: expected a date as YYYY-MM-DD; declare the export's format with `date_format` (e.g. \"%m/%d/%Y\") (read as payline's `closed_on`) (value: `10/5/2026`)"), "{e}");
-    assert!(lines[10].contains("salesforce-opportunities.csv:15: column `Close Date`"), "{e}");
+    assert!(
+        lines[10].contains("salesforce-opportunities.csv:15: column `Close Date`"),
+        "{e}"
+    );
     assert_eq!(lines[11], "11 bad rows");
 }
 
@@ -215,7 +244,9 @@ fn partners_by_name_resolve_to_ids_and_say_what_is_wrong() {
     );
     let map_by_id = case.write(
         "map-by-id.toml",
-        std::fs::read_to_string(&map).unwrap().replace("partner_by = \"name\"", "partner_by = \"crm_id\""),
+        std::fs::read_to_string(&map)
+            .unwrap()
+            .replace("partner_by = \"name\"", "partner_by = \"crm_id\""),
     );
     let output = run(&by_id, Some(&map_by_id));
     assert!(output.status.success(), "{output:?}");
@@ -240,7 +271,11 @@ fn the_shipped_salesforce_map_pays_exactly_the_closed_won_opportunities() {
     let case = Case::new();
     let output = case.run(
         &salesforce(),
-        &["--import", &import("examples/imports/salesforce-opportunities.toml"), "--json"],
+        &[
+            "--import",
+            &import("examples/imports/salesforce-opportunities.toml"),
+            "--json",
+        ],
     );
     assert!(output.status.success(), "{output:?}");
     let lines = rule_lines(&case.path("out"), "partner-commission");
@@ -277,7 +312,10 @@ fn the_shipped_salesforce_map_pays_exactly_the_closed_won_opportunities() {
     let sha = |p: &Path| {
         use sha2::Digest;
         let digest = sha2::Sha256::digest(std::fs::read(p).unwrap());
-        digest.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        digest
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
     };
     assert_eq!(manifest["inputs"]["deals"]["sha256"], sha(&salesforce()));
     assert_eq!(manifest["inputs"]["deals"]["rows"], 11);
@@ -295,7 +333,11 @@ fn the_shipped_hubspot_map_pays_exactly_the_won_sales_pipeline_deals() {
     let case = Case::new();
     let output = case.run(
         &hubspot(),
-        &["--import", &import("examples/imports/hubspot-deals.toml"), "--json"],
+        &[
+            "--import",
+            &import("examples/imports/hubspot-deals.toml"),
+            "--json",
+        ],
     );
     assert!(output.status.success(), "{output:?}");
     let lines = rule_lines(&case.path("out"), "partner-commission");
@@ -327,7 +369,16 @@ fn the_shipped_hubspot_map_pays_exactly_the_won_sales_pipeline_deals() {
     // New customers (`newbusiness` and `New Business`) earn the bonus: 2% of five deals.
     let bonus = rule_lines(&case.path("out"), "new-logo-bonus");
     let ids: Vec<&str> = bonus.keys().map(String::as_str).collect();
-    assert_eq!(ids, ["9012345601", "9012345602", "9012345607", "9012345610", "9012345612"]);
+    assert_eq!(
+        ids,
+        [
+            "9012345601",
+            "9012345602",
+            "9012345607",
+            "9012345610",
+            "9012345612"
+        ]
+    );
 }
 
 /// Excel's "Unicode text" (UTF-16LE with a byte-order mark, tab-separated) reads with the same map
@@ -342,7 +393,10 @@ fn excel_unicode_text_reads_with_the_same_map() {
     let from_utf16 = rule_lines(&case.path("out"), "partner-commission");
     let other = Case::new();
     assert!(other.run(&hubspot(), &["--import", &map]).status.success());
-    assert_eq!(from_utf16, rule_lines(&other.path("out"), "partner-commission"));
+    assert_eq!(
+        from_utf16,
+        rule_lines(&other.path("out"), "partner-commission")
+    );
 }
 
 /// Excel on Windows saves "CSV (Comma delimited)" as Windows-1252: refused as not UTF-8 (naming
@@ -351,12 +405,25 @@ fn excel_unicode_text_reads_with_the_same_map() {
 fn a_windows_1252_export_is_refused_until_its_encoding_is_declared() {
     let case = Case::new();
     let export = repo("fixtures/crm/salesforce-opportunities-windows-1252.csv");
-    let output = case.run(&export, &["--import", &import("examples/imports/salesforce-opportunities.toml")]);
+    let output = case.run(
+        &export,
+        &[
+            "--import",
+            &import("examples/imports/salesforce-opportunities.toml"),
+        ],
+    );
     assert_eq!(output.status.code(), Some(1), "{output:?}");
     let e = stderr(&output);
-    assert!(e.contains("salesforce-opportunities-windows-1252.csv:2: row is not valid UTF-8"), "{e}");
-    assert!(e.contains("declare `encoding = \"windows-1252\"` in its import map"), "{e}");
-    let shipped = std::fs::read_to_string(repo("examples/imports/salesforce-opportunities.toml")).unwrap();
+    assert!(
+        e.contains("salesforce-opportunities-windows-1252.csv:2: row is not valid UTF-8"),
+        "{e}"
+    );
+    assert!(
+        e.contains("declare `encoding = \"windows-1252\"` in its import map"),
+        "{e}"
+    );
+    let shipped =
+        std::fs::read_to_string(repo("examples/imports/salesforce-opportunities.toml")).unwrap();
     let map = case.write(
         "excel.toml",
         shipped.replace("encoding = \"auto\"", "encoding = \"windows-1252\""),
@@ -365,15 +432,28 @@ fn a_windows_1252_export_is_refused_until_its_encoding_is_declared() {
     assert!(output.status.success(), "{output:?}");
     let lines = rule_lines(&case.path("out"), "partner-commission");
     // Café Nordique SARL, found by its name with its accent; the lost opportunity is skipped.
-    assert_eq!(lines["0068c00000AbcF1"], ("P107".into(), "4400.00".into(), "440.00".into()));
+    assert_eq!(
+        lines["0068c00000AbcF1"],
+        ("P107".into(), "4400.00".into(), "440.00".into())
+    );
     assert_eq!(lines.len(), 2);
     // A UTF-8 file declared Windows-1252 would be garbled: refused.
-    let utf8 = case.write("utf8.csv", std::fs::read(repo("fixtures/crm/hubspot-deals.csv")).unwrap());
+    let utf8 = case.write(
+        "utf8.csv",
+        std::fs::read(repo("fixtures/crm/hubspot-deals.csv")).unwrap(),
+    );
     let hub = std::fs::read_to_string(repo("examples/imports/hubspot-deals.toml")).unwrap();
-    let wrong = case.write("wrong.toml", hub.replace("encoding = \"auto\"", "encoding = \"windows-1252\""));
+    let wrong = case.write(
+        "wrong.toml",
+        hub.replace("encoding = \"auto\"", "encoding = \"windows-1252\""),
+    );
     let output = case.run(&utf8, &["--import", &format!("deals={}", wrong.display())]);
     assert_eq!(output.status.code(), Some(1));
-    assert!(stderr(&output).contains("byte-order mark") || stderr(&output).contains("valid UTF-8 with non-ASCII characters"), "{output:?}");
+    assert!(
+        stderr(&output).contains("byte-order mark")
+            || stderr(&output).contains("valid UTF-8 with non-ASCII characters"),
+        "{output:?}"
+    );
 }
 
 /// Amounts with a currency around them: the currency must be the row's; a deal without a currency
@@ -407,7 +487,12 @@ fn the_currency_written_around_an_amount_is_the_rows() {
     );
     let output = case.run(&deals, &["--import", &format!("deals={}", map.display())]);
     assert_eq!(output.status.code(), Some(1));
-    assert!(stderr(&output).contains("deals2.csv:2: column `amount`: the amount is written in `$` (USD or CAD or AUD"), "{output:?}");
+    assert!(
+        stderr(&output).contains(
+            "deals2.csv:2: column `amount`: the amount is written in `$` (USD or CAD or AUD"
+        ),
+        "{output:?}"
+    );
 }
 
 /// Customer types the program names (`new`) written as the export's own words: mapped, they pay;
@@ -486,7 +571,9 @@ fn a_header_of_100000_columns_is_refused() {
     let output = case.run(&deals, &[]);
     assert_eq!(output.status.code(), Some(1), "{output:?}");
     assert!(
-        stderr(&output).contains("deals.csv:1: column ``: the header has 100004 columns; payline reads at most 10000"),
+        stderr(&output).contains(
+            "deals.csv:1: column ``: the header has 100004 columns; payline reads at most 10000"
+        ),
         "{}",
         stderr(&output)
     );
@@ -528,11 +615,20 @@ fn inspect_shows_how_an_export_is_read() {
     // A problem is listed, not stopped at: here a pipeline value no filter keeps, left unmapped.
     let case = Case::new();
     let shipped = std::fs::read_to_string(repo("examples/imports/hubspot-deals.toml")).unwrap();
-    let map = case.write("map.toml", shipped.replace("\"New Business\" = \"new\"\n", ""));
+    let map = case.write(
+        "map.toml",
+        shipped.replace("\"New Business\" = \"new\"\n", ""),
+    );
     let output = Command::cargo_bin("payline")
         .unwrap()
         .current_dir(repo(""))
-        .args(["inspect", "deals", "fixtures/crm/hubspot-deals.csv", "--json", "--import"])
+        .args([
+            "inspect",
+            "deals",
+            "fixtures/crm/hubspot-deals.csv",
+            "--json",
+            "--import",
+        ])
         .arg(&map)
         .output()
         .unwrap();

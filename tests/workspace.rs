@@ -89,7 +89,10 @@ fn a_three_month_chain_runs_with_the_period_alone() {
     assert!(manifest("2026-08")["previous_manifest_sha256"].is_null());
     for (prev, period) in [("2026-08", "2026-09"), ("2026-09", "2026-10")] {
         let previous = std::fs::read(ws.path(&format!("batches/{prev}/manifest.json"))).unwrap();
-        assert_eq!(manifest(period)["previous_manifest_sha256"], sha256(&previous));
+        assert_eq!(
+            manifest(period)["previous_manifest_sha256"],
+            sha256(&previous)
+        );
     }
     // The same chain with every option spelled out writes the same ledger.
     let explicit = tempfile::tempdir().unwrap();
@@ -99,7 +102,12 @@ fn a_three_month_chain_runs_with_the_period_alone() {
         let mut cmd = Command::cargo_bin("payline").unwrap();
         cmd.current_dir(ws.dir.path())
             .args(["run", "--no-workspace", "--program", "programs/plan.toml"])
-            .args(["--partners", "data/partners.csv", "--deals", "data/deals.csv"])
+            .args([
+                "--partners",
+                "data/partners.csv",
+                "--deals",
+                "data/deals.csv",
+            ])
             .args(["--fx", "data/fx.csv", "--period", period, "--out"])
             .arg(&dir);
         if let Some(prev) = &ledger {
@@ -141,7 +149,11 @@ fn a_missing_previous_batch_is_named_and_a_new_chain_is_explicit() {
     // September is there now: October continues from it.
     let o = ws.payline(&["run", "--period", "2026-10"]);
     assert!(o.status.success(), "{}", out(&o));
-    assert!(out(&o).contains("(--ledger batches/2026-09 (the previous batch))"), "{}", out(&o));
+    assert!(
+        out(&o).contains("(--ledger batches/2026-09 (the previous batch))"),
+        "{}",
+        out(&o)
+    );
     // Re-run October as a new chain: the September batch beside it is named in a warning.
     let o = ws.payline(&["run", "--period", "2026-10", "--first", "--force", "--json"]);
     assert!(o.status.success(), "{}", out(&o));
@@ -181,15 +193,31 @@ fn quarters_continue_from_the_previous_quarters_batch() {
 fn explicit_options_win_and_are_checked() {
     let ws = Workspace::new("first_period = \"2026-09\"");
     assert!(ws.payline(&["run", "--period", "2026-09"]).status.success());
-    let o = ws.payline(&["run", "--period", "2026-10", "--out", "batches/october", "--json"]);
+    let o = ws.payline(&[
+        "run",
+        "--period",
+        "2026-10",
+        "--out",
+        "batches/october",
+        "--json",
+    ]);
     assert!(o.status.success(), "{}", out(&o));
     assert!(ws.path("batches/october/manifest.json").exists());
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(text.contains("previous-batch-not-used"), "{text}");
-    assert!(text.contains("batches/2026-09 is this program's batch of 2026-09"), "{text}");
+    assert!(
+        text.contains("batches/2026-09 is this program's batch of 2026-09"),
+        "{text}"
+    );
     assert!(text.contains("no --ledger was given"), "{text}");
     let o = ws.payline(&[
-        "run", "--period", "2026-10", "--ledger", "batches/2026-9", "--out", "batches/x",
+        "run",
+        "--period",
+        "2026-10",
+        "--ledger",
+        "batches/2026-9",
+        "--out",
+        "batches/x",
     ]);
     assert_eq!(o.status.code(), Some(1), "{}", out(&o));
     assert!(
@@ -205,7 +233,9 @@ fn explicit_options_win_and_are_checked() {
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(2), "{}", out(&o));
-    assert!(out(&o).contains("--partners is required (or run inside a workspace whose payline.toml names it)"));
+    assert!(out(&o).contains(
+        "--partners is required (or run inside a workspace whose payline.toml names it)"
+    ));
 }
 
 /// A workspace input's import map is used for it: a raw CRM export runs from the workspace.
@@ -241,32 +271,59 @@ fn a_workspace_input_reads_through_its_import_map() {
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", out(&o));
-    assert!(out(&o).contains("9 kept, 4 skipped by filters"), "{}", out(&o));
+    assert!(
+        out(&o).contains("9 kept, 4 skipped by filters"),
+        "{}",
+        out(&o)
+    );
 }
 
 /// Shell completions, a man page, and `--help` with an example and the exit statuses.
 #[test]
 fn completions_man_page_and_help() {
-    let run = |args: &[&str]| Command::cargo_bin("payline").unwrap().args(args).output().unwrap();
+    let run = |args: &[&str]| {
+        Command::cargo_bin("payline")
+            .unwrap()
+            .args(args)
+            .output()
+            .unwrap()
+    };
     let o = run(&["completions", "bash"]);
     assert!(o.status.success());
     let script = String::from_utf8_lossy(&o.stdout);
-    assert!(script.contains("_payline()") && script.contains("inspect"), "{script}");
+    assert!(
+        script.contains("_payline()") && script.contains("inspect"),
+        "{script}"
+    );
     let o = run(&["completions", "zsh"]);
     assert!(String::from_utf8_lossy(&o.stdout).contains("#compdef payline"));
     let o = run(&["man"]);
     let page = String::from_utf8_lossy(&o.stdout);
-    assert!(page.starts_with(".ie \\n(.g .ds Aq") || page.contains(".TH payline"), "{page}");
+    assert!(
+        page.starts_with(".ie \\n(.g .ds Aq") || page.contains(".TH payline"),
+        "{page}"
+    );
     assert!(page.contains("inspect"), "{page}");
     let o = run(&["man", "run"]);
     assert!(String::from_utf8_lossy(&o.stdout).contains(".TH payline-run"));
     assert_eq!(run(&["man", "nope"]).status.code(), Some(2));
-    for command in ["run", "check", "diff", "explain", "inspect", "completions", "man"] {
+    for command in [
+        "run",
+        "check",
+        "diff",
+        "explain",
+        "inspect",
+        "completions",
+        "man",
+    ] {
         let o = run(&[command, "--help"]);
         let help = String::from_utf8_lossy(&o.stdout);
         assert!(help.contains("Example"), "{command}: {help}");
         assert!(help.contains("Exit status"), "{command}: {help}");
     }
     let help = String::from_utf8_lossy(&run(&["--help"]).stdout).into_owned();
-    assert!(help.contains("payline run --period 2026-11") && help.contains("3  `diff`"), "{help}");
+    assert!(
+        help.contains("payline run --period 2026-11") && help.contains("3  `diff`"),
+        "{help}"
+    );
 }

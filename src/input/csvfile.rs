@@ -1,9 +1,9 @@
 //! Reading one CSV input: header lookup by name, typed cells whose errors name file, line, column and
 //! value, and a SHA-256 of the bytes taken while streaming (for the manifest) so no file is read twice.
 
-use crate::digest::HashingReader;
 use super::header::{Col, ColumnRef, Columns, Header, HeaderSpec};
 use super::trailer::{Shape, Trailer, find_trailer};
+use crate::digest::HashingReader;
 use crate::error::{Error, Result, RowErrors};
 use crate::model::money::{is_plain_decimal, parse_decimal};
 use chrono::NaiveDate;

@@ -55,7 +55,6 @@ impl FxTable {
             digest,
         ))
     }
-
 }
 
 /// One row of fx.csv: (currency, date, rate); `lines` holds the line of each (currency, date) seen.

@@ -223,7 +223,8 @@ fn loose_columns(
             [] => {}
             [i] => loose.push((names[*i].clone(), (*column).to_string())),
             several => {
-                let quoted: Vec<String> = several.iter().map(|i| format!("`{}`", names[*i])).collect();
+                let quoted: Vec<String> =
+                    several.iter().map(|i| format!("`{}`", names[*i])).collect();
                 return Err(header_error(
                     spec,
                     column,
@@ -268,7 +269,10 @@ fn missing_columns(columns: &Columns, names: &[String], spec: &HeaderSpec) -> Re
     {
         let (shown, option) = match separator {
             b'\t' => ("tabs".to_string(), "tab".to_string()),
-            c => (format!("`{}`", char::from(c)), format!("'{}'", char::from(c))),
+            c => (
+                format!("`{}`", char::from(c)),
+                format!("'{}'", char::from(c)),
+            ),
         };
         let option = if spec.input.is_empty() {
             option
@@ -329,9 +333,8 @@ pub fn unhandled_stages(
         return Vec::new();
     }
     // A filter on the column settles it only where payline has no status to read it into.
-    let handled = |name: &String| {
-        ignored.contains(name) || (!has_status && filtered.contains(name))
-    };
+    let handled =
+        |name: &String| ignored.contains(name) || (!has_status && filtered.contains(name));
     let used: std::collections::HashSet<usize> = super::csvfile::INPUT_COLUMNS
         .iter()
         .find(|(i, _)| *i == input)
@@ -346,9 +349,7 @@ pub fn unhandled_stages(
         .names
         .iter()
         .enumerate()
-        .filter(|(i, name)| {
-            !used.contains(i) && looks_like_a_stage(name) && !handled(name)
-        })
+        .filter(|(i, name)| !used.contains(i) && looks_like_a_stage(name) && !handled(name))
         .map(|(i, _)| i)
         .collect()
 }

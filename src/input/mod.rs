@@ -19,12 +19,12 @@ pub use csvfile::{
     ColumnMap, CsvFile, Dialect, FileDigest, INPUT_COLUMNS, Row, load_column_map, parse_delimiter,
     required_columns,
 };
-pub use header::{Col, ColumnRef, Columns, header_key};
 pub use deals::{
     DealData, DealPlan, DealsRead, LoadOptions, PriorCounts, WindowTotals, load_deals,
     load_deals_with,
 };
 pub use fx::FxTable;
+pub use header::{Col, ColumnRef, Columns, header_key};
 pub use ledger::{
     ChainLink, LINE_COLUMNS, LedgerData, LedgerQuery, PreviousBatch, YearToDate, describe_period,
     load_ledger, open_ledger, refuse_ledger,

@@ -115,7 +115,10 @@ fn claim_row(
     let fund = row.required("fund")?;
     if !funds.fund_ids.contains(&fund) {
         if unknown_funds_ok {
-            return Ok(ClaimRow::UnknownFund(claim_id.to_string(), fund.to_string()));
+            return Ok(ClaimRow::UnknownFund(
+                claim_id.to_string(),
+                fund.to_string(),
+            ));
         }
         return Err(row.error(
             "fund",
@@ -132,11 +135,7 @@ fn claim_row(
         Some("pending") => ClaimStatus::Pending,
         Some(_) => ClaimStatus::Rejected,
         None => {
-            return Err(row.error(
-                "status",
-                "",
-                "expected one of: approved, pending, rejected",
-            ));
+            return Err(row.error("status", "", "expected one of: approved, pending, rejected"));
         }
     };
     let decided_on = row.date("decided_on")?;

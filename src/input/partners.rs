@@ -236,7 +236,7 @@ pub struct PartnerRefs {
     /// The partners.csv columns, as the import map names them.
     pub columns: Vec<String>,
     /// Reference → the partners (indices) it names, in partner_id order.
-    index: HashMap<String, Vec<usize>, FnvBuild>,
+    index: std::collections::BTreeMap<String, Vec<usize>>,
 }
 
 impl PartnerRefs {
@@ -245,7 +245,7 @@ impl PartnerRefs {
         columns: &[String],
         references: Vec<(String, Vec<(usize, String)>)>,
     ) -> PartnerRefs {
-        let mut index: HashMap<String, Vec<usize>, FnvBuild> = HashMap::default();
+        let mut index: std::collections::BTreeMap<String, Vec<usize>> = Default::default();
         for (id, refs) in references {
             let Some(partner) = partners.find(&id) else {
                 continue;
@@ -311,7 +311,13 @@ impl PartnerRefs {
         let mut near: Vec<(usize, &str, usize)> = self
             .index
             .iter()
-            .map(|(r, found)| (strsim::levenshtein(&wanted, &r.to_lowercase()), r.as_str(), found[0]))
+            .map(|(r, found)| {
+                (
+                    strsim::levenshtein(&wanted, &r.to_lowercase()),
+                    r.as_str(),
+                    found[0],
+                )
+            })
             .filter(|(d, r, _)| *d <= (r.chars().count().max(wanted.chars().count()) / 3).max(2))
             .collect();
         near.sort_unstable();

@@ -91,7 +91,11 @@ pub fn describe_values(values: &[Distinct]) -> String {
             } else {
                 format!("`{}`", d.value)
             };
-            format!("{shown} ({} row{})", d.rows, if d.rows == 1 { "" } else { "s" })
+            format!(
+                "{shown} ({} row{})",
+                d.rows,
+                if d.rows == 1 { "" } else { "s" }
+            )
         })
         .collect();
     if sorted.len() > SHOWN {

@@ -42,9 +42,7 @@ fn kind(line: &[u8], shape: &Shape) -> Kind {
         .delimiter(shape.delimiter)
         .from_reader(line);
     let mut record = csv::ByteRecord::new();
-    if !reader.read_byte_record(&mut record).unwrap_or(false)
-        || record.iter().all(is_blank_cell)
-    {
+    if !reader.read_byte_record(&mut record).unwrap_or(false) || record.iter().all(is_blank_cell) {
         return Kind::Blank;
     }
     let first = String::from_utf8_lossy(record.get(0).unwrap_or_default()).into_owned();
@@ -111,7 +109,12 @@ pub fn find_trailer(path: &Path, data_start: u64, shape: &Shape) -> Option<Trail
     let trailer_lines = &lines[suffix_start + begin..];
     let kinds = &kinds[begin..];
     // Blank lines after the trailer's last content are nothing to mention.
-    let described = kinds.len() - kinds.iter().rev().take_while(|k| **k == Kind::Blank).count();
+    let described = kinds.len()
+        - kinds
+            .iter()
+            .rev()
+            .take_while(|k| **k == Kind::Blank)
+            .count();
     Some(Trailer {
         offset: start + u64::try_from(trailer_lines[0].0).ok()?,
         description: describe(
@@ -188,7 +191,10 @@ mod tests {
     fn a_salesforce_trailer_is_found_from_its_totals_row() {
         let text = "Opportunity,Account,Close Date,Amount\r\n\"D1\",\"Acme\",\"10/5/2026\",\"$1,000.00\"\r\n\"Grand Totals (1 records)\",\"\",\"\",\"$1,000.00\"\r\n\r\n\"Confidential Information - Do Not Distribute\"\r\n\"Copyright (c) 2000-2026 salesforce.com, inc. All rights reserved.\"\r\n";
         let t = trailer(text).unwrap();
-        assert_eq!(u64::try_from(text.find("\"Grand").unwrap()).unwrap(), t.offset);
+        assert_eq!(
+            u64::try_from(text.find("\"Grand").unwrap()).unwrap(),
+            t.offset
+        );
         assert_eq!(
             t.description,
             "a report's trailer (a totals row `Grand Totals (1 records)`, 1 blank line and 2 notice lines)"
@@ -207,9 +213,18 @@ mod tests {
         // is a bad row, not a trailer; a deal whose id reads Total is a deal.
         assert_eq!(trailer("a,b,c,d\nD1,P1,2026-10-01,5\n,,,\n\n"), None);
         assert_eq!(trailer("a,b,c,d\nD1,P1,2026-10-01,5\nD2\n"), None);
-        assert_eq!(trailer("a,b,c,d\nD1,P1,2026-10-01,5\nTotal,P1,2026-10-02,7\n"), None);
-        assert_eq!(trailer("a,b,c,d\nGrand Totals,,,5\nD1,P1,2026-10-01,5\n"), None);
+        assert_eq!(
+            trailer("a,b,c,d\nD1,P1,2026-10-01,5\nTotal,P1,2026-10-02,7\n"),
+            None
+        );
+        assert_eq!(
+            trailer("a,b,c,d\nGrand Totals,,,5\nD1,P1,2026-10-01,5\n"),
+            None
+        );
         let t = trailer("a,b,c,d\nD1,P1,2026-10-01,5\n\nExported by Jane\n").unwrap();
-        assert_eq!(t.description, "a report's trailer (1 blank line and 1 notice line)");
+        assert_eq!(
+            t.description,
+            "a report's trailer (1 blank line and 1 notice line)"
+        );
     }
 }

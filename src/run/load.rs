@@ -65,7 +65,11 @@ impl<'a> Inputs<'a> {
                 delimiter: self.paths.delimiter_of(input),
                 program_currency: self.currency,
                 partners,
-                carry: if input == "partners" { &self.carry } else { &[] },
+                carry: if input == "partners" {
+                    &self.carry
+                } else {
+                    &[]
+                },
             },
         )
     }
@@ -433,7 +437,10 @@ fn unnamed_customer_types(program: &Program, deals: &DealData) -> Vec<Warning> {
             continue;
         }
         let key = squash(value);
-        let words: Vec<String> = value.split(|c: char| !c.is_alphanumeric()).map(squash).collect();
+        let words: Vec<String> = value
+            .split(|c: char| !c.is_alphanumeric())
+            .map(squash)
+            .collect();
         let like = named.iter().find(|w| {
             let w = squash(w);
             !w.is_empty() && (key.starts_with(&w) || words.contains(&w))

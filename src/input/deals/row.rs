@@ -292,9 +292,7 @@ fn kept(ctx: &Ctx, cells: &Cells) -> Kept {
         in_a_window: counts_at_end
             && closed_on <= period.end
             && ctx.windows.iter().any(|start| closed_on >= *start),
-        before_period: closed_on < period.start
-            && counts_at_end
-            && !plan.prior_filters.is_empty(),
+        before_period: closed_on < period.start && counts_at_end && !plan.prior_filters.is_empty(),
         in_span: counts_at_end
             && closed_on < period.start
             && plan.span_from.is_some_and(|from| closed_on >= from),

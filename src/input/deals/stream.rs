@@ -212,11 +212,7 @@ fn parse_unquoted(ctx: &Ctx, block: &Block, acc: &mut Acc, out: &mut BlockOut) {
             continue;
         }
         let Ok(text) = std::str::from_utf8(bytes) else {
-            out.fail(malformed_at(
-                ctx,
-                record_line,
-                NOT_UTF8.to_string(),
-            ));
+            out.fail(malformed_at(ctx, record_line, NOT_UTF8.to_string()));
             continue;
         };
         cells.clear();
@@ -242,10 +238,7 @@ fn parse_quoted(ctx: &Ctx, block: &Block, acc: &mut Acc, out: &mut BlockOut) {
         .has_headers(false)
         .flexible(true)
         .delimiter(ctx.dialect.delimiter)
-        .from_reader(LineTracker::starting_at(
-            &block.bytes[..],
-            block.line,
-        ));
+        .from_reader(LineTracker::starting_at(&block.bytes[..], block.line));
     let mut bytes = csv::ByteRecord::new();
     let header_len = ctx.columns.len();
     loop {
@@ -313,5 +306,4 @@ mod tests {
         assert_eq!(record_cut(buf, b';'), Some(8));
         assert_eq!(record_cut(buf, b','), Some(13));
     }
-
 }

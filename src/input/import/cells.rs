@@ -18,15 +18,19 @@ pub fn date_format_problem(format: &str) -> Option<String> {
     }
     match read_date(&written, format) {
         Some(date) if date == sample.date() => None,
-        _ => Some("it must name the year, month and day (e.g. %m/%d/%Y, %d.%m.%Y, %Y-%m-%d %H:%M)".into()),
+        _ => Some(
+            "it must name the year, month and day (e.g. %m/%d/%Y, %d.%m.%Y, %Y-%m-%d %H:%M)".into(),
+        ),
     }
 }
 
 /// A cell read with one format: as a date, or as a date-time taken as its date.
 fn read_date(text: &str, format: &str) -> Option<NaiveDate> {
-    NaiveDate::parse_from_str(text, format)
-        .ok()
-        .or_else(|| NaiveDateTime::parse_from_str(text, format).ok().map(|d| d.date()))
+    NaiveDate::parse_from_str(text, format).ok().or_else(|| {
+        NaiveDateTime::parse_from_str(text, format)
+            .ok()
+            .map(|d| d.date())
+    })
 }
 
 /// A date: ISO `YYYY-MM-DD` (never ambiguous), else the first of `formats` that reads the whole
@@ -34,9 +38,8 @@ fn read_date(text: &str, format: &str) -> Option<NaiveDate> {
 /// its date, as written (no time zone is converted).
 pub fn parse_date(text: &str, formats: &[String]) -> Option<NaiveDate> {
     let text = text.trim();
-    let whole = |t: &str| {
-        parse_iso_date(t).or_else(|| formats.iter().find_map(|f| read_date(t, f)))
-    };
+    let whole =
+        |t: &str| parse_iso_date(t).or_else(|| formats.iter().find_map(|f| read_date(t, f)));
     if let Some(date) = whole(text) {
         return Some(date);
     }
@@ -54,9 +57,9 @@ pub fn parse_date(text: &str, formats: &[String]) -> Option<NaiveDate> {
 fn looks_like_a_time(rest: &str) -> bool {
     rest.starts_with(|c: char| c.is_ascii_digit())
         && rest.contains(':')
-        && rest.chars().all(|c| {
-            c.is_ascii_digit() || " :.,+-ZAPMUTCGapm".contains(c)
-        })
+        && rest
+            .chars()
+            .all(|c| c.is_ascii_digit() || " :.,+-ZAPMUTCGapm".contains(c))
 }
 
 /// A currency written around an amount, and the currencies it can mean.
@@ -143,11 +146,12 @@ pub fn parse_number(text: &str, decimal_mark: char, currency: bool) -> Result<Nu
             negative = true;
             rest = r.trim_start();
         }
-        if currency && mark.is_none() {
-            if let Some((m, r)) = currency_prefix(rest).or_else(|| currency_suffix(rest)) {
-                mark = Some(m);
-                rest = r.trim();
-            }
+        if currency
+            && mark.is_none()
+            && let Some((m, r)) = currency_prefix(rest).or_else(|| currency_suffix(rest))
+        {
+            mark = Some(m);
+            rest = r.trim();
         }
     }
     let digits = plain_digits(rest, decimal_mark).ok_or_else(expected)?;
@@ -189,7 +193,7 @@ fn currency_suffix(text: &str) -> Option<(CurrencyMark, &str)> {
     let before = text[..split].chars().next_back()?;
     (crate::model::money::is_currency_code(code)
         && (before.is_whitespace() || before.is_ascii_digit()))
-        .then(|| (mark(code, &[code]), &text[..split]))
+    .then(|| (mark(code, &[code]), &text[..split]))
 }
 
 fn mark(written: &str, currencies: &[&str]) -> CurrencyMark {
@@ -241,7 +245,9 @@ pub fn parse_share(text: &str, decimal_mark: char) -> Result<String, String> {
         Some(percent) => {
             let number = parse_number(percent, decimal_mark, false)?;
             let value = parse_decimal(&number.plain).ok_or("the number is too large")?;
-            Ok((value / rust_decimal::Decimal::ONE_HUNDRED).normalize().to_string())
+            Ok((value / rust_decimal::Decimal::ONE_HUNDRED)
+                .normalize()
+                .to_string())
         }
         None => parse_number(text, decimal_mark, false).map(|n| n.plain),
     }
@@ -286,8 +292,19 @@ mod tests {
         assert_eq!(plain("1.234", '.').as_deref(), Some("1.234"));
         // Never a guess.
         for bad in [
-            "12,34.00", "1,2345", "1.234,56", ".5", "5.", "1,234.5.6", "--5", "abc", "$", "5 5",
-            "1,234 567", "1e5", "+5",
+            "12,34.00",
+            "1,2345",
+            "1.234,56",
+            ".5",
+            "5.",
+            "1,234.5.6",
+            "--5",
+            "abc",
+            "$",
+            "5 5",
+            "1,234 567",
+            "1e5",
+            "+5",
         ] {
             assert_eq!(plain(bad, '.'), None, "{bad}");
         }

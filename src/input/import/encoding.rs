@@ -44,7 +44,9 @@ pub fn decode(path: &Path, label: &str, choice: EncodingChoice) -> Result<Decode
     };
     match (choice, bom) {
         (EncodingChoice::Auto, Some(e)) if e == UTF_8 => Ok(as_is("found by its byte-order mark")),
-        (EncodingChoice::Auto, Some(e)) => transcode(path, label, e, "found by its byte-order mark"),
+        (EncodingChoice::Auto, Some(e)) => {
+            transcode(path, label, e, "found by its byte-order mark")
+        }
         (EncodingChoice::Auto, None) => {
             if looks_like_utf16(head) {
                 return Err(refuse(
@@ -89,7 +91,10 @@ fn read_head(path: &Path, head: &mut [u8]) -> Result<usize> {
     let mut file = std::fs::File::open(path).map_err(|e| Error::io("read", path, e))?;
     let mut n = 0;
     while n < head.len() {
-        match file.read(&mut head[n..]).map_err(|e| Error::io("read", path, e))? {
+        match file
+            .read(&mut head[n..])
+            .map_err(|e| Error::io("read", path, e))?
+        {
             0 => break,
             k => n += k,
         }
@@ -110,7 +115,9 @@ fn is_utf8_with_non_ascii(path: &Path) -> Result<bool> {
     let mut carry = Vec::new();
     let mut non_ascii = false;
     loop {
-        let n = file.read(&mut buf).map_err(|e| Error::io("read", path, e))?;
+        let n = file
+            .read(&mut buf)
+            .map_err(|e| Error::io("read", path, e))?;
         if n == 0 {
             return Ok(non_ascii && carry.is_empty());
         }
@@ -150,7 +157,9 @@ fn transcode(
     let mut text = vec![0u8; (1 << 18) + 16];
     let mut line = 1u64;
     loop {
-        let n = input.read(&mut raw).map_err(|e| Error::io("read", path, e))?;
+        let n = input
+            .read(&mut raw)
+            .map_err(|e| Error::io("read", path, e))?;
         let last = n == 0;
         let mut consumed = 0;
         loop {
@@ -223,7 +232,9 @@ mod tests {
         let d = decode(f.path(), "x.csv", declared).unwrap();
         assert_eq!(text(&d), "name\nCafé Müller\n");
         let utf8 = file("name\nCafé\n".as_bytes());
-        let e = decode(utf8.path(), "x.csv", declared).unwrap_err().to_string();
+        let e = decode(utf8.path(), "x.csv", declared)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("valid UTF-8 with non-ASCII characters"), "{e}");
         // Undeclared, the UTF-8 file is read as it is.
         let d = decode(utf8.path(), "x.csv", EncodingChoice::Auto).unwrap();
@@ -237,7 +248,10 @@ mod tests {
         assert!(e.to_string().contains("byte-order mark"), "{e}");
         let f = file(&[b'a', 0, b',', 0, b'b', 0, b'\n', 0]);
         let e = decode(f.path(), "x.csv", EncodingChoice::Auto).unwrap_err();
-        assert!(e.to_string().contains("UTF-16 without a byte-order mark"), "{e}");
+        assert!(
+            e.to_string().contains("UTF-16 without a byte-order mark"),
+            "{e}"
+        );
     }
 
     #[test]

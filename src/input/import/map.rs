@@ -170,7 +170,10 @@ impl Reader<'_> {
             Some(s) => Some(s),
             None => {
                 let found = value.get_ref().type_str();
-                self.problem(value.span(), format!("{what}: expected a string, found {found}"));
+                self.problem(
+                    value.span(),
+                    format!("{what}: expected a string, found {found}"),
+                );
                 None
             }
         }
@@ -361,12 +364,10 @@ fn column_entry(
             format!("`{input}.{name}`: expected the export's header name, a non-empty string"),
         );
     } else if map.columns.iter().any(|(c, _)| c == name) {
-        reader.problem(
-            column.span(),
-            format!("`{input}.{name}` is mapped twice"),
-        );
+        reader.problem(column.span(), format!("`{input}.{name}` is mapped twice"));
     } else {
-        map.columns.push((name.to_string(), text.trim().to_string()));
+        map.columns
+            .push((name.to_string(), text.trim().to_string()));
     }
 }
 
@@ -400,9 +401,16 @@ fn setting(reader: &mut Reader, map: &mut InputMap, name: &str, value: &Spanned<
                 }
             }
         }
-        "skip_lines" => match value.get_ref().as_integer().map(|i| i.as_str().parse::<u64>()) {
+        "skip_lines" => match value
+            .get_ref()
+            .as_integer()
+            .map(|i| i.as_str().parse::<u64>())
+        {
             Some(Ok(n)) if n <= 1000 => map.skip_lines = n,
-            _ => reader.problem(span, format!("`{what}`: expected a whole number from 0 to 1000")),
+            _ => reader.problem(
+                span,
+                format!("`{what}`: expected a whole number from 0 to 1000"),
+            ),
         },
         "trailer" => match value.get_ref().as_str() {
             Some("auto") => map.trailer = true,
@@ -533,9 +541,15 @@ fn filter(
         }
     }
     let column = match table.get("column") {
-        Some(v) => reader.string(v, &format!("{what}.column"))?.trim().to_string(),
+        Some(v) => reader
+            .string(v, &format!("{what}.column"))?
+            .trim()
+            .to_string(),
         None => {
-            reader.problem(span, format!("`{what}` needs `column`: the export header it reads"));
+            reader.problem(
+                span,
+                format!("`{what}` needs `column`: the export header it reads"),
+            );
             return None;
         }
     };

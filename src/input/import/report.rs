@@ -257,7 +257,11 @@ pub fn unmapped_error(
             if n == 1 { "" } else { "s" },
             if rows == 1 { "" } else { "s" },
             listed.join(", "),
-            if more > 0 { format!(" and {more} more") } else { String::new() },
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            },
             toml_string(header),
             skipped.join(", ")
         ),

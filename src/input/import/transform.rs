@@ -62,7 +62,10 @@ pub fn import(path: &Path, label: &str, map: &InputMap, cx: &Context) -> Result<
     let (delimiter, delimiter_how) = match (map.delimiter, cx.delimiter) {
         (Some(d), _) => (d, "declared in the import map"),
         (None, Some(d)) => (d, "--delimiter"),
-        (None, None) => (sniff_delimiter(&decoded.path, map.skip_lines)?, "detected from the header"),
+        (None, None) => (
+            sniff_delimiter(&decoded.path, map.skip_lines)?,
+            "detected from the header",
+        ),
     };
     let (mut reader, skipped) = open(&decoded.path, map.skip_lines, delimiter)?;
     let mut record = csv::StringRecord::new();
@@ -137,7 +140,8 @@ pub fn import(path: &Path, label: &str, map: &InputMap, cx: &Context) -> Result<
         unmapped: BTreeMap::new(),
         report: Report::new(label, &decoded, delimiter, delimiter_how, header_line, map),
     };
-    run.report.describe_columns(&header, &run.columns_view(), &filters_view(map));
+    run.report
+        .describe_columns(&header, &run.columns_view(), &filters_view(map));
     run.write_header(path)?;
     run.rows(&mut reader)?;
     run.out
@@ -203,7 +207,11 @@ fn sniff_delimiter(path: &Path, skip_lines: u64) -> Result<u8> {
             c.1 += 1;
         }
     }
-    let best = counts.iter().max_by_key(|(_, n)| *n).copied().unwrap_or((b',', 0));
+    let best = counts
+        .iter()
+        .max_by_key(|(_, n)| *n)
+        .copied()
+        .unwrap_or((b',', 0));
     Ok(if best.1 == 0 { b',' } else { best.0 })
 }
 
@@ -550,9 +558,13 @@ impl Run<'_> {
             Ok(text.to_string())
         } else {
             let expected = match self.columns[i].kind {
-                Kind::Date => "expected a date as YYYY-MM-DD (an import map's `date_format` reads others)",
+                Kind::Date => {
+                    "expected a date as YYYY-MM-DD (an import map's `date_format` reads others)"
+                }
                 Kind::Integer => "expected a plain whole number",
-                _ => "expected a plain decimal like 1234.50 (an import map's `decimal_mark` reads others)",
+                _ => {
+                    "expected a plain decimal like 1234.50 (an import map's `decimal_mark` reads others)"
+                }
             };
             Err(self.cell_error(i, line, text, expected.to_string()))
         }
@@ -605,7 +617,10 @@ impl Run<'_> {
                         fields[c] = mark.currencies[0].clone();
                     }
                 }
-                None if mark.currencies.iter().any(|c| c == self.cx.program_currency) => {}
+                None if mark
+                    .currencies
+                    .iter()
+                    .any(|c| c == self.cx.program_currency) => {}
                 other => {
                     return Err(self.cell_error(
                         i,
