@@ -108,17 +108,13 @@ impl<R> LineTracker<R> {
     }
 }
 
-/// How one input file is written when it is not payline's own format: its cell separator
-/// (`--delimiter`) and the header names it uses for payline's columns (`--columns`).
+/// How one input file is read: which input it is, and its cell separator (`--delimiter`). (An
+/// export read through an import map reaches its loader as a payline-format copy.)
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Dialect {
     /// Which input the file is (`deals`, `partners` …), so its loosely matched headers can be named.
     pub input: &'static str,
     pub delimiter: u8,
-    /// (payline's column, the file's header name), e.g. (`deal_id`, `Opportunity ID`).
-    pub columns: Vec<(String, String)>,
-    /// Where the column map came from, for messages (`--columns map.toml`).
-    pub columns_file: String,
 }
 
 impl Default for Dialect {
@@ -126,8 +122,6 @@ impl Default for Dialect {
         Dialect {
             input: "",
             delimiter: b',',
-            columns: Vec::new(),
-            columns_file: String::new(),
         }
     }
 }
@@ -177,8 +171,8 @@ impl CsvFile {
             file: &file_label,
             input: dialect.input,
             required,
-            map: &dialect.columns,
-            map_label: &dialect.columns_file,
+            map: &[],
+            map_label: "",
             delimiter: dialect.delimiter,
         };
         let header = super::header::resolve(&cells, &spec)?;
@@ -707,15 +701,6 @@ pub fn required_columns(input: &str) -> &'static [&'static str] {
     }
 }
 
-/// One input's table of a `--columns` map.
-pub struct ColumnMap {
-    pub input: &'static str,
-    /// (payline's column, the export's header).
-    pub columns: Vec<(String, String)>,
-    /// The input's own cell separator (`delimiter = ";"`), over `--delimiter`.
-    pub delimiter: Option<u8>,
-}
-
 /// A cell separator as a user writes it: `,`, `;`, `|`, or `tab` (or a tab character).
 pub fn parse_delimiter(text: &str) -> Option<u8> {
     match text {
@@ -725,101 +710,4 @@ pub fn parse_delimiter(text: &str) -> Option<u8> {
         "tab" | "\t" | "\\t" => Some(b'\t'),
         _ => None,
     }
-}
-
-/// Reads a `--columns` map: a small TOML of one table per input, each key one of payline's columns
-/// and its value the header the export uses (`[deals]` `deal_id = "Opportunity ID"`), and optionally
-/// the input's `delimiter`. Every problem is an error naming the file and the key.
-pub fn load_column_map(path: &Path) -> Result<Vec<ColumnMap>> {
-    let label = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?;
-    let bad = |line: u64, key: &str, value: &str, message: String| Error::Input {
-        file: label.clone(),
-        line,
-        column: key.to_string(),
-        value: value.to_string(),
-        message,
-    };
-    // The line a key is written on, for messages (toml gives none for a well-formed file).
-    let line_of = |needle: &str| {
-        text.lines()
-            .position(|l| l.contains(needle))
-            .map_or(0, |i| u64::try_from(i + 1).unwrap_or(0))
-    };
-    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
-        let line = e.span().map_or(0, |s| {
-            u64::try_from(text[..s.start].lines().count().max(1)).unwrap_or(0)
-        });
-        bad(
-            line,
-            "",
-            "",
-            format!("not a valid column map: {}", e.message()),
-        )
-    })?;
-    let mut out = Vec::new();
-    for (role, columns) in &table {
-        let Some(&(role, known)) = INPUT_COLUMNS.iter().find(|(r, _)| r == role) else {
-            let roles: Vec<&str> = INPUT_COLUMNS.iter().map(|(r, _)| *r).collect();
-            return Err(bad(
-                line_of(role),
-                role,
-                "",
-                format!(
-                    "unknown input `{role}`; expected one of: {}",
-                    roles.join(", ")
-                ),
-            ));
-        };
-        let Some(columns) = columns.as_table() else {
-            return Err(bad(
-                line_of(role),
-                role,
-                "",
-                format!("`{role}` must be a table of column = \"header\""),
-            ));
-        };
-        let mut map = Vec::new();
-        let mut delimiter = None;
-        for (column, header) in columns {
-            let key = format!("{role}.{column}");
-            if column == "delimiter" {
-                delimiter = Some(header.as_str().and_then(parse_delimiter).ok_or_else(|| {
-                    bad(
-                        line_of("delimiter"),
-                        &key,
-                        &header.to_string(),
-                        "expected \",\", \";\", \"|\" or \"tab\"".to_string(),
-                    )
-                })?);
-                continue;
-            }
-            if !known.contains(&column.as_str()) {
-                return Err(bad(
-                    line_of(column),
-                    &key,
-                    "",
-                    format!(
-                        "unknown column `{column}` of {role}; expected one of: {}",
-                        known.join(", ")
-                    ),
-                ));
-            }
-            let Some(header) = header.as_str().filter(|h| !h.trim().is_empty()) else {
-                return Err(bad(
-                    line_of(column),
-                    &key,
-                    &header.to_string(),
-                    "expected the export's header name, a non-empty string".to_string(),
-                ));
-            };
-            map.push((column.clone(), header.to_string()));
-        }
-        out.push(ColumnMap {
-            input: role,
-            columns: map,
-            delimiter,
-        });
-    }
-    Ok(out)
 }

@@ -46,7 +46,6 @@ pub fn prepare(path: &Path, setting: &Setting) -> Result<Prepared> {
         dialect: Dialect {
             input: setting.input,
             delimiter: setting.delimiter.unwrap_or(b','),
-            ..Dialect::default()
         },
         original: path.to_path_buf(),
         label: label.clone(),

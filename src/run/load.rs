@@ -294,11 +294,11 @@ fn load_program(
     period: &Period,
     lenient_funds: bool,
     inputs: &Inputs,
-    shared: Shared,
+    mut shared: Shared,
 ) -> Result<Loaded> {
     let mut digests = inputs.digests.clone();
     let mut reports = inputs.reports.clone();
-    let mut warnings = shared.warnings;
+    let mut warnings = std::mem::take(&mut shared.warnings);
     warnings.extend(super::missing_inputs(program, inputs.paths));
     if inputs.paths.ledger.is_none()
         && let Some(batches) = &inputs.paths.batches
@@ -312,27 +312,8 @@ fn load_program(
     }
     let claims = match &inputs.paths.claims {
         Some(path) => {
-            let fund_ids: Vec<&str> = program
-                .rules
-                .iter()
-                .filter(|r| r.is_fund())
-                .map(|r| &*r.id)
-                .collect();
-            let funds = ClaimFunds {
-                program_id: &program.id,
-                fund_ids: &fund_ids,
-            };
-            let prepared = inputs.prepare("claims", path)?;
-            let loaded = load_claims(
-                &prepared.path,
-                funds,
-                period,
-                &inputs.partners,
-                lenient_funds,
-                &prepared.dialect,
-            )
-            .map(|(claims, digest, w)| ((claims, w), digest));
-            let ((claims, w), digest, report) = prepared.finish(loaded)?;
+            let (claims, digest, report, w) =
+                load_program_claims(program, path, period, lenient_funds, inputs)?;
             digests.insert("claims".to_string(), digest);
             reports.extend(report);
             warnings.extend(w);
@@ -342,24 +323,7 @@ fn load_program(
     };
     let ledger = match batch {
         Some(batch) => {
-            let claim_ids: Vec<&str> = claims.iter().map(|c| c.claim_id.as_str()).collect();
-            let summed_rules = crate::engine::plan::ledger_sums(program);
-            let spans = crate::engine::plan::ledger_spans(program, period);
-            let adjustment_ids: Vec<&str> = shared
-                .adjustments
-                .iter()
-                .map(|a| a.adjustment_id.as_str())
-                .collect();
-            let query = LedgerQuery {
-                reversals: &shared.deals.reversals,
-                current: &shared.deals.current,
-                claim_ids: &claim_ids,
-                summed_rules: &summed_rules,
-                spans: &spans,
-                earlier: &shared.deals.earlier,
-                adjustment_ids: &adjustment_ids,
-            };
-            let l = load_ledger(batch, period, &inputs.partners, &query)?;
+            let l = load_program_ledger(program, batch, period, inputs, &shared, &claims)?;
             for (role, d) in &l.digests {
                 digests.insert(role.to_string(), d.clone());
             }
@@ -382,6 +346,72 @@ fn load_program(
         warnings,
         skipped: skipped_rows(&reports),
     })
+}
+
+/// The program's claims: only its fund rules may be drawn on (`diff` tolerates the others, warned).
+fn load_program_claims(
+    program: &Program,
+    path: &Path,
+    period: &Period,
+    lenient_funds: bool,
+    inputs: &Inputs,
+) -> Result<(
+    Vec<crate::input::Claim>,
+    FileDigest,
+    Option<Report>,
+    Vec<Warning>,
+)> {
+    let fund_ids: Vec<&str> = program
+        .rules
+        .iter()
+        .filter(|r| r.is_fund())
+        .map(|r| &*r.id)
+        .collect();
+    let funds = ClaimFunds {
+        program_id: &program.id,
+        fund_ids: &fund_ids,
+    };
+    let prepared = inputs.prepare("claims", path)?;
+    let loaded = load_claims(
+        &prepared.path,
+        funds,
+        period,
+        &inputs.partners,
+        lenient_funds,
+        &prepared.dialect,
+    )
+    .map(|(claims, digest, w)| ((claims, w), digest));
+    let ((claims, warnings), digest, report) = prepared.finish(loaded)?;
+    Ok((claims, digest, report, warnings))
+}
+
+/// What the program needs of the previous batch's history, verified.
+fn load_program_ledger(
+    program: &Program,
+    batch: PreviousBatch,
+    period: &Period,
+    inputs: &Inputs,
+    shared: &Shared,
+    claims: &[crate::input::Claim],
+) -> Result<LedgerData> {
+    let claim_ids: Vec<&str> = claims.iter().map(|c| c.claim_id.as_str()).collect();
+    let summed_rules = crate::engine::plan::ledger_sums(program);
+    let spans = crate::engine::plan::ledger_spans(program, period);
+    let adjustment_ids: Vec<&str> = shared
+        .adjustments
+        .iter()
+        .map(|a| a.adjustment_id.as_str())
+        .collect();
+    let query = LedgerQuery {
+        reversals: &shared.deals.reversals,
+        current: &shared.deals.current,
+        claim_ids: &claim_ids,
+        summed_rules: &summed_rules,
+        spans: &spans,
+        earlier: &shared.deals.earlier,
+        adjustment_ids: &adjustment_ids,
+    };
+    load_ledger(batch, period, &inputs.partners, &query)
 }
 
 /// Warnings about how the inputs were read: reports' trailers skipped, headers matched loosely.

@@ -68,20 +68,7 @@ pub fn import(path: &Path, label: &str, map: &InputMap, cx: &Context) -> Result<
         ),
     };
     let (mut reader, skipped) = open(&decoded.path, map.skip_lines, delimiter)?;
-    let mut record = csv::StringRecord::new();
-    if !reader
-        .read_record(&mut record)
-        .map_err(|e| reader.get_mut().malformed(label, e))?
-    {
-        return Err(Error::Malformed {
-            file: label.to_string(),
-            line: map.skip_lines + 1,
-            message: "the file has no header row".into(),
-        });
-    }
-    let header_line = reader
-        .get_mut()
-        .line_of(record.position().map_or(0, |p| p.byte()));
+    let (record, header_line) = read_header(&mut reader, label, map.skip_lines)?;
     let spec = HeaderSpec {
         file: label,
         input: cx.input,
@@ -93,32 +80,9 @@ pub fn import(path: &Path, label: &str, map: &InputMap, cx: &Context) -> Result<
     let header = header::resolve(&record, &spec)?;
     let filters = filter_fields(&header, map, label)?;
     let columns = out_columns(&header, map, cx, label)?;
-    let keys: Vec<usize> = cx
-        .required
-        .iter()
-        .filter_map(|c| header.columns.index(c))
-        .collect();
-    let shape = Shape {
-        delimiter,
-        fields: header.names.len(),
-        keys: &keys,
-    };
-    let trailer = map
-        .trailer
-        .then(|| find_trailer(&decoded.path, skipped + reader.position().byte(), &shape))
-        .flatten();
-    let filtered: Vec<String> = map.filters.iter().map(|f| f.column.clone()).collect();
-    let stages = header::unhandled_stages(&header, cx.input, &map.ignore_columns, &filtered);
-    if !stages.is_empty() {
-        let end = trailer.as_ref().map(|t| t.offset);
-        return Err(crate::input::stages::stage_error(
-            &decoded.path,
-            &spec,
-            (map.skip_lines, end),
-            &header.names,
-            &stages,
-        ));
-    }
+    let data_start = skipped + reader.position().byte();
+    let trailer = trailer_of(&header, cx, map, (&decoded.path, data_start), delimiter);
+    refuse_stages(&header, cx, map, &spec, (&decoded.path, trailer.as_ref()))?;
     let copy = tempfile::Builder::new()
         .prefix("payline-import-")
         .suffix(".csv")
@@ -148,20 +112,77 @@ pub fn import(path: &Path, label: &str, map: &InputMap, cx: &Context) -> Result<
         .flush()
         .map_err(|e| Error::io("write a copy of", path, e))?;
     run.finish_unmapped();
-    run.report.loose = header.loose.clone();
-    let sources = run
-        .columns
+    run.report.loose = header.loose;
+    Ok(run.imported(copy))
+}
+
+/// The header record and its line.
+fn read_header(
+    reader: &mut Reader,
+    label: &str,
+    skip_lines: u64,
+) -> Result<(csv::StringRecord, u64)> {
+    let mut record = csv::StringRecord::new();
+    if !reader
+        .read_record(&mut record)
+        .map_err(|e| reader.get_mut().malformed(label, e))?
+    {
+        return Err(Error::Malformed {
+            file: label.to_string(),
+            line: skip_lines + 1,
+            message: "the file has no header row".into(),
+        });
+    }
+    let line = reader
+        .get_mut()
+        .line_of(record.position().map_or(0, |p| p.byte()));
+    Ok((record, line))
+}
+
+/// The report's trailer of the (decoded) file whose rows start at `data_start`, unless the map says
+/// `trailer = "none"`.
+fn trailer_of(
+    header: &header::Header,
+    cx: &Context,
+    map: &InputMap,
+    (path, data_start): (&Path, u64),
+    delimiter: u8,
+) -> Option<crate::input::trailer::Trailer> {
+    let keys: Vec<usize> = cx
+        .required
         .iter()
-        .filter(|c| c.field.is_some())
-        .map(|c| (c.name.clone(), c.header.clone()))
+        .filter_map(|c| header.columns.index(c))
         .collect();
-    Ok(Imported {
-        path: copy.path().to_path_buf(),
-        _copy: copy,
-        report: run.report,
-        errors: run.errors,
-        sources,
-    })
+    let shape = Shape {
+        delimiter,
+        fields: header.names.len(),
+        keys: &keys,
+    };
+    map.trailer
+        .then(|| find_trailer(path, data_start, &shape))
+        .flatten()
+}
+
+/// Refuses a stage-like column nothing reads, with its values (up to the trailer).
+fn refuse_stages(
+    header: &header::Header,
+    cx: &Context,
+    map: &InputMap,
+    spec: &HeaderSpec,
+    (path, trailer): (&Path, Option<&crate::input::trailer::Trailer>),
+) -> Result<()> {
+    let filtered: Vec<String> = map.filters.iter().map(|f| f.column.clone()).collect();
+    let stages = header::unhandled_stages(header, cx.input, &map.ignore_columns, &filtered);
+    if stages.is_empty() {
+        return Ok(());
+    }
+    Err(crate::input::stages::stage_error(
+        path,
+        spec,
+        (map.skip_lines, trailer.map(|t| t.offset)),
+        &header.names,
+        &stages,
+    ))
 }
 
 type Reader = csv::Reader<LineTracker<BufReader<std::fs::File>>>;
@@ -361,6 +382,23 @@ struct Run<'a> {
 }
 
 impl Run<'_> {
+    /// The finished import: the copy, the report, the rows refused.
+    fn imported(self, copy: tempfile::NamedTempFile) -> Imported {
+        let sources = self
+            .columns
+            .iter()
+            .filter(|c| c.field.is_some())
+            .map(|c| (c.name.clone(), c.header.clone()))
+            .collect();
+        Imported {
+            path: copy.path().to_path_buf(),
+            _copy: copy,
+            report: self.report,
+            errors: self.errors,
+            sources,
+        }
+    }
+
     fn columns_view(&self) -> Vec<(String, Option<usize>, bool)> {
         self.columns
             .iter()
