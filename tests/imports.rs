@@ -638,3 +638,100 @@ fn inspect_shows_how_an_export_is_read() {
     assert_eq!(report["problems"][0]["column"], "Deal Type", "{report}");
     assert_eq!(report["problems"][0]["line"], 3, "{report}");
 }
+
+/// Leading lines before the header, a stage-like column that does not decide anything, activities
+/// referencing partners by a CRM id, a trailer read as rows on purpose, and every bad row of another
+/// input than deals at once.
+#[test]
+fn leading_lines_ignored_columns_other_inputs_and_their_bad_rows() {
+    let case = Case::new();
+    let activities = case.write(
+        "activities.csv",
+        "Training report\r\nExported 2026-11-01\r\nAccount ID,Course,Completed,Status\r\n0015g00000AcmeAAA,certification,10/02/2026,Passed\r\n0015g00000DltaAAA,certification,10/03/2026,Failed\r\n",
+    );
+    let deals = case.write("deals.csv", "deal_id,partner_id,closed_on,amount\n");
+    let program = case.write(
+        "program.toml",
+        "[program]\nid = \"p\"\nname = \"P\"\ncurrency = \"USD\"\n\n[[rules]]\nid = \"cert\"\nkind = \"activity\"\nactivity = \"certification\"\namount = \"50.00\"\n",
+    );
+    let map = |extra: &str| {
+        case.write(
+            "map.toml",
+            format!("[activities]\nskip_lines = 2\ndate_format = \"%m/%d/%Y\"\npartner_by = \"crm_id\"\n{extra}\n[activities.columns]\npartner_id = \"Account ID\"\nactivity = \"Course\"\noccurred_on = \"Completed\"\n"),
+        )
+    };
+    let run = |map: &Path| {
+        Command::cargo_bin("payline")
+            .unwrap()
+            .arg("run")
+            .arg("--program")
+            .arg(&program)
+            .arg("--partners")
+            .arg(repo("fixtures/crm/partners.csv"))
+            .arg("--deals")
+            .arg(&deals)
+            .arg("--activities")
+            .arg(&activities)
+            .arg("--import")
+            .arg(format!("activities={}", map.display()))
+            .args(["--period", "2026-10", "--force", "--out"])
+            .arg(case.path("out"))
+            .output()
+            .unwrap()
+    };
+    // `Status` says whether the course was passed: activities have no status, so it must be read.
+    let output = run(&map(""));
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let e = stderr(&output);
+    assert!(e.contains("activities.csv:3: column `Status`: looks like a stage or status, but activities rows have no status: every row would count; its values: `Failed` (1 row), `Passed` (1 row)"), "{e}");
+    // Kept by a filter, only the passed course pays; the header's line is 3, the rows' 4 and 5.
+    let output = run(&map("[[activities.filter]]\ncolumn = \"Status\"\nkeep = [\"Passed\"]"));
+    assert!(output.status.success(), "{output:?}");
+    let lines = std::fs::read_to_string(case.path("out/lines.csv")).unwrap();
+    assert!(lines.contains("2026-10,P101,payout,cert,activity,activity,certification,"), "{lines}");
+    assert!(!lines.contains("P104"), "{lines}");
+    // Listed in ignore_columns instead, both rows count.
+    let output = run(&map("ignore_columns = [\"Status\"]"));
+    assert!(output.status.success(), "{output:?}");
+    assert!(std::fs::read_to_string(case.path("out/lines.csv")).unwrap().contains("P104"));
+
+    // partners.csv with two bad rows: both named in one run.
+    let partners = case.write(
+        "partners.csv",
+        "partner_id,name,type,status\nP1,One,referral,active\nP2,Two,referral,paused\nP3,,referral,active\n",
+    );
+    let output = Command::cargo_bin("payline")
+        .unwrap()
+        .arg("run")
+        .arg("--program")
+        .arg(&program)
+        .arg("--partners")
+        .arg(&partners)
+        .arg("--deals")
+        .arg(&deals)
+        .args(["--period", "2026-10", "--out"])
+        .arg(case.path("out2"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let e = stderr(&output);
+    assert!(e.contains("partners.csv:3: column `status`: expected one of: active, suspended, terminated (value: `paused`)"), "{e}");
+    assert!(e.contains("partners.csv:4: column `name`: a value is required"), "{e}");
+    assert!(e.ends_with("2 bad rows\n"), "{e}");
+}
+
+/// `trailer = "none"`: a report's trailer is read as rows: the totals row (its Stage empty) is
+/// skipped by the stage filter, the two notice lines are refused.
+#[test]
+fn a_trailer_can_be_read_as_rows_on_purpose() {
+    let case = Case::new();
+    let shipped = std::fs::read_to_string(repo("examples/imports/salesforce-opportunities.toml")).unwrap();
+    let map = case.write("map.toml", shipped.replace("trailer = \"auto\"", "trailer = \"none\""));
+    let output = case.run(&salesforce(), &["--import", &format!("deals={}", map.display())]);
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let e = stderr(&output);
+    let lines: Vec<&str> = e.lines().collect();
+    assert_eq!(lines.len(), 3, "{e}");
+    assert!(lines[0].ends_with("salesforce-opportunities.csv:18: row has 1 fields but the header has 12"), "{e}");
+    assert!(lines[1].ends_with("salesforce-opportunities.csv:19: row has 1 fields but the header has 12"), "{e}");
+}
