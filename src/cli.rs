@@ -2,6 +2,7 @@
 
 use clap::{Args, Parser, Subcommand};
 use payline::diff::Limit;
+use payline::input::INPUTS;
 use payline::period::Period;
 use payline::workspace::Given;
 use std::path::PathBuf;
@@ -168,16 +169,6 @@ pub struct DataArgs {
     #[arg(long = "delimiter", value_name = "[INPUT=]SEP", value_parser = parse_input_delimiter)]
     pub delimiters: Vec<(Option<String>, u8)>,
 }
-
-/// The inputs an `INPUT=` prefix may name.
-const INPUTS: [&str; 6] = [
-    "partners",
-    "deals",
-    "activities",
-    "claims",
-    "fx",
-    "adjustments",
-];
 
 /// An input's name as the library names it.
 pub fn input_name(text: &str) -> &'static str {

@@ -6,6 +6,7 @@
 //! `--first`. Options given on the command line win over the workspace's.
 
 use crate::error::{Error, Result, Warning, WarningCode};
+use crate::input::INPUTS;
 use crate::model::period::Period;
 use crate::run::DataPaths;
 use std::collections::BTreeMap;
@@ -13,16 +14,6 @@ use std::path::{Path, PathBuf};
 
 /// The file name a workspace is found by.
 pub const FILE_NAME: &str = "payline.toml";
-
-/// The inputs a workspace may name, as `[inputs]` keys.
-const INPUTS: &[&str] = &[
-    "partners",
-    "deals",
-    "activities",
-    "claims",
-    "fx",
-    "adjustments",
-];
 
 /// One input of a workspace: its file (`{period}` in it replaced by the run's period) and its
 /// import map.

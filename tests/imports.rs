@@ -79,6 +79,13 @@ fn rule_lines(out: &Path, rule: &str) -> BTreeMap<String, (String, String, Strin
         .collect()
 }
 
+/// (deal, partner, basis, amount) rows as `rule_lines` returns them.
+fn by_deal(rows: &[(&str, &str, &str, &str)]) -> BTreeMap<String, (String, String, String)> {
+    rows.iter()
+        .map(|(d, p, b, a)| (d.to_string(), (p.to_string(), b.to_string(), a.to_string())))
+        .collect()
+}
+
 fn salesforce() -> PathBuf {
     repo("fixtures/crm/salesforce-opportunities.csv")
 }
@@ -292,11 +299,7 @@ fn the_shipped_salesforce_map_pays_exactly_the_closed_won_opportunities() {
         ("0068c00000AbcDD", "P104", "27450.00", "2745.00"),
         ("0068c00000AbcDE", "P106", "3000.00", "300.00"),
     ];
-    let want: BTreeMap<String, (String, String, String)> = expected
-        .iter()
-        .map(|(d, p, b, a)| (d.to_string(), (p.to_string(), b.to_string(), a.to_string())))
-        .collect();
-    assert_eq!(lines, want);
+    assert_eq!(lines, by_deal(&expected));
     let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(summary["rules"][0]["amount"], "28995.05");
     assert_eq!(summary["kpis"]["deals_counted"], 11);
@@ -352,11 +355,7 @@ fn the_shipped_hubspot_map_pays_exactly_the_won_sales_pipeline_deals() {
         ("9012345612", "P104", "14960.00", "1496.00"),
         ("9012345613", "P107", "8030.00", "803.00"),
     ];
-    let want: BTreeMap<String, (String, String, String)> = expected
-        .iter()
-        .map(|(d, p, b, a)| (d.to_string(), (p.to_string(), b.to_string(), a.to_string())))
-        .collect();
-    assert_eq!(lines, want);
+    assert_eq!(lines, by_deal(&expected));
     let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(summary["rules"][0]["amount"], "19525.06");
     assert_eq!(
@@ -685,15 +684,24 @@ fn leading_lines_ignored_columns_other_inputs_and_their_bad_rows() {
     let e = stderr(&output);
     assert!(e.contains("activities.csv:3: column `Status`: looks like a stage or status, but activities rows have no status: every row would count; its values: `Failed` (1 row), `Passed` (1 row)"), "{e}");
     // Kept by a filter, only the passed course pays; the header's line is 3, the rows' 4 and 5.
-    let output = run(&map("[[activities.filter]]\ncolumn = \"Status\"\nkeep = [\"Passed\"]"));
+    let output = run(&map(
+        "[[activities.filter]]\ncolumn = \"Status\"\nkeep = [\"Passed\"]",
+    ));
     assert!(output.status.success(), "{output:?}");
     let lines = std::fs::read_to_string(case.path("out/lines.csv")).unwrap();
-    assert!(lines.contains("2026-10,P101,payout,cert,activity,activity,certification,"), "{lines}");
+    assert!(
+        lines.contains("2026-10,P101,payout,cert,activity,activity,certification,"),
+        "{lines}"
+    );
     assert!(!lines.contains("P104"), "{lines}");
     // Listed in ignore_columns instead, both rows count.
     let output = run(&map("ignore_columns = [\"Status\"]"));
     assert!(output.status.success(), "{output:?}");
-    assert!(std::fs::read_to_string(case.path("out/lines.csv")).unwrap().contains("P104"));
+    assert!(
+        std::fs::read_to_string(case.path("out/lines.csv"))
+            .unwrap()
+            .contains("P104")
+    );
 
     // partners.csv with two bad rows: both named in one run.
     let partners = case.write(
@@ -716,7 +724,10 @@ fn leading_lines_ignored_columns_other_inputs_and_their_bad_rows() {
     assert_eq!(output.status.code(), Some(1));
     let e = stderr(&output);
     assert!(e.contains("partners.csv:3: column `status`: expected one of: active, suspended, terminated (value: `paused`)"), "{e}");
-    assert!(e.contains("partners.csv:4: column `name`: a value is required"), "{e}");
+    assert!(
+        e.contains("partners.csv:4: column `name`: a value is required"),
+        "{e}"
+    );
     assert!(e.ends_with("2 bad rows\n"), "{e}");
 }
 
@@ -725,13 +736,28 @@ fn leading_lines_ignored_columns_other_inputs_and_their_bad_rows() {
 #[test]
 fn a_trailer_can_be_read_as_rows_on_purpose() {
     let case = Case::new();
-    let shipped = std::fs::read_to_string(repo("examples/imports/salesforce-opportunities.toml")).unwrap();
-    let map = case.write("map.toml", shipped.replace("trailer = \"auto\"", "trailer = \"none\""));
-    let output = case.run(&salesforce(), &["--import", &format!("deals={}", map.display())]);
+    let shipped =
+        std::fs::read_to_string(repo("examples/imports/salesforce-opportunities.toml")).unwrap();
+    let map = case.write(
+        "map.toml",
+        shipped.replace("trailer = \"auto\"", "trailer = \"none\""),
+    );
+    let output = case.run(
+        &salesforce(),
+        &["--import", &format!("deals={}", map.display())],
+    );
     assert_eq!(output.status.code(), Some(1), "{output:?}");
     let e = stderr(&output);
     let lines: Vec<&str> = e.lines().collect();
     assert_eq!(lines.len(), 3, "{e}");
-    assert!(lines[0].ends_with("salesforce-opportunities.csv:18: row has 1 fields but the header has 12"), "{e}");
-    assert!(lines[1].ends_with("salesforce-opportunities.csv:19: row has 1 fields but the header has 12"), "{e}");
+    assert!(
+        lines[0]
+            .ends_with("salesforce-opportunities.csv:18: row has 1 fields but the header has 12"),
+        "{e}"
+    );
+    assert!(
+        lines[1]
+            .ends_with("salesforce-opportunities.csv:19: row has 1 fields but the header has 12"),
+        "{e}"
+    );
 }

@@ -688,6 +688,16 @@ pub const INPUT_COLUMNS: &[(&str, &[&str])] = &[
     ),
 ];
 
+/// The inputs, as an import map's tables, `--import INPUT=` and a workspace's `[inputs]` name them.
+pub const INPUTS: [&str; 6] = [
+    "partners",
+    "deals",
+    "activities",
+    "claims",
+    "fx",
+    "adjustments",
+];
+
 /// The columns each input's loader requires.
 pub fn required_columns(input: &str) -> &'static [&'static str] {
     match input {
@@ -699,6 +709,20 @@ pub fn required_columns(input: &str) -> &'static [&'static str] {
         "adjustments" => super::adjustments::ADJUSTMENT_COLUMNS,
         _ => &[],
     }
+}
+
+/// Reads past the first `n` lines (an export's title lines before its header); returns their bytes.
+pub(crate) fn skip_lines(reader: &mut impl std::io::BufRead, n: u64, path: &Path) -> Result<u64> {
+    let mut line = Vec::new();
+    let mut skipped = 0u64;
+    for _ in 0..n {
+        line.clear();
+        let read = reader
+            .read_until(b'\n', &mut line)
+            .map_err(|e| Error::io("read", path, e))?;
+        skipped += u64::try_from(read).unwrap_or(0);
+    }
+    Ok(skipped)
 }
 
 /// A cell separator as a user writes it: `,`, `;`, `|`, or `tab` (or a tab character).

@@ -16,7 +16,7 @@ pub mod trailer;
 pub use crate::digest::{HashingReader, sha256_file};
 pub use adjustments::load_adjustments;
 pub use csvfile::{
-    CsvFile, Dialect, FileDigest, INPUT_COLUMNS, Row, parse_delimiter, required_columns,
+    CsvFile, Dialect, FileDigest, INPUT_COLUMNS, INPUTS, Row, parse_delimiter, required_columns,
 };
 pub use deals::{
     DealData, DealPlan, DealsRead, LoadOptions, PriorCounts, WindowTotals, load_deals,

@@ -5,7 +5,6 @@
 use super::header::HeaderSpec;
 use crate::error::{Error, Result};
 use std::collections::BTreeMap;
-use std::io::BufRead;
 use std::path::Path;
 
 /// One distinct value of a column: how many rows hold it and the first one's line.
@@ -30,15 +29,7 @@ pub fn distinct_values(
 ) -> Result<Vec<Vec<Distinct>>> {
     let file = std::fs::File::open(path).map_err(|e| Error::io("read", path, e))?;
     let mut reader = std::io::BufReader::new(file);
-    let mut line = Vec::new();
-    let mut skipped = 0u64;
-    for _ in 0..skip_lines {
-        line.clear();
-        let n = reader
-            .read_until(b'\n', &mut line)
-            .map_err(|e| Error::io("read", path, e))?;
-        skipped += u64::try_from(n).unwrap_or(0);
-    }
+    let skipped = super::csvfile::skip_lines(&mut reader, skip_lines, path)?;
     let tracker = super::csvfile::LineTracker::starting_at(reader, skip_lines + 1);
     let mut csv = csv::ReaderBuilder::new()
         .has_headers(true)

@@ -348,6 +348,14 @@ fn load_program(
     })
 }
 
+/// A program's claims as loaded: the claims, their digest and import report, and the warnings.
+type LoadedClaims = (
+    Vec<crate::input::Claim>,
+    FileDigest,
+    Option<Report>,
+    Vec<Warning>,
+);
+
 /// The program's claims: only its fund rules may be drawn on (`diff` tolerates the others, warned).
 fn load_program_claims(
     program: &Program,
@@ -355,12 +363,7 @@ fn load_program_claims(
     period: &Period,
     lenient_funds: bool,
     inputs: &Inputs,
-) -> Result<(
-    Vec<crate::input::Claim>,
-    FileDigest,
-    Option<Report>,
-    Vec<Warning>,
-)> {
+) -> Result<LoadedClaims> {
     let fund_ids: Vec<&str> = program
         .rules
         .iter()

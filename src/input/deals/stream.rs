@@ -48,18 +48,17 @@ pub(super) fn read_blocks(
             buf.drain(..s);
             skip -= s;
         }
-        let eof = n < want;
-        if eof {
-            if !buf.is_empty()
-                && tx
-                    .send(Block {
-                        seq,
-                        offset,
-                        line,
-                        bytes: buf,
-                    })
-                    .is_err()
-            {
+        let send = |bytes: Vec<u8>| {
+            tx.send(Block {
+                seq,
+                offset,
+                line,
+                bytes,
+            })
+            .is_ok()
+        };
+        if n < want {
+            if !buf.is_empty() && !send(buf) {
                 return Ok(None);
             }
             return Ok(Some(crate::digest::hex(&hasher.finalize())));
@@ -71,15 +70,7 @@ pub(super) fn read_blocks(
                 let lines =
                     u64::try_from(memchr::memchr_iter(b'\n', &buf).count()).unwrap_or(u64::MAX);
                 let length = u64::try_from(buf.len()).unwrap_or(u64::MAX);
-                if tx
-                    .send(Block {
-                        seq,
-                        offset,
-                        line,
-                        bytes: buf,
-                    })
-                    .is_err()
-                {
+                if !send(buf) {
                     return Ok(None);
                 }
                 line += lines;

@@ -272,21 +272,10 @@ fn input_map(
     path: &Path,
 ) -> InputMap {
     let mut map = InputMap {
-        input,
         label,
         path: path.to_path_buf(),
-        columns: Vec::new(),
-        delimiter: None,
-        encoding: EncodingChoice::Auto,
-        skip_lines: 0,
-        trailer: true,
-        date_formats: Vec::new(),
-        decimal_mark: '.',
-        partner_by: Vec::new(),
-        values: BTreeMap::new(),
-        filters: Vec::new(),
-        ignore_columns: Vec::new(),
         strict: false,
+        ..InputMap::own_format(input)
     };
     let known = known_columns(input);
     for (key, value) in table {

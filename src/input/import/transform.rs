@@ -9,7 +9,9 @@ use super::cells::{CurrencyMark, parse_date, parse_integer, parse_number, parse_
 use super::map::{InputMap, Kind, kind, vocabulary};
 use super::report::Report;
 use crate::error::{Error, Result, RowErrors};
-use crate::input::csvfile::{INPUT_COLUMNS, LineTracker, is_blank_cell, is_footer_label};
+use crate::input::csvfile::{
+    INPUT_COLUMNS, LineTracker, is_blank_cell, is_footer_label, skip_lines as skip_lines_of,
+};
 use crate::input::header::{self, HeaderSpec};
 use crate::input::trailer::{Shape, find_trailer};
 use crate::input::{PartnerRefs, PartnerSet};
@@ -191,15 +193,7 @@ type Reader = csv::Reader<LineTracker<BufReader<std::fs::File>>>;
 fn open(path: &Path, skip_lines: u64, delimiter: u8) -> Result<(Reader, u64)> {
     let file = std::fs::File::open(path).map_err(|e| Error::io("read", path, e))?;
     let mut reader = BufReader::with_capacity(1 << 16, file);
-    let mut line = Vec::new();
-    let mut skipped = 0u64;
-    for _ in 0..skip_lines {
-        line.clear();
-        let n = reader
-            .read_until(b'\n', &mut line)
-            .map_err(|e| Error::io("read", path, e))?;
-        skipped += u64::try_from(n).unwrap_or(0);
-    }
+    let skipped = skip_lines_of(&mut reader, skip_lines, path)?;
     let reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -212,13 +206,11 @@ fn open(path: &Path, skip_lines: u64, delimiter: u8) -> Result<(Reader, u64)> {
 fn sniff_delimiter(path: &Path, skip_lines: u64) -> Result<u8> {
     let file = std::fs::File::open(path).map_err(|e| Error::io("read", path, e))?;
     let mut reader = BufReader::new(file);
+    skip_lines_of(&mut reader, skip_lines, path)?;
     let mut line = Vec::new();
-    for _ in 0..=skip_lines {
-        line.clear();
-        reader
-            .read_until(b'\n', &mut line)
-            .map_err(|e| Error::io("read", path, e))?;
-    }
+    reader
+        .read_until(b'\n', &mut line)
+        .map_err(|e| Error::io("read", path, e))?;
     let mut counts = [(b',', 0usize), (b';', 0), (b'\t', 0), (b'|', 0)];
     let mut quoted = false;
     for &b in &line {
