@@ -249,10 +249,14 @@ pub fn resolve(
         delimiter: given.delimiter,
         input_delimiters: given.input_delimiters,
         imports: given.imports,
-        batches: given
-            .out
-            .as_ref()
-            .and_then(|o| o.parent().map(Path::to_path_buf)),
+        // `--out batch` (no parent named) sits in the current directory.
+        batches: given.out.as_ref().and_then(|o| o.parent()).map(|p| {
+            if p.as_os_str().is_empty() {
+                PathBuf::from(".")
+            } else {
+                p.to_path_buf()
+            }
+        }),
         first: given.first,
     };
     if wants_out && given.out.is_none() {

@@ -6,6 +6,7 @@
 use super::encoding::Decoded;
 use super::map::InputMap;
 use crate::error::Error;
+use crate::input::FnvBuild;
 use crate::input::header::Header;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
@@ -80,7 +81,7 @@ pub struct Report {
     #[serde(skip)]
     pub loose: Vec<(String, String)>,
     #[serde(skip)]
-    value_index: HashMap<String, HashMap<String, usize>>,
+    value_index: HashMap<String, HashMap<String, usize, FnvBuild>, FnvBuild>,
 }
 
 impl Report {
@@ -115,7 +116,7 @@ impl Report {
             sample_header: Vec::new(),
             sample: Vec::new(),
             loose: Vec::new(),
-            value_index: HashMap::new(),
+            value_index: HashMap::default(),
         }
     }
 
@@ -172,8 +173,15 @@ impl Report {
 
     /// Counts a value of a choice column and what it became.
     pub fn value(&mut self, column: &str, value: &str, mapped: Option<&str>, line: u64) {
-        let index = self.value_index.entry(column.to_string()).or_default();
-        let values = self.values.entry(column.to_string()).or_default();
+        if !self.value_index.contains_key(column) {
+            self.value_index.insert(column.to_string(), HashMap::default());
+            self.values.insert(column.to_string(), Vec::new());
+        }
+        let (Some(index), Some(values)) =
+            (self.value_index.get_mut(column), self.values.get_mut(column))
+        else {
+            return;
+        };
         match index.get(value) {
             Some(&i) => values[i].rows += 1,
             None if values.len() < MAX_VALUES => {

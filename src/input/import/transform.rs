@@ -630,6 +630,10 @@ impl Run<'_> {
                 continue;
             };
             let raw = record.get(field).unwrap_or("").trim();
+            // Only a cell with something besides digits, marks and signs names a currency.
+            if raw.bytes().all(|b| b.is_ascii_digit() || b".,-() '".contains(&b)) {
+                continue;
+            }
             let Ok(number) = parse_number(raw, self.map.decimal_mark, true) else {
                 continue;
             };
