@@ -475,6 +475,23 @@ fn the_currency_written_around_an_amount_is_the_rows() {
     assert_eq!(lines["D1"].1, "27500.00");
     assert_eq!(lines["D2"].1, "1000.00");
     assert_eq!(lines["D3"].1, "1234.00");
+    // A currency column of names: every name no map covers is refused, with the lines to add.
+    let deals = case.write(
+        "deals3.csv",
+        "id;partner;date;amount;currency;stage\nD1;P101;2026-10-01;1.000,00;Pound Sterling;won\nD2;P101;2026-10-02;5,00;USD;won\n",
+    );
+    let map = case.write(
+        "map3.toml",
+        "[deals]\ndelimiter = \";\"\ndecimal_mark = \",\"\n[deals.columns]\ndeal_id = \"id\"\npartner_id = \"partner\"\nclosed_on = \"date\"\namount = \"amount\"\ncurrency = \"currency\"\nstatus = \"stage\"\n",
+    );
+    let output = case.run(&deals, &["--import", &format!("deals={}", map.display())]);
+    assert_eq!(output.status.code(), Some(1));
+    let e = stderr(&output);
+    assert!(e.contains("deals3.csv:2: column `currency`: 1 value of this column (payline's `currency`) is not an ISO 4217 code, on 1 row: `Pound Sterling` (1 row, first on line 2)"), "{e}");
+    assert!(
+        e.contains("[deals.values.currency]") && e.contains("\"Pound Sterling\" = \"…\""),
+        "{e}"
+    );
     // A dollar amount in a row whose currency is EUR is refused.
     let deals = case.write(
         "deals2.csv",

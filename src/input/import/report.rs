@@ -174,12 +174,14 @@ impl Report {
     /// Counts a value of a choice column and what it became.
     pub fn value(&mut self, column: &str, value: &str, mapped: Option<&str>, line: u64) {
         if !self.value_index.contains_key(column) {
-            self.value_index.insert(column.to_string(), HashMap::default());
+            self.value_index
+                .insert(column.to_string(), HashMap::default());
             self.values.insert(column.to_string(), Vec::new());
         }
-        let (Some(index), Some(values)) =
-            (self.value_index.get_mut(column), self.values.get_mut(column))
-        else {
+        let (Some(index), Some(values)) = (
+            self.value_index.get_mut(column),
+            self.values.get_mut(column),
+        ) else {
             return;
         };
         match index.get(value) {
@@ -231,9 +233,12 @@ pub fn unmapped_error(
         (None, "currency") => "an ISO 4217 code".to_string(),
         (None, _) => format!("the {column} your program's rules name"),
     };
-    let what = match (has_map, vocabulary, column) {
+    let n = values.len();
+    let what = match (has_map, vocabulary, n) {
         (true, _, _) => "no line of the import map covers".to_string(),
+        (false, Some(words), 1) => format!("is not payline's ({})", words.join(", ")),
         (false, Some(words), _) => format!("are not payline's ({})", words.join(", ")),
+        (false, None, 1) => "is not an ISO 4217 code".to_string(),
         (false, None, _) => "are not ISO 4217 codes".to_string(),
     };
     let mut lines = format!("[{input}.values.{column}]\n");
@@ -249,7 +254,6 @@ pub fn unmapped_error(
         ));
     }
     let skipped: Vec<String> = values.iter().take(25).map(|v| toml_string(&v.0)).collect();
-    let n = values.len();
     Error::Input {
         file: file.to_string(),
         line: first,

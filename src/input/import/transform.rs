@@ -527,19 +527,22 @@ impl Run<'_> {
         if column.partner_ref && !text.is_empty() {
             return self.partner(i, text, line).map(Some);
         }
+        // A choice column (payline's words, or ISO codes for a currency) takes only its own values;
+        // free text takes any unless it has a value map.
+        let currency = column.name == "currency";
+        let choice = column.vocabulary.is_some() || currency;
+        let own_word = |t: &str| match column.vocabulary {
+            Some(words) => words.contains(&t),
+            None => !currency || crate::model::money::is_currency_code(t),
+        };
         let mapped = match &column.values {
             Some(values) => values.get(text).cloned().or_else(|| {
                 // An empty cell stays absent, and payline's own words read as themselves.
-                let own = text.is_empty() || column.vocabulary.is_some_and(|v| v.contains(&text));
-                own.then(|| text.to_string())
+                (text.is_empty() || (choice && own_word(text))).then(|| text.to_string())
             }),
-            None => match column.vocabulary {
-                Some(words) if !text.is_empty() && !words.contains(&text) => None,
-                _ => Some(text.to_string()),
-            },
+            None => (text.is_empty() || own_word(text)).then(|| text.to_string()),
         };
-        let tracked = column.values.is_some() || column.vocabulary.is_some();
-        if tracked {
+        if column.values.is_some() || choice {
             self.report
                 .value(&column.name, text, mapped.as_deref(), line);
         }
@@ -631,7 +634,10 @@ impl Run<'_> {
             };
             let raw = record.get(field).unwrap_or("").trim();
             // Only a cell with something besides digits, marks and signs names a currency.
-            if raw.bytes().all(|b| b.is_ascii_digit() || b".,-() '".contains(&b)) {
+            if raw
+                .bytes()
+                .all(|b| b.is_ascii_digit() || b".,-() '".contains(&b))
+            {
                 continue;
             }
             let Ok(number) = parse_number(raw, self.map.decimal_mark, true) else {
