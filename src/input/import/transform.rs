@@ -661,6 +661,8 @@ impl Run<'_> {
                     .currencies
                     .iter()
                     .any(|c| c == self.cx.program_currency) => {}
+                // `inspect` without a program: nothing to check against.
+                None if self.cx.program_currency.is_empty() => {}
                 other => {
                     return Err(self.cell_error(
                         i,
