@@ -86,6 +86,15 @@ fn by_deal(rows: &[(&str, &str, &str, &str)]) -> BTreeMap<String, (String, Strin
         .collect()
 }
 
+/// A shipped export run with only its shipped map: the case (its batch in `out`) and the summary.
+fn run_shipped(export: &Path, map: &str) -> (Case, serde_json::Value) {
+    let case = Case::new();
+    let output = case.run(export, &["--import", &import(map), "--json"]);
+    assert!(output.status.success(), "{output:?}");
+    let summary = serde_json::from_slice(&output.stdout).unwrap();
+    (case, summary)
+}
+
 fn salesforce() -> PathBuf {
     repo("fixtures/crm/salesforce-opportunities.csv")
 }
@@ -275,16 +284,10 @@ fn partners_by_name_resolve_to_ids_and_say_what_is_wrong() {
 /// EUR 12,500.00 is 13,750.00 at 1.10: 10% of 289,950.50 is 28,995.05.
 #[test]
 fn the_shipped_salesforce_map_pays_exactly_the_closed_won_opportunities() {
-    let case = Case::new();
-    let output = case.run(
+    let (case, summary) = run_shipped(
         &salesforce(),
-        &[
-            "--import",
-            &import("examples/imports/salesforce-opportunities.toml"),
-            "--json",
-        ],
+        "examples/imports/salesforce-opportunities.toml",
     );
-    assert!(output.status.success(), "{output:?}");
     let lines = rule_lines(&case.path("out"), "partner-commission");
     let expected = [
         ("0068c00000AbcD1", "P101", "42000.00", "4200.00"),
@@ -300,7 +303,6 @@ fn the_shipped_salesforce_map_pays_exactly_the_closed_won_opportunities() {
         ("0068c00000AbcDE", "P106", "3000.00", "300.00"),
     ];
     assert_eq!(lines, by_deal(&expected));
-    let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(summary["rules"][0]["amount"], "28995.05");
     assert_eq!(summary["kpis"]["deals_counted"], 11);
     assert_eq!(
@@ -333,16 +335,7 @@ fn the_shipped_salesforce_map_pays_exactly_the_closed_won_opportunities() {
 /// 10% lines (one rounded up: 924.055 → 924.06, 1099.999 → 1100.00) add up to 19,525.06.
 #[test]
 fn the_shipped_hubspot_map_pays_exactly_the_won_sales_pipeline_deals() {
-    let case = Case::new();
-    let output = case.run(
-        &hubspot(),
-        &[
-            "--import",
-            &import("examples/imports/hubspot-deals.toml"),
-            "--json",
-        ],
-    );
-    assert!(output.status.success(), "{output:?}");
+    let (case, summary) = run_shipped(&hubspot(), "examples/imports/hubspot-deals.toml");
     let lines = rule_lines(&case.path("out"), "partner-commission");
     let expected = [
         ("9012345601", "P102", "27500.00", "2750.00"),
@@ -356,7 +349,6 @@ fn the_shipped_hubspot_map_pays_exactly_the_won_sales_pipeline_deals() {
         ("9012345613", "P107", "8030.00", "803.00"),
     ];
     assert_eq!(lines, by_deal(&expected));
-    let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(summary["rules"][0]["amount"], "19525.06");
     assert_eq!(
         summary["skipped_rows"],
