@@ -130,6 +130,11 @@ pub enum WarningCode {
     AdjustmentNotApplied,
     /// A pending line whose deal row is no longer in deals.csv: kept pending (SPEC §8.2).
     PendingDealMissing,
+    /// A run without `--ledger` beside this program's batch of the previous period (SPEC §7).
+    PreviousBatchNotUsed,
+    /// A deal's customer_type that no rule names but that looks like one a rule names (`New
+    /// Customer` beside `new`): an export's own word an import map should translate.
+    ValueNamedByNoRule,
 }
 
 impl Warning {
@@ -153,6 +158,10 @@ pub enum Error {
     #[error("{}", render_all(.0))]
     Program(Vec<Diagnostic>),
 
+    /// Every error found in an import map (never only the first).
+    #[error("{}", render_all(.0))]
+    ImportMap(Vec<Diagnostic>),
+
     /// A bad value in an input CSV.
     #[error("{file}:{line}: column `{column}`: {message} (value: `{value}`)")]
     Input {
@@ -170,6 +179,11 @@ pub enum Error {
         line: u64,
         message: String,
     },
+
+    /// Several bad rows of one input, in file order: the first [`MAX_ROW_ERRORS`] (each an `Input`
+    /// or `Malformed` error), and how many more were found.
+    #[error("{}", render_rows(.errors, *.more))]
+    Rows { errors: Vec<Error>, more: u64 },
 
     #[error("cannot {action} {path}: {source}")]
     Io {
@@ -192,6 +206,102 @@ pub enum Error {
     Refused(String),
 }
 
+/// How many bad rows of one input an error lists; the rest are counted.
+pub const MAX_ROW_ERRORS: usize = 50;
+
+fn render_rows(errors: &[Error], more: u64) -> String {
+    let mut out: Vec<String> = errors.iter().map(Error::to_string).collect();
+    let shown = u64::try_from(errors.len()).unwrap_or(u64::MAX);
+    if more > 0 {
+        out.push(format!(
+            "… and {more} more ({} bad rows in all; the first {shown} are listed)",
+            shown.saturating_add(more)
+        ));
+    } else if errors.len() > 1 {
+        out.push(format!("{shown} bad rows"));
+    }
+    out.join("\n")
+}
+
+/// Collects the bad rows of one input, so a user sees every one in one run: the [`MAX_ROW_ERRORS`]
+/// of the lowest lines are kept, the rest counted.
+#[derive(Debug, Default)]
+pub struct RowErrors {
+    errors: Vec<Error>,
+    more: u64,
+}
+
+impl RowErrors {
+    pub fn new() -> RowErrors {
+        RowErrors::default()
+    }
+
+    /// Adds one error (or each row of a [`Error::Rows`]).
+    pub fn push(&mut self, error: Error) {
+        match error {
+            Error::Rows { errors, more } => {
+                for e in errors {
+                    self.push(e);
+                }
+                self.more = self.more.saturating_add(more);
+            }
+            e if self.errors.len() < MAX_ROW_ERRORS => self.errors.push(e),
+            e => {
+                // Full: the lowest lines are kept, whatever order they were found in.
+                self.more = self.more.saturating_add(1);
+                let highest = (0..self.errors.len())
+                    .rev()
+                    .max_by_key(|&i| self.errors[i].line());
+                if let Some(i) = highest
+                    && e.line() < self.errors[i].line()
+                {
+                    self.errors[i] = e;
+                }
+            }
+        }
+    }
+
+    /// Whether there is room for another listed error (the caller may skip building its message).
+    pub fn is_full(&self) -> bool {
+        self.errors.len() >= MAX_ROW_ERRORS
+    }
+
+    /// Counts an error whose message was not built (see [`RowErrors::is_full`]).
+    pub fn count_more(&mut self, n: u64) {
+        self.more = self.more.saturating_add(n);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.errors.is_empty() && self.more == 0
+    }
+
+    /// The listed errors.
+    pub fn errors(&self) -> &[Error] {
+        &self.errors
+    }
+
+    /// Every error found: sorted by line (stable: errors of one line keep the order they were
+    /// added in), the first [`MAX_ROW_ERRORS`] listed. `Ok` when there were none; one error is
+    /// returned as itself.
+    pub fn finish(mut self) -> Result<()> {
+        self.errors.sort_by_key(Error::line);
+        if self.errors.len() > MAX_ROW_ERRORS {
+            let extra = self.errors.split_off(MAX_ROW_ERRORS);
+            self.more = self
+                .more
+                .saturating_add(u64::try_from(extra.len()).unwrap_or(u64::MAX));
+        }
+        match (self.errors.len(), self.more) {
+            (0, 0) => Ok(()),
+            (1, 0) => Err(self.errors.remove(0)),
+            _ => Err(Error::Rows {
+                errors: self.errors,
+                more: self.more,
+            }),
+        }
+    }
+}
+
 fn render_all(diags: &[Diagnostic]) -> String {
     let errors: Vec<String> = diags
         .iter()
@@ -212,10 +322,25 @@ impl Error {
             Error::Input { file, .. } | Error::Malformed { file, .. } if file == from => {
                 *file = to.to_string();
             }
+            Error::Rows { errors, .. } => {
+                *errors = std::mem::take(errors)
+                    .into_iter()
+                    .map(|e| e.with_file_named(from, to))
+                    .collect();
+            }
             Error::Io { path, .. } if path == from => *path = to.to_string(),
             _ => {}
         }
         self
+    }
+
+    /// The line an error of an input file is on (0 for other errors), for ordering.
+    pub fn line(&self) -> u64 {
+        match self {
+            Error::Input { line, .. } | Error::Malformed { line, .. } => *line,
+            Error::Rows { errors, .. } => errors.first().map_or(0, Error::line),
+            _ => 0,
+        }
     }
 
     pub fn io(action: &'static str, path: &Path, source: std::io::Error) -> Self {
@@ -230,8 +355,10 @@ impl Error {
     pub fn code(&self) -> &'static str {
         match self {
             Error::Program(_) => "program",
+            Error::ImportMap(_) => "import-map",
             Error::Input { .. } => "input",
             Error::Malformed { .. } => "malformed-csv",
+            Error::Rows { .. } => "input-rows",
             Error::Io { .. } => "io",
             Error::Calculation(_) => "calculation",
             Error::Chain(_) => "ledger",
@@ -244,7 +371,7 @@ impl Error {
     pub fn to_json(&self) -> serde_json::Value {
         let mut error = serde_json::json!({ "code": self.code(), "message": self.to_string() });
         match self {
-            Error::Program(diags) => {
+            Error::Program(diags) | Error::ImportMap(diags) => {
                 error["diagnostics"] = serde_json::json!(diags);
             }
             Error::Input {
@@ -262,10 +389,18 @@ impl Error {
             Error::Chain(problems) => {
                 error["problems"] = serde_json::json!(problems);
             }
-            Error::Malformed { .. }
-            | Error::Io { .. }
-            | Error::Calculation(_)
-            | Error::Refused(_) => {}
+            Error::Rows { errors, more } => {
+                error["errors"] = errors
+                    .iter()
+                    .map(|e| e.to_json()["error"].clone())
+                    .collect();
+                error["more"] = serde_json::json!(more);
+            }
+            Error::Malformed { file, line, .. } => {
+                error["file"] = serde_json::json!(file);
+                error["line"] = serde_json::json!(line);
+            }
+            Error::Io { .. } | Error::Calculation(_) | Error::Refused(_) => {}
         }
         serde_json::json!({ "error": error })
     }

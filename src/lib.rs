@@ -12,11 +12,13 @@ pub mod engine;
 pub mod error;
 pub mod explain;
 pub mod input;
+pub mod inspect;
 pub mod model;
 pub mod output;
 pub mod program;
 pub mod render;
 pub mod run;
+pub mod workspace;
 
 pub use error::{Error, Result, Warning, WarningCode};
 // `payline::period::Period` and `payline::money` read as before: they live in `model`.

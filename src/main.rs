@@ -2,7 +2,7 @@
 
 mod cli;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use cli::{Cli, Command};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use payline::run::Stage;
@@ -154,7 +154,11 @@ fn emit(text: &str, code: u8) -> Result<(), ExitCode> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let json = cli.command.json();
-    match execute(cli.command) {
+    let workspace = WorkspaceArgs {
+        file: cli.workspace,
+        disabled: cli.no_workspace,
+    };
+    match execute(cli.command, &workspace) {
         Ok((code, report)) => match emit(&report, code) {
             Ok(()) => ExitCode::from(code),
             Err(failed) => failed,
@@ -165,8 +169,8 @@ fn main() -> ExitCode {
                 // With --json a failure is one JSON object too, on stderr: stdout stays the report's,
                 // so a pipe reading reports never takes an error for one.
                 eprint!("{}", json_text(&e.to_json()));
-            } else if let payline::Error::Program(_) = e {
-                // Program diagnostics carry their own `file:line:col: error:` prefix.
+            } else if let payline::Error::Program(_) | payline::Error::ImportMap(_) = e {
+                // Program and import-map diagnostics carry their own `file:line:col: error:` prefix.
                 eprintln!("{e}");
             } else {
                 eprintln!("error: {e}");
@@ -176,41 +180,30 @@ fn main() -> ExitCode {
     }
 }
 
+/// `--workspace` and `--no-workspace`.
+struct WorkspaceArgs {
+    file: Option<std::path::PathBuf>,
+    disabled: bool,
+}
+
+impl WorkspaceArgs {
+    fn find(&self) -> payline::Result<Option<payline::workspace::Workspace>> {
+        payline::workspace::discover(self.file.as_deref(), self.disabled)
+    }
+}
+
+/// A required option neither the command line nor the workspace gave.
+fn missing(option: &str) -> payline::Error {
+    payline::Error::Refused(format!(
+        "{option} is required (or run inside a workspace whose payline.toml names it)"
+    ))
+}
+
 /// Runs one command: its exit status and the report to print. The library's typed error reaches
 /// `main`, which picks the exit status.
-fn execute(command: Command) -> payline::Result<(u8, String)> {
+fn execute(command: Command, workspace: &WorkspaceArgs) -> payline::Result<(u8, String)> {
     match command {
-        Command::Run(args) => {
-            let summary = {
-                let mut progress = Progress::new();
-                payline::run::run_with_statements(
-                    &args.program,
-                    &args.data.period,
-                    &args.data.paths(),
-                    &args.out,
-                    args.force,
-                    args.statements,
-                    // The replaced batch goes in a detached `payline __remove-work-dir` (below).
-                    &payline::output::OldBatch::in_background(),
-                    &mut |stage| progress.update(stage),
-                )?
-            };
-            let report = if args.json {
-                json_text(&summary)
-            } else {
-                let statements = if args.statements {
-                    format!(", statements in {}", args.out.join("statements").display())
-                } else {
-                    String::new()
-                };
-                format!(
-                    "{}\nWrote {}{statements}\n",
-                    payline::output::render_table(&summary),
-                    args.out.display()
-                )
-            };
-            Ok((0, report))
-        }
+        Command::Run(args) => run(args, workspace),
         Command::Check(args) => {
             let report = payline::check::check(&args.programs, args.partners.as_deref())?;
             let failed = report.errors > 0 || (args.deny_warnings && report.warnings > 0);
@@ -222,12 +215,16 @@ fn execute(command: Command) -> payline::Result<(u8, String)> {
             Ok((if failed { 1 } else { 0 }, text))
         }
         Command::Diff(args) => {
+            let ws = workspace.find()?;
+            let given = args.data.given(None, None);
+            let resolved =
+                payline::workspace::resolve(ws.as_ref(), &args.data.period, given, false)?;
             let top = if args.all { None } else { Some(args.top) };
             let report = payline::diff::diff(
                 &args.base,
                 &args.head,
                 &args.data.period,
-                &args.data.paths(),
+                &resolved.paths,
                 args.max_increase,
                 top,
             )?;
@@ -238,34 +235,12 @@ fn execute(command: Command) -> payline::Result<(u8, String)> {
             };
             Ok((if report.over_limit { 3 } else { 0 }, text))
         }
-        Command::Explain(args) => {
-            let (program, loaded, outcome) = {
-                let mut progress = Progress::new();
-                payline::run::calculate(
-                    &args.program,
-                    &args.data.period,
-                    &args.data.paths(),
-                    &mut |stage| progress.update(stage),
-                )?
-            };
-            let text = if args.json {
-                json_text(&payline::explain::explain_json(
-                    &program,
-                    &args.data.period,
-                    &loaded,
-                    &outcome,
-                    &args.partner,
-                )?)
-            } else {
-                payline::explain::explain(
-                    &program,
-                    &args.data.period,
-                    &loaded,
-                    &outcome,
-                    &args.partner,
-                )?
-            };
-            Ok((0, text))
+        Command::Explain(args) => explain(args, workspace),
+        Command::Inspect(args) => inspect(args, workspace),
+        Command::Completions(args) => {
+            let mut script = Vec::new();
+            clap_complete::generate(args.shell, &mut cli::Cli::command(), "payline", &mut script);
+            Ok((0, String::from_utf8_lossy(&script).into_owned()))
         }
         Command::Statements(args) => {
             let selection = payline::render::Selection {
@@ -295,11 +270,152 @@ fn execute(command: Command) -> payline::Result<(u8, String)> {
             };
             Ok((0, report))
         }
+        Command::Man(args) => man(args.command.as_deref()),
         Command::RemoveWorkDir(args) => {
             payline::output::remove_work_dir(&args.dir)?;
             Ok((0, String::new()))
         }
     }
+}
+
+fn run(args: cli::RunArgs, workspace: &WorkspaceArgs) -> payline::Result<(u8, String)> {
+    let ws = workspace.find()?;
+    let given = args.data.given(args.program.clone(), args.out.clone());
+    let resolved = payline::workspace::resolve(ws.as_ref(), &args.data.period, given, true)?;
+    let program = resolved.program.ok_or_else(|| missing("--program"))?;
+    let out = resolved.out.ok_or_else(|| missing("--out"))?;
+    let summary = {
+        let mut progress = Progress::new();
+        payline::run::run_with_statements(
+            &program,
+            &args.data.period,
+            &resolved.paths,
+            &out,
+            args.force,
+            args.statements,
+            // The replaced batch goes in a detached `payline __remove-work-dir` (below).
+            &payline::output::OldBatch::in_background(),
+            &mut |stage| progress.update(stage),
+        )?
+    };
+    let report = if args.json {
+        json_text(&summary)
+    } else {
+        let statements = if args.statements {
+            format!(", statements in {}", out.join("statements").display())
+        } else {
+            String::new()
+        };
+        let mut text = format!(
+            "{}\nWrote {}{statements}\n",
+            payline::output::render_table(&summary),
+            out.display()
+        );
+        for note in &resolved.notes {
+            text.push_str(&format!("  ({note})\n"));
+        }
+        text
+    };
+    Ok((0, report))
+}
+
+fn explain(args: cli::ExplainArgs, workspace: &WorkspaceArgs) -> payline::Result<(u8, String)> {
+    let ws = workspace.find()?;
+    let given = args.data.given(args.program.clone(), None);
+    let resolved = payline::workspace::resolve(ws.as_ref(), &args.data.period, given, false)?;
+    let program_path = resolved.program.ok_or_else(|| missing("--program"))?;
+    let (program, loaded, outcome) = {
+        let mut progress = Progress::new();
+        payline::run::calculate(
+            &program_path,
+            &args.data.period,
+            &resolved.paths,
+            &mut |stage| progress.update(stage),
+        )?
+    };
+    let period = &args.data.period;
+    let text = if args.json {
+        json_text(&payline::explain::explain_json(
+            &program,
+            period,
+            &loaded,
+            &outcome,
+            &args.partner,
+        )?)
+    } else {
+        payline::explain::explain(&program, period, &loaded, &outcome, &args.partner)?
+    };
+    Ok((0, text))
+}
+
+fn inspect(args: cli::InspectArgs, workspace: &WorkspaceArgs) -> payline::Result<(u8, String)> {
+    let ws = workspace.find()?;
+    let input = cli::input_name(&args.input);
+    let (ws_file, ws_map) = ws
+        .as_ref()
+        .map(|w| payline::inspect::from_workspace(w, input, args.period.as_ref()))
+        .unwrap_or_default();
+    let file = args
+        .file
+        .clone()
+        .or(ws_file)
+        .ok_or_else(|| missing("the file"))?;
+    // The workspace's map belongs to the workspace's file only.
+    let map = args
+        .import
+        .clone()
+        .or(ws_map.filter(|_| args.file.is_none()));
+    let ws_partners = ws
+        .as_ref()
+        .and_then(|w| payline::inspect::from_workspace(w, "partners", args.period.as_ref()).0);
+    let program = args
+        .program
+        .clone()
+        .or(ws.as_ref().and_then(|w| w.program.clone()));
+    let currency = match program {
+        Some(path) => payline::program::load(&path)?.currency,
+        None => String::new(),
+    };
+    let request = payline::inspect::Request {
+        input,
+        file,
+        map,
+        partners: args.partners.clone().or(ws_partners),
+        currency,
+        delimiter: args.delimiter,
+        rows: args.rows,
+    };
+    let inspection = payline::inspect::inspect(&request)?;
+    let code = if inspection.is_clean() { 0 } else { 1 };
+    let text = if args.json {
+        json_text(&inspection)
+    } else {
+        inspection.render()
+    };
+    Ok((code, text))
+}
+
+/// The man page of payline, or of one of its commands.
+fn man(command: Option<&str>) -> payline::Result<(u8, String)> {
+    let root = cli::Cli::command();
+    let page = match command {
+        None => root,
+        Some(name) => root
+            .find_subcommand(name)
+            .filter(|c| !c.is_hide_set())
+            .cloned()
+            .ok_or_else(|| {
+                payline::Error::Refused(format!(
+                    "no command `{name}`; expected run, check, diff, explain, inspect, completions or man"
+                ))
+            })?
+            .name(format!("payline-{name}")),
+    };
+    let mut roff = Vec::new();
+    clap_mangen::Man::new(page)
+        .render(&mut roff)
+        .map_err(|e| payline::Error::io("write", std::path::Path::new("the man page"), e))?;
+    Ok((0, String::from_utf8_lossy(&roff).into_owned()))
 }
 
 #[cfg(test)]

@@ -3,15 +3,15 @@
 use crate::engine::{self, Inputs, Outcome};
 use crate::error::{Error, Result};
 use crate::input::{
-    Activity, Adjustment, ChainLink, Claim, ClaimFunds, DealData, FileDigest, FxTable, LedgerData,
-    LedgerQuery, PartnerSet, load_activities, load_adjustments, load_claims, load_ledger,
-    open_ledger, refuse_ledger,
+    Activity, Adjustment, Claim, DealData, FileDigest, FxTable, LedgerData, PartnerSet,
 };
 use crate::model::period::Period;
 use crate::output::{self, Manifest, Summary};
 use crate::program::{self, Program};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+
+mod load;
 
 /// Where a long run is, for a progress display.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,7 +27,8 @@ pub enum Stage {
     Writing,
 }
 
-/// The data files of a run (everything but the program and --out).
+/// The data files of a run (everything but the program and --out), and how they are read. Build
+/// one with the files you have and `..DataPaths::default()` for the rest.
 #[derive(Debug, Clone, Default)]
 pub struct DataPaths {
     pub partners: PathBuf,
@@ -40,40 +41,58 @@ pub struct DataPaths {
     pub adjustments: Option<PathBuf>,
     /// `--allow-program-change`: the ledger may come from another program id (SPEC §7).
     pub allow_program_change: bool,
-    /// `--columns map.toml`: the header names an export uses for payline's columns.
+    /// `--columns map.toml`: an import map for every input it has a table for (the flag's first form).
     pub columns: Option<PathBuf>,
     /// `--delimiter`: the cell separator of every input CSV (`,` by default).
     pub delimiter: Option<u8>,
+    /// `--delimiter INPUT=SEP`: one input's own separator.
+    pub input_delimiters: Vec<(String, u8)>,
+    /// `--import [INPUT=]MAP.toml`: import maps (SPEC §2), for one input or for every table.
+    pub imports: Vec<(Option<String>, PathBuf)>,
+    /// Where this chain's batches are (the parent of `--out`, a workspace's output root): a run
+    /// without `--ledger` warns when it holds this program's batch of the previous period.
+    pub batches: Option<PathBuf>,
+    /// `--first`: this run starts a chain (no `--ledger`) on purpose.
+    pub first: bool,
 }
 
 impl DataPaths {
-    /// How each input is written: the delimiter, and the `--columns` map's table for it.
-    fn dialects(&self) -> Result<BTreeMap<&'static str, crate::input::Dialect>> {
-        let map = match &self.columns {
-            Some(path) => crate::input::load_column_map(path)?,
-            None => Vec::new(),
-        };
-        let columns_file = self
-            .columns
-            .as_ref()
-            .map(|p| format!("--columns {}", p.display()))
-            .unwrap_or_default();
-        Ok(crate::input::INPUT_COLUMNS
+    /// The import map of each input: `--columns` (every table of its file) and each `--import`
+    /// (`INPUT=MAP.toml`: that input's table; `MAP.toml`: every table). Two maps for one input are
+    /// refused.
+    pub fn import_maps(&self) -> Result<BTreeMap<&'static str, crate::input::import::InputMap>> {
+        let mut given: Vec<(Option<&str>, &PathBuf)> = Vec::new();
+        if let Some(path) = &self.columns {
+            given.push((None, path));
+        }
+        for (input, path) in &self.imports {
+            given.push((input.as_deref(), path));
+        }
+        let mut maps = BTreeMap::new();
+        for (i, (input, path)) in given.into_iter().enumerate() {
+            for mut map in crate::input::import::load_map(path, input)? {
+                if i == 0 && self.columns.is_some() {
+                    map.label = format!("--columns {}", path.display());
+                }
+                let label = map.label.clone();
+                if let Some(first) = maps.insert(map.input, map) {
+                    return Err(Error::Refused(format!(
+                        "two import maps for {}: {} and {label}; give one",
+                        first.input, first.label
+                    )));
+                }
+            }
+        }
+        Ok(maps)
+    }
+
+    /// The cell separator `--delimiter` gives an input (`--delimiter deals=;` over `--delimiter ;`).
+    pub fn delimiter_of(&self, input: &str) -> Option<u8> {
+        self.input_delimiters
             .iter()
-            .map(|(role, _)| {
-                let table = map.iter().find(|m| m.input == *role);
-                let dialect = crate::input::Dialect {
-                    input: role,
-                    delimiter: table
-                        .and_then(|m| m.delimiter)
-                        .or(self.delimiter)
-                        .unwrap_or(b','),
-                    columns: table.map(|m| m.columns.clone()).unwrap_or_default(),
-                    columns_file: columns_file.clone(),
-                };
-                (*role, dialect)
-            })
-            .collect())
+            .find(|(i, _)| i == input)
+            .map(|(_, d)| *d)
+            .or(self.delimiter)
     }
 }
 
@@ -148,6 +167,8 @@ pub struct Loaded {
     pub digests: BTreeMap<String, FileDigest>,
     /// Warnings raised while loading (e.g. `diff` ignoring a claim on a fund one program lacks).
     pub warnings: Vec<crate::error::Warning>,
+    /// Rows import maps' filters skipped, per input and reason.
+    pub skipped: Vec<crate::input::import::report::SkippedRows>,
 }
 
 impl Loaded {
@@ -188,7 +209,7 @@ pub fn load_many(
     progress: &mut dyn FnMut(Stage),
 ) -> Result<Vec<Loaded>> {
     let (paths, stdin) = paths.read_stdin()?;
-    let loaded = load_files(programs, period, &paths, lenient_funds, progress);
+    let loaded = load::load_files(programs, period, &paths, lenient_funds, progress);
     let Some(stdin) = stdin else {
         return loaded;
     };
@@ -208,217 +229,9 @@ pub fn load_many(
     Ok(loaded)
 }
 
-fn load_files(
-    programs: &[&Program],
-    period: &Period,
-    paths: &DataPaths,
-    lenient_funds: bool,
-    progress: &mut dyn FnMut(Stage),
-) -> Result<Vec<Loaded>> {
-    let Some(mut plan) = crate::engine::plan::deal_plan(programs, period) else {
-        // Programs in different currencies credit every deal differently: one stream each.
-        return programs
-            .iter()
-            .map(|p| Ok(load_files(&[*p], period, paths, lenient_funds, progress)?.remove(0)))
-            .collect();
-    };
-    let first = programs[0];
-    let dialects = paths.dialects()?;
-    let dialect = |role: &str| dialects.get(role).cloned().unwrap_or_default();
-    let mut digests = BTreeMap::new();
-    let (partners, d) =
-        crate::input::load_partners_as(&paths.partners, &first.currency, &dialect("partners"))?;
-    digests.insert("partners".to_string(), d);
-    // A wrong --ledger is refused before the deals stream: with every problem of the batch listed.
-    let mut batches = Vec::new();
-    for program in programs {
-        batches.push(match &paths.ledger {
-            Some(dir) => {
-                let link = ChainLink {
-                    program_id: &program.id,
-                    currency: &program.currency,
-                    minor_units: program.minor_units(),
-                    allow_program_change: paths.allow_program_change,
-                };
-                let batch = open_ledger(dir, link, period)?;
-                if !batch.problems.is_empty() {
-                    return Err(refuse_ledger(batch, period, &partners));
-                }
-                Some(batch)
-            }
-            None => None,
-        });
-    }
-    // Lines the previous batch left pending are released or cancelled by their rows, however long
-    // ago they closed (a row missing from one export, a shorter hold_days since): keep those rows.
-    for since in batches
-        .iter()
-        .flatten()
-        .filter_map(crate::input::PreviousBatch::pending_since)
-    {
-        plan.held_from = Some(plan.held_from.map_or(since, |from| from.min(since)));
-    }
-    let mut fx_warnings = Vec::new();
-    let fx = match &paths.fx {
-        Some(p) => {
-            let (fx, d) = FxTable::load_as(p, &first.currency, &dialect("fx"))?;
-            fx_warnings = fx.plausibility_warnings(&d.path);
-            digests.insert("fx".to_string(), d);
-            fx
-        }
-        None => FxTable::none(&first.currency),
-    };
-    let total = std::fs::metadata(&paths.deals)
-        .ok()
-        .filter(std::fs::Metadata::is_file)
-        .map(|m| m.len());
-    let options = crate::input::LoadOptions {
-        dialect: dialect("deals"),
-        ..crate::input::LoadOptions::default()
-    };
-    let (deals, d) = crate::input::load_deals_with(
-        &paths.deals,
-        &plan,
-        &partners,
-        &fx,
-        &mut |read| {
-            progress(Stage::ReadingDeals {
-                rows: read.rows,
-                bytes: read.bytes,
-                total,
-            })
-        },
-        &options,
-    )?;
-    digests.insert("deals".to_string(), d);
-    let activities = match &paths.activities {
-        Some(p) => {
-            let (a, d) = load_activities(p, period, &partners, &dialect("activities"))?;
-            digests.insert("activities".to_string(), d);
-            a
-        }
-        None => Vec::new(),
-    };
-    let adjustments = match &paths.adjustments {
-        Some(p) => {
-            let (a, d) = load_adjustments(
-                p,
-                period,
-                &partners,
-                first.minor_units(),
-                &dialect("adjustments"),
-            )?;
-            digests.insert("adjustments".to_string(), d);
-            a
-        }
-        None => Vec::new(),
-    };
-    let mut out = Vec::with_capacity(programs.len());
-    let last = programs.len() - 1;
-    let mut shared = Some((partners, deals, activities, fx));
-    for (i, (program, batch)) in programs.iter().zip(batches).enumerate() {
-        // Every program but the last gets a copy; the last takes the originals (one program: no copy).
-        let (partners, deals, activities, fx) = if i == last {
-            shared.take().expect("taken once, by the last program")
-        } else {
-            shared.clone().expect("present until the last program")
-        };
-        let mut digests = digests.clone();
-        let mut warnings = fx_warnings.clone();
-        warnings.extend(missing_inputs(program, paths));
-        let claims = match &paths.claims {
-            Some(p) => {
-                let fund_ids: Vec<&str> = program
-                    .rules
-                    .iter()
-                    .filter(|r| r.is_fund())
-                    .map(|r| &*r.id)
-                    .collect();
-                let funds = ClaimFunds {
-                    program_id: &program.id,
-                    fund_ids: &fund_ids,
-                };
-                let (c, d, w) = load_claims(
-                    p,
-                    funds,
-                    period,
-                    &partners,
-                    lenient_funds,
-                    &dialect("claims"),
-                )?;
-                digests.insert("claims".to_string(), d);
-                warnings.extend(w);
-                c
-            }
-            None => Vec::new(),
-        };
-        let ledger = match batch {
-            Some(batch) => {
-                let claim_ids: Vec<&str> = claims.iter().map(|c| c.claim_id.as_str()).collect();
-                let summed_rules = crate::engine::plan::ledger_sums(program);
-                let spans = crate::engine::plan::ledger_spans(program, period);
-                let accumulating = crate::engine::plan::accumulating(program);
-                let adjustment_ids: Vec<&str> = adjustments
-                    .iter()
-                    .map(|a| a.adjustment_id.as_str())
-                    .collect();
-                let query = LedgerQuery {
-                    reversals: &deals.reversals,
-                    current: &deals.current,
-                    claim_ids: &claim_ids,
-                    summed_rules: &summed_rules,
-                    spans: &spans,
-                    earlier: &deals.earlier,
-                    adjustment_ids: &adjustment_ids,
-                    accumulating: &accumulating,
-                };
-                let l = load_ledger(batch, period, &partners, &query)?;
-                for (role, d) in &l.digests {
-                    digests.insert(role.to_string(), d.clone());
-                }
-                l
-            }
-            None => LedgerData::default(),
-        };
-        // Warnings about how the inputs were read, claims and ledger included.
-        for digest in digests.values() {
-            if let Some((line, text)) = &digest.footer {
-                warnings.push(crate::error::Warning::new(
-                    crate::error::WarningCode::FooterSkipped,
-                    format!(
-                        "{}:{line}: the last row `{text}` is a report's totals row, not data: skipped (export without totals to silence this)",
-                        digest.path
-                    ),
-                ));
-            }
-            for (header, column) in &digest.loose_headers {
-                warnings.push(crate::error::Warning::new(
-                    crate::error::WarningCode::HeaderMatchedLoosely,
-                    format!(
-                        "{}: header `{header}` is read as column `{column}` (it matches ignoring case, spaces and punctuation); name it in --columns to make that explicit",
-                        digest.path
-                    ),
-                ));
-            }
-        }
-        out.push(Loaded {
-            partners,
-            deals,
-            activities,
-            claims,
-            adjustments: adjustments.clone(),
-            fx,
-            ledger,
-            digests,
-            warnings,
-        });
-    }
-    Ok(out)
-}
-
 /// Rules that read an input file that was not given pay nothing from it: say so, rather than print
 /// "No warnings" over a batch that silently left out every activity or claim.
-fn missing_inputs(program: &Program, paths: &DataPaths) -> Vec<crate::error::Warning> {
+pub(crate) fn missing_inputs(program: &Program, paths: &DataPaths) -> Vec<crate::error::Warning> {
     use crate::engine::rules::Kind;
     use crate::error::{Warning, WarningCode};
     let rules_of = |kind: Kind| -> Vec<&str> {
@@ -537,7 +350,7 @@ pub fn run_with_statements(
         loaded.ledger.previous_manifest.clone(),
         paths.allow_program_change,
     );
-    let summary = Summary::new(
+    let mut summary = Summary::new(
         &program,
         period,
         &loaded.partners,
@@ -545,6 +358,7 @@ pub fn run_with_statements(
         &outcome,
         &loaded.warnings,
     );
+    summary.skipped_rows = loaded.skipped.clone();
     let documents = output::Documents {
         summary: &summary,
         details: output::details::DetailsContext {

@@ -356,6 +356,7 @@ proptest! {
                     allow_program_change: false,
                     columns: None,
                     delimiter: None,
+                    ..DataPaths::default()
                 };
                 run(&dir.join("program.toml"), &period, &paths, &out, false, &payline::output::OldBatch::RemoveNow, &mut |_| {})
             };

@@ -246,19 +246,20 @@ fn a_semicolon_separated_export_gets_a_hint() {
     assert_eq!(output.status.code(), Some(1), "{output:?}");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        stderr.contains("the file looks `;`-separated; pass --delimiter ';'"),
+        stderr.contains("the file looks `;`-separated; pass --delimiter deals=';'"),
         "{stderr}"
     );
 }
 
 /// Issue 12's "done": a raw Salesforce-style export (BOM, CRLF, `;`, its own headers, an empty row and
-/// a totals footer) runs with only a column map.
+/// a totals footer) runs with only a column map — today's `--columns` form of an import map, which
+/// (issue 19) must read the export's `Stage` too.
 #[test]
 fn a_column_map_and_a_delimiter_read_a_raw_salesforce_export() {
     let case = Case::new();
     case.write(
         "map.toml",
-        b"# the header names of our Salesforce opportunity report\n[deals]\ndelimiter = \";\"\ndeal_id = \"Opportunity ID\"\npartner_id = \"Partner Account\"\nclosed_on = \"Close Date\"\namount = \"Amount (converted)\"\n",
+        b"# the header names of our Salesforce opportunity report\n[deals]\ndelimiter = \";\"\ndeal_id = \"Opportunity ID\"\npartner_id = \"Partner Account\"\nclosed_on = \"Close Date\"\namount = \"Amount (converted)\"\nstatus = \"Stage\"\n\n[deals.values.status]\n\"Closed Won\" = \"won\"\n",
     );
     let deals = case.write(
         "opportunities.csv",

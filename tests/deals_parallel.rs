@@ -191,16 +191,16 @@ fn a_valid_file_reads_the_same_in_blocks_on_two_threads() {
 #[test]
 fn a_bad_row_far_into_a_large_file_is_reported_with_its_line() {
     let f = Files::new();
-    let mut all = rows(200_000);
+    let mut all = rows(120_000);
     set_line(
         &mut all,
-        150_000,
+        100_000,
         "X1,P01,2026-10-01,12x,,,,,,,".to_string(),
     );
     let deals = f.deals(&file(&all));
     for options in [small_blocks(2), LoadOptions::default(), one_pass()] {
         let e = f.load(&deals, &options).unwrap_err();
-        assert!(e.contains("deals.csv:150000:"), "{e}");
+        assert!(e.contains("deals.csv:100000:"), "{e}");
         assert!(e.contains("column `amount`") && e.contains("`12x`"), "{e}");
     }
     // Through the binary as well.
@@ -216,7 +216,7 @@ fn a_bad_row_far_into_a_large_file_is_reported_with_its_line() {
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("deals.csv:150000:"), "{stderr}");
+    assert!(stderr.contains("deals.csv:100000:"), "{stderr}");
 }
 
 fn program(f: &Files) -> PathBuf {
@@ -229,44 +229,72 @@ fn program(f: &Files) -> PathBuf {
     path
 }
 
+/// Every bad row is reported in one run, in file order, whatever the blocks and threads: bad
+/// cells, a duplicate (deal_id, partner_id) and a deal whose shares exceed 1, found by the stream
+/// and by the exact look at repeated fingerprints alike.
 #[test]
-fn with_two_bad_rows_the_lower_line_wins() {
+fn every_bad_row_is_listed_in_file_order_whatever_the_blocks() {
     let f = Files::new();
-    let base = rows(200_000);
+    let mut all = rows(60_000);
     let bad = |line: usize| format!("X{line},P01,2026-10-01,1.00,,,,,nowhere,,");
-    let check = |all: &[String], want: &str| {
-        let deals = f.deals(&file(all));
-        let reference = f.load(&deals, &one_pass()).unwrap_err();
-        assert!(reference.contains(want), "{reference}");
-        for options in [small_blocks(2), LoadOptions::default()] {
-            assert_eq!(f.load(&deals, &options).unwrap_err(), reference);
-        }
-    };
-    // Two bad cells, far apart: the earlier one.
-    let mut all = base.clone();
-    set_line(&mut all, 170_000, bad(170_000));
-    set_line(&mut all, 150_000, bad(150_000));
-    check(&all, "deals.csv:150000:");
-    // A duplicate (deal_id, partner_id) before a bad cell: the duplicate, naming the first line.
-    let mut all = base.clone();
+    set_line(&mut all, 50_000, bad(50_000));
+    set_line(&mut all, 30_000, bad(30_000));
     let first = all[100 - 2].clone();
-    set_line(&mut all, 120_000, first);
-    set_line(&mut all, 150_000, bad(150_000));
-    check(&all, "deals.csv:120000:");
-    check(&all, "first on line 100");
-    // A bad cell before a duplicate: the bad cell.
-    let mut all = base.clone();
-    let first = all[100 - 2].clone();
-    set_line(&mut all, 160_000, first);
-    set_line(&mut all, 110_000, bad(110_000));
-    check(&all, "deals.csv:110000:");
-    // Shares of a split deal above 1 (a third half, for another partner) before a bad cell.
-    let mut all = base.clone();
+    set_line(&mut all, 40_000, first);
+    // A third half of split deal S0000000 (lines 2 and 3), for another partner.
     let third = all[2 - 2].replace(",P00,", ",P07,");
-    set_line(&mut all, 140_000, third);
-    set_line(&mut all, 190_000, bad(190_000));
-    check(&all, "deals.csv:140000: column `share`");
-    check(&all, "add up to 1.5");
+    set_line(&mut all, 35_000, third);
+    let deals = f.deals(&file(&all));
+    let reference = f.load(&deals, &one_pass()).unwrap_err();
+    let lines: Vec<&str> = reference.lines().collect();
+    assert_eq!(lines.len(), 5, "{reference}");
+    assert!(
+        lines[0].contains("deals.csv:30000: column `source`"),
+        "{reference}"
+    );
+    assert!(
+        lines[1].contains("deals.csv:35000: column `share`") && lines[1].contains("add up to 1.5"),
+        "{reference}"
+    );
+    assert!(
+        lines[2].contains("deals.csv:40000: column `deal_id`")
+            && lines[2].contains("first on line 100"),
+        "{reference}"
+    );
+    assert!(
+        lines[3].contains("deals.csv:50000: column `source`"),
+        "{reference}"
+    );
+    assert_eq!(lines[4], "4 bad rows");
+    for options in [small_blocks(2), LoadOptions::default()] {
+        assert_eq!(f.load(&deals, &options).unwrap_err(), reference);
+    }
+}
+
+/// Past 50 bad rows the rest are counted: the 50 of the lowest lines are listed, in order.
+#[test]
+fn fifty_bad_rows_are_listed_and_the_rest_counted() {
+    let f = Files::new();
+    let mut all = rows(5_000);
+    for line in (100..=4_900).step_by(40) {
+        set_line(&mut all, line, format!("X{line},P01,2026-10-01,x,,,,,,,"));
+    }
+    let deals = f.deals(&file(&all));
+    let reference = f.load(&deals, &one_pass()).unwrap_err();
+    let lines: Vec<&str> = reference.lines().collect();
+    assert_eq!(lines.len(), 51, "{reference}");
+    assert!(lines[0].contains("deals.csv:100: column `amount`"));
+    assert!(lines[49].contains("deals.csv:2060: column `amount`"));
+    assert_eq!(
+        lines[50],
+        "… and 71 more (121 bad rows in all; the first 50 are listed)"
+    );
+    let tiny = LoadOptions {
+        block_bytes: 1 << 10,
+        workers: 2,
+        ..LoadOptions::default()
+    };
+    assert_eq!(f.load(&deals, &tiny).unwrap_err(), reference);
 }
 
 /// Every key has the same fingerprint: every row is a suspect, and only the exact look decides.

@@ -315,6 +315,7 @@ fn run_month(dir: &Path, month: usize, ledger: Option<PathBuf>) -> PathBuf {
         allow_program_change: false,
         columns: None,
         delimiter: None,
+        ..DataPaths::default()
     };
     let period = Period::parse(MONTHS[month]).unwrap();
     run(
@@ -383,6 +384,7 @@ fn the_sample_hold_program_chains_over_the_sample_data() {
             allow_program_change: false,
             columns: None,
             delimiter: None,
+            ..DataPaths::default()
         };
         run(
             &common::repo("programs/affiliate-hold.toml"),
@@ -449,6 +451,7 @@ fn a_pending_balance_that_is_not_the_ledgers_sum_is_refused() {
         allow_program_change: false,
         columns: None,
         delimiter: None,
+        ..DataPaths::default()
     };
     let run_to = |period: &str, out: &Path, ledger: Option<PathBuf>| {
         run(

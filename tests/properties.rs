@@ -341,6 +341,7 @@ amount = "25.00"
             allow_program_change: false,
             columns: None,
             delimiter: None,
+            ..payline::run::DataPaths::default()
         };
         let period = Period::parse("2026-10").unwrap();
         let first = payline::run::run(&p.join("program.toml"), &period, &paths, &p.join("a"), false, &payline::output::OldBatch::RemoveNow, &mut |_| {}).unwrap();

@@ -229,6 +229,7 @@ fn run_dir(work: &Workdir, deals: &str, out: &str) -> std::path::PathBuf {
         allow_program_change: false,
         columns: None,
         delimiter: None,
+        ..DataPaths::default()
     };
     let out = work.path(out);
     payline::run::run_with_statements(

@@ -32,49 +32,57 @@ pub fn load_adjustments(
     let mut out = Vec::new();
     let mut seen: HashMap<String, u64> = HashMap::new();
     while let Some(row) = csv.next_row()? {
-        let adjustment_id = row.required("adjustment_id")?;
-        if let Some(first) = seen.insert(adjustment_id.to_string(), row.line) {
-            return Err(row.error(
-                "adjustment_id",
-                adjustment_id,
-                format!("duplicate adjustment_id (first on line {first})"),
-            ));
-        }
-        if adjustment_id == "budget" {
-            return Err(row.error(
-                "adjustment_id",
-                adjustment_id,
-                "`budget` is reserved: the budget-proration lines of the ledger use it as their source_id",
-            ));
-        }
-        let partner =
-            partners.lookup(&row, "partner_id", "unknown partner: not in partners.csv")?;
-        let amount = row.required_decimal("amount")?;
-        if amount.normalize().scale() > minor_units {
-            return Err(row.error(
-                "amount",
-                row.raw("amount").unwrap_or_default(),
-                format!(
-                    "an adjustment is paid exactly: at most {minor_units} decimal place(s) in the program currency"
-                ),
-            ));
-        }
-        let reason = row.required("reason")?;
-        let decided_on = row.required_date("decided_on")?;
-        if decided_on <= period.end {
-            let mut amount = amount;
-            amount.rescale(minor_units);
-            out.push(Adjustment {
-                adjustment_id: adjustment_id.to_string(),
-                partner,
-                amount,
-                reason: reason.to_string(),
-                decided_on,
-            });
+        match adjustment_row(&row, partners, minor_units, &mut seen) {
+            Ok(a) if a.decided_on <= period.end => out.push(a),
+            Ok(_) => {}
+            Err(e) => csv.reject(e),
         }
     }
     out.sort_by(|a, b| (a.partner, &a.adjustment_id).cmp(&(b.partner, &b.adjustment_id)));
     Ok((out, csv.finish()?))
+}
+
+/// One row of adjustments.csv, its amount at the currency's minor units.
+fn adjustment_row(
+    row: &super::Row,
+    partners: &PartnerSet,
+    minor_units: u32,
+    seen: &mut HashMap<String, u64>,
+) -> Result<Adjustment> {
+    let adjustment_id = row.required("adjustment_id")?;
+    if let Some(first) = seen.insert(adjustment_id.to_string(), row.line) {
+        return Err(row.error(
+            "adjustment_id",
+            adjustment_id,
+            format!("duplicate adjustment_id (first on line {first})"),
+        ));
+    }
+    if adjustment_id == "budget" {
+        return Err(row.error(
+            "adjustment_id",
+            adjustment_id,
+            "`budget` is reserved: the budget-proration lines of the ledger use it as their source_id",
+        ));
+    }
+    let partner = partners.lookup(row, "partner_id", "unknown partner: not in partners.csv")?;
+    let mut amount = row.required_decimal("amount")?;
+    if amount.normalize().scale() > minor_units {
+        return Err(row.error(
+            "amount",
+            row.raw("amount").unwrap_or_default(),
+            format!(
+                "an adjustment is paid exactly: at most {minor_units} decimal place(s) in the program currency"
+            ),
+        ));
+    }
+    amount.rescale(minor_units);
+    Ok(Adjustment {
+        adjustment_id: adjustment_id.to_string(),
+        partner,
+        amount,
+        reason: row.required("reason")?.to_string(),
+        decided_on: row.required_date("decided_on")?,
+    })
 }
 
 #[cfg(test)]

@@ -1,8 +1,10 @@
 //! Reading one CSV input: header lookup by name, typed cells whose errors name file, line, column and
 //! value, and a SHA-256 of the bytes taken while streaming (for the manifest) so no file is read twice.
 
+use super::header::{Col, ColumnRef, Columns, Header, HeaderSpec};
+use super::trailer::{Shape, Trailer, find_trailer};
 use crate::digest::HashingReader;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, RowErrors};
 use crate::model::money::{is_plain_decimal, parse_decimal};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -17,7 +19,8 @@ pub struct FileDigest {
     /// (header, column): the run names them in a warning.
     #[serde(skip)]
     pub loose_headers: Vec<(String, String)>,
-    /// A totals row at the end of the file, skipped: (its line, its text), for a warning.
+    /// A report's trailer at the end of the file, skipped: (its first row's line, what it holds),
+    /// for a warning.
     #[serde(skip)]
     pub footer: Option<(u64, String)>,
     pub path: String,
@@ -105,17 +108,13 @@ impl<R> LineTracker<R> {
     }
 }
 
-/// How one input file is written when it is not payline's own format: its cell separator
-/// (`--delimiter`) and the header names it uses for payline's columns (`--columns`).
+/// How one input file is read: which input it is, and its cell separator (`--delimiter`). (An
+/// export read through an import map reaches its loader as a payline-format copy.)
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Dialect {
     /// Which input the file is (`deals`, `partners` …), so its loosely matched headers can be named.
     pub input: &'static str,
     pub delimiter: u8,
-    /// (payline's column, the file's header name), e.g. (`deal_id`, `Opportunity ID`).
-    pub columns: Vec<(String, String)>,
-    /// Where the column map came from, for messages (`--columns map.toml`).
-    pub columns_file: String,
 }
 
 impl Default for Dialect {
@@ -123,8 +122,6 @@ impl Default for Dialect {
         Dialect {
             input: "",
             delimiter: b',',
-            columns: Vec::new(),
-            columns_file: String::new(),
         }
     }
 }
@@ -137,13 +134,14 @@ pub struct CsvFile {
     pub rows: u64,
     /// Headers found only by a loose match, as (header, column) (see [`FileDigest`]).
     pub loose_headers: Vec<(String, String)>,
-    /// The file's totals row, if its last row is one (see [`find_footer`]), and once skipped, its line.
-    footer: Option<(u64, Vec<u8>)>,
-    pub footer_line: Option<u64>,
-    /// The fields of the required columns.
-    required_fields: Vec<usize>,
+    /// The file's trailer, if it has one (see [`find_trailer`]), and once reached, its first row's line.
+    trailer: Option<Trailer>,
+    pub trailer_line: Option<u64>,
     /// The file's size in bytes, for sizing tables up front.
     pub bytes: u64,
+    /// The bad rows found so far (malformed ones, and those the loader rejects): [`CsvFile::finish`]
+    /// reports them all.
+    errors: RowErrors,
 }
 
 impl CsvFile {
@@ -165,122 +163,48 @@ impl CsvFile {
             .flexible(true)
             .delimiter(dialect.delimiter)
             .from_reader(reader);
-        let headers = reader
+        let cells = reader
             .headers()
             .map_err(|e| malformed(&file_label, e))?
             .clone();
-        let mut columns = Columns {
-            exact: Vec::new(),
-            loose: Vec::new(),
-            fields: headers.len(),
+        let spec = HeaderSpec {
+            file: &file_label,
+            input: dialect.input,
+            required,
+            map: &[],
+            map_label: "",
+            delimiter: dialect.delimiter,
         };
-        for (i, name) in headers.iter().enumerate() {
-            let name = name.trim_start_matches('\u{feff}').trim();
-            if columns.exact.iter().any(|(n, _)| n == name) {
-                return Err(Error::Input {
-                    file: file_label,
-                    line: 1,
-                    column: name.to_string(),
-                    value: name.to_string(),
-                    message: "column appears twice in the header".into(),
-                });
-            }
-            columns.exact.push((name.to_string(), i));
-            // `Deal ID` or ` Deal-Id ` also find `deal_id`, when no header is exactly that.
-            columns.loose.push((header_key(name), i));
-        }
-        // `--columns`: the file's own header names for payline's columns, before anything else.
-        for (column, header) in &dialect.columns {
-            let Some(index) = columns.index(header) else {
-                return Err(Error::Input {
-                    file: file_label,
-                    line: 1,
-                    column: column.clone(),
-                    value: headers.iter().collect::<Vec<_>>().join(","),
-                    message: format!(
-                        "{} maps `{column}` to the header `{header}`, which this file does not have",
-                        dialect.columns_file
-                    ),
-                });
-            };
-            columns.exact.retain(|(n, _)| n != column);
-            columns.exact.insert(0, (column.clone(), index));
-        }
-        // Each of the input's columns found only by a loose match is named (never silently read),
-        // and one that loosely matches two headers is refused.
-        let known = INPUT_COLUMNS
+        let header = super::header::resolve(&cells, &spec)?;
+        let keys: Vec<usize> = required
             .iter()
-            .find(|(input, _)| *input == dialect.input)
-            .map_or(required, |(_, known)| *known);
-        let mut loose_headers = Vec::new();
-        for column in known {
-            if columns.exact.iter().any(|(n, _)| n == column) {
-                continue;
-            }
-            let matches: Vec<usize> = columns.loose_matches(column).collect();
-            match matches.as_slice() {
-                [] => {}
-                [i] => loose_headers.push((
-                    headers[*i]
-                        .trim_start_matches('\u{feff}')
-                        .trim()
-                        .to_string(),
-                    (*column).to_string(),
-                )),
-                several => {
-                    let names: Vec<String> = several
-                        .iter()
-                        .map(|i| format!("`{}`", headers[*i].trim()))
-                        .collect();
-                    return Err(Error::Input {
-                        file: file_label,
-                        line: 1,
-                        column: (*column).to_string(),
-                        value: headers.iter().collect::<Vec<_>>().join(","),
-                        message: format!(
-                            "the headers {} could each be `{column}`: rename all but one, or map it with --columns",
-                            names.join(" and ")
-                        ),
-                    });
-                }
-            }
-        }
-        let missing: Vec<&str> = required
-            .iter()
-            .copied()
-            .filter(|col| columns.index(col).is_none())
+            .filter_map(|c| header.columns.index(c))
             .collect();
-        if !missing.is_empty() {
-            let mut message = if missing.len() == 1 {
-                "required column is missing from the header".to_string()
-            } else {
-                format!(
-                    "{} required columns are missing from the header",
-                    missing.len()
-                )
-            };
-            // A European Excel export separates cells with `;` (a tab for "text" exports).
-            if let [only] = headers.iter().collect::<Vec<_>>().as_slice()
-                && dialect.delimiter == b','
-                && let Some(separator) = [';', '\t', '|'].into_iter().find(|c| only.contains(*c))
-            {
-                let (shown, option) = match separator {
-                    '\t' => ("tabs".to_string(), "tab".to_string()),
-                    c => (format!("`{c}`"), format!("'{c}'")),
-                };
-                message.push_str(&format!(
-                    "; the header is a single cell split by {shown}: the file looks {shown}-separated; pass --delimiter {option} (or `delimiter` in its --columns table)"
-                ));
-            }
-            return Err(Error::Input {
-                file: file_label,
-                line: 1,
-                column: missing.join(", "),
-                value: headers.iter().collect::<Vec<_>>().join(","),
-                message,
-            });
+        // Only a user's export has a trailer; payline's own files (the ledger) never do.
+        let shape = Shape {
+            delimiter: dialect.delimiter,
+            fields: header.names.len(),
+            keys: &keys,
+        };
+        let trailer = (!dialect.input.is_empty())
+            .then(|| find_trailer(path, reader.position().byte(), &shape))
+            .flatten();
+        let stages = super::header::unhandled_stages(&header, dialect.input, &[], &[]);
+        if !stages.is_empty() {
+            let end = trailer.as_ref().map(|t| t.offset);
+            return Err(super::stages::stage_error(
+                path,
+                &spec,
+                (0, end),
+                &header.names,
+                &stages,
+            ));
         }
-        let required_fields = required.iter().filter_map(|c| columns.index(c)).collect();
+        let Header {
+            columns,
+            loose: loose_headers,
+            ..
+        } = header;
         Ok(CsvFile {
             file: file_label,
             reader,
@@ -288,13 +212,10 @@ impl CsvFile {
             record: csv::StringRecord::new(),
             rows: 0,
             loose_headers,
-            // Only a user's export has a totals row; payline's own files (the ledger) never do.
-            footer: (!dialect.input.is_empty())
-                .then(|| find_footer(path, dialect.delimiter))
-                .flatten(),
-            footer_line: None,
-            required_fields,
+            trailer,
+            trailer_line: None,
             bytes,
+            errors: RowErrors::new(),
         })
     }
 
@@ -333,12 +254,12 @@ impl CsvFile {
                     }
                     let start = self.record.position().map(|p| p.byte()).unwrap_or(0);
                     let line = self.reader.get_mut().line_of(start);
-                    if self.is_footer_row() {
-                        self.footer_line = Some(line);
+                    if self.in_trailer() {
+                        self.trailer_line.get_or_insert(line);
                         continue;
                     }
                     if self.record.len() != self.columns.len() {
-                        return Err(Error::Malformed {
+                        self.errors.push(Error::Malformed {
                             file: self.file.clone(),
                             line,
                             message: format!(
@@ -347,6 +268,7 @@ impl CsvFile {
                                 self.columns.len()
                             ),
                         });
+                        continue;
                     }
                     self.rows += 1;
                     return Ok(Some(Row {
@@ -357,6 +279,11 @@ impl CsvFile {
                     }));
                 }
                 Ok(false) => return Ok(None),
+                // A row that is not UTF-8 is one bad row; the reader goes on with the next.
+                Err(e) if matches!(e.kind(), csv::ErrorKind::Utf8 { .. }) => {
+                    let error = self.reader.get_mut().malformed(&self.file, e);
+                    self.errors.push(error);
+                }
                 Err(e) => {
                     return Err(self.reader.get_mut().malformed(&self.file, e));
                 }
@@ -364,37 +291,36 @@ impl CsvFile {
         }
     }
 
-    /// Whether the record just read is the file's totals row: its text is the footer's and it is the
-    /// file's last row that is not all empty cells (nothing but such rows follow it in the file).
-    fn is_footer_row(&self) -> bool {
-        // A totals row leaves a key column empty; a real row whose first cell reads `Total` does not.
-        let lacks_a_key = || {
-            self.required_fields
-                .iter()
-                .any(|&i| self.record.get(i).is_none_or(|c| c.trim().is_empty()))
-        };
-        self.footer
+    /// Whether the record just read is part of the file's trailer.
+    fn in_trailer(&self) -> bool {
+        self.trailer
             .as_ref()
-            .is_some_and(|(offset, _)| self.reader.get_ref().counted_offset == *offset)
-            && lacks_a_key()
+            .is_some_and(|t| self.reader.get_ref().counted_offset >= t.offset)
     }
 
-    /// The file's totals row, if its last row is one: (its first byte, its text).
-    pub fn footer(&self) -> Option<&(u64, Vec<u8>)> {
-        self.footer.as_ref()
+    /// The file's trailer, if it has one.
+    pub fn trailer(&self) -> Option<&Trailer> {
+        self.trailer.as_ref()
     }
 
-    /// Reads to the end (so every byte is hashed) and returns what the manifest records.
+    /// Records a bad row: the loader goes on, and [`CsvFile::finish`] reports every one.
+    pub fn reject(&mut self, error: Error) {
+        self.errors.push(error);
+    }
+
+    /// Reads to the end (so every byte is hashed) and returns what the manifest records, or every
+    /// bad row found.
     pub fn finish(mut self) -> Result<FileDigest> {
         while self.next_row()?.is_some() {}
+        std::mem::take(&mut self.errors).finish()?;
         let rows = self.rows;
         let inner = self.reader.into_inner().into_inner();
         Ok(FileDigest {
             loose_headers: self.loose_headers,
             footer: self
-                .footer_line
-                .zip(self.footer.as_ref())
-                .map(|(line, (_, text))| (line, String::from_utf8_lossy(text).into_owned())),
+                .trailer_line
+                .zip(self.trailer.as_ref())
+                .map(|(line, t)| (line, t.description.clone())),
             path: self.file,
             sha256: inner.sha256(),
             rows: Some(rows),
@@ -402,13 +328,16 @@ impl CsvFile {
     }
 }
 
+/// A row that is not UTF-8: most often a file Excel on Windows saved as "CSV (Comma delimited)".
+pub const NOT_UTF8: &str = "row is not valid UTF-8: the file is in another encoding; Excel on Windows saves \"CSV (Comma delimited)\" as Windows-1252: declare `encoding = \"windows-1252\"` in its import map (or save it as \"CSV UTF-8\")";
+
 pub(crate) fn malformed(file: &str, e: csv::Error) -> Error {
     let line = e.position().map(|p| p.line()).unwrap_or(0);
     let message = match e.kind() {
         csv::ErrorKind::UnequalLengths {
             expected_len, len, ..
         } => format!("row has {len} fields but the header has {expected_len}"),
-        csv::ErrorKind::Utf8 { .. } => "row is not valid UTF-8".to_string(),
+        csv::ErrorKind::Utf8 { .. } => NOT_UTF8.to_string(),
         _ => e.to_string(),
     };
     Error::Malformed {
@@ -426,45 +355,6 @@ pub fn is_footer_label(first_cell: &str) -> bool {
         || ["total", "totals", "subtotal", "subtotals", "count", "sum"].contains(&word)
 }
 
-/// A CRM report's totals row at the end of a file: the last row that is not all empty cells, when
-/// its first cell names totals. Found from the file's last 64 KiB (the footer's own line, without
-/// its line break), so the row can be skipped — and named in a warning — as the file streams.
-pub fn find_footer(path: &Path, delimiter: u8) -> Option<(u64, Vec<u8>)> {
-    use std::io::{Read, Seek, SeekFrom};
-    let mut file = File::open(path).ok()?;
-    let len = file.metadata().ok()?.len();
-    let start = len.saturating_sub(64 * 1024);
-    file.seek(SeekFrom::Start(start)).ok()?;
-    let mut tail = Vec::new();
-    file.read_to_end(&mut tail).ok()?;
-    let blank = |line: &[u8]| {
-        line.iter()
-            .all(|&b| b == delimiter || b == b'\r' || is_blank_byte(b))
-    };
-    let mut end = tail.len();
-    let mut line_start;
-    // Walk back over trailing blank rows to the last row with content.
-    loop {
-        line_start = memchr::memrchr(b'\n', &tail[..end]).map_or(0, |i| i + 1);
-        if !blank(&tail[line_start..end]) || line_start == 0 {
-            break;
-        }
-        end = line_start - 1;
-    }
-    // The header itself, or a tail that starts mid-line, is never a footer.
-    if line_start == 0 {
-        return None;
-    }
-    let last = &tail[line_start..end];
-    let last = last.strip_suffix(b"\r").unwrap_or(last);
-    if memchr::memchr(b'"', last).is_some() {
-        return None;
-    }
-    let first = last.split(|&b| b == delimiter).next()?;
-    let offset = start + u64::try_from(line_start).ok()?;
-    is_footer_label(std::str::from_utf8(first).ok()?).then(|| (offset, last.to_vec()))
-}
-
 /// A cell of a row of empty cells: nothing but spaces and tabs (the same test in every reader, so a
 /// row is skipped or refused alike wherever it is read).
 pub fn is_blank_cell(cell: &[u8]) -> bool {
@@ -478,102 +368,6 @@ pub fn is_blank_row(row: &[u8], delimiter: u8) -> bool {
 
 fn is_blank_byte(b: u8) -> bool {
     b == b' ' || b == b'\t'
-}
-
-/// How a header name is matched: lower case, and every run of spaces or punctuation one `_`, so an
-/// export's `Deal ID`, `Close-Date` or ` Partner Id ` finds `deal_id`, `close_date`, `partner_id`.
-pub fn header_key(name: &str) -> String {
-    let mut key = String::with_capacity(name.len());
-    for c in name.trim_start_matches('\u{feff}').trim().chars() {
-        if c.is_alphanumeric() {
-            key.extend(c.to_lowercase());
-        } else if !key.is_empty() && !key.ends_with('_') {
-            key.push('_');
-        }
-    }
-    while key.ends_with('_') {
-        key.pop();
-    }
-    key
-}
-
-/// A file's header: each name as written (and `--columns` aliases first), the same as
-/// [`header_key`] makes it, and the header's field count (an alias adds a name, not a field).
-pub struct Columns {
-    exact: Vec<(String, usize)>,
-    loose: Vec<(String, usize)>,
-    fields: usize,
-}
-
-impl Columns {
-    /// The number of fields in the header.
-    pub fn len(&self) -> usize {
-        self.fields
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.fields == 0
-    }
-
-    fn loose_matches<'a>(&'a self, name: &str) -> impl Iterator<Item = usize> + 'a {
-        let key = header_key(name);
-        self.loose
-            .iter()
-            .filter(move |(k, _)| *k == key)
-            .map(|(_, i)| *i)
-    }
-
-    /// The field of column `name`: the header written exactly so, else the one header that matches
-    /// it ignoring case, spaces and punctuation.
-    fn index(&self, name: &str) -> Option<usize> {
-        if let Some((_, i)) = self.exact.iter().find(|(n, _)| n == name) {
-            return Some(*i);
-        }
-        let mut matches = self.loose_matches(name);
-        match (matches.next(), matches.next()) {
-            (Some(i), None) => Some(i),
-            _ => None,
-        }
-    }
-}
-
-/// How a loader names a column: by name (looked up in the header for each cell, fine for small
-/// files), or as a [`Col`] resolved once per file for the deal stream's hot path.
-pub trait ColumnRef: Copy {
-    fn index(self, columns: &Columns) -> Option<usize>;
-    fn name(&self) -> &str;
-}
-
-impl ColumnRef for &str {
-    fn index(self, columns: &Columns) -> Option<usize> {
-        columns.index(self)
-    }
-    fn name(&self) -> &str {
-        self
-    }
-}
-
-/// A column resolved against a file's header ([`CsvFile::column`]).
-#[derive(Debug, Clone, Copy)]
-pub struct Col {
-    name: &'static str,
-    index: Option<usize>,
-}
-
-impl Col {
-    /// The column's field in the header, if the file has it.
-    pub(crate) fn field(self) -> Option<usize> {
-        self.index
-    }
-}
-
-impl ColumnRef for Col {
-    fn index(self, _: &Columns) -> Option<usize> {
-        self.index
-    }
-    fn name(&self) -> &str {
-        self.name
-    }
 }
 
 /// Parses `YYYY-MM-DD` exactly (the only date form the spec allows), without a format-string parser
@@ -683,7 +477,7 @@ impl<'a> Row<'a> {
         let mut message = message.into();
         if self.looks_like_a_footer() {
             message.push_str(
-                "; this row looks like a report's totals row, and only the file's last row is skipped as one: export without totals, or delete the row",
+                "; this row looks like a report's totals row, which is skipped only as part of the report's trailer at the end of the file: export without totals, or delete the row",
             );
         }
         Error::Input {
@@ -895,13 +689,41 @@ pub const INPUT_COLUMNS: &[(&str, &[&str])] = &[
     ),
 ];
 
-/// One input's table of a `--columns` map.
-pub struct ColumnMap {
-    pub input: &'static str,
-    /// (payline's column, the export's header).
-    pub columns: Vec<(String, String)>,
-    /// The input's own cell separator (`delimiter = ";"`), over `--delimiter`.
-    pub delimiter: Option<u8>,
+/// The inputs, as an import map's tables, `--import INPUT=` and a workspace's `[inputs]` name them.
+pub const INPUTS: [&str; 6] = [
+    "partners",
+    "deals",
+    "activities",
+    "claims",
+    "fx",
+    "adjustments",
+];
+
+/// The columns each input's loader requires.
+pub fn required_columns(input: &str) -> &'static [&'static str] {
+    match input {
+        "partners" => &["partner_id", "name", "type"],
+        "deals" => &["deal_id", "partner_id", "closed_on", "amount"],
+        "activities" => &["partner_id", "activity", "occurred_on"],
+        "claims" => &["claim_id", "partner_id", "fund", "amount", "status"],
+        "fx" => &["date", "currency", "rate"],
+        "adjustments" => super::adjustments::ADJUSTMENT_COLUMNS,
+        _ => &[],
+    }
+}
+
+/// Reads past the first `n` lines (an export's title lines before its header); returns their bytes.
+pub(crate) fn skip_lines(reader: &mut impl std::io::BufRead, n: u64, path: &Path) -> Result<u64> {
+    let mut line = Vec::new();
+    let mut skipped = 0u64;
+    for _ in 0..n {
+        line.clear();
+        let read = reader
+            .read_until(b'\n', &mut line)
+            .map_err(|e| Error::io("read", path, e))?;
+        skipped += u64::try_from(read).unwrap_or(0);
+    }
+    Ok(skipped)
 }
 
 /// A cell separator as a user writes it: `,`, `;`, `|`, or `tab` (or a tab character).
@@ -913,101 +735,4 @@ pub fn parse_delimiter(text: &str) -> Option<u8> {
         "tab" | "\t" | "\\t" => Some(b'\t'),
         _ => None,
     }
-}
-
-/// Reads a `--columns` map: a small TOML of one table per input, each key one of payline's columns
-/// and its value the header the export uses (`[deals]` `deal_id = "Opportunity ID"`), and optionally
-/// the input's `delimiter`. Every problem is an error naming the file and the key.
-pub fn load_column_map(path: &Path) -> Result<Vec<ColumnMap>> {
-    let label = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?;
-    let bad = |line: u64, key: &str, value: &str, message: String| Error::Input {
-        file: label.clone(),
-        line,
-        column: key.to_string(),
-        value: value.to_string(),
-        message,
-    };
-    // The line a key is written on, for messages (toml gives none for a well-formed file).
-    let line_of = |needle: &str| {
-        text.lines()
-            .position(|l| l.contains(needle))
-            .map_or(0, |i| u64::try_from(i + 1).unwrap_or(0))
-    };
-    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
-        let line = e.span().map_or(0, |s| {
-            u64::try_from(text[..s.start].lines().count().max(1)).unwrap_or(0)
-        });
-        bad(
-            line,
-            "",
-            "",
-            format!("not a valid column map: {}", e.message()),
-        )
-    })?;
-    let mut out = Vec::new();
-    for (role, columns) in &table {
-        let Some(&(role, known)) = INPUT_COLUMNS.iter().find(|(r, _)| r == role) else {
-            let roles: Vec<&str> = INPUT_COLUMNS.iter().map(|(r, _)| *r).collect();
-            return Err(bad(
-                line_of(role),
-                role,
-                "",
-                format!(
-                    "unknown input `{role}`; expected one of: {}",
-                    roles.join(", ")
-                ),
-            ));
-        };
-        let Some(columns) = columns.as_table() else {
-            return Err(bad(
-                line_of(role),
-                role,
-                "",
-                format!("`{role}` must be a table of column = \"header\""),
-            ));
-        };
-        let mut map = Vec::new();
-        let mut delimiter = None;
-        for (column, header) in columns {
-            let key = format!("{role}.{column}");
-            if column == "delimiter" {
-                delimiter = Some(header.as_str().and_then(parse_delimiter).ok_or_else(|| {
-                    bad(
-                        line_of("delimiter"),
-                        &key,
-                        &header.to_string(),
-                        "expected \",\", \";\", \"|\" or \"tab\"".to_string(),
-                    )
-                })?);
-                continue;
-            }
-            if !known.contains(&column.as_str()) {
-                return Err(bad(
-                    line_of(column),
-                    &key,
-                    "",
-                    format!(
-                        "unknown column `{column}` of {role}; expected one of: {}",
-                        known.join(", ")
-                    ),
-                ));
-            }
-            let Some(header) = header.as_str().filter(|h| !h.trim().is_empty()) else {
-                return Err(bad(
-                    line_of(column),
-                    &key,
-                    &header.to_string(),
-                    "expected the export's header name, a non-empty string".to_string(),
-                ));
-            };
-            map.push((column.clone(), header.to_string()));
-        }
-        out.push(ColumnMap {
-            input: role,
-            columns: map,
-            delimiter,
-        });
-    }
-    Ok(out)
 }

@@ -37,27 +37,10 @@ impl FxTable {
         let mut rates: BTreeMap<String, Vec<(NaiveDate, Decimal)>> = BTreeMap::new();
         let mut lines: BTreeMap<(String, NaiveDate), u64> = BTreeMap::new();
         while let Some(row) = csv.next_row()? {
-            let date = row.required_date("date")?;
-            let currency = row.required("currency")?;
-            if !is_currency_code(currency) {
-                return Err(row.error("currency", currency, "expected an ISO 4217 code like EUR"));
+            match fx_row(&row, &mut lines) {
+                Ok((currency, date, rate)) => rates.entry(currency).or_default().push((date, rate)),
+                Err(e) => csv.reject(e),
             }
-            let rate = row.required_decimal("rate")?;
-            if rate <= Decimal::ZERO {
-                let text = row.raw("rate").unwrap_or("");
-                return Err(row.error("rate", text, "expected a rate greater than zero"));
-            }
-            if let Some(first) = lines.insert((currency.to_string(), date), row.line) {
-                return Err(row.error(
-                    "date",
-                    &date.to_string(),
-                    format!("a second {currency} rate for the same date (first on line {first})"),
-                ));
-            }
-            rates
-                .entry(currency.to_string())
-                .or_default()
-                .push((date, rate));
         }
         for list in rates.values_mut() {
             list.sort_by_key(|(d, _)| *d);
@@ -72,7 +55,34 @@ impl FxTable {
             digest,
         ))
     }
+}
 
+/// One row of fx.csv: (currency, date, rate); `lines` holds the line of each (currency, date) seen.
+fn fx_row(
+    row: &super::Row,
+    lines: &mut BTreeMap<(String, NaiveDate), u64>,
+) -> Result<(String, NaiveDate, Decimal)> {
+    let date = row.required_date("date")?;
+    let currency = row.required("currency")?;
+    if !is_currency_code(currency) {
+        return Err(row.error("currency", currency, "expected an ISO 4217 code like EUR"));
+    }
+    let rate = row.required_decimal("rate")?;
+    if rate <= Decimal::ZERO {
+        let text = row.raw("rate").unwrap_or("");
+        return Err(row.error("rate", text, "expected a rate greater than zero"));
+    }
+    if let Some(first) = lines.insert((currency.to_string(), date), row.line) {
+        return Err(row.error(
+            "date",
+            &date.to_string(),
+            format!("a second {currency} rate for the same date (first on line {first})"),
+        ));
+    }
+    Ok((currency.to_string(), date, rate))
+}
+
+impl FxTable {
     /// A rate more than 10× above or below the same currency's rate before it is almost always quoted
     /// the wrong way round (yen per dollar instead of dollars per yen): a warning per jump, naming
     /// both rates and the direction fx.csv expects.

@@ -194,10 +194,16 @@ fn chain_error(dir: &Path, problems: Vec<String>) -> Error {
 /// is not one of payline's working directories), and its manifest's period, program and currency
 /// make it the previous link of this run's chain. A missing or foreign manifest is refused at once;
 /// the other problems are collected in [`PreviousBatch::problems`].
-pub fn open_ledger(dir: &Path, link: ChainLink, period: &Period) -> Result<PreviousBatch> {
+/// The `--ledger` directory's manifest, refusing what is not a finished payline batch (a directory
+/// that cannot be read, a killed run's working directory, a missing or foreign manifest.json).
+fn read_previous_manifest(dir: &Path) -> Result<(PreviousManifest, Vec<u8>)> {
     let shown = dir.display();
     let refuse = |problem: String| Error::Chain(vec![problem]);
-    let meta = std::fs::metadata(dir).map_err(|e| Error::io("read", dir, e))?;
+    let meta = std::fs::metadata(dir).map_err(|e| {
+        refuse(format!(
+            "--ledger {shown}: cannot read it ({e}); give the previous period's --out directory"
+        ))
+    })?;
     if !meta.is_dir() {
         return Err(refuse(format!(
             "--ledger {shown} is not a directory: give the previous period's --out directory"
@@ -222,7 +228,7 @@ pub fn open_ledger(dir: &Path, link: ChainLink, period: &Period) -> Result<Previ
             "--ledger {shown} is the hidden working directory of a payline run that never finished, not a batch: give the previous period's --out directory"
         )));
     }
-    let manifest: PreviousManifest = serde_json::from_slice(&manifest_text)
+    let manifest = serde_json::from_slice(&manifest_text)
         .ok()
         .filter(|m: &PreviousManifest| m.tool == "payline")
         .ok_or_else(|| {
@@ -231,6 +237,12 @@ pub fn open_ledger(dir: &Path, link: ChainLink, period: &Period) -> Result<Previ
                 manifest_path.display()
             ))
         })?;
+    Ok((manifest, manifest_text))
+}
+
+pub fn open_ledger(dir: &Path, link: ChainLink, period: &Period) -> Result<PreviousBatch> {
+    let (manifest, manifest_text) = read_previous_manifest(dir)?;
+    let manifest_path = dir.join("manifest.json");
 
     let mut problems = Vec::new();
     match Period::parse(&manifest.period.id) {

@@ -4,27 +4,32 @@ pub mod adjustments;
 mod csvfile;
 pub mod deals;
 pub mod fx;
+pub mod header;
+pub mod import;
 pub mod ledger;
 pub mod others;
 pub mod partners;
+pub mod sources;
+pub mod stages;
+pub mod trailer;
 
 pub use crate::digest::{HashingReader, sha256_file};
 pub use adjustments::load_adjustments;
 pub use csvfile::{
-    Col, ColumnMap, ColumnRef, Columns, CsvFile, Dialect, FileDigest, INPUT_COLUMNS, Row,
-    header_key, load_column_map, parse_delimiter,
+    CsvFile, Dialect, FileDigest, INPUT_COLUMNS, INPUTS, Row, parse_delimiter, required_columns,
 };
 pub use deals::{
     DealData, DealPlan, DealsRead, LoadOptions, PriorCounts, WindowTotals, load_deals,
     load_deals_with,
 };
 pub use fx::FxTable;
+pub use header::{Col, ColumnRef, Columns, header_key};
 pub use ledger::{
     ChainLink, LINE_COLUMNS, LedgerData, LedgerQuery, PreviousBatch, TRUE_UP_PART_COLUMNS,
     TRUE_UP_PARTS, YearToDate, describe_period, load_ledger, open_ledger, refuse_ledger,
 };
 pub use others::{ClaimFunds, load_activities, load_claims};
-pub use partners::{PartnerSet, load_partners, load_partners_as};
+pub use partners::{PartnerRefs, PartnerSet, load_partners, load_partners_as, load_partners_with};
 
 // The records the loaders produce live in the bottom `model` module; re-exported for the loaders' users.
 pub use crate::model::{

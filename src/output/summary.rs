@@ -61,6 +61,9 @@ pub struct Summary {
     pub kpis: Kpis,
     /// Each with a stable `code` for machines and a message for people.
     pub warnings: Vec<Warning>,
+    /// Rows import maps' filters skipped, per input and reason (set by the run after `new`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub skipped_rows: Vec<crate::input::import::report::SkippedRows>,
 }
 
 impl Summary {
@@ -140,6 +143,7 @@ impl Summary {
                 .then(|| total(|p| p.pending)),
             },
             warnings,
+            skipped_rows: Vec::new(),
         }
     }
 }
@@ -204,6 +208,14 @@ pub fn render_table(s: &Summary) -> String {
     }
     align_right(&mut kpis, [1]);
     out.push_str(&format!("KPIs\n{kpis}\n"));
+    if !s.skipped_rows.is_empty() {
+        let mut skipped = plain_table(vec!["input", "rows skipped by the import map", "rows"]);
+        for r in &s.skipped_rows {
+            skipped.add_row(vec![r.input.clone(), r.reason.clone(), r.rows.to_string()]);
+        }
+        align_right(&mut skipped, [2]);
+        out.push_str(&format!("\nSkipped rows\n{skipped}\n"));
+    }
     if s.warnings.is_empty() {
         out.push_str("\nNo warnings.\n");
     } else {

@@ -1,0 +1,191 @@
+//! "Never a silent wrong row": an export column that looks like a deal stage or status, which payline
+//! does not read, is refused with its distinct values and the import-map lines that read it. The
+//! values are read by a second look at the file, on this error path only.
+
+use super::header::HeaderSpec;
+use crate::error::{Error, Result};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// One distinct value of a column: how many rows hold it and the first one's line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Distinct {
+    pub value: String,
+    pub rows: u64,
+    pub first_line: u64,
+}
+
+/// How many distinct values a message lists.
+const SHOWN: usize = 25;
+
+/// The distinct values (trimmed) of each of `fields`, by value, of a UTF-8 CSV whose header follows
+/// `skip_lines` lines, up to byte `end` (the file's trailer). Rows of empty cells are not counted.
+pub fn distinct_values(
+    path: &Path,
+    delimiter: u8,
+    skip_lines: u64,
+    fields: &[usize],
+    end: Option<u64>,
+) -> Result<Vec<Vec<Distinct>>> {
+    let file = std::fs::File::open(path).map_err(|e| Error::io("read", path, e))?;
+    let mut reader = std::io::BufReader::new(file);
+    let skipped = super::csvfile::skip_lines(&mut reader, skip_lines, path)?;
+    let tracker = super::csvfile::LineTracker::starting_at(reader, skip_lines + 1);
+    let mut csv = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .delimiter(delimiter)
+        .from_reader(tracker);
+    let mut found: Vec<BTreeMap<String, (u64, u64)>> = vec![BTreeMap::new(); fields.len()];
+    let mut record = csv::ByteRecord::new();
+    while csv.read_byte_record(&mut record).unwrap_or(false) {
+        if record.iter().all(super::csvfile::is_blank_cell) {
+            continue;
+        }
+        let start = record.position().map_or(0, |p| p.byte());
+        let line = csv.get_mut().line_of(start);
+        if end.is_some_and(|end| skipped + csv.get_ref().counted_offset >= end) {
+            break;
+        }
+        for (values, &field) in found.iter_mut().zip(fields) {
+            let cell = record.get(field).unwrap_or_default();
+            let value = String::from_utf8_lossy(cell).trim().to_string();
+            let entry = values.entry(value).or_insert((0, line));
+            entry.0 += 1;
+        }
+    }
+    Ok(found
+        .into_iter()
+        .map(|values| {
+            values
+                .into_iter()
+                .map(|(value, (rows, first_line))| Distinct {
+                    value,
+                    rows,
+                    first_line,
+                })
+                .collect()
+        })
+        .collect())
+}
+
+/// `` `Closed Won` (11 rows), `Closed Lost` (2 rows) ``, the most frequent first, at most [`SHOWN`].
+pub fn describe_values(values: &[Distinct]) -> String {
+    let mut sorted: Vec<&Distinct> = values.iter().collect();
+    sorted.sort_by(|a, b| b.rows.cmp(&a.rows).then(a.value.cmp(&b.value)));
+    let mut parts: Vec<String> = sorted
+        .iter()
+        .take(SHOWN)
+        .map(|d| {
+            let shown = if d.value.is_empty() {
+                "(empty)".to_string()
+            } else {
+                format!("`{}`", d.value)
+            };
+            format!(
+                "{shown} ({} row{})",
+                d.rows,
+                if d.rows == 1 { "" } else { "s" }
+            )
+        })
+        .collect();
+    if sorted.len() > SHOWN {
+        parts.push(format!("and {} more values", sorted.len() - SHOWN));
+    }
+    parts.join(", ")
+}
+
+/// A TOML string: quoted, with `"` and `\` escaped (a key or a value of an import map).
+pub fn toml_string(text: &str) -> String {
+    toml::Value::String(text.to_string()).to_string()
+}
+
+/// The status a stage value most likely means, for a suggested map line: never applied, only shown.
+pub fn suggested_status(value: &str) -> Option<&'static str> {
+    let key = super::header::header_key(value).replace('_', "");
+    if key.contains("refund") {
+        Some("refunded")
+    } else if key.contains("cancel") {
+        Some("cancelled")
+    } else if key.contains("won") && !key.contains("lost") && !key.contains("not") {
+        Some("won")
+    } else {
+        None
+    }
+}
+
+/// The refusal of stage-like columns (`fields`) that payline would not read: for each, its values
+/// and the import-map lines that read it (deals, partners) or keep only some rows (other inputs).
+pub fn stage_error(
+    path: &Path,
+    spec: &HeaderSpec,
+    (skip_lines, end): (u64, Option<u64>),
+    names: &[String],
+    fields: &[usize],
+) -> Error {
+    let values = match distinct_values(path, spec.delimiter, skip_lines, fields, end) {
+        Ok(v) => v,
+        Err(e) => return e,
+    };
+    let has_status = super::csvfile::INPUT_COLUMNS
+        .iter()
+        .any(|(i, columns)| *i == spec.input && columns.contains(&"status"));
+    let input = spec.input;
+    let mut parts = Vec::new();
+    for (&field, values) in fields.iter().zip(&values) {
+        let name = &names[field];
+        // One column is named by the error itself; several each by their part.
+        let subject = if fields.len() == 1 {
+            String::new()
+        } else {
+            format!("`{name}` ")
+        };
+        let quoted = toml_string(name);
+        let described = describe_values(values);
+        if has_status {
+            let won: Vec<&Distinct> = values
+                .iter()
+                .filter(|d| input == "deals" && suggested_status(&d.value).is_some())
+                .collect();
+            let mut lines = format!("[{input}.columns]\n    status = {quoted}\n");
+            if input == "deals" {
+                lines.push_str(&format!("    [{input}.values.status]\n"));
+                for d in &won {
+                    lines.push_str(&format!(
+                        "    {} = \"{}\"\n",
+                        toml_string(&d.value),
+                        suggested_status(&d.value).unwrap_or("won")
+                    ));
+                }
+                if won.is_empty() {
+                    lines.push_str("    \"<the won value>\" = \"won\"\n");
+                }
+                let keep: Vec<String> = won.iter().map(|d| toml_string(&d.value)).collect();
+                lines.push_str(&format!(
+                    "    [[{input}.filter]]\n    column = {quoted}\n    keep = [{}]\n    reason = \"not won\"",
+                    keep.join(", ")
+                ));
+            }
+            parts.push(format!(
+                "{subject}looks like a stage or status, but payline's `status` is not read from this file, so every row would count as {}; its values: {described}. Read it with an import map (--import {input}=MAP.toml), e.g.:\n    {lines}\n  or, if it does not say whether the row counts, list it in `ignore_columns`",
+                if input == "deals" { "a won deal" } else { "active" }
+            ));
+        } else {
+            parts.push(format!(
+                "{subject}looks like a stage or status, but {input} rows have no status: every row would count; its values: {described}. Keep only the rows that count with a filter in an import map (--import {input}=MAP.toml), e.g.:\n    [[{input}.filter]]\n    column = {quoted}\n    keep = [\"…\"]\n  or, if it does not say whether the row counts, list it in `ignore_columns`"
+            ));
+        }
+    }
+    let columns: Vec<&str> = fields.iter().map(|&f| names[f].as_str()).collect();
+    Error::Input {
+        file: spec.file.to_string(),
+        line: 1 + skip_lines,
+        column: columns.join(", "),
+        value: values
+            .iter()
+            .flat_map(|v| v.iter().take(SHOWN).map(|d| d.value.clone()))
+            .collect::<Vec<_>>()
+            .join(", "),
+        message: parts.join("\n"),
+    }
+}

@@ -1,0 +1,507 @@
+//! Loading a run's inputs: each file prepared as the user gave it (its import map, its delimiter,
+//! its encoding: `input::sources`), then read by its loader. Partners come first (other inputs
+//! reference them), then the previous batch is opened (a wrong `--ledger` is refused before the
+//! long deal stream), fx, deals, activities and adjustments; claims and the ledger per program.
+
+use super::{DataPaths, Loaded, Stage};
+use crate::error::{Result, Warning, WarningCode};
+use crate::input::import::report::SkippedRows;
+use crate::input::import::{InputMap, Report};
+use crate::input::sources::{Prepared, Setting, prepare};
+use crate::input::{
+    Activity, Adjustment, ChainLink, ClaimFunds, DealData, DealPlan, FileDigest, FxTable,
+    LedgerData, LedgerQuery, PartnerRefs, PartnerSet, PreviousBatch, load_activities,
+    load_adjustments, load_claims, load_ledger, open_ledger, refuse_ledger,
+};
+use crate::model::period::Period;
+use crate::program::Program;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// The inputs being loaded: their import maps, and what has been read so far.
+struct Inputs<'a> {
+    paths: &'a DataPaths,
+    currency: &'a str,
+    maps: BTreeMap<&'static str, InputMap>,
+    /// partners.csv columns the maps reference partners by (`partner_by`).
+    carry: Vec<String>,
+    digests: BTreeMap<String, FileDigest>,
+    reports: Vec<Report>,
+    partners: PartnerSet,
+    refs: PartnerRefs,
+}
+
+impl<'a> Inputs<'a> {
+    fn new(paths: &'a DataPaths, currency: &'a str) -> Result<Inputs<'a>> {
+        let maps = paths.import_maps()?;
+        let mut carry: Vec<String> = Vec::new();
+        for map in maps.values() {
+            for column in &map.partner_by {
+                if !carry.contains(column) {
+                    carry.push(column.clone());
+                }
+            }
+        }
+        Ok(Inputs {
+            paths,
+            currency,
+            maps,
+            carry,
+            digests: BTreeMap::new(),
+            reports: Vec::new(),
+            partners: PartnerSet::default(),
+            refs: PartnerRefs::default(),
+        })
+    }
+
+    fn prepare(&self, input: &'static str, path: &Path) -> Result<Prepared> {
+        let partners = (input != "partners").then_some((&self.partners, &self.refs));
+        prepare(
+            path,
+            &Setting {
+                input,
+                required: crate::input::required_columns(input),
+                map: self.maps.get(input),
+                delimiter: self.paths.delimiter_of(input),
+                program_currency: self.currency,
+                partners,
+                carry: if input == "partners" {
+                    &self.carry
+                } else {
+                    &[]
+                },
+            },
+        )
+    }
+
+    /// Records what the manifest and the summary keep of a loaded input: its digest, the import
+    /// map's (hashed as an input of the run), and the import's report.
+    fn record(&mut self, input: &str, digest: FileDigest, report: Option<Report>) -> Result<()> {
+        self.digests.insert(input.to_string(), digest);
+        if let Some(map) = self.maps.get(input) {
+            let sha256 = crate::input::sha256_file(&map.path)?;
+            self.digests.insert(
+                format!("{input}-import-map"),
+                FileDigest {
+                    loose_headers: Vec::new(),
+                    footer: None,
+                    path: map.path.display().to_string(),
+                    sha256,
+                    rows: None,
+                },
+            );
+        }
+        self.reports.extend(report);
+        Ok(())
+    }
+
+    fn load_partners(&mut self) -> Result<()> {
+        let prepared = self.prepare("partners", &self.paths.partners)?;
+        let loaded = crate::input::load_partners_with(
+            &prepared.path,
+            self.currency,
+            &prepared.dialect,
+            &self.carry,
+        )
+        .map(|(set, digest, refs)| ((set, refs), digest));
+        let ((set, refs), digest, report) = prepared.finish(loaded)?;
+        self.partners = set;
+        self.refs = refs;
+        self.record("partners", digest, report)
+    }
+
+    fn load_fx(&mut self) -> Result<(FxTable, Vec<Warning>)> {
+        let Some(path) = &self.paths.fx else {
+            return Ok((FxTable::none(self.currency), Vec::new()));
+        };
+        let prepared = self.prepare("fx", path)?;
+        let loaded = FxTable::load_as(&prepared.path, self.currency, &prepared.dialect);
+        let (fx, digest, report) = prepared.finish(loaded)?;
+        let warnings = fx.plausibility_warnings(&digest.path);
+        self.record("fx", digest, report)?;
+        Ok((fx, warnings))
+    }
+
+    fn load_deals(
+        &mut self,
+        plan: &DealPlan,
+        fx: &FxTable,
+        progress: &mut dyn FnMut(Stage),
+    ) -> Result<DealData> {
+        let prepared = self.prepare("deals", &self.paths.deals)?;
+        let total = std::fs::metadata(&prepared.path)
+            .ok()
+            .filter(std::fs::Metadata::is_file)
+            .map(|m| m.len());
+        let options = crate::input::LoadOptions {
+            dialect: prepared.dialect.clone(),
+            ..crate::input::LoadOptions::default()
+        };
+        let loaded = crate::input::load_deals_with(
+            &prepared.path,
+            plan,
+            &self.partners,
+            fx,
+            &mut |read| {
+                progress(Stage::ReadingDeals {
+                    rows: read.rows,
+                    bytes: read.bytes,
+                    total,
+                })
+            },
+            &options,
+        );
+        let (deals, digest, report) = prepared.finish(loaded)?;
+        self.record("deals", digest, report)?;
+        Ok(deals)
+    }
+
+    fn load_activities(&mut self, period: &Period) -> Result<Vec<Activity>> {
+        let Some(path) = &self.paths.activities else {
+            return Ok(Vec::new());
+        };
+        let prepared = self.prepare("activities", path)?;
+        let loaded = load_activities(&prepared.path, period, &self.partners, &prepared.dialect);
+        let (activities, digest, report) = prepared.finish(loaded)?;
+        self.record("activities", digest, report)?;
+        Ok(activities)
+    }
+
+    fn load_adjustments(&mut self, period: &Period, minor_units: u32) -> Result<Vec<Adjustment>> {
+        let Some(path) = &self.paths.adjustments else {
+            return Ok(Vec::new());
+        };
+        let prepared = self.prepare("adjustments", path)?;
+        let loaded = load_adjustments(
+            &prepared.path,
+            period,
+            &self.partners,
+            minor_units,
+            &prepared.dialect,
+        );
+        let (adjustments, digest, report) = prepared.finish(loaded)?;
+        self.record("adjustments", digest, report)?;
+        Ok(adjustments)
+    }
+}
+
+/// Opens the previous batch for each program; one with any problem is refused here, before the
+/// deals stream, with every problem of the batch listed.
+fn open_batches(
+    programs: &[&Program],
+    period: &Period,
+    paths: &DataPaths,
+    partners: &PartnerSet,
+) -> Result<Vec<Option<PreviousBatch>>> {
+    let Some(dir) = &paths.ledger else {
+        return Ok(programs.iter().map(|_| None).collect());
+    };
+    let mut batches = Vec::new();
+    for program in programs {
+        let link = ChainLink {
+            program_id: &program.id,
+            currency: &program.currency,
+            minor_units: program.minor_units(),
+            allow_program_change: paths.allow_program_change,
+        };
+        let batch = open_ledger(dir, link, period)?;
+        if !batch.problems.is_empty() {
+            return Err(refuse_ledger(batch, period, partners));
+        }
+        batches.push(Some(batch));
+    }
+    Ok(batches)
+}
+
+/// What every program of the load shares.
+struct Shared {
+    deals: DealData,
+    activities: Vec<Activity>,
+    adjustments: Vec<Adjustment>,
+    fx: FxTable,
+    warnings: Vec<Warning>,
+}
+
+pub(super) fn load_files(
+    programs: &[&Program],
+    period: &Period,
+    paths: &DataPaths,
+    lenient_funds: bool,
+    progress: &mut dyn FnMut(Stage),
+) -> Result<Vec<Loaded>> {
+    let Some(mut plan) = crate::engine::plan::deal_plan(programs, period) else {
+        // Programs in different currencies credit every deal differently: one stream each.
+        return programs
+            .iter()
+            .map(|p| Ok(load_files(&[*p], period, paths, lenient_funds, progress)?.remove(0)))
+            .collect();
+    };
+    let first = programs[0];
+    let mut inputs = Inputs::new(paths, &first.currency)?;
+    inputs.load_partners()?;
+    let batches = open_batches(programs, period, paths, &inputs.partners)?;
+    // Lines the previous batch left pending are released or cancelled by their rows, however long
+    // ago they closed (a row missing from one export, a shorter hold_days since): keep those rows.
+    for since in batches
+        .iter()
+        .flatten()
+        .filter_map(PreviousBatch::pending_since)
+    {
+        plan.held_from = Some(plan.held_from.map_or(since, |from| from.min(since)));
+    }
+    let (fx, warnings) = inputs.load_fx()?;
+    let deals = inputs.load_deals(&plan, &fx, progress)?;
+    let activities = inputs.load_activities(period)?;
+    let adjustments = inputs.load_adjustments(period, first.minor_units())?;
+    let mut shared = Some(Shared {
+        deals,
+        activities,
+        adjustments,
+        fx,
+        warnings,
+    });
+    let last = programs.len() - 1;
+    let mut out = Vec::with_capacity(programs.len());
+    for (i, (program, batch)) in programs.iter().zip(batches).enumerate() {
+        // Every program but the last gets a copy; the last takes the originals (one program: no copy).
+        let shared = if i == last {
+            shared.take().expect("taken once, by the last program")
+        } else {
+            let s = shared.as_ref().expect("present until the last program");
+            Shared {
+                deals: s.deals.clone(),
+                activities: s.activities.clone(),
+                adjustments: s.adjustments.clone(),
+                fx: s.fx.clone(),
+                warnings: s.warnings.clone(),
+            }
+        };
+        let mut loaded = load_program(program, batch, period, lenient_funds, &inputs, shared)?;
+        loaded.partners = if i == last {
+            std::mem::take(&mut inputs.partners)
+        } else {
+            inputs.partners.clone()
+        };
+        out.push(loaded);
+    }
+    Ok(out)
+}
+
+/// One program's claims and ledger over the shared inputs.
+fn load_program(
+    program: &Program,
+    batch: Option<PreviousBatch>,
+    period: &Period,
+    lenient_funds: bool,
+    inputs: &Inputs,
+    mut shared: Shared,
+) -> Result<Loaded> {
+    let mut digests = inputs.digests.clone();
+    let mut reports = inputs.reports.clone();
+    let mut warnings = std::mem::take(&mut shared.warnings);
+    warnings.extend(super::missing_inputs(program, inputs.paths));
+    if inputs.paths.ledger.is_none()
+        && let Some(batches) = &inputs.paths.batches
+    {
+        warnings.extend(crate::workspace::unused_previous_batch(
+            batches,
+            &program.id,
+            period,
+            inputs.paths.first,
+        ));
+    }
+    let claims = match &inputs.paths.claims {
+        Some(path) => {
+            let (claims, digest, report, w) =
+                load_program_claims(program, path, period, lenient_funds, inputs)?;
+            digests.insert("claims".to_string(), digest);
+            reports.extend(report);
+            warnings.extend(w);
+            claims
+        }
+        None => Vec::new(),
+    };
+    let ledger = match batch {
+        Some(batch) => {
+            let l = load_program_ledger(program, batch, period, inputs, &shared, &claims)?;
+            for (role, d) in &l.digests {
+                digests.insert(role.to_string(), d.clone());
+            }
+            l
+        }
+        None => LedgerData::default(),
+    };
+    warnings.extend(reading_warnings(&digests));
+    warnings.extend(unnamed_customer_types(program, &shared.deals));
+    Ok(Loaded {
+        // Set by the caller: the last program takes the loaded set itself.
+        partners: PartnerSet::default(),
+        deals: shared.deals,
+        activities: shared.activities,
+        claims,
+        adjustments: shared.adjustments,
+        fx: shared.fx,
+        ledger,
+        digests,
+        warnings,
+        skipped: skipped_rows(&reports),
+    })
+}
+
+/// A program's claims as loaded: the claims, their digest and import report, and the warnings.
+type LoadedClaims = (
+    Vec<crate::input::Claim>,
+    FileDigest,
+    Option<Report>,
+    Vec<Warning>,
+);
+
+/// The program's claims: only its fund rules may be drawn on (`diff` tolerates the others, warned).
+fn load_program_claims(
+    program: &Program,
+    path: &Path,
+    period: &Period,
+    lenient_funds: bool,
+    inputs: &Inputs,
+) -> Result<LoadedClaims> {
+    let fund_ids: Vec<&str> = program
+        .rules
+        .iter()
+        .filter(|r| r.is_fund())
+        .map(|r| &*r.id)
+        .collect();
+    let funds = ClaimFunds {
+        program_id: &program.id,
+        fund_ids: &fund_ids,
+    };
+    let prepared = inputs.prepare("claims", path)?;
+    let loaded = load_claims(
+        &prepared.path,
+        funds,
+        period,
+        &inputs.partners,
+        lenient_funds,
+        &prepared.dialect,
+    )
+    .map(|(claims, digest, w)| ((claims, w), digest));
+    let ((claims, warnings), digest, report) = prepared.finish(loaded)?;
+    Ok((claims, digest, report, warnings))
+}
+
+/// What the program needs of the previous batch's history, verified.
+fn load_program_ledger(
+    program: &Program,
+    batch: PreviousBatch,
+    period: &Period,
+    inputs: &Inputs,
+    shared: &Shared,
+    claims: &[crate::input::Claim],
+) -> Result<LedgerData> {
+    let claim_ids: Vec<&str> = claims.iter().map(|c| c.claim_id.as_str()).collect();
+    let summed_rules = crate::engine::plan::ledger_sums(program);
+    let spans = crate::engine::plan::ledger_spans(program, period);
+    let accumulating = crate::engine::plan::accumulating(program);
+    let adjustment_ids: Vec<&str> = shared
+        .adjustments
+        .iter()
+        .map(|a| a.adjustment_id.as_str())
+        .collect();
+    let query = LedgerQuery {
+        reversals: &shared.deals.reversals,
+        current: &shared.deals.current,
+        claim_ids: &claim_ids,
+        summed_rules: &summed_rules,
+        spans: &spans,
+        earlier: &shared.deals.earlier,
+        adjustment_ids: &adjustment_ids,
+        accumulating: &accumulating,
+    };
+    load_ledger(batch, period, &inputs.partners, &query)
+}
+
+/// Warnings about how the inputs were read: reports' trailers skipped, headers matched loosely.
+fn reading_warnings(digests: &BTreeMap<String, FileDigest>) -> Vec<Warning> {
+    let mut warnings = Vec::new();
+    for digest in digests.values() {
+        if let Some((line, text)) = &digest.footer {
+            warnings.push(Warning::new(
+                WarningCode::FooterSkipped,
+                format!("{}:{line}: {text}, not data: skipped", digest.path),
+            ));
+        }
+        for (header, column) in &digest.loose_headers {
+            warnings.push(Warning::new(
+                WarningCode::HeaderMatchedLoosely,
+                format!(
+                    "{}: header `{header}` is read as column `{column}` (it matches ignoring case, spaces and punctuation); name it in an import map to make that explicit",
+                    digest.path
+                ),
+            ));
+        }
+    }
+    warnings
+}
+
+/// The period's customer types that no rule, modifier or milestone names, but that look like one
+/// they name (`New Customer` or `newbusiness` beside `new`, `NEW`): the rules silently pay them
+/// nothing, and a value map in the import map is almost always what was meant.
+fn unnamed_customer_types(program: &Program, deals: &DealData) -> Vec<Warning> {
+    let named: std::collections::BTreeSet<&str> = program
+        .rules
+        .iter()
+        .flat_map(|r| std::iter::once(&r.when).chain(r.modifiers.iter().map(|m| &m.when)))
+        .filter_map(|w| w.customer_type.as_ref())
+        .flatten()
+        .map(String::as_str)
+        .collect();
+    let mut rows: BTreeMap<&str, usize> = BTreeMap::new();
+    for deal in &deals.current {
+        if let Some(value) = deal.customer_type.as_deref() {
+            *rows.entry(value).or_default() += 1;
+        }
+    }
+    let squash = |text: &str| -> String {
+        text.chars()
+            .filter(char::is_ascii_alphanumeric)
+            .map(|c| c.to_ascii_lowercase())
+            .collect()
+    };
+    let mut warnings = Vec::new();
+    for (value, n) in rows {
+        if named.contains(value) {
+            continue;
+        }
+        let key = squash(value);
+        let words: Vec<String> = value
+            .split(|c: char| !c.is_alphanumeric())
+            .map(squash)
+            .collect();
+        let like = named.iter().find(|w| {
+            let w = squash(w);
+            !w.is_empty() && (key.starts_with(&w) || words.contains(&w))
+        });
+        if let Some(like) = like {
+            warnings.push(Warning::new(
+                WarningCode::ValueNamedByNoRule,
+                format!(
+                    "customer_type `{value}` ({n} deal row{} in the period) is named by no rule, which name `{like}`: these rows pay no `{like}` rule; if it means `{like}`, add `\"{value}\" = \"{like}\"` to the import map's [deals.values.customer_type]",
+                    if n == 1 { "" } else { "s" }
+                ),
+            ));
+        }
+    }
+    warnings
+}
+
+fn skipped_rows(reports: &[Report]) -> Vec<SkippedRows> {
+    reports
+        .iter()
+        .flat_map(|r| {
+            r.skipped.iter().map(|s| SkippedRows {
+                input: r.input.to_string(),
+                reason: s.reason.clone(),
+                rows: s.rows,
+            })
+        })
+        .collect()
+}
