@@ -53,6 +53,8 @@ fn deals(raw: &[(u32, i64)]) -> DealData {
                 source: DealSource::Sourced,
                 status: DealStatus::Won,
                 reversed_on: None,
+                reversed_amount: None,
+                credit: payline::input::Credit::Split,
                 quantity: 1,
             }
         })

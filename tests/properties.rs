@@ -52,6 +52,8 @@ fn deals(raw: &[(usize, u32, i64)], partners: usize) -> DealData {
                 source: DealSource::Sourced,
                 status: DealStatus::Won,
                 reversed_on: None,
+                reversed_amount: None,
+                credit: payline::input::Credit::Split,
             }
         })
         .collect();

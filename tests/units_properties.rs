@@ -56,6 +56,8 @@ fn rows(raw: &[(u32, u64, i64, i64)]) -> Vec<Deal> {
                 source: DealSource::Sourced,
                 status: DealStatus::Won,
                 reversed_on: None,
+                reversed_amount: None,
+                credit: payline::input::Credit::Split,
             }
         })
         .collect();
@@ -418,6 +420,7 @@ fn quantities_and_window_units_read_the_same_in_blocks_on_two_threads() {
         currency: "USD".into(),
         rounding: Rounding::HalfUp,
         minor_units: 2,
+        keep_ids: None,
     };
     let load = |options: &LoadOptions| {
         let (data, _) = load_deals_with(

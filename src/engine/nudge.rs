@@ -81,6 +81,8 @@ fn synthetic_deals(rule: &Rule, ctx: &PartnerCtx, gap: Gap) -> Vec<Deal> {
             source,
             status: DealStatus::Won,
             reversed_on: None,
+            reversed_amount: None,
+            credit: crate::model::Credit::Split,
         })
         .collect()
 }

@@ -659,6 +659,8 @@ pub const INPUT_COLUMNS: &[(&str, &[&str])] = &[
             "status",
             "reversed_on",
             "quantity",
+            "reversed_amount",
+            "credit",
         ],
     ),
     (

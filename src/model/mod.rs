@@ -69,6 +69,25 @@ pub enum DealStatus {
     Cancelled,
 }
 
+/// deals.csv `credit` (SPEC §9.4): a `split` row shares its deal with the other split rows (shares
+/// at most 1 in all); an `overlay` row is a credit of its own, outside the share sum (two-tier
+/// distribution: the distributor and the reseller each credited in full).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Credit {
+    #[default]
+    Split,
+    Overlay,
+}
+
+impl Credit {
+    pub fn name(self) -> &'static str {
+        match self {
+            Credit::Split => "split",
+            Credit::Overlay => "overlay",
+        }
+    }
+}
+
 /// One deal row credited to one partner.
 #[derive(Debug, Clone)]
 pub struct Deal {
@@ -92,6 +111,27 @@ pub struct Deal {
     pub source: DealSource,
     pub status: DealStatus,
     pub reversed_on: Option<NaiveDate>,
+    /// deals.csv `reversed_amount` (SPEC §9.6): the part of `amount` reversed on `reversed_on`; `None`
+    /// for a full reversal (or none). With a partial one the row keeps counting, on `amount − x`
+    /// from `reversed_on` on (`credited` is as of the period's end).
+    pub reversed_amount: Option<Decimal>,
+    pub credit: Credit,
+}
+
+impl Deal {
+    /// The day the row stops counting (SPEC §2): its `reversed_on`, unless the reversal is partial
+    /// (§9.6: the row keeps counting on what is left).
+    pub fn full_reversal(&self) -> Option<NaiveDate> {
+        full_reversal(self.reversed_on, self.reversed_amount)
+    }
+}
+
+/// [`Deal::full_reversal`] on the cells.
+pub fn full_reversal(
+    reversed_on: Option<NaiveDate>,
+    reversed_amount: Option<Decimal>,
+) -> Option<NaiveDate> {
+    reversed_on.filter(|_| reversed_amount.is_none())
 }
 
 /// One row of activities.csv that occurred in the period.

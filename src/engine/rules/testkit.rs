@@ -8,7 +8,7 @@ use crate::engine::{self, Inputs, Line, Outcome, PartnerCtx};
 use crate::input::{DealData, FxTable, LedgerData, PartnerSet, PriorCounts};
 use crate::model::period::Period;
 use crate::model::{
-    Activity, Claim, ClaimStatus, Deal, DealSource, DealStatus, Partner, PartnerStatus,
+    Activity, Claim, ClaimStatus, Credit, Deal, DealSource, DealStatus, Partner, PartnerStatus,
 };
 use crate::program::Program;
 use chrono::NaiveDate;
@@ -81,6 +81,8 @@ pub fn deal(deal_id: &str, closed_on: &str, amount: &str) -> Deal {
         source: DealSource::Sourced,
         status: DealStatus::Won,
         reversed_on: None,
+        reversed_amount: None,
+        credit: Credit::Split,
     }
 }
 

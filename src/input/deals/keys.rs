@@ -10,6 +10,7 @@ use std::path::Path;
 
 /// The deal fingerprints whose rows need an exact look: a full-share row's fingerprint seen again,
 /// or split rows whose fingerprints say their shares exceed 1 or a (deal_id, partner_id) repeats.
+/// Overlay rows (SPEC §9.4) come with the split rows, with a share of 0.
 pub(super) fn suspects(mut whole: Vec<Vec<u64>>, mut splits: Vec<Split>) -> HashSet<u64> {
     let half = whole.len() / 2;
     let (a, b) = whole.split_at_mut(half);
@@ -81,6 +82,8 @@ pub(super) fn exact_check(
             continue;
         };
         let share = share.unwrap_or(Decimal::ONE);
+        // An overlay row is outside the share sum (SPEC §9.4), not outside uniqueness.
+        let overlay = row.get(col.credit) == Some("overlay");
         let partner_id = ctx.partners.partners[partner].id.as_str();
         if let Some(first) = pairs.insert((deal_id.to_string(), partner_id.to_string()), row.line) {
             errors.push(row.error(
@@ -88,6 +91,9 @@ pub(super) fn exact_check(
                 deal_id,
                 format!("duplicate (deal_id, partner_id) = ({deal_id}, {partner_id}); first on line {first}"),
             ));
+            continue;
+        }
+        if overlay {
             continue;
         }
         let total_share = shares.entry(deal_id.to_string()).or_insert(Decimal::ZERO);

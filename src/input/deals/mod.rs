@@ -39,6 +39,9 @@ pub struct DealPlan {
     /// Keep every row (whatever its status) closed on or after this day and before the period: the
     /// rows whose lines may still be held on the `pending` account (SPEC §8.2 `hold_days`).
     pub held_from: Option<chrono::NaiveDate>,
+    /// Keep every row of these deal_ids, whatever its dates (`DealData::by_id`): the rows payments
+    /// and approval decisions name (SPEC §9.1, §9.3).
+    pub keep_ids: Option<std::sync::Arc<std::collections::HashSet<String>>>,
     /// How a credited amount is rounded: the program currency's minor units and rounding mode.
     pub currency: String,
     pub rounding: Rounding,
@@ -81,6 +84,11 @@ pub struct DealData {
     pub windows: Vec<WindowTotals>,
     /// One per prior filter of the plan.
     pub prior_counts: Vec<PriorCounts>,
+    /// Every row of the plan's `keep_ids`, whatever its dates, same order.
+    pub by_id: Vec<Deal>,
+    /// The first and last `closed_on` of the file's rows (SPEC §2: a period with no data is most
+    /// likely the wrong period or the wrong file).
+    pub closed_range: Option<(NaiveDate, NaiveDate)>,
     pub rows: u64,
 }
 
@@ -142,6 +150,8 @@ struct DealColumns {
     source: Col,
     status: Col,
     reversed_on: Col,
+    reversed_amount: Col,
+    credit: Col,
 }
 
 /// How deals.csv is read: the size of the blocks handed to the parsing threads, how many threads
@@ -319,6 +329,8 @@ struct BlockOut {
     reversals: Vec<Deal>,
     earlier: Vec<Deal>,
     held: Vec<Deal>,
+    by_id: Vec<Deal>,
+    closed_range: Option<(NaiveDate, NaiveDate)>,
     /// Per window: (partner, revenue, rows, units) summed over the block.
     windows: Vec<Vec<(usize, Decimal, u64, Decimal)>>,
     /// Per prior filter: (partner, rows).
@@ -454,6 +466,8 @@ impl<'a> Ctx<'a> {
                 source: column("source"),
                 status: column("status"),
                 reversed_on: column("reversed_on"),
+                reversed_amount: column("reversed_amount"),
+                credit: column("credit"),
             },
             plan,
             partners,
@@ -529,6 +543,8 @@ impl Merged {
         data.reversals.extend(out.reversals);
         data.earlier.extend(out.earlier);
         data.held.extend(out.held);
+        data.by_id.extend(out.by_id);
+        data.closed_range = widen(data.closed_range, out.closed_range);
         for (w, part) in out.windows.into_iter().enumerate() {
             for (p, revenue, rows, units) in part {
                 let (total, n) = &mut data.windows[w].totals[p];
@@ -559,6 +575,17 @@ impl Merged {
         self.errors.count_more(out.more_errors);
         self.inexact |= out.inexact;
         self.inexact
+    }
+}
+
+/// The smallest range holding both.
+fn widen(
+    a: Option<(NaiveDate, NaiveDate)>,
+    b: Option<(NaiveDate, NaiveDate)>,
+) -> Option<(NaiveDate, NaiveDate)> {
+    match (a, b) {
+        (Some((a0, a1)), Some((b0, b1))) => Some((a0.min(b0), a1.max(b1))),
+        (a, b) => a.or(b),
     }
 }
 
@@ -674,6 +701,7 @@ impl DealData {
         self.reversals.sort_unstable_by(order);
         self.earlier.sort_unstable_by(order);
         self.held.sort_unstable_by(order);
+        self.by_id.sort_unstable_by(order);
     }
 
     fn shrunk(mut self) -> DealData {
@@ -682,6 +710,7 @@ impl DealData {
         self.reversals.shrink_to_fit();
         self.earlier.shrink_to_fit();
         self.held.shrink_to_fit();
+        self.by_id.shrink_to_fit();
         self
     }
 }

@@ -3,7 +3,7 @@
 
 use super::{BlockOut, Ctx, Split, Stop, exact_limit, fold};
 use crate::error::Error;
-use crate::input::{Deal, DealSource, DealStatus, FnvBuild, Row};
+use crate::input::{Credit, Deal, DealSource, DealStatus, FnvBuild, Row};
 use crate::model::Text;
 use crate::model::money::is_currency_code;
 use crate::model::period::counts_in;
@@ -93,6 +93,16 @@ struct Cells<'a> {
     source: DealSource,
     status: DealStatus,
     reversed_on: Option<NaiveDate>,
+    /// A partial reversal's amount (SPEC §9.6); `None` for a full one.
+    reversed_amount: Option<Decimal>,
+    credit: Credit,
+}
+
+impl Cells<'_> {
+    /// The day the row stops counting: a partial reversal keeps it counting (SPEC §9.6).
+    fn full_reversal(&self) -> Option<NaiveDate> {
+        crate::model::full_reversal(self.reversed_on, self.reversed_amount)
+    }
 }
 
 /// Which of the run's sets a row belongs to (SPEC §2 "counts in a period", and the plan's history).
@@ -104,12 +114,19 @@ struct Kept {
     before_period: bool,
     in_span: bool,
     held: bool,
+    /// Its deal_id is one the plan keeps every row of (payments, approvals).
+    by_id: bool,
 }
 
 impl Kept {
     /// Whether the row is kept as a deal (window sums and prior counts aside).
     fn as_deal(&self) -> bool {
-        self.in_current || self.in_previous || self.reversed_in_period || self.in_span || self.held
+        self.in_current
+            || self.in_previous
+            || self.reversed_in_period
+            || self.in_span
+            || self.held
+            || self.by_id
     }
 }
 
@@ -123,11 +140,15 @@ pub(super) fn deal_row(
 ) -> Result<(), Stop> {
     let cells = read_cells(ctx, row)?;
     record_keys(ctx, &cells, out);
+    out.closed_range = match out.closed_range {
+        Some((first, last)) => Some((first.min(cells.closed_on), last.max(cells.closed_on))),
+        None => Some((cells.closed_on, cells.closed_on)),
+    };
     let kept = kept(ctx, &cells);
     if !(kept.as_deal() || kept.in_a_window || kept.before_period) {
         return Ok(());
     }
-    let credited = credited(ctx, row, &cells)?;
+    let credited = credited(ctx, row, &cells, ctx.plan.period.end)?;
     let product = row.get(ctx.col.product);
     let customer_type = row.get(ctx.col.customer_type);
     if kept.in_a_window {
@@ -154,8 +175,16 @@ pub(super) fn deal_row(
         source: cells.source,
         status: cells.status,
         reversed_on: cells.reversed_on,
+        reversed_amount: cells.reversed_amount,
+        credit: cells.credit,
     };
-    keep(deal, &kept, out);
+    // A row of the previous period is measured as of that period's end: a partial reversal since
+    // does not reduce it there (SPEC §9.6).
+    let previous_credited = match cells.reversed_amount {
+        Some(_) if kept.in_previous => Some(self::credited(ctx, row, &cells, ctx.previous.end)?),
+        _ => None,
+    };
+    keep(deal, &kept, previous_credited, out);
     Ok(())
 }
 
@@ -211,6 +240,14 @@ fn read_cells<'a>(ctx: &'a Ctx<'_>, row: &Row<'a>) -> Result<Cells<'a>, Stop> {
         _ => DealSource::Sourced,
     };
     let (status, reversed_on) = reversal(ctx, row, closed_on)?;
+    let reversed_amount = reversed_amount(ctx, row, status, amount)?;
+    let credit = match row
+        .choice(col.credit, &["split", "overlay"])
+        .map_err(row_error)?
+    {
+        Some("overlay") => Credit::Overlay,
+        _ => Credit::Split,
+    };
     Ok(Cells {
         deal_id,
         partner,
@@ -222,7 +259,40 @@ fn read_cells<'a>(ctx: &'a Ctx<'_>, row: &Row<'a>) -> Result<Cells<'a>, Stop> {
         source,
         status,
         reversed_on,
+        reversed_amount,
+        credit,
     })
+}
+
+/// SPEC §9.6 `reversed_amount`: money, 0 < x ≤ amount, only on a refunded or cancelled row. The whole
+/// amount is a full reversal (`None`, as without the column).
+#[inline]
+fn reversed_amount(
+    ctx: &Ctx,
+    row: &Row,
+    status: DealStatus,
+    amount: Decimal,
+) -> Result<Option<Decimal>, Stop> {
+    let col = ctx.col.reversed_amount;
+    let Some(x) = row.money(col).map_err(row_error)? else {
+        return Ok(None);
+    };
+    let problem = if status == DealStatus::Won {
+        Some("a won deal has no reversed amount; set status to refunded or cancelled, or clear reversed_amount".to_string())
+    } else if x <= Decimal::ZERO {
+        Some("expected the part of the amount reversed: more than 0".to_string())
+    } else if x > amount {
+        Some(format!(
+            "the reversed amount is more than the deal's amount {amount}"
+        ))
+    } else {
+        None
+    };
+    match problem {
+        Some(message) => Err(row_error(row.error(col, &x.to_string(), message))),
+        None if x == amount => Ok(None),
+        None => Ok(Some(x)),
+    }
 }
 
 /// The row's status and reversal date, which must agree (SPEC §2).
@@ -267,7 +337,18 @@ fn reversal(
 #[inline]
 fn record_keys(ctx: &Ctx, cells: &Cells, out: &mut BlockOut) {
     let deal_fp = (ctx.fingerprint)(cells.deal_id.as_bytes());
-    if cells.share == Decimal::ONE {
+    // An overlay row is outside the deal's share sum (SPEC §9.4): kept with the split rows for the
+    // uniqueness of (deal_id, partner_id), with no share of its own.
+    if cells.credit == Credit::Overlay {
+        out.splits.push(Split {
+            deal: deal_fp,
+            pair: fold(
+                deal_fp ^ ctx.partner_fp[cells.partner].rotate_left(29),
+                0x9E37_79B9_7F4A_7C15,
+            ),
+            share: Decimal::ZERO,
+        });
+    } else if cells.share == Decimal::ONE {
         out.whole.push(deal_fp);
     } else {
         out.splits.push(Split {
@@ -284,12 +365,15 @@ fn record_keys(ctx: &Ctx, cells: &Cells, out: &mut BlockOut) {
 #[inline]
 fn kept(ctx: &Ctx, cells: &Cells) -> Kept {
     let (plan, period) = (ctx.plan, &ctx.plan.period);
-    let (closed_on, reversed_on) = (cells.closed_on, cells.reversed_on);
+    let closed_on = cells.closed_on;
+    // A partial reversal keeps the row counting (SPEC §9.6); it is still a clawback candidate in
+    // the period that contains it.
+    let reversed_on = cells.full_reversal();
     let counts_at_end = reversed_on.is_none_or(|r| r > period.end);
     Kept {
         in_current: counts_in(period, closed_on, reversed_on),
         in_previous: plan.previous_period && counts_in(&ctx.previous, closed_on, reversed_on),
-        reversed_in_period: reversed_on.is_some_and(|r| period.contains(r)),
+        reversed_in_period: cells.reversed_on.is_some_and(|r| period.contains(r)),
         in_a_window: counts_at_end
             && closed_on <= period.end
             && ctx.windows.iter().any(|start| closed_on >= *start),
@@ -300,20 +384,28 @@ fn kept(ctx: &Ctx, cells: &Cells) -> Kept {
         held: plan
             .held_from
             .is_some_and(|from| closed_on >= from && closed_on < period.start),
+        by_id: plan
+            .keep_ids
+            .as_ref()
+            .is_some_and(|ids| ids.contains(cells.deal_id)),
     }
 }
 
-/// amount × share × the fx rate on closed_on, rounded once (SPEC §4.11).
+/// amount × share × the fx rate on closed_on, rounded once (SPEC §4.11), as of `as_of`: from a
+/// partial reversal's `reversed_on` on, the amount is what is left (SPEC §9.6).
 #[inline]
-fn credited(ctx: &Ctx, row: &Row, cells: &Cells) -> Result<Decimal, Stop> {
+fn credited(ctx: &Ctx, row: &Row, cells: &Cells, as_of: NaiveDate) -> Result<Decimal, Stop> {
     let (plan, col) = (ctx.plan, &ctx.col);
     let currency = cells.currency;
     let rate = ctx
         .fx
         .rate_on(currency, cells.closed_on)
         .map_err(|m| Stop::Error(row.error(col.currency, currency, m)))?;
-    cells
-        .amount
+    let amount = match (cells.reversed_amount, cells.reversed_on) {
+        (Some(x), Some(on)) if on <= as_of => cells.amount - x,
+        _ => cells.amount,
+    };
+    amount
         .checked_mul(cells.share)
         .and_then(|v| v.checked_mul(rate))
         .map(|v| plan.rounding.round(v, plan.minor_units))
@@ -411,15 +503,22 @@ fn count_prior(
 
 /// Puts the deal in each set it belongs to.
 #[inline]
-fn keep(deal: Deal, kept: &Kept, out: &mut BlockOut) {
+fn keep(deal: Deal, kept: &Kept, previous_credited: Option<Decimal>, out: &mut BlockOut) {
     if kept.reversed_in_period {
         out.reversals.push(deal.clone());
     }
     if kept.held {
         out.held.push(deal.clone());
     }
+    if kept.by_id {
+        out.by_id.push(deal.clone());
+    }
     if kept.in_previous {
-        out.previous.push(deal.clone());
+        let credited = previous_credited.unwrap_or(deal.credited);
+        out.previous.push(Deal {
+            credited,
+            ..deal.clone()
+        });
     }
     if kept.in_span {
         out.earlier.push(deal.clone());

@@ -88,6 +88,8 @@ pub fn vocabulary(input: &str, column: &str) -> Option<&'static [&'static str]> 
     Some(match (input, column) {
         ("deals", "status") => &["won", "refunded", "cancelled"],
         ("deals", "source") => &["sourced", "influenced"],
+        ("deals", "credit") => &["split", "overlay"],
+        ("approvals", "decision") => &["approved", "declined"],
         ("partners", "status") => &["active", "suspended", "terminated"],
         ("partners", "kyc_verified") => &["true", "false"],
         ("claims", "status") => &["approved", "pending", "rejected"],
@@ -111,9 +113,12 @@ pub enum Kind {
 
 pub fn kind(input: &str, column: &str) -> Kind {
     match (input, column) {
-        (_, "closed_on" | "reversed_on" | "joined_on" | "occurred_on" | "decided_on")
+        (
+            _,
+            "closed_on" | "reversed_on" | "joined_on" | "occurred_on" | "decided_on" | "paid_on",
+        )
         | ("fx", "date") => Kind::Date,
-        (_, "amount" | "quota") => Kind::Money,
+        (_, "amount" | "quota" | "reversed_amount") => Kind::Money,
         ("fx", "rate") => Kind::Decimal,
         (_, "share") => Kind::Share,
         (_, "quantity") => Kind::Integer,
