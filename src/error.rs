@@ -135,6 +135,8 @@ pub enum WarningCode {
     /// A deal's customer_type that no rule names but that looks like one a rule names (`New
     /// Customer` beside `new`): an export's own word an import map should translate.
     ValueNamedByNoRule,
+    /// No deal, activity, claim or adjustment in the period: most likely the wrong period or file.
+    NoDataInPeriod,
 }
 
 impl Warning {

@@ -179,3 +179,40 @@ fn errors_in_crlf_files_name_the_line_a_person_sees() {
         assert!(stderr.starts_with(&expected), "{stderr} (want {expected})");
     }
 }
+
+/// An empty batch is almost always the wrong period or the wrong file: a period after the export's
+/// last deal (the sample's rows close 2025-12-05 .. 2026-10-30) is warned with the data's dates, and
+/// the period the data is for is not.
+#[test]
+fn a_period_without_data_is_warned_with_the_datas_dates() {
+    let run_period = |period: &str| -> serde_json::Value {
+        let scratch = tempfile::tempdir().unwrap();
+        let output = Command::cargo_bin("payline")
+            .unwrap()
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args(["run", "--program", "programs/mixed.toml"])
+            .args(["--partners", "fixtures/partners.csv"])
+            .args(["--deals", "fixtures/deals.csv", "--fx", "fixtures/fx.csv"])
+            .args(["--period", period, "--json", "--out"])
+            .arg(scratch.path().join("out"))
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{output:?}");
+        serde_json::from_slice(&output.stdout).unwrap()
+    };
+    let empty = warnings(&run_period("2027-03"));
+    let no_data: Vec<_> = empty
+        .iter()
+        .filter(|(c, _)| c == "no-data-in-period")
+        .collect();
+    assert_eq!(no_data.len(), 1, "{empty:?}");
+    assert!(
+        no_data[0].1.contains("2027-03") && no_data[0].1.contains("from 2025-12-05 to 2026-10-30"),
+        "{no_data:?}"
+    );
+    let october = warnings(&run_period("2026-10"));
+    assert!(
+        october.iter().all(|(c, _)| c != "no-data-in-period"),
+        "{october:?}"
+    );
+}

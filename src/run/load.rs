@@ -333,6 +333,7 @@ fn load_program(
     };
     warnings.extend(reading_warnings(&digests));
     warnings.extend(unnamed_customer_types(program, &shared.deals));
+    warnings.extend(no_data_in_period(period, &shared, &claims));
     Ok(Loaded {
         // Set by the caller: the last program takes the loaded set itself.
         partners: PartnerSet::default(),
@@ -346,6 +347,43 @@ fn load_program(
         warnings,
         skipped: skipped_rows(&reports),
     })
+}
+
+/// A period with no deal closed or reversed, no activity and no claim decided in it writes an
+/// empty batch, almost always the wrong `--period` or the wrong file: say so, with the deals'
+/// dates (SPEC §2 is silent; docs/RULES.md "A period without data").
+fn no_data_in_period(
+    period: &Period,
+    shared: &Shared,
+    claims: &[crate::input::Claim],
+) -> Vec<Warning> {
+    let deals = &shared.deals;
+    let in_period = !deals.current.is_empty()
+        || !deals.reversals.is_empty()
+        || shared
+            .activities
+            .iter()
+            .any(|a| period.contains(a.occurred_on))
+        || claims
+            .iter()
+            .any(|c| c.decided_on.is_some_and(|d| period.contains(d)))
+        || shared
+            .adjustments
+            .iter()
+            .any(|a| period.contains(a.decided_on));
+    if in_period {
+        return Vec::new();
+    }
+    let range = match deals.closed_range {
+        Some((first, last)) => format!("deals.csv's rows closed from {first} to {last}"),
+        None => "deals.csv has no rows".to_string(),
+    };
+    vec![Warning::new(
+        WarningCode::NoDataInPeriod,
+        format!(
+            "no deal, activity, claim or adjustment falls in {period}: {range}; is it the right period and the right file?"
+        ),
+    )]
 }
 
 /// A program's claims as loaded: the claims, their digest and import report, and the warnings.
