@@ -164,6 +164,10 @@ pub struct Loaded {
     pub adjustments: Vec<Adjustment>,
     pub fx: FxTable,
     pub ledger: LedgerData,
+    /// payments.csv (SPEC §9.1), sorted by (deal_id, paid_on, payment_id).
+    pub payments: Vec<crate::model::Payment>,
+    /// approvals.csv (SPEC §9.3), sorted by (partner, deal_id, rule_id).
+    pub approvals: Vec<crate::model::Approval>,
     pub digests: BTreeMap<String, FileDigest>,
     /// Warnings raised while loading (e.g. `diff` ignoring a claim on a fund one program lacks).
     pub warnings: Vec<crate::error::Warning>,
@@ -181,6 +185,8 @@ impl Loaded {
             adjustments: &self.adjustments,
             fx: &self.fx,
             ledger: &self.ledger,
+            payments: &self.payments,
+            approvals: &self.approvals,
         }
     }
 }

@@ -78,6 +78,8 @@ fn evaluate(program: &Program, deals: &DealData) -> Outcome {
         adjustments: &[],
         fx: &fx,
         ledger: &ledger,
+        payments: &[],
+        approvals: &[],
     };
     engine::evaluate(program, &Period::parse("2026-10").unwrap(), &inputs).unwrap()
 }

@@ -81,6 +81,8 @@ fn evaluate(
         adjustments: &[],
         fx: &fx,
         ledger,
+        payments: &[],
+        approvals: &[],
     };
     engine::evaluate(program, &Period::parse("2026-10").unwrap(), &inputs).unwrap()
 }

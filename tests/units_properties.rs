@@ -121,6 +121,8 @@ proptest! {
             adjustments: &[],
             fx: &fx,
             ledger: &ledger,
+            payments: &[],
+            approvals: &[],
         };
         let outcome = engine::evaluate(&program, &Period::parse("2026-10").unwrap(), &inputs).unwrap();
         let lines: Vec<_> = outcome.lines.iter().filter(|l| &*l.rule_id == "t").collect();

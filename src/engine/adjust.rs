@@ -107,6 +107,8 @@ mod tests {
             adjustments: &adjustments,
             fx: &fx,
             ledger: &ledger,
+            payments: &[],
+            approvals: &[],
         };
         let mut lines = PartnerLines::default();
         lines.push_partner(Vec::new());

@@ -19,6 +19,10 @@ pub struct Inputs<'a> {
     pub adjustments: &'a [crate::model::Adjustment],
     pub fx: &'a FxTable,
     pub ledger: &'a LedgerData,
+    /// payments.csv (SPEC §9.1), sorted by (deal_id, paid_on, payment_id); empty without --payments.
+    pub payments: &'a [crate::model::Payment],
+    /// approvals.csv (SPEC §9.3), sorted by (partner, deal_id, rule_id); empty without --approvals.
+    pub approvals: &'a [crate::model::Approval],
 }
 
 /// What one rule evaluation sees of one partner.

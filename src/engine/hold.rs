@@ -371,6 +371,8 @@ mod tests {
             adjustments: &[],
             fx: &fx,
             ledger: &ledger,
+            payments: &[],
+            approvals: &[],
         };
         let mut lines = PartnerLines::default();
         lines.push_partner(Vec::new());
@@ -450,6 +452,8 @@ mod tests {
             adjustments: &[],
             fx: &fx,
             ledger: &ledger,
+            payments: &[],
+            approvals: &[],
         };
         let mut lines = PartnerLines::default();
         lines.push_partner(Vec::new());

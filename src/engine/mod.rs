@@ -63,6 +63,9 @@ pub struct Outcome {
     /// The rows' parts of the true-ups of accumulating rules whose span ends with this period
     /// (SPEC §4.12), by partner: `true_up_parts.csv` carries them down the chain.
     pub true_up_parts: Vec<TrueUpPart>,
+    /// The payments this run wrote a line of (SPEC §9.1), by (partner, rule, payment_id):
+    /// `paid_payments.csv` carries them, after the previous batch's, down the chain.
+    pub paid_payments: Vec<crate::model::PaidPayment>,
     /// Each partner's level for the run (by partner index).
     pub levels: Vec<Option<String>>,
     pub warnings: Vec<Warning>,

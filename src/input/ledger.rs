@@ -89,6 +89,12 @@ pub struct LedgerData {
     /// SHA-256 of the previous true_up_parts.csv as verified, when the batch has one: the copy into
     /// this batch must match it.
     pub true_up_parts_sha256: Option<String>,
+    /// (partner index, rule id, payment_id) → the payment as the rule paid it, from the previous
+    /// batch's `paid_payments.csv` (SPEC §9.1): every payment any rule has a line of in the chain.
+    pub paid_payments: BTreeMap<(usize, String, String), crate::model::PaidPayment>,
+    /// SHA-256 of the previous paid_payments.csv as verified, when the batch has one: the copy into
+    /// this batch must match it.
+    pub paid_payments_sha256: Option<String>,
     pub digests: Vec<(&'static str, FileDigest)>,
 }
 

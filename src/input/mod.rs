@@ -33,8 +33,8 @@ pub use partners::{PartnerRefs, PartnerSet, load_partners, load_partners_as, loa
 
 // The records the loaders produce live in the bottom `model` module; re-exported for the loaders' users.
 pub use crate::model::{
-    Activity, Adjustment, Claim, ClaimStatus, Credit, Deal, DealSource, DealStatus, Partner,
-    PartnerStatus,
+    Activity, Adjustment, Approval, Claim, ClaimStatus, Credit, Deal, DealSource, DealStatus,
+    Decision, PaidPayment, Partner, PartnerStatus, Payment,
 };
 
 use std::hash::{BuildHasherDefault, Hasher};

@@ -171,3 +171,61 @@ pub struct Adjustment {
     pub reason: String,
     pub decided_on: NaiveDate,
 }
+
+/// One row of payments.csv (SPEC §9.1): cash received for a whole deal, in the deal's currency.
+#[derive(Debug, Clone)]
+pub struct Payment {
+    pub payment_id: Text,
+    pub deal_id: Text,
+    /// The partner index the payment is restricted to; `None`: every row of the deal.
+    pub partner: Option<usize>,
+    pub paid_on: NaiveDate,
+    /// ≠ 0; negative for money paid back.
+    pub amount: Decimal,
+    /// payments.csv's line of the row, for errors naming a paid payment that changed.
+    pub line: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Approved,
+    Declined,
+}
+
+impl Decision {
+    pub fn name(self) -> &'static str {
+        match self {
+            Decision::Approved => "approved",
+            Decision::Declined => "declined",
+        }
+    }
+}
+
+/// One row of approvals.csv (SPEC §9.3): a decision on a deal row, for one rule or (rule_id
+/// empty) for every manual rule of the row.
+#[derive(Debug, Clone)]
+pub struct Approval {
+    pub deal_id: Text,
+    pub partner: usize,
+    pub rule_id: Option<String>,
+    pub decision: Decision,
+    pub decided_on: NaiveDate,
+    pub reason: Option<String>,
+}
+
+/// One payment a rule has a line of (SPEC §9.1): later runs take it at this `paid_on`, amount and
+/// cash part, whatever payments.csv says of it now. Carried down the chain in `paid_payments.csv`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaidPayment {
+    /// The period whose run wrote the payment's line (`2026-10`).
+    pub period: String,
+    pub partner: usize,
+    pub rule_id: String,
+    pub payment_id: Text,
+    pub deal_id: Text,
+    pub paid_on: NaiveDate,
+    /// The payment's amount as paid (an amount that differs in payments.csv now is an error).
+    pub amount: Decimal,
+    /// The cash behind the rule's line: the part of the payment the line was computed on.
+    pub cash_part: Decimal,
+}

@@ -343,6 +343,9 @@ fn load_program(
         adjustments: shared.adjustments,
         fx: shared.fx,
         ledger,
+        // Filled by the payments and approvals loaders (SPEC §9.1, §9.3).
+        payments: Vec::new(),
+        approvals: Vec::new(),
         digests,
         warnings,
         skipped: skipped_rows(&reports),

@@ -387,6 +387,8 @@ impl Fixture {
             adjustments: &[],
             fx: &fx,
             ledger: &ledger,
+            payments: &[],
+            approvals: &[],
         };
         f(&inputs)
     }
