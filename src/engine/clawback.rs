@@ -3,7 +3,7 @@
 //! (deal, partner, rule) add up to. Earlier clawback lines are in the ledger too, so nothing is ever
 //! clawed back twice. Without a ledger nothing can be recovered, and the summary says so.
 
-use super::history::{Recoverable, recoverable, within_window};
+use super::history::{Recoverable, clawed_back_of, recoverable, within_window};
 use super::{Inputs, Line, LineKind, PartnerLines, Source};
 use crate::error::{Warning, WarningCode};
 use crate::model::period::Period;
@@ -59,32 +59,17 @@ pub fn claw_back(
             continue;
         }
         let days = (reversed_on - deal.closed_on).num_days();
-        let money = |v: Decimal| crate::model::money::format_money(v, program.minor_units());
-        for (held, amount) in held {
-            let rule_id = held.rule_id;
-            let mut note = format!(
-                "deal {} closed {} was {} on {reversed_on}, {days} days later (clawback window {} days): recovering {} paid by {rule_id}",
-                deal.deal_id,
-                deal.closed_on,
-                match deal.status {
-                    crate::model::DealStatus::Cancelled => "cancelled",
-                    _ => "refunded",
-                },
-                program.clawback_days,
-                money(amount)
-            );
-            if let Some((part, span)) = held.part {
-                note.push_str(&format!(
-                    " (its own lines {} and its part {} of the {span} true-ups)",
-                    money(held.lines),
-                    money(part)
-                ));
+        for (held, total) in held {
+            let amount = clawed_back_of(program, deal, held.rule_id, total);
+            if amount.is_zero() {
+                continue; // a milestone keeps a partly reversed row (SPEC §9.6)
             }
+            let note = clawback_note(program, deal, (reversed_on, days), &held, (total, amount));
             per_partner.add(
                 deal.partner,
                 Line {
                     partner: deal.partner,
-                    rule_id: rule_id.into(),
+                    rule_id: held.rule_id.into(),
                     kind: LineKind::Clawback,
                     source: Source::Deal,
                     source_id: deal.deal_id.clone(),
@@ -102,6 +87,52 @@ pub fn claw_back(
             program.clawback_days
         )));
     }
+}
+
+/// The clawback's note: when and how the row was reversed, and what is recovered of what the rule
+/// holds (`total`; `amount` recovered: all of it, or its reversed part, SPEC §9.6).
+fn clawback_note(
+    program: &Program,
+    deal: &crate::model::Deal,
+    (reversed_on, days): (chrono::NaiveDate, i64),
+    held: &Recoverable,
+    (total, amount): (Decimal, Decimal),
+) -> String {
+    let money = |v: Decimal| crate::model::money::format_money(v, program.minor_units());
+    let how = match deal.status {
+        crate::model::DealStatus::Cancelled => "cancelled",
+        _ => "refunded",
+    };
+    let (how, what) = match deal.reversed_amount {
+        Some(x) => (
+            format!("{how} in part ({} of {})", money(x), money(deal.amount)),
+            format!(
+                "recovering {} of the {} paid by {} ({} × {} ÷ {})",
+                money(amount),
+                money(total),
+                held.rule_id,
+                money(total),
+                money(x),
+                money(deal.amount)
+            ),
+        ),
+        None => (
+            how.to_string(),
+            format!("recovering {} paid by {}", money(amount), held.rule_id),
+        ),
+    };
+    let mut note = format!(
+        "deal {} closed {} was {how} on {reversed_on}, {days} days later (clawback window {} days): {what}",
+        deal.deal_id, deal.closed_on, program.clawback_days,
+    );
+    if let Some((part, span)) = held.part {
+        note.push_str(&format!(
+            " (its own lines {} and its part {} of the {span} true-ups)",
+            money(held.lines),
+            money(part)
+        ));
+    }
+    note
 }
 
 #[cfg(test)]

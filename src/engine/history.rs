@@ -46,9 +46,83 @@ pub(crate) fn recovered_now_where(
         .map(|d| {
             recoverable(inputs, d)
                 .find(|r| *r.rule_id == *rule_id)
-                .map_or(Some(Decimal::ZERO), |r| r.total())
+                .map_or(Some(Decimal::ZERO), |r| {
+                    Some(clawed_back_of(program, d, rule_id, r.total()?))
+                })
         })
         .try_fold(Decimal::ZERO, |total, amount| total.checked_add(amount?))
+}
+
+/// What a reversal claws back of the `held` a rule holds of the row (SPEC §4.12, §9.6): all of it
+/// for a full reversal; for a partial one −round(held × x ÷ amount), and nothing of a milestone's
+/// lines (the row still counts toward it).
+pub(crate) fn clawed_back_of(
+    program: &Program,
+    deal: &Deal,
+    rule_id: &str,
+    held: Decimal,
+) -> Decimal {
+    let Some(reversed) = deal.reversed_amount else {
+        return held;
+    };
+    let milestone = program
+        .rules
+        .iter()
+        .any(|r| &*r.id == rule_id && r.is_milestone());
+    if milestone {
+        return Decimal::ZERO;
+    }
+    proportional(program, held, reversed, deal.amount)
+}
+
+/// round(value × x ÷ amount): the reversed part of `value` (SPEC §9.6).
+pub(crate) fn proportional(
+    program: &Program,
+    value: Decimal,
+    x: Decimal,
+    amount: Decimal,
+) -> Decimal {
+    if amount.is_zero() {
+        return Decimal::ZERO;
+    }
+    // value × x can overflow where value × (x ÷ amount) cannot: x ≤ amount, so the fraction ≤ 1.
+    let product = value
+        .checked_mul(x)
+        .and_then(|p| p.checked_div(amount))
+        .or_else(|| x.checked_div(amount).and_then(|f| value.checked_mul(f)))
+        .unwrap_or(value);
+    program.round(product)
+}
+
+/// What a partially reversed row's pending line is cut by in this run (SPEC §9.6): round(held × x ÷
+/// amount), once, in the first run whose period ends on or after `reversed_on`, for a line written
+/// in a period that ended before it (a line written on or after it was computed on what was left).
+/// `None` when there is nothing to cut.
+pub(crate) fn pending_cut(
+    program: &Program,
+    period: &Period,
+    inputs: &Inputs,
+    key: &(usize, String, String),
+    (held, since): (Decimal, &str),
+    deal: &Deal,
+) -> Option<Decimal> {
+    let (reversed_on, x) = (deal.reversed_on?, deal.reversed_amount?);
+    let written_before = Period::parse(since).is_some_and(|p| p.end < reversed_on);
+    let cut_already = inputs.ledger.pending_cut.contains(key);
+    if reversed_on > period.end || !written_before || cut_already {
+        return None;
+    }
+    // A finished span's true-ups may have taken part of the row back from `payout` already (its
+    // recorded part is negative): that part's share of the reversal is not cut again, as a full
+    // reversal releases it (`cancelled_part`).
+    let taken_back = inputs
+        .ledger
+        .true_up_parts
+        .get(key)
+        .map_or(Decimal::ZERO, |(part, _)| (-*part).max(Decimal::ZERO));
+    let cut = proportional(program, held, x, deal.amount)
+        - proportional(program, taken_back, x, deal.amount);
+    Some(cut.max(Decimal::ZERO)).filter(|cut| !cut.is_zero())
 }
 
 /// What the ledger shows one rule still holds of a reversed row: its `payout` lines (earned and
@@ -113,6 +187,7 @@ pub(crate) fn recoverable<'a>(
 /// selects (an accumulating rule counts the rows of its span's earlier periods, SPEC §8.7): the held
 /// amounts of the rows reversed on or before the period's last day. `None` on overflow.
 pub(crate) fn cancelled_now_where(
+    program: &Program,
     period: &Period,
     inputs: &Inputs,
     partner: usize,
@@ -136,10 +211,15 @@ pub(crate) fn cancelled_now_where(
     held.range((partner, String::new(), String::new())..)
         .take_while(|((p, _, _), _)| *p == partner)
         .filter(|((_, _, rule), _)| rule == rule_id)
-        .filter_map(|(key, (amount, _))| {
+        .filter_map(|(key, (amount, since))| {
             let deal = row(&key.1)?;
-            let reversed = deal.reversed_on.is_some_and(|r| r <= period.end);
-            (reversed && keep(deal)).then(|| cancelled_part(inputs, key, *amount).0)
+            if !keep(deal) {
+                return None;
+            }
+            if deal.full_reversal().is_some_and(|r| r <= period.end) {
+                return Some(cancelled_part(inputs, key, *amount).0);
+            }
+            pending_cut(program, period, inputs, key, (*amount, since), deal)
         })
         .try_fold(rust_decimal::Decimal::ZERO, |total, amount| {
             total.checked_add(amount)

@@ -9,7 +9,7 @@
 //! `hold_days` days before the period, reversed or not). A held line whose row is no longer in
 //! deals.csv stays pending, with a warning: nothing is paid without the row that proves it was earned.
 
-use super::history::cancelled_part;
+use super::history::{cancelled_part, pending_cut};
 use super::{Inputs, Line, LineKind, PartnerCtx, PartnerLines, Source};
 use crate::error::{Warning, WarningCode};
 use crate::model::Deal;
@@ -114,11 +114,19 @@ pub(crate) fn release(
             deal,
             amount: *amount,
         };
-        let lines = if deal.reversed_on.is_some_and(|r| r <= period.end) {
+        let release_on =
+            release_day(deal.closed_on, program.payout.hold_days).filter(|d| *d <= period.end);
+        let cut = pending_cut(program, period, inputs, key, (*amount, since), deal);
+        let lines = if deal.full_reversal().is_some_and(|r| r <= period.end) {
             held.cancel(cancelled_part(inputs, key, *amount))
-        } else if let Some(day) =
-            release_day(deal.closed_on, program.payout.hold_days).filter(|d| *d <= period.end)
-        {
+        } else if let Some(cut) = cut {
+            // A partial reversal (SPEC §9.6): its part of the line is cut once; the rest waits
+            // for the release, in the same run when the hold has ended.
+            if release_on.is_none() {
+                keep(since);
+            }
+            held.cut(cut, release_on)
+        } else if let Some(day) = release_on {
             held.release(day)
         } else {
             keep(since);
@@ -193,6 +201,60 @@ impl HeldLine<'_> {
             self.deal.deal_id, self.deal.closed_on, self.program.payout.hold_days
         );
         self.release_pair(self.amount, &why).into()
+    }
+
+    /// A partial reversal's `cut` of the held line (SPEC §9.6): a `cancel` of it, the rest still
+    /// pending; or, when its hold ended on `release_on` too, one release pair that moves the whole
+    /// line off `pending` and puts the rest on `payout`.
+    fn cut(&self, cut: rust_decimal::Decimal, release_on: Option<NaiveDate>) -> Vec<Line> {
+        let deal = self.deal;
+        let (x, reversed_on) = (deal.reversed_amount.unwrap_or_default(), deal.reversed_on);
+        let what = format!(
+            "deal {} closed {} was reversed in part on {} ({} of {})",
+            deal.deal_id,
+            deal.closed_on,
+            reversed_on.map(|d| d.to_string()).unwrap_or_default(),
+            self.money(x),
+            self.money(deal.amount),
+        );
+        let mut share = format!(
+            "{} of its pending {} cancelled ({} × {} ÷ {}",
+            self.money(cut),
+            self.money(self.amount),
+            self.money(self.amount),
+            self.money(x),
+            self.money(deal.amount)
+        );
+        let whole = super::history::proportional(self.program, self.amount, x, deal.amount);
+        if whole != cut {
+            share.push_str(&format!(
+                ", less {} its span's true-ups took back already",
+                self.money(whole - cut)
+            ));
+        }
+        share.push(')');
+        let Some(day) = release_on else {
+            let note = format!("{what}: {share}, never paid; the rest stays pending");
+            return vec![self.line(LineKind::Cancel, -cut, note)];
+        };
+        let rest = self.amount - cut;
+        let why = format!(
+            "{what}, and its {}-day hold ended on {day}: {share}",
+            self.program.payout.hold_days
+        );
+        let (rule_id, all, paid) = (self.rule_id, self.money(self.amount), self.money(rest));
+        vec![
+            self.line(
+                LineKind::ReleasePending,
+                -self.amount,
+                format!("{why}; {all} of {rule_id} moved from pending"),
+            ),
+            self.line(
+                LineKind::Release,
+                rest,
+                format!("{why}; {paid} of {rule_id} released for payment"),
+            ),
+        ]
     }
 
     /// The row was reversed on or before the period's last day: what is still owed is cancelled;

@@ -52,6 +52,9 @@ pub struct LedgerData {
     /// (partner index, deal_id, rule_id) → what the ledger's `pending` lines of that row and rule
     /// add up to, with the period of the first of them; only the rows still held (non-zero).
     pub pending_lines: BTreeMap<(usize, String, String), (Decimal, String)>,
+    /// The (partner index, deal_id, rule_id) of `pending_lines` with a `cancel` line: a partial
+    /// reversal has cut them already (SPEC §9.6), never twice.
+    pub pending_cut: std::collections::BTreeSet<(usize, String, String)>,
     /// (partner index, fund rule id) → fund balance.
     pub funds: BTreeMap<(usize, String), Decimal>,
     /// (partner index, deal_id, rule_id) → what the ledger's `payout` lines of that deal add up to,
@@ -693,11 +696,9 @@ impl<'a> LineReader<'a> {
         }
         // A row belongs to the true-up by where the rule paid it: its own lines in the span say so,
         // and only such a row's clawbacks and cancels count as paid back (a row paid before the
-        // span, re-dated into it, is outside the true-up). A release's two legs net to nothing.
-        let counts = line.source != "deal"
-            || own
-            || line.kind == "release"
-            || data.span_rows.contains_key(&key());
+        // span, re-dated into it, is outside the true-up). So are its releases: a release pair
+        // nets to nothing, except one that also cuts a partial reversal's part (SPEC §9.6).
+        let counts = line.source != "deal" || own || data.span_rows.contains_key(&key());
         if own {
             add(data.span_rows.entry(key()).or_default(), line.amount)?;
         }
@@ -722,6 +723,9 @@ impl<'a> LineReader<'a> {
                 .entry(row_key())
                 .or_insert_with(|| (Decimal::ZERO, line.period.to_string()));
             add(held, line.amount)?;
+            if line.kind == "cancel" {
+                data.pending_cut.insert(row_key());
+            }
             // A held line is the rule's earned line of the row: a re-dated row is not paid again.
             if line.is_own() && self.current.contains(&(partner, source_id)) {
                 data.paid_deal_lines

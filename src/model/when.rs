@@ -1,6 +1,6 @@
 //! `when` (SPEC §3): the filter a rule, a modifier or a plan applies to partners and deals.
 
-use super::{Deal, DealSource, Partner};
+use super::{Credit, Deal, DealSource, Partner};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
@@ -13,6 +13,8 @@ pub struct When {
     pub product: Option<Vec<String>>,
     pub customer_type: Option<Vec<String>>,
     pub source: Option<Vec<String>>,
+    /// `split` and/or `overlay` (SPEC §9.4).
+    pub credit: Option<Vec<String>>,
     pub min_amount: Option<Decimal>,
     pub max_amount: Option<Decimal>,
     /// A rule's effective dates (SPEC §8.6 `valid_from`/`valid_until`, inclusive): only deals closed,
@@ -56,6 +58,7 @@ impl When {
             deal.product.as_deref(),
             deal.customer_type.as_deref(),
             deal.source,
+            deal.credit,
             deal.credited,
         )
     }
@@ -68,12 +71,14 @@ impl When {
         product: Option<&str>,
         customer_type: Option<&str>,
         source: DealSource,
+        credit: Credit,
         credited: Decimal,
     ) -> bool {
         self.valid_on(closed_on)
             && list_matches(&self.product, product)
             && list_matches(&self.customer_type, customer_type)
             && list_matches(&self.source, Some(source.name()))
+            && list_matches(&self.credit, Some(credit.name()))
             && self.min_amount.is_none_or(|m| credited >= m)
             && self.max_amount.is_none_or(|m| credited <= m)
     }
@@ -82,6 +87,7 @@ impl When {
         self.product.is_some()
             || self.customer_type.is_some()
             || self.source.is_some()
+            || self.credit.is_some()
             || self.min_amount.is_some()
             || self.max_amount.is_some()
     }

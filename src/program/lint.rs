@@ -141,7 +141,7 @@ fn kind_lints(program: &Program, rule: &Rule, src: &Source, out: &mut Vec<Diagno
 }
 
 /// The list keys of `When`, in a fixed order, for the index.
-fn when_lists(w: &When) -> [&Option<Vec<String>>; 6] {
+fn when_lists(w: &When) -> [&Option<Vec<String>>; 7] {
     [
         &w.partner_type,
         &w.level,
@@ -149,6 +149,7 @@ fn when_lists(w: &When) -> [&Option<Vec<String>>; 6] {
         &w.product,
         &w.customer_type,
         &w.source,
+        &w.credit,
     ]
 }
 
@@ -164,7 +165,7 @@ struct KeyIndex<'r> {
 #[derive(Default)]
 struct Group<'r> {
     members: Vec<&'r Rule>,
-    keys: [KeyIndex<'r>; 6],
+    keys: [KeyIndex<'r>; 7],
 }
 
 impl<'r> Group<'r> {

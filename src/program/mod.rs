@@ -192,6 +192,10 @@ impl Rule {
         matches!(self.kind, RuleKind::Fund(_))
     }
 
+    pub fn is_milestone(&self) -> bool {
+        matches!(self.kind, RuleKind::Milestone(_))
+    }
+
     /// What documents call the rule: its `label`, or its id in words (`q4-platform-spif` →
     /// `Q4 platform SPIF`).
     pub fn label(&self) -> String {

@@ -616,13 +616,14 @@ const DEAL_KEYS: &[&str] = &[
     "product",
     "customer_type",
     "source",
+    "credit",
     "min_amount",
     "max_amount",
 ];
 
 fn when(t: &Tbl, allow_deal_keys: bool, rule_kind: &str) -> Result<When, Bad> {
     t.check_keys(&[PARTNER_KEYS, DEAL_KEYS].concat());
-    let list = |key: &str| t.value(key, |v| when_list(v, key == "source"));
+    let list = |key: &str| t.value(key, |v| when_list(v, key));
     let (partner_type, level, region) = (list("partner_type"), list("level"), list("region"));
     if !allow_deal_keys {
         // A deal key where it cannot be used is not read: it is an error whatever its value.
@@ -642,6 +643,7 @@ fn when(t: &Tbl, allow_deal_keys: bool, rule_kind: &str) -> Result<When, Bad> {
         });
     }
     let (product, customer_type, source) = (list("product"), list("customer_type"), list("source"));
+    let credit = list("credit");
     let min_amount = t.value("min_amount", non_negative);
     let max_amount = t.value("max_amount", non_negative);
     if let (Ok(Some(lo)), Ok(Some(hi))) = (min_amount, max_amount)
@@ -658,14 +660,16 @@ fn when(t: &Tbl, allow_deal_keys: bool, rule_kind: &str) -> Result<When, Bad> {
         product: product?,
         customer_type: customer_type?,
         source: source?,
+        credit: credit?,
         min_amount: min_amount?,
         max_amount: max_amount?,
         ..When::default()
     })
 }
 
-/// A `when` list: an empty one matches nothing, and `source` lists only "sourced" and "influenced".
-fn when_list(v: &Val, is_source: bool) -> Result<Vec<String>, Bad> {
+/// A `when` list: an empty one matches nothing; `source` lists only "sourced" and "influenced",
+/// `credit` only "split" and "overlay" (SPEC §9.4).
+fn when_list(v: &Val, key: &str) -> Result<Vec<String>, Bad> {
     let (list, name) = (strings(v)?, &v.name);
     if list.is_empty() {
         v.error(format!(
@@ -673,10 +677,15 @@ fn when_list(v: &Val, is_source: bool) -> Result<Vec<String>, Bad> {
              or remove the key to match every one"
         ));
     }
-    let odd = list.iter().find(|s| *s != "sourced" && *s != "influenced");
-    if let Some(s) = odd.filter(|_| is_source) {
+    let allowed: &[&str] = match key {
+        "source" => &["sourced", "influenced"],
+        "credit" => &["split", "overlay"],
+        _ => return Ok(list),
+    };
+    if let Some(s) = list.iter().find(|s| !allowed.contains(&s.as_str())) {
+        let (a, b) = (allowed[0], allowed[1]);
         v.error(format!(
-            "`{name}` items must be \"sourced\" or \"influenced\", found \"{s}\""
+            "`{name}` items must be \"{a}\" or \"{b}\", found \"{s}\""
         ));
     }
     Ok(list)

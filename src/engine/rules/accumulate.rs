@@ -129,7 +129,12 @@ impl<'a> Span<'a> {
             in_span,
         )
         .zip(crate::engine::history::cancelled_now_where(
-            ctx.period, ctx.inputs, ctx.index, &rule.id, in_span,
+            ctx.program,
+            ctx.period,
+            ctx.inputs,
+            ctx.index,
+            &rule.id,
+            in_span,
         ))
         .and_then(|(clawed, cancelled)| clawed.checked_add(cancelled));
         let clawed = calc.ok(clawed, || {

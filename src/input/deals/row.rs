@@ -490,6 +490,7 @@ fn count_prior(
             product,
             customer_type,
             cells.source,
+            cells.credit,
             credited,
         ) {
             counts[partner] += 1;
