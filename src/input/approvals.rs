@@ -235,40 +235,27 @@ mod tests {
             "{HEAD}D2,P1,,approved,2026-10-03,\nD1,P2,resale,declined,2027-01-01,Customer churned\nD1,P1,resale,approved,2025-12-31,\nD1,P1,,declined,2026-10-01,\n"
         ))
         .unwrap();
-        let seen: Vec<(&str, usize, Option<&str>, &str, String, Option<&str>)> = approvals
+        let seen: Vec<String> = approvals
             .iter()
             .map(|a| {
-                (
-                    &*a.deal_id,
+                format!(
+                    "{} {} {:?} {} {} {:?}",
+                    a.deal_id,
                     a.partner,
-                    a.rule_id.as_deref(),
+                    a.rule_id,
                     a.decision.name(),
-                    a.decided_on.to_string(),
-                    a.reason.as_deref(),
+                    a.decided_on,
+                    a.reason
                 )
             })
             .collect();
         assert_eq!(
             seen,
-            vec![
-                ("D1", 0, None, "declined", "2026-10-01".into(), None),
-                (
-                    "D1",
-                    0,
-                    Some("resale"),
-                    "approved",
-                    "2025-12-31".into(),
-                    None
-                ),
-                ("D2", 0, None, "approved", "2026-10-03".into(), None),
-                (
-                    "D1",
-                    1,
-                    Some("resale"),
-                    "declined",
-                    "2027-01-01".into(),
-                    Some("Customer churned")
-                ),
+            [
+                "D1 0 None declined 2026-10-01 None",
+                "D1 0 Some(\"resale\") approved 2025-12-31 None",
+                "D2 0 None approved 2026-10-03 None",
+                "D1 1 Some(\"resale\") declined 2027-01-01 Some(\"Customer churned\")",
             ]
         );
     }

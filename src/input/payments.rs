@@ -297,26 +297,22 @@ mod tests {
             "{HEAD}B,D1,,2026-11-05,600.00,\nA,D1,P1,2026-10-05,-50,USD\nC,D2,P1,2025-01-01,1.005,EUR\nA0,D1,,2026-11-05,1,\n"
         ))
         .unwrap();
-        let seen: Vec<(&str, &str, Option<usize>, String, String, u64)> = payments
+        let seen: Vec<String> = payments
             .iter()
             .map(|p| {
-                (
-                    &*p.payment_id,
-                    &*p.deal_id,
-                    p.partner,
-                    p.paid_on.to_string(),
-                    p.amount.to_string(),
-                    p.line,
+                format!(
+                    "{} {} {:?} {} {} line {}",
+                    p.payment_id, p.deal_id, p.partner, p.paid_on, p.amount, p.line
                 )
             })
             .collect();
         assert_eq!(
             seen,
-            vec![
-                ("A", "D1", Some(0), "2026-10-05".into(), "-50".into(), 3),
-                ("A0", "D1", None, "2026-11-05".into(), "1".into(), 5),
-                ("B", "D1", None, "2026-11-05".into(), "600.00".into(), 2),
-                ("C", "D2", Some(0), "2025-01-01".into(), "1.005".into(), 4),
+            [
+                "A D1 Some(0) 2026-10-05 -50 line 3",
+                "A0 D1 None 2026-11-05 1 line 5",
+                "B D1 None 2026-11-05 600.00 line 2",
+                "C D2 Some(0) 2025-01-01 1.005 line 4",
             ]
         );
     }

@@ -291,7 +291,7 @@ fn keep_ids(
     let mut ids: HashSet<String> = plan
         .keep_ids
         .take()
-        .map(|ids| ids.iter().cloned().collect())
+        .map(std::sync::Arc::unwrap_or_clone)
         .unwrap_or_default();
     let named = payments
         .into_iter()
