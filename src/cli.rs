@@ -165,6 +165,12 @@ pub struct DataArgs {
     /// adjustments.csv (manual adjustments)
     #[arg(long)]
     pub adjustments: Option<PathBuf>,
+    /// payments.csv (cash received per deal, for rules with pay_on = "payment" or "full-payment")
+    #[arg(long)]
+    pub payments: Option<PathBuf>,
+    /// approvals.csv (decisions on the deal rows of rules with approval = "manual")
+    #[arg(long)]
+    pub approvals: Option<PathBuf>,
     /// Accept a --ledger written by another program id (a new fiscal year's program carrying the
     /// old balances on); recorded in the manifest
     #[arg(long)]
@@ -226,6 +232,8 @@ impl DataArgs {
             claims: self.claims.clone(),
             fx: self.fx.clone(),
             adjustments: self.adjustments.clone(),
+            payments: self.payments.clone(),
+            approvals: self.approvals.clone(),
             ledger: self.ledger.clone(),
             allow_program_change: self.allow_program_change,
             columns: self.columns.clone(),

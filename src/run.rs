@@ -39,6 +39,10 @@ pub struct DataPaths {
     pub ledger: Option<PathBuf>,
     /// `--adjustments adjustments.csv` (SPEC §8.1).
     pub adjustments: Option<PathBuf>,
+    /// `--payments payments.csv` (SPEC §9.1).
+    pub payments: Option<PathBuf>,
+    /// `--approvals approvals.csv` (SPEC §9.3).
+    pub approvals: Option<PathBuf>,
     /// `--allow-program-change`: the ledger may come from another program id (SPEC §7).
     pub allow_program_change: bool,
     /// `--columns map.toml`: an import map for every input it has a table for (the flag's first form).
@@ -121,6 +125,8 @@ impl DataPaths {
             ("--claims", &mut paths.claims),
             ("--fx", &mut paths.fx),
             ("--adjustments", &mut paths.adjustments),
+            ("--payments", &mut paths.payments),
+            ("--approvals", &mut paths.approvals),
         ] {
             if let Some(p) = slot.as_mut() {
                 slots.push((name, p));
@@ -269,6 +275,51 @@ pub(crate) fn missing_inputs(program: &Program, paths: &DataPaths) -> Vec<crate:
             ));
         }
     }
+    out.extend(missing_payments_or_approvals(program, paths));
+    out
+}
+
+/// SPEC §9.1, §9.3: without --payments a rule paying on payments pays nothing (a `full-payment`
+/// rule only its rows of amount 0); without --approvals every line of a manual rule stays pending.
+fn missing_payments_or_approvals(
+    program: &Program,
+    paths: &DataPaths,
+) -> Vec<crate::error::Warning> {
+    use crate::engine::approval::Approval;
+    use crate::engine::payments::PayOn;
+    use crate::error::{Warning, WarningCode};
+    let named = |ids: Vec<String>| ids.join(", ");
+    let mut out = Vec::new();
+    let on_payments: Vec<String> = program
+        .rules
+        .iter()
+        .filter(|r| r.pay_on() != PayOn::Close)
+        .map(|r| format!("`{}` (pay_on = \"{}\")", r.id, r.pay_on().name()))
+        .collect();
+    if paths.payments.is_none() && !on_payments.is_empty() {
+        out.push(Warning::new(
+            WarningCode::InputMissing,
+            format!(
+                "no --payments was given: the rule(s) {} pay on cash received and paid nothing on it",
+                named(on_payments)
+            ),
+        ));
+    }
+    let manual: Vec<String> = program
+        .rules
+        .iter()
+        .filter(|r| program.approval(r) == Approval::Manual)
+        .map(|r| format!("`{}`", r.id))
+        .collect();
+    if paths.approvals.is_none() && !manual.is_empty() {
+        out.push(Warning::new(
+            WarningCode::InputMissing,
+            format!(
+                "no --approvals was given: every line of the manual rule(s) {} stays pending awaiting approval",
+                named(manual)
+            ),
+        ));
+    }
     out
 }
 
@@ -344,6 +395,8 @@ pub fn run_with_statements(
         &paths.fx,
         &paths.ledger,
         &paths.adjustments,
+        &paths.payments,
+        &paths.approvals,
     ];
     protected.extend(optional.into_iter().flatten().map(PathBuf::as_path));
     let out_dir = output::OutDir::acquire(out, force, &protected, &period.to_string())?;
@@ -382,6 +435,7 @@ pub fn run_with_statements(
             dir,
             ledger_sha256,
             true_up_parts_sha256: loaded.ledger.true_up_parts_sha256.as_deref(),
+            paid_payments_sha256: loaded.ledger.paid_payments_sha256.as_deref(),
         });
     out_dir.commit(old_batch, |dir| {
         output::write_outputs(

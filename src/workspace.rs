@@ -184,6 +184,8 @@ pub struct Given {
     pub claims: Option<PathBuf>,
     pub fx: Option<PathBuf>,
     pub adjustments: Option<PathBuf>,
+    pub payments: Option<PathBuf>,
+    pub approvals: Option<PathBuf>,
     pub ledger: Option<PathBuf>,
     pub allow_program_change: bool,
     pub columns: Option<PathBuf>,
@@ -244,6 +246,8 @@ pub fn resolve(
         fx: given.fx,
         ledger: given.ledger,
         adjustments: given.adjustments,
+        payments: given.payments,
+        approvals: given.approvals,
         allow_program_change: given.allow_program_change,
         columns: given.columns,
         delimiter: given.delimiter,
@@ -282,6 +286,8 @@ fn fill_inputs(ws: &Workspace, period: &Period, given: &mut Given) {
             "claims" => &mut given.claims,
             "fx" => &mut given.fx,
             "adjustments" => &mut given.adjustments,
+            "payments" => &mut given.payments,
+            "approvals" => &mut given.approvals,
             _ => continue,
         };
         if slot.is_none() {

@@ -689,16 +689,20 @@ pub const INPUT_COLUMNS: &[(&str, &[&str])] = &[
             "decided_on",
         ],
     ),
+    ("payments", super::payments::PAYMENT_COLUMNS),
+    ("approvals", super::approvals::APPROVAL_COLUMNS),
 ];
 
 /// The inputs, as an import map's tables, `--import INPUT=` and a workspace's `[inputs]` name them.
-pub const INPUTS: [&str; 6] = [
+pub const INPUTS: [&str; 8] = [
     "partners",
     "deals",
     "activities",
     "claims",
     "fx",
     "adjustments",
+    "payments",
+    "approvals",
 ];
 
 /// The columns each input's loader requires.
@@ -710,6 +714,8 @@ pub fn required_columns(input: &str) -> &'static [&'static str] {
         "claims" => &["claim_id", "partner_id", "fund", "amount", "status"],
         "fx" => &["date", "currency", "rate"],
         "adjustments" => super::adjustments::ADJUSTMENT_COLUMNS,
+        "payments" => super::payments::REQUIRED_COLUMNS,
+        "approvals" => super::approvals::REQUIRED_COLUMNS,
         _ => &[],
     }
 }

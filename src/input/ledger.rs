@@ -9,6 +9,7 @@
 //! them as it goes, and keeps only what this run needs of the history.
 
 use super::deals::key128;
+use super::paid_payments::{PAID_PAYMENT_COLUMNS, PAID_PAYMENTS, read_paid_payment};
 use super::{CsvFile, Deal, FileDigest, PartnerSet, Row, sha256_file};
 use crate::error::{Error, Result};
 use crate::model::money::format_money;
@@ -94,7 +95,7 @@ pub struct LedgerData {
     pub true_up_parts_sha256: Option<String>,
     /// (partner index, rule id, payment_id) → the payment as the rule paid it, from the previous
     /// batch's `paid_payments.csv` (SPEC §9.1): every payment any rule has a line of in the chain.
-    pub paid_payments: BTreeMap<(usize, String, String), crate::model::PaidPayment>,
+    pub paid_payments: super::paid_payments::PaidPayments,
     /// SHA-256 of the previous paid_payments.csv as verified, when the batch has one: the copy into
     /// this batch must match it.
     pub paid_payments_sha256: Option<String>,
@@ -379,6 +380,15 @@ fn verify(
     {
         data.true_up_parts_sha256 = Some(digest.sha256.clone());
         data.digests.push(("ledger_true_up_parts", digest));
+    }
+    // Batches in which no rule paid on payments have none (SPEC §9.1).
+    if manifest.outputs.contains_key(PAID_PAYMENTS)
+        && let Some(digest) = reader.read(PAID_PAYMENTS, PAID_PAYMENT_COLUMNS, |row| {
+            read_paid_payment(row, partners, &mut data.paid_payments)
+        })
+    {
+        data.paid_payments_sha256 = Some(digest.sha256.clone());
+        data.digests.push(("ledger_paid_payments", digest));
     }
     lines.settle_pay_once(&mut data);
     problems.append(&mut lines.problems);

@@ -1,6 +1,7 @@
 //! CSV inputs (SPEC §2): typed records and streaming loaders that keep only what the period needs.
 
 pub mod adjustments;
+pub mod approvals;
 mod csvfile;
 pub mod deals;
 pub mod fx;
@@ -8,13 +9,16 @@ pub mod header;
 pub mod import;
 pub mod ledger;
 pub mod others;
+pub mod paid_payments;
 pub mod partners;
+pub mod payments;
 pub mod sources;
 pub mod stages;
 pub mod trailer;
 
 pub use crate::digest::{HashingReader, sha256_file};
 pub use adjustments::load_adjustments;
+pub use approvals::{ApprovalRules, ReadApprovals, read_approvals};
 pub use csvfile::{
     CsvFile, Dialect, FileDigest, INPUT_COLUMNS, INPUTS, Row, parse_delimiter, required_columns,
 };
@@ -29,7 +33,9 @@ pub use ledger::{
     TRUE_UP_PARTS, YearToDate, describe_period, load_ledger, open_ledger, refuse_ledger,
 };
 pub use others::{ClaimFunds, load_activities, load_claims};
+pub use paid_payments::{PAID_PAYMENT_COLUMNS, PAID_PAYMENTS};
 pub use partners::{PartnerRefs, PartnerSet, load_partners, load_partners_as, load_partners_with};
+pub use payments::{ReadPayments, read_payments};
 
 // The records the loaders produce live in the bottom `model` module; re-exported for the loaders' users.
 pub use crate::model::{

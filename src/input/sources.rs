@@ -89,6 +89,12 @@ impl Prepared {
         self.imported.as_ref().map(|i| &i.report)
     }
 
+    /// Whether the import map refused rows already (reported with the loader's by
+    /// [`Prepared::finish`]).
+    pub fn has_errors(&self) -> bool {
+        self.imported.as_ref().is_some_and(|i| !i.errors.is_empty())
+    }
+
     /// The loader's result in the user's terms: every bad row (the map's and the loader's) in one
     /// error naming the file as given and the export's headers; the digest of the file as given.
     pub fn finish<T>(

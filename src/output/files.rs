@@ -2,7 +2,10 @@ use super::Manifest;
 use crate::digest::HashingWriter;
 use crate::engine::{Line, Outcome};
 use crate::error::{Error, Result};
-use crate::input::{HashingReader, LINE_COLUMNS, PartnerSet, TRUE_UP_PART_COLUMNS, TRUE_UP_PARTS};
+use crate::input::{
+    HashingReader, LINE_COLUMNS, PAID_PAYMENT_COLUMNS, PAID_PAYMENTS, PartnerSet,
+    TRUE_UP_PART_COLUMNS, TRUE_UP_PARTS,
+};
 use crate::model::money::{format_money, format_rate, minor_units};
 use crate::model::period::Period;
 use crate::program::Program;
@@ -325,6 +328,9 @@ fn write_tables(
     if let Some(digest) = write_true_up_parts(dir, partners, outcome, previous, units)? {
         digests.push((TRUE_UP_PARTS.to_string(), digest));
     }
+    if let Some(digest) = write_paid_payments(dir, partners, outcome, previous)? {
+        digests.push((PAID_PAYMENTS.to_string(), digest));
+    }
 
     if program.nudges.is_some() {
         let path = dir.join("nudges.csv");
@@ -360,6 +366,7 @@ pub struct PreviousFiles<'a> {
     pub dir: &'a Path,
     pub ledger_sha256: &'a str,
     pub true_up_parts_sha256: Option<&'a str>,
+    pub paid_payments_sha256: Option<&'a str>,
 }
 
 /// Copies a CSV file of the previous batch record by record (columns in `columns` order) into `w`,
@@ -408,30 +415,55 @@ fn write_true_up_parts(
     units: u32,
 ) -> Result<Option<String>> {
     let carried = previous.and_then(|p| p.true_up_parts_sha256.map(|sha| (p.dir, sha)));
-    if carried.is_none() && outcome.true_up_parts.is_empty() {
+    let parts = outcome.true_up_parts.iter().map(|part| {
+        [
+            part.span.to_string(),
+            partners.partners[part.partner].id.clone(),
+            part.rule_id.to_string(),
+            part.deal_id.to_string(),
+            format_money(part.part, units),
+        ]
+    });
+    write_carried(dir, TRUE_UP_PARTS, TRUE_UP_PART_COLUMNS, carried, parts)
+}
+
+/// paid_payments.csv (SPEC §9.1): the previous batch's records, then the payments this run wrote a
+/// line of. Written only when there is a record, old or new.
+fn write_paid_payments(
+    dir: &Path,
+    partners: &PartnerSet,
+    outcome: &Outcome,
+    previous: Option<&PreviousFiles>,
+) -> Result<Option<String>> {
+    let carried = previous.and_then(|p| p.paid_payments_sha256.map(|sha| (p.dir, sha)));
+    let records = outcome
+        .paid_payments
+        .iter()
+        .map(|paid| crate::input::paid_payments::record(paid, partners));
+    write_carried(dir, PAID_PAYMENTS, PAID_PAYMENT_COLUMNS, carried, records)
+}
+
+/// A file carried down the chain: the previous batch's copy (`carried`: its directory and the
+/// SHA-256 `--ledger` verified), record by record, then this run's `records`. Written only when
+/// there is a record, old or new; returns its SHA-256.
+fn write_carried<const N: usize>(
+    dir: &Path,
+    name: &str,
+    columns: &[&str],
+    carried: Option<(&Path, &str)>,
+    records: impl ExactSizeIterator<Item = [String; N]>,
+) -> Result<Option<String>> {
+    if carried.is_none() && records.len() == 0 {
         return Ok(None);
     }
-    let path = dir.join(TRUE_UP_PARTS);
+    let path = dir.join(name);
     let mut w = create(&path)?;
-    w.write_record(TRUE_UP_PART_COLUMNS).map_err(io(&path))?;
+    w.write_record(columns).map_err(io(&path))?;
     if let Some((prev_dir, sha)) = carried {
-        copy_verified(
-            &prev_dir.join(TRUE_UP_PARTS),
-            TRUE_UP_PART_COLUMNS,
-            sha,
-            &mut w,
-            &path,
-        )?;
+        copy_verified(&prev_dir.join(name), columns, sha, &mut w, &path)?;
     }
-    for part in &outcome.true_up_parts {
-        w.write_record([
-            part.span.to_string().as_str(),
-            partners.partners[part.partner].id.as_str(),
-            &part.rule_id,
-            &part.deal_id,
-            format_money(part.part, units).as_str(),
-        ])
-        .map_err(io(&path))?;
+    for record in records {
+        w.write_record(&record).map_err(io(&path))?;
     }
     finish(w, &path).map(Some)
 }

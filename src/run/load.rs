@@ -1,7 +1,9 @@
 //! Loading a run's inputs: each file prepared as the user gave it (its import map, its delimiter,
 //! its encoding: `input::sources`), then read by its loader. Partners come first (other inputs
 //! reference them), then the previous batch is opened (a wrong `--ledger` is refused before the
-//! long deal stream), fx, deals, activities and adjustments; claims and the ledger per program.
+//! long deal stream), fx, payments and approvals (read on their own: a broken file is refused before
+//! the deal stream too), deals (keeping every row of the deal_ids those two name), the payments' and
+//! decisions' references to deal rows, activities and adjustments; claims and the ledger per program.
 
 use super::{DataPaths, Loaded, Stage};
 use crate::error::{Result, Warning, WarningCode};
@@ -9,13 +11,14 @@ use crate::input::import::report::SkippedRows;
 use crate::input::import::{InputMap, Report};
 use crate::input::sources::{Prepared, Setting, prepare};
 use crate::input::{
-    Activity, Adjustment, ChainLink, ClaimFunds, DealData, DealPlan, FileDigest, FxTable,
-    LedgerData, LedgerQuery, PartnerRefs, PartnerSet, PreviousBatch, load_activities,
-    load_adjustments, load_claims, load_ledger, open_ledger, refuse_ledger,
+    Activity, Adjustment, Approval, ApprovalRules, ChainLink, ClaimFunds, DealData, DealPlan,
+    FileDigest, FxTable, LedgerData, LedgerQuery, PartnerRefs, PartnerSet, Payment, PreviousBatch,
+    ReadApprovals, ReadPayments, load_activities, load_adjustments, load_claims, load_ledger,
+    open_ledger, read_approvals, read_payments, refuse_ledger,
 };
 use crate::model::period::Period;
 use crate::program::Program;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
 /// The inputs being loaded: their import maps, and what has been read so far.
@@ -167,6 +170,51 @@ impl<'a> Inputs<'a> {
         Ok(activities)
     }
 
+    /// payments.csv read on its own, before deals.csv (refused at once when it is broken); its
+    /// references are checked once the deals are read ([`Inputs::check_references`]).
+    fn read_payments(&self) -> Result<Option<Waiting<ReadPayments>>> {
+        let Some(path) = &self.paths.payments else {
+            return Ok(None);
+        };
+        let prepared = self.prepare("payments", path)?;
+        let read = read_payments(&prepared.path, &self.partners, &prepared.dialect);
+        Waiting::new(prepared, read)
+    }
+
+    /// approvals.csv read on its own and against the programs' rules, like payments.csv.
+    fn read_approvals(&self, programs: &[&Program]) -> Result<Option<Waiting<ReadApprovals>>> {
+        let Some(path) = &self.paths.approvals else {
+            return Ok(None);
+        };
+        let prepared = self.prepare("approvals", path)?;
+        let rules = approval_rules(programs);
+        let read = read_approvals(&prepared.path, &self.partners, &rules, &prepared.dialect);
+        Waiting::new(prepared, read)
+    }
+
+    /// An input read by [`Inputs::read_payments`] or [`Inputs::read_approvals`], checked against
+    /// the deal rows it names (`DealData::by_id`), every bad row reported at once.
+    fn check_references<T, U>(
+        &mut self,
+        waiting: Option<Waiting<T>>,
+        deals: &DealData,
+        check: impl FnOnce(T, &[crate::input::Deal], &PartnerSet) -> Result<Vec<U>>,
+    ) -> Result<Vec<U>> {
+        let Some(Waiting {
+            prepared,
+            read,
+            digest,
+        }) = waiting
+        else {
+            return Ok(Vec::new());
+        };
+        let input = prepared.input;
+        let checked = check(read, &deals.by_id, &self.partners).map(|rows| (rows, digest));
+        let (rows, digest, report) = prepared.finish(checked)?;
+        self.record(input, digest, report)?;
+        Ok(rows)
+    }
+
     fn load_adjustments(&mut self, period: &Period, minor_units: u32) -> Result<Vec<Adjustment>> {
         let Some(path) = &self.paths.adjustments else {
             return Ok(Vec::new());
@@ -183,6 +231,78 @@ impl<'a> Inputs<'a> {
         self.record("adjustments", digest, report)?;
         Ok(adjustments)
     }
+}
+
+/// An input read on its own, waiting for the deal rows it references: its import map's copy stays
+/// alive so the errors found then still name the file and headers as the user gave them.
+struct Waiting<T> {
+    prepared: Prepared,
+    read: T,
+    digest: FileDigest,
+}
+
+impl<T> Waiting<T> {
+    /// The file read; a bad row (the loader's or the import map's) refuses it now.
+    fn new(prepared: Prepared, read: Result<(T, FileDigest)>) -> Result<Option<Waiting<T>>> {
+        match read {
+            Ok((read, digest)) if !prepared.has_errors() => Ok(Some(Waiting {
+                prepared,
+                read,
+                digest,
+            })),
+            refused => match prepared.finish(refused) {
+                Err(e) => Err(e),
+                Ok(_) => unreachable!("a file with bad rows is refused"),
+            },
+        }
+    }
+}
+
+/// The rules a decision of approvals.csv may name: the deal-based rules of every program of the
+/// load (`diff`'s engine ignores, warned, a decision for a rule its program lacks).
+fn approval_rules(programs: &[&Program]) -> ApprovalRules {
+    let mut rules = ApprovalRules::default();
+    let mut ids: Vec<&str> = Vec::new();
+    for program in programs {
+        if !ids.contains(&program.id.as_str()) {
+            ids.push(&program.id);
+        }
+        for rule in &program.rules {
+            let entry = rules
+                .rules
+                .entry(rule.id.to_string())
+                .or_insert((rule.kind.kind().name(), false));
+            entry.1 |= rule.is_deal_based();
+        }
+    }
+    rules.programs = match ids.as_slice() {
+        [one] => format!("program {one}"),
+        several => format!("programs {}", several.join(" and ")),
+    };
+    rules
+}
+
+/// The deal_ids payments and decisions name: deals.csv keeps every row of them, whatever its dates.
+fn keep_ids(
+    plan: &mut DealPlan,
+    payments: Option<&Waiting<ReadPayments>>,
+    approvals: Option<&Waiting<ReadApprovals>>,
+) {
+    let mut ids: HashSet<String> = plan
+        .keep_ids
+        .take()
+        .map(std::sync::Arc::unwrap_or_clone)
+        .unwrap_or_default();
+    let named = payments
+        .into_iter()
+        .flat_map(|w| w.read.deal_ids())
+        .chain(approvals.into_iter().flat_map(|w| w.read.deal_ids()));
+    for id in named {
+        if !ids.contains(id) {
+            ids.insert(id.to_string());
+        }
+    }
+    plan.keep_ids = (!ids.is_empty()).then(|| std::sync::Arc::new(ids));
 }
 
 /// Opens the previous batch for each program; one with any problem is refused here, before the
@@ -219,6 +339,8 @@ struct Shared {
     activities: Vec<Activity>,
     adjustments: Vec<Adjustment>,
     fx: FxTable,
+    payments: Vec<Payment>,
+    approvals: Vec<Approval>,
     warnings: Vec<Warning>,
 }
 
@@ -250,7 +372,12 @@ pub(super) fn load_files(
         plan.held_from = Some(plan.held_from.map_or(since, |from| from.min(since)));
     }
     let (fx, warnings) = inputs.load_fx()?;
+    let payments = inputs.read_payments()?;
+    let approvals = inputs.read_approvals(programs)?;
+    keep_ids(&mut plan, payments.as_ref(), approvals.as_ref());
     let deals = inputs.load_deals(&plan, &fx, progress)?;
+    let payments = inputs.check_references(payments, &deals, ReadPayments::check)?;
+    let approvals = inputs.check_references(approvals, &deals, ReadApprovals::check)?;
     let activities = inputs.load_activities(period)?;
     let adjustments = inputs.load_adjustments(period, first.minor_units())?;
     let mut shared = Some(Shared {
@@ -258,6 +385,8 @@ pub(super) fn load_files(
         activities,
         adjustments,
         fx,
+        payments,
+        approvals,
         warnings,
     });
     let last = programs.len() - 1;
@@ -273,6 +402,8 @@ pub(super) fn load_files(
                 activities: s.activities.clone(),
                 adjustments: s.adjustments.clone(),
                 fx: s.fx.clone(),
+                payments: s.payments.clone(),
+                approvals: s.approvals.clone(),
                 warnings: s.warnings.clone(),
             }
         };
@@ -343,9 +474,8 @@ fn load_program(
         adjustments: shared.adjustments,
         fx: shared.fx,
         ledger,
-        // Filled by the payments and approvals loaders (SPEC §9.1, §9.3).
-        payments: Vec::new(),
-        approvals: Vec::new(),
+        payments: shared.payments,
+        approvals: shared.approvals,
         digests,
         warnings,
         skipped: skipped_rows(&reports),
