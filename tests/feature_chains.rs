@@ -150,6 +150,43 @@ fn a_deal_re_dated_across_two_versions_of_a_rule_is_paid_once() {
     assert!(manifest.contains("\"earned\": \"0.00\""), "{manifest}");
 }
 
+/// A group (SPEC §9.5): a launch rate until 15 September, then the group's default rate. Not
+/// dated versions of each other (the default has no dates): only the group makes them one rule.
+const GROUPED: &str = "[program]\nid = \"s\"\nname = \"S\"\ncurrency = \"USD\"\n\n[[rules]]\nid = \"launch\"\nkind = \"percent\"\ngroup = \"rates\"\nrate = \"0.15\"\nvalid_until = 2026-09-15\n\n[[rules]]\nid = \"default\"\nkind = \"percent\"\ngroup = \"rates\"\nrate = \"0.10\"\n";
+
+#[test]
+fn a_group_pays_a_re_dated_row_once_whichever_rule_takes_it_now() {
+    let chain = Chain::new();
+    let september = chain.run_program(
+        GROUPED,
+        "2026-09",
+        &["D1,P1,2026-09-10,1000.00", "D2,P1,2026-09-20,1000.00"],
+        None,
+    );
+    let lines = read(september.join("lines.csv"));
+    // D1 inside the launch dates: launch takes it (15 %); D2 after them: default (10 %).
+    assert!(
+        lines.contains("2026-09,P1,payout,launch,percent,deal,D1,1000.00,0.15,150.00,"),
+        "{lines}"
+    );
+    assert!(
+        lines.contains("2026-09,P1,payout,default,percent,deal,D2,1000.00,0.1,100.00,"),
+        "{lines}"
+    );
+    assert!(!lines.contains("default,percent,deal,D1,"), "{lines}");
+    // D1 re-dated into October: `default` takes it now, but the group paid it in September.
+    let october = chain.run_program(
+        GROUPED,
+        "2026-10",
+        &["D1,P1,2026-10-05,1000.00", "D2,P1,2026-09-20,1000.00"],
+        Some(&september),
+    );
+    let lines = read(october.join("lines.csv"));
+    assert!(!lines.contains(",D1,"), "{lines}");
+    let manifest = read(october.join("manifest.json"));
+    assert!(manifest.contains("\"earned\": \"0.00\""), "{manifest}");
+}
+
 #[test]
 fn an_adjustment_added_for_a_month_already_run_is_named_not_silently_dropped() {
     let chain = Chain::new();

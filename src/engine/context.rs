@@ -41,9 +41,28 @@ pub struct PartnerCtx<'a> {
 }
 
 impl PartnerCtx<'_> {
-    /// The partner's deals that pass the rule's deal keys, in processing order.
+    /// The partner's deals that pass the rule's deal keys and that no earlier rule of its group
+    /// takes (SPEC §9.5), in processing order.
     pub fn qualifying<'d>(&self, rule: &Rule, deals: &'d [Deal]) -> Vec<&'d Deal> {
-        deals.iter().filter(|d| rule.when.matches_deal(d)).collect()
+        deals.iter().filter(|d| self.takes(rule, d)).collect()
+    }
+
+    /// Whether `rule` sees `deal`: its deal keys pass, and no earlier rule of its group (SPEC §9.5,
+    /// program order) matches the row first. A rule outside groups sees every row its keys pass.
+    pub fn takes(&self, rule: &Rule, deal: &Deal) -> bool {
+        rule.when.matches_deal(deal) && !self.taken_before(rule, deal)
+    }
+
+    fn taken_before(&self, rule: &Rule, deal: &Deal) -> bool {
+        let Some(group) = &rule.group else {
+            return false;
+        };
+        self.program
+            .rules
+            .iter()
+            .take_while(|r| !std::ptr::eq(*r, rule))
+            .filter(|r| r.group.as_ref() == Some(group))
+            .any(|r| r.matches_row(self.partner, self.level, deal))
     }
 
     pub fn money(&self, value: Decimal) -> String {

@@ -187,12 +187,14 @@ fn drop_paid_deal_lines(
                 .rules
                 .iter()
                 .filter(|r| {
-                    r.id != rule.id
-                        && dated(rule)
+                    let version = dated(rule)
                         && dated(r)
                         && apart(rule, r)
                         && r.kind.pays_for().is_some()
-                        && r.kind.pays_for() == rule.kind.pays_for()
+                        && r.kind.pays_for() == rule.kind.pays_for();
+                    // SPEC §9.5: a group is one rule for pay-once.
+                    let same_group = rule.group.is_some() && r.group == rule.group;
+                    r.id != rule.id && (version || same_group)
                 })
                 .map(|r| &*r.id),
         )
@@ -207,6 +209,13 @@ fn drop_paid_deal_lines(
             Some((version, paid_in)) => {
                 let by = if version == &*rule.id {
                     format!("rule `{}` already paid it", rule.id)
+                } else if let Some(group) = rule.group.as_ref().filter(|_| {
+                    ctx.program
+                        .rules
+                        .iter()
+                        .any(|r| &*r.id == version && r.group.as_ref() == rule.group.as_ref())
+                }) {
+                    format!("rule `{version}` of the same group `{group}` already paid it")
                 } else {
                     format!(
                         "rule `{version}`, another version of `{}`, already paid it",

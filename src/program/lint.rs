@@ -125,7 +125,40 @@ pub fn lint(program: &Program, text: &str, ctx: &LintContext) -> Vec<Diagnostic>
     }
     double_pay(program, &src, &mut out);
     versions(program, &src, &mut out);
+    shadowed(program, &src, &mut out);
     out
+}
+
+/// SPEC §9.5: a group rule no row can reach, because an earlier rule of its group matches every row
+/// it could: no deal keys, no dates, no spif window, and each of its partner keys lists a superset
+/// of the later rule's same key (which must have it).
+fn shadowed(program: &Program, src: &Source, out: &mut Vec<Diagnostic>) {
+    let superset = |a: &Option<Vec<String>>, b: &Option<Vec<String>>| match (a, b) {
+        (None, _) => true,
+        (Some(_), None) => false,
+        (Some(a), Some(b)) => b.iter().all(|v| a.contains(v)),
+    };
+    for (i, b) in program.rules.iter().enumerate() {
+        let Some(group) = &b.group else { continue };
+        let shadow = program.rules[..i].iter().find(|a| {
+            a.group.as_ref() == Some(group)
+                && !a.when.has_deal_keys()
+                && !is_dated(a)
+                && a.kind.active_days().is_none()
+                && superset(&a.when.partner_type, &b.when.partner_type)
+                && superset(&a.when.level, &b.when.level)
+                && superset(&a.when.region, &b.when.region)
+        });
+        if let Some(a) = shadow {
+            let message = format!(
+                "rule `{}` never pays: `{}`, earlier in group `{group}`, matches every row it could \
+                 (no deal keys, no dates, partner keys that include its own), so it takes them first; \
+                 move the more specific rule before it",
+                b.id, a.id
+            );
+            out.push(warning(program, b.key_pos("group"), message, src));
+        }
+    }
 }
 
 /// The rule kind's own lints (falling tiers, SPIF windows …), each at the key it is about.
@@ -304,7 +337,10 @@ fn could_double_pay(a: &Rule, b: &Rule) -> bool {
         (Some((s1, e1)), Some((s2, e2))) => s1.max(s2) <= e1.min(e2),
         _ => true,
     };
-    !(is_dated(a) && is_dated(b))
+    // SPEC §9.5: the rules of one precedence group never both take a row.
+    let same_group = a.group.is_some() && a.group == b.group;
+    !same_group
+        && !(is_dated(a) && is_dated(b))
         && days_overlap
         && dates_overlap(a, b)
         && when_overlaps(&a.when, &b.when)
@@ -433,6 +469,35 @@ mod tests {
             .into_iter()
             .map(|d| (d.line, d.message))
             .collect()
+    }
+
+    fn grouped(id: &str, when: &str) -> String {
+        format!(
+            "[[rules]]\nid = \"{id}\"\nkind = \"percent\"\ngroup = \"rates\"\nrate = \"0.05\"\n{when}\n"
+        )
+    }
+
+    #[test]
+    fn a_group_rule_behind_a_wider_one_is_shadowed_and_the_group_never_double_pays() {
+        let base = grouped("base", "");
+        let special = grouped("special", "[rules.when]\npartner_type = [\"reseller\"]");
+        // `base` first: `special` never sees a row.
+        let found = warnings(&(base.clone() + &special));
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert!(
+            found[0]
+                .1
+                .contains("rule `special` never pays: `base`, earlier in group `rates`"),
+            "{found:#?}"
+        );
+        // The specific rule first is the point of a group: quiet (and no double-pay warning).
+        assert_eq!(warnings(&(special.clone() + &base)), vec![]);
+        // An earlier rule with a deal key does not shadow.
+        let product = grouped("product", "[rules.when]\nproduct = [\"A\"]");
+        assert_eq!(warnings(&(product + &special)), vec![]);
+        // Partner keys: the earlier rule's list must include the later one's.
+        let var = grouped("var", "[rules.when]\npartner_type = [\"var\"]");
+        assert_eq!(warnings(&(var + &special)), vec![]);
     }
 
     #[test]

@@ -192,6 +192,21 @@ impl Rule {
         matches!(self.kind, RuleKind::Fund(_))
     }
 
+    /// Whether the rule *matches* a deal row in the sense of SPEC §9.5's groups: its partner keys
+    /// (with the level), its deal keys and dates, and a spif's window. Eligibility, not money.
+    pub fn matches_row(
+        &self,
+        partner: &crate::model::Partner,
+        level: Option<&str>,
+        deal: &crate::model::Deal,
+    ) -> bool {
+        let in_window = match &self.kind {
+            RuleKind::Spif(c) => c.start <= deal.closed_on && deal.closed_on <= c.end,
+            _ => true,
+        };
+        in_window && self.when.matches_partner(partner, level) && self.when.matches_deal(deal)
+    }
+
     pub fn is_milestone(&self) -> bool {
         matches!(self.kind, RuleKind::Milestone(_))
     }

@@ -83,7 +83,7 @@ impl<'a> Span<'a> {
         let end = earlier.partition_point(|d| d.partner <= ctx.index);
         earlier[start..end]
             .iter()
-            .filter(|d| d.closed_on >= self.span.start && rule.when.matches_deal(d))
+            .filter(|d| d.closed_on >= self.span.start && ctx.takes(rule, d))
             .collect()
     }
 
