@@ -339,8 +339,9 @@ fn could_double_pay(a: &Rule, b: &Rule) -> bool {
     };
     // SPEC §9.5: the rules of one precedence group never both take a row.
     let same_group = a.group.is_some() && a.group == b.group;
+    let versions = is_dated(a) && is_dated(b);
     !same_group
-        && !(is_dated(a) && is_dated(b))
+        && !versions
         && days_overlap
         && dates_overlap(a, b)
         && when_overlaps(&a.when, &b.when)
