@@ -137,6 +137,12 @@ pub enum WarningCode {
     ValueNamedByNoRule,
     /// No deal, activity, claim or adjustment in the period: most likely the wrong period or file.
     NoDataInPeriod,
+    /// A deal row a manual rule's decision declined: not paid (SPEC §9.3).
+    Declined,
+    /// A decision for a row whose line was already paid, released or cancelled: changes nothing.
+    DecisionAfterSettlement,
+    /// A decision for a rule that does not require approval: ignored.
+    DecisionNotNeeded,
 }
 
 impl Warning {

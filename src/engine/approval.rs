@@ -28,3 +28,179 @@ impl Approval {
 pub(crate) fn parse(t: &Tbl) -> Field<Approval> {
     t.value("approval", choice(Approval::CHOICES))
 }
+
+/// The decision in effect for a (row, rule) on `day` (SPEC §9.3): the row's decision for that
+/// rule_id, else its decision with an empty rule_id, each only from its `decided_on` on.
+/// `approvals` is sorted by (partner, deal_id, rule_id).
+pub(crate) fn in_effect<'a>(
+    approvals: &'a [crate::model::Approval],
+    (partner, deal_id): (usize, &str),
+    rule_id: &str,
+    day: chrono::NaiveDate,
+) -> Option<&'a crate::model::Approval> {
+    let start = approvals.partition_point(|a| (a.partner, &*a.deal_id) < (partner, deal_id));
+    let of_row = approvals[start..]
+        .iter()
+        .take_while(|a| a.partner == partner && &*a.deal_id == deal_id)
+        .filter(|a| a.decided_on <= day);
+    let mut any_rule = None;
+    for decision in of_row {
+        match decision.rule_id.as_deref() {
+            Some(id) if id == rule_id => return Some(decision),
+            None => any_rule = Some(decision),
+            Some(_) => {}
+        }
+    }
+    any_rule
+}
+
+/// What a decision says, for notes: `declined on 2026-11-04 (duplicate registration)`.
+pub(crate) fn described(decision: &crate::model::Approval) -> String {
+    let mut text = format!("{} on {}", decision.decision.name(), decision.decided_on);
+    if let Some(reason) = decision.reason.as_deref().filter(|r| !r.is_empty()) {
+        text.push_str(&format!(" ({reason})"));
+    }
+    text
+}
+
+/// Sets the partner's new deal lines of manual rules by the decision in effect at the period's
+/// end: approved lines stay where the hold put them; declined ones are not written (warned
+/// `declined`; the row still counted in every measure); the others wait on `pending`.
+pub(crate) fn apply_to_new_lines(
+    ctx: &super::PartnerCtx,
+    lines: &mut Vec<super::Line>,
+    warnings: &mut Vec<crate::error::Warning>,
+) {
+    use super::{LineKind, Source};
+    let program = ctx.program;
+    let manual = |rule_id: &str| {
+        program
+            .rules
+            .iter()
+            .any(|r| &*r.id == rule_id && program.approval(r) == Approval::Manual)
+    };
+    let day = ctx.period.end;
+    lines.retain_mut(|line| {
+        let (LineKind::Rule(kind) | LineKind::Pending(kind)) = line.kind else {
+            return true;
+        };
+        if line.source != Source::Deal || !manual(&line.rule_id) {
+            return true;
+        }
+        let row = (ctx.index, &*line.source_id);
+        match in_effect(ctx.inputs.approvals, row, &line.rule_id, day) {
+            Some(d) if d.decision == crate::model::Decision::Approved => true,
+            Some(d) => {
+                warnings.push(crate::error::Warning::new(
+                    crate::error::WarningCode::Declined,
+                    format!(
+                        "deal {} of partner {}: rule `{}` not paid, {}",
+                        line.source_id,
+                        ctx.partner.id,
+                        line.rule_id,
+                        described(d)
+                    ),
+                ));
+                false
+            }
+            None if matches!(line.kind, LineKind::Pending(_)) => {
+                line.note.push_str("; awaiting approval");
+                true
+            }
+            None => {
+                line.kind = LineKind::Pending(kind);
+                line.note.push_str("; pending: awaiting approval");
+                true
+            }
+        }
+    });
+}
+
+/// The warnings of approvals.csv as a whole (SPEC §9.3): decisions for rules that need none
+/// (ignored), and decisions that come after the ledger settled the line they are about
+/// (`decision-after-settlement`: decided in the period, or contradicting how it was settled) —
+/// never a second payment, never a clawback.
+pub(crate) fn decision_warnings(
+    program: &crate::program::Program,
+    period: &crate::model::period::Period,
+    inputs: &super::Inputs,
+) -> Vec<crate::error::Warning> {
+    use crate::error::{Warning, WarningCode};
+    use crate::input::ledger::Settled;
+    use crate::model::Decision;
+    let manual: Vec<&crate::program::Rule> = program
+        .rules
+        .iter()
+        .filter(|r| program.approval(r) == Approval::Manual)
+        .collect();
+    let partners = &inputs.partners.partners;
+    let (mut not_needed, mut after) = (Vec::new(), Vec::new());
+    for decision in inputs.approvals {
+        let row = format!("{}/{}", decision.deal_id, partners[decision.partner].id);
+        let rules: Vec<&&crate::program::Rule> = match decision.rule_id.as_deref() {
+            Some(id) => manual.iter().filter(|r| &*r.id == id).collect(),
+            None => manual.iter().collect(),
+        };
+        if rules.is_empty() {
+            let rule = decision.rule_id.as_deref().unwrap_or("any rule");
+            not_needed.push(format!("{row} ({rule})"));
+            continue;
+        }
+        for rule in rules {
+            let key = (
+                decision.partner,
+                decision.deal_id.to_string(),
+                rule.id.to_string(),
+            );
+            let (Some(settled), false) = (
+                inputs.ledger.settled.get(&key),
+                inputs.ledger.pending_lines.contains_key(&key),
+            ) else {
+                continue;
+            };
+            let row_rule = (decision.partner, &*decision.deal_id);
+            let now = in_effect(inputs.approvals, row_rule, &rule.id, period.end);
+            if !now.is_some_and(|d| std::ptr::eq(d, decision)) {
+                continue;
+            }
+            let contradicts = matches!(
+                (settled, decision.decision),
+                (Settled::Paid, Decision::Declined) | (Settled::Cancelled, Decision::Approved)
+            );
+            if contradicts || period.contains(decision.decided_on) {
+                let how = match settled {
+                    Settled::Paid => "paid",
+                    Settled::Cancelled => "cancelled",
+                };
+                after.push(format!(
+                    "{row} {} for `{}`, {how} earlier",
+                    described(decision),
+                    rule.id
+                ));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let examples = |list: &[String]| list.iter().take(3).cloned().collect::<Vec<_>>().join("; ");
+    if !not_needed.is_empty() {
+        out.push(Warning::new(
+            WarningCode::DecisionNotNeeded,
+            format!(
+                "{} decision(s) of approvals.csv are for rules that do not require approval: ignored (e.g. {})",
+                not_needed.len(),
+                examples(&not_needed)
+            ),
+        ));
+    }
+    if !after.is_empty() {
+        out.push(Warning::new(
+            WarningCode::DecisionAfterSettlement,
+            format!(
+                "{} decision(s) came after their line was settled and change nothing: never a second payment, never a clawback (e.g. {})",
+                after.len(),
+                examples(&after)
+            ),
+        ));
+    }
+    out
+}

@@ -108,17 +108,27 @@ pub(crate) fn release(
             ));
             continue;
         };
+        let decision = approval_of(program, period, inputs, key);
         let held = HeldLine {
             program,
             rule_id,
             deal,
             amount: *amount,
+            approved: match &decision {
+                Decided::Approved(text) => Some(text.clone()),
+                _ => None,
+            },
         };
         let release_on =
             release_day(deal.closed_on, program.payout.hold_days).filter(|d| *d <= period.end);
+        // A manual rule's line is released only once approved too (SPEC §9.3).
+        let release_on =
+            release_on.filter(|_| matches!(decision, Decided::NotNeeded | Decided::Approved(_)));
         let cut = pending_cut(program, period, inputs, key, (*amount, since), deal);
         let lines = if deal.full_reversal().is_some_and(|r| r <= period.end) {
             held.cancel(cancelled_part(inputs, key, *amount))
+        } else if let Decided::Declined(declined) = &decision {
+            held.decline(declined)
         } else if let Some(cut) = cut {
             // A partial reversal (SPEC §9.6): its part of the line is cut once; the rest waits
             // for the release, in the same run when the hold has ended.
@@ -150,12 +160,44 @@ pub(crate) fn release(
     still_pending
 }
 
+/// A held line's rule and the decision in effect at the period's end (SPEC §9.3), described for
+/// the notes (`approved on 2026-11-04`).
+enum Decided {
+    /// The rule needs no approval.
+    NotNeeded,
+    Awaiting,
+    Approved(String),
+    Declined(String),
+}
+
+fn approval_of(
+    program: &Program,
+    period: &Period,
+    inputs: &Inputs,
+    (partner, deal_id, rule_id): &(usize, String, String),
+) -> Decided {
+    use super::approval::{Approval, described, in_effect};
+    let rule = program.rules.iter().find(|r| &*r.id == rule_id.as_str());
+    if rule.is_none_or(|rule| program.approval(rule) != Approval::Manual) {
+        return Decided::NotNeeded;
+    }
+    match in_effect(inputs.approvals, (*partner, deal_id), rule_id, period.end) {
+        None => Decided::Awaiting,
+        Some(d) if d.decision == crate::model::Decision::Approved => {
+            Decided::Approved(described(d))
+        }
+        Some(d) => Decided::Declined(described(d)),
+    }
+}
+
 /// A rule's line of a deal row held on `pending`, with the row as this run reads it.
 struct HeldLine<'a> {
     program: &'a Program,
     rule_id: &'a str,
     deal: &'a Deal,
     amount: rust_decimal::Decimal,
+    /// A manual rule's approval, described (`approved on 2026-11-04`), for the release's note.
+    approved: Option<String>,
 }
 
 impl HeldLine<'_> {
@@ -194,13 +236,34 @@ impl HeldLine<'_> {
         ]
     }
 
-    /// Its hold ended on `day`: the whole amount is released.
+    /// Its hold ended on `day` (and, for a manual rule, it was approved): the whole amount is
+    /// released.
     fn release(&self, day: NaiveDate) -> Vec<Line> {
-        let why = format!(
-            "deal {} closed {}: its {}-day hold ended on {day}",
-            self.deal.deal_id, self.deal.closed_on, self.program.payout.hold_days
-        );
+        let (deal, hold_days) = (self.deal, self.program.payout.hold_days);
+        let mut why = match hold_days {
+            0 => format!("deal {} closed {}", deal.deal_id, deal.closed_on),
+            _ => format!(
+                "deal {} closed {}: its {hold_days}-day hold ended on {day}",
+                deal.deal_id, deal.closed_on
+            ),
+        };
+        if let Some(approved) = &self.approved {
+            why.push_str(&format!(", {approved}"));
+        }
         self.release_pair(self.amount, &why).into()
+    }
+
+    /// A manual rule's decision in effect declined the row (SPEC §9.3): the pending line is
+    /// cancelled, never paid.
+    fn decline(&self, declined: &str) -> Vec<Line> {
+        let note = format!(
+            "deal {} closed {}: {declined}; the pending {} of {} is cancelled, never paid",
+            self.deal.deal_id,
+            self.deal.closed_on,
+            self.money(self.amount),
+            self.rule_id
+        );
+        vec![self.line(LineKind::Cancel, -self.amount, note)]
     }
 
     /// A partial reversal's `cut` of the held line (SPEC §9.6): a `cancel` of it, the rest still

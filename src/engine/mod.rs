@@ -281,6 +281,7 @@ fn evaluate_partner(
         true_up_parts,
     } = evaluate_rules(&ctx, &mut warnings)?;
     hold::hold_new_lines(&ctx, &mut lines);
+    approval::apply_to_new_lines(&ctx, &mut lines, &mut warnings);
     let nudges = if program.nudges.is_some() {
         nudge::nudges_for(&ctx, &lines)?
     } else {
@@ -341,6 +342,7 @@ pub fn evaluate(program: &Program, period: &Period, inputs: &Inputs) -> Result<O
         &mut per_partner,
         &mut outcome.warnings,
     );
+    (outcome.warnings).extend(approval::decision_warnings(program, period, inputs));
     carry_unknown_funds(program, inputs, &mut fund_balances, &mut outcome.warnings);
     outcome.payouts = settle::settle(program, period, inputs, &per_partner, &outcome.levels)?;
     outcome.balances = balances(&outcome.payouts, fund_balances);

@@ -56,6 +56,10 @@ pub struct LedgerData {
     /// The (partner index, deal_id, rule_id) of `pending_lines` with a `cancel` line: a partial
     /// reversal has cut them already (SPEC §9.6), never twice.
     pub pending_cut: std::collections::BTreeSet<(usize, String, String)>,
+    /// For the rows approvals.csv decides, (partner index, deal_id, rule_id) → how the ledger settled
+    /// the rule's line of the row: paid (an own line on `payout`, or a release) or cancelled (SPEC
+    /// §9.3: a decision after that changes nothing).
+    pub settled: BTreeMap<(usize, String, String), Settled>,
     /// (partner index, fund rule id) → fund balance.
     pub funds: BTreeMap<(usize, String), Decimal>,
     /// (partner index, deal_id, rule_id) → what the ledger's `payout` lines of that deal add up to,
@@ -172,6 +176,13 @@ pub fn describe_period(period: &Period) -> String {
     }
 }
 
+/// How the ledger settled a rule's line of a decided row (SPEC §9.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Settled {
+    Paid,
+    Cancelled,
+}
+
 /// What this run needs from the ledger besides balances: the rows and claims it may pay again.
 #[derive(Default)]
 pub struct LedgerQuery<'a> {
@@ -189,6 +200,9 @@ pub struct LedgerQuery<'a> {
     /// Every rule that says `accumulate`, whether or not its span has earlier periods now: a row it
     /// paid may have a part of a finished span's true-ups (`true_up_parts.csv`).
     pub accumulating: &'a [&'a str],
+    /// The (partner, deal_id) rows approvals.csv decides (SPEC §9.3): how the ledger settled their
+    /// lines (`LedgerData::settled`).
+    pub decided: &'a [(usize, &'a str)],
 }
 
 fn chain_error(dir: &Path, problems: Vec<String>) -> Error {
@@ -526,6 +540,7 @@ struct LineReader<'a> {
     spans: HashMap<&'a str, chrono::NaiveDate>,
     accumulating: HashSet<&'a str>,
     earlier: HashSet<(usize, &'a str)>,
+    decided: HashSet<(usize, &'a str)>,
     /// (partner, deal_id, rule) → an accumulating rule's own lines of the rows that count in this
     /// period, whenever written: with its recorded parts, whether the rule still holds a payment
     /// for the row (SPEC §7 pay once).
@@ -572,6 +587,7 @@ impl<'a> LineReader<'a> {
                 .iter()
                 .map(|d| (d.partner, &*d.deal_id))
                 .collect(),
+            decided: query.decided.iter().copied().collect(),
             sums: BTreeMap::new(),
             block: None,
             seen: HashMap::new(),
@@ -736,6 +752,9 @@ impl<'a> LineReader<'a> {
             if line.kind == "cancel" {
                 data.pending_cut.insert(row_key());
             }
+            if line.kind == "cancel" && self.decided.contains(&(partner, source_id)) {
+                data.settled.insert(row_key(), Settled::Cancelled);
+            }
             // A held line is the rule's earned line of the row: a re-dated row is not paid again.
             if line.is_own() && self.current.contains(&(partner, source_id)) {
                 data.paid_deal_lines
@@ -752,6 +771,12 @@ impl<'a> LineReader<'a> {
             } else {
                 add(&mut ytd.earned, line.amount)?;
             }
+        }
+        if line.source == "deal"
+            && (line.is_own() || line.kind == "release")
+            && self.decided.contains(&(partner, source_id))
+        {
+            data.settled.insert(row_key(), Settled::Paid);
         }
         if line.source == "deal" {
             if self.reversed.contains(&(partner, source_id)) {

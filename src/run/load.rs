@@ -482,8 +482,8 @@ fn load_program(
     })
 }
 
-/// A period with no deal closed or reversed, no activity and no claim decided in it writes an
-/// empty batch, almost always the wrong `--period` or the wrong file: say so, with the deals'
+/// A period with no deal closed or reversed, no activity, claim, adjustment, approval decision or
+/// payment in it writes an empty batch, almost always the wrong `--period` or the wrong file: say so, with the deals'
 /// dates (SPEC §2 is silent; docs/RULES.md "A period without data").
 fn no_data_in_period(
     period: &Period,
@@ -503,7 +503,12 @@ fn no_data_in_period(
         || shared
             .adjustments
             .iter()
-            .any(|a| period.contains(a.decided_on));
+            .any(|a| period.contains(a.decided_on))
+        || shared
+            .approvals
+            .iter()
+            .any(|a| period.contains(a.decided_on))
+        || shared.payments.iter().any(|p| period.contains(p.paid_on));
     if in_period {
         return Vec::new();
     }
@@ -514,7 +519,7 @@ fn no_data_in_period(
     vec![Warning::new(
         WarningCode::NoDataInPeriod,
         format!(
-            "no deal, activity, claim or adjustment falls in {period}: {range}; is it the right period and the right file?"
+            "no deal, activity, claim, adjustment, decision or payment falls in {period}: {range}; is it the right period and the right file?"
         ),
     )]
 }
@@ -572,6 +577,11 @@ fn load_program_ledger(
     let summed_rules = crate::engine::plan::ledger_sums(program);
     let spans = crate::engine::plan::ledger_spans(program, period);
     let accumulating = crate::engine::plan::accumulating(program);
+    let decided: Vec<(usize, &str)> = shared
+        .approvals
+        .iter()
+        .map(|a| (a.partner, &*a.deal_id))
+        .collect();
     let adjustment_ids: Vec<&str> = shared
         .adjustments
         .iter()
@@ -586,6 +596,7 @@ fn load_program_ledger(
         earlier: &shared.deals.earlier,
         adjustment_ids: &adjustment_ids,
         accumulating: &accumulating,
+        decided: &decided,
     };
     load_ledger(batch, period, &inputs.partners, &query)
 }
