@@ -143,6 +143,14 @@ pub enum WarningCode {
     DecisionAfterSettlement,
     /// A decision for a rule that does not require approval: ignored.
     DecisionNotNeeded,
+    /// A payment first seen after its period was run: paid now (SPEC §9.1).
+    LatePayment,
+    /// A paid payment re-dated in payments.csv: taken at the date its line names.
+    PaymentPaidAlready,
+    /// A payment for a reversed row: paid on its part (the cash was received).
+    PaymentForReversedDeal,
+    /// A payment beyond the row's amount (or the refund of one): part 0, no line.
+    Overpayment,
 }
 
 impl Warning {

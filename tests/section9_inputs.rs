@@ -111,8 +111,19 @@ fn a_run_with_payments_and_approvals_hashes_both_in_the_manifest() {
         assert_eq!(digest["sha256"], sha256_hex(text.as_bytes()), "{manifest}");
         assert_eq!(digest["rows"], rows, "{manifest}");
     }
-    // Nothing was paid on payments yet in this chain: no paid_payments.csv without a record.
-    assert!(manifest["outputs"].get("paid_payments.csv").is_none());
+    // PAY-1 (600.00 for the whole of D1) is paid to both rows, 10 % of 0.6 and 0.4 of it: the
+    // batch records it per (partner, rule) in paid_payments.csv, hashed in the manifest. PAY-2 is a
+    // refund of nothing covered (part 0, no line); PAY-3 is dated by D3's close, 2026-12-20: later.
+    assert!(
+        manifest["outputs"].get("paid_payments.csv").is_some(),
+        "{manifest}"
+    );
+    assert_eq!(
+        work.read("out/paid_payments.csv"),
+        "period,partner_id,rule_id,payment_id,deal_id,paid_on,amount,cash_part\n\
+         2026-10,P1,resale,PAY-1,D1,2026-10-05,600.00,600.00\n\
+         2026-10,P2,resale,PAY-1,D1,2026-10-05,600.00,600.00\n"
+    );
 }
 
 #[test]

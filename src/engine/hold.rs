@@ -160,6 +160,59 @@ pub(crate) fn release(
     still_pending
 }
 
+/// SPEC §9.1, §8.2: the held payment lines whose hold ends by the period's last day are released
+/// (payment lines are settled by payments only: a reversal never cancels them). A payment line's
+/// date is max(paid_on, closed_on). Returns the first day of the earliest period still holding one.
+pub(crate) fn release_payments(
+    program: &Program,
+    period: &Period,
+    inputs: &Inputs,
+    per_partner: &mut PartnerLines,
+) -> Option<NaiveDate> {
+    let ledger = &inputs.ledger;
+    let mut still_pending: Option<NaiveDate> = None;
+    for ((partner, payment_id, rule_id), (amount, since)) in &ledger.pending_payments {
+        let paid = ledger
+            .paid_payments
+            .get(&(*partner, rule_id.clone(), payment_id.clone()));
+        let rows = super::context::slice_for(&inputs.deals.by_id, *partner, |d| d.partner);
+        let row = paid.and_then(|p| rows.iter().find(|d| d.deal_id == p.deal_id));
+        let (Some(paid), Some(row)) = (paid, row) else {
+            if let Some(p) = Period::parse(since) {
+                still_pending = Some(still_pending.map_or(p.start, |d| d.min(p.start)));
+            }
+            continue;
+        };
+        let date = paid.paid_on.max(row.closed_on);
+        match release_day(date, program.payout.hold_days).filter(|d| *d <= period.end) {
+            Some(day) => {
+                let why = format!(
+                    "payment {payment_id} of deal {} paid {date}: its {}-day hold ended on {day}",
+                    row.deal_id, program.payout.hold_days
+                );
+                let held = HeldLine {
+                    program,
+                    rule_id,
+                    deal: row,
+                    amount: *amount,
+                    approved: None,
+                };
+                for mut line in held.release_pair(*amount, &why) {
+                    line.source = Source::Payment;
+                    line.source_id = payment_id.as_str().into();
+                    per_partner.add(*partner, line);
+                }
+            }
+            None => {
+                if let Some(p) = Period::parse(since) {
+                    still_pending = Some(still_pending.map_or(p.start, |d| d.min(p.start)));
+                }
+            }
+        }
+    }
+    still_pending
+}
+
 /// A held line's rule and the decision in effect at the period's end (SPEC §9.3), described for
 /// the notes (`approved on 2026-11-04`).
 enum Decided {

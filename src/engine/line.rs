@@ -73,6 +73,8 @@ pub enum Source {
     Period,
     Adjustment,
     Payout,
+    /// A payment of payments.csv (SPEC §9.1): source_id is its payment_id.
+    Payment,
 }
 
 impl Source {
@@ -84,6 +86,7 @@ impl Source {
             Source::Period => "period",
             Source::Adjustment => "adjustment",
             Source::Payout => "payout",
+            Source::Payment => "payment",
         }
     }
 }
@@ -170,7 +173,8 @@ impl Line {
 /// left under the cap (its note says so) and later lines get 0.
 pub fn apply_cap(lines: &mut [Line], cap: Decimal, minor_units: u32, calc: Calc) -> Result<()> {
     let mut used = Decimal::ZERO;
-    for line in lines.iter_mut() {
+    // A payment refund's clawback (SPEC §9.1) is never capped and gives no room back.
+    for line in lines.iter_mut().filter(|l| l.kind != LineKind::Clawback) {
         let left = calc
             .ok(cap.checked_sub(used), || {
                 "what is left under the cap".into()

@@ -66,6 +66,9 @@ pub struct Outcome {
     /// The payments this run wrote a line of (SPEC §9.1), by (partner, rule, payment_id):
     /// `paid_payments.csv` carries them, after the previous batch's, down the chain.
     pub paid_payments: Vec<crate::model::PaidPayment>,
+    /// The chain's first day, when a rule pays on payments (SPEC §9.1): the manifest records it so
+    /// every later run takes payments from the same day.
+    pub chain_start: Option<chrono::NaiveDate>,
     /// Each partner's level for the run (by partner index).
     pub levels: Vec<Option<String>>,
     pub warnings: Vec<Warning>,
@@ -115,9 +118,14 @@ pub(crate) fn evaluate_rules(ctx: &PartnerCtx, warnings: &mut Vec<Warning>) -> R
             let state = rules::fund::state(ctx, rule, available, &rule_lines, out.fund_inflows)?;
             all.funds.insert(rule.id.to_string(), state);
         }
-        all.lines
-            .extend(rule_lines.into_iter().filter(|l| !l.amount.is_zero()));
+        // A payment line the cap cuts to 0 is still written: its payment is paid (SPEC §9.1).
+        all.lines.extend(
+            rule_lines
+                .into_iter()
+                .filter(|l| !l.amount.is_zero() || l.source == Source::Payment),
+        );
         all.true_up_parts.append(&mut out.true_up_parts);
+        all.paid_payments.append(&mut out.paid_payments);
     }
     Ok(all)
 }
@@ -129,6 +137,7 @@ pub(crate) struct Evaluated {
     pub lines: Vec<Line>,
     pub funds: BTreeMap<String, rules::fund::FundState>,
     pub true_up_parts: Vec<TrueUpPart>,
+    pub paid_payments: Vec<crate::model::PaidPayment>,
 }
 
 /// One rule's lines for one partner as they will be written: evaluated, the lines the ledger shows
@@ -246,6 +255,7 @@ struct PartnerResult {
     lines: Vec<Line>,
     funds: BTreeMap<String, rules::fund::FundState>,
     true_up_parts: Vec<TrueUpPart>,
+    paid_payments: Vec<crate::model::PaidPayment>,
     nudges: Vec<nudge::Nudge>,
     warnings: Vec<Warning>,
 }
@@ -279,6 +289,7 @@ fn evaluate_partner(
         mut lines,
         funds,
         true_up_parts,
+        paid_payments,
     } = evaluate_rules(&ctx, &mut warnings)?;
     hold::hold_new_lines(&ctx, &mut lines);
     approval::apply_to_new_lines(&ctx, &mut lines, &mut warnings);
@@ -293,6 +304,7 @@ fn evaluate_partner(
         lines,
         funds,
         true_up_parts,
+        paid_payments,
         nudges,
         warnings,
     })
@@ -308,6 +320,14 @@ pub fn evaluate(program: &Program, period: &Period, inputs: &Inputs) -> Result<O
         inputs.ledger.dir.is_some(),
         &mut outcome.warnings,
     )?;
+    rules::payment::check_paid_payments(program, inputs)?;
+    let pays_on_payments = program
+        .rules
+        .iter()
+        .any(|r| matches!(r.pay_on(), payments::PayOn::Payment { .. }));
+    if pays_on_payments {
+        outcome.chain_start = Some(inputs.ledger.chain_start.unwrap_or(period.start));
+    }
     let claims = claims_by_partner(inputs, period, &mut outcome.warnings);
     let mut per_partner = PartnerLines::default();
     let mut fund_balances: BTreeMap<(usize, String), Decimal> = BTreeMap::new();
@@ -316,6 +336,7 @@ pub fn evaluate(program: &Program, period: &Period, inputs: &Inputs) -> Result<O
         outcome.warnings.extend(partner.warnings);
         outcome.nudges.extend(partner.nudges);
         outcome.true_up_parts.extend(partner.true_up_parts);
+        outcome.paid_payments.extend(partner.paid_payments);
         let mut inflows = Vec::new();
         for (rule_id, fund) in partner.funds {
             fund_balances.insert((partner.index, rule_id), fund.balance);
@@ -342,6 +363,11 @@ pub fn evaluate(program: &Program, period: &Period, inputs: &Inputs) -> Result<O
         &mut per_partner,
         &mut outcome.warnings,
     );
+    let payments_pending = hold::release_payments(program, period, inputs, &mut per_partner);
+    let still_pending = match (still_pending, payments_pending) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
     (outcome.warnings).extend(approval::decision_warnings(program, period, inputs));
     carry_unknown_funds(program, inputs, &mut fund_balances, &mut outcome.warnings);
     outcome.payouts = settle::settle(program, period, inputs, &per_partner, &outcome.levels)?;

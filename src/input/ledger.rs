@@ -103,6 +103,12 @@ pub struct LedgerData {
     /// SHA-256 of the previous paid_payments.csv as verified, when the batch has one: the copy into
     /// this batch must match it.
     pub paid_payments_sha256: Option<String>,
+    /// The chain's first day (SPEC §9.1): the previous manifest's `chain_start`, else the first day
+    /// of the earliest period with a line in the ledger. `None` without --ledger.
+    pub chain_start: Option<NaiveDate>,
+    /// (partner index, payment_id, rule_id) → what the ledger's `pending` lines of that payment
+    /// add up to, with the period of the first: payment lines still held (SPEC §9.1, §8.2).
+    pub pending_payments: BTreeMap<(usize, String, String), (Decimal, String)>,
     pub digests: Vec<(&'static str, FileDigest)>,
 }
 
@@ -126,6 +132,9 @@ struct PreviousManifest {
     /// Written by batches with lines still pending (SPEC §8.2); older batches lack it.
     #[serde(default)]
     pending_since: Option<String>,
+    /// The chain's first day (SPEC §9.1), written by batches of programs paying on payments.
+    #[serde(default)]
+    chain_start: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -407,6 +416,12 @@ fn verify(
     lines.settle_pay_once(&mut data);
     problems.append(&mut lines.problems);
     data.pending_lines.retain(|_, (held, _)| !held.is_zero());
+    data.pending_payments.retain(|_, (held, _)| !held.is_zero());
+    let recorded = manifest.chain_start.as_deref();
+    let recorded = recorded.and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
+    let first_line = lines.first_start;
+    let previous_start = NaiveDate::parse_from_str(&manifest.period.first_day, "%Y-%m-%d").ok();
+    data.chain_start = recorded.or(first_line).or(previous_start);
     if lines.duplicates > LISTED_DUPLICATES {
         problems.push(format!(
             "{} duplicated ledger lines in all (the first {LISTED_DUPLICATES} are listed)",
@@ -541,6 +556,8 @@ struct LineReader<'a> {
     accumulating: HashSet<&'a str>,
     earlier: HashSet<(usize, &'a str)>,
     decided: HashSet<(usize, &'a str)>,
+    /// The first day of the earliest period with a line.
+    first_start: Option<NaiveDate>,
     /// (partner, deal_id, rule) → an accumulating rule's own lines of the rows that count in this
     /// period, whenever written: with its recorded parts, whether the rule still holds a payment
     /// for the row (SPEC §7 pay once).
@@ -588,6 +605,7 @@ impl<'a> LineReader<'a> {
                 .map(|d| (d.partner, &*d.deal_id))
                 .collect(),
             decided: query.decided.iter().copied().collect(),
+            first_start: None,
             sums: BTreeMap::new(),
             block: None,
             seen: HashMap::new(),
@@ -601,6 +619,9 @@ impl<'a> LineReader<'a> {
     fn read(&mut self, row: &Row, data: &mut LedgerData) -> Result<()> {
         let line_period = row.required("period")?;
         let line_start = self.check_period(row, line_period)?;
+        if let Some(start) = line_start {
+            self.first_start = Some(self.first_start.map_or(start, |f| f.min(start)));
+        }
         let partner =
             self.partners
                 .lookup(row, "partner_id", "ledger partner is not in partners.csv")?;
@@ -743,6 +764,14 @@ impl<'a> LineReader<'a> {
     fn track_history(&mut self, line: &LedgerLine, data: &mut LedgerData) -> Option<()> {
         let (partner, source_id, rule_id) = (line.partner, line.source_id, line.rule_id);
         let row_key = || (partner, source_id.to_string(), rule_id.to_string());
+        if line.account == "pending" && line.source == "payment" {
+            let key = (partner, source_id.to_string(), rule_id.to_string());
+            let (held, _) = data
+                .pending_payments
+                .entry(key)
+                .or_insert_with(|| (Decimal::ZERO, line.period.to_string()));
+            add(held, line.amount)?;
+        }
         if line.account == "pending" && line.source == "deal" {
             let (held, _) = data
                 .pending_lines

@@ -46,6 +46,10 @@ pub struct Manifest {
     /// cancelled, whatever `hold_days` is then. Absent when nothing is pending.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pending_since: Option<String>,
+    /// The chain's first day (SPEC §9.1), for programs paying on payments: every later run takes
+    /// the payments dated from it on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chain_start: Option<String>,
 }
 
 impl Manifest {
@@ -94,6 +98,7 @@ impl Manifest {
             rows,
             totals,
             pending_since: outcome.pending_since.map(|d| d.to_string()),
+            chain_start: outcome.chain_start.map(|d| d.to_string()),
         }
     }
 

@@ -13,6 +13,7 @@ pub mod fund;
 pub mod goal;
 pub mod growth;
 pub mod milestone;
+pub mod payment;
 pub mod percent;
 pub mod rebate;
 pub mod spif;
@@ -338,6 +339,8 @@ pub struct RuleOutput {
     /// Accumulating deal-based rules, in the span's last period: each row's part of the span's
     /// true-ups (SPEC §4.12), recorded for later clawbacks.
     pub true_up_parts: Vec<accumulate::TrueUpPart>,
+    /// `pay_on = "payment"` rules: the payments this run wrote a line of (SPEC §9.1).
+    pub paid_payments: Vec<crate::model::PaidPayment>,
 }
 
 impl RuleOutput {

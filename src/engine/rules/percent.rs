@@ -35,6 +35,15 @@ pub(crate) fn parse(t: &Tbl) -> Result<Config, Bad> {
 
 pub fn evaluate(rule: &Rule, config: &Config, ctx: &PartnerCtx) -> Result<RuleOutput> {
     let rate = config.rate;
+    if let PayOn::Payment { for_months } = config.pay_on {
+        let paid = super::payment::evaluate(rule, rate, for_months, ctx)?;
+        return Ok(RuleOutput {
+            lines: paid.lines,
+            warnings: paid.warnings,
+            paid_payments: paid.paid,
+            ..RuleOutput::default()
+        });
+    }
     let calc = ctx.calc(rule);
     let lines = ctx
         .qualifying(rule, ctx.deals)

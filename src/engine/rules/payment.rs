@@ -1,0 +1,282 @@
+//! A `percent` rule with `pay_on = "payment"` (SPEC §9.1, §9.2): its lines are the row's payments,
+//! one per payment as a run settles it (`engine::payments::settle`: the row's covered total, never
+//! the order of its payments). A positive line is an earned line of the rule (modifiers, caps,
+//! budget; held like a deal line from the payment's date); a negative one is a `clawback` on
+//! `payout` at once. Each paid payment is recorded (`PaidPayment`) so later runs take it at the
+//! `paid_on`, amount and cash part its line names.
+
+use super::deal_line;
+use crate::engine::context::{PartnerCtx, slice_for};
+use crate::engine::payments::{Cover, Taken, settle, window_end};
+use crate::engine::{Line, LineKind, Source};
+use crate::error::{Error, Result, Warning, WarningCode};
+use crate::model::money::format_percent;
+use crate::model::{Deal, PaidPayment, Payment};
+use crate::program::Rule;
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+
+/// What a payment rule wrote for one partner.
+#[derive(Default)]
+pub struct PaymentLines {
+    pub lines: Vec<Line>,
+    pub paid: Vec<PaidPayment>,
+    pub warnings: Vec<Warning>,
+}
+
+/// The payments of `deal_id` that apply to `row`, in (paid_on, payment_id) order.
+pub(crate) fn payments_of<'a>(payments: &'a [Payment], row: &Deal) -> Vec<&'a Payment> {
+    let start = payments.partition_point(|p| *p.deal_id < *row.deal_id);
+    payments[start..]
+        .iter()
+        .take_while(|p| p.deal_id == row.deal_id)
+        .filter(|p| p.partner.is_none_or(|partner| partner == row.partner))
+        .collect()
+}
+
+/// The partner's lines of a `pay_on = "payment"` rule of `rate`, `for_months` its §9.2 window.
+pub fn evaluate(
+    rule: &Rule,
+    rate: Decimal,
+    for_months: Option<u32>,
+    ctx: &PartnerCtx,
+) -> Result<PaymentLines> {
+    let mut out = PaymentLines::default();
+    let rows = slice_for(&ctx.inputs.deals.by_id, ctx.index, |d| d.partner);
+    for row in rows.iter().filter(|d| ctx.takes(rule, d)) {
+        row_lines(rule, rate, for_months, ctx, row, &mut out)?;
+    }
+    Ok(out)
+}
+
+/// One row's payment lines: the payments taken, settled against what the rule paid already.
+fn row_lines(
+    rule: &Rule,
+    rate: Decimal,
+    for_months: Option<u32>,
+    ctx: &PartnerCtx,
+    row: &Deal,
+    out: &mut PaymentLines,
+) -> Result<()> {
+    let ledger = &ctx.inputs.ledger;
+    let chain_start = ledger.chain_start.unwrap_or(ctx.period.start);
+    let window = for_months.and_then(|n| window_end(row.closed_on, n));
+    let mut taken = Vec::new();
+    for payment in payments_of(ctx.inputs.payments, row) {
+        let key = (
+            ctx.index,
+            rule.id.to_string(),
+            payment.payment_id.to_string(),
+        );
+        let recorded = ledger.paid_payments.get(&key);
+        if let Some(r) = recorded.filter(|r| r.paid_on != payment.paid_on) {
+            out.warnings.push(Warning::new(
+                WarningCode::PaymentPaidAlready,
+                format!(
+                    "payment {} of deal {} is now dated {}, but rule `{}` paid it as of {} in {}: it is taken as paid then",
+                    payment.payment_id, row.deal_id, payment.paid_on, rule.id, r.paid_on, r.period
+                ),
+            ));
+        }
+        let paid_on = recorded.map_or(payment.paid_on, |r| r.paid_on);
+        let amount = recorded.map_or(payment.amount, |r| r.amount);
+        let date = paid_on.max(row.closed_on);
+        let in_chain = chain_start <= date && date <= ctx.period.end;
+        // §9.2: a positive payment pays only before the window's end; a refund always counts.
+        let in_window = amount < Decimal::ZERO || window.is_none_or(|end| paid_on < end);
+        if (in_chain && in_window) || recorded.is_some() {
+            taken.push((
+                Taken {
+                    payment_id: &payment.payment_id,
+                    paid_on,
+                    amount,
+                    paid: recorded.map(|r| r.cash_part),
+                },
+                payment,
+            ));
+        }
+    }
+    taken.sort_by(|(a, _), (b, _)| (a.paid_on, a.payment_id).cmp(&(b.paid_on, b.payment_id)));
+    let cover = match for_months {
+        Some(_) => Cover::Unlimited,
+        None => Cover::UpTo(row.amount),
+    };
+    let list: Vec<Taken> = taken.iter().map(|(t, _)| t.clone()).collect();
+    let calc = ctx.calc(rule);
+    let parts = calc.ok(settle(&list, cover), || {
+        format!("deal {}: the payments' parts", row.deal_id)
+    })?;
+    for part in parts {
+        let (t, payment) = taken
+            .iter()
+            .find(|(t, _)| t.payment_id == part.payment_id)
+            .expect("a settled payment is one of those taken");
+        // An overpayment (or the refund of one) has a part smaller than its amount (SPEC §9.1).
+        let beyond = part.part.abs() < t.amount.abs() && t.paid.is_none();
+        if beyond && ctx.period.contains(t.paid_on) {
+            out.warnings.push(Warning::new(
+                WarningCode::Overpayment,
+                format!(
+                    "payment {} of deal {} ({}) goes beyond what the row's amount {} covers: only {} of it counts",
+                    t.payment_id,
+                    row.deal_id,
+                    ctx.money(t.amount),
+                    ctx.money(row.amount),
+                    ctx.money(part.part)
+                ),
+            ));
+        }
+        if part.cash.is_zero() {
+            continue; // taken again by the next run
+        }
+        let line = payment_line(rule, rate, ctx, row, (t, part.part, part.cash))?;
+        out.warnings.extend(line_warnings(rule, ctx, row, t));
+        out.lines.push(line);
+        out.paid.push(PaidPayment {
+            period: ctx.period.to_string(),
+            partner: ctx.index,
+            rule_id: rule.id.to_string(),
+            payment_id: payment.payment_id.clone(),
+            deal_id: row.deal_id.clone(),
+            paid_on: t.paid_on,
+            amount: t.amount,
+            cash_part: part.cash,
+        });
+    }
+    Ok(())
+}
+
+/// The warnings of a payment whose line this run writes: late, or for a reversed row.
+fn line_warnings(rule: &Rule, ctx: &PartnerCtx, row: &Deal, t: &Taken) -> Vec<Warning> {
+    let mut out = Vec::new();
+    if t.paid_on.max(row.closed_on) < ctx.period.start {
+        out.push(Warning::new(
+            WarningCode::LatePayment,
+            format!(
+                "payment {} of deal {} paid on {} first appears now: rule `{}` pays it in {}",
+                t.payment_id, row.deal_id, t.paid_on, rule.id, ctx.period
+            ),
+        ));
+    }
+    if row.full_reversal().is_some_and(|r| r <= ctx.period.end) {
+        out.push(Warning::new(
+            WarningCode::PaymentForReversedDeal,
+            format!(
+                "payment {} of deal {} (partner {}) is for a reversed deal: the cash was received, so rule `{}` pays on it; its refund is a negative payment",
+                t.payment_id, row.deal_id, ctx.partner.id, rule.id
+            ),
+        ));
+    }
+    out
+}
+
+/// A payment's line: `rate` × round(cash × share × fx on paid_on), modifiers applied; positive
+/// earned (held from the payment's date like a deal line), negative a clawback on `payout`.
+fn payment_line(
+    rule: &Rule,
+    rate: Decimal,
+    ctx: &PartnerCtx,
+    row: &Deal,
+    (t, part, cash): (&Taken, Decimal, Decimal),
+) -> Result<Line> {
+    let calc = ctx.calc(rule);
+    let fx = ctx
+        .inputs
+        .fx
+        .rate_on(&row.currency, t.paid_on)
+        .map_err(|e| Error::Calculation(format!("payment {}: {e}", t.payment_id)))?;
+    let credited = calc.mul(cash, row.share, || {
+        format!("payment {}: cash × share", t.payment_id)
+    })?;
+    let basis = ctx.program.round(calc.mul(credited, fx, || {
+        format!("payment {}: the credited cash", t.payment_id)
+    })?);
+    let raw = calc.mul(rate, basis, || {
+        format!("payment {}: the commission", t.payment_id)
+    })?;
+    let mut note = format!(
+        "{} of {}: payment {} {} on {}",
+        format_percent(rate),
+        ctx.money(basis),
+        t.payment_id,
+        ctx.money(t.amount),
+        t.paid_on
+    );
+    if cash != t.amount {
+        note.push_str(&format!(
+            " (cash part {} of its part {} of deal {})",
+            ctx.money(cash),
+            ctx.money(part),
+            row.deal_id
+        ));
+    }
+    let mut line = deal_line(rule, ctx, row, basis, Some(rate), raw, note)?;
+    line.source = Source::Payment;
+    line.source_id = t.payment_id.into();
+    if cash < Decimal::ZERO {
+        line.kind = LineKind::Clawback;
+        line.note.push_str("; a refund: clawed back at once");
+    } else {
+        hold(ctx, t.paid_on.max(row.closed_on), &mut line);
+    }
+    Ok(line)
+}
+
+/// SPEC §8.2 for a payment line: held when its date is fewer than `hold_days` before the period's
+/// last day; released in the first period whose last day is at least its date + `hold_days`.
+fn hold(ctx: &PartnerCtx, date: NaiveDate, line: &mut Line) {
+    let hold_days = ctx.program.payout.hold_days;
+    let LineKind::Rule(kind) = line.kind else {
+        return;
+    };
+    if hold_days > 0 && (ctx.period.end - date).num_days() < hold_days {
+        line.kind = LineKind::Pending(kind);
+        let until = date + chrono::Days::new(hold_days.unsigned_abs());
+        line.note.push_str(&format!(
+            "; pending: paid {date}, held {hold_days} days until {until}"
+        ));
+    }
+}
+
+/// SPEC §9.1: payments are append-only history. A payment a rule of the program has a line of
+/// must still be in payments.csv with the amount its line names; every one that is not is named.
+pub fn check_paid_payments(
+    program: &crate::program::Program,
+    inputs: &crate::engine::Inputs,
+) -> Result<()> {
+    let ledger = &inputs.ledger;
+    if ledger.paid_payments.is_empty() {
+        return Ok(());
+    }
+    let rules: std::collections::BTreeSet<&str> = program.rules.iter().map(|r| &*r.id).collect();
+    let by_id: std::collections::HashMap<&str, &Payment> = inputs
+        .payments
+        .iter()
+        .map(|p| (&*p.payment_id, p))
+        .collect();
+    let mut problems = Vec::new();
+    for ((_, rule_id, payment_id), paid) in &ledger.paid_payments {
+        if !rules.contains(rule_id.as_str()) {
+            continue;
+        }
+        let how = format!(
+            "rule `{rule_id}` paid payment {payment_id} ({} on {}) in {}",
+            paid.amount, paid.paid_on, paid.period
+        );
+        match by_id.get(payment_id.as_str()) {
+            None => problems.push(format!(
+                "payments.csv: column `payment_id`: {how}, and it is no longer in the file; payments are history: restore it, and record a correction as a negative payment (value: `{payment_id}`)"
+            )),
+            Some(p) if p.amount != paid.amount => problems.push(format!(
+                "payments.csv:{}: column `amount`: {how}; its amount changed, but payments are history: restore it, and record a correction as a negative payment (value: `{}`)",
+                p.line, p.amount
+            )),
+            Some(_) => {}
+        }
+    }
+    problems.dedup();
+    match problems.is_empty() {
+        true => Ok(()),
+        false => Err(Error::Calculation(problems.join("\n"))),
+    }
+}
