@@ -37,9 +37,12 @@ pub(crate) fn hold_new_lines(ctx: &PartnerCtx, lines: &mut [Line]) {
     if hold_days <= 0 {
         return;
     }
+    // A full-payment rule's rows may have closed before the period (SPEC §9.1).
+    let paid_rows = super::context::slice_for(&ctx.inputs.deals.by_id, ctx.index, |d| d.partner);
     let closed: BTreeMap<&str, NaiveDate> = ctx
         .deals
         .iter()
+        .chain(paid_rows)
         .map(|d| (&*d.deal_id, d.closed_on))
         .collect();
     for line in lines {

@@ -13,7 +13,6 @@ pub(crate) mod history;
 pub mod hold;
 mod line;
 mod nudge;
-#[allow(dead_code)] // used by the pay_on rules (SPEC §9.1), next
 pub mod payments;
 pub mod plan;
 pub mod rules;

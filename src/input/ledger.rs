@@ -212,6 +212,9 @@ pub struct LedgerQuery<'a> {
     /// The (partner, deal_id) rows approvals.csv decides (SPEC §9.3): how the ledger settled their
     /// lines (`LedgerData::settled`).
     pub decided: &'a [(usize, &'a str)],
+    /// The rows of the deals payments and decisions name (`DealData::by_id`): a `full-payment`
+    /// rule pays them whenever they are paid in full, once (SPEC §9.1, §7).
+    pub by_id: &'a [Deal],
 }
 
 fn chain_error(dir: &Path, problems: Vec<String>) -> Error {
@@ -556,6 +559,7 @@ struct LineReader<'a> {
     accumulating: HashSet<&'a str>,
     earlier: HashSet<(usize, &'a str)>,
     decided: HashSet<(usize, &'a str)>,
+    by_id: HashSet<(usize, &'a str)>,
     /// The first day of the earliest period with a line.
     first_start: Option<NaiveDate>,
     /// (partner, deal_id, rule) → an accumulating rule's own lines of the rows that count in this
@@ -605,6 +609,11 @@ impl<'a> LineReader<'a> {
                 .map(|d| (d.partner, &*d.deal_id))
                 .collect(),
             decided: query.decided.iter().copied().collect(),
+            by_id: query
+                .by_id
+                .iter()
+                .map(|d| (d.partner, &*d.deal_id))
+                .collect(),
             first_start: None,
             sums: BTreeMap::new(),
             block: None,
@@ -785,7 +794,8 @@ impl<'a> LineReader<'a> {
                 data.settled.insert(row_key(), Settled::Cancelled);
             }
             // A held line is the rule's earned line of the row: a re-dated row is not paid again.
-            if line.is_own() && self.current.contains(&(partner, source_id)) {
+            let row = (partner, source_id);
+            if line.is_own() && (self.current.contains(&row) || self.by_id.contains(&row)) {
                 data.paid_deal_lines
                     .insert(row_key(), line.period.to_string());
             }
@@ -814,7 +824,9 @@ impl<'a> LineReader<'a> {
                     line.amount,
                 )?;
             }
-            if line.kind != "clawback" && self.current.contains(&(partner, source_id)) {
+            let row = (partner, source_id);
+            if line.kind != "clawback" && (self.current.contains(&row) || self.by_id.contains(&row))
+            {
                 data.paid_deal_lines
                     .insert(row_key(), line.period.to_string());
             }

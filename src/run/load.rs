@@ -597,6 +597,7 @@ fn load_program_ledger(
         adjustment_ids: &adjustment_ids,
         accumulating: &accumulating,
         decided: &decided,
+        by_id: &shared.deals.by_id,
     };
     load_ledger(batch, period, &inputs.partners, &query)
 }

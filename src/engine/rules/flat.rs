@@ -40,12 +40,12 @@ pub(crate) fn parse(t: &Tbl) -> Result<Config, Bad> {
 pub fn evaluate(rule: &Rule, config: &Config, ctx: &PartnerCtx) -> Result<RuleOutput> {
     let amount = config.amount;
     let calc = ctx.calc(rule);
-    let lines = ctx
-        .qualifying(rule, ctx.deals)
+    let mut warnings = Vec::new();
+    let lines = super::payment::rows_paid(rule, config.pay_on, ctx, &mut warnings)
         .into_iter()
-        .map(|deal| {
+        .map(|(deal, paid_in_full)| {
             let fee = || format!("deal {}: the fee", deal.deal_id);
-            match config.per {
+            let mut line = match config.per {
                 Per::Deal => {
                     let note = format!("flat {} per deal{}", ctx.money(amount), share_note(deal));
                     let raw = calc.mul(amount, deal.share, fee)?;
@@ -61,10 +61,18 @@ pub fn evaluate(rule: &Rule, config: &Config, ctx: &PartnerCtx) -> Result<RuleOu
                     let raw = calc.mul(amount, units, fee)?;
                     deal_line(rule, ctx, deal, units, Some(amount), raw, note)
                 }
+            }?;
+            if let Some(day) = paid_in_full {
+                line.note.push_str(&format!("; paid in full on {day}"));
             }
+            Ok(line)
         })
         .collect::<Result<_>>()?;
-    Ok(RuleOutput::lines(lines))
+    Ok(RuleOutput {
+        lines,
+        warnings,
+        ..RuleOutput::default()
+    })
 }
 
 #[cfg(test)]

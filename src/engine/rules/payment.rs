@@ -280,3 +280,71 @@ pub fn check_paid_payments(
         false => Err(Error::Calculation(problems.join("\n"))),
     }
 }
+
+/// The rows a rule pays this run, with the day each was paid in full when the rule says
+/// `pay_on = "full-payment"` (SPEC §9.1): the period's rows otherwise. A row is paid in the period
+/// containing its full-payment date, or later when that date's payments arrive late (`late-payment`);
+/// §7's pay-once drops the rows the ledger shows paid. The row must count at the period's end.
+pub(crate) fn rows_paid<'d>(
+    rule: &Rule,
+    pay_on: crate::engine::payments::PayOn,
+    ctx: &PartnerCtx<'d>,
+    warnings: &mut Vec<Warning>,
+) -> Vec<(&'d Deal, Option<NaiveDate>)> {
+    if pay_on != crate::engine::payments::PayOn::FullPayment {
+        let rows = ctx.qualifying(rule, ctx.deals);
+        return rows.into_iter().map(|d| (d, None)).collect();
+    }
+    let (period, inputs) = (ctx.period, ctx.inputs);
+    let chain_start = inputs
+        .ledger
+        .chain_start
+        .unwrap_or(period.start)
+        .min(period.start);
+    let by_id = slice_for(&inputs.deals.by_id, ctx.index, |d| d.partner);
+    // A row of amount 0 is paid in full on its close, payments or not: the period's own such rows.
+    let unpaid_zero = ctx
+        .deals
+        .iter()
+        .filter(|d| d.amount.is_zero() && !by_id.iter().any(|b| b.deal_id == d.deal_id));
+    let mut out: Vec<(&Deal, Option<NaiveDate>)> = Vec::new();
+    for row in by_id.iter().chain(unpaid_zero) {
+        let counts =
+            row.closed_on <= period.end && row.full_reversal().is_none_or(|r| r > period.end);
+        if !counts || !ctx.takes(rule, row) {
+            continue;
+        }
+        let payments: Vec<(NaiveDate, Decimal)> = payments_of(inputs.payments, row)
+            .iter()
+            .map(|p| (p.paid_on, p.amount))
+            .collect();
+        let partial = row.reversed_on.zip(row.reversed_amount);
+        let Some(day) = crate::engine::payments::full_payment_date(
+            row.closed_on,
+            row.amount,
+            partial,
+            &payments,
+        ) else {
+            continue;
+        };
+        if day > period.end || day < chain_start {
+            continue;
+        }
+        if day < period.start {
+            let key = (ctx.index, row.deal_id.to_string(), rule.id.to_string());
+            if ctx.inputs.ledger.paid_deal_lines.contains_key(&key) {
+                continue; // paid in the period it was paid in full
+            }
+            warnings.push(Warning::new(
+                WarningCode::LatePayment,
+                format!(
+                    "deal {} of partner {} was paid in full on {day}, which only this run's payments.csv shows: rule `{}` pays it in {period}",
+                    row.deal_id, ctx.partner.id, rule.id
+                ),
+            ));
+        }
+        out.push((row, Some(day)));
+    }
+    out.sort_by(|(a, _), (b, _)| (a.closed_on, &a.deal_id).cmp(&(b.closed_on, &b.deal_id)));
+    out
+}

@@ -45,18 +45,25 @@ pub fn evaluate(rule: &Rule, config: &Config, ctx: &PartnerCtx) -> Result<RuleOu
         });
     }
     let calc = ctx.calc(rule);
-    let lines = ctx
-        .qualifying(rule, ctx.deals)
+    let mut warnings = Vec::new();
+    let lines = super::payment::rows_paid(rule, config.pay_on, ctx, &mut warnings)
         .into_iter()
-        .map(|deal| {
-            let note = format!("{} of {}", format_percent(rate), ctx.money(deal.credited));
+        .map(|(deal, paid_in_full)| {
+            let mut note = format!("{} of {}", format_percent(rate), ctx.money(deal.credited));
+            if let Some(day) = paid_in_full {
+                note.push_str(&format!("; paid in full on {day}"));
+            }
             let raw = calc.mul(rate, deal.credited, || {
                 format!("deal {}: the commission", deal.deal_id)
             })?;
             deal_line(rule, ctx, deal, deal.credited, Some(rate), raw, note)
         })
         .collect::<Result<_>>()?;
-    Ok(RuleOutput::lines(lines))
+    Ok(RuleOutput {
+        lines,
+        warnings,
+        ..RuleOutput::default()
+    })
 }
 
 #[cfg(test)]
