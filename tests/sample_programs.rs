@@ -26,6 +26,14 @@ fn inputs(program: &str) -> Vec<String> {
             ("--deals", "fixtures/two-tier/deals.csv"),
         ]);
     }
+    // The SaaS program pays on cash received (SPEC §9.1): its subscriptions and their payments.
+    if program == "saas-affiliate.toml" {
+        return args(&[
+            ("--partners", "fixtures/saas/partners.csv"),
+            ("--deals", "fixtures/saas/deals.csv"),
+            ("--payments", "fixtures/saas/payments.csv"),
+        ]);
+    }
     let deals = match program {
         "per-seat-rebate.toml" => "fixtures/deals-units.csv",
         _ => "fixtures/deals.csv",
@@ -459,4 +467,73 @@ fn features_program_pays_referral_fees_once_approved_and_never_a_declined_one() 
     let october = paid(&months[2].out);
     assert_eq!(october["P001"], d("270.00"));
     assert_eq!(october["P008"], d("0.00"));
+}
+
+/// SPEC §9.1/§9.2 in programs/saas-affiliate.toml on fixtures/saas/: 30 % of every payment of the
+/// first 12 months of a subscription, held 30 days from the payment; a 100.00 bounty on annual plans
+/// once paid in full. The chain starts in August: INV-1001 (July) is before it, never taken.
+#[test]
+fn saas_affiliates_are_paid_on_cash_for_twelve_months_after_a_thirty_day_hold() {
+    let scratch = tempfile::tempdir().unwrap();
+    let months = run_chain(scratch.path(), "saas-affiliate.toml");
+    let expect = |pairs: &[(&str, &str)]| -> BTreeMap<String, Decimal> {
+        pairs.iter().map(|(p, a)| (p.to_string(), d(a))).collect()
+    };
+    let pending = |out: &Path| -> BTreeMap<String, Decimal> {
+        rows(&out.join("payouts.csv"))
+            .into_iter()
+            .map(|r| (r["partner_id"].clone(), money(&r["pending"])))
+            .collect()
+    };
+    // August: everything is held 30 days. A1 INV-1002 30 % × 100 = 30.00; A2 INV-1003 30 % × 600
+    // = 180.00 and S2 paid in full on 08-03 (an annual plan): bounty 100.00, held from its close;
+    // A3 INV-1004 30.00 (S3 closed 2025-09-10: its window runs to 2026-09-10).
+    assert_eq!(
+        paid(&months[0].out),
+        expect(&[("A1", "0.00"), ("A2", "0.00"), ("A3", "0.00")])
+    );
+    assert_eq!(
+        pending(&months[0].out),
+        expect(&[("A1", "30.00"), ("A2", "280.00"), ("A3", "30.00")])
+    );
+    // September: the August lines' holds end (08-15 + 30 = 09-14, 08-03 + 30 = 09-02, 08-10 + 30
+    // = 09-09): released and paid. INV-1006 (S3, paid 09-10, the window's end) is outside the 12
+    // months: not paid. A1's INV-1005 30.00 and INV-1007 30 % × 1,200 = 360.00 wait.
+    assert_eq!(
+        paid(&months[1].out),
+        expect(&[("A1", "30.00"), ("A2", "280.00"), ("A3", "30.00")])
+    );
+    let s3: Vec<_> = lines_of(&months[1].out, "recurring-")
+        .into_iter()
+        .filter(|l| l.4 == "INV-1006")
+        .collect();
+    assert!(s3.is_empty(), "{s3:?}");
+    // October: INV-1005 and INV-1007 released (30 + 360); S4 paid in full on 10-20 (1,200 + 1,200)
+    // and closed 09-20, 30 days before: bounty 100.00 at once; RF-1010 −200.00 refunds cash: 30 % ×
+    // −200 = −60.00 clawed back at once. A1 paid 30 + 360 + 100 − 60 = 430.00; INV-1008 30.00 and
+    // INV-1010 360.00 wait. INV-1009 (S3, 10-10) is outside the window.
+    assert_eq!(paid(&months[2].out), expect(&[("A1", "430.00")]));
+    assert_eq!(pending(&months[2].out)["A1"], d("390.00"));
+    let refund: Vec<_> = lines_of(&months[2].out, "recurring-")
+        .into_iter()
+        .filter(|l| l.4 == "RF-1010")
+        .collect();
+    assert_eq!(
+        refund,
+        vec![(
+            "A1".to_string(),
+            "payout".to_string(),
+            "recurring-commission".to_string(),
+            "clawback".to_string(),
+            "RF-1010".to_string(),
+            d("-60.00")
+        )]
+    );
+    // Every paid payment is carried with its cash part, down the chain.
+    let carried = std::fs::read_to_string(months[2].out.join("paid_payments.csv")).unwrap();
+    assert_eq!(carried.lines().count(), 1 + 8, "{carried}");
+    assert!(
+        !carried.contains("INV-1001") && !carried.contains("INV-1006"),
+        "{carried}"
+    );
 }
