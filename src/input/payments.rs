@@ -3,11 +3,11 @@
 //! (before deals.csv is read, so a broken file is refused at once) and names the deal_ids it
 //! references; [`ReadPayments::check`] then checks each payment against those deal rows.
 
-use super::{CsvFile, Deal, FileDigest, PartnerSet, Row};
+use super::{Col, CsvFile, Deal, FileDigest, PartnerSet, Row};
 use crate::error::{Result, RowErrors};
 use crate::model::money::is_currency_code;
 use crate::model::{Payment, Text};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::Path;
 
 /// The columns of payments.csv.
@@ -46,9 +46,18 @@ pub fn read_payments(
 ) -> Result<(ReadPayments, FileDigest)> {
     let mut csv = CsvFile::open_as(path, REQUIRED_COLUMNS, dialect)?;
     let mut rows = Vec::new();
-    let mut seen: HashMap<String, u64> = HashMap::new();
+    let mut seen: HashMap<String, u64, super::FnvBuild> = HashMap::default();
+    // Resolved once: a million payments would otherwise look each header up per cell.
+    let cols = PaymentCols {
+        payment_id: csv.column("payment_id"),
+        deal_id: csv.column("deal_id"),
+        partner_id: csv.column("partner_id"),
+        paid_on: csv.column("paid_on"),
+        amount: csv.column("amount"),
+        currency: csv.column("currency"),
+    };
     while let Some(row) = csv.next_row()? {
-        match payment_row(&row, partners, &mut seen) {
+        match payment_row(&row, &cols, partners, &mut seen) {
             Ok(read) => rows.push(read),
             Err(e) => csv.reject(e),
         }
@@ -57,39 +66,51 @@ pub fn read_payments(
     Ok((ReadPayments { file, rows }, csv.finish()?))
 }
 
+/// payments.csv's columns, resolved against its header.
+struct PaymentCols {
+    payment_id: Col,
+    deal_id: Col,
+    partner_id: Col,
+    paid_on: Col,
+    amount: Col,
+    currency: Col,
+}
+
 fn payment_row(
     row: &Row,
+    c: &PaymentCols,
     partners: &PartnerSet,
-    seen: &mut HashMap<String, u64>,
+    seen: &mut HashMap<String, u64, super::FnvBuild>,
 ) -> Result<ReadPayment> {
-    let payment_id = row.required("payment_id")?;
+    let payment_id = row.required(c.payment_id)?;
     if let Some(first) = seen.insert(payment_id.to_string(), row.line) {
         return Err(row.error(
-            "payment_id",
+            c.payment_id,
             payment_id,
             format!("duplicate payment_id (first on line {first})"),
         ));
     }
-    let deal_id = row.required("deal_id")?;
-    let partner = match row.get("partner_id") {
+    let deal_id = row.required(c.deal_id)?;
+    let partner = match row.get(c.partner_id) {
         Some(_) => {
-            Some(partners.lookup(row, "partner_id", "unknown partner: not in partners.csv")?)
+            Some(partners.lookup(row, c.partner_id, "unknown partner: not in partners.csv")?)
         }
         None => None,
     };
-    let paid_on = row.required_date("paid_on")?;
-    let amount = row.required_decimal("amount")?;
+    let paid_on = row.required_date(c.paid_on)?;
+    let amount = row.required_decimal(c.amount)?;
     if amount.is_zero() {
         return Err(row.error(
-            "amount",
-            row.raw("amount").unwrap_or_default(),
+            c.amount,
+            row.raw(c.amount).unwrap_or_default(),
             "a payment of 0 is no payment: expected money received (more than 0) or paid back (less than 0)",
         ));
     }
-    let currency = match row.get("currency") {
-        Some(c) if is_currency_code(c) => Some(c.to_string()),
-        Some(c) => {
-            return Err(row.error("currency", c, "expected an ISO 4217 currency code like EUR"));
+    let currency = match row.get(c.currency) {
+        Some(code) if is_currency_code(code) => Some(code.to_string()),
+        Some(code) => {
+            let message = "expected an ISO 4217 currency code like EUR";
+            return Err(row.error(c.currency, code, message));
         }
         None => None,
     };
@@ -117,7 +138,7 @@ impl ReadPayments {
     /// a row of it, and a given currency is the currency of every row the payment applies to. The
     /// payments come back sorted by (deal_id, paid_on, payment_id).
     pub fn check(self, rows: &[Deal], partners: &PartnerSet) -> Result<Vec<Payment>> {
-        let mut by_deal: HashMap<&str, Vec<&Deal>> = HashMap::new();
+        let mut by_deal: HashMap<&str, Vec<&Deal>, super::FnvBuild> = HashMap::default();
         for deal in rows {
             by_deal.entry(&*deal.deal_id).or_default().push(deal);
         }
@@ -145,7 +166,7 @@ impl ReadPayments {
 fn check_payment(
     file: &str,
     read: &ReadPayment,
-    by_deal: &HashMap<&str, Vec<&Deal>>,
+    by_deal: &HashMap<&str, Vec<&Deal>, super::FnvBuild>,
     partners: &PartnerSet,
 ) -> Result<Text> {
     let p = &read.payment;
@@ -227,10 +248,16 @@ pub(crate) fn partners_of(rows: &[&Deal], partners: &PartnerSet) -> String {
     .join(", ")
 }
 
-/// The values in first-seen order, once each.
+/// The values in first-seen order, once each. A deal has a handful of rows: a linear scan, not a
+/// hash set per payment (a million payments are checked).
 fn distinct<'a>(values: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
-    let mut seen = HashSet::new();
-    values.filter(|v| seen.insert(*v)).collect()
+    let mut out: Vec<&str> = Vec::new();
+    for v in values {
+        if !out.contains(&v) {
+            out.push(v);
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ use crate::input::{
 };
 use crate::model::period::Period;
 use crate::program::Program;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 /// The inputs being loaded: their import maps, and what has been read so far.
@@ -288,7 +288,7 @@ fn keep_ids(
     payments: Option<&Waiting<ReadPayments>>,
     approvals: Option<&Waiting<ReadApprovals>>,
 ) {
-    let mut ids: HashSet<String> = plan
+    let mut ids: crate::input::deals::KeptIds = plan
         .keep_ids
         .take()
         .map(std::sync::Arc::unwrap_or_clone)

@@ -24,6 +24,9 @@ use std::sync::{Mutex, mpsc};
 use table::PartnerTable;
 
 /// What the deal stream keeps besides the period's rows and reversals.
+/// The deal_ids a plan keeps every row of: FNV-hashed, as every row of deals.csv is looked up.
+pub type KeptIds = std::collections::HashSet<String, super::FnvBuild>;
+
 #[derive(Debug, Clone)]
 pub struct DealPlan {
     pub period: Period,
@@ -41,7 +44,7 @@ pub struct DealPlan {
     pub held_from: Option<chrono::NaiveDate>,
     /// Keep every row of these deal_ids, whatever its dates (`DealData::by_id`): the rows payments
     /// and approval decisions name (SPEC §9.1, §9.3).
-    pub keep_ids: Option<std::sync::Arc<std::collections::HashSet<String>>>,
+    pub keep_ids: Option<std::sync::Arc<KeptIds>>,
     /// How a credited amount is rounded: the program currency's minor units and rounding mode.
     pub currency: String,
     pub rounding: Rounding,
