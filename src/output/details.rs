@@ -18,7 +18,7 @@ use crate::model::Deal;
 use crate::model::money::format_money;
 use crate::model::period::Period;
 use crate::program::Program;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 /// statement_rules.csv's columns.
@@ -113,32 +113,20 @@ fn write_deals(
     outcome: &Outcome,
     deals: &DealData,
 ) -> Result<(String, String)> {
-    // The rows a deal line can name: counted this period, held from earlier, or reversed now.
-    let mut rows: HashMap<(usize, &str), &Deal> = HashMap::new();
-    for deal in deals
-        .reversals
-        .iter()
-        .chain(&deals.held)
-        .chain(&deals.current)
-    {
-        rows.insert((deal.partner, &*deal.deal_id), deal);
-    }
+    let rows = DealRows::new(deals);
+    let mut written = vec![false; rows.len()];
     let (path, mut w) = super::files::create_in(dir, "statement_deals.csv")?;
     let io = super::files::io(&path);
     w.write_record(DEAL_COLUMNS).map_err(&io)?;
-    let mut seen: HashSet<&str> = HashSet::new();
-    let mut partner = None;
     for line in outcome.lines.iter().filter(|l| l.source == Source::Deal) {
-        if partner != Some(line.partner) {
-            seen.clear();
-            partner = Some(line.partner);
-        }
-        if !seen.insert(&line.source_id) {
-            continue;
-        }
-        let Some(deal) = rows.get(&(line.partner, &*line.source_id)) else {
+        let Some(at) = rows.find(line.partner, &line.source_id) else {
             continue;
         };
+        // A (partner, deal) row is written once, at its first line.
+        if std::mem::replace(&mut written[at], true) {
+            continue;
+        }
+        let deal = rows.deal(at);
         w.write_record([
             partners.partners[line.partner].id.as_str(),
             &deal.deal_id,
@@ -151,4 +139,50 @@ fn write_deals(
         .map_err(&io)?;
     }
     super::files::finish_named(w, &path, "statement_deals.csv")
+}
+
+/// The rows a deal line can name (counted this period, held from earlier, or reversed now), by
+/// (partner, deal_id): a sorted vector searched by halves, where a hash map of the ~800,000 rows of a
+/// 10M-row file cost a third of the writing's time and 50 MB. Where one (partner, deal_id) is in
+/// several sets, the period's row wins over a held one, and a held one over a reversal.
+struct DealRows<'a> {
+    rows: Vec<&'a Deal>,
+}
+
+impl<'a> DealRows<'a> {
+    fn new(deals: &'a DealData) -> DealRows<'a> {
+        let sets = [&deals.reversals, &deals.held, &deals.current];
+        let mut ranked: Vec<(u8, &Deal)> = Vec::with_capacity(sets.iter().map(|s| s.len()).sum());
+        for (rank, set) in (0u8..).zip(sets) {
+            ranked.extend(set.iter().map(|deal| (rank, deal)));
+        }
+        // By key, the preferred row first among equal keys; then one row per key.
+        ranked.sort_unstable_by(|(ra, a), (rb, b)| {
+            (a.partner, &*a.deal_id, std::cmp::Reverse(ra)).cmp(&(
+                b.partner,
+                &*b.deal_id,
+                std::cmp::Reverse(rb),
+            ))
+        });
+        ranked.dedup_by(|(_, later), (_, kept)| {
+            later.partner == kept.partner && later.deal_id == kept.deal_id
+        });
+        DealRows {
+            rows: ranked.into_iter().map(|(_, deal)| deal).collect(),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    fn deal(&self, at: usize) -> &'a Deal {
+        self.rows[at]
+    }
+
+    fn find(&self, partner: usize, deal_id: &str) -> Option<usize> {
+        self.rows
+            .binary_search_by(|d| (d.partner, &*d.deal_id).cmp(&(partner, deal_id)))
+            .ok()
+    }
 }
