@@ -113,7 +113,7 @@ fn write_deals(
     outcome: &Outcome,
     deals: &DealData,
 ) -> Result<(String, String)> {
-    let rows = DealRows::new(deals);
+    let rows = DealRows::new(deals, partners.len());
     let mut written = vec![false; rows.len()];
     let (path, mut w) = super::files::create_in(dir, "statement_deals.csv")?;
     let io = super::files::io(&path);
@@ -142,15 +142,18 @@ fn write_deals(
 }
 
 /// The rows a deal line can name (counted this period, held from earlier, or reversed now), by
-/// (partner, deal_id): a sorted vector searched by halves, where a hash map of the ~800,000 rows of a
-/// 10M-row file cost a third of the writing's time and 50 MB. Where one (partner, deal_id) is in
-/// several sets, the period's row wins over a held one, and a held one over a reversal.
+/// (partner, deal_id): a sorted vector, each partner's rows searched by halves, where a hash map of
+/// the ~800,000 rows of a 10M-row file cost a third of the writing's time and 50 MB. Where one
+/// (partner, deal_id) is in several sets, the period's row wins over a held one, and a held one over
+/// a reversal.
 struct DealRows<'a> {
     rows: Vec<&'a Deal>,
+    /// `starts[p]..starts[p + 1]`: partner `p`'s rows.
+    starts: Vec<usize>,
 }
 
 impl<'a> DealRows<'a> {
-    fn new(deals: &'a DealData) -> DealRows<'a> {
+    fn new(deals: &'a DealData, partners: usize) -> DealRows<'a> {
         let sets = [&deals.reversals, &deals.held, &deals.current];
         let mut ranked: Vec<(u8, &Deal)> = Vec::with_capacity(sets.iter().map(|s| s.len()).sum());
         for (rank, set) in (0u8..).zip(sets) {
@@ -167,9 +170,11 @@ impl<'a> DealRows<'a> {
         ranked.dedup_by(|(_, later), (_, kept)| {
             later.partner == kept.partner && later.deal_id == kept.deal_id
         });
-        DealRows {
-            rows: ranked.into_iter().map(|(_, deal)| deal).collect(),
-        }
+        let rows: Vec<&Deal> = ranked.into_iter().map(|(_, deal)| deal).collect();
+        let starts = (0..=partners)
+            .map(|p| rows.partition_point(|d| d.partner < p))
+            .collect();
+        DealRows { rows, starts }
     }
 
     fn len(&self) -> usize {
@@ -181,8 +186,10 @@ impl<'a> DealRows<'a> {
     }
 
     fn find(&self, partner: usize, deal_id: &str) -> Option<usize> {
-        self.rows
-            .binary_search_by(|d| (d.partner, &*d.deal_id).cmp(&(partner, deal_id)))
+        let (start, end) = (*self.starts.get(partner)?, *self.starts.get(partner + 1)?);
+        self.rows[start..end]
+            .binary_search_by(|d| (*d.deal_id).cmp(deal_id))
             .ok()
+            .map(|at| start + at)
     }
 }
