@@ -130,17 +130,36 @@ impl NormalizeKeepZero for Decimal {
 
 /// Formats an amount with exactly the currency's minor units (`12.5` in USD → `12.50`).
 pub fn format_money(value: Decimal, minor_units: u32) -> String {
+    let mut text = String::new();
+    write_money(&mut text, value, minor_units);
+    text
+}
+
+/// [`format_money`] appended to `text` (a buffer reused line after line, where an allocation per
+/// amount showed in the writing of lines.csv).
+pub fn write_money(text: &mut String, value: Decimal, minor_units: u32) {
+    use std::fmt::Write as _;
     let mut v = value;
     v.rescale(minor_units);
     if v.is_zero() {
         v = Decimal::new(0, minor_units);
     }
-    v.to_string()
+    // Writing to a String cannot fail.
+    let _ = write!(text, "{v}");
 }
 
 /// Formats a rate or ratio without trailing zeros (`0.0800` → `0.08`).
 pub fn format_rate(value: Decimal) -> String {
-    value.normalize().to_string()
+    let mut text = String::new();
+    write_rate(&mut text, value);
+    text
+}
+
+/// [`format_rate`] appended to `text`.
+pub fn write_rate(text: &mut String, value: Decimal) {
+    use std::fmt::Write as _;
+    // Writing to a String cannot fail.
+    let _ = write!(text, "{}", value.normalize());
 }
 
 /// A rate as a percentage for notes: `0.085` → `8.5%`.
