@@ -159,14 +159,14 @@ impl<'a> DealRows<'a> {
         for (rank, set) in (0u8..).zip(sets) {
             ranked.extend(set.iter().map(|deal| (rank, deal)));
         }
-        // By key, the preferred row first among equal keys; then one row per key.
-        ranked.sort_unstable_by(|(ra, a), (rb, b)| {
-            (a.partner, &*a.deal_id, std::cmp::Reverse(ra)).cmp(&(
-                b.partner,
-                &*b.deal_id,
-                std::cmp::Reverse(rb),
-            ))
-        });
+        // Each set is sorted by partner already: a stable sort by partner only merges the three
+        // runs. Then each partner's few rows by deal_id, the preferred row first among equal ids.
+        ranked.sort_by_key(|(_, deal)| deal.partner);
+        for chunk in ranked.chunk_by_mut(|(_, a), (_, b)| a.partner == b.partner) {
+            chunk.sort_unstable_by(|(ra, a), (rb, b)| {
+                (&*a.deal_id, std::cmp::Reverse(ra)).cmp(&(&*b.deal_id, std::cmp::Reverse(rb)))
+            });
+        }
         ranked.dedup_by(|(_, later), (_, kept)| {
             later.partner == kept.partner && later.deal_id == kept.deal_id
         });
