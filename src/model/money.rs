@@ -97,15 +97,13 @@ fn parse_short_decimal(text: &[u8]) -> Option<Decimal> {
     let (mut mantissa, mut digits, mut point) = (0i64, 0u32, None);
     for (i, &b) in text.iter().enumerate() {
         match b {
-            b'0'..=b'9' => {
+            // A 19th digit could overflow: the general path takes it.
+            b'0'..=b'9' if digits < 18 => {
                 mantissa = mantissa * 10 + i64::from(b - b'0');
                 digits += 1;
             }
             b'.' if point.is_none() && i > 0 && i + 1 < text.len() => point = Some(digits),
             _ => return None,
-        }
-        if digits > 18 {
-            return None;
         }
     }
     if digits == 0 {
