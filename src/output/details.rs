@@ -14,9 +14,9 @@
 use crate::engine::{Outcome, Source};
 use crate::error::Result;
 use crate::input::{DealData, PartnerSet, YearToDate};
-use crate::model::Deal;
 use crate::model::money::format_money;
 use crate::model::period::Period;
+use crate::model::{Deal, Text};
 use crate::program::Program;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -141,11 +141,12 @@ fn write_deals(
     super::files::finish_named(w, &path, "statement_deals.csv")
 }
 
-/// The rows a deal line can name (counted this period, held from earlier, or reversed now), by
-/// (partner, deal_id): a sorted vector, each partner's rows searched by halves, where a hash map of
-/// the ~800,000 rows of a 10M-row file cost a third of the writing's time and 50 MB. Where one
-/// (partner, deal_id) is in several sets, the period's row wins over a held one, and a held one over
-/// a reversal.
+/// The rows a deal line can name (counted this period, held from earlier, or reversed now), one per
+/// (partner, deal_id): where one is in several sets, the period's row wins over a held one, and a
+/// held one over a reversal. A hash map of the ~800,000 rows of a 10M-row file cost a third of the
+/// writing's time and 50 MB; here each partner's rows are ordered by the address of their shared
+/// deal_id text (`model::Text`), which a deal line holds too, so a line finds its row by comparing
+/// addresses, not strings; a line whose id is another copy of the text is looked up by its text.
 struct DealRows<'a> {
     rows: Vec<&'a Deal>,
     /// `starts[p]..starts[p + 1]`: partner `p`'s rows.
@@ -170,7 +171,10 @@ impl<'a> DealRows<'a> {
         ranked.dedup_by(|(_, later), (_, kept)| {
             later.partner == kept.partner && later.deal_id == kept.deal_id
         });
-        let rows: Vec<&Deal> = ranked.into_iter().map(|(_, deal)| deal).collect();
+        let mut rows: Vec<&Deal> = ranked.into_iter().map(|(_, deal)| deal).collect();
+        for chunk in rows.chunk_by_mut(|a, b| a.partner == b.partner) {
+            chunk.sort_unstable_by_key(|deal| text_address(&deal.deal_id));
+        }
         let starts = (0..=partners)
             .map(|p| rows.partition_point(|d| d.partner < p))
             .collect();
@@ -185,11 +189,19 @@ impl<'a> DealRows<'a> {
         self.rows[at]
     }
 
-    fn find(&self, partner: usize, deal_id: &str) -> Option<usize> {
+    /// The row of (partner, deal_id): by the text's address, else by its content (the rows are one
+    /// per (partner, deal_id), so either finds the same row).
+    fn find(&self, partner: usize, deal_id: &Text) -> Option<usize> {
         let (start, end) = (*self.starts.get(partner)?, *self.starts.get(partner + 1)?);
-        self.rows[start..end]
-            .binary_search_by(|d| (*d.deal_id).cmp(deal_id))
+        let own = &self.rows[start..end];
+        own.binary_search_by_key(&text_address(deal_id), |d| text_address(&d.deal_id))
             .ok()
+            .or_else(|| own.iter().position(|d| d.deal_id == *deal_id))
             .map(|at| start + at)
     }
+}
+
+/// Where a shared text's bytes are: the same address is the same text.
+fn text_address(text: &Text) -> usize {
+    std::sync::Arc::as_ptr(text).cast::<u8>().addr()
 }
