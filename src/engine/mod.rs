@@ -331,7 +331,7 @@ pub fn evaluate(program: &Program, period: &Period, inputs: &Inputs) -> Result<O
     let mut per_partner = PartnerLines::default();
     let mut fund_balances: BTreeMap<(usize, String), Decimal> = BTreeMap::new();
     let mut fund_inflows: Vec<Vec<Line>> = Vec::with_capacity(partners.len());
-    for partner in evaluate_partners(program, period, inputs, &claims)? {
+    evaluate_partners(program, period, inputs, &claims, |partner| {
         outcome.warnings.extend(partner.warnings);
         outcome.nudges.extend(partner.nudges);
         outcome.true_up_parts.extend(partner.true_up_parts);
@@ -344,7 +344,7 @@ pub fn evaluate(program: &Program, period: &Period, inputs: &Inputs) -> Result<O
         fund_inflows.push(inflows);
         per_partner.push_partner(partner.lines);
         outcome.levels.push(partner.level);
-    }
+    })?;
 
     budget::prorate(program, partners, &mut per_partner, &mut outcome.warnings)?;
     adjust::apply(period, inputs, &mut per_partner, &mut outcome.warnings);
@@ -416,13 +416,16 @@ fn claims_by_partner(
 
 /// Every partner's evaluation, in partner order. Partners are independent until the budget: runs of
 /// them are evaluated on every core, a wave at a time (so only a wave's results wait to be merged),
-/// and merged in partner order, so the lines, the warnings and the first error are those of one pass.
+/// and handed to `take` in partner order, so the lines, the warnings and the first error are those of
+/// one pass. Each wave is taken before the next starts: its per-partner lines are freed for the next
+/// wave to reuse, where collecting every wave first held all lines twice (at 10M rows, 130 MB).
 fn evaluate_partners(
     program: &Program,
     period: &Period,
     inputs: &Inputs,
     claims: &BTreeMap<usize, Vec<Claim>>,
-) -> Result<Vec<PartnerResult>> {
+    mut take: impl FnMut(PartnerResult),
+) -> Result<()> {
     let count = inputs.partners.partners.len();
     let run = PARTNERS_PER_TASK * crate::worker_threads();
     let evaluate_run = |range: std::ops::Range<usize>| -> Result<Vec<PartnerResult>> {
@@ -430,7 +433,6 @@ fn evaluate_partners(
             .map(|index| evaluate_partner(program, period, inputs, claims, index))
             .collect()
     };
-    let mut all = Vec::with_capacity(count);
     for wave_start in (0..count).step_by(run) {
         let wave_end = (wave_start + run).min(count);
         let runs: Vec<_> = (wave_start..wave_end)
@@ -455,10 +457,10 @@ fn evaluate_partners(
             })
         };
         for result in results {
-            all.extend(result?);
+            result?.into_iter().for_each(&mut take);
         }
     }
-    Ok(all)
+    Ok(())
 }
 
 /// Fund balances of funds the program no longer defines are carried untouched, not lost.
@@ -514,7 +516,8 @@ fn balances(payouts: &[Payout], fund_balances: BTreeMap<(usize, String), Decimal
 /// write one: a guard against a rule writing two lines with the same key.
 fn ensure_lines_are_unique(outcome: &Outcome, partners: &[Partner]) -> Result<()> {
     // Keys include the partner and the period's lines come by partner: one partner's keys at a time.
-    let mut seen = std::collections::HashSet::new();
+    // FNV, not SipHash: the keys are the run's own, and at 10M deal rows SipHash took 0.1 s here.
+    let mut seen = std::collections::HashSet::with_hasher(crate::input::FnvBuild::default());
     let mut current = None;
     for line in outcome.period_lines() {
         if current != Some(line.partner) {

@@ -77,6 +77,9 @@ pub fn is_plain_decimal(text: &str) -> bool {
 /// must be [`is_plain_decimal`] as it stands (nothing is trimmed), and its magnitude below 10^20 (see
 /// [`within_limits`]). Anything else is refused rather than guessed at.
 pub fn parse_decimal(text: &str) -> Option<Decimal> {
+    if let Some(value) = parse_short_decimal(text.as_bytes()) {
+        return Some(value);
+    }
     if !is_plain_decimal(text) {
         return None;
     }
@@ -84,6 +87,32 @@ pub fn parse_decimal(text: &str) -> Option<Decimal> {
         .ok()
         .filter(|d| within_limits(*d))
         .map(|d| d.normalize_keep_zero())
+}
+
+/// The deal stream's fast path of [`parse_decimal`] (an amount on every row): a plain decimal of
+/// at most 18 digits, without a sign, read in one pass; the same value and scale as the general path
+/// (`0.00` is `0`). `None` for anything else, which the general path decides.
+#[inline]
+fn parse_short_decimal(text: &[u8]) -> Option<Decimal> {
+    let (mut mantissa, mut digits, mut point) = (0i64, 0u32, None);
+    for (i, &b) in text.iter().enumerate() {
+        match b {
+            // A 19th digit could overflow: the general path takes it.
+            b'0'..=b'9' if digits < 18 => {
+                mantissa = mantissa * 10 + i64::from(b - b'0');
+                digits += 1;
+            }
+            b'.' if point.is_none() && i > 0 && i + 1 < text.len() => point = Some(digits),
+            _ => return None,
+        }
+    }
+    if digits == 0 {
+        return None;
+    }
+    if mantissa == 0 {
+        return Some(Decimal::ZERO);
+    }
+    Some(Decimal::new(mantissa, point.map_or(0, |p| digits - p)))
 }
 
 trait NormalizeKeepZero {
@@ -99,17 +128,36 @@ impl NormalizeKeepZero for Decimal {
 
 /// Formats an amount with exactly the currency's minor units (`12.5` in USD → `12.50`).
 pub fn format_money(value: Decimal, minor_units: u32) -> String {
+    let mut text = String::new();
+    write_money(&mut text, value, minor_units);
+    text
+}
+
+/// [`format_money`] appended to `text` (a buffer reused line after line, where an allocation per
+/// amount showed in the writing of lines.csv).
+pub fn write_money(text: &mut String, value: Decimal, minor_units: u32) {
+    use std::fmt::Write as _;
     let mut v = value;
     v.rescale(minor_units);
     if v.is_zero() {
         v = Decimal::new(0, minor_units);
     }
-    v.to_string()
+    // Writing to a String cannot fail.
+    let _ = write!(text, "{v}");
 }
 
 /// Formats a rate or ratio without trailing zeros (`0.0800` → `0.08`).
 pub fn format_rate(value: Decimal) -> String {
-    value.normalize().to_string()
+    let mut text = String::new();
+    write_rate(&mut text, value);
+    text
+}
+
+/// [`format_rate`] appended to `text`.
+pub fn write_rate(text: &mut String, value: Decimal) {
+    use std::fmt::Write as _;
+    // Writing to a String cannot fail.
+    let _ = write!(text, "{}", value.normalize());
 }
 
 /// A rate as a percentage for notes: `0.085` → `8.5%`.
@@ -194,5 +242,67 @@ mod tests {
         assert_eq!(minor_units("JPY"), 0);
         assert_eq!(minor_units("KWD"), 3);
         assert_eq!(minor_units("EUR"), 2);
+    }
+
+    /// The fast path reads the same value with the same scale (so it prints back the same) as the
+    /// general one, or leaves the text to it.
+    #[test]
+    fn the_short_path_agrees_with_the_general_one() {
+        let general = |t: &str| {
+            Decimal::from_str_exact(t)
+                .ok()
+                .filter(|d| within_limits(*d))
+                .map(|d| d.normalize_keep_zero())
+        };
+        for text in [
+            "0",
+            "0.00",
+            "007",
+            "007.50",
+            "1250.10",
+            "5",
+            "5.0",
+            "0.000000000000000001",
+            "999999999999999999",
+            "99999999999999999.9",
+            "1234567890123456789",
+            "-5",
+            "5.",
+            ".5",
+            "1.2.3",
+            "",
+            "+5",
+            " 5",
+            "1e3",
+        ] {
+            if let Some(fast) = parse_short_decimal(text.as_bytes()) {
+                let slow = general(text).expect(text);
+                assert_eq!(
+                    (fast.to_string(), fast.scale()),
+                    (slow.to_string(), slow.scale()),
+                    "{text}"
+                );
+            }
+            assert_eq!(
+                parse_decimal(text).map(|d| d.to_string()),
+                is_plain_decimal(text)
+                    .then(|| general(text))
+                    .flatten()
+                    .map(|d| d.to_string()),
+                "{text}"
+            );
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_short_path_agrees_on_any_plain_decimal(text in "-?[0-9]{1,20}(\\.[0-9]{1,20})?") {
+            let slow = Decimal::from_str_exact(&text)
+                .ok()
+                .filter(|d| within_limits(*d))
+                .map(|d| d.normalize_keep_zero());
+            let parsed = parse_decimal(&text);
+            proptest::prop_assert_eq!(parsed.map(|d| (d.to_string(), d.scale())), slow.map(|d| (d.to_string(), d.scale())));
+        }
     }
 }

@@ -6,7 +6,7 @@ use crate::input::{
     HashingReader, LINE_COLUMNS, PAID_PAYMENT_COLUMNS, PAID_PAYMENTS, PartnerSet,
     TRUE_UP_PART_COLUMNS, TRUE_UP_PARTS,
 };
-use crate::model::money::{format_money, format_rate, minor_units};
+use crate::model::money::{format_money, format_rate, minor_units, write_money, write_rate};
 use crate::model::period::Period;
 use crate::program::Program;
 use rust_decimal::Decimal;
@@ -116,16 +116,14 @@ impl<A: Write, B: Write> Write for Tee<A, B> {
     }
 }
 
-fn opt(value: Option<Decimal>) -> String {
-    value.map(|v| v.to_string()).unwrap_or_default()
-}
-
+/// One record of lines.csv and ledger.csv. `numbers` is a buffer reused from line to line: the
+/// three amounts of each of ~800,000 lines (10M deal rows) are formatted without an allocation.
 fn write_line<W: Write>(
     w: &mut csv::Writer<W>,
-    period: &str,
+    (period, units): (&str, u32),
     partners: &PartnerSet,
     line: &Line,
-    units: u32,
+    numbers: &mut String,
 ) -> csv::Result<()> {
     w.write_field(period)?;
     w.write_field(&partners.partners[line.partner].id)?;
@@ -134,9 +132,21 @@ fn write_line<W: Write>(
     w.write_field(line.kind.name())?;
     w.write_field(line.source.name())?;
     w.write_field(&*line.source_id)?;
-    w.write_field(opt(line.basis))?;
-    w.write_field(line.rate.map(format_rate).unwrap_or_default())?;
-    w.write_field(format_money(line.amount, units))?;
+    numbers.clear();
+    if let Some(basis) = line.basis {
+        // A basis is written as computed (its own scale), as `Decimal` displays it.
+        use std::fmt::Write as _;
+        let _ = write!(numbers, "{basis}");
+    }
+    w.write_field(&numbers)?;
+    numbers.clear();
+    if let Some(rate) = line.rate {
+        write_rate(numbers, rate);
+    }
+    w.write_field(&numbers)?;
+    numbers.clear();
+    write_money(numbers, line.amount, units);
+    w.write_field(&numbers)?;
     w.write_field(&line.note)?;
     w.write_record(None::<&[u8]>)
 }
@@ -305,8 +315,16 @@ fn write_tables(
         )?;
     }
     let mut both = csv_writer(Tee(into_inner(lines, &lines_path)?, into_inner(w, &path)?));
+    let mut numbers = String::new();
     for line in outcome.period_lines() {
-        write_line(&mut both, &period_label, partners, line, units).map_err(io(&path))?;
+        write_line(
+            &mut both,
+            (&period_label, units),
+            partners,
+            line,
+            &mut numbers,
+        )
+        .map_err(io(&path))?;
     }
     let Tee(lines, ledger) = into_inner(both, &path)?;
     digests.push(("lines.csv".to_string(), lines.sha256()));

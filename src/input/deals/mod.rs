@@ -699,7 +699,8 @@ impl DealData {
         let order = |a: &Deal, b: &Deal| {
             (a.partner, a.closed_on, &a.deal_id).cmp(&(b.partner, b.closed_on, &b.deal_id))
         };
-        self.current.sort_unstable_by(order);
+        // The period's rows are most of what is kept (~800,000 at 10M rows): sorted on every core.
+        rayon::slice::ParallelSliceMut::par_sort_unstable_by(&mut self.current[..], order);
         self.previous.sort_unstable_by(order);
         self.reversals.sort_unstable_by(order);
         self.earlier.sort_unstable_by(order);

@@ -158,6 +158,8 @@ fn parse_unquoted(ctx: &Ctx, block: &Block, acc: &mut Acc, out: &mut BlockOut) {
     let mut line = block.line;
     let mut cells: Vec<&str> = Vec::with_capacity(header_len);
     let mut commas: Vec<usize> = Vec::with_capacity(header_len);
+    // UTF-8 checked once for the whole block (the usual case); row by row only when it is not.
+    let block_text = std::str::from_utf8(b).ok();
     loop {
         while pos < b.len() && (b[pos] == b'\n' || b[pos] == b'\r') {
             if b[pos] == b'\n' {
@@ -172,6 +174,7 @@ fn parse_unquoted(ctx: &Ctx, block: &Block, acc: &mut Acc, out: &mut BlockOut) {
         let record_line = line;
         let record_offset = block.offset + u64::try_from(pos).unwrap_or(u64::MAX);
         let end = memchr::memchr2(b'\n', b'\r', &b[pos..]).map_or(b.len(), |i| pos + i);
+        let record_start = pos;
         let bytes = &b[pos..end];
         if end < b.len() {
             if b[end] == b'\n' {
@@ -191,29 +194,12 @@ fn parse_unquoted(ctx: &Ctx, block: &Block, acc: &mut Acc, out: &mut BlockOut) {
             continue;
         }
         out.rows += 1;
-        commas.clear();
-        commas.extend(memchr::memchr_iter(ctx.dialect.delimiter, bytes));
-        let fields = commas.len() + 1;
-        if fields != header_len {
-            out.fail(malformed_at(
-                ctx,
-                record_line,
-                format!("row has {fields} fields but the header has {header_len}"),
-            ));
+        // A record starts after a terminator and ends before one (ASCII): a character boundary.
+        let text = block_text.and_then(|t| t.get(record_start..end));
+        if let Err(message) = split_cells(ctx, text, bytes, &mut commas, &mut cells) {
+            out.fail(malformed_at(ctx, record_line, message));
             continue;
         }
-        let Ok(text) = std::str::from_utf8(bytes) else {
-            out.fail(malformed_at(ctx, record_line, NOT_UTF8.to_string()));
-            continue;
-        };
-        cells.clear();
-        let mut start = 0;
-        for &comma in &commas {
-            // A comma is ASCII, so always a character boundary.
-            cells.push(text.get(start..comma).unwrap_or_default());
-            start = comma + 1;
-        }
-        cells.push(text.get(start..).unwrap_or_default());
         let row = Row::from_cells(ctx.file, record_line, &cells, ctx.columns);
         if let Err(stop) = deal_row(ctx, &row, acc, out)
             && out.fail(stop)
@@ -221,6 +207,54 @@ fn parse_unquoted(ctx: &Ctx, block: &Block, acc: &mut Acc, out: &mut BlockOut) {
             return;
         }
     }
+}
+
+/// Splits one record into `cells` as the csv reader splits it; a wrong number of fields is reported
+/// before bytes that are not UTF-8. `text` is the record when its block is UTF-8 as a whole: then it is
+/// split as text, in one pass (the usual case).
+fn split_cells<'t>(
+    ctx: &Ctx,
+    text: Option<&'t str>,
+    bytes: &'t [u8],
+    commas: &mut Vec<usize>,
+    cells: &mut Vec<&'t str>,
+) -> Result<(), String> {
+    let (delimiter, header_len) = (ctx.dialect.delimiter, ctx.columns.len());
+    let wrong_count =
+        |fields: usize| format!("row has {fields} fields but the header has {header_len}");
+    cells.clear();
+    if let Some(text) = text
+        && delimiter.is_ascii()
+    {
+        // A byte loop: cells are a few bytes long, too short for a `memchr` call per cell to pay.
+        let mut start = 0;
+        for (i, &b) in text.as_bytes().iter().enumerate() {
+            if b == delimiter {
+                cells.push(text.get(start..i).unwrap_or_default());
+                start = i + 1;
+            }
+        }
+        cells.push(text.get(start..).unwrap_or_default());
+        return match cells.len() {
+            n if n == header_len => Ok(()),
+            n => Err(wrong_count(n)),
+        };
+    }
+    commas.clear();
+    commas.extend(memchr::memchr_iter(delimiter, bytes));
+    let fields = commas.len() + 1;
+    if fields != header_len {
+        return Err(wrong_count(fields));
+    }
+    let text = std::str::from_utf8(bytes).map_err(|_| NOT_UTF8.to_string())?;
+    let mut start = 0;
+    for &comma in commas.iter() {
+        // A comma is ASCII, so always a character boundary.
+        cells.push(text.get(start..comma).unwrap_or_default());
+        start = comma + 1;
+    }
+    cells.push(text.get(start..).unwrap_or_default());
+    Ok(())
 }
 
 /// A block with quotes: the csv reader itself.
