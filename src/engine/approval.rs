@@ -204,3 +204,58 @@ pub(crate) fn decision_warnings(
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Approval as Decided, Decision};
+    use chrono::NaiveDate;
+
+    fn day(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    fn decision(deal: &str, rule: Option<&str>, decision: Decision, on: &str) -> Decided {
+        Decided {
+            deal_id: deal.into(),
+            partner: 0,
+            rule_id: rule.map(str::to_string),
+            decision,
+            decided_on: day(on),
+            reason: None,
+        }
+    }
+
+    #[test]
+    fn the_rules_own_decision_wins_over_the_rows_and_none_exists_before_its_day() {
+        // Sorted by (partner, deal_id, rule_id): the empty rule_id first.
+        let approvals = vec![
+            decision("D1", None, Decision::Declined, "2026-10-05"),
+            decision("D1", Some("bonus"), Decision::Approved, "2026-11-02"),
+            decision("D2", Some("bonus"), Decision::Approved, "2026-10-20"),
+        ];
+        let on = |deal: &str, rule: &str, d: &str| {
+            in_effect(&approvals, (0, deal), rule, day(d)).map(|a| a.decision)
+        };
+        // October: D1's own decision for `bonus` is not made yet; the row's decline is in effect.
+        assert_eq!(on("D1", "bonus", "2026-10-31"), Some(Decision::Declined));
+        // November: the rule's own approval wins, whatever the dates of the row's.
+        assert_eq!(on("D1", "bonus", "2026-11-30"), Some(Decision::Approved));
+        // Another rule of D1 has only the row's decision.
+        assert_eq!(on("D1", "fee", "2026-11-30"), Some(Decision::Declined));
+        // Before its decided_on a decision does not exist.
+        assert_eq!(on("D2", "bonus", "2026-10-19"), None);
+        assert_eq!(on("D3", "bonus", "2026-12-31"), None);
+    }
+
+    #[test]
+    fn a_decision_is_described_with_its_day_and_reason() {
+        let mut d = decision("D1", None, Decision::Declined, "2026-11-04");
+        assert_eq!(described(&d), "declined on 2026-11-04");
+        d.reason = Some("duplicate registration".into());
+        assert_eq!(
+            described(&d),
+            "declined on 2026-11-04 (duplicate registration)"
+        );
+    }
+}

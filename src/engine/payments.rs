@@ -154,6 +154,20 @@ pub fn settle<'a>(payments: &[Taken<'a>], cover: Cover) -> Option<Vec<CashPart<'
             excess += take;
         }
     }
+    // The spec's letter leaves a negative T no positive payment can carry waiting; but a late
+    // refund whose place in the order shrank the parts of cash already paid on has that T now, and
+    // no later payment may ever come. So the run's refunds carry it, each down to its own amount:
+    // the lines never stand for more cash than the covered total (docs/RULES.md, §9.1).
+    let amounts: std::collections::HashMap<&str, Decimal> =
+        payments.iter().map(|p| (p.payment_id, p.amount)).collect();
+    for c in &mut open {
+        let amount = amounts.get(c.payment_id).copied().unwrap_or_default();
+        if excess > Decimal::ZERO && amount < Decimal::ZERO && c.cash > amount {
+            let take = (c.cash - amount).min(excess);
+            c.cash -= take;
+            excess -= take;
+        }
+    }
     Some(open)
 }
 
@@ -251,6 +265,22 @@ mod tests {
         assert_eq!(
             parts(&payments, Cover::Unlimited),
             Some(vec![d("600"), d("700"), d("-1300")])
+        );
+    }
+
+    #[test]
+    fn a_late_refund_before_cash_already_paid_on_carries_what_no_payment_can() {
+        // Amount 1.00. January paid A 0.15 (01-02). February's export adds a refund R −0.06 dated
+        // 01-01: in order R (part 0: nothing covered yet) then A (part 0.09): due 0.09, paid 0.15,
+        // T = −0.06. No new positive payment can give anything up: R carries it, down to its own
+        // amount, so the lines stand for 0.09 of cash, the covered total.
+        let payments = [
+            taken("R", "2026-01-01", "-0.06", None),
+            taken("A", "2026-01-02", "0.15", Some("0.15")),
+        ];
+        assert_eq!(
+            cash(&settle(&payments, Cover::UpTo(d("1.00"))).unwrap()),
+            vec![("R".into(), d("0"), d("-0.06"))]
         );
     }
 

@@ -78,9 +78,15 @@ fn posting<'a>(line: &Line, accounting: &'a Accounting) -> Option<(&'a str, &'a 
             &accounting.expense,
             rule("cancelled during the hold"),
         ),
-        // A release is one transfer: its payout leg carries it, its pending leg is the same money.
+        // A release is one transfer: its payout leg carries it. Its pending leg is the same money,
+        // except what a partial reversal cut in the same pair (SPEC §9.6): `journal` books only
+        // that difference, as a cancel.
         LineKind::Release => (credit, &accounting.pending, rule("released from the hold")),
-        LineKind::ReleasePending => return None,
+        LineKind::ReleasePending => (
+            credit,
+            &accounting.expense,
+            rule("cancelled during the hold"),
+        ),
     })
 }
 
@@ -134,6 +140,19 @@ pub fn journal(program: &Program, period: &Period, outcome: &Outcome) -> Result<
             });
         }
     };
+    // Each release pair's payout leg, so its pending leg books only the part cut (SPEC §9.6).
+    let mut released: BTreeMap<(usize, &str, &str, &str), Decimal> = BTreeMap::new();
+    for line in outcome.period_lines() {
+        if line.kind == LineKind::Release {
+            let key = (
+                line.partner,
+                &*line.rule_id,
+                line.source.name(),
+                &*line.source_id,
+            );
+            *released.entry(key).or_default() += line.amount;
+        }
+    }
     for line in outcome.period_lines() {
         if current != Some(line.partner) {
             if let Some(partner) = current {
@@ -145,9 +164,21 @@ pub fn journal(program: &Program, period: &Period, outcome: &Outcome) -> Result<
         let Some(key) = posting(line, accounting) else {
             continue;
         };
+        let amount = match line.kind {
+            LineKind::ReleasePending => {
+                let pair = (
+                    line.partner,
+                    &*line.rule_id,
+                    line.source.name(),
+                    &*line.source_id,
+                );
+                line.amount + released.get(&pair).copied().unwrap_or_default()
+            }
+            _ => line.amount,
+        };
         match index.get(&key) {
             Some(&i) => {
-                sums[i].1 = sums[i].1.checked_add(line.amount).ok_or_else(|| {
+                sums[i].1 = sums[i].1.checked_add(amount).ok_or_else(|| {
                     Error::Calculation(format!(
                         "journal.csv: the entry `{}` of one partner is too large to compute",
                         key.2
@@ -156,7 +187,7 @@ pub fn journal(program: &Program, period: &Period, outcome: &Outcome) -> Result<
             }
             None => {
                 index.insert(key.clone(), sums.len());
-                sums.push((key, line.amount));
+                sums.push((key, amount));
             }
         }
     }
