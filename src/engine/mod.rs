@@ -320,10 +320,11 @@ pub fn evaluate(program: &Program, period: &Period, inputs: &Inputs) -> Result<O
         &mut outcome.warnings,
     )?;
     rules::payment::check_paid_payments(program, inputs)?;
+    // Every rule paying on payments or on full payment reads the chain's first day.
     let pays_on_payments = program
         .rules
         .iter()
-        .any(|r| matches!(r.pay_on(), payments::PayOn::Payment { .. }));
+        .any(|r| r.pay_on() != payments::PayOn::Close);
     if pays_on_payments {
         outcome.chain_start = Some(inputs.ledger.chain_start.unwrap_or(period.start));
     }

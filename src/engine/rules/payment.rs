@@ -116,14 +116,23 @@ fn row_lines(
         if beyond && ctx.period.contains(t.paid_on) {
             out.warnings.push(Warning::new(
                 WarningCode::Overpayment,
-                format!(
-                    "payment {} of deal {} ({}) goes beyond what the row's amount {} covers: only {} of it counts",
-                    t.payment_id,
-                    row.deal_id,
-                    ctx.money(t.amount),
-                    ctx.money(row.amount),
-                    ctx.money(part.part)
-                ),
+                match t.amount > Decimal::ZERO {
+                    true => format!(
+                        "payment {} of deal {} ({}) goes beyond the row's amount {}: only {} of it counts",
+                        t.payment_id,
+                        row.deal_id,
+                        ctx.money(t.amount),
+                        ctx.money(row.amount),
+                        ctx.money(part.part)
+                    ),
+                    false => format!(
+                        "refund {} of deal {} ({}) takes back more than the payments before it covered: only {} of it counts",
+                        t.payment_id,
+                        row.deal_id,
+                        ctx.money(t.amount),
+                        ctx.money(part.part)
+                    ),
+                },
             ));
         }
         if part.cash.is_zero() {
@@ -255,23 +264,46 @@ pub fn check_paid_payments(
         .map(|p| (&*p.payment_id, p))
         .collect();
     let mut problems = Vec::new();
-    for ((_, rule_id, payment_id), paid) in &ledger.paid_payments {
+    let partners = &inputs.partners.partners;
+    for ((partner, rule_id, payment_id), paid) in &ledger.paid_payments {
         if !rules.contains(rule_id.as_str()) {
             continue;
         }
         let how = format!(
-            "rule `{rule_id}` paid payment {payment_id} ({} on {}) in {}",
-            paid.amount, paid.paid_on, paid.period
+            "rule `{rule_id}` paid payment {payment_id} ({} on {}, deal {}, partner {}) in {}",
+            paid.amount, paid.paid_on, paid.deal_id, partners[*partner].id, paid.period
         );
-        match by_id.get(payment_id.as_str()) {
-            None => problems.push(format!(
-                "payments.csv: column `payment_id`: {how}, and it is no longer in the file; payments are history: restore it, and record a correction as a negative payment (value: `{payment_id}`)"
-            )),
-            Some(p) if p.amount != paid.amount => problems.push(format!(
-                "payments.csv:{}: column `amount`: {how}; its amount changed, but payments are history: restore it, and record a correction as a negative payment (value: `{}`)",
-                p.line, p.amount
-            )),
-            Some(_) => {}
+        let restore =
+            "payments are history: restore it, and record a correction as a negative payment";
+        let Some(p) = by_id.get(payment_id.as_str()) else {
+            let given = match inputs.payments.is_empty() {
+                true => "no --payments was given",
+                false => "it is no longer in payments.csv",
+            };
+            problems.push(format!(
+                "payments.csv: column `payment_id`: {how}, and {given}; {restore} (value: `{payment_id}`)"
+            ));
+            continue;
+        };
+        // A paid payment moved to another deal or partner would be paid again there.
+        let changed = if p.amount != paid.amount {
+            Some(("amount", p.amount.to_string()))
+        } else if p.deal_id != paid.deal_id {
+            Some(("deal_id", p.deal_id.to_string()))
+        } else if p.partner.is_some_and(|x| x != *partner) {
+            let now = p
+                .partner
+                .map(|x| partners[x].id.clone())
+                .unwrap_or_default();
+            Some(("partner_id", now))
+        } else {
+            None
+        };
+        if let Some((column, value)) = changed {
+            problems.push(format!(
+                "payments.csv:{}: column `{column}`: {how}; its {column} changed, but {restore} (value: `{value}`)",
+                p.line
+            ));
         }
     }
     problems.dedup();
