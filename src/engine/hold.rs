@@ -111,40 +111,10 @@ pub(crate) fn release(
             ));
             continue;
         };
-        let decision = approval_of(program, period, inputs, key);
-        let held = HeldLine {
-            program,
-            rule_id,
-            deal,
-            amount: *amount,
-            approved: match &decision {
-                Decided::Approved(text) => Some(text.clone()),
-                _ => None,
-            },
-        };
-        let release_on =
-            release_day(deal.closed_on, program.payout.hold_days).filter(|d| *d <= period.end);
-        // A manual rule's line is released only once approved too (SPEC §9.3).
-        let release_on =
-            release_on.filter(|_| matches!(decision, Decided::NotNeeded | Decided::Approved(_)));
-        let cut = pending_cut(program, period, inputs, key, (*amount, since), deal);
-        let lines = if deal.full_reversal().is_some_and(|r| r <= period.end) {
-            held.cancel(cancelled_part(inputs, key, *amount))
-        } else if let Decided::Declined(declined) = &decision {
-            held.decline(declined)
-        } else if let Some(cut) = cut {
-            // A partial reversal (SPEC §9.6): its part of the line is cut once; the rest waits
-            // for the release, in the same run when the hold has ended.
-            if release_on.is_none() {
-                keep(since);
-            }
-            held.cut(cut, release_on)
-        } else if let Some(day) = release_on {
-            held.release(day)
-        } else {
+        let (lines, still_held) = settle_held(program, period, inputs, (key, *amount, since), deal);
+        if still_held {
             keep(since);
-            continue;
-        };
+        }
         for line in lines {
             per_partner.add(*partner, line);
         }
@@ -214,6 +184,50 @@ pub(crate) fn release_payments(
         }
     }
     still_pending
+}
+
+/// How one held line is settled this run, first that applies (SPEC §8.2, §9.3, §9.6): the row
+/// fully reversed → cancel; a manual rule's row declined → cancel; a partial reversal's part not
+/// cut yet → cut (with the release when it is due); the hold ended (and, for a manual rule,
+/// approved) → release. Returns the lines and whether something stays pending.
+fn settle_held(
+    program: &Program,
+    period: &Period,
+    inputs: &Inputs,
+    (key, amount, since): (&(usize, String, String), rust_decimal::Decimal, &str),
+    deal: &Deal,
+) -> (Vec<Line>, bool) {
+    let decision = approval_of(program, period, inputs, key);
+    let held = HeldLine {
+        program,
+        rule_id: &key.2,
+        deal,
+        amount,
+        approved: match &decision {
+            Decided::Approved(text) => Some(text.clone()),
+            _ => None,
+        },
+    };
+    let release_on =
+        release_day(deal.closed_on, program.payout.hold_days).filter(|d| *d <= period.end);
+    // A manual rule's line is released only once approved too (SPEC §9.3).
+    let release_on =
+        release_on.filter(|_| matches!(decision, Decided::NotNeeded | Decided::Approved(_)));
+    if deal.full_reversal().is_some_and(|r| r <= period.end) {
+        return (held.cancel(cancelled_part(inputs, key, amount)), false);
+    }
+    if let Decided::Declined(declined) = &decision {
+        return (held.decline(declined), false);
+    }
+    // A partial reversal (SPEC §9.6): its part of the line is cut once; the rest waits for the
+    // release, in the same run when the hold has ended.
+    if let Some(cut) = pending_cut(program, period, inputs, key, (amount, since), deal) {
+        return (held.cut(cut, release_on), release_on.is_none());
+    }
+    match release_on {
+        Some(day) => (held.release(day), false),
+        None => (Vec::new(), true),
+    }
 }
 
 /// A held line's rule and the decision in effect at the period's end (SPEC §9.3), described for

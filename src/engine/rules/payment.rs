@@ -58,6 +58,52 @@ fn row_lines(
     row: &Deal,
     out: &mut PaymentLines,
 ) -> Result<()> {
+    let taken = taken_payments(rule, for_months, ctx, row, &mut out.warnings);
+    let cover = match for_months {
+        Some(_) => Cover::Unlimited,
+        None => Cover::UpTo(row.amount),
+    };
+    let list: Vec<Taken> = taken.iter().map(|(t, _)| t.clone()).collect();
+    let calc = ctx.calc(rule);
+    let parts = calc.ok(settle(&list, cover), || {
+        format!("deal {}: the payments' parts", row.deal_id)
+    })?;
+    for part in parts {
+        let (t, payment) = taken
+            .iter()
+            .find(|(t, _)| t.payment_id == part.payment_id)
+            .expect("a settled payment is one of those taken");
+        out.warnings.extend(overpayment(ctx, row, t, part.part));
+        if part.cash.is_zero() {
+            continue; // taken again by the next run
+        }
+        let line = payment_line(rule, rate, ctx, row, (t, part.part, part.cash))?;
+        out.warnings.extend(line_warnings(rule, ctx, row, t));
+        out.lines.push(line);
+        out.paid.push(PaidPayment {
+            period: ctx.period.to_string(),
+            partner: ctx.index,
+            rule_id: rule.id.to_string(),
+            payment_id: payment.payment_id.clone(),
+            deal_id: row.deal_id.clone(),
+            paid_on: t.paid_on,
+            amount: t.amount,
+            cash_part: part.cash,
+        });
+    }
+    Ok(())
+}
+
+/// The row's payments this run takes, each with its payments.csv row, in (`paid_on`,
+/// `payment_id`) order: those dated from the chain's first day to the period's last (§9.2's window
+/// applied), and every one the rule paid already, at the `paid_on` and amount its record names.
+fn taken_payments<'p>(
+    rule: &Rule,
+    for_months: Option<u32>,
+    ctx: &PartnerCtx<'p>,
+    row: &Deal,
+    warnings: &mut Vec<Warning>,
+) -> Vec<(Taken<'p>, &'p Payment)> {
     let ledger = &ctx.inputs.ledger;
     let chain_start = ledger.chain_start.unwrap_or(ctx.period.start);
     let window = for_months.and_then(|n| window_end(row.closed_on, n));
@@ -70,7 +116,7 @@ fn row_lines(
         );
         let recorded = ledger.paid_payments.get(&key);
         if let Some(r) = recorded.filter(|r| r.paid_on != payment.paid_on) {
-            out.warnings.push(Warning::new(
+            warnings.push(Warning::new(
                 WarningCode::PaymentPaidAlready,
                 format!(
                     "payment {} of deal {} is now dated {}, but rule `{}` paid it as of {} in {}: it is taken as paid then",
@@ -97,62 +143,34 @@ fn row_lines(
         }
     }
     taken.sort_by(|(a, _), (b, _)| (a.paid_on, a.payment_id).cmp(&(b.paid_on, b.payment_id)));
-    let cover = match for_months {
-        Some(_) => Cover::Unlimited,
-        None => Cover::UpTo(row.amount),
-    };
-    let list: Vec<Taken> = taken.iter().map(|(t, _)| t.clone()).collect();
-    let calc = ctx.calc(rule);
-    let parts = calc.ok(settle(&list, cover), || {
-        format!("deal {}: the payments' parts", row.deal_id)
-    })?;
-    for part in parts {
-        let (t, payment) = taken
-            .iter()
-            .find(|(t, _)| t.payment_id == part.payment_id)
-            .expect("a settled payment is one of those taken");
-        // An overpayment (or the refund of one) has a part smaller than its amount (SPEC §9.1).
-        let beyond = part.part.abs() < t.amount.abs() && t.paid.is_none();
-        if beyond && ctx.period.contains(t.paid_on) {
-            out.warnings.push(Warning::new(
-                WarningCode::Overpayment,
-                match t.amount > Decimal::ZERO {
-                    true => format!(
-                        "payment {} of deal {} ({}) goes beyond the row's amount {}: only {} of it counts",
-                        t.payment_id,
-                        row.deal_id,
-                        ctx.money(t.amount),
-                        ctx.money(row.amount),
-                        ctx.money(part.part)
-                    ),
-                    false => format!(
-                        "refund {} of deal {} ({}) takes back more than the payments before it covered: only {} of it counts",
-                        t.payment_id,
-                        row.deal_id,
-                        ctx.money(t.amount),
-                        ctx.money(part.part)
-                    ),
-                },
-            ));
-        }
-        if part.cash.is_zero() {
-            continue; // taken again by the next run
-        }
-        let line = payment_line(rule, rate, ctx, row, (t, part.part, part.cash))?;
-        out.warnings.extend(line_warnings(rule, ctx, row, t));
-        out.lines.push(line);
-        out.paid.push(PaidPayment {
-            period: ctx.period.to_string(),
-            partner: ctx.index,
-            rule_id: rule.id.to_string(),
-            payment_id: payment.payment_id.clone(),
-            deal_id: row.deal_id.clone(),
-            paid_on: t.paid_on,
-            amount: t.amount,
-            cash_part: part.cash,
-        });
+    taken
+}
+
+/// SPEC §9.1's `overpayment`: a payment (or a refund) whose part is smaller than its amount, warned
+/// in the period of its `paid_on` only (later runs that take it again stay quiet).
+fn overpayment(ctx: &PartnerCtx, row: &Deal, t: &Taken, part: Decimal) -> Option<Warning> {
+    let beyond = part.abs() < t.amount.abs() && t.paid.is_none();
+    if !beyond || !ctx.period.contains(t.paid_on) {
+        return None;
     }
-    Ok(())
+    let message = match t.amount > Decimal::ZERO {
+        true => format!(
+            "payment {} of deal {} ({}) goes beyond the row's amount {}: only {} of it counts",
+            t.payment_id,
+            row.deal_id,
+            ctx.money(t.amount),
+            ctx.money(row.amount),
+            ctx.money(part)
+        ),
+        false => format!(
+            "refund {} of deal {} ({}) takes back more than the payments before it covered: only {} of it counts",
+            t.payment_id,
+            row.deal_id,
+            ctx.money(t.amount),
+            ctx.money(part)
+        ),
+    };
+    Some(Warning::new(WarningCode::Overpayment, message))
 }
 
 /// The warnings of a payment whose line this run writes: late, or for a reversed row.
