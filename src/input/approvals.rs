@@ -126,8 +126,8 @@ fn check_rule(row: &Row, id: &str, rules: &ApprovalRules) -> Result<()> {
 
 impl ReadApprovals {
     /// The deal_ids the decisions name: deals.csv must keep every row of them.
-    pub fn deal_ids(&self) -> impl Iterator<Item = &str> {
-        self.rows.iter().map(|(a, _)| &*a.deal_id)
+    pub fn deal_ids(&self) -> impl Iterator<Item = &crate::model::Text> {
+        self.rows.iter().map(|(a, _)| &a.deal_id)
     }
 
     /// Checks each decision's (deal_id, partner_id) is a row of deals.csv (`rows`: every row of the

@@ -129,8 +129,8 @@ fn payment_row(
 
 impl ReadPayments {
     /// The deal_ids the payments name: deals.csv must keep every row of them.
-    pub fn deal_ids(&self) -> impl Iterator<Item = &str> {
-        self.rows.iter().map(|r| &*r.payment.deal_id)
+    pub fn deal_ids(&self) -> impl Iterator<Item = &Text> {
+        self.rows.iter().map(|r| &r.payment.deal_id)
     }
 
     /// Checks each payment against the rows of its deal (`rows`: every row of deals.csv of the
@@ -138,7 +138,8 @@ impl ReadPayments {
     /// a row of it, and a given currency is the currency of every row the payment applies to. The
     /// payments come back sorted by (deal_id, paid_on, payment_id).
     pub fn check(self, rows: &[Deal], partners: &PartnerSet) -> Result<Vec<Payment>> {
-        let mut by_deal: HashMap<&str, Vec<&Deal>, super::FnvBuild> = HashMap::default();
+        let mut by_deal: HashMap<&str, Vec<&Deal>, super::FnvBuild> =
+            HashMap::with_capacity_and_hasher(rows.len(), Default::default());
         for deal in rows {
             by_deal.entry(&*deal.deal_id).or_default().push(deal);
         }
@@ -155,7 +156,8 @@ impl ReadPayments {
             }
         }
         errors.finish()?;
-        out.sort_by(|a, b| {
+        // payment_id is unique: an unstable sort orders them the same.
+        out.sort_unstable_by(|a, b| {
             (&a.deal_id, a.paid_on, &a.payment_id).cmp(&(&b.deal_id, b.paid_on, &b.payment_id))
         });
         Ok(out)
@@ -184,15 +186,12 @@ fn check_payment(
             "unknown deal: no row of deals.csv has this deal_id".into(),
         ));
     };
-    let applies: Vec<&Deal> = match p.partner {
-        Some(partner) => deal_rows
-            .iter()
-            .copied()
-            .filter(|d| d.partner == partner)
-            .collect(),
-        None => deal_rows.clone(),
-    };
-    let Some(first) = applies.first() else {
+    // No allocation per payment: a million are checked.
+    let applies = deal_rows
+        .iter()
+        .copied()
+        .filter(|d| p.partner.is_none_or(|partner| d.partner == partner));
+    let Some(first) = applies.clone().next() else {
         let partner_id = p.partner.map_or("", |i| partners.partners[i].id.as_str());
         return Err(error(
             "partner_id",
@@ -204,7 +203,7 @@ fn check_payment(
             ),
         ));
     };
-    let currencies: Vec<&str> = distinct(applies.iter().map(|d| &*d.currency));
+    let currencies: Vec<&str> = distinct(applies.map(|d| &*d.currency));
     match (&read.currency, currencies.as_slice()) {
         (Some(given), [only]) if given == only => {}
         (None, [_]) => {}
@@ -458,6 +457,9 @@ mod tests {
         .unwrap();
         let (read, _) =
             read_payments(&path, &partners(), &crate::input::Dialect::default()).unwrap();
-        assert_eq!(read.deal_ids().collect::<Vec<_>>(), ["D1", "D7"]);
+        assert_eq!(
+            read.deal_ids().map(|t| &**t).collect::<Vec<_>>(),
+            ["D1", "D7"]
+        );
     }
 }

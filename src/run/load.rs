@@ -297,9 +297,10 @@ fn keep_ids(
         .into_iter()
         .flat_map(|w| w.read.deal_ids())
         .chain(approvals.into_iter().flat_map(|w| w.read.deal_ids()));
+    // Shared text: the payments' own copies of the ids, not a String each.
     for id in named {
         if !ids.contains(id) {
-            ids.insert(id.to_string());
+            ids.insert(id.clone());
         }
     }
     plan.keep_ids = (!ids.is_empty()).then(|| std::sync::Arc::new(ids));

@@ -25,7 +25,7 @@ use table::PartnerTable;
 
 /// What the deal stream keeps besides the period's rows and reversals.
 /// The deal_ids a plan keeps every row of: FNV-hashed, as every row of deals.csv is looked up.
-pub type KeptIds = std::collections::HashSet<String, super::FnvBuild>;
+pub type KeptIds = std::collections::HashSet<crate::model::Text, super::FnvBuild>;
 
 #[derive(Debug, Clone)]
 pub struct DealPlan {
