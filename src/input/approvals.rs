@@ -6,7 +6,7 @@
 use super::{CsvFile, Deal, FileDigest, PartnerSet, Row};
 use crate::error::{Result, RowErrors};
 use crate::model::{Approval, Decision, Text};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::Path;
 
 /// The columns of approvals.csv.
@@ -134,42 +134,29 @@ impl ReadApprovals {
     /// deal_ids named, [`crate::input::DealData::by_id`]). The decisions come back sorted by
     /// (partner, deal_id, rule_id).
     pub fn check(self, rows: &[Deal], partners: &PartnerSet) -> Result<Vec<Approval>> {
-        let mut by_deal: HashMap<&str, Vec<&Deal>> = HashMap::new();
-        for deal in rows {
-            by_deal.entry(&*deal.deal_id).or_default().push(deal);
-        }
-        let row_ids: HashSet<(&str, usize)> =
-            rows.iter().map(|d| (&*d.deal_id, d.partner)).collect();
+        let by_deal = super::payments::rows_by_deal(rows);
         let mut errors = RowErrors::new();
         let mut out = Vec::with_capacity(self.rows.len());
         for (approval, line) in self.rows {
-            let error = |column: &str, value: &str, message: String| crate::error::Error::Input {
-                file: self.file.clone(),
-                line,
-                column: column.to_string(),
-                value: value.to_string(),
-                message,
+            let named = super::payments::named_rows(
+                &by_deal,
+                &approval.deal_id,
+                Some(approval.partner),
+                partners,
+            );
+            let deal_rows = match named {
+                Ok(rows) => rows,
+                Err((column, value, message)) => {
+                    errors.push(crate::error::Error::Input {
+                        file: self.file.clone(),
+                        line,
+                        column: column.to_string(),
+                        value,
+                        message,
+                    });
+                    continue;
+                }
             };
-            let Some(deal_rows) = by_deal.get(&*approval.deal_id) else {
-                errors.push(error(
-                    "deal_id",
-                    &approval.deal_id,
-                    "unknown deal: no row of deals.csv has this deal_id".into(),
-                ));
-                continue;
-            };
-            if !row_ids.contains(&(&*approval.deal_id, approval.partner)) {
-                errors.push(error(
-                    "partner_id",
-                    &partners.partners[approval.partner].id,
-                    format!(
-                        "deal {} has no row of this partner in deals.csv (its partners: {})",
-                        approval.deal_id,
-                        super::payments::partners_of(deal_rows, partners)
-                    ),
-                ));
-                continue;
-            }
             out.push(Approval {
                 // The deal's own copy of its id.
                 deal_id: deal_rows[0].deal_id.clone(),

@@ -138,11 +138,7 @@ impl ReadPayments {
     /// a row of it, and a given currency is the currency of every row the payment applies to. The
     /// payments come back sorted by (deal_id, paid_on, payment_id).
     pub fn check(self, rows: &[Deal], partners: &PartnerSet) -> Result<Vec<Payment>> {
-        let mut by_deal: HashMap<&str, Vec<&Deal>, super::FnvBuild> =
-            HashMap::with_capacity_and_hasher(rows.len(), Default::default());
-        for deal in rows {
-            by_deal.entry(&*deal.deal_id).or_default().push(deal);
-        }
+        let by_deal = rows_by_deal(rows);
         let mut errors = RowErrors::new();
         let mut out = Vec::with_capacity(self.rows.len());
         for read in self.rows {
@@ -164,11 +160,46 @@ impl ReadPayments {
     }
 }
 
+/// deals.csv's rows of the deals payments.csv and approvals.csv name, by deal_id.
+pub(crate) type RowsByDeal<'a> = HashMap<&'a str, Vec<&'a Deal>, super::FnvBuild>;
+
+pub(crate) fn rows_by_deal(rows: &[Deal]) -> RowsByDeal<'_> {
+    let mut by_deal: RowsByDeal = HashMap::with_capacity_and_hasher(rows.len(), Default::default());
+    for deal in rows {
+        by_deal.entry(&*deal.deal_id).or_default().push(deal);
+    }
+    by_deal
+}
+
+/// The rows of `deal_id`, once a reference to it is a row of deals.csv (SPEC §9.1, §9.3: the deal
+/// exists, and a given `partner` makes a row of it); otherwise the column, value and message of the
+/// refusal. No allocation: a million payments are checked.
+pub(crate) fn named_rows<'m, 'a>(
+    by_deal: &'m RowsByDeal<'a>,
+    deal_id: &str,
+    partner: Option<usize>,
+    partners: &PartnerSet,
+) -> std::result::Result<&'m [&'a Deal], (&'static str, String, String)> {
+    let Some(deal_rows) = by_deal.get(deal_id) else {
+        let message = "unknown deal: no row of deals.csv has this deal_id".to_string();
+        return Err(("deal_id", deal_id.to_string(), message));
+    };
+    if partner.is_some_and(|partner| deal_rows.iter().all(|d| d.partner != partner)) {
+        let partner_id = partner.map_or("", |i| partners.partners[i].id.as_str());
+        let message = format!(
+            "deal {deal_id} has no row of this partner in deals.csv (its partners: {})",
+            partners_of(deal_rows, partners)
+        );
+        return Err(("partner_id", partner_id.to_string(), message));
+    }
+    Ok(deal_rows)
+}
+
 /// One payment against its deal's rows; the deal's id as the rows hold it.
 fn check_payment(
     file: &str,
     read: &ReadPayment,
-    by_deal: &HashMap<&str, Vec<&Deal>, super::FnvBuild>,
+    by_deal: &RowsByDeal,
     partners: &PartnerSet,
 ) -> Result<Text> {
     let p = &read.payment;
@@ -179,30 +210,16 @@ fn check_payment(
         value: value.to_string(),
         message,
     };
-    let Some(deal_rows) = by_deal.get(&*p.deal_id) else {
-        return Err(error(
-            "deal_id",
-            &p.deal_id,
-            "unknown deal: no row of deals.csv has this deal_id".into(),
-        ));
-    };
-    // No allocation per payment: a million are checked.
+    let deal_rows = named_rows(by_deal, &p.deal_id, p.partner, partners)
+        .map_err(|(column, value, message)| error(column, &value, message))?;
     let applies = deal_rows
         .iter()
         .copied()
         .filter(|d| p.partner.is_none_or(|partner| d.partner == partner));
-    let Some(first) = applies.clone().next() else {
-        let partner_id = p.partner.map_or("", |i| partners.partners[i].id.as_str());
-        return Err(error(
-            "partner_id",
-            partner_id,
-            format!(
-                "deal {} has no row of this partner in deals.csv (its partners: {})",
-                p.deal_id,
-                partners_of(deal_rows, partners)
-            ),
-        ));
-    };
+    let first = applies
+        .clone()
+        .next()
+        .expect("named_rows found a row of the partner");
     let currencies: Vec<&str> = distinct(applies.map(|d| &*d.currency));
     match (&read.currency, currencies.as_slice()) {
         (Some(given), [only]) if given == only => {}
