@@ -2,64 +2,50 @@
 //! moved to another deal or partner is refused (it would be paid again there), and a `full-payment`
 //! rule pays a row whose full payment arrives late even when the chain's first month wrote nothing.
 
-use assert_cmd::Command;
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::Workdir;
+use std::path::PathBuf;
+
+const FILES: &[&str] = &["program.toml", "partners.csv", "deals.csv", "payments.csv"];
 
 struct Chain {
-    dir: tempfile::TempDir,
+    work: Workdir,
 }
 
 impl Chain {
     fn new(program: &str, deals: &str) -> Chain {
-        let chain = Chain {
-            dir: tempfile::tempdir().unwrap(),
-        };
+        let work = Workdir::new();
         let head = "[program]\nid = \"t\"\nname = \"T\"\ncurrency = \"USD\"\n";
-        chain.write("program.toml", &format!("{head}{program}"));
-        chain.write("partners.csv", "partner_id,name,type\nP1,One,affiliate\n");
-        chain.write("deals.csv", deals);
-        chain
-    }
-
-    fn write(&self, name: &str, text: &str) {
-        std::fs::write(self.dir.path().join(name), text).unwrap();
+        work.write("program.toml", &format!("{head}{program}"));
+        work.write("partners.csv", "partner_id,name,type\nP1,One,affiliate\n");
+        work.write("deals.csv", deals);
+        Chain { work }
     }
 
     fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
+        self.work.path(name)
     }
 
-    /// Runs `period` over `payments` (rows after the header); the output and the command's result.
+    /// Runs `period` over the month's payments.csv (`payments`: rows after the header), into
+    /// `--out PERIOD`, with the previous month's batch as --ledger when given.
     fn run(
         &self,
         period: &str,
         payments: &[&str],
-        ledger: Option<&Path>,
+        ledger: Option<&std::path::Path>,
     ) -> (PathBuf, std::process::Output) {
-        let file = format!("payments-{period}.csv");
         let mut text = String::from("payment_id,deal_id,paid_on,amount\n");
         for p in payments {
             text.push_str(p);
             text.push('\n');
         }
-        self.write(&file, &text);
-        let out = self.path(period);
-        let mut cmd = Command::cargo_bin("payline").unwrap();
-        cmd.arg("run")
-            .arg("--program")
-            .arg(self.path("program.toml"))
-            .arg("--partners")
-            .arg(self.path("partners.csv"))
-            .arg("--deals")
-            .arg(self.path("deals.csv"))
-            .arg("--payments")
-            .arg(self.path(&file))
-            .args(["--period", period, "--out"])
-            .arg(&out);
+        self.work.write("payments.csv", &text);
+        let mut cmd = self.work.run_over(FILES, period, period);
         if let Some(prev) = ledger {
             cmd.arg("--ledger").arg(prev);
         }
-        (out, cmd.output().unwrap())
+        (self.path(period), cmd.output().unwrap())
     }
 }
 
