@@ -73,12 +73,17 @@ pub(crate) fn apply_to_new_lines(
 ) {
     use super::{LineKind, Source};
     let program = ctx.program;
-    let manual = |rule_id: &str| {
-        program
-            .rules
-            .iter()
-            .any(|r| &*r.id == rule_id && program.approval(r) == Approval::Manual)
-    };
+    // Looked up once per partner, not per line: every partner's lines pass here.
+    let manual: Vec<&str> = program
+        .rules
+        .iter()
+        .filter(|r| program.approval(r) == Approval::Manual)
+        .map(|r| &*r.id)
+        .collect();
+    if manual.is_empty() {
+        return;
+    }
+    let manual = |rule_id: &str| manual.contains(&rule_id);
     let day = ctx.period.end;
     lines.retain_mut(|line| {
         let (LineKind::Rule(kind) | LineKind::Pending(kind)) = line.kind else {
