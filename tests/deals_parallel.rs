@@ -53,7 +53,7 @@ impl Files {
             currency: "USD".into(),
             rounding: Rounding::HalfUp,
             minor_units: 2,
-            keep_ids: None,
+            named: None,
         };
         load_deals_with(
             deals,

@@ -422,7 +422,7 @@ fn quantities_and_window_units_read_the_same_in_blocks_on_two_threads() {
         currency: "USD".into(),
         rounding: Rounding::HalfUp,
         minor_units: 2,
-        keep_ids: None,
+        named: None,
     };
     let load = |options: &LoadOptions| {
         let (data, _) = load_deals_with(

@@ -24,7 +24,7 @@ pub fn deal_plan(programs: &[&Program], period: &Period) -> Option<DealPlan> {
         prior_filters: Vec::new(),
         span_from: None,
         held_from: None,
-        keep_ids: None,
+        named: None,
         currency: first.currency.clone(),
         rounding: first.rounding,
         minor_units: first.minor_units(),

@@ -3,7 +3,8 @@
 //! its own and against the program's rules (before deals.csv is read), [`ReadApprovals::check`]
 //! checks each decision's (deal_id, partner_id) is a row of deals.csv.
 
-use super::{CsvFile, Deal, FileDigest, PartnerSet, Row};
+use super::deals::{NamedDeals, NamedRows};
+use super::{CsvFile, FileDigest, PartnerSet, Row};
 use crate::error::{Result, RowErrors};
 use crate::model::{Approval, Decision, Text};
 use std::collections::HashMap;
@@ -125,41 +126,47 @@ fn check_rule(row: &Row, id: &str, rules: &ApprovalRules) -> Result<()> {
 }
 
 impl ReadApprovals {
-    /// The deal_ids the decisions name: deals.csv must keep every row of them.
-    pub fn deal_ids(&self) -> impl Iterator<Item = &crate::model::Text> {
-        self.rows.iter().map(|(a, _)| &a.deal_id)
+    /// How many decisions were read.
+    pub fn count(&self) -> usize {
+        self.rows.len()
     }
 
-    /// Checks each decision's (deal_id, partner_id) is a row of deals.csv (`rows`: every row of the
-    /// deal_ids named, [`crate::input::DealData::by_id`]). The decisions come back sorted by
-    /// (partner, deal_id, rule_id).
-    pub fn check(self, rows: &[Deal], partners: &PartnerSet) -> Result<Vec<Approval>> {
-        let by_deal = super::payments::rows_by_deal(rows);
+    /// Names each decision's deal in `named`, keeping every row of it in full (a decision settles
+    /// a line of the row whenever it closed).
+    pub fn name_deals(&self, named: &mut NamedDeals) {
+        for (approval, _) in &self.rows {
+            named.keep_all(&approval.deal_id);
+        }
+    }
+
+    /// Checks each decision's (deal_id, partner_id) is a row of deals.csv (`named`: every row of
+    /// the deal_ids named). The decisions come back sorted by (partner, deal_id, rule_id).
+    pub fn check(self, named: &NamedRows, partners: &PartnerSet) -> Result<Vec<Approval>> {
         let mut errors = RowErrors::new();
         let mut out = Vec::with_capacity(self.rows.len());
         for (approval, line) in self.rows {
-            let named = super::payments::named_rows(
-                &by_deal,
+            let slot = named.deals.find(&approval.deal_id);
+            let rows = slot.map_or(&[][..], |slot| named.of(slot));
+            let checked = super::payments::named_rows(
+                rows,
                 &approval.deal_id,
                 Some(approval.partner),
                 partners,
             );
-            let deal_rows = match named {
-                Ok(rows) => rows,
-                Err((column, value, message)) => {
-                    errors.push(crate::error::Error::Input {
-                        file: self.file.clone(),
-                        line,
-                        column: column.to_string(),
-                        value,
-                        message,
-                    });
-                    continue;
-                }
+            let (Ok(_), Some(slot)) = (&checked, slot) else {
+                let (column, value, message) = checked.err().unwrap_or_default();
+                errors.push(crate::error::Error::Input {
+                    file: self.file.clone(),
+                    line,
+                    column: column.to_string(),
+                    value,
+                    message,
+                });
+                continue;
             };
             out.push(Approval {
-                // The deal's own copy of its id.
-                deal_id: deal_rows[0].deal_id.clone(),
+                // The deal's one shared copy of its id.
+                deal_id: named.deals.id(slot).clone(),
                 ..approval
             });
         }
@@ -175,6 +182,7 @@ impl ReadApprovals {
 mod tests {
     use super::*;
     use crate::engine::rules::testkit::{deal, partner};
+    use crate::model::Deal;
 
     const HEAD: &str = "deal_id,partner_id,rule_id,decision,decided_on,reason\n";
 
@@ -213,7 +221,9 @@ mod tests {
             digest.rows,
             Some(u64::try_from(text.lines().count() - 1).unwrap())
         );
-        read.check(&rows(), &partners())
+        let mut named = NamedDeals::default();
+        read.name_deals(&mut named);
+        read.check(&NamedRows::from_deals(named, &rows()), &partners())
     }
 
     #[test]

@@ -175,6 +175,35 @@ impl PreviousBatch {
     }
 }
 
+impl PreviousBatch {
+    /// The chain's first day, as the batch's manifest records it (SPEC §9.1; older batches and
+    /// programs not paying on payments lack it).
+    pub fn chain_start(&self) -> Option<chrono::NaiveDate> {
+        self.manifest
+            .chain_start
+            .as_deref()
+            .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+    }
+
+    /// The (payment_id, deal_id) of every payment the chain paid (its paid_payments.csv), read
+    /// ahead of the deal stream, which keeps their deals' rows. `None` when the file cannot be read
+    /// as expected: its full, verified read refuses the batch then, saying why.
+    pub fn recorded_payments(&self) -> Option<Vec<(crate::model::Text, crate::model::Text)>> {
+        if !self.manifest.outputs.contains_key(PAID_PAYMENTS) {
+            return Some(Vec::new());
+        }
+        let path = self.dir.join(PAID_PAYMENTS);
+        let mut csv = CsvFile::open(&path, &["payment_id", "deal_id"]).ok()?;
+        let mut out = Vec::new();
+        while let Some(row) = csv.next_row().ok()? {
+            let payment_id = row.required("payment_id").ok()?;
+            let deal_id = row.required("deal_id").ok()?;
+            out.push((payment_id.into(), deal_id.into()));
+        }
+        Some(out)
+    }
+}
+
 /// How a finance user names a period: `September 2026`, `2026-Q3`, `2026`.
 pub fn describe_period(period: &Period) -> String {
     match period.kind {

@@ -23,8 +23,8 @@ pub use csvfile::{
     CsvFile, Dialect, FileDigest, INPUT_COLUMNS, INPUTS, Row, parse_delimiter, required_columns,
 };
 pub use deals::{
-    DealData, DealPlan, DealsRead, LoadOptions, PriorCounts, WindowTotals, load_deals,
-    load_deals_with,
+    DealData, DealPlan, DealRef, DealsRead, LoadOptions, NamedDeals, NamedRows, PriorCounts,
+    WindowTotals, load_deals, load_deals_with,
 };
 pub use fx::FxTable;
 pub use header::{Col, ColumnRef, Columns, header_key};

@@ -3,10 +3,12 @@
 //! (before deals.csv is read, so a broken file is refused at once) and names the deal_ids it
 //! references; [`ReadPayments::check`] then checks each payment against those deal rows.
 
-use super::{Col, CsvFile, Deal, FileDigest, PartnerSet, Row};
+use super::deals::{DealRef, NamedDeals, NamedRows};
+use super::{Col, CsvFile, FileDigest, PartnerSet, Row};
 use crate::error::{Result, RowErrors};
 use crate::model::money::is_currency_code;
 use crate::model::{Payment, Text};
+use chrono::NaiveDate;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -28,6 +30,8 @@ pub const REQUIRED_COLUMNS: &[&str] = &["payment_id", "deal_id", "paid_on", "amo
 pub struct ReadPayments {
     file: String,
     rows: Vec<ReadPayment>,
+    /// By row: its deal's slot in the run's [`NamedDeals`] (set by [`ReadPayments::name_deals`]).
+    slots: Vec<u32>,
 }
 
 /// One payment as read, with the currency it names (checked against its rows).
@@ -45,8 +49,13 @@ pub fn read_payments(
     dialect: &super::Dialect,
 ) -> Result<(ReadPayments, FileDigest)> {
     let mut csv = CsvFile::open_as(path, REQUIRED_COLUMNS, dialect)?;
-    let mut rows = Vec::new();
-    let mut seen: HashMap<String, u64, super::FnvBuild> = HashMap::default();
+    // Room for the rows a file of this size holds (a payment's row is 40 bytes or more): a million
+    // payments would otherwise grow both step by step, rehashing and copying each time.
+    let expected = std::fs::metadata(path).map_or(0, |m| m.len() / 40);
+    let expected = usize::try_from(expected).unwrap_or(0);
+    let mut rows = Vec::with_capacity(expected);
+    let mut seen: HashMap<Text, u64, super::FnvBuild> =
+        HashMap::with_capacity_and_hasher(expected, Default::default());
     // Resolved once: a million payments would otherwise look each header up per cell.
     let cols = PaymentCols {
         payment_id: csv.column("payment_id"),
@@ -63,7 +72,14 @@ pub fn read_payments(
         }
     }
     let file = csv.file.clone();
-    Ok((ReadPayments { file, rows }, csv.finish()?))
+    Ok((
+        ReadPayments {
+            file,
+            rows,
+            slots: Vec::new(),
+        },
+        csv.finish()?,
+    ))
 }
 
 /// payments.csv's columns, resolved against its header.
@@ -80,10 +96,11 @@ fn payment_row(
     row: &Row,
     c: &PaymentCols,
     partners: &PartnerSet,
-    seen: &mut HashMap<String, u64, super::FnvBuild>,
+    seen: &mut HashMap<Text, u64, super::FnvBuild>,
 ) -> Result<ReadPayment> {
     let payment_id = row.required(c.payment_id)?;
-    if let Some(first) = seen.insert(payment_id.to_string(), row.line) {
+    let id = Text::from(payment_id);
+    if let Some(first) = seen.insert(id.clone(), row.line) {
         return Err(row.error(
             c.payment_id,
             payment_id,
@@ -116,7 +133,7 @@ fn payment_row(
     };
     Ok(ReadPayment {
         payment: Payment {
-            payment_id: Text::from(payment_id),
+            payment_id: id,
             deal_id: Text::from(deal_id),
             partner,
             paid_on,
@@ -128,26 +145,47 @@ fn payment_row(
 }
 
 impl ReadPayments {
-    /// The deal_ids the payments name: deals.csv must keep every row of them.
-    pub fn deal_ids(&self) -> impl Iterator<Item = &Text> {
-        self.rows.iter().map(|r| &r.payment.deal_id)
+    /// How many payments were read.
+    pub fn count(&self) -> usize {
+        self.rows.len()
     }
 
-    /// Checks each payment against the rows of its deal (`rows`: every row of deals.csv of the
-    /// deal_ids named, [`crate::input::DealData::by_id`]): the deal exists, a given partner_id makes
-    /// a row of it, and a given currency is the currency of every row the payment applies to. The
-    /// payments come back sorted by (deal_id, paid_on, payment_id).
-    pub fn check(self, rows: &[Deal], partners: &PartnerSet) -> Result<Vec<Payment>> {
-        let by_deal = rows_by_deal(rows);
+    /// Names each payment's deal in `named` (every payment's reference is checked), keeping in
+    /// full the rows of its deal from the day `keep_from` gives (none: the payment is paid on by no
+    /// run of this period, so its deal's rows are not needed).
+    pub fn name_deals(
+        &mut self,
+        named: &mut NamedDeals,
+        keep_from: impl Fn(&Payment) -> Option<NaiveDate>,
+    ) {
+        self.slots = self
+            .rows
+            .iter()
+            .map(|read| {
+                let slot = named.slot(&read.payment.deal_id);
+                if let Some(from) = keep_from(&read.payment) {
+                    named.keep(slot, from);
+                }
+                slot
+            })
+            .collect();
+    }
+
+    /// Checks each payment against the rows of its deal (`named`: every row of deals.csv of the
+    /// deal_ids named): the deal exists, a given partner_id makes a row of it, and a given currency
+    /// is the currency of every row the payment applies to. The payments of the deals a run may pay
+    /// on come back sorted by (deal_id, paid_on, payment_id).
+    pub fn check(self, named: &NamedRows, partners: &PartnerSet) -> Result<Vec<Payment>> {
         let mut errors = RowErrors::new();
-        let mut out = Vec::with_capacity(self.rows.len());
-        for read in self.rows {
-            match check_payment(&self.file, &read, &by_deal, partners) {
-                Ok(deal_id) => out.push(Payment {
-                    // The deal's own copy of its id: one allocation per deal, not per payment.
-                    deal_id,
+        let mut out = Vec::new();
+        for (read, slot) in self.rows.into_iter().zip(self.slots) {
+            match check_payment(&self.file, &read, named.of(slot), partners) {
+                Ok(()) if named.deals.wanted(slot) => out.push(Payment {
+                    // The deal's one shared copy of its id.
+                    deal_id: named.deals.id(slot).clone(),
                     ..read.payment
                 }),
+                Ok(()) => {}
                 Err(e) => errors.push(e),
             }
         }
@@ -160,48 +198,37 @@ impl ReadPayments {
     }
 }
 
-/// deals.csv's rows of the deals payments.csv and approvals.csv name, by deal_id.
-pub(crate) type RowsByDeal<'a> = HashMap<&'a str, Vec<&'a Deal>, super::FnvBuild>;
-
-pub(crate) fn rows_by_deal(rows: &[Deal]) -> RowsByDeal<'_> {
-    let mut by_deal: RowsByDeal = HashMap::with_capacity_and_hasher(rows.len(), Default::default());
-    for deal in rows {
-        by_deal.entry(&*deal.deal_id).or_default().push(deal);
-    }
-    by_deal
-}
-
-/// The rows of `deal_id`, once a reference to it is a row of deals.csv (SPEC §9.1, §9.3: the deal
-/// exists, and a given `partner` makes a row of it); otherwise the column, value and message of the
-/// refusal. No allocation: a million payments are checked.
-pub(crate) fn named_rows<'m, 'a>(
-    by_deal: &'m RowsByDeal<'a>,
+/// The rows of `deal_id` (`rows`: deals.csv's rows of it), once a reference to it is a row of
+/// deals.csv (SPEC §9.1, §9.3: the deal exists, and a given `partner` makes a row of it); otherwise
+/// the column, value and message of the refusal. No allocation: a million payments are checked.
+pub(crate) fn named_rows<'a>(
+    rows: &'a [DealRef],
     deal_id: &str,
     partner: Option<usize>,
     partners: &PartnerSet,
-) -> std::result::Result<&'m [&'a Deal], (&'static str, String, String)> {
-    let Some(deal_rows) = by_deal.get(deal_id) else {
+) -> std::result::Result<&'a [DealRef], (&'static str, String, String)> {
+    if rows.is_empty() {
         let message = "unknown deal: no row of deals.csv has this deal_id".to_string();
         return Err(("deal_id", deal_id.to_string(), message));
-    };
-    if partner.is_some_and(|partner| deal_rows.iter().all(|d| d.partner != partner)) {
+    }
+    if partner.is_some_and(|partner| rows.iter().all(|d| d.partner != partner)) {
         let partner_id = partner.map_or("", |i| partners.partners[i].id.as_str());
         let message = format!(
             "deal {deal_id} has no row of this partner in deals.csv (its partners: {})",
-            partners_of(deal_rows, partners)
+            partners_of(rows, partners)
         );
         return Err(("partner_id", partner_id.to_string(), message));
     }
-    Ok(deal_rows)
+    Ok(rows)
 }
 
-/// One payment against its deal's rows; the deal's id as the rows hold it.
+/// One payment against its deal's rows.
 fn check_payment(
     file: &str,
     read: &ReadPayment,
-    by_deal: &RowsByDeal,
+    rows: &[DealRef],
     partners: &PartnerSet,
-) -> Result<Text> {
+) -> Result<()> {
     let p = &read.payment;
     let error = |column: &str, value: &str, message: String| crate::error::Error::Input {
         file: file.to_string(),
@@ -210,16 +237,11 @@ fn check_payment(
         value: value.to_string(),
         message,
     };
-    let deal_rows = named_rows(by_deal, &p.deal_id, p.partner, partners)
+    let deal_rows = named_rows(rows, &p.deal_id, p.partner, partners)
         .map_err(|(column, value, message)| error(column, &value, message))?;
     let applies = deal_rows
         .iter()
-        .copied()
         .filter(|d| p.partner.is_none_or(|partner| d.partner == partner));
-    let first = applies
-        .clone()
-        .next()
-        .expect("named_rows found a row of the partner");
     let currencies: Vec<&str> = distinct(applies.map(|d| &*d.currency));
     match (&read.currency, currencies.as_slice()) {
         (Some(given), [only]) if given == only => {}
@@ -248,7 +270,7 @@ fn check_payment(
             ));
         }
     }
-    Ok(first.deal_id.clone())
+    Ok(())
 }
 
 fn rows_named(one_partner: bool) -> &'static str {
@@ -256,7 +278,7 @@ fn rows_named(one_partner: bool) -> &'static str {
 }
 
 /// The partner_ids of a deal's rows, for a message.
-pub(crate) fn partners_of(rows: &[&Deal], partners: &PartnerSet) -> String {
+pub(crate) fn partners_of(rows: &[DealRef], partners: &PartnerSet) -> String {
     distinct(
         rows.iter()
             .map(|d| partners.partners[d.partner].id.as_str()),
@@ -280,6 +302,7 @@ fn distinct<'a>(values: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
 mod tests {
     use super::*;
     use crate::engine::rules::testkit::{deal, partner};
+    use crate::model::Deal;
 
     const HEAD: &str = "payment_id,deal_id,partner_id,paid_on,amount,currency\n";
 
@@ -315,7 +338,10 @@ mod tests {
             digest.rows,
             Some(u64::try_from(text.lines().count() - 1).unwrap())
         );
-        read.check(&rows(), &partners())
+        let mut read = read;
+        let mut named = NamedDeals::default();
+        read.name_deals(&mut named, |_| Some(NaiveDate::MIN));
+        read.check(&NamedRows::from_deals(named, &rows()), &partners())
     }
 
     fn refused(text: &str) -> (u64, String, String, String) {
@@ -464,19 +490,34 @@ mod tests {
     }
 
     #[test]
-    fn the_deal_ids_named_are_those_deals_csv_must_keep() {
+    fn every_payment_is_checked_but_only_those_a_run_may_pay_on_are_kept() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("payments.csv");
-        std::fs::write(
-            &path,
-            format!("{HEAD}A,D1,,2026-10-05,1,\nB,D7,,2026-10-05,1,\n"),
-        )
-        .unwrap();
-        let (read, _) =
-            read_payments(&path, &partners(), &crate::input::Dialect::default()).unwrap();
-        assert_eq!(
-            read.deal_ids().map(|t| &**t).collect::<Vec<_>>(),
-            ["D1", "D7"]
-        );
+        let text = "A,D1,,2026-10-05,1,\nB,D2,,2026-12-05,1,\nC,D7,,2026-12-05,1,\n";
+        std::fs::write(&path, format!("{HEAD}{text}")).unwrap();
+        let dialect = crate::input::Dialect::default();
+        let (mut read, _) = read_payments(&path, &partners(), &dialect).unwrap();
+        let mut named = NamedDeals::default();
+        // Payments after October are paid on by no October run: their deals' rows are not kept.
+        let end: NaiveDate = "2026-10-31".parse().unwrap();
+        read.name_deals(&mut named, |p| (p.paid_on <= end).then_some(NaiveDate::MIN));
+        let d1 = named.find("D1").unwrap();
+        assert!(named.wanted(d1) && !named.wanted(named.find("D2").unwrap()));
+        // ... but each is still checked: D7 is no deal of deals.csv.
+        match read.check(&NamedRows::from_deals(named, &rows()), &partners()) {
+            Err(crate::error::Error::Input { line, value, .. }) => {
+                assert_eq!((line, &*value), (4, "D7"))
+            }
+            other => panic!("expected D7 refused, got {other:?}"),
+        }
+        let (mut read, _) = read_payments(&path, &partners(), &dialect).unwrap();
+        read.rows.pop();
+        let mut named = NamedDeals::default();
+        read.name_deals(&mut named, |p| (p.paid_on <= end).then_some(NaiveDate::MIN));
+        let kept = read
+            .check(&NamedRows::from_deals(named, &rows()), &partners())
+            .unwrap();
+        let ids: Vec<&str> = kept.iter().map(|p| &*p.payment_id).collect();
+        assert_eq!(ids, ["A"]);
     }
 }

@@ -7,6 +7,7 @@
 
 use super::{DataPaths, Loaded, Stage};
 use crate::error::{Result, Warning, WarningCode};
+use crate::input::deals::{NamedDeals, NamedRows};
 use crate::input::import::report::SkippedRows;
 use crate::input::import::{InputMap, Report};
 use crate::input::sources::{Prepared, Setting, prepare};
@@ -16,9 +17,11 @@ use crate::input::{
     ReadApprovals, ReadPayments, load_activities, load_adjustments, load_claims, load_ledger,
     open_ledger, read_approvals, read_payments, refuse_ledger,
 };
+use crate::model::Text;
 use crate::model::period::Period;
 use crate::program::Program;
-use std::collections::BTreeMap;
+use chrono::NaiveDate;
+use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
 /// The inputs being loaded: their import maps, and what has been read so far.
@@ -198,7 +201,7 @@ impl<'a> Inputs<'a> {
         &mut self,
         waiting: Option<Waiting<T>>,
         deals: &DealData,
-        check: impl FnOnce(T, &[crate::input::Deal], &PartnerSet) -> Result<Vec<U>>,
+        check: impl FnOnce(T, &NamedRows, &PartnerSet) -> Result<Vec<U>>,
     ) -> Result<Vec<U>> {
         let Some(Waiting {
             prepared,
@@ -209,7 +212,7 @@ impl<'a> Inputs<'a> {
             return Ok(Vec::new());
         };
         let input = prepared.input;
-        let checked = check(read, &deals.by_id, &self.partners).map(|rows| (rows, digest));
+        let checked = check(read, &deals.named, &self.partners).map(|rows| (rows, digest));
         let (rows, digest, report) = prepared.finish(checked)?;
         self.record(input, digest, report)?;
         Ok(rows)
@@ -282,28 +285,71 @@ fn approval_rules(programs: &[&Program]) -> ApprovalRules {
     rules
 }
 
-/// The deal_ids payments and decisions name: deals.csv keeps every row of them, whatever its dates.
-fn keep_ids(
+/// Names the deals payments and decisions reference (SPEC §9.1, §9.3): the deal stream checks
+/// each reference against deals.csv, and keeps in full only the rows a run may pay on. A payment
+/// after the period is paid on by no run of it; one dated from the chain's first day on may be,
+/// and so may one before it on a row closed or reversed since (its date is the later of `paid_on`
+/// and `closed_on`); a payment the chain paid already, and its deal, are always kept (taken at the
+/// date its record names, its held line released by its row).
+fn name_deals(
     plan: &mut DealPlan,
-    payments: Option<&Waiting<ReadPayments>>,
+    payments: Option<&mut Waiting<ReadPayments>>,
     approvals: Option<&Waiting<ReadApprovals>>,
+    chain: &ChainPayments,
 ) {
-    let mut ids: crate::input::deals::KeptIds = plan
-        .keep_ids
-        .take()
-        .map(std::sync::Arc::unwrap_or_clone)
-        .unwrap_or_default();
-    let named = payments
-        .into_iter()
-        .flat_map(|w| w.read.deal_ids())
-        .chain(approvals.into_iter().flat_map(|w| w.read.deal_ids()));
-    // Shared text: the payments' own copies of the ids, not a String each.
-    for id in named {
-        if !ids.contains(id) {
-            ids.insert(id.clone());
-        }
+    let named_rows = payments.as_ref().map_or(0, |w| w.read.count())
+        + approvals.map_or(0, |w| w.read.count())
+        + chain.deal_ids.len();
+    let mut named = NamedDeals::with_capacity(named_rows);
+    for deal_id in &chain.deal_ids {
+        named.keep_all(deal_id);
     }
-    plan.keep_ids = (!ids.is_empty()).then(|| std::sync::Arc::new(ids));
+    if let Some(waiting) = payments {
+        let end = plan.period.end;
+        waiting.read.name_deals(&mut named, |p| match chain.start {
+            None => Some(NaiveDate::MIN),
+            Some(_) if chain.payment_ids.contains(&p.payment_id) => Some(NaiveDate::MIN),
+            Some(_) if p.paid_on > end => None,
+            Some(start) if p.paid_on >= start => Some(NaiveDate::MIN),
+            Some(start) => Some(start),
+        });
+    }
+    if let Some(waiting) = approvals {
+        waiting.read.name_deals(&mut named);
+    }
+    plan.named = (!named.is_empty()).then(|| std::sync::Arc::new(named));
+}
+
+/// What the previous batches tell of the chain's payments before the deal stream (SPEC §9.1).
+struct ChainPayments {
+    /// The chain's first day (this period's without `--ledger`); `None` when a batch does not say:
+    /// then every payment's deal is kept in full.
+    start: Option<NaiveDate>,
+    /// The payments the chain paid already, and their deals.
+    payment_ids: HashSet<Text, crate::input::FnvBuild>,
+    deal_ids: Vec<Text>,
+}
+
+impl ChainPayments {
+    fn of(batches: &[Option<PreviousBatch>], period: &Period) -> ChainPayments {
+        let mut chain = ChainPayments {
+            start: Some(period.start),
+            payment_ids: HashSet::default(),
+            deal_ids: Vec::new(),
+        };
+        for batch in batches.iter().flatten() {
+            let recorded = batch.recorded_payments();
+            chain.start = match (chain.start, batch.chain_start(), &recorded) {
+                (Some(a), Some(b), Some(_)) => Some(a.min(b)),
+                _ => None,
+            };
+            for (payment_id, deal_id) in recorded.into_iter().flatten() {
+                chain.payment_ids.insert(payment_id);
+                chain.deal_ids.push(deal_id);
+            }
+        }
+        chain
+    }
 }
 
 /// Opens the previous batch for each program; one with any problem is refused here, before the
@@ -373,9 +419,11 @@ pub(super) fn load_files(
         plan.held_from = Some(plan.held_from.map_or(since, |from| from.min(since)));
     }
     let (fx, warnings) = inputs.load_fx()?;
-    let payments = inputs.read_payments()?;
+    let mut payments = inputs.read_payments()?;
     let approvals = inputs.read_approvals(programs)?;
-    keep_ids(&mut plan, payments.as_ref(), approvals.as_ref());
+    let chain = ChainPayments::of(&batches, period);
+    name_deals(&mut plan, payments.as_mut(), approvals.as_ref(), &chain);
+    drop(chain);
     let deals = inputs.load_deals(&plan, &fx, progress)?;
     let payments = inputs.check_references(payments, &deals, ReadPayments::check)?;
     let approvals = inputs.check_references(approvals, &deals, ReadApprovals::check)?;

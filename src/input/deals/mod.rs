@@ -5,6 +5,7 @@
 //! `engine::plan` from what the rules declare, for one program or for both of `diff`'s.
 
 mod keys;
+mod named;
 mod row;
 mod stream;
 mod table;
@@ -15,6 +16,7 @@ use crate::model::When;
 use crate::model::money::Rounding;
 use crate::model::period::Period;
 use chrono::NaiveDate;
+pub use named::{DealRef, NamedDeals, NamedRows};
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -22,10 +24,6 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, mpsc};
 use table::PartnerTable;
-
-/// What the deal stream keeps besides the period's rows and reversals.
-/// The deal_ids a plan keeps every row of: FNV-hashed, as every row of deals.csv is looked up.
-pub type KeptIds = std::collections::HashSet<crate::model::Text, super::FnvBuild>;
 
 #[derive(Debug, Clone)]
 pub struct DealPlan {
@@ -42,9 +40,9 @@ pub struct DealPlan {
     /// Keep every row (whatever its status) closed on or after this day and before the period: the
     /// rows whose lines may still be held on the `pending` account (SPEC §8.2 `hold_days`).
     pub held_from: Option<chrono::NaiveDate>,
-    /// Keep every row of these deal_ids, whatever its dates (`DealData::by_id`): the rows payments
-    /// and approval decisions name (SPEC §9.1, §9.3).
-    pub keep_ids: Option<std::sync::Arc<KeptIds>>,
+    /// The deal_ids payments and approval decisions name (SPEC §9.1, §9.3): a reference to every
+    /// row of them (`DealData::named`), and the rows a run may pay on in full (`DealData::by_id`).
+    pub named: Option<std::sync::Arc<NamedDeals>>,
     /// How a credited amount is rounded: the program currency's minor units and rounding mode.
     pub currency: String,
     pub rounding: Rounding,
@@ -87,8 +85,10 @@ pub struct DealData {
     pub windows: Vec<WindowTotals>,
     /// One per prior filter of the plan.
     pub prior_counts: Vec<PriorCounts>,
-    /// Every row of the plan's `keep_ids`, whatever its dates, same order.
+    /// The rows of the plan's `named` deals it keeps in full, whatever their dates, same order.
     pub by_id: Vec<Deal>,
+    /// A reference to every row of the plan's `named` deals.
+    pub named: NamedRows,
     /// The first and last `closed_on` of the file's rows (SPEC §2: a period with no data is most
     /// likely the wrong period or the wrong file).
     pub closed_range: Option<(NaiveDate, NaiveDate)>,
@@ -333,6 +333,7 @@ struct BlockOut {
     earlier: Vec<Deal>,
     held: Vec<Deal>,
     by_id: Vec<Deal>,
+    named: Vec<DealRef>,
     closed_range: Option<(NaiveDate, NaiveDate)>,
     /// Per window: (partner, revenue, rows, units) summed over the block.
     windows: Vec<Vec<(usize, Decimal, u64, Decimal)>>,
@@ -415,6 +416,9 @@ fn load_pass(
         unreachable!("the reader stops early only for an inexact pass");
     };
     data.sort();
+    if let Some(named) = &plan.named {
+        data.named.index(named.clone());
+    }
     progress(DealsRead {
         rows: data.rows,
         bytes: read,
@@ -547,6 +551,7 @@ impl Merged {
         data.earlier.extend(out.earlier);
         data.held.extend(out.held);
         data.by_id.extend(out.by_id);
+        data.named.push(out.named);
         data.closed_range = widen(data.closed_range, out.closed_range);
         for (w, part) in out.windows.into_iter().enumerate() {
             for (p, revenue, rows, units) in part {

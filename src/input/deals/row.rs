@@ -1,7 +1,7 @@
 //! One deal row: validated as a single pass does, its keys fingerprinted, and kept where the plan
 //! asks. Split into small steps the compiler inlines back into the stream's loop.
 
-use super::{BlockOut, Ctx, Split, Stop, exact_limit, fold};
+use super::{BlockOut, Ctx, DealRef, Split, Stop, exact_limit, fold};
 use crate::error::Error;
 use crate::input::{Credit, Deal, DealSource, DealStatus, FnvBuild, Row};
 use crate::model::Text;
@@ -114,7 +114,9 @@ struct Kept {
     before_period: bool,
     in_span: bool,
     held: bool,
-    /// Its deal_id is one the plan keeps every row of (payments, approvals).
+    /// Its deal_id is named by a payment or a decision: the slot, and whether the row is kept in
+    /// full (payments, approvals).
+    named: Option<u32>,
     by_id: bool,
 }
 
@@ -145,6 +147,13 @@ pub(super) fn deal_row(
         None => Some((cells.closed_on, cells.closed_on)),
     };
     let kept = kept(ctx, &cells);
+    if let Some(slot) = kept.named {
+        out.named.push(DealRef {
+            slot,
+            partner: cells.partner,
+            currency: acc.intern(cells.currency),
+        });
+    }
     if !(kept.as_deal() || kept.in_a_window || kept.before_period) {
         return Ok(());
     }
@@ -370,6 +379,7 @@ fn kept(ctx: &Ctx, cells: &Cells) -> Kept {
     // the period that contains it.
     let reversed_on = cells.full_reversal();
     let counts_at_end = reversed_on.is_none_or(|r| r > period.end);
+    let named = plan.named.as_ref().and_then(|n| n.find(cells.deal_id));
     Kept {
         in_current: counts_in(period, closed_on, reversed_on),
         in_previous: plan.previous_period && counts_in(&ctx.previous, closed_on, reversed_on),
@@ -384,10 +394,12 @@ fn kept(ctx: &Ctx, cells: &Cells) -> Kept {
         held: plan
             .held_from
             .is_some_and(|from| closed_on >= from && closed_on < period.start),
-        by_id: plan
-            .keep_ids
-            .as_ref()
-            .is_some_and(|ids| ids.contains(cells.deal_id)),
+        named,
+        by_id: named.is_some_and(|slot| {
+            plan.named
+                .as_ref()
+                .is_some_and(|n| n.keeps(slot, closed_on, cells.reversed_on))
+        }),
     }
 }
 
