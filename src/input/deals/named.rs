@@ -109,8 +109,7 @@ impl NamedRows {
 
     /// Groups the rows by slot, once the stream has read them all.
     pub(super) fn index(&mut self, deals: Arc<NamedDeals>) {
-        self.rows
-            .sort_unstable_by(|a, b| (a.slot, a.partner).cmp(&(b.slot, b.partner)));
+        self.rows.sort_unstable_by_key(|r| (r.slot, r.partner));
         let slots = deals.ids.len();
         let mut starts = Vec::with_capacity(slots + 1);
         let mut at = 0usize;
