@@ -226,6 +226,25 @@ impl CsvFile {
         (p.byte(), p.line())
     }
 
+    /// What the manifest records of the file when its rows were read in blocks
+    /// (`input::blocks`), not through this reader: `rows` data rows, the trailer's first line.
+    pub(crate) fn block_digest(
+        &self,
+        sha256: String,
+        rows: u64,
+        footer_line: Option<u64>,
+    ) -> FileDigest {
+        FileDigest {
+            loose_headers: self.loose_headers.clone(),
+            footer: footer_line
+                .zip(self.trailer())
+                .map(|(line, t)| (line, t.description.clone())),
+            path: self.file.clone(),
+            sha256,
+            rows: Some(rows),
+        }
+    }
+
     /// The header's columns and field count, for rows built outside [`CsvFile::next_row`].
     pub fn columns(&self) -> &Columns {
         &self.columns

@@ -2,6 +2,7 @@
 
 pub mod adjustments;
 pub mod approvals;
+mod blocks;
 mod csvfile;
 pub mod deals;
 pub mod fx;

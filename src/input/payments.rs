@@ -4,12 +4,12 @@
 //! references; [`ReadPayments::check`] then checks each payment against those deal rows.
 
 use super::deals::{DealRef, NamedDeals, NamedRows};
+use super::blocks::{Layout, Record, each_record, read_parallel};
 use super::{Col, CsvFile, FileDigest, PartnerSet, Row};
 use crate::error::{Result, RowErrors};
 use crate::model::money::is_currency_code;
 use crate::model::{Payment, Text};
 use chrono::NaiveDate;
-use std::collections::HashMap;
 use std::path::Path;
 
 /// The columns of payments.csv.
@@ -42,21 +42,14 @@ struct ReadPayment {
 }
 
 /// Reads payments.csv: every row validated (required cells, dates, strict amounts ≠ 0, currency
-/// codes, known partners, payment_id unique), every bad row reported at once.
+/// codes, known partners, payment_id unique), every bad row reported at once. A million payments are
+/// read on every core (`input::blocks`), their payment_ids compared by fingerprint.
 pub fn read_payments(
     path: &Path,
     partners: &PartnerSet,
     dialect: &super::Dialect,
 ) -> Result<(ReadPayments, FileDigest)> {
-    let mut csv = CsvFile::open_as(path, REQUIRED_COLUMNS, dialect)?;
-    // Room for the rows a file of this size holds (a payment's row is 40 bytes or more): a million
-    // payments would otherwise grow both step by step, rehashing and copying each time.
-    let expected = std::fs::metadata(path).map_or(0, |m| m.len() / 40);
-    let expected = usize::try_from(expected).unwrap_or(0);
-    let mut rows = Vec::with_capacity(expected);
-    let mut seen: HashMap<Text, u64, super::FnvBuild> =
-        HashMap::with_capacity_and_hasher(expected, Default::default());
-    // Resolved once: a million payments would otherwise look each header up per cell.
+    let csv = CsvFile::open_as(path, REQUIRED_COLUMNS, dialect)?;
     let cols = PaymentCols {
         payment_id: csv.column("payment_id"),
         deal_id: csv.column("deal_id"),
@@ -65,21 +58,100 @@ pub fn read_payments(
         amount: csv.column("amount"),
         currency: csv.column("currency"),
     };
-    while let Some(row) = csv.next_row()? {
-        match payment_row(&row, &cols, partners, &mut seen) {
-            Ok(read) => rows.push(read),
-            Err(e) => csv.reject(e),
+    let layout = Layout {
+        file: &csv.file,
+        columns: csv.columns(),
+        delimiter: dialect.delimiter,
+        trailer: csv.trailer().map(|t| t.offset),
+    };
+    let workers = crate::worker_threads();
+    let (blocks, sha256) = read_parallel(path, csv.data_start(), &layout, workers, |block| {
+        let mut out = PaymentBlock::default();
+        each_record(&layout, block, &mut |record| {
+            match record {
+                Record::Row(row) => match payment_row(row, &cols, partners) {
+                    Ok(read) => out.rows.push(read),
+                    Err(e) => out.errors.push(e),
+                },
+                Record::Malformed(e) => out.errors.push(e),
+                Record::Footer(line) => {
+                    out.footer_line.get_or_insert(line);
+                    return false;
+                }
+            }
+            out.count += 1;
+            false
+        });
+        out
+    })?;
+    let mut errors = RowErrors::new();
+    let (mut rows, mut count, mut footer_line) = (Vec::new(), 0, None);
+    rows.reserve_exact(blocks.iter().map(|b| b.rows.len()).sum());
+    for block in blocks {
+        rows.extend(block.rows);
+        block.errors.into_iter().for_each(|e| errors.push(e));
+        count += block.count;
+        footer_line = footer_line.or(block.footer_line);
+    }
+    drop_duplicates(&csv.file, &mut rows, &mut errors);
+    errors.finish()?;
+    let digest = csv.block_digest(sha256, count, footer_line);
+    let file = csv.file;
+    let read = ReadPayments {
+        file,
+        rows,
+        slots: Vec::new(),
+    };
+    Ok((read, digest))
+}
+
+/// One block's payments, bad rows and rows counted.
+#[derive(Default)]
+struct PaymentBlock {
+    rows: Vec<ReadPayment>,
+    errors: Vec<crate::error::Error>,
+    count: u64,
+    footer_line: Option<u64>,
+}
+
+/// Refuses every payment_id after its first row (each names the row before it, as reading the file
+/// top to bottom finds them). payment_ids are compared by a 64-bit fingerprint first, sorted on every
+/// core; only equal fingerprints are compared as text.
+fn drop_duplicates(file: &str, rows: &mut Vec<ReadPayment>, errors: &mut RowErrors) {
+    use rayon::slice::ParallelSliceMut;
+    let mut keys: Vec<(u64, usize)> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (super::deals::fingerprint(r.payment.payment_id.as_bytes()), i))
+        .collect();
+    keys.par_sort_unstable();
+    let mut repeated: Vec<usize> = Vec::new();
+    for run in keys.chunk_by(|a, b| a.0 == b.0).filter(|run| run.len() > 1) {
+        let mut same: Vec<usize> = run.iter().map(|&(_, i)| i).collect();
+        // By text, then file order (a row's index is its order in the file).
+        same.sort_by(|&a, &b| (&rows[a].payment.payment_id, a).cmp(&(&rows[b].payment.payment_id, b)));
+        for pair in same.windows(2) {
+            let (first, again) = (&rows[pair[0]].payment, &rows[pair[1]].payment);
+            if first.payment_id == again.payment_id {
+                errors.push(crate::error::Error::Input {
+                    file: file.to_string(),
+                    line: again.line,
+                    column: "payment_id".to_string(),
+                    value: again.payment_id.to_string(),
+                    message: format!("duplicate payment_id (first on line {})", first.line),
+                });
+                repeated.push(pair[1]);
+            }
         }
     }
-    let file = csv.file.clone();
-    Ok((
-        ReadPayments {
-            file,
-            rows,
-            slots: Vec::new(),
-        },
-        csv.finish()?,
-    ))
+    if !repeated.is_empty() {
+        repeated.sort_unstable();
+        let mut index = 0;
+        rows.retain(|_| {
+            index += 1;
+            repeated.binary_search(&(index - 1)).is_err()
+        });
+    }
 }
 
 /// payments.csv's columns, resolved against its header.
@@ -92,21 +164,8 @@ struct PaymentCols {
     currency: Col,
 }
 
-fn payment_row(
-    row: &Row,
-    c: &PaymentCols,
-    partners: &PartnerSet,
-    seen: &mut HashMap<Text, u64, super::FnvBuild>,
-) -> Result<ReadPayment> {
-    let payment_id = row.required(c.payment_id)?;
-    let id = Text::from(payment_id);
-    if let Some(first) = seen.insert(id.clone(), row.line) {
-        return Err(row.error(
-            c.payment_id,
-            payment_id,
-            format!("duplicate payment_id (first on line {first})"),
-        ));
-    }
+fn payment_row(row: &Row, c: &PaymentCols, partners: &PartnerSet) -> Result<ReadPayment> {
+    let id = Text::from(row.required(c.payment_id)?);
     let deal_id = row.required(c.deal_id)?;
     let partner = match row.get(c.partner_id) {
         Some(_) => {

@@ -23,6 +23,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, mpsc};
+use crate::input::blocks::Block;
 use table::PartnerTable;
 
 #[derive(Debug, Clone)]
@@ -294,15 +295,6 @@ struct Ctx<'a> {
     trailer: Option<u64>,
 }
 
-struct Block {
-    seq: usize,
-    /// The file offset of the block's first byte.
-    offset: u64,
-    /// The line the csv reader reports at the block's first byte.
-    line: u64,
-    bytes: Vec<u8>,
-}
-
 /// A split row's fingerprints (rows with a share below 1 may share a deal_id).
 #[derive(Debug, Clone, Copy)]
 struct Split {
@@ -423,15 +415,7 @@ fn load_pass(
         rows: data.rows,
         bytes: read,
     });
-    let digest = FileDigest {
-        loose_headers: csv.loose_headers.clone(),
-        footer: footer_line
-            .zip(csv.trailer())
-            .map(|(line, t)| (line, t.description.clone())),
-        path: csv.file.clone(),
-        sha256,
-        rows: Some(data.rows),
-    };
+    let digest = csv.block_digest(sha256, data.rows, footer_line);
     Ok(Pass::Done(Box::new(data.shrunk()), digest))
 }
 
@@ -615,7 +599,7 @@ fn stream(
     let (out_tx, out_rx) = mpsc::channel::<BlockOut>();
     std::thread::scope(|scope| -> Result<Option<String>> {
         let reader = scope.spawn(|| {
-            stream::read_blocks(
+            crate::input::blocks::read_blocks(
                 path,
                 (data_byte, data_line),
                 options.block_bytes.max(1),
