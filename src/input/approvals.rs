@@ -145,7 +145,7 @@ impl ReadApprovals {
         let mut errors = RowErrors::new();
         let mut out = Vec::with_capacity(self.rows.len());
         for (approval, line) in self.rows {
-            let slot = named.deals.find(&approval.deal_id);
+            let slot = named.deals.find(&approval.deal_id).map(|f| f.slot);
             let rows = slot.map_or(&[][..], |slot| named.of(slot));
             let checked = super::payments::named_rows(
                 rows,
@@ -153,7 +153,7 @@ impl ReadApprovals {
                 Some(approval.partner),
                 partners,
             );
-            let (Ok(_), Some(slot)) = (&checked, slot) else {
+            let (Ok(_), Some(_)) = (&checked, slot) else {
                 let (column, value, message) = checked.err().unwrap_or_default();
                 errors.push(crate::error::Error::Input {
                     file: self.file.clone(),
@@ -164,11 +164,7 @@ impl ReadApprovals {
                 });
                 continue;
             };
-            out.push(Approval {
-                // The deal's one shared copy of its id.
-                deal_id: named.deals.id(slot).clone(),
-                ..approval
-            });
+            out.push(approval);
         }
         errors.finish()?;
         out.sort_by(|a, b| {

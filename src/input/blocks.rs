@@ -158,11 +158,7 @@ fn record_cut(buf: &[u8], delimiter: u8) -> Option<usize> {
 /// Splits one block into its records, handing each to `on` in file order; `on` returns whether
 /// the block stops there.
 #[inline]
-pub(crate) fn each_record(
-    layout: &Layout,
-    block: &Block,
-    on: &mut impl FnMut(Record) -> bool,
-) {
+pub(crate) fn each_record(layout: &Layout, block: &Block, on: &mut impl FnMut(Record) -> bool) {
     if memchr::memchr(b'"', &block.bytes).is_none() {
         unquoted(layout, block, on);
     } else {
@@ -228,7 +224,11 @@ fn unquoted(layout: &Layout, block: &Block, on: &mut impl FnMut(Record) -> bool)
         // A record starts after a terminator and ends before one (ASCII): a character boundary.
         let text = block_text.and_then(|t| t.get(record_start..end));
         let stop = match split_cells(layout, text, bytes, &mut commas, &mut cells) {
-            Err(message) => on(Record::Malformed(malformed_at(layout, record_line, message))),
+            Err(message) => on(Record::Malformed(malformed_at(
+                layout,
+                record_line,
+                message,
+            ))),
             Ok(()) => on(Record::Row(&Row::from_cells(
                 layout.file,
                 record_line,
@@ -305,7 +305,9 @@ fn quoted(layout: &Layout, block: &Block, on: &mut impl FnMut(Record) -> bool) {
             Ok(true) => {}
             Ok(false) => break,
             Err(e) => {
-                on(Record::Malformed(reader.get_mut().malformed(layout.file, e)));
+                on(Record::Malformed(
+                    reader.get_mut().malformed(layout.file, e),
+                ));
                 break;
             }
         }
@@ -337,7 +339,11 @@ fn quoted(layout: &Layout, block: &Block, on: &mut impl FnMut(Record) -> bool) {
             Ok(r) => r,
             Err(e) => {
                 bytes = e.into_byte_record();
-                if on(Record::Malformed(malformed_at(layout, line, NOT_UTF8.to_string()))) {
+                if on(Record::Malformed(malformed_at(
+                    layout,
+                    line,
+                    NOT_UTF8.to_string(),
+                ))) {
                     break;
                 }
                 continue;

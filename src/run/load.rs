@@ -306,13 +306,15 @@ fn name_deals(
     }
     if let Some(waiting) = payments {
         let end = plan.period.end;
-        waiting.read.name_deals(&mut named, |p| match chain.start {
-            None => Some(NaiveDate::MIN),
-            Some(_) if chain.payment_ids.contains(&p.payment_id) => Some(NaiveDate::MIN),
-            Some(_) if p.paid_on > end => None,
-            Some(start) if p.paid_on >= start => Some(NaiveDate::MIN),
-            Some(start) => Some(start),
-        });
+        waiting
+            .read
+            .name_deals(&mut named, |payment_id, paid_on| match chain.start {
+                None => Some(NaiveDate::MIN),
+                Some(_) if chain.payment_ids.contains(payment_id) => Some(NaiveDate::MIN),
+                Some(_) if paid_on > end => None,
+                Some(start) if paid_on >= start => Some(NaiveDate::MIN),
+                Some(start) => Some(start),
+            });
     }
     if let Some(waiting) = approvals {
         waiting.read.name_deals(&mut named);

@@ -12,18 +12,18 @@ mod table;
 
 use super::{Col, Columns, CsvFile, Deal, FileDigest, FnvHasher, FxTable, PartnerSet};
 use crate::error::{Error, Result, RowErrors};
+use crate::input::blocks::Block;
 use crate::model::When;
 use crate::model::money::Rounding;
 use crate::model::period::Period;
 use chrono::NaiveDate;
-pub use named::{DealRef, NamedDeals, NamedRows};
+pub use named::{Code, DealRef, NamedDeals, NamedRows};
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, mpsc};
-use crate::input::blocks::Block;
 use table::PartnerTable;
 
 #[derive(Debug, Clone)]

@@ -4,83 +4,204 @@
 //! are kept in full (`DealData::by_id`). A million payments name a million deals, most of them paid
 //! long before the period: cloning each of their rows cost more than the rest of the run.
 
-use crate::input::FnvBuild;
-use crate::model::Text;
-use chrono::NaiveDate;
-use std::collections::HashMap;
+use super::fingerprint;
+use chrono::{Datelike, NaiveDate};
 use std::sync::Arc;
 
-/// The named deal_ids, each with a slot (its index), and which of their rows to keep in full.
+/// The named deal_ids, each with a slot (numbered as they are first named), and which of their rows
+/// to keep in full. Found by fingerprint in an open-addressing table whose entry holds what the
+/// stream's lookup of every deal row needs, an id of up to [`INLINE_ID`] bytes included: one cache
+/// line per row instead of four (table, slot, keep, text), as `PartnerTable` does for partners.
 #[derive(Debug, Clone, Default)]
 pub struct NamedDeals {
-    slots: HashMap<Text, u32, FnvBuild>,
-    /// By slot: the deal_id.
-    ids: Vec<Text>,
-    /// By slot: keep in full the rows closed or reversed on or after this day (`NaiveDate::MIN`:
-    /// every row); `None`: no row (only its reference is checked).
-    keep_from: Vec<Option<NaiveDate>>,
+    mask: usize,
+    entries: Vec<Entry>,
+    /// Every deal_id, one after the other; by slot, where its text ends.
+    text: String,
+    ends: Vec<usize>,
+}
+
+const INLINE_ID: usize = 15;
+
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    fingerprint: u64,
+    slot: u32,
+    /// Keep in full the rows closed or reversed on or after this day (days from the common era;
+    /// [`KEEP_NONE`]: no row, only its reference is checked).
+    keep_from: i32,
+    /// The id's length when it is inline; `u8::MAX` when it is not.
+    len: u8,
+    id: [u8; INLINE_ID],
+}
+
+const EMPTY: u32 = u32::MAX;
+const KEEP_NONE: i32 = i32::MAX;
+
+/// A named deal as the stream finds it.
+#[derive(Debug, Clone, Copy)]
+pub struct Named {
+    pub slot: u32,
+    keep_from: i32,
+}
+
+impl Named {
+    /// Whether a row of the deal is kept in full.
+    #[inline]
+    pub fn keeps(self, closed_on: NaiveDate, reversed_on: Option<NaiveDate>) -> bool {
+        self.keep_from != KEEP_NONE
+            && (closed_on.num_days_from_ce() >= self.keep_from
+                || reversed_on.is_some_and(|r| r.num_days_from_ce() >= self.keep_from))
+    }
 }
 
 impl NamedDeals {
-    /// Room for `deals` deal_ids: a million payments name as many deals, and growing the map
-    /// step by step rehashes it twenty times.
+    /// Room for `deals` deal_ids without growing: a million payments name as many deals.
     pub fn with_capacity(deals: usize) -> NamedDeals {
-        NamedDeals {
-            slots: HashMap::with_capacity_and_hasher(deals, FnvBuild::default()),
-            ids: Vec::with_capacity(deals),
-            keep_from: Vec::with_capacity(deals),
+        let mut named = NamedDeals::default();
+        named.resize(deals);
+        named.ends.reserve(deals);
+        named
+    }
+
+    /// At most two thirds full (linear probing stays short).
+    fn resize(&mut self, deals: usize) {
+        let size = (deals + deals / 2 + 1).next_power_of_two().max(16);
+        let empty = Entry {
+            fingerprint: 0,
+            slot: EMPTY,
+            keep_from: KEEP_NONE,
+            len: 0,
+            id: [0; INLINE_ID],
+        };
+        let old = std::mem::replace(&mut self.entries, vec![empty; size]);
+        self.mask = size - 1;
+        for entry in old.into_iter().filter(|e| e.slot != EMPTY) {
+            let mut at = self.home(entry.fingerprint);
+            while self.entries[at].slot != EMPTY {
+                at = (at + 1) & self.mask;
+            }
+            self.entries[at] = entry;
         }
     }
 
-    /// The slot of `deal_id`, given one if it is new (keeping none of its rows yet).
-    pub fn slot(&mut self, deal_id: &Text) -> u32 {
-        let next = u32::try_from(self.ids.len()).expect("fewer than 2^32 deals are named");
-        let slot = *self.slots.entry(deal_id.clone()).or_insert(next);
-        if slot == next {
-            self.ids.push(deal_id.clone());
-            self.keep_from.push(None);
+    fn home(&self, fp: u64) -> usize {
+        usize::try_from(fp >> 40).unwrap_or(0) & self.mask
+    }
+
+    /// Where `deal_id` (of fingerprint `fp`) is in the table, or the empty entry it would take.
+    #[inline]
+    fn probe(&self, deal_id: &str, fp: u64) -> usize {
+        let mut at = self.home(fp);
+        loop {
+            let entry = &self.entries[at];
+            if entry.slot == EMPTY {
+                return at;
+            }
+            if entry.fingerprint == fp {
+                let same = match entry.len {
+                    u8::MAX => self.id(entry.slot) == deal_id,
+                    len => {
+                        usize::from(len) == deal_id.len()
+                            && entry.id[..deal_id.len()] == *deal_id.as_bytes()
+                    }
+                };
+                if same {
+                    return at;
+                }
+            }
+            at = (at + 1) & self.mask;
         }
+    }
+
+    /// Names `deal_id` (of fingerprint `fp`, [`fingerprint`]): its slot, given one if it is new.
+    /// `keep_from`: keep in full its rows closed or reversed on or after that day (the earliest day
+    /// any reference asks for counts).
+    pub fn name(&mut self, deal_id: &str, fp: u64, keep_from: Option<NaiveDate>) -> u32 {
+        if (self.ends.len() + 1) * 3 > self.entries.len() * 2 {
+            self.resize((self.ends.len() + 1) * 2);
+        }
+        let keep = keep_from.map_or(KEEP_NONE, |d| d.num_days_from_ce());
+        let at = self.probe(deal_id, fp);
+        if self.entries[at].slot != EMPTY {
+            let entry = &mut self.entries[at];
+            entry.keep_from = entry.keep_from.min(keep);
+            return entry.slot;
+        }
+        let slot = u32::try_from(self.ends.len()).expect("fewer than 2^32 deals are named");
+        let mut entry = Entry {
+            fingerprint: fp,
+            slot,
+            keep_from: keep,
+            len: u8::MAX,
+            id: [0; INLINE_ID],
+        };
+        if deal_id.len() <= INLINE_ID {
+            entry.len = u8::try_from(deal_id.len()).unwrap_or(u8::MAX);
+            entry.id[..deal_id.len()].copy_from_slice(deal_id.as_bytes());
+        }
+        self.entries[at] = entry;
+        self.text.push_str(deal_id);
+        self.ends.push(self.text.len());
         slot
     }
 
-    /// Keeps in full the rows of the slot's deal closed or reversed on or after `from`.
-    pub fn keep(&mut self, slot: u32, from: NaiveDate) {
-        let keep = &mut self.keep_from[slot as usize];
-        *keep = Some(keep.map_or(from, |k| k.min(from)));
-    }
-
-    /// Keeps every row of `deal_id` in full (once it is named).
-    pub fn keep_all(&mut self, deal_id: &Text) -> u32 {
-        let slot = self.slot(deal_id);
-        self.keep(slot, NaiveDate::MIN);
-        slot
+    /// Names `deal_id`, keeping every row of it in full.
+    pub fn keep_all(&mut self, deal_id: &str) -> u32 {
+        self.name(
+            deal_id,
+            fingerprint(deal_id.as_bytes()),
+            Some(NaiveDate::MIN),
+        )
     }
 
     pub fn is_empty(&self) -> bool {
-        self.ids.is_empty()
+        self.ends.is_empty()
     }
 
-    /// The slot of a named deal_id.
+    /// How many deals are named.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// A named deal_id's slot, and which of its rows to keep.
     #[inline]
-    pub fn find(&self, deal_id: &str) -> Option<u32> {
-        self.slots.get(deal_id).copied()
+    pub fn find(&self, deal_id: &str) -> Option<Named> {
+        if self.entries.is_empty() {
+            return None;
+        }
+        let entry = &self.entries[self.probe(deal_id, fingerprint(deal_id.as_bytes()))];
+        (entry.slot != EMPTY).then_some(Named {
+            slot: entry.slot,
+            keep_from: entry.keep_from,
+        })
     }
 
-    /// Whether a row of the slot's deal is kept in full.
+    /// The slot's deal_id.
     #[inline]
-    pub fn keeps(&self, slot: u32, closed_on: NaiveDate, reversed_on: Option<NaiveDate>) -> bool {
-        self.keep_from[slot as usize]
-            .is_some_and(|from| closed_on >= from || reversed_on.is_some_and(|r| r >= from))
+    pub fn id(&self, slot: u32) -> &str {
+        let s = slot as usize;
+        let start = if s == 0 { 0 } else { self.ends[s - 1] };
+        &self.text[start..self.ends[s]]
+    }
+}
+
+/// A currency code (three ASCII capitals, as every currency payline reads is): a row's reference
+/// holds it in place of a shared string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Code([u8; 3]);
+
+impl Code {
+    pub fn new(code: &str) -> Code {
+        let mut bytes = [b'?'; 3];
+        for (b, c) in bytes.iter_mut().zip(code.bytes()) {
+            *b = c;
+        }
+        Code(bytes)
     }
 
-    /// Whether any row of the slot's deal may be kept in full (its payments are needed).
-    pub fn wanted(&self, slot: u32) -> bool {
-        self.keep_from[slot as usize].is_some()
-    }
-
-    /// The slot's deal_id: one shared copy for every reference to it.
-    pub fn id(&self, slot: u32) -> &Text {
-        &self.ids[slot as usize]
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).unwrap_or("???")
     }
 }
 
@@ -88,8 +209,10 @@ impl NamedDeals {
 #[derive(Debug, Clone)]
 pub struct DealRef {
     pub slot: u32,
-    pub partner: usize,
-    pub currency: Text,
+    pub partner: u32,
+    pub currency: Code,
+    /// The row is kept in full (`DealData::by_id`): a run may pay on its deal's payments.
+    pub kept: bool,
 }
 
 /// Every row of the named deals (as [`DealRef`]s), grouped by slot.
@@ -109,8 +232,10 @@ impl NamedRows {
 
     /// Groups the rows by slot, once the stream has read them all.
     pub(super) fn index(&mut self, deals: Arc<NamedDeals>) {
-        self.rows.sort_unstable_by_key(|r| (r.slot, r.partner));
-        let slots = deals.ids.len();
+        // A million payments name as many rows: sorted on every core.
+        let rows = &mut self.rows[..];
+        rayon::slice::ParallelSliceMut::par_sort_unstable_by_key(rows, |r| (r.slot, r.partner));
+        let slots = deals.len();
         let mut starts = Vec::with_capacity(slots + 1);
         let mut at = 0usize;
         for slot in 0..slots {
@@ -132,16 +257,22 @@ impl NamedRows {
         named.push(
             rows.iter()
                 .filter_map(|d| {
-                    deals.find(&d.deal_id).map(|slot| DealRef {
-                        slot,
-                        partner: d.partner,
-                        currency: d.currency.clone(),
+                    deals.find(&d.deal_id).map(|found| DealRef {
+                        slot: found.slot,
+                        partner: u32::try_from(d.partner).unwrap(),
+                        currency: Code::new(&d.currency),
+                        kept: found.keeps(d.closed_on, d.reversed_on),
                     })
                 })
                 .collect(),
         );
         named.index(Arc::new(deals));
         named
+    }
+
+    /// Whether a run may pay on the slot's deal's payments: a row of it is kept in full.
+    pub fn paid_on(&self, slot: u32) -> bool {
+        self.of(slot).iter().any(|r| r.kept)
     }
 
     /// The rows of deals.csv of the slot's deal (none: no row has its deal_id).
@@ -163,42 +294,75 @@ mod tests {
     }
 
     #[test]
-    fn a_slot_keeps_rows_from_its_earliest_day() {
+    fn a_deal_keeps_rows_from_the_earliest_day_named() {
         let mut named = NamedDeals::default();
-        let d1 = named.slot(&Text::from("D1"));
-        let d2 = named.slot(&Text::from("D2"));
-        assert_eq!(named.slot(&Text::from("D1")), d1);
-        named.keep(d1, day("2026-10-01"));
-        named.keep(d1, day("2026-09-01"));
-        assert!(named.keeps(d1, day("2026-09-01"), None));
-        assert!(!named.keeps(d1, day("2026-08-31"), None));
-        assert!(named.keeps(d1, day("2026-08-31"), Some(day("2026-09-15"))));
+        let name = |named: &mut NamedDeals, id: &str, from: Option<&str>| {
+            named.name(id, fingerprint(id.as_bytes()), from.map(day))
+        };
+        let d1 = name(&mut named, "D1", Some("2026-10-01"));
+        let d2 = name(&mut named, "D2", None);
+        assert_eq!(name(&mut named, "D1", Some("2026-09-01")), d1);
+        assert_eq!(name(&mut named, "D1", None), d1);
+        let found = named.find("D1").unwrap();
+        assert!(found.keeps(day("2026-09-01"), None));
+        assert!(!found.keeps(day("2026-08-31"), None));
+        assert!(found.keeps(day("2026-08-31"), Some(day("2026-09-15"))));
         // Named but not kept: its reference is checked, its rows are not kept.
-        assert!(!named.wanted(d2));
-        assert!(!named.keeps(d2, day("2026-10-05"), None));
-        assert_eq!(named.find("D2"), Some(d2));
-        assert_eq!(named.find("D3"), None);
+        let found = named.find("D2").unwrap();
+        assert_eq!(found.slot, d2);
+        assert!(!found.keeps(day("2026-10-05"), None));
+        assert!(named.find("D3").is_none());
+        // A long id (not inline) is found by its text.
+        let long = "0065g00000AbCdEfGHIJ";
+        let d4 = name(&mut named, long, None);
+        assert_eq!((named.find(long).unwrap().slot, named.id(d4)), (d4, long));
+        assert!(named.find("0065g00000AbCdEfGHIK").is_none());
+    }
+
+    #[test]
+    fn the_table_grows_past_its_first_size() {
+        let mut named = NamedDeals::default();
+        let ids: Vec<String> = (0..1000).map(|i| format!("DEAL-{i}")).collect();
+        for id in &ids {
+            named.keep_all(id);
+        }
+        for (i, id) in ids.iter().enumerate() {
+            assert_eq!(named.find(id).unwrap().slot, u32::try_from(i).unwrap());
+            assert_eq!(named.id(u32::try_from(i).unwrap()), id);
+        }
     }
 
     #[test]
     fn rows_are_grouped_by_slot_in_partner_order() {
         let mut named = NamedDeals::default();
         for id in ["D1", "D2", "D3"] {
-            named.slot(&Text::from(id));
+            named.keep_all(id);
         }
-        let usd = Text::from("USD");
         let r = |slot, partner| DealRef {
             slot,
             partner,
-            currency: usd.clone(),
+            currency: Code::new("USD"),
+            kept: true,
         };
         let mut rows = NamedRows::default();
         rows.push(vec![r(2, 5), r(0, 3), r(2, 1)]);
         rows.index(Arc::new(named));
         let partners = |slot| rows.of(slot).iter().map(|d| d.partner).collect::<Vec<_>>();
         assert_eq!(partners(0), vec![3]);
-        assert_eq!(partners(1), Vec::<usize>::new());
+        assert_eq!(partners(1), Vec::<u32>::new());
         assert_eq!(partners(2), vec![1, 5]);
-        assert_eq!(partners(7), Vec::<usize>::new());
+        assert_eq!(partners(7), Vec::<u32>::new());
+    }
+
+    #[test]
+    fn deal_ids_of_one_fingerprint_keep_their_own_slots() {
+        // Two deal_ids given the same fingerprint, as a collision would: each is found as itself.
+        let mut named = NamedDeals::default();
+        let a = named.name("DEAL-A", 7, None);
+        let b = named.name("DEAL-B", 7, Some(NaiveDate::MIN));
+        assert_ne!(a, b);
+        assert_eq!(named.name("DEAL-B", 7, None), b);
+        assert_eq!((named.id(a), named.id(b)), ("DEAL-A", "DEAL-B"));
+        assert_eq!(named.probe("DEAL-B", 7), named.probe("DEAL-A", 7) + 1);
     }
 }

@@ -1,7 +1,7 @@
 //! One deal row: validated as a single pass does, its keys fingerprinted, and kept where the plan
 //! asks. Split into small steps the compiler inlines back into the stream's loop.
 
-use super::{BlockOut, Ctx, DealRef, Split, Stop, exact_limit, fold};
+use super::{BlockOut, Code, Ctx, DealRef, Split, Stop, exact_limit, fold};
 use crate::error::Error;
 use crate::input::{Credit, Deal, DealSource, DealStatus, FnvBuild, Row};
 use crate::model::Text;
@@ -150,8 +150,9 @@ pub(super) fn deal_row(
     if let Some(slot) = kept.named {
         out.named.push(DealRef {
             slot,
-            partner: cells.partner,
-            currency: acc.intern(cells.currency),
+            partner: u32::try_from(cells.partner).unwrap_or(u32::MAX),
+            currency: Code::new(cells.currency),
+            kept: kept.by_id,
         });
     }
     if !(kept.as_deal() || kept.in_a_window || kept.before_period) {
@@ -379,7 +380,7 @@ fn kept(ctx: &Ctx, cells: &Cells) -> Kept {
     // the period that contains it.
     let reversed_on = cells.full_reversal();
     let counts_at_end = reversed_on.is_none_or(|r| r > period.end);
-    let named = plan.named.as_ref().and_then(|n| n.find(cells.deal_id));
+    let found = plan.named.as_ref().and_then(|n| n.find(cells.deal_id));
     Kept {
         in_current: counts_in(period, closed_on, reversed_on),
         in_previous: plan.previous_period && counts_in(&ctx.previous, closed_on, reversed_on),
@@ -394,12 +395,8 @@ fn kept(ctx: &Ctx, cells: &Cells) -> Kept {
         held: plan
             .held_from
             .is_some_and(|from| closed_on >= from && closed_on < period.start),
-        named,
-        by_id: named.is_some_and(|slot| {
-            plan.named
-                .as_ref()
-                .is_some_and(|n| n.keeps(slot, closed_on, cells.reversed_on))
-        }),
+        named: found.map(|f| f.slot),
+        by_id: found.is_some_and(|f| f.keeps(closed_on, cells.reversed_on)),
     }
 }
 

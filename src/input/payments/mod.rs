@@ -1,15 +1,18 @@
 //! payments.csv (SPEC §9.1): cash received per deal, history like deals.csv. Read in two steps so
 //! the deal stream keeps only the rows it needs: [`read_payments`] validates the file on its own
 //! (before deals.csv is read, so a broken file is refused at once) and names the deal_ids it
-//! references; [`ReadPayments::check`] then checks each payment against those deal rows.
+//! references ([`ReadPayments::name_deals`]); [`ReadPayments::check`] then checks each payment
+//! against those deal rows and keeps the payments a run may pay on.
 
+mod read;
+
+use super::blocks::{Layout, read_parallel};
 use super::deals::{DealRef, NamedDeals, NamedRows};
-use super::blocks::{Layout, Record, each_record, read_parallel};
-use super::{Col, CsvFile, FileDigest, PartnerSet, Row};
+use super::{CsvFile, FileDigest, PartnerSet};
 use crate::error::{Result, RowErrors};
-use crate::model::money::is_currency_code;
-use crate::model::{Payment, Text};
+use crate::model::Payment;
 use chrono::NaiveDate;
+use read::{PaymentBlock, PaymentCols, ReadPayment, refuse_duplicates};
 use std::path::Path;
 
 /// The columns of payments.csv.
@@ -26,24 +29,19 @@ pub const PAYMENT_COLUMNS: &[&str] = &[
 pub const REQUIRED_COLUMNS: &[&str] = &["payment_id", "deal_id", "paid_on", "amount"];
 
 /// payments.csv read and validated on its own, waiting for its deal rows.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct ReadPayments {
     file: String,
-    rows: Vec<ReadPayment>,
-    /// By row: its deal's slot in the run's [`NamedDeals`] (set by [`ReadPayments::name_deals`]).
+    /// The file's blocks of payments, in file order.
+    blocks: Vec<PaymentBlock>,
+    /// By payment, in file order: its deal's slot in the run's [`NamedDeals`]
+    /// ([`ReadPayments::name_deals`]).
     slots: Vec<u32>,
-}
-
-/// One payment as read, with the currency it names (checked against its rows).
-#[derive(Debug)]
-struct ReadPayment {
-    payment: Payment,
-    currency: Option<String>,
 }
 
 /// Reads payments.csv: every row validated (required cells, dates, strict amounts ≠ 0, currency
 /// codes, known partners, payment_id unique), every bad row reported at once. A million payments are
-/// read on every core (`input::blocks`), their payment_ids compared by fingerprint.
+/// read on every core (`input::blocks`).
 pub fn read_payments(
     path: &Path,
     partners: &PartnerSet,
@@ -64,189 +62,97 @@ pub fn read_payments(
         delimiter: dialect.delimiter,
         trailer: csv.trailer().map(|t| t.offset),
     };
-    let workers = crate::worker_threads();
-    let (blocks, sha256) = read_parallel(path, csv.data_start(), &layout, workers, |block| {
-        let mut out = PaymentBlock::default();
-        each_record(&layout, block, &mut |record| {
-            match record {
-                Record::Row(row) => match payment_row(row, &cols, partners) {
-                    Ok(read) => out.rows.push(read),
-                    Err(e) => out.errors.push(e),
-                },
-                Record::Malformed(e) => out.errors.push(e),
-                Record::Footer(line) => {
-                    out.footer_line.get_or_insert(line);
-                    return false;
-                }
-            }
-            out.count += 1;
-            false
-        });
-        out
-    })?;
+    let (mut blocks, sha256) = read_parallel(
+        path,
+        csv.data_start(),
+        &layout,
+        crate::worker_threads(),
+        |block| PaymentBlock::parse(&layout, &cols, partners, block),
+    )?;
     let mut errors = RowErrors::new();
-    let (mut rows, mut count, mut footer_line) = (Vec::new(), 0, None);
-    rows.reserve_exact(blocks.iter().map(|b| b.rows.len()).sum());
-    for block in blocks {
-        rows.extend(block.rows);
-        block.errors.into_iter().for_each(|e| errors.push(e));
+    let (mut count, mut footer_line) = (0, None);
+    for block in &mut blocks {
+        std::mem::take(&mut block.errors)
+            .into_iter()
+            .for_each(|e| errors.push(e));
         count += block.count;
         footer_line = footer_line.or(block.footer_line);
     }
-    drop_duplicates(&csv.file, &mut rows, &mut errors);
+    refuse_duplicates(&csv.file, &blocks, &mut errors);
     errors.finish()?;
     let digest = csv.block_digest(sha256, count, footer_line);
-    let file = csv.file;
     let read = ReadPayments {
-        file,
-        rows,
+        file: csv.file,
+        blocks,
         slots: Vec::new(),
     };
     Ok((read, digest))
 }
 
-/// One block's payments, bad rows and rows counted.
-#[derive(Default)]
-struct PaymentBlock {
-    rows: Vec<ReadPayment>,
-    errors: Vec<crate::error::Error>,
-    count: u64,
-    footer_line: Option<u64>,
-}
-
-/// Refuses every payment_id after its first row (each names the row before it, as reading the file
-/// top to bottom finds them). payment_ids are compared by a 64-bit fingerprint first, sorted on every
-/// core; only equal fingerprints are compared as text.
-fn drop_duplicates(file: &str, rows: &mut Vec<ReadPayment>, errors: &mut RowErrors) {
-    use rayon::slice::ParallelSliceMut;
-    let mut keys: Vec<(u64, usize)> = rows
-        .iter()
-        .enumerate()
-        .map(|(i, r)| (super::deals::fingerprint(r.payment.payment_id.as_bytes()), i))
-        .collect();
-    keys.par_sort_unstable();
-    let mut repeated: Vec<usize> = Vec::new();
-    for run in keys.chunk_by(|a, b| a.0 == b.0).filter(|run| run.len() > 1) {
-        let mut same: Vec<usize> = run.iter().map(|&(_, i)| i).collect();
-        // By text, then file order (a row's index is its order in the file).
-        same.sort_by(|&a, &b| (&rows[a].payment.payment_id, a).cmp(&(&rows[b].payment.payment_id, b)));
-        for pair in same.windows(2) {
-            let (first, again) = (&rows[pair[0]].payment, &rows[pair[1]].payment);
-            if first.payment_id == again.payment_id {
-                errors.push(crate::error::Error::Input {
-                    file: file.to_string(),
-                    line: again.line,
-                    column: "payment_id".to_string(),
-                    value: again.payment_id.to_string(),
-                    message: format!("duplicate payment_id (first on line {})", first.line),
-                });
-                repeated.push(pair[1]);
-            }
-        }
-    }
-    if !repeated.is_empty() {
-        repeated.sort_unstable();
-        let mut index = 0;
-        rows.retain(|_| {
-            index += 1;
-            repeated.binary_search(&(index - 1)).is_err()
-        });
-    }
-}
-
-/// payments.csv's columns, resolved against its header.
-struct PaymentCols {
-    payment_id: Col,
-    deal_id: Col,
-    partner_id: Col,
-    paid_on: Col,
-    amount: Col,
-    currency: Col,
-}
-
-fn payment_row(row: &Row, c: &PaymentCols, partners: &PartnerSet) -> Result<ReadPayment> {
-    let id = Text::from(row.required(c.payment_id)?);
-    let deal_id = row.required(c.deal_id)?;
-    let partner = match row.get(c.partner_id) {
-        Some(_) => {
-            Some(partners.lookup(row, c.partner_id, "unknown partner: not in partners.csv")?)
-        }
-        None => None,
-    };
-    let paid_on = row.required_date(c.paid_on)?;
-    let amount = row.required_decimal(c.amount)?;
-    if amount.is_zero() {
-        return Err(row.error(
-            c.amount,
-            row.raw(c.amount).unwrap_or_default(),
-            "a payment of 0 is no payment: expected money received (more than 0) or paid back (less than 0)",
-        ));
-    }
-    let currency = match row.get(c.currency) {
-        Some(code) if is_currency_code(code) => Some(code.to_string()),
-        Some(code) => {
-            let message = "expected an ISO 4217 currency code like EUR";
-            return Err(row.error(c.currency, code, message));
-        }
-        None => None,
-    };
-    Ok(ReadPayment {
-        payment: Payment {
-            payment_id: id,
-            deal_id: Text::from(deal_id),
-            partner,
-            paid_on,
-            amount,
-            line: row.line,
-        },
-        currency,
-    })
-}
-
 impl ReadPayments {
     /// How many payments were read.
     pub fn count(&self) -> usize {
-        self.rows.len()
+        self.blocks.iter().map(|b| b.rows.len()).sum()
     }
 
     /// Names each payment's deal in `named` (every payment's reference is checked), keeping in
-    /// full the rows of its deal from the day `keep_from` gives (none: the payment is paid on by no
-    /// run of this period, so its deal's rows are not needed).
+    /// full the rows of its deal from the day `keep_from(payment_id, paid_on)` gives (none: the
+    /// payment is paid on by no run of this period, so its deal's rows are not needed).
     pub fn name_deals(
         &mut self,
         named: &mut NamedDeals,
-        keep_from: impl Fn(&Payment) -> Option<NaiveDate>,
+        keep_from: impl Fn(&str, NaiveDate) -> Option<NaiveDate>,
     ) {
-        self.slots = self
-            .rows
-            .iter()
-            .map(|read| {
-                let slot = named.slot(&read.payment.deal_id);
-                if let Some(from) = keep_from(&read.payment) {
-                    named.keep(slot, from);
-                }
-                slot
-            })
-            .collect();
+        let mut slots = Vec::with_capacity(self.count());
+        for block in &self.blocks {
+            for read in &block.rows {
+                let keep = keep_from(block.payment_id(read), read.paid_on);
+                slots.push(named.name(block.deal_id(read), read.deal_fp, keep));
+            }
+        }
+        self.slots = slots;
     }
 
     /// Checks each payment against the rows of its deal (`named`: every row of deals.csv of the
     /// deal_ids named): the deal exists, a given partner_id makes a row of it, and a given currency
-    /// is the currency of every row the payment applies to. The payments of the deals a run may pay
-    /// on come back sorted by (deal_id, paid_on, payment_id).
+    /// is the currency of every row the payment applies to. The payments of the deals with a row
+    /// kept in full (those a run may pay on) come back sorted by (deal_id, paid_on, payment_id).
     pub fn check(self, named: &NamedRows, partners: &PartnerSet) -> Result<Vec<Payment>> {
+        use rayon::prelude::*;
+        let ReadPayments {
+            file,
+            blocks,
+            slots,
+        } = self;
+        let mut rest = &slots[..];
+        let mut block_slots = Vec::with_capacity(blocks.len());
+        for block in &blocks {
+            let (these, after) = rest.split_at(block.rows.len());
+            block_slots.push(these);
+            rest = after;
+        }
+        // Block by block on every core: a million payments are checked (and let go of).
+        let checked: Vec<(Vec<Payment>, Vec<crate::error::Error>)> = blocks
+            .into_par_iter()
+            .zip(block_slots)
+            .map(|(block, slots)| {
+                let (mut out, mut errors) = (Vec::new(), Vec::new());
+                for (read, &slot) in block.rows.iter().zip(slots) {
+                    let deal_id = block.deal_id(read);
+                    match check_payment(&file, deal_id, read, named.of(slot), partners) {
+                        Ok(()) if named.paid_on(slot) => out.push(block.payment(read)),
+                        Ok(()) => {}
+                        Err(e) => errors.push(e),
+                    }
+                }
+                (out, errors)
+            })
+            .collect();
         let mut errors = RowErrors::new();
         let mut out = Vec::new();
-        for (read, slot) in self.rows.into_iter().zip(self.slots) {
-            match check_payment(&self.file, &read, named.of(slot), partners) {
-                Ok(()) if named.deals.wanted(slot) => out.push(Payment {
-                    // The deal's one shared copy of its id.
-                    deal_id: named.deals.id(slot).clone(),
-                    ..read.payment
-                }),
-                Ok(()) => {}
-                Err(e) => errors.push(e),
-            }
+        for (payments, bad) in checked {
+            out.extend(payments);
+            bad.into_iter().for_each(|e| errors.push(e));
         }
         errors.finish()?;
         // payment_id is unique: an unstable sort orders them the same.
@@ -270,7 +176,7 @@ pub(crate) fn named_rows<'a>(
         let message = "unknown deal: no row of deals.csv has this deal_id".to_string();
         return Err(("deal_id", deal_id.to_string(), message));
     }
-    if partner.is_some_and(|partner| rows.iter().all(|d| d.partner != partner)) {
+    if partner.is_some_and(|partner| rows.iter().all(|d| d.partner as usize != partner)) {
         let partner_id = partner.map_or("", |i| partners.partners[i].id.as_str());
         let message = format!(
             "deal {deal_id} has no row of this partner in deals.csv (its partners: {})",
@@ -284,11 +190,11 @@ pub(crate) fn named_rows<'a>(
 /// One payment against its deal's rows.
 fn check_payment(
     file: &str,
-    read: &ReadPayment,
+    deal_id: &str,
+    p: &ReadPayment,
     rows: &[DealRef],
     partners: &PartnerSet,
 ) -> Result<()> {
-    let p = &read.payment;
     let error = |column: &str, value: &str, message: String| crate::error::Error::Input {
         file: file.to_string(),
         line: p.line,
@@ -296,22 +202,25 @@ fn check_payment(
         value: value.to_string(),
         message,
     };
-    let deal_rows = named_rows(rows, &p.deal_id, p.partner, partners)
+    let partner = p.partner.map(|i| i as usize);
+    let deal_rows = named_rows(rows, deal_id, partner, partners)
         .map_err(|(column, value, message)| error(column, &value, message))?;
     let applies = deal_rows
         .iter()
         .filter(|d| p.partner.is_none_or(|partner| d.partner == partner));
-    let currencies: Vec<&str> = distinct(applies.map(|d| &*d.currency));
-    match (&read.currency, currencies.as_slice()) {
-        (Some(given), [only]) if given == only => {}
+    let currencies: Vec<&str> = distinct(applies.map(|d| d.currency.as_str()));
+    match (
+        p.currency.as_ref().map(|c| c.as_str()),
+        currencies.as_slice(),
+    ) {
+        (Some(given), [only]) if given == *only => {}
         (None, [_]) => {}
         (Some(given), _) => {
             return Err(error(
                 "currency",
                 given,
                 format!(
-                    "the payment is in the deal's currency: deal {}'s {} in {}",
-                    p.deal_id,
+                    "the payment is in the deal's currency: deal {deal_id}'s {} in {}",
                     rows_named(p.partner.is_some()),
                     currencies.join(" and ")
                 ),
@@ -322,8 +231,7 @@ fn check_payment(
                 "currency",
                 "",
                 format!(
-                    "deal {}'s rows are in {}: a payment of the whole deal has no one currency; give the partner_id of the row it pays",
-                    p.deal_id,
+                    "deal {deal_id}'s rows are in {}: a payment of the whole deal has no one currency; give the partner_id of the row it pays",
                     currencies.join(" and ")
                 ),
             ));
@@ -340,7 +248,7 @@ fn rows_named(one_partner: bool) -> &'static str {
 pub(crate) fn partners_of(rows: &[DealRef], partners: &PartnerSet) -> String {
     distinct(
         rows.iter()
-            .map(|d| partners.partners[d.partner].id.as_str()),
+            .map(|d| partners.partners[d.partner as usize].id.as_str()),
     )
     .join(", ")
 }
@@ -399,7 +307,7 @@ mod tests {
         );
         let mut read = read;
         let mut named = NamedDeals::default();
-        read.name_deals(&mut named, |_| Some(NaiveDate::MIN));
+        read.name_deals(&mut named, |_, _| Some(NaiveDate::MIN));
         read.check(&NamedRows::from_deals(named, &rows()), &partners())
     }
 
@@ -559,9 +467,11 @@ mod tests {
         let mut named = NamedDeals::default();
         // Payments after October are paid on by no October run: their deals' rows are not kept.
         let end: NaiveDate = "2026-10-31".parse().unwrap();
-        read.name_deals(&mut named, |p| (p.paid_on <= end).then_some(NaiveDate::MIN));
-        let d1 = named.find("D1").unwrap();
-        assert!(named.wanted(d1) && !named.wanted(named.find("D2").unwrap()));
+        read.name_deals(&mut named, |_, paid_on| {
+            (paid_on <= end).then_some(NaiveDate::MIN)
+        });
+        let kept = |id| named.find(id).unwrap().keeps(NaiveDate::MIN, None);
+        assert!(kept("D1") && !kept("D2"));
         // ... but each is still checked: D7 is no deal of deals.csv.
         match read.check(&NamedRows::from_deals(named, &rows()), &partners()) {
             Err(crate::error::Error::Input { line, value, .. }) => {
@@ -570,9 +480,11 @@ mod tests {
             other => panic!("expected D7 refused, got {other:?}"),
         }
         let (mut read, _) = read_payments(&path, &partners(), &dialect).unwrap();
-        read.rows.pop();
+        read.blocks.last_mut().unwrap().rows.pop();
         let mut named = NamedDeals::default();
-        read.name_deals(&mut named, |p| (p.paid_on <= end).then_some(NaiveDate::MIN));
+        read.name_deals(&mut named, |_, paid_on| {
+            (paid_on <= end).then_some(NaiveDate::MIN)
+        });
         let kept = read
             .check(&NamedRows::from_deals(named, &rows()), &partners())
             .unwrap();
