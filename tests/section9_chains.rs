@@ -1,6 +1,9 @@
 //! SPEC §9.1 through the chain when the month's exports are not what they were: a paid payment that
 //! moved to another deal or partner is refused (it would be paid again there), and a `full-payment`
 //! rule pays a row whose full payment arrives late even when the chain's first month wrote nothing.
+//! And the payments whose deals the deal stream does not keep in full (paid before the chain's first
+//! day on rows closed before it, or after the period): a run pays exactly what it would with every
+//! row kept, a paid payment re-dated out of reach included.
 
 mod common;
 
@@ -117,4 +120,88 @@ fn a_full_payment_that_arrives_late_is_paid_even_after_a_month_without_lines() {
         stdout.contains("was paid in full on 2026-10-31"),
         "{stdout}"
     );
+}
+
+/// Lines of `rule` in a batch's lines.csv, as (source_id, account, amount).
+fn lines_of(batch: &std::path::Path, rule: &str) -> Vec<(String, String, String)> {
+    let text = std::fs::read_to_string(batch.join("lines.csv")).unwrap();
+    let mut rows = csv::Reader::from_reader(text.as_bytes());
+    let head = rows.headers().unwrap().clone();
+    let col = |name: &str| head.iter().position(|h| h == name).unwrap();
+    let (r, s, a, m) = (
+        col("rule_id"),
+        col("source_id"),
+        col("account"),
+        col("amount"),
+    );
+    rows.records()
+        .map(Result::unwrap)
+        .filter(|row| &row[r] == rule)
+        .map(|row| (row[s].to_string(), row[a].to_string(), row[m].to_string()))
+        .collect()
+}
+
+#[test]
+fn payments_before_the_chain_or_after_the_period_pay_as_their_dates_say() {
+    let chain = Chain::new(
+        "[[rules]]\nid = \"cash\"\nkind = \"percent\"\nrate = \"0.10\"\npay_on = \"payment\"\n",
+        "deal_id,partner_id,closed_on,amount\nD1,P1,2026-10-10,1000.00\nD2,P1,2026-08-01,1000.00\nD3,P1,2026-10-02,1000.00\n",
+    );
+    // A: paid before October, the chain's first month, for a deal closed in it: its date is the
+    // close, 10-10, so October pays it (10 % × 600.00). B: paid before the chain for a deal closed
+    // before it: no run of this chain pays it. C: paid in November: October does not pay it.
+    let payments = [
+        "A,D1,2026-09-20,600.00",
+        "B,D2,2026-09-15,1000.00",
+        "C,D3,2026-11-05,500.00",
+    ];
+    let (october, output) = chain.run("2026-10", &payments, None);
+    assert!(output.status.success(), "{output:?}");
+    let paid =
+        |source: &str, amount: &str| (source.to_string(), "payout".to_string(), amount.to_string());
+    assert_eq!(lines_of(&october, "cash"), [paid("A", "60.00")]);
+    let (november, output) = chain.run("2026-11", &payments, Some(&october));
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(lines_of(&november, "cash"), [paid("C", "50.00")]);
+}
+
+#[test]
+fn a_held_payment_re_dated_before_the_chain_is_still_released() {
+    let chain = Chain::new(
+        "[payout]\nhold_days = 30\n\n[[rules]]\nid = \"cash\"\nkind = \"percent\"\nrate = \"0.10\"\npay_on = \"payment\"\n",
+        "deal_id,partner_id,closed_on,amount\nD1,P1,2026-09-01,1000.00\n",
+    );
+    // October (the chain's first month) pays X, 1,000.00 on 10-20, held 30 days: 100.00 pending.
+    let (october, output) = chain.run("2026-10", &["X,D1,2026-10-20,1000.00"], None);
+    assert!(output.status.success(), "{output:?}");
+    let held = |account: &str| ("X".to_string(), account.to_string(), "100.00".to_string());
+    assert_eq!(lines_of(&october, "cash"), [held("pending")]);
+    // November's export dates X 08-15: before the chain's first day, on a deal closed before it.
+    // X was paid as of 10-20, so it is taken as of then: its hold ends 11-19 and November releases
+    // it (a release pair), warning that the export re-dated a paid payment.
+    let (november, output) = chain.run("2026-11", &["X,D1,2026-08-15,1000.00"], Some(&october));
+    assert!(output.status.success(), "{output:?}");
+    let release =
+        |account: &str, amount: &str| ("X".to_string(), account.to_string(), amount.to_string());
+    assert_eq!(
+        lines_of(&november, "cash"),
+        [release("pending", "-100.00"), release("payout", "100.00")]
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("is now dated 2026-08-15"), "{stdout}");
+}
+
+#[test]
+fn a_partial_reversal_in_the_period_completes_a_payment_made_before_the_chain() {
+    let chain = Chain::new(
+        "[[rules]]\nid = \"bounty\"\nkind = \"flat\"\namount = \"100.00\"\npay_on = \"full-payment\"\n",
+        "deal_id,partner_id,closed_on,amount,status,reversed_on,reversed_amount\nD1,P1,2026-08-01,1000.00,refunded,2026-10-15,200.00\n",
+    );
+    // 800.00 paid in September, before the chain's first month; on 10-15 the customer returns
+    // 200.00 of the deal, so from then on 800.00 is the whole of it (SPEC §9.6): paid in full on
+    // 10-15, and October pays the bounty.
+    let (october, output) = chain.run("2026-10", &["P,D1,2026-09-10,800.00"], None);
+    assert!(output.status.success(), "{output:?}");
+    let bounty = ("D1".to_string(), "payout".to_string(), "100.00".to_string());
+    assert_eq!(lines_of(&october, "bounty"), [bounty]);
 }
