@@ -201,6 +201,10 @@ pub enum Error {
     #[error("{}", render_rows(.errors, *.more))]
     Rows { errors: Vec<Error>, more: u64 },
 
+    /// An input file that is not there, named with the option that gave it.
+    #[error("--{input} {path}: no such file")]
+    MissingInput { input: &'static str, path: String },
+
     #[error("cannot {action} {path}: {source}")]
     Io {
         action: &'static str,
@@ -375,7 +379,7 @@ impl Error {
             Error::Input { .. } => "input",
             Error::Malformed { .. } => "malformed-csv",
             Error::Rows { .. } => "input-rows",
-            Error::Io { .. } => "io",
+            Error::Io { .. } | Error::MissingInput { .. } => "io",
             Error::Calculation(_) => "calculation",
             Error::Chain(_) => "ledger",
             Error::Refused(_) => "refused",
@@ -415,6 +419,9 @@ impl Error {
             Error::Malformed { file, line, .. } => {
                 error["file"] = serde_json::json!(file);
                 error["line"] = serde_json::json!(line);
+            }
+            Error::MissingInput { path, .. } => {
+                error["file"] = serde_json::json!(path);
             }
             Error::Io { .. } | Error::Calculation(_) | Error::Refused(_) => {}
         }

@@ -653,3 +653,16 @@ fn with_json_an_error_is_one_json_object_with_a_stable_code() {
     assert_eq!(error["error"]["column"], "amount");
     assert_eq!(error["error"]["value"], "1,250.10");
 }
+
+#[test]
+fn a_missing_input_is_named_with_its_option() {
+    let case = Case::new();
+    case.fails_with(
+        &["--payments", "payments.csv"],
+        &["error: --payments payments.csv: no such file"],
+    );
+    case.fails_with(
+        &["--activities", "nowhere/activities.csv"],
+        &["--activities nowhere/activities.csv: no such file"],
+    );
+}

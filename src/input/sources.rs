@@ -40,6 +40,13 @@ pub struct Prepared {
 /// Prepares `path` as `setting` says.
 pub fn prepare(path: &Path, setting: &Setting) -> Result<Prepared> {
     let label = path.display().to_string();
+    if !path.exists() {
+        // Named with its option: `cannot read payments.csv` alone leaves the user to guess which.
+        return Err(Error::MissingInput {
+            input: setting.input,
+            path: label,
+        });
+    }
     let mut prepared = Prepared {
         input: setting.input,
         path: path.to_path_buf(),
