@@ -566,3 +566,35 @@ fn paid_payments_csv_is_carried_and_a_tampered_one_is_refused() {
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("paid_payments.csv: missing"), "{stderr}");
 }
+
+#[test]
+fn a_reversed_amount_that_is_no_part_of_the_deal_is_refused() {
+    let work = case();
+    // Every bad reversed_amount at once: negative, zero, more than the amount, on a won row.
+    work.write(
+        "deals.csv",
+        "deal_id,partner_id,closed_on,amount,status,reversed_on,reversed_amount\n\
+         D1,P1,2026-10-01,1000.00,refunded,2026-10-20,-1\n\
+         D2,P1,2025-03-15,500.00,refunded,2026-10-20,0\n\
+         D3,P2,2026-12-20,300.00,refunded,2026-12-21,300.01\n\
+         D4,P2,2026-10-02,300.00,won,,100.00\n",
+    );
+    work.write("payments.csv", "payment_id,deal_id,paid_on,amount\n");
+    work.write("approvals.csv", "deal_id,partner_id,decision,decided_on\n");
+    refused(
+        &work,
+        "deals.csv",
+        &[
+            (2, "reversed_amount", "-1"),
+            (3, "reversed_amount", "0"),
+            (4, "reversed_amount", "300.01"),
+            (5, "reversed_amount", "100.00"),
+        ],
+        &[
+            "deals.csv:2: column `reversed_amount`: expected the part of the amount reversed: more than 0",
+            "deals.csv:3: column `reversed_amount`: expected the part of the amount reversed: more than 0",
+            "the reversed amount is more than the deal's amount 300.00",
+            "a won deal has no reversed amount",
+        ],
+    );
+}

@@ -284,7 +284,8 @@ fn reversed_amount(
     amount: Decimal,
 ) -> Result<Option<Decimal>, Stop> {
     let col = ctx.col.reversed_amount;
-    let Some(x) = row.money(col).map_err(row_error)? else {
+    // Read as a plain decimal: a negative one is told what the cell means, not "zero or more".
+    let Some(x) = row.decimal(col).map_err(row_error)? else {
         return Ok(None);
     };
     let problem = if status == DealStatus::Won {
