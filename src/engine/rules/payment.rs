@@ -186,13 +186,18 @@ fn line_warnings(rule: &Rule, ctx: &PartnerCtx, row: &Deal, t: &Taken) -> Vec<Wa
         ));
     }
     if row.full_reversal().is_some_and(|r| r <= ctx.period.end) {
-        out.push(Warning::new(
-            WarningCode::PaymentForReversedDeal,
-            format!(
+        // A refund of a reversed deal is the expected end of it: said as such, not as cash received.
+        let message = match t.amount < Decimal::ZERO {
+            false => format!(
                 "payment {} of deal {} (partner {}) is for a reversed deal: the cash was received, so rule `{}` pays on it; its refund is a negative payment",
                 t.payment_id, row.deal_id, ctx.partner.id, rule.id
             ),
-        ));
+            true => format!(
+                "refund {} of deal {} (partner {}) is for a reversed deal: rule `{}` claws back what it paid on the cash refunded",
+                t.payment_id, row.deal_id, ctx.partner.id, rule.id
+            ),
+        };
+        out.push(Warning::new(WarningCode::PaymentForReversedDeal, message));
     }
     out
 }
@@ -397,4 +402,100 @@ pub(crate) fn rows_paid<'d>(
     }
     out.sort_by(|(a, _), (b, _)| (a.closed_on, &a.deal_id).cmp(&(b.closed_on, &b.deal_id)));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::engine::LineKind;
+    use crate::engine::rules::testkit::{Fixture, d, deal};
+    use crate::model::{Deal, DealStatus};
+    use rust_decimal::Decimal;
+
+    const CASH: &str =
+        "[[rules]]\nid = \"cash\"\nkind = \"percent\"\nrate = \"0.10\"\npay_on = \"payment\"\n";
+
+    fn lines(fixture: &Fixture) -> Vec<(String, LineKind, Decimal)> {
+        let out = fixture.output("cash");
+        out.lines
+            .iter()
+            .map(|l| (l.source_id.to_string(), l.kind, l.amount))
+            .collect()
+    }
+
+    fn refunded(row: Deal, on: &str) -> Deal {
+        Deal {
+            status: DealStatus::Refunded,
+            reversed_on: Some(on.parse().unwrap()),
+            ..row
+        }
+    }
+
+    #[test]
+    fn each_payment_of_the_period_pays_the_rate_of_its_part() {
+        // D1, 1,000.00, closed in August. EARLY is dated before the chain's first day (this
+        // period's, without a ledger): never taken, nor counted in the covered total. A covers
+        // 600.00 (60.00); B 500.00 covers the 400.00 left (40.00), 100.00 is an overpayment.
+        let fixture = Fixture::new(CASH)
+            .paid_row(deal("D1", "2026-08-10", "1000.00"))
+            .payment("EARLY", "D1", "2026-09-30", "100.00")
+            .payment("A", "D1", "2026-10-05", "600.00")
+            .payment("B", "D1", "2026-10-20", "500.00");
+        let earned = LineKind::Rule(crate::engine::rules::Kind::Percent);
+        assert_eq!(
+            lines(&fixture),
+            [
+                ("A".to_string(), earned, d("60.00")),
+                ("B".to_string(), earned, d("40.00"))
+            ]
+        );
+        let out = fixture.output("cash");
+        let paid: Vec<(&str, Decimal)> = out
+            .paid_payments
+            .iter()
+            .map(|p| (&*p.payment_id, p.cash_part))
+            .collect();
+        assert_eq!(paid, [("A", d("600.00")), ("B", d("400.00"))]);
+        assert!(
+            out.warnings.iter().any(|w| w.message.contains("payment B")),
+            "{:?}",
+            out.warnings
+        );
+    }
+
+    #[test]
+    fn a_refund_is_a_clawback_at_once_and_of_a_reversed_deal_said_as_a_refund() {
+        // Refunded on 10-15: A's 1,000.00 was received (paid on, 100.00, warned), R returns it
+        // (a clawback of 100.00 on payout, warned as a refund, not as cash received).
+        let fixture = Fixture::new(CASH)
+            .paid_row(refunded(deal("D1", "2026-08-10", "1000.00"), "2026-10-15"))
+            .payment("A", "D1", "2026-10-01", "1000.00")
+            .payment("R", "D1", "2026-10-16", "-1000.00");
+        let earned = LineKind::Rule(crate::engine::rules::Kind::Percent);
+        assert_eq!(
+            lines(&fixture),
+            [
+                ("A".to_string(), earned, d("100.00")),
+                ("R".to_string(), LineKind::Clawback, d("-100.00"))
+            ]
+        );
+        let warnings: Vec<String> = fixture
+            .output("cash")
+            .warnings
+            .into_iter()
+            .map(|w| w.message)
+            .filter(|m| m.contains("is for a reversed deal"))
+            .collect();
+        assert!(
+            warnings[0].starts_with(
+                "payment A of deal D1 (partner P1) is for a reversed deal: the cash was received"
+            ),
+            "{warnings:?}"
+        );
+        assert!(
+            warnings[1].starts_with(
+                "refund R of deal D1 (partner P1) is for a reversed deal: rule `cash` claws back"
+            ),
+            "{warnings:?}"
+        );
+    }
 }

@@ -9,6 +9,7 @@ use crate::input::{DealData, FxTable, LedgerData, PartnerSet, PriorCounts};
 use crate::model::period::Period;
 use crate::model::{
     Activity, Claim, ClaimStatus, Credit, Deal, DealSource, DealStatus, Partner, PartnerStatus,
+    Payment,
 };
 use crate::program::Program;
 use chrono::NaiveDate;
@@ -133,6 +134,10 @@ pub struct Fixture {
     span_rows: Vec<(String, String, String, Decimal)>,
     /// (partner, deal id, rule id, the row's recorded part of a finished span's true-ups, span).
     true_up_parts: Vec<(String, String, String, Decimal, String)>,
+    /// Rows kept whatever their dates for the payments (`DealData::by_id`).
+    by_id: Vec<(String, Deal)>,
+    /// payments.csv: (payment_id, deal_id, paid_on, amount).
+    payments: Vec<(String, String, NaiveDate, Decimal)>,
 }
 
 impl Fixture {
@@ -160,7 +165,28 @@ impl Fixture {
             span_paid: Vec::new(),
             span_rows: Vec::new(),
             true_up_parts: Vec::new(),
+            by_id: Vec::new(),
+            payments: Vec::new(),
         }
+    }
+
+    /// A row of P1 that payments name (`DealData::by_id`), whatever its dates.
+    pub fn paid_row(mut self, row: Deal) -> Fixture {
+        self.by_id.push(("P1".into(), row));
+        self
+    }
+
+    /// A payment of payments.csv (for every row of its deal).
+    pub fn payment(
+        mut self,
+        payment_id: &str,
+        deal_id: &str,
+        paid_on: &str,
+        amount: &str,
+    ) -> Fixture {
+        self.payments
+            .push((payment_id.into(), deal_id.into(), date(paid_on), d(amount)));
+        self
     }
 
     /// Replaces the partners.
@@ -322,9 +348,26 @@ impl Fixture {
             previous: rows(&self.previous),
             reversals: rows(&self.reversals),
             earlier: rows(&self.earlier),
+            by_id: rows(&self.by_id),
             prior_counts,
             ..DealData::default()
         };
+        let mut payments: Vec<Payment> = self
+            .payments
+            .iter()
+            .zip(2..)
+            .map(|((id, deal_id, paid_on, amount), line)| Payment {
+                payment_id: id.as_str().into(),
+                deal_id: deal_id.as_str().into(),
+                partner: None,
+                paid_on: *paid_on,
+                amount: *amount,
+                line,
+            })
+            .collect();
+        payments.sort_by(|a, b| {
+            (&a.deal_id, a.paid_on, &a.payment_id).cmp(&(&b.deal_id, b.paid_on, &b.payment_id))
+        });
         let mut activities: Vec<Activity> = self
             .activities
             .iter()
@@ -387,7 +430,7 @@ impl Fixture {
             adjustments: &[],
             fx: &fx,
             ledger: &ledger,
-            payments: &[],
+            payments: &payments,
             approvals: &[],
         };
         f(&inputs)
