@@ -201,7 +201,8 @@ pub enum Error {
     #[error("{}", render_rows(.errors, *.more))]
     Rows { errors: Vec<Error>, more: u64 },
 
-    /// An input file that is not there, named with the option that gave it.
+    /// An input file that is not there, named with the option that gives it (on the command line
+    /// or in the workspace's payline.toml).
     #[error("--{input} {path}: no such file")]
     MissingInput { input: &'static str, path: String },
 

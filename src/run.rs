@@ -192,6 +192,7 @@ impl Loaded {
             fx: &self.fx,
             ledger: &self.ledger,
             payments: &self.payments,
+            payments_given: self.digests.contains_key("payments"),
             approvals: &self.approvals,
         }
     }

@@ -79,6 +79,7 @@ fn evaluate(program: &Program, deals: &DealData) -> Outcome {
         fx: &fx,
         ledger: &ledger,
         payments: &[],
+        payments_given: false,
         approvals: &[],
     };
     engine::evaluate(program, &Period::parse("2026-10").unwrap(), &inputs).unwrap()

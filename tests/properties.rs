@@ -82,6 +82,7 @@ fn evaluate(
         fx: &fx,
         ledger,
         payments: &[],
+        payments_given: false,
         approvals: &[],
     };
     engine::evaluate(program, &Period::parse("2026-10").unwrap(), &inputs).unwrap()

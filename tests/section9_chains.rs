@@ -205,3 +205,44 @@ fn a_partial_reversal_in_the_period_completes_a_payment_made_before_the_chain() 
     let bounty = ("D1".to_string(), "payout".to_string(), "100.00".to_string());
     assert_eq!(lines_of(&october, "bounty"), [bounty]);
 }
+
+#[test]
+fn a_paid_payment_missing_from_the_export_is_named_as_missing_whatever_else_it_holds() {
+    let chain = Chain::new(
+        "[[rules]]\nid = \"cash\"\nkind = \"percent\"\nrate = \"0.10\"\npay_on = \"payment\"\n",
+        "deal_id,partner_id,closed_on,amount\nD1,P1,2026-10-01,1000.00\nD2,P1,2026-10-01,1000.00\n",
+    );
+    let (october, output) = chain.run("2026-10", &["X,D1,2026-10-05,600.00"], None);
+    assert!(output.status.success(), "{output:?}");
+    // November's export lost X and holds only a December payment of D2, which no November run
+    // pays on (so none of the file's payments reaches the engine).
+    let (_, output) = chain.run("2026-11", &["Y,D2,2026-12-05,400.00"], Some(&october));
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("paid payment X") && stderr.contains("it is no longer in payments.csv"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_row_of_amount_0_that_arrives_late_is_not_paid_whatever_payments_name_it() {
+    let chain = Chain::new(
+        "[[rules]]\nid = \"bounty\"\nkind = \"flat\"\namount = \"100.00\"\npay_on = \"full-payment\"\n",
+        "deal_id,partner_id,closed_on,amount\nD1,P1,2026-10-05,0\n",
+    );
+    // October: D1, amount 0, is paid in full on its close: the bounty.
+    let (october, output) = chain.run("2026-10", &[], None);
+    assert!(output.status.success(), "{output:?}");
+    let bounty = |id: &str| (id.to_string(), "payout".to_string(), "100.00".to_string());
+    assert_eq!(lines_of(&october, "bounty"), [bounty("D1")]);
+    // November's export adds D0, amount 0, closed in October: a row that arrived late, paid by no
+    // rule (SPEC §2), even though a November payment names its deal.
+    chain.work.write(
+        "deals.csv",
+        "deal_id,partner_id,closed_on,amount\nD1,P1,2026-10-05,0\nD0,P1,2026-10-20,0\n",
+    );
+    let (november, output) = chain.run("2026-11", &["Z,D0,2026-11-03,50.00"], Some(&october));
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(lines_of(&november, "bounty"), []);
+}

@@ -122,6 +122,7 @@ proptest! {
             fx: &fx,
             ledger: &ledger,
             payments: &[],
+            payments_given: false,
             approvals: &[],
         };
         let outcome = engine::evaluate(&program, &Period::parse("2026-10").unwrap(), &inputs).unwrap();

@@ -108,6 +108,7 @@ mod tests {
             fx: &fx,
             ledger: &ledger,
             payments: &[],
+            payments_given: false,
             approvals: &[],
         };
         let mut lines = PartnerLines::default();

@@ -19,8 +19,12 @@ pub struct Inputs<'a> {
     pub adjustments: &'a [crate::model::Adjustment],
     pub fx: &'a FxTable,
     pub ledger: &'a LedgerData,
-    /// payments.csv (SPEC §9.1), sorted by (deal_id, paid_on, payment_id); empty without --payments.
+    /// payments.csv's payments of the deals a run may pay on (SPEC §9.1), sorted by (deal_id,
+    /// paid_on, payment_id); empty without --payments.
     pub payments: &'a [crate::model::Payment],
+    /// Whether `--payments` was given: `payments` holds only the payments of deals a run may pay
+    /// on, so it may be empty when the file is not.
+    pub payments_given: bool,
     /// approvals.csv (SPEC §9.3), sorted by (partner, deal_id, rule_id); empty without --approvals.
     pub approvals: &'a [crate::model::Approval],
 }

@@ -567,6 +567,7 @@ mod tests {
             fx: &fx,
             ledger: &ledger,
             payments: &[],
+            payments_given: false,
             approvals: &[],
         };
         let mut lines = PartnerLines::default();
@@ -648,6 +649,7 @@ mod tests {
             fx: &fx,
             ledger: &ledger,
             payments: &[],
+            payments_given: false,
             approvals: &[],
         };
         let mut lines = PartnerLines::default();

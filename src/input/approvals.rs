@@ -145,26 +145,27 @@ impl ReadApprovals {
         let mut errors = RowErrors::new();
         let mut out = Vec::with_capacity(self.rows.len());
         for (approval, line) in self.rows {
-            let slot = named.deals.find(&approval.deal_id).map(|f| f.slot);
-            let rows = slot.map_or(&[][..], |slot| named.of(slot));
+            // Every decision's deal was named, so a deal_id missing here has no row at all.
+            let rows = named
+                .deals
+                .find(&approval.deal_id)
+                .map_or(&[][..], |found| named.of(found.slot));
             let checked = super::payments::named_rows(
                 rows,
                 &approval.deal_id,
                 Some(approval.partner),
                 partners,
             );
-            let (Ok(_), Some(_)) = (&checked, slot) else {
-                let (column, value, message) = checked.err().unwrap_or_default();
-                errors.push(crate::error::Error::Input {
+            match checked {
+                Ok(_) => out.push(approval),
+                Err((column, value, message)) => errors.push(crate::error::Error::Input {
                     file: self.file.clone(),
                     line,
                     column: column.to_string(),
                     value,
                     message,
-                });
-                continue;
-            };
-            out.push(approval);
+                }),
+            }
         }
         errors.finish()?;
         out.sort_by(|a, b| {

@@ -165,17 +165,6 @@ pub struct PreviousBatch {
 }
 
 impl PreviousBatch {
-    /// The first day of the earliest period whose lines the batch left on the `pending` account:
-    /// the deal rows closed since then are needed to release or cancel them (SPEC §8.2).
-    pub fn pending_since(&self) -> Option<chrono::NaiveDate> {
-        self.manifest
-            .pending_since
-            .as_deref()
-            .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
-    }
-}
-
-impl PreviousBatch {
     /// The chain's first day, as the batch's manifest records it (SPEC §9.1; older batches and
     /// programs not paying on payments lack it).
     pub fn chain_start(&self) -> Option<chrono::NaiveDate> {
@@ -201,6 +190,15 @@ impl PreviousBatch {
             out.push((payment_id.into(), deal_id.into()));
         }
         Some(out)
+    }
+
+    /// The first day of the earliest period whose lines the batch left on the `pending` account:
+    /// the deal rows closed since then are needed to release or cancel them (SPEC §8.2).
+    pub fn pending_since(&self) -> Option<chrono::NaiveDate> {
+        self.manifest
+            .pending_since
+            .as_deref()
+            .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
     }
 }
 

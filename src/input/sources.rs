@@ -40,7 +40,7 @@ pub struct Prepared {
 /// Prepares `path` as `setting` says.
 pub fn prepare(path: &Path, setting: &Setting) -> Result<Prepared> {
     let label = path.display().to_string();
-    if !path.exists() {
+    if std::fs::metadata(path).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound) {
         // Named with its option: `cannot read payments.csv` alone leaves the user to guess which.
         return Err(Error::MissingInput {
             input: setting.input,

@@ -2,8 +2,9 @@
 //! its encoding: `input::sources`), then read by its loader. Partners come first (other inputs
 //! reference them), then the previous batch is opened (a wrong `--ledger` is refused before the
 //! long deal stream), fx, payments and approvals (read on their own: a broken file is refused before
-//! the deal stream too), deals (keeping every row of the deal_ids those two name), the payments' and
-//! decisions' references to deal rows, activities and adjustments; claims and the ledger per program.
+//! the deal stream too; the deals they name are kept in full where a run may pay on them), deals, the
+//! payments' and decisions' references to deal rows, activities and adjustments; claims and the
+//! ledger per program.
 
 use super::{DataPaths, Loaded, Stage};
 use crate::error::{Result, Warning, WarningCode};
@@ -196,7 +197,7 @@ impl<'a> Inputs<'a> {
     }
 
     /// An input read by [`Inputs::read_payments`] or [`Inputs::read_approvals`], checked against
-    /// the deal rows it names (`DealData::by_id`), every bad row reported at once.
+    /// the deal rows it names (`DealData::named`), every bad row reported at once.
     fn check_references<T, U>(
         &mut self,
         waiting: Option<Waiting<T>>,
@@ -426,9 +427,11 @@ pub(super) fn load_files(
     let chain = ChainPayments::of(&batches, period);
     name_deals(&mut plan, payments.as_mut(), approvals.as_ref(), &chain);
     drop(chain);
-    let deals = inputs.load_deals(&plan, &fx, progress)?;
+    let mut deals = inputs.load_deals(&plan, &fx, progress)?;
     let payments = inputs.check_references(payments, &deals, ReadPayments::check)?;
     let approvals = inputs.check_references(approvals, &deals, ReadApprovals::check)?;
+    // The references are checked: their rows need not stay for the engine (nor be copied for diff).
+    deals.named = Default::default();
     let activities = inputs.load_activities(period)?;
     let adjustments = inputs.load_adjustments(period, first.minor_units())?;
     let mut shared = Some(Shared {

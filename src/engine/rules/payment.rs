@@ -109,12 +109,15 @@ fn taken_payments<'p>(
     let window = for_months.and_then(|n| window_end(row.closed_on, n));
     let mut taken = Vec::new();
     for payment in payments_of(ctx.inputs.payments, row) {
-        let key = (
-            ctx.index,
-            rule.id.to_string(),
-            payment.payment_id.to_string(),
-        );
-        let recorded = ledger.paid_payments.get(&key);
+        // The key is built (two strings) only when the chain has paid payments to look in.
+        let recorded = match ledger.paid_payments.is_empty() {
+            true => None,
+            false => ledger.paid_payments.get(&(
+                ctx.index,
+                rule.id.to_string(),
+                payment.payment_id.to_string(),
+            )),
+        };
         if let Some(r) = recorded.filter(|r| r.paid_on != payment.paid_on) {
             warnings.push(Warning::new(
                 WarningCode::PaymentPaidAlready,
@@ -299,7 +302,7 @@ pub fn check_paid_payments(
         let restore =
             "payments are history: restore it, and record a correction as a negative payment";
         let Some(p) = by_id.get(payment_id.as_str()) else {
-            let given = match inputs.payments.is_empty() {
+            let given = match !inputs.payments_given {
                 true => "no --payments was given",
                 false => "it is no longer in payments.csv",
             };
@@ -383,6 +386,12 @@ pub(crate) fn rows_paid<'d>(
             continue;
         };
         if day > period.end || day < chain_start {
+            continue;
+        }
+        // A row of amount 0 is paid in full on its close, payments or not: no payment of it can
+        // arrive late, so one closed before the period is a row that arrived late, which no rule
+        // pays (SPEC §2), whether or not some payment happens to name its deal.
+        if row.amount.is_zero() && day < period.start {
             continue;
         }
         if day < period.start {

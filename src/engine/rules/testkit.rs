@@ -431,6 +431,7 @@ impl Fixture {
             fx: &fx,
             ledger: &ledger,
             payments: &payments,
+            payments_given: !self.payments.is_empty(),
             approvals: &[],
         };
         f(&inputs)

@@ -9,19 +9,17 @@ use chrono::{Datelike, NaiveDate};
 use std::sync::Arc;
 
 /// The named deal_ids, each with a slot (numbered as they are first named), and which of their rows
-/// to keep in full. Found by fingerprint in an open-addressing table whose entry holds what the
-/// stream's lookup of every deal row needs, an id of up to [`INLINE_ID`] bytes included: one cache
-/// line per row instead of four (table, slot, keep, text), as `PartnerTable` does for partners.
+/// to keep in full. Found by fingerprint in an open-addressing table of 16-byte entries (what the
+/// stream's lookup of every deal row needs besides the id's text), then compared as text.
 #[derive(Debug, Clone, Default)]
 pub struct NamedDeals {
-    mask: usize,
+    /// log2 of the table's size.
+    bits: u32,
     entries: Vec<Entry>,
     /// Every deal_id, one after the other; by slot, where its text ends.
     text: String,
     ends: Vec<usize>,
 }
-
-const INLINE_ID: usize = 15;
 
 #[derive(Debug, Clone, Copy)]
 struct Entry {
@@ -30,9 +28,6 @@ struct Entry {
     /// Keep in full the rows closed or reversed on or after this day (days from the common era;
     /// [`KEEP_NONE`]: no row, only its reference is checked).
     keep_from: i32,
-    /// The id's length when it is inline; `u8::MAX` when it is not.
-    len: u8,
-    id: [u8; INLINE_ID],
 }
 
 const EMPTY: u32 = u32::MAX;
@@ -56,11 +51,10 @@ impl Named {
 }
 
 impl NamedDeals {
-    /// Room for `deals` deal_ids without growing: a million payments name as many deals.
+    /// Room for `deals` deal_ids without growing (the table grows past them if need be).
     pub fn with_capacity(deals: usize) -> NamedDeals {
         let mut named = NamedDeals::default();
         named.resize(deals);
-        named.ends.reserve(deals);
         named
     }
 
@@ -71,46 +65,34 @@ impl NamedDeals {
             fingerprint: 0,
             slot: EMPTY,
             keep_from: KEEP_NONE,
-            len: 0,
-            id: [0; INLINE_ID],
         };
         let old = std::mem::replace(&mut self.entries, vec![empty; size]);
-        self.mask = size - 1;
+        self.bits = size.trailing_zeros();
         for entry in old.into_iter().filter(|e| e.slot != EMPTY) {
             let mut at = self.home(entry.fingerprint);
             while self.entries[at].slot != EMPTY {
-                at = (at + 1) & self.mask;
+                at = (at + 1) & (self.entries.len() - 1);
             }
             self.entries[at] = entry;
         }
     }
 
+    /// The table position a fingerprint is looked for first: its top bits.
     fn home(&self, fp: u64) -> usize {
-        usize::try_from(fp >> 40).unwrap_or(0) & self.mask
+        usize::try_from(fp >> (64 - self.bits)).unwrap_or(0)
     }
 
     /// Where `deal_id` (of fingerprint `fp`) is in the table, or the empty entry it would take.
     #[inline]
     fn probe(&self, deal_id: &str, fp: u64) -> usize {
+        let mask = self.entries.len() - 1;
         let mut at = self.home(fp);
         loop {
             let entry = &self.entries[at];
-            if entry.slot == EMPTY {
+            if entry.slot == EMPTY || (entry.fingerprint == fp && self.id(entry.slot) == deal_id) {
                 return at;
             }
-            if entry.fingerprint == fp {
-                let same = match entry.len {
-                    u8::MAX => self.id(entry.slot) == deal_id,
-                    len => {
-                        usize::from(len) == deal_id.len()
-                            && entry.id[..deal_id.len()] == *deal_id.as_bytes()
-                    }
-                };
-                if same {
-                    return at;
-                }
-            }
-            at = (at + 1) & self.mask;
+            at = (at + 1) & mask;
         }
     }
 
@@ -123,24 +105,17 @@ impl NamedDeals {
         }
         let keep = keep_from.map_or(KEEP_NONE, |d| d.num_days_from_ce());
         let at = self.probe(deal_id, fp);
-        if self.entries[at].slot != EMPTY {
-            let entry = &mut self.entries[at];
+        let entry = &mut self.entries[at];
+        if entry.slot != EMPTY {
             entry.keep_from = entry.keep_from.min(keep);
             return entry.slot;
         }
         let slot = u32::try_from(self.ends.len()).expect("fewer than 2^32 deals are named");
-        let mut entry = Entry {
+        *entry = Entry {
             fingerprint: fp,
             slot,
             keep_from: keep,
-            len: u8::MAX,
-            id: [0; INLINE_ID],
         };
-        if deal_id.len() <= INLINE_ID {
-            entry.len = u8::try_from(deal_id.len()).unwrap_or(u8::MAX);
-            entry.id[..deal_id.len()].copy_from_slice(deal_id.as_bytes());
-        }
-        self.entries[at] = entry;
         self.text.push_str(deal_id);
         self.ends.push(self.text.len());
         slot
@@ -203,6 +178,7 @@ pub struct Code([u8; 3]);
 
 impl Code {
     pub fn new(code: &str) -> Code {
+        debug_assert!(crate::model::money::is_currency_code(code), "{code}");
         let mut bytes = [b'?'; 3];
         for (b, c) in bytes.iter_mut().zip(code.bytes()) {
             *b = c;
@@ -373,6 +349,7 @@ mod tests {
         assert_ne!(a, b);
         assert_eq!(named.name("DEAL-B", 7, None), b);
         assert_eq!((named.id(a), named.id(b)), ("DEAL-A", "DEAL-B"));
-        assert_eq!(named.probe("DEAL-B", 7), named.probe("DEAL-A", 7) + 1);
+        let next = (named.probe("DEAL-A", 7) + 1) % named.entries.len();
+        assert_eq!(named.probe("DEAL-B", 7), next);
     }
 }

@@ -72,9 +72,9 @@ pub fn read_payments(
     let mut errors = RowErrors::new();
     let (mut count, mut footer_line) = (0, None);
     for block in &mut blocks {
-        std::mem::take(&mut block.errors)
-            .into_iter()
-            .for_each(|e| errors.push(e));
+        if let Err(e) = std::mem::take(&mut block.errors).finish() {
+            errors.push(e);
+        }
         count += block.count;
         footer_line = footer_line.or(block.footer_line);
     }
@@ -124,6 +124,11 @@ impl ReadPayments {
     /// kept in full (those a run may pay on) come back sorted by (deal_id, paid_on, payment_id).
     pub fn check(self, named: &NamedRows, partners: &PartnerSet) -> Result<Vec<Payment>> {
         use rayon::prelude::*;
+        assert_eq!(
+            self.slots.len(),
+            self.count(),
+            "name_deals runs before check"
+        );
         let ReadPayments {
             file,
             blocks,
@@ -137,11 +142,11 @@ impl ReadPayments {
             rest = after;
         }
         // Block by block on every core: a million payments are checked (and let go of).
-        let checked: Vec<(Vec<Payment>, Vec<crate::error::Error>)> = blocks
+        let checked: Vec<(Vec<Payment>, RowErrors)> = blocks
             .into_par_iter()
             .zip(block_slots)
             .map(|(block, slots)| {
-                let (mut out, mut errors) = (Vec::new(), Vec::new());
+                let (mut out, mut errors) = (Vec::new(), RowErrors::new());
                 for (read, &slot) in block.rows.iter().zip(slots) {
                     let deal_id = block.deal_id(read);
                     match check_payment(&file, deal_id, read, named.of(slot), partners) {
@@ -157,7 +162,9 @@ impl ReadPayments {
         let mut out = Vec::new();
         for (payments, bad) in checked {
             out.extend(payments);
-            bad.into_iter().for_each(|e| errors.push(e));
+            if let Err(e) = bad.finish() {
+                errors.push(e);
+            }
         }
         errors.finish()?;
         // payment_id is unique: an unstable sort orders them the same.
@@ -495,5 +502,24 @@ mod tests {
             .unwrap();
         let ids: Vec<&str> = kept.iter().map(|p| &*p.payment_id).collect();
         assert_eq!(ids, ["A"]);
+    }
+
+    #[test]
+    fn every_repeat_of_a_payment_id_names_its_first_row() {
+        let text = format!(
+            "{HEAD}A,D1,,2026-10-05,1,\nB,D1,,2026-10-05,1,\nA,D1,,2026-10-06,1,\nA,D1,,2026-10-07,1,\n"
+        );
+        let Err(crate::error::Error::Rows { errors, more: 0 }) = load(&text) else {
+            panic!("expected two refused rows");
+        };
+        let found: Vec<(u64, String)> = errors
+            .iter()
+            .map(|e| match e {
+                crate::error::Error::Input { line, message, .. } => (*line, message.clone()),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        let first = "duplicate payment_id (first on line 2)".to_string();
+        assert_eq!(found, [(4, first.clone()), (5, first)]);
     }
 }

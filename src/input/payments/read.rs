@@ -28,7 +28,8 @@ pub(super) struct PaymentBlock {
     /// The payment_ids and deal_ids of the block's rows, one after the other.
     text: String,
     pub rows: Vec<ReadPayment>,
-    pub errors: Vec<Error>,
+    /// The block's bad rows: the lowest 50 kept, the rest counted (a wrong file has a million).
+    pub errors: RowErrors,
     pub count: u64,
     pub footer_line: Option<u64>,
 }
@@ -163,8 +164,8 @@ impl PaymentBlock {
     }
 }
 
-/// Refuses every payment_id after its first row (each names the row before it, as reading the file
-/// top to bottom finds them): a file with one is refused whole, so its rows are never used.
+/// Refuses every row of a payment_id after its first (each naming that first row's line): a file
+/// with one is refused whole, so its rows are never used.
 /// payment_ids are compared by fingerprint first, sorted on every core; only equal fingerprints are
 /// compared as text. `blocks` are in file order.
 pub(super) fn refuse_duplicates(file: &str, blocks: &[PaymentBlock], errors: &mut RowErrors) {
@@ -184,11 +185,11 @@ pub(super) fn refuse_duplicates(file: &str, blocks: &[PaymentBlock], errors: &mu
     };
     for run in keys.chunk_by(|a, b| a.0 == b.0).filter(|run| run.len() > 1) {
         let mut same: Vec<(&str, u64)> = run.iter().map(at).collect();
-        // By text, then file order.
+        // By text, then file order: each id's first row, then its repeats.
         same.sort_unstable();
-        for pair in same.windows(2) {
-            let ((first, first_line), (again, line)) = (pair[0], pair[1]);
-            if first == again {
+        for copies in same.chunk_by(|a, b| a.0 == b.0) {
+            let first_line = copies[0].1;
+            for &(again, line) in &copies[1..] {
                 errors.push(Error::Input {
                     file: file.to_string(),
                     line,
