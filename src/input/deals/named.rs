@@ -13,8 +13,6 @@ use std::sync::Arc;
 /// stream's lookup of every deal row needs besides the id's text), then compared as text.
 #[derive(Debug, Clone, Default)]
 pub struct NamedDeals {
-    /// log2 of the table's size.
-    bits: u32,
     entries: Vec<Entry>,
     /// Every deal_id, one after the other; by slot, where its text ends.
     text: String,
@@ -58,41 +56,52 @@ impl NamedDeals {
         named
     }
 
-    /// At most two thirds full (linear probing stays short).
+    /// At most three quarters full (linear probing stays short), and no larger: a table of a
+    /// million deals that fits the processor's cache is read from there, not from memory.
     fn resize(&mut self, deals: usize) {
-        let size = (deals + deals / 2 + 1).next_power_of_two().max(16);
+        let size = (deals + deals / 3 + 1).max(16);
         let empty = Entry {
             fingerprint: 0,
             slot: EMPTY,
             keep_from: KEEP_NONE,
         };
         let old = std::mem::replace(&mut self.entries, vec![empty; size]);
-        self.bits = size.trailing_zeros();
         for entry in old.into_iter().filter(|e| e.slot != EMPTY) {
             let mut at = self.home(entry.fingerprint);
             while self.entries[at].slot != EMPTY {
-                at = (at + 1) & (self.entries.len() - 1);
+                at = self.after(at);
             }
             self.entries[at] = entry;
         }
     }
 
-    /// The table position a fingerprint is looked for first: its top bits.
+    /// The table position a fingerprint is looked for first: its place in the table's size, as a
+    /// fraction of 2^64.
     fn home(&self, fp: u64) -> usize {
-        usize::try_from(fp >> (64 - self.bits)).unwrap_or(0)
+        let scaled = (u128::from(fp) * self.entries.len() as u128) >> 64;
+        usize::try_from(scaled).unwrap_or(0)
+    }
+
+    /// The next position, round the end.
+    #[inline]
+    fn after(&self, at: usize) -> usize {
+        if at + 1 == self.entries.len() {
+            0
+        } else {
+            at + 1
+        }
     }
 
     /// Where `deal_id` (of fingerprint `fp`) is in the table, or the empty entry it would take.
     #[inline]
     fn probe(&self, deal_id: &str, fp: u64) -> usize {
-        let mask = self.entries.len() - 1;
         let mut at = self.home(fp);
         loop {
             let entry = &self.entries[at];
             if entry.slot == EMPTY || (entry.fingerprint == fp && self.id(entry.slot) == deal_id) {
                 return at;
             }
-            at = (at + 1) & mask;
+            at = self.after(at);
         }
     }
 
@@ -100,7 +109,7 @@ impl NamedDeals {
     /// `keep_from`: keep in full its rows closed or reversed on or after that day (the earliest day
     /// any reference asks for counts).
     pub fn name(&mut self, deal_id: &str, fp: u64, keep_from: Option<NaiveDate>) -> u32 {
-        if (self.ends.len() + 1) * 3 > self.entries.len() * 2 {
+        if (self.ends.len() + 1) * 4 > self.entries.len() * 3 {
             self.resize((self.ends.len() + 1) * 2);
         }
         let keep = keep_from.map_or(KEEP_NONE, |d| d.num_days_from_ce());
@@ -349,7 +358,7 @@ mod tests {
         assert_ne!(a, b);
         assert_eq!(named.name("DEAL-B", 7, None), b);
         assert_eq!((named.id(a), named.id(b)), ("DEAL-A", "DEAL-B"));
-        let next = (named.probe("DEAL-A", 7) + 1) % named.entries.len();
+        let next = named.after(named.probe("DEAL-A", 7));
         assert_eq!(named.probe("DEAL-B", 7), next);
     }
 }
