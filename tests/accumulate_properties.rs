@@ -19,6 +19,10 @@
 //! earlier month than the one it closed in: a held row re-dated before the period its line was held
 //! in is not kept for it and stays pending, with a warning (`pending-deal-missing`).
 
+mod common;
+
+use common::csv_rows as rows;
+
 use chrono::{Datelike, Days, NaiveDate};
 use payline::period::Period;
 use payline::run::{DataPaths, run};
@@ -282,21 +286,6 @@ fn export(deals: &[Deal], export: usize) -> String {
         ));
     }
     text
-}
-
-fn rows(path: &Path) -> Vec<BTreeMap<String, String>> {
-    let mut reader = csv::Reader::from_path(path).unwrap();
-    let headers = reader.headers().unwrap().clone();
-    reader
-        .records()
-        .map(|r| {
-            headers
-                .iter()
-                .zip(r.unwrap().iter())
-                .map(|(h, v)| (h.to_string(), v.to_string()))
-                .collect()
-        })
-        .collect()
 }
 
 /// Per (partner, rule), the sum of the rules' lines (both accounts) in `file` whose period is one

@@ -4,6 +4,10 @@
 //! extends never pays a (deal, partner, rule) row or a claim twice, and every account's ledger lines
 //! add up to its balance.
 
+mod common;
+
+use common::csv_rows as rows;
+
 use payline::period::Period;
 use payline::run::{DataPaths, run};
 use proptest::prelude::*;
@@ -129,21 +133,6 @@ fn write_inputs(dir: &Path, deals: &[RawDeal], claims: &[RawClaim]) {
         ));
     }
     std::fs::write(dir.join("claims.csv"), text).unwrap();
-}
-
-fn rows(path: &Path) -> Vec<BTreeMap<String, String>> {
-    let mut reader = csv::Reader::from_path(path).unwrap();
-    let headers = reader.headers().unwrap().clone();
-    reader
-        .records()
-        .map(|r| {
-            headers
-                .iter()
-                .zip(r.unwrap().iter())
-                .map(|(h, v)| (h.to_string(), v.to_string()))
-                .collect()
-        })
-        .collect()
 }
 
 /// The chain's invariants on one accepted batch: nothing paid twice, balances = the ledger's sums.

@@ -7,6 +7,8 @@
 
 mod common;
 
+use common::csv_rows as rows;
+
 use payline::period::Period;
 use payline::run::{DataPaths, run};
 use proptest::prelude::*;
@@ -109,21 +111,6 @@ fn write_inputs(dir: &Path, deals: &[RawDeal], adjustments: &[RawAdjustment], mo
         ));
     }
     std::fs::write(dir.join("adjustments.csv"), text).unwrap();
-}
-
-fn rows(path: &Path) -> Vec<BTreeMap<String, String>> {
-    let mut reader = csv::Reader::from_path(path).unwrap();
-    let headers = reader.headers().unwrap().clone();
-    reader
-        .records()
-        .map(|r| {
-            headers
-                .iter()
-                .zip(r.unwrap().iter())
-                .map(|(h, v)| (h.to_string(), v.to_string()))
-                .collect()
-        })
-        .collect()
 }
 
 fn amount(row: &BTreeMap<String, String>) -> Decimal {

@@ -5,6 +5,10 @@
 //! SPEC §9 samples (two-tier distribution, approvals in the features program) are also checked
 //! against their payouts worked out by hand.
 
+mod common;
+
+use common::csv_rows as rows;
+
 use assert_cmd::Command;
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
@@ -108,21 +112,6 @@ fn run_chain(scratch: &Path, program: &str) -> Vec<Month> {
         months.push(Month { out, warnings });
     }
     months
-}
-
-fn rows(path: &Path) -> Vec<BTreeMap<String, String>> {
-    let mut reader = csv::Reader::from_path(path).unwrap();
-    let headers = reader.headers().unwrap().clone();
-    reader
-        .records()
-        .map(|r| {
-            headers
-                .iter()
-                .zip(r.unwrap().iter())
-                .map(|(h, v)| (h.to_string(), v.to_string()))
-                .collect()
-        })
-        .collect()
 }
 
 fn money(text: &str) -> Decimal {

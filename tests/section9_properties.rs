@@ -43,6 +43,10 @@
 //!   (they do, late, once a payment names it), the quarter does. On-time cases have such rows arrive
 //!   in their month.
 
+mod common;
+
+use common::csv_rows as rows;
+
 use chrono::{Datelike, Days, Months, NaiveDate};
 use payline::period::Period;
 use payline::run::{DataPaths, run};
@@ -454,21 +458,6 @@ fn program(hold_days: Option<u64>, clawback_days: i64) -> String {
         text.push_str(&format!("[payout]\nhold_days = {days}\n"));
     }
     text + RULES
-}
-
-fn rows(path: &Path) -> Vec<BTreeMap<String, String>> {
-    let mut reader = csv::Reader::from_path(path).unwrap();
-    let headers = reader.headers().unwrap().clone();
-    reader
-        .records()
-        .map(|r| {
-            headers
-                .iter()
-                .zip(r.unwrap().iter())
-                .map(|(h, v)| (h.to_string(), v.to_string()))
-                .collect()
-        })
-        .collect()
 }
 
 fn dec(v: &str) -> Decimal {
