@@ -311,7 +311,7 @@ fn name_deals(
             .read
             .name_deals(&mut named, |payment_id, paid_on| match chain.start {
                 None => Some(NaiveDate::MIN),
-                Some(_) if chain.payment_ids.contains(payment_id) => Some(NaiveDate::MIN),
+                Some(_) if chain.is_paid(payment_id) => Some(NaiveDate::MIN),
                 Some(_) if paid_on > end => None,
                 Some(start) if paid_on >= start => Some(NaiveDate::MIN),
                 Some(start) => Some(start),
@@ -334,6 +334,12 @@ struct ChainPayments {
 }
 
 impl ChainPayments {
+    /// Whether the chain paid this payment already (no hashing when it paid none: a first month
+    /// names a million payments).
+    fn is_paid(&self, payment_id: &str) -> bool {
+        !self.payment_ids.is_empty() && self.payment_ids.contains(payment_id)
+    }
+
     fn of(batches: &[Option<PreviousBatch>], period: &Period) -> ChainPayments {
         let mut chain = ChainPayments {
             start: Some(period.start),
