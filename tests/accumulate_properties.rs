@@ -21,7 +21,7 @@
 
 mod common;
 
-use common::csv_rows as rows;
+use common::{csv_rows as rows, scratch_dir};
 
 use chrono::{Datelike, Days, NaiveDate};
 use payline::period::Period;
@@ -372,16 +372,6 @@ fn run_period(
         panic!("{period} was refused: {e}");
     }
     out
-}
-
-/// A scratch directory for one case's twelve batches: in memory (/dev/shm) where there is one, since
-/// each batch is flushed to stable storage (SPEC §7) and this property is about money, not disks.
-fn scratch_dir() -> tempfile::TempDir {
-    let shm = Path::new("/dev/shm");
-    match shm.is_dir() {
-        true => tempfile::tempdir_in(shm).unwrap_or_else(|_| tempfile::tempdir().unwrap()),
-        false => tempfile::tempdir().unwrap(),
-    }
 }
 
 fn program(hold_days: Option<u64>, budget: Option<Decimal>) -> String {

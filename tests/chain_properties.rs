@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::csv_rows as rows;
+use common::{balances, check_journal, csv_rows as rows};
 
 use payline::period::Period;
 use payline::run::{DataPaths, run};
@@ -165,75 +165,8 @@ fn check_batch(out: &Path) -> Result<(), TestCaseError> {
         prop_assert!(*n == 1, "claim {claim} paid {n} times in {}", out.display());
     }
     sums.retain(|_, v| !v.is_zero());
-    let balances: BTreeMap<(String, String), Decimal> = rows(&out.join("balances.csv"))
-        .into_iter()
-        .map(|r| {
-            (
-                (r["partner_id"].clone(), r["account"].clone()),
-                Decimal::from_str(&r["balance"]).unwrap(),
-            )
-        })
-        .collect();
-    prop_assert_eq!(sums, balances, "balances.csv is not the ledger's sums");
+    prop_assert_eq!(sums, balances(out), "balances.csv is not the ledger's sums");
     check_journal(out)
-}
-
-/// journal.csv books the batch: every entry's debits equal its credits, and each partner's net credit
-/// to a liability account is what the period's lines moved the payline accounts it stands for.
-fn check_journal(out: &Path) -> Result<(), TestCaseError> {
-    let gl_account = |account: &str| match account {
-        "payout" => "Partner payouts payable",
-        "pending" => "Partner commissions pending",
-        _ => "MDF payable",
-    };
-    let mut moved: BTreeMap<(String, String), Decimal> = BTreeMap::new();
-    for r in rows(&out.join("lines.csv")) {
-        *moved
-            .entry((
-                r["partner_id"].clone(),
-                gl_account(&r["account"]).to_string(),
-            ))
-            .or_default() += Decimal::from_str(&r["amount"]).unwrap();
-    }
-    let cell = |v: &str| {
-        if v.is_empty() {
-            Decimal::ZERO
-        } else {
-            Decimal::from_str(v).unwrap()
-        }
-    };
-    let mut entries: BTreeMap<String, Decimal> = BTreeMap::new();
-    let mut booked: BTreeMap<(String, String), Decimal> = BTreeMap::new();
-    for r in rows(&out.join("journal.csv")) {
-        let (debit, credit) = (cell(&r["debit"]), cell(&r["credit"]));
-        prop_assert!(debit.is_zero() != credit.is_zero(), "{r:?}");
-        *entries.entry(r["entry"].clone()).or_default() += debit - credit;
-        if [
-            "Partner payouts payable",
-            "Partner commissions pending",
-            "MDF payable",
-        ]
-        .contains(&r["account"].as_str())
-        {
-            *booked
-                .entry((r["partner_id"].clone(), r["account"].clone()))
-                .or_default() += credit - debit;
-        }
-    }
-    for (entry, net) in &entries {
-        prop_assert!(
-            net.is_zero(),
-            "journal entry {entry} does not balance: {net}"
-        );
-    }
-    moved.retain(|_, v| !v.is_zero());
-    booked.retain(|_, v| !v.is_zero());
-    prop_assert_eq!(
-        moved,
-        booked,
-        "journal.csv does not book what lines.csv moved"
-    );
-    Ok(())
 }
 
 fn copy_dir(from: &Path, to: &Path) {

@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::csv_rows as rows;
+use common::{balances, csv_rows as rows};
 
 use payline::period::Period;
 use payline::run::{DataPaths, run};
@@ -256,15 +256,7 @@ fn check_batch(
         prop_assert_eq!(*n, 1, "adjustment {} applied {} times", id, n);
     }
     sums.retain(|_, v| !v.is_zero());
-    let balances: BTreeMap<(String, String), Decimal> = rows(&out.join("balances.csv"))
-        .into_iter()
-        .map(|r| {
-            (
-                (r["partner_id"].clone(), r["account"].clone()),
-                Decimal::from_str(&r["balance"]).unwrap(),
-            )
-        })
-        .collect();
+    let balances = balances(out);
     prop_assert_eq!(&sums, &balances, "balances.csv is not the ledger's sums");
     // payouts.csv's `pending` is each partner's pending balance after the run.
     for p in rows(&out.join("payouts.csv")) {

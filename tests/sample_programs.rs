@@ -8,6 +8,7 @@
 mod common;
 
 use common::csv_rows as rows;
+use common::decimal_or_zero as money;
 
 use assert_cmd::Command;
 use rust_decimal::Decimal;
@@ -114,31 +115,8 @@ fn run_chain(scratch: &Path, program: &str) -> Vec<Month> {
     months
 }
 
-fn money(text: &str) -> Decimal {
-    if text.is_empty() {
-        Decimal::ZERO
-    } else {
-        Decimal::from_str(text).unwrap()
-    }
-}
-
 fn check_books(out: &Path, program: &str) {
-    let mut sums: BTreeMap<(String, String), Decimal> = BTreeMap::new();
-    for r in rows(&out.join("ledger.csv")) {
-        *sums
-            .entry((r["partner_id"].clone(), r["account"].clone()))
-            .or_default() += money(&r["amount"]);
-    }
-    sums.retain(|_, v| !v.is_zero());
-    let balances: BTreeMap<(String, String), Decimal> = rows(&out.join("balances.csv"))
-        .into_iter()
-        .map(|r| {
-            (
-                (r["partner_id"].clone(), r["account"].clone()),
-                money(&r["balance"]),
-            )
-        })
-        .collect();
+    let (sums, balances) = (common::ledger_sums(out), common::balances(out));
     assert_eq!(
         sums, balances,
         "{program}: balances.csv is not the ledger's sums"

@@ -45,7 +45,8 @@
 
 mod common;
 
-use common::csv_rows as rows;
+use common::decimal_or_zero as dec;
+use common::{balances, check_journal, csv_rows as rows, ledger_sums, scratch_dir};
 
 use chrono::{Datelike, Days, Months, NaiveDate};
 use payline::period::Period;
@@ -54,7 +55,6 @@ use proptest::prelude::*;
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
 /// (rule id, kind, rate) of the rules paying on cash; `window` has `for_months = WINDOW_MONTHS`.
 const CASH_RULES: [(&str, &str); 2] = [("cash", "0.10"), ("window", "0.05")];
@@ -460,14 +460,6 @@ fn program(hold_days: Option<u64>, clawback_days: i64) -> String {
     text + RULES
 }
 
-fn dec(v: &str) -> Decimal {
-    if v.is_empty() {
-        Decimal::ZERO
-    } else {
-        Decimal::from_str(v).unwrap()
-    }
-}
-
 /// Runs `period` over the exports `export` (deals-N.csv, payments-N.csv, approvals-N.csv).
 fn run_period(
     dir: &Path,
@@ -499,34 +491,9 @@ fn run_period(
     out
 }
 
-/// A scratch directory in memory (/dev/shm) where there is one: each batch is flushed to stable
-/// storage (SPEC §7), and these properties are about money, not disks.
-fn scratch_dir() -> tempfile::TempDir {
-    let shm = Path::new("/dev/shm");
-    match shm.is_dir() {
-        true => tempfile::tempdir_in(shm).unwrap_or_else(|_| tempfile::tempdir().unwrap()),
-        false => tempfile::tempdir().unwrap(),
-    }
-}
-
 /// Property 1 on one batch: balances.csv, payouts.csv and journal.csv are the sums of its lines.
 fn check_money(out: &Path) -> Result<(), TestCaseError> {
-    let mut sums: BTreeMap<(String, String), Decimal> = BTreeMap::new();
-    for r in rows(&out.join("ledger.csv")) {
-        *sums
-            .entry((r["partner_id"].clone(), r["account"].clone()))
-            .or_default() += dec(&r["amount"]);
-    }
-    sums.retain(|_, v| !v.is_zero());
-    let balances: BTreeMap<(String, String), Decimal> = rows(&out.join("balances.csv"))
-        .into_iter()
-        .map(|r| {
-            (
-                (r["partner_id"].clone(), r["account"].clone()),
-                dec(&r["balance"]),
-            )
-        })
-        .collect();
+    let (sums, balances) = (ledger_sums(out), balances(out));
     prop_assert_eq!(
         &sums,
         &balances,
@@ -592,74 +559,6 @@ fn check_money(out: &Path) -> Result<(), TestCaseError> {
         }
     }
     check_journal(out)
-}
-
-/// journal.csv books the batch: every entry's debits equal its credits, and each partner's net credit
-/// to a liability account is what the period's lines moved the payline account it stands for.
-fn check_journal(out: &Path) -> Result<(), TestCaseError> {
-    let gl_account = |account: &str| match account {
-        "payout" => "Partner payouts payable",
-        "pending" => "Partner commissions pending",
-        _ => "MDF payable",
-    };
-    let lines = rows(&out.join("lines.csv"));
-    let mut moved: BTreeMap<(String, String), Decimal> = BTreeMap::new();
-    for r in &lines {
-        *moved
-            .entry((
-                r["partner_id"].clone(),
-                gl_account(&r["account"]).to_string(),
-            ))
-            .or_default() += dec(&r["amount"]);
-    }
-    let mut entries: BTreeMap<String, Decimal> = BTreeMap::new();
-    let mut booked: BTreeMap<(String, String), Decimal> = BTreeMap::new();
-    let (mut debits, mut credits) = (Decimal::ZERO, Decimal::ZERO);
-    for r in rows(&out.join("journal.csv")) {
-        let (debit, credit) = (dec(&r["debit"]), dec(&r["credit"]));
-        prop_assert!(
-            debit.is_zero() != credit.is_zero(),
-            "{}: a journal row is not one debit or one credit: {:?}",
-            out.display(),
-            r
-        );
-        debits += debit;
-        credits += credit;
-        *entries.entry(r["entry"].clone()).or_default() += debit - credit;
-        if [
-            "Partner payouts payable",
-            "Partner commissions pending",
-            "MDF payable",
-        ]
-        .contains(&r["account"].as_str())
-        {
-            *booked
-                .entry((r["partner_id"].clone(), r["account"].clone()))
-                .or_default() += credit - debit;
-        }
-    }
-    prop_assert_eq!(
-        debits,
-        credits,
-        "{}: journal.csv debits ≠ credits",
-        out.display()
-    );
-    for (entry, net) in &entries {
-        prop_assert!(
-            net.is_zero(),
-            "{}: journal entry {entry} does not balance: {net}",
-            out.display()
-        );
-    }
-    moved.retain(|_, v| !v.is_zero());
-    booked.retain(|_, v| !v.is_zero());
-    prop_assert_eq!(
-        moved,
-        booked,
-        "{}: journal.csv does not book what lines.csv moved",
-        out.display()
-    );
-    Ok(())
 }
 
 /// Property 2 over a chain's last ledger: nothing is paid twice.

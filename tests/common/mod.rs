@@ -108,3 +108,116 @@ pub fn csv_rows(path: &Path) -> Vec<std::collections::BTreeMap<String, String>> 
         })
         .collect()
 }
+
+/// A money cell: its decimal, or 0 when empty (lines' and journal's optional amounts).
+pub fn decimal_or_zero(text: &str) -> rust_decimal::Decimal {
+    match text.is_empty() {
+        true => rust_decimal::Decimal::ZERO,
+        false => text.parse().unwrap(),
+    }
+}
+
+type AccountSums = std::collections::BTreeMap<(String, String), rust_decimal::Decimal>;
+
+/// A batch's ledger.csv summed per (partner, account), zero sums left out: what balances.csv must be.
+pub fn ledger_sums(out: &Path) -> AccountSums {
+    let mut sums = AccountSums::new();
+    for r in csv_rows(&out.join("ledger.csv")) {
+        *sums
+            .entry((r["partner_id"].clone(), r["account"].clone()))
+            .or_default() += decimal_or_zero(&r["amount"]);
+    }
+    sums.retain(|_, v| !v.is_zero());
+    sums
+}
+
+/// A batch's balances.csv by (partner, account).
+pub fn balances(out: &Path) -> AccountSums {
+    csv_rows(&out.join("balances.csv"))
+        .into_iter()
+        .map(|r| {
+            let balance = r["balance"].parse().unwrap();
+            ((r["partner_id"].clone(), r["account"].clone()), balance)
+        })
+        .collect()
+}
+
+/// A scratch directory in memory (/dev/shm) where there is one: each batch is flushed to stable
+/// storage (SPEC §7), and the properties that run chains of batches are about money, not disks.
+pub fn scratch_dir() -> tempfile::TempDir {
+    let shm = Path::new("/dev/shm");
+    match shm.is_dir() {
+        true => tempfile::tempdir_in(shm).unwrap_or_else(|_| tempfile::tempdir().unwrap()),
+        false => tempfile::tempdir().unwrap(),
+    }
+}
+
+/// journal.csv books the batch: every row is one debit or one credit, debits equal credits in all
+/// and in every entry, and each partner's net credit to a liability account is what the period's
+/// lines moved the payline account it stands for.
+pub fn check_journal(out: &Path) -> Result<(), proptest::test_runner::TestCaseError> {
+    use proptest::{prop_assert, prop_assert_eq};
+    use rust_decimal::Decimal;
+    let gl_account = |account: &str| match account {
+        "payout" => "Partner payouts payable",
+        "pending" => "Partner commissions pending",
+        _ => "MDF payable",
+    };
+    let mut moved = AccountSums::new();
+    for r in csv_rows(&out.join("lines.csv")) {
+        *moved
+            .entry((
+                r["partner_id"].clone(),
+                gl_account(&r["account"]).to_string(),
+            ))
+            .or_default() += decimal_or_zero(&r["amount"]);
+    }
+    let mut entries: std::collections::BTreeMap<String, Decimal> = Default::default();
+    let mut booked = AccountSums::new();
+    let (mut debits, mut credits) = (Decimal::ZERO, Decimal::ZERO);
+    for r in csv_rows(&out.join("journal.csv")) {
+        let (debit, credit) = (decimal_or_zero(&r["debit"]), decimal_or_zero(&r["credit"]));
+        prop_assert!(
+            debit.is_zero() != credit.is_zero(),
+            "{}: a journal row is not one debit or one credit: {:?}",
+            out.display(),
+            r
+        );
+        debits += debit;
+        credits += credit;
+        *entries.entry(r["entry"].clone()).or_default() += debit - credit;
+        if [
+            "Partner payouts payable",
+            "Partner commissions pending",
+            "MDF payable",
+        ]
+        .contains(&r["account"].as_str())
+        {
+            *booked
+                .entry((r["partner_id"].clone(), r["account"].clone()))
+                .or_default() += credit - debit;
+        }
+    }
+    prop_assert_eq!(
+        debits,
+        credits,
+        "{}: journal.csv debits ≠ credits",
+        out.display()
+    );
+    for (entry, net) in &entries {
+        prop_assert!(
+            net.is_zero(),
+            "{}: journal entry {entry} does not balance: {net}",
+            out.display()
+        );
+    }
+    moved.retain(|_, v| !v.is_zero());
+    booked.retain(|_, v| !v.is_zero());
+    prop_assert_eq!(
+        moved,
+        booked,
+        "{}: journal.csv does not book what lines.csv moved",
+        out.display()
+    );
+    Ok(())
+}
