@@ -266,7 +266,7 @@ impl NamedRows {
     }
 
     /// Whether a run may pay on the slot's deal's payments: a row of it is kept in full.
-    pub fn paid_on(&self, slot: u32) -> bool {
+    pub fn has_kept_row(&self, slot: u32) -> bool {
         self.of(slot).iter().any(|r| r.kept)
     }
 

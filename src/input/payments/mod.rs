@@ -150,7 +150,7 @@ impl ReadPayments {
                 for (read, &slot) in block.rows.iter().zip(slots) {
                     let deal_id = block.deal_id(read);
                     match check_payment(&file, deal_id, read, named.of(slot), partners) {
-                        Ok(()) if named.paid_on(slot) => out.push(block.payment(read)),
+                        Ok(()) if named.has_kept_row(slot) => out.push(block.payment(read)),
                         Ok(()) => {}
                         Err(e) => errors.push(e),
                     }
