@@ -260,6 +260,14 @@ impl<T> Waiting<T> {
             },
         }
     }
+
+    /// The file refused after all (found while naming its deals), in the user's terms.
+    fn refuse(self, error: crate::error::Error) -> crate::error::Error {
+        match self.prepared.finish::<()>(Err(error)) {
+            Err(e) => e,
+            Ok(_) => unreachable!("an error is never finished as a success"),
+        }
+    }
 }
 
 /// The rules a decision of approvals.csv may name: the deal-based rules of every program of the
@@ -292,12 +300,13 @@ fn approval_rules(programs: &[&Program]) -> ApprovalRules {
 /// and so may one before it on a row closed or reversed since (its date is the later of `paid_on`
 /// and `closed_on`); a payment the chain paid already, and its deal, are always kept (taken at the
 /// date its record names, its held line released by its row).
+/// Refused when payments.csv gives a payment_id twice.
 fn name_deals(
     plan: &mut DealPlan,
     payments: Option<&mut Waiting<ReadPayments>>,
     approvals: Option<&Waiting<ReadApprovals>>,
     chain: &ChainPayments,
-) {
+) -> Result<()> {
     let named_rows = payments.as_ref().map_or(0, |w| w.read.count())
         + approvals.map_or(0, |w| w.read.count())
         + chain.deal_ids.len();
@@ -315,12 +324,13 @@ fn name_deals(
                 Some(_) if paid_on > end => None,
                 Some(start) if paid_on >= start => Some(NaiveDate::MIN),
                 Some(start) => Some(start),
-            });
+            })?;
     }
     if let Some(waiting) = approvals {
         waiting.read.name_deals(&mut named);
     }
     plan.named = (!named.is_empty()).then(|| std::sync::Arc::new(named));
+    Ok(())
 }
 
 /// What the previous batches tell of the chain's payments before the deal stream (SPEC §9.1).
@@ -431,7 +441,10 @@ pub(super) fn load_files(
     let mut payments = inputs.read_payments()?;
     let approvals = inputs.read_approvals(programs)?;
     let chain = ChainPayments::of(&batches, period);
-    name_deals(&mut plan, payments.as_mut(), approvals.as_ref(), &chain);
+    if let Err(e) = name_deals(&mut plan, payments.as_mut(), approvals.as_ref(), &chain) {
+        let waiting = payments.expect("only payments.csv is refused while naming");
+        return Err(waiting.refuse(e));
+    }
     drop(chain);
     let mut deals = inputs.load_deals(&plan, &fx, progress)?;
     let payments = inputs.check_references(payments, &deals, ReadPayments::check)?;

@@ -78,7 +78,11 @@ pub fn read_payments(
         count += block.count;
         footer_line = footer_line.or(block.footer_line);
     }
-    refuse_duplicates(&csv.file, &blocks, &mut errors);
+    if !errors.is_empty() {
+        // Broken: every bad row at once, repeated payment_ids too. A sound file's repeats are
+        // looked for while its deals are named ([`ReadPayments::name_deals`]), on the other core.
+        refuse_duplicates(&csv.file, &blocks, &mut errors);
+    }
     errors.finish()?;
     let digest = csv.block_digest(sha256, count, footer_line);
     let read = ReadPayments {
@@ -97,12 +101,33 @@ impl ReadPayments {
 
     /// Names each payment's deal in `named` (every payment's reference is checked), keeping in
     /// full the rows of its deal from the day `keep_from(payment_id, paid_on)` gives (none: the
-    /// payment is paid on by no run of this period, so its deal's rows are not needed).
+    /// payment is paid on by no run of this period, so its deal's rows are not needed). Meanwhile,
+    /// on another thread, refuses a payment_id given twice (every repeat at once).
     pub fn name_deals(
         &mut self,
         named: &mut NamedDeals,
         keep_from: impl Fn(&str, NaiveDate) -> Option<NaiveDate>,
-    ) {
+    ) -> Result<()> {
+        let (slots, repeats) = std::thread::scope(|scope| {
+            let repeats = scope.spawn(|| {
+                let mut errors = RowErrors::new();
+                refuse_duplicates(&self.file, &self.blocks, &mut errors);
+                errors
+            });
+            let slots = self.slots_of(named, keep_from);
+            (slots, repeats.join().expect("the duplicate check panicked"))
+        });
+        repeats.finish()?;
+        self.slots = slots;
+        Ok(())
+    }
+
+    /// Each payment's slot in `named`, in file order.
+    fn slots_of(
+        &self,
+        named: &mut NamedDeals,
+        keep_from: impl Fn(&str, NaiveDate) -> Option<NaiveDate>,
+    ) -> Vec<u32> {
         let mut slots = Vec::with_capacity(self.count());
         for block in &self.blocks {
             // A million deals make a table of tens of MB: each row's entry is a cache miss. Touched
@@ -115,7 +140,7 @@ impl ReadPayments {
                 }
             }
         }
-        self.slots = slots;
+        slots
     }
 
     /// Checks each payment against the rows of its deal (`named`: every row of deals.csv of the
@@ -319,7 +344,7 @@ mod tests {
         );
         let mut read = read;
         let mut named = NamedDeals::default();
-        read.name_deals(&mut named, |_, _| Some(NaiveDate::MIN));
+        read.name_deals(&mut named, |_, _| Some(NaiveDate::MIN))?;
         read.check(&NamedRows::from_deals(named, &rows()), &partners())
     }
 
@@ -481,7 +506,8 @@ mod tests {
         let end: NaiveDate = "2026-10-31".parse().unwrap();
         read.name_deals(&mut named, |_, paid_on| {
             (paid_on <= end).then_some(NaiveDate::MIN)
-        });
+        })
+        .unwrap();
         let kept = |id| named.find(id).unwrap().keeps(NaiveDate::MIN, None);
         assert!(kept("D1") && !kept("D2"));
         // ... but each is still checked: D7 is no deal of deals.csv.
@@ -496,7 +522,8 @@ mod tests {
         let mut named = NamedDeals::default();
         read.name_deals(&mut named, |_, paid_on| {
             (paid_on <= end).then_some(NaiveDate::MIN)
-        });
+        })
+        .unwrap();
         let kept = read
             .check(&NamedRows::from_deals(named, &rows()), &partners())
             .unwrap();

@@ -166,10 +166,9 @@ impl PaymentBlock {
 
 /// Refuses every row of a payment_id after its first (each naming that first row's line): a file
 /// with one is refused whole, so its rows are never used.
-/// payment_ids are compared by fingerprint first, sorted on every core; only equal fingerprints are
-/// compared as text. `blocks` are in file order.
+/// payment_ids are compared by fingerprint first, sorted on one core (the other names the deals
+/// meanwhile); only equal fingerprints are compared as text. `blocks` are in file order.
 pub(super) fn refuse_duplicates(file: &str, blocks: &[PaymentBlock], errors: &mut RowErrors) {
-    use rayon::slice::ParallelSliceMut;
     let mut keys: Vec<(u64, u32, u32)> =
         Vec::with_capacity(blocks.iter().map(|b| b.rows.len()).sum());
     for (b, block) in blocks.iter().enumerate() {
@@ -177,7 +176,7 @@ pub(super) fn refuse_duplicates(file: &str, blocks: &[PaymentBlock], errors: &mu
             keys.push((r.payment_fp, index(b), index(i)));
         }
     }
-    keys.par_sort_unstable();
+    keys.sort_unstable();
     let at = |&(_, b, i): &(u64, u32, u32)| {
         let block = &blocks[b as usize];
         let read = &block.rows[i as usize];
