@@ -54,6 +54,18 @@ pub(crate) fn in_effect<'a>(
     any_rule
 }
 
+/// Whether `rule` is manual and the row's decision in effect on `day` declined it.
+pub(crate) fn declined_on(
+    ctx: &super::PartnerCtx,
+    rule: &crate::program::Rule,
+    deal_id: &str,
+    day: chrono::NaiveDate,
+) -> bool {
+    ctx.program.approval(rule) == Approval::Manual
+        && in_effect(ctx.inputs.approvals, (ctx.index, deal_id), &rule.id, day)
+            .is_some_and(|d| d.decision == crate::model::Decision::Declined)
+}
+
 /// What a decision says, for notes: `declined on 2026-11-04 (duplicate registration)`.
 pub(crate) fn described(decision: &crate::model::Approval) -> String {
     let mut text = format!("{} on {}", decision.decision.name(), decision.decided_on);

@@ -103,7 +103,18 @@ pub(crate) fn release(
     let mut missing = Vec::new();
     for (key, (amount, since)) in held {
         let (partner, deal_id, rule_id) = key;
-        let Some(deal) = rows.get(&(*partner, deal_id.as_str())) else {
+        // A full-payment rule's line may wait for a row that closed before the month it was written
+        // in (SPEC §9.1): that row is kept among the rows payments name (`by_id`), not `held`.
+        let paid_row = || {
+            super::context::slice_for(&deals.by_id, *partner, |d| d.partner)
+                .iter()
+                .find(|d| *d.deal_id == **deal_id)
+        };
+        let Some(deal) = rows
+            .get(&(*partner, deal_id.as_str()))
+            .copied()
+            .or_else(paid_row)
+        else {
             keep(since);
             missing.push(format!(
                 "{deal_id}/{} ({rule_id}, since {since})",

@@ -86,6 +86,23 @@ pub fn ledger_spans<'p>(
         .collect()
 }
 
+/// The rules that share a `group` with an accumulating rule (SPEC §9.5): a row one of them paid is
+/// outside the accumulating rule's true-ups, even when re-labelled so that rule takes it now.
+pub fn grouped_with_accumulating(program: &Program) -> Vec<&str> {
+    let groups: Vec<&str> = program
+        .rules
+        .iter()
+        .filter(|r| r.kind.accumulate().is_some())
+        .filter_map(|r| r.group.as_deref())
+        .collect();
+    program
+        .rules
+        .iter()
+        .filter(|r| r.group.as_deref().is_some_and(|g| groups.contains(&g)))
+        .map(|r| &*r.id)
+        .collect()
+}
+
 /// Every rule that says `accumulate` (SPEC §8.7): the ledger keeps what each paid the rows of this
 /// run, with their parts of finished spans' true-ups.
 pub fn accumulating(program: &Program) -> Vec<&str> {

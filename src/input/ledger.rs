@@ -90,6 +90,9 @@ pub struct LedgerData {
     /// before its span started (re-dated into it): they count in its measure but are never paid
     /// again (SPEC §7).
     pub paid_before_span: HashSet<(usize, String, String)>,
+    /// (partner index, deal_id, rule id) of the span's earlier rows that a rule sharing a group
+    /// with an accumulating rule paid (SPEC §9.5, §7): outside that rule's true-ups.
+    pub paid_in_group: HashSet<(usize, String, String)>,
     /// (partner index, deal_id, rule id) → the row's recorded parts of the true-ups of spans that
     /// ended (`true_up_parts.csv`, SPEC §4.12), for the rows this run may pay or claw back, with the
     /// last such span.
@@ -236,6 +239,8 @@ pub struct LedgerQuery<'a> {
     /// Every rule that says `accumulate`, whether or not its span has earlier periods now: a row it
     /// paid may have a part of a finished span's true-ups (`true_up_parts.csv`).
     pub accumulating: &'a [&'a str],
+    /// The rules sharing a group with an accumulating rule (see `engine::plan::grouped_with_accumulating`).
+    pub grouped: &'a [&'a str],
     /// The (partner, deal_id) rows approvals.csv decides (SPEC §9.3): how the ledger settled their
     /// lines (`LedgerData::settled`).
     pub decided: &'a [(usize, &'a str)],
@@ -584,6 +589,7 @@ struct LineReader<'a> {
     year: String,
     spans: HashMap<&'a str, chrono::NaiveDate>,
     accumulating: HashSet<&'a str>,
+    grouped: HashSet<&'a str>,
     earlier: HashSet<(usize, &'a str)>,
     decided: HashSet<(usize, &'a str)>,
     by_id: HashSet<(usize, &'a str)>,
@@ -628,6 +634,7 @@ impl<'a> LineReader<'a> {
             year: format!("{:04}", chrono::Datelike::year(&period.start)),
             spans: query.spans.iter().copied().collect(),
             accumulating: query.accumulating.iter().copied().collect(),
+            grouped: query.grouped.iter().copied().collect(),
             own_current: HashMap::new(),
             own_before: BTreeMap::new(),
             earlier: query
@@ -752,6 +759,17 @@ impl<'a> LineReader<'a> {
     /// and the own lines of the rows it may not pay again (before the span, or ever). `None` on
     /// overflow.
     fn track_accumulate(&mut self, line: &LedgerLine, data: &mut LedgerData) -> Option<()> {
+        if line.is_own()
+            && self.grouped.contains(line.rule_id)
+            && self.earlier.contains(&(line.partner, line.source_id))
+        {
+            let key = (
+                line.partner,
+                line.source_id.to_string(),
+                line.rule_id.to_string(),
+            );
+            data.paid_in_group.insert(key);
+        }
         if !self.accumulating.contains(line.rule_id)
             || !(line.account == "payout" || line.account == "pending")
         {

@@ -650,6 +650,7 @@ fn load_program_ledger(
     let summed_rules = crate::engine::plan::ledger_sums(program);
     let spans = crate::engine::plan::ledger_spans(program, period);
     let accumulating = crate::engine::plan::accumulating(program);
+    let grouped = crate::engine::plan::grouped_with_accumulating(program);
     let decided: Vec<(usize, &str)> = shared
         .approvals
         .iter()
@@ -669,6 +670,7 @@ fn load_program_ledger(
         earlier: &shared.deals.earlier,
         adjustment_ids: &adjustment_ids,
         accumulating: &accumulating,
+        grouped: &grouped,
         decided: &decided,
         by_id: &shared.deals.by_id,
     };

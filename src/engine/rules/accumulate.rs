@@ -195,11 +195,27 @@ impl<'a> Span<'a> {
         let (mut before, mut now): (Vec<Line>, Vec<Line>) = lines.into_iter().partition(|l| {
             ids.contains(&*l.source_id) || self.paid_in_span(rule, ctx, &l.source_id)
         });
-        // A row paid before the span (re-dated into it) counts in the measure but is paid once.
-        let paid_before = &ctx.inputs.ledger.paid_before_span;
-        if !paid_before.is_empty() {
+        // A row paid before the span (re-dated into it) counts in the measure but is paid once;
+        // so does one another rule of its group paid (re-labelled since, SPEC §9.5, §7).
+        let ledger = &ctx.inputs.ledger;
+        let members: Vec<&str> = match &rule.group {
+            Some(g) if !ledger.paid_in_group.is_empty() => (ctx.program.rules.iter())
+                .filter(|r| r.group.as_ref() == Some(g) && r.id != rule.id)
+                .map(|r| &*r.id)
+                .collect(),
+            _ => Vec::new(),
+        };
+        let mut paid_by_group = Vec::new();
+        if !ledger.paid_before_span.is_empty() || !members.is_empty() {
             before.retain(|l| {
-                !paid_before.contains(&(ctx.index, l.source_id.to_string(), rule.id.to_string()))
+                let key = |id: &str| (ctx.index, l.source_id.to_string(), id.to_string());
+                let by = members
+                    .iter()
+                    .find(|m| ledger.paid_in_group.contains(&key(m)));
+                if let Some(by) = by {
+                    paid_by_group.push(format!("{} (paid by rule `{by}`)", l.source_id));
+                }
+                !ledger.paid_before_span.contains(&key(&rule.id)) && by.is_none()
             });
         }
         let due = ctx.calc(rule).sum(before.iter().map(|l| l.amount), || {
@@ -214,13 +230,19 @@ impl<'a> Span<'a> {
             line.note
                 .push_str(&format!("; measured over {} to date", self.span));
         }
-        let why = format!(
+        let mut why = format!(
             "{} deal{} of {} re-rated over {} to date; ",
             earlier.len(),
             if earlier.len() == 1 { "" } else { "s" },
             self.earlier_months(),
             self.span
         );
+        if !paid_by_group.is_empty() {
+            why.push_str(&format!(
+                "left out, paid by another rule of its group: {}; ",
+                paid_by_group.join(", ")
+            ));
+        }
         now.push(self.true_up(rule, ctx, due, &why)?);
         Ok((now, parts))
     }

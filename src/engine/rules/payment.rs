@@ -394,23 +394,53 @@ pub(crate) fn rows_paid<'d>(
         if row.amount.is_zero() && day < period.start {
             continue;
         }
-        if day < period.start {
-            let key = (ctx.index, row.deal_id.to_string(), rule.id.to_string());
-            if ctx.inputs.ledger.paid_deal_lines.contains_key(&key) {
-                continue; // paid in the period it was paid in full
-            }
-            warnings.push(Warning::new(
-                WarningCode::LatePayment,
-                format!(
-                    "deal {} of partner {} was paid in full on {day}, which only this run's payments.csv shows: rule `{}` pays it in {period}",
-                    row.deal_id, ctx.partner.id, rule.id
-                ),
-            ));
+        if day < period.start && !paid_late(rule, ctx, row, day, warnings) {
+            continue;
         }
         out.push((row, Some(day)));
     }
     out.sort_by(|(a, _), (b, _)| (a.closed_on, &a.deal_id).cmp(&(b.closed_on, &b.deal_id)));
     out
+}
+
+/// Whether a row paid in full before the period (on `day`) is paid now: not when the ledger shows
+/// it paid then, nor when its manual rule's decision declined it before this period (the run that
+/// declined it wrote no line, SPEC §9.3, so only the decision tells it from a late payment). Warned
+/// `late-payment` when it is paid, naming an approval decided in the period (an appeal, say).
+fn paid_late(
+    rule: &Rule,
+    ctx: &PartnerCtx,
+    row: &Deal,
+    day: NaiveDate,
+    warnings: &mut Vec<Warning>,
+) -> bool {
+    use crate::engine::approval::{declined_on, described, in_effect};
+    let period = ctx.period;
+    let key = (ctx.index, row.deal_id.to_string(), rule.id.to_string());
+    if ctx.inputs.ledger.paid_deal_lines.contains_key(&key) {
+        return false; // paid in the period it was paid in full
+    }
+    let before = period.start.pred_opt().unwrap_or(period.start);
+    if declined_on(ctx, rule, &row.deal_id, before) {
+        return false;
+    }
+    let row_of = (ctx.index, &*row.deal_id);
+    let manual = ctx.program.approval(rule) == crate::engine::approval::Approval::Manual;
+    let decision = in_effect(ctx.inputs.approvals, row_of, &rule.id, period.end);
+    let why = match decision.filter(|_| manual) {
+        Some(d) if d.decided_on >= period.start => {
+            format!("{}, and no earlier run paid it", described(d))
+        }
+        _ => "which only this run's payments.csv shows".to_string(),
+    };
+    warnings.push(Warning::new(
+        WarningCode::LatePayment,
+        format!(
+            "deal {} of partner {} was paid in full on {day}, {why}: rule `{}` pays it in {period}",
+            row.deal_id, ctx.partner.id, rule.id
+        ),
+    ));
+    true
 }
 
 #[cfg(test)]

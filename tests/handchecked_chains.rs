@@ -1,0 +1,161 @@
+//! Three-month chains a cold hand-check found wrong, each with the arithmetic done by hand:
+//! a `full-payment` line awaiting approval for a row that closed before the month it was written
+//! (released once approved, never stuck), a declined `full-payment` row (quiet afterwards, paid
+//! only if its decision is changed to an approval, saying so), and a group whose accumulating rule
+//! now takes a row another rule of the group paid (left out of its true-up, SPEC §7, §9.5).
+
+mod common;
+
+use common::{Workdir, csv_rows};
+use std::path::Path;
+
+const HEAD: &str = "[program]\nid = \"t\"\nname = \"T\"\ncurrency = \"USD\"\n";
+const FULL_MANUAL: &str = "[[rules]]\nid = \"full\"\nkind = \"percent\"\nrate = \"0.05\"\n\
+                           pay_on = \"full-payment\"\napproval = \"manual\"\n";
+
+/// One row's cells of lines.csv, as `kind account amount`.
+fn lines(out: &Path) -> Vec<String> {
+    csv_rows(&out.join("lines.csv"))
+        .iter()
+        .filter(|r| r["kind"] != "payout")
+        .map(|r| format!("{} {} {}", r["kind"], r["account"], r["amount"]))
+        .collect()
+}
+
+/// `payline run` of `period` over the work directory's files, the previous batch as --ledger (or
+/// `--first`); its warnings (stdout of `--json`) returned.
+fn run(work: &Workdir, files: &[&str], period: &str, ledger: Option<&str>) -> String {
+    let mut cmd = work.run_over(files, period, period);
+    match ledger {
+        Some(prev) => cmd.args(["--ledger", prev]),
+        None => cmd.arg("--first"),
+    };
+    let output = cmd.arg("--json").output().unwrap();
+    assert!(output.status.success(), "{output:?}");
+    String::from_utf8(output.stdout).unwrap()
+}
+
+fn full_payment_chain(approvals: &str) -> Workdir {
+    let work = Workdir::new();
+    work.write("program.toml", &format!("{HEAD}{FULL_MANUAL}"));
+    work.write("partners.csv", "partner_id,name,type\nR1,One,reseller\n");
+    work.write(
+        "deals.csv",
+        "deal_id,partner_id,closed_on,amount\nE1,R1,2026-10-01,1000.00\n",
+    );
+    work.write(
+        "payments.csv",
+        "payment_id,deal_id,paid_on,amount\nEP1,E1,2026-11-03,1000.00\n",
+    );
+    work.write("approvals.csv", approvals);
+    work
+}
+
+const FILES: &[&str] = &[
+    "program.toml",
+    "partners.csv",
+    "deals.csv",
+    "payments.csv",
+    "approvals.csv",
+];
+const DECISION_HEAD: &str = "deal_id,partner_id,rule_id,decision,decided_on,reason\n";
+
+#[test]
+fn a_full_payment_line_awaiting_approval_is_released_when_approved() {
+    // E1 (1,000.00) closed 2026-10-01, paid in full on 2026-11-03: November writes 5 % = 50.00 on
+    // `pending`, awaiting approval. The approval is dated 2026-12-01: December releases the 50.00
+    // (−50.00 pending, +50.00 payout), though the row closed two months before.
+    let work = full_payment_chain(&format!(
+        "{DECISION_HEAD}E1,R1,full,approved,2026-12-01,ok\n"
+    ));
+    run(&work, FILES, "2026-10", None);
+    run(&work, FILES, "2026-11", Some("2026-10"));
+    assert_eq!(lines(&work.path("2026-11")), ["percent pending 50.00"]);
+    let warnings = run(&work, FILES, "2026-12", Some("2026-11"));
+    assert!(!warnings.contains("pending-deal-missing"), "{warnings}");
+    assert_eq!(
+        lines(&work.path("2026-12")),
+        ["release pending -50.00", "release payout 50.00"]
+    );
+}
+
+#[test]
+fn a_declined_full_payment_row_stays_quiet_and_an_appeal_pays_it_saying_why() {
+    // Declined on 2026-11-10, in the month E1 was paid in full: November writes nothing (warned
+    // `declined`). December sees the same decision: nothing, and no `late-payment` warning (the
+    // payment is not late; November saw it). January's file says approved on 2027-01-05 (an
+    // appeal): January pays the 50.00 and its warning names the approval.
+    let declined = format!("{DECISION_HEAD}E1,R1,full,declined,2026-11-10,not ours\n");
+    let work = full_payment_chain(&declined);
+    run(&work, FILES, "2026-10", None);
+    let november = run(&work, FILES, "2026-11", Some("2026-10"));
+    assert!(november.contains("declined"), "{november}");
+    let december = run(&work, FILES, "2026-12", Some("2026-11"));
+    assert!(!december.contains("late-payment"), "{december}");
+    assert!(lines(&work.path("2026-12")).is_empty());
+    work.write(
+        "approvals.csv",
+        &format!("{DECISION_HEAD}E1,R1,full,approved,2027-01-05,appeal won\n"),
+    );
+    let january = run(&work, FILES, "2027-01", Some("2026-12"));
+    assert_eq!(lines(&work.path("2027-01")), ["percent payout 50.00"]);
+    assert!(
+        january.contains("approved on 2027-01-05 (appeal won), and no earlier run paid it"),
+        "{january}"
+    );
+}
+
+#[test]
+fn a_row_paid_by_one_rule_of_a_group_is_outside_another_rules_true_up() {
+    // January: L2 (5,000.00, enterprise) is paid by named-accounts, 15 % = 750.00; L1 (8,000.00,
+    // smb) by q-accel at 4 % = 320.00 (quarter to date 8,000.00 < 20,000.00).
+    // February's export re-labels L2 `smb` and adds L3 (9,000.00, smb). q-accel now takes L2: the
+    // quarter's revenue is 8,000 + 5,000 + 9,000 = 22,000.00 ≥ 20,000.00, so 7 % on every row. L3:
+    // 630.00. The true-up re-rates January's rows q-accel paid, L1 only: 8,000 × 7 % = 560.00 due,
+    // 320.00 paid → 240.00. L2 was paid by named-accounts: not paid again (350.00 more before).
+    let work = Workdir::new();
+    let program = "[[rules]]\nid = \"named-accounts\"\nkind = \"percent\"\ngroup = \"resale\"\n\
+                   rate = \"0.15\"\nwhen = { customer_type = [\"enterprise\"] }\n\n\
+                   [[rules]]\nid = \"q-accel\"\nkind = \"tiered\"\ngroup = \"resale\"\n\
+                   measure = \"revenue\"\nmode = \"retroactive\"\naccumulate = \"quarter\"\n\
+                   tiers = [ { from = \"0\", rate = \"0.04\" }, { from = \"20000\", rate = \"0.07\" } ]\n";
+    work.write("program.toml", &format!("{HEAD}{program}"));
+    work.write("partners.csv", "partner_id,name,type\nR1,One,reseller\n");
+    let head = "deal_id,partner_id,closed_on,amount,customer_type\n";
+    work.write(
+        "deals.csv",
+        &format!("{head}L1,R1,2027-01-10,8000.00,smb\nL2,R1,2027-01-25,5000.00,enterprise\n"),
+    );
+    let files = &["program.toml", "partners.csv", "deals.csv"];
+    run(&work, files, "2027-01", None);
+    assert_eq!(
+        lines(&work.path("2027-01")),
+        ["percent payout 750.00", "tiered payout 320.00"]
+    );
+    work.write(
+        "deals.csv",
+        &format!(
+            "{head}L1,R1,2027-01-10,8000.00,smb\nL2,R1,2027-01-25,5000.00,smb\n\
+             L3,R1,2027-02-14,9000.00,smb\n"
+        ),
+    );
+    run(&work, files, "2027-02", Some("2027-01"));
+    let february = csv_rows(&work.path("2027-02").join("lines.csv"));
+    let amounts: Vec<(&str, &str)> = february
+        .iter()
+        .map(|r| (r["kind"].as_str(), r["amount"].as_str()))
+        .collect();
+    assert_eq!(
+        amounts,
+        [
+            ("tiered", "630.00"),
+            ("true-up", "240.00"),
+            ("payout", "-870.00")
+        ]
+    );
+    assert!(
+        february[1]["note"].contains("L2 (paid by rule `named-accounts`)"),
+        "{}",
+        february[1]["note"]
+    );
+}
