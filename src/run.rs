@@ -192,8 +192,9 @@ impl Loaded {
             fx: &self.fx,
             ledger: &self.ledger,
             payments: &self.payments,
-            payments_given: self.digests.contains_key("payments"),
+            payments_file: self.digests.get("payments").map(|d| d.path.as_str()),
             approvals: &self.approvals,
+            approvals_file: self.digests.get("approvals").map(|d| d.path.as_str()),
         }
     }
 }

@@ -79,7 +79,8 @@ fn evaluate(program: &Program, deals: &DealData) -> Outcome {
         fx: &fx,
         ledger: &ledger,
         payments: &[],
-        payments_given: false,
+        payments_file: None,
+        approvals_file: None,
         approvals: &[],
     };
     engine::evaluate(program, &Period::parse("2026-10").unwrap(), &inputs).unwrap()

@@ -159,3 +159,43 @@ fn a_row_paid_by_one_rule_of_a_group_is_outside_another_rules_true_up() {
         february[1]["note"]
     );
 }
+
+#[test]
+fn an_overpayment_is_warned_once_for_a_full_payment_rule_too() {
+    // F1 8,000.00: A1 2,000.00 on 10-05, A2 6,500.00 on 10-20. Covered 2,000 → 8,000: A2's part is
+    // 6,000.00, 500.00 beyond the row's amount. `full` (5 %, paid in full on 10-20) pays 400.00 and
+    // `cash` (10 % of each part) 200.00 + 600.00, in the program's order; both see A2's
+    // overpayment, said once.
+    let work = Workdir::new();
+    let program = "[[rules]]\nid = \"full\"\nkind = \"percent\"\nrate = \"0.05\"\n\
+                   pay_on = \"full-payment\"\n\n[[rules]]\nid = \"cash\"\nkind = \"percent\"\n\
+                   rate = \"0.10\"\npay_on = \"payment\"\n";
+    work.write("program.toml", &format!("{HEAD}{program}"));
+    work.write("partners.csv", "partner_id,name,type\nR1,One,reseller\n");
+    work.write(
+        "deals.csv",
+        "deal_id,partner_id,closed_on,amount\nF1,R1,2026-10-01,8000.00\n",
+    );
+    work.write(
+        "payments.csv",
+        "payment_id,deal_id,paid_on,amount\nA1,F1,2026-10-05,2000.00\nA2,F1,2026-10-20,6500.00\n",
+    );
+    let files = &["program.toml", "partners.csv", "deals.csv", "payments.csv"];
+    let said = "payment A2 of deal F1 (6500.00) goes beyond the row's amount 8000.00: only 6000.00 of it counts";
+    let full_only = program.split("\n\n").next().unwrap();
+    work.write("program.toml", &format!("{HEAD}{full_only}"));
+    let warnings = run(&work, files, "2026-10", None);
+    assert_eq!(warnings.matches(said).count(), 1, "{warnings}");
+    work.write("program.toml", &format!("{HEAD}{program}"));
+    std::fs::remove_dir_all(work.path("2026-10")).unwrap();
+    let warnings = run(&work, files, "2026-10", None);
+    assert_eq!(warnings.matches(said).count(), 1, "{warnings}");
+    assert_eq!(
+        lines(&work.path("2026-10")),
+        [
+            "percent payout 400.00",
+            "percent payout 200.00",
+            "percent payout 600.00"
+        ]
+    );
+}

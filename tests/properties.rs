@@ -82,7 +82,8 @@ fn evaluate(
         fx: &fx,
         ledger,
         payments: &[],
-        payments_given: false,
+        payments_file: None,
+        approvals_file: None,
         approvals: &[],
     };
     engine::evaluate(program, &Period::parse("2026-10").unwrap(), &inputs).unwrap()

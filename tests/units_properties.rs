@@ -122,7 +122,8 @@ proptest! {
             fx: &fx,
             ledger: &ledger,
             payments: &[],
-            payments_given: false,
+            payments_file: None,
+            approvals_file: None,
             approvals: &[],
         };
         let outcome = engine::evaluate(&program, &Period::parse("2026-10").unwrap(), &inputs).unwrap();

@@ -108,7 +108,8 @@ mod tests {
             fx: &fx,
             ledger: &ledger,
             payments: &[],
-            payments_given: false,
+            payments_file: None,
+            approvals_file: None,
             approvals: &[],
         };
         let mut lines = PartnerLines::default();

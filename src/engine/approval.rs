@@ -203,8 +203,9 @@ pub(crate) fn decision_warnings(
         out.push(Warning::new(
             WarningCode::DecisionNotNeeded,
             format!(
-                "{} decision(s) of approvals.csv are for rules that do not require approval: ignored (e.g. {})",
+                "{} decision(s) of {} are for rules that do not require approval: ignored (e.g. {})",
                 not_needed.len(),
+                inputs.approvals_file.unwrap_or("approvals.csv"),
                 examples(&not_needed)
             ),
         ));

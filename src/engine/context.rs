@@ -22,11 +22,13 @@ pub struct Inputs<'a> {
     /// payments.csv's payments of the deals a run may pay on (SPEC §9.1), sorted by (deal_id,
     /// paid_on, payment_id); empty without --payments.
     pub payments: &'a [crate::model::Payment],
-    /// Whether `--payments` was given: `payments` holds only the payments of deals a run may pay
-    /// on, so it may be empty when the file is not.
-    pub payments_given: bool,
+    /// `--payments` as the user gave it (messages name it), when given: `payments` holds only the
+    /// payments of deals a run may pay on, so it may be empty when the file is not.
+    pub payments_file: Option<&'a str>,
     /// approvals.csv (SPEC §9.3), sorted by (partner, deal_id, rule_id); empty without --approvals.
     pub approvals: &'a [crate::model::Approval],
+    /// `--approvals` as the user gave it, when given.
+    pub approvals_file: Option<&'a str>,
 }
 
 /// What one rule evaluation sees of one partner.

@@ -170,10 +170,13 @@ pub(crate) fn release_payments(
         let date = paid.paid_on.max(row.closed_on);
         match release_day(date, program.payout.hold_days).filter(|d| *d <= period.end) {
             Some(day) => {
-                let why = format!(
-                    "payment {payment_id} of deal {} paid {date}: its {}-day hold ended on {day}",
-                    row.deal_id, program.payout.hold_days
-                );
+                let why = match program.payout.hold_days {
+                    0 => format!("payment {payment_id} of deal {} paid {date}", row.deal_id),
+                    days => format!(
+                        "payment {payment_id} of deal {} paid {date}: its {days}-day hold ended on {day}",
+                        row.deal_id
+                    ),
+                };
                 let held = HeldLine {
                     program,
                     rule_id,
@@ -578,7 +581,8 @@ mod tests {
             fx: &fx,
             ledger: &ledger,
             payments: &[],
-            payments_given: false,
+            payments_file: None,
+            approvals_file: None,
             approvals: &[],
         };
         let mut lines = PartnerLines::default();
@@ -660,7 +664,8 @@ mod tests {
             fx: &fx,
             ledger: &ledger,
             payments: &[],
-            payments_given: false,
+            payments_file: None,
+            approvals_file: None,
             approvals: &[],
         };
         let mut lines = PartnerLines::default();

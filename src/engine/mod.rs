@@ -370,6 +370,9 @@ pub fn evaluate(program: &Program, period: &Period, inputs: &Inputs) -> Result<O
     };
     (outcome.warnings).extend(approval::decision_warnings(program, period, inputs));
     carry_unknown_funds(program, inputs, &mut fund_balances, &mut outcome.warnings);
+    // Two rules may find the same thing of one row (an overpayment): said once.
+    let mut said = std::collections::HashSet::new();
+    (outcome.warnings).retain(|w| said.insert((w.code, w.message.clone())));
     outcome.payouts = settle::settle(program, period, inputs, &per_partner, &outcome.levels)?;
     outcome.balances = balances(&outcome.payouts, fund_balances);
     outcome.movements = movements(program, &per_partner, fund_inflows, &outcome.payouts);

@@ -165,15 +165,41 @@ fn overpayment(ctx: &PartnerCtx, row: &Deal, t: &Taken, part: Decimal) -> Option
             ctx.money(row.amount),
             ctx.money(part)
         ),
+        // Part of a refund may return an overpayment, or more than was paid: either way the
+        // covered total (payments so far, from 0 up to the row's amount) moves by less.
         false => format!(
-            "refund {} of deal {} ({}) takes back more than the payments before it covered: only {} of it counts",
+            "refund {} of deal {} ({}) lowers the covered total (the payments so far, from 0 up to the row's amount {}) by {} only: only {} of it counts",
             t.payment_id,
             row.deal_id,
             ctx.money(t.amount),
+            ctx.money(row.amount),
+            ctx.money(-part),
             ctx.money(part)
         ),
     };
     Some(Warning::new(WarningCode::Overpayment, message))
+}
+
+/// SPEC §9.1's `overpayment` for a `full-payment` rule's row: its payments (in (`paid_on`,
+/// `payment_id`) order) whose part of the covered total is smaller than their amount, warned in the
+/// period of their `paid_on`, as a `payment` rule warns them.
+fn overpayments(ctx: &PartnerCtx, row: &Deal, payments: &[&Payment]) -> Vec<Warning> {
+    if !payments.iter().any(|p| ctx.period.contains(p.paid_on)) {
+        return Vec::new();
+    }
+    let taken: Vec<Taken> = payments
+        .iter()
+        .map(|p| Taken {
+            payment_id: &p.payment_id,
+            paid_on: p.paid_on,
+            amount: p.amount,
+            paid: None,
+        })
+        .collect();
+    let parts = crate::engine::payments::parts(&taken, Cover::UpTo(row.amount)).unwrap_or_default();
+    (taken.iter().zip(parts))
+        .filter_map(|(t, part)| overpayment(ctx, row, t, part))
+        .collect()
 }
 
 /// The warnings of a payment whose line this run writes: late, or for a reversed row.
@@ -183,8 +209,8 @@ fn line_warnings(rule: &Rule, ctx: &PartnerCtx, row: &Deal, t: &Taken) -> Vec<Wa
         out.push(Warning::new(
             WarningCode::LatePayment,
             format!(
-                "payment {} of deal {} paid on {} first appears now: rule `{}` pays it in {}",
-                t.payment_id, row.deal_id, t.paid_on, rule.id, ctx.period
+                "payment {} of deal {} (partner {}) paid on {} first appears now: rule `{}` pays it in {}",
+                t.payment_id, row.deal_id, ctx.partner.id, t.paid_on, rule.id, ctx.period
             ),
         ));
     }
@@ -291,6 +317,7 @@ pub fn check_paid_payments(
         .collect();
     let mut problems = Vec::new();
     let partners = &inputs.partners.partners;
+    let file = inputs.payments_file.unwrap_or("payments.csv");
     for ((partner, rule_id, payment_id), paid) in &ledger.paid_payments {
         if !rules.contains(rule_id.as_str()) {
             continue;
@@ -302,12 +329,12 @@ pub fn check_paid_payments(
         let restore =
             "payments are history: restore it, and record a correction as a negative payment";
         let Some(p) = by_id.get(payment_id.as_str()) else {
-            let given = match !inputs.payments_given {
-                true => "no --payments was given",
-                false => "it is no longer in payments.csv",
+            let given = match inputs.payments_file {
+                None => "no --payments was given".to_string(),
+                Some(file) => format!("it is no longer in {file}"),
             };
             problems.push(format!(
-                "payments.csv: column `payment_id`: {how}, and {given}; {restore} (value: `{payment_id}`)"
+                "{file}: column `payment_id`: {how}, and {given}; {restore} (value: `{payment_id}`)"
             ));
             continue;
         };
@@ -327,7 +354,7 @@ pub fn check_paid_payments(
         };
         if let Some((column, value)) = changed {
             problems.push(format!(
-                "payments.csv:{}: column `{column}`: {how}; its {column} changed, but {restore} (value: `{value}`)",
+                "{file}:{}: column `{column}`: {how}; its {column} changed, but {restore} (value: `{value}`)",
                 p.line
             ));
         }
@@ -372,10 +399,10 @@ pub(crate) fn rows_paid<'d>(
         if !counts || !ctx.takes(rule, row) {
             continue;
         }
-        let payments: Vec<(NaiveDate, Decimal)> = payments_of(inputs.payments, row)
-            .iter()
-            .map(|p| (p.paid_on, p.amount))
-            .collect();
+        let paid = payments_of(inputs.payments, row);
+        warnings.extend(overpayments(ctx, row, &paid));
+        let payments: Vec<(NaiveDate, Decimal)> =
+            paid.iter().map(|p| (p.paid_on, p.amount)).collect();
         let partial = row.reversed_on.zip(row.reversed_amount);
         let Some(day) = crate::engine::payments::full_payment_date(
             row.closed_on,

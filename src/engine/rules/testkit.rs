@@ -431,7 +431,8 @@ impl Fixture {
             fx: &fx,
             ledger: &ledger,
             payments: &payments,
-            payments_given: !self.payments.is_empty(),
+            payments_file: (!self.payments.is_empty()).then_some("payments.csv"),
+            approvals_file: None,
             approvals: &[],
         };
         f(&inputs)
