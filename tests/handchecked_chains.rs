@@ -199,3 +199,40 @@ fn an_overpayment_is_warned_once_for_a_full_payment_rule_too() {
         ]
     );
 }
+
+#[test]
+fn an_appeal_of_a_close_rules_declined_row_is_warned_not_paid() {
+    // G4 closed 2026-11-02; `reg-fee` (flat 300.00, manual) is declined on 11-15: November writes
+    // nothing. December's file says approved on 12-01 (an appeal): November's period is over, so
+    // nothing is paid, and the run says so (an appeal is paid with adjustments.csv).
+    let work = Workdir::new();
+    let program = "[[rules]]\nid = \"reg-fee\"\nkind = \"flat\"\namount = \"300.00\"\n\
+                   approval = \"manual\"\n";
+    work.write("program.toml", &format!("{HEAD}{program}"));
+    work.write("partners.csv", "partner_id,name,type\nP2,Two,referral\n");
+    work.write(
+        "deals.csv",
+        "deal_id,partner_id,closed_on,amount\nG4,P2,2026-11-02,1000.00\n",
+    );
+    let files = &["program.toml", "partners.csv", "deals.csv", "approvals.csv"];
+    work.write(
+        "approvals.csv",
+        &format!("{DECISION_HEAD}G4,P2,,declined,2026-11-15,duplicate\n"),
+    );
+    run(&work, files, "2026-10", None);
+    let november = run(&work, files, "2026-11", Some("2026-10"));
+    assert!(november.contains("declined on 2026-11-15"), "{november}");
+    assert!(lines(&work.path("2026-11")).is_empty());
+    work.write(
+        "approvals.csv",
+        &format!("{DECISION_HEAD}G4,P2,,approved,2026-12-01,appeal accepted\n"),
+    );
+    let december = run(&work, files, "2026-12", Some("2026-11"));
+    assert!(lines(&work.path("2026-12")).is_empty());
+    assert!(
+        december.contains(
+            "G4/P2 approved on 2026-12-01 (appeal accepted) for `reg-fee`, but its period was run before without a line of it"
+        ) && december.contains("an appeal is paid with adjustments.csv"),
+        "{december}"
+    );
+}

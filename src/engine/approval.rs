@@ -143,8 +143,6 @@ pub(crate) fn decision_warnings(
     inputs: &super::Inputs,
 ) -> Vec<crate::error::Warning> {
     use crate::error::{Warning, WarningCode};
-    use crate::input::ledger::Settled;
-    use crate::model::Decision;
     let manual: Vec<&crate::program::Rule> = program
         .rules
         .iter()
@@ -164,33 +162,9 @@ pub(crate) fn decision_warnings(
             continue;
         }
         for rule in rules {
-            let key = (
-                decision.partner,
-                decision.deal_id.to_string(),
-                rule.id.to_string(),
-            );
-            let (Some(settled), false) = (
-                inputs.ledger.settled.get(&key),
-                inputs.ledger.pending_lines.contains_key(&key),
-            ) else {
-                continue;
-            };
-            let row_rule = (decision.partner, &*decision.deal_id);
-            let now = in_effect(inputs.approvals, row_rule, &rule.id, period.end);
-            if !now.is_some_and(|d| std::ptr::eq(d, decision)) {
-                continue;
-            }
-            let contradicts = matches!(
-                (settled, decision.decision),
-                (Settled::Paid, Decision::Declined) | (Settled::Cancelled, Decision::Approved)
-            );
-            if contradicts || period.contains(decision.decided_on) {
-                let how = match settled {
-                    Settled::Paid => "paid",
-                    Settled::Cancelled => "cancelled",
-                };
+            if let Some(how) = after_settlement(decision, rule, period, inputs) {
                 after.push(format!(
-                    "{row} {} for `{}`, {how} earlier",
+                    "{row} {} for `{}`, {how}",
                     described(decision),
                     rule.id
                 ));
@@ -221,6 +195,54 @@ pub(crate) fn decision_warnings(
         ));
     }
     out
+}
+
+/// How the ledger settled (row, `rule`) before `decision`, when the decision is the one in effect
+/// now and either was decided in the period or contradicts that settlement: `paid earlier`,
+/// `cancelled earlier`; or, for an approval decided in the period of a row whose period was run
+/// without a line of the rule (declined then, say: a declined line is never written), that nothing
+/// is paid now. `None`: nothing to say.
+fn after_settlement(
+    decision: &crate::model::Approval,
+    rule: &crate::program::Rule,
+    period: &crate::model::period::Period,
+    inputs: &super::Inputs,
+) -> Option<&'static str> {
+    use crate::input::ledger::Settled;
+    use crate::model::Decision;
+    let key = (
+        decision.partner,
+        decision.deal_id.to_string(),
+        rule.id.to_string(),
+    );
+    if inputs.ledger.pending_lines.contains_key(&key) {
+        return None;
+    }
+    let row_rule = (decision.partner, &*decision.deal_id);
+    let now = in_effect(inputs.approvals, row_rule, &rule.id, period.end);
+    if !now.is_some_and(|d| std::ptr::eq(d, decision)) {
+        return None;
+    }
+    let decided_now = period.contains(decision.decided_on);
+    let Some(settled) = inputs.ledger.settled.get(&key) else {
+        // A `full-payment` rule pays such a row late (it warns so); a close rule's period is over.
+        let closed_before =
+            super::context::slice_for(&inputs.deals.by_id, decision.partner, |d| d.partner)
+                .iter()
+                .any(|d| *d.deal_id == *decision.deal_id && d.closed_on < period.start);
+        let on_close = rule.pay_on() == super::payments::PayOn::Close;
+        let approved = decision.decision == Decision::Approved;
+        return (approved && decided_now && on_close && closed_before && inputs.ledger.chain_start.is_some())
+            .then_some("but its period was run before without a line of it (declined then, or not a row the rule pays): nothing is paid now; an appeal is paid with adjustments.csv");
+    };
+    let contradicts = matches!(
+        (settled, decision.decision),
+        (Settled::Paid, Decision::Declined) | (Settled::Cancelled, Decision::Approved)
+    );
+    (contradicts || decided_now).then_some(match settled {
+        Settled::Paid => "paid earlier",
+        Settled::Cancelled => "cancelled earlier",
+    })
 }
 
 #[cfg(test)]
