@@ -236,3 +236,83 @@ fn an_appeal_of_a_close_rules_declined_row_is_warned_not_paid() {
         "{december}"
     );
 }
+
+#[test]
+fn a_group_pays_a_row_once_whether_its_rules_pay_on_payment_or_on_close() {
+    // Group g: `cashx` 10 % of payments of product x rows, then `closeall` 5 % on close.
+    // October: T1 (P1, x, 1,000.00) is paid by cashx on U1 500.00 → 50.00; T2 (P2, y, 1,000.00)
+    // by closeall → 50.00. November's export re-dates T1 into November and re-labels it y
+    // (closeall would pay 50.00), and re-labels T2 x (cashx would pay U2 1,000.00 → 100.00): each
+    // row was paid by a rule of the group, so nothing is paid, each warned `deal-paid-already`.
+    let work = Workdir::new();
+    let program = "[[rules]]\nid = \"cashx\"\nkind = \"percent\"\nrate = \"0.10\"\n\
+                   pay_on = \"payment\"\ngroup = \"g\"\nwhen = { product = [\"x\"] }\n\n\
+                   [[rules]]\nid = \"closeall\"\nkind = \"percent\"\nrate = \"0.05\"\ngroup = \"g\"\n";
+    work.write("program.toml", &format!("{HEAD}{program}"));
+    work.write(
+        "partners.csv",
+        "partner_id,name,type\nP1,One,reseller\nP2,Two,reseller\n",
+    );
+    let head = "deal_id,partner_id,closed_on,amount,product\n";
+    work.write(
+        "deals.csv",
+        &format!("{head}T1,P1,2026-10-05,1000.00,x\nT2,P2,2026-10-06,1000.00,y\n"),
+    );
+    work.write(
+        "payments.csv",
+        "payment_id,deal_id,paid_on,amount\nU1,T1,2026-10-10,500.00\nU2,T2,2026-11-10,1000.00\n",
+    );
+    let files = &["program.toml", "partners.csv", "deals.csv", "payments.csv"];
+    run(&work, files, "2026-10", None);
+    assert_eq!(
+        lines(&work.path("2026-10")),
+        ["percent payout 50.00", "percent payout 50.00"]
+    );
+    work.write(
+        "deals.csv",
+        &format!("{head}T1,P1,2026-11-05,1000.00,y\nT2,P2,2026-10-06,1000.00,x\n"),
+    );
+    let november = run(&work, files, "2026-11", Some("2026-10"));
+    assert!(lines(&work.path("2026-11")).is_empty());
+    for said in [
+        "deal T1 of partner P1: rule `cashx` of the same group `g` already paid it in 2026-10",
+        "deal T2 of partner P2: rule `closeall` of the same group `g` already paid it in 2026-10; its payment U2 is not paid on again",
+    ] {
+        assert!(november.contains(said), "{november}");
+    }
+}
+
+#[test]
+fn a_rule_that_pays_on_payment_from_now_on_does_not_pay_a_row_it_paid_on_close() {
+    // October pays D1 (10,000.00) on close at 10 % = 1,000.00. November's program says the rule
+    // pays on payment: A1 6,000.00 (10-05) and A2 4,000.00 (11-06) would pay 1,000.00 again. The
+    // rule paid the row: nothing now, and A1 is not called a late payment (October saw it).
+    let work = Workdir::new();
+    let rule = "[[rules]]\nid = \"comm\"\nkind = \"percent\"\nrate = \"0.10\"\n";
+    work.write("program.toml", &format!("{HEAD}{rule}"));
+    work.write("partners.csv", "partner_id,name,type\nP1,One,affiliate\n");
+    work.write(
+        "deals.csv",
+        "deal_id,partner_id,closed_on,amount\nD1,P1,2026-10-01,10000.00\n",
+    );
+    work.write(
+        "payments.csv",
+        "payment_id,deal_id,paid_on,amount\nA1,D1,2026-10-05,6000.00\nA2,D1,2026-11-06,4000.00\n",
+    );
+    let files = &["program.toml", "partners.csv", "deals.csv", "payments.csv"];
+    run(&work, files, "2026-10", None);
+    assert_eq!(lines(&work.path("2026-10")), ["percent payout 1000.00"]);
+    work.write(
+        "program.toml",
+        &format!("{HEAD}{rule}pay_on = \"payment\"\n"),
+    );
+    let november = run(&work, files, "2026-11", Some("2026-10"));
+    assert!(lines(&work.path("2026-11")).is_empty());
+    assert!(!november.contains("late-payment"), "{november}");
+    assert!(
+        november.contains(
+            "rule `comm` already paid it in 2026-10; its payment A2 is not paid on again"
+        ),
+        "{november}"
+    );
+}

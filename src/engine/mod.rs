@@ -150,10 +150,18 @@ pub(crate) fn rule_lines(
     let calc = ctx.calc(rule);
     let units = ctx.program.minor_units();
     let mut out = rules::evaluate(rule, ctx)?;
-    warnings.append(&mut out.warnings);
+    let mut paid_already = Vec::new();
     if rule.is_deal_based() {
-        drop_paid_deal_lines(ctx, rule, &mut out.lines, warnings);
+        let dropped = drop_paid_deal_lines(ctx, rule, &mut out.lines, &mut paid_already);
+        // A payment not paid after all is not "paid late" either.
+        out.warnings.retain(|w| {
+            w.code != WarningCode::LatePayment
+                || !(dropped.iter())
+                    .any(|id| w.message.starts_with(&format!("payment {id} of deal ")))
+        });
     }
+    warnings.append(&mut out.warnings);
+    warnings.append(&mut paid_already);
     if let Some(cap) = rule.cap {
         line::apply_cap(&mut out.lines, cap, units, calc)?;
     }
@@ -166,18 +174,81 @@ pub(crate) fn rule_lines(
 /// SPEC §7 "each thing is paid once": a (deal, partner) row whose earned line of this rule is already
 /// in the ledger (the row was re-exported with another `closed_on`) earns nothing now. The row still
 /// counts in every measure; only its line goes, before the cap, which then has room for the others.
+/// A row is paid by a rule's close (or full-payment) line, or by its payment lines (SPEC §9.1): a
+/// payment line of a row another version or rule of the group paid goes too, and so does any line
+/// of a row the rule itself paid the other way (its `pay_on` changed in the chain).
+/// Returns the payment_ids of the payment lines it dropped.
 fn drop_paid_deal_lines(
     ctx: &PartnerCtx,
     rule: &Rule,
     lines: &mut Vec<Line>,
     warnings: &mut Vec<Warning>,
-) {
-    let paid = &ctx.inputs.ledger.paid_deal_lines;
-    if paid.is_empty() {
-        return;
+) -> Vec<crate::model::Text> {
+    let ledger = &ctx.inputs.ledger;
+    if ledger.paid_deal_lines.is_empty() && ledger.paid_payments.is_empty() {
+        return Vec::new();
     }
-    // SPEC §8.6: dated rules of the same kind paying for the same thing are versions of one rule; a
-    // row one version paid is not paid again by another when the CRM re-dates it across their dates.
+    let mut dropped = Vec::new();
+    let versions = pay_once_versions(ctx, rule);
+    // The partner's rows paid by payment lines, as (rule, deal_id), from paid_payments.csv.
+    let from = (ctx.index, String::new(), String::new());
+    let until = (ctx.index + 1, String::new(), String::new());
+    let by_payment: std::collections::BTreeMap<(&str, &str), &str> = (ledger.paid_payments)
+        .range(from..until)
+        .filter(|((_, r, _), _)| versions.contains(&r.as_str()))
+        .map(|((_, r, _), p)| ((r.as_str(), &*p.deal_id), p.period.as_str()))
+        .collect();
+    let deal_of = payment_deals(ctx, lines);
+    lines.retain(|line| {
+        let deal_id = match line.source {
+            Source::Deal => &*line.source_id,
+            Source::Payment => match deal_of.get(&*line.source_id) {
+                Some(deal_id) => deal_id,
+                None => return true,
+            },
+            _ => return true,
+        };
+        let found = versions.iter().find_map(|version| {
+            let key = (ctx.index, deal_id.to_string(), version.to_string());
+            let on_close = ledger.paid_deal_lines.get(&key).map(String::as_str);
+            // A payment rule's own payment lines are how it pays a row, many times.
+            let own_payments = *version == &*rule.id && line.source == Source::Payment;
+            let on_payment = (!own_payments)
+                .then(|| by_payment.get(&(*version, deal_id)).copied())
+                .flatten();
+            on_close.or(on_payment).map(|paid_in| (*version, paid_in))
+        });
+        let Some((version, paid_in)) = found else {
+            return true;
+        };
+        if line.source == Source::Payment {
+            dropped.push(line.source_id.clone());
+        }
+        let what = match line.source {
+            Source::Payment => format!("its payment {} is not paid on again", line.source_id),
+            _ if ctx.deals.iter().any(|d| *d.deal_id == *deal_id) => format!(
+                "its closed_on is now in {}, so it was not paid again",
+                ctx.period
+            ),
+            _ => "it was not paid again".to_string(),
+        };
+        warnings.push(Warning::new(
+            WarningCode::DealPaidAlready,
+            format!(
+                "deal {deal_id} of partner {}: {} in {paid_in}; {what}",
+                ctx.partner.id,
+                paid_by(ctx, rule, version)
+            ),
+        ));
+        false
+    });
+    dropped
+}
+
+/// The rules whose payment of a row counts as `rule`'s for §7's pay-once: itself, its versions
+/// (SPEC §8.6: dated rules of the same kind paying for the same thing, one after the other), and
+/// the rules of its group (SPEC §9.5).
+fn pay_once_versions<'p>(ctx: &PartnerCtx<'p>, rule: &'p Rule) -> Vec<&'p str> {
     let dated = |r: &Rule| r.when.valid_from.is_some() || r.when.valid_until.is_some();
     // Versions follow one another: rules whose dates share a day stack (a kicker on a base rate).
     let apart = |a: &Rule, b: &Rule| {
@@ -189,58 +260,54 @@ fn drop_paid_deal_lines(
         };
         before(a, b) || before(b, a)
     };
-    let versions: Vec<&str> = std::iter::once(&*rule.id)
-        .chain(
-            ctx.program
-                .rules
-                .iter()
-                .filter(|r| {
-                    let version = dated(rule)
-                        && dated(r)
-                        && apart(rule, r)
-                        && r.kind.pays_for().is_some()
-                        && r.kind.pays_for() == rule.kind.pays_for();
-                    // SPEC §9.5: a group is one rule for pay-once.
-                    let same_group = rule.group.is_some() && r.group == rule.group;
-                    r.id != rule.id && (version || same_group)
-                })
-                .map(|r| &*r.id),
-        )
-        .collect();
-    lines.retain(|line| {
-        let found = versions.iter().find_map(|version| {
-            let key = (ctx.index, line.source_id.to_string(), version.to_string());
-            paid.get(&key).map(|paid_in| (*version, paid_in))
-        });
-        match found {
-            None => true,
-            Some((version, paid_in)) => {
-                let by = if version == &*rule.id {
-                    format!("rule `{}` already paid it", rule.id)
-                } else if let Some(group) = rule.group.as_ref().filter(|_| {
-                    ctx.program
-                        .rules
-                        .iter()
-                        .any(|r| &*r.id == version && r.group.as_ref() == rule.group.as_ref())
-                }) {
-                    format!("rule `{version}` of the same group `{group}` already paid it")
-                } else {
-                    format!(
-                        "rule `{version}`, another version of `{}`, already paid it",
-                        rule.id
-                    )
-                };
-                warnings.push(Warning::new(
-                    WarningCode::DealPaidAlready,
-                    format!(
-                        "deal {} of partner {}: {by} in {paid_in}; its closed_on is now in {}, so it was not paid again",
-                        line.source_id, ctx.partner.id, ctx.period
-                    ),
-                ));
-                false
-            }
-        }
+    let others = ctx.program.rules.iter().filter(|r| {
+        let version = dated(rule)
+            && dated(r)
+            && apart(rule, r)
+            && r.kind.pays_for().is_some()
+            && r.kind.pays_for() == rule.kind.pays_for();
+        let same_group = rule.group.is_some() && r.group == rule.group;
+        r.id != rule.id && (version || same_group)
     });
+    std::iter::once(&*rule.id)
+        .chain(others.map(|r| &*r.id))
+        .collect()
+}
+
+/// Who paid a row already, for the `deal-paid-already` warning.
+fn paid_by(ctx: &PartnerCtx, rule: &Rule, version: &str) -> String {
+    let same_group = |r: &&Rule| &*r.id == version && r.group.is_some() && r.group == rule.group;
+    if version == &*rule.id {
+        format!("rule `{}` already paid it", rule.id)
+    } else if let Some(group) = ctx
+        .program
+        .rules
+        .iter()
+        .find(same_group)
+        .and(rule.group.as_ref())
+    {
+        format!("rule `{version}` of the same group `{group}` already paid it")
+    } else {
+        format!(
+            "rule `{version}`, another version of `{}`, already paid it",
+            rule.id
+        )
+    }
+}
+
+/// The deal_id of each payment the partner's payment `lines` name (none: no payment line).
+fn payment_deals<'i>(
+    ctx: &PartnerCtx<'i>,
+    lines: &[Line],
+) -> std::collections::HashMap<&'i str, &'i str> {
+    if lines.iter().all(|l| l.source != Source::Payment) {
+        return Default::default();
+    }
+    let rows = slice_for(&ctx.inputs.deals.by_id, ctx.index, |d| d.partner);
+    rows.iter()
+        .flat_map(|row| rules::payment::payments_of(ctx.inputs.payments, row))
+        .map(|p| (&*p.payment_id, &*p.deal_id))
+        .collect()
 }
 
 /// Partners per evaluation task: enough to amortize a thread, few enough to balance the skew of
