@@ -198,7 +198,7 @@ pub fn explain(
                 .any(|g| g.lines.iter().any(|l| l.kind.is_pending()));
             if moved_pending || !p.pending.is_zero() {
                 out.push_str(&format!(
-                    "pending {} (held lines, payable after their hold)\n",
+                    "pending {} (held or awaiting approval: payable once released)\n",
                     money(p.pending)
                 ));
             }

@@ -71,6 +71,22 @@ fn a_full_payment_line_awaiting_approval_is_released_when_approved() {
     run(&work, FILES, "2026-10", None);
     run(&work, FILES, "2026-11", Some("2026-10"));
     assert_eq!(lines(&work.path("2026-11")), ["percent pending 50.00"]);
+    // Its row closed in October, yet the statements' deal list names it (what the line is for).
+    let named = csv_rows(&work.path("2026-11").join("statement_deals.csv"));
+    let named: Vec<(&str, &str)> = (named.iter())
+        .map(|r| (r["deal_id"].as_str(), r["closed_on"].as_str()))
+        .collect();
+    assert_eq!(named, [("E1", "2026-10-01")]);
+    // The partner reads that the line waits for a decision, not for a refund window.
+    let output = work
+        .payline()
+        .args(["statements", "2026-11", "--format", "html", "--out", "st11"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let page = work.read("st11/R1.html");
+    assert!(page.contains("pending (awaiting approval)"), "{page}");
+    assert!(!page.contains("refund window"), "{page}");
     let warnings = run(&work, FILES, "2026-12", Some("2026-11"));
     assert!(!warnings.contains("pending-deal-missing"), "{warnings}");
     assert_eq!(

@@ -368,11 +368,7 @@ fn a_release_shows_once_with_its_deal() {
         previous = Some(out);
     }
     let page = read(previous.unwrap().join("statements/P002.html"));
-    assert_eq!(
-        page.matches("released from the holding period").count(),
-        1,
-        "{page}"
-    );
+    assert_eq!(page.matches("released from pending").count(), 1, "{page}");
     assert!(!page.contains("moved from pending"), "{page}");
     assert!(
         page.contains(
@@ -380,5 +376,5 @@ fn a_release_shows_once_with_its_deal() {
         ),
         "{page}"
     );
-    assert!(page.contains("<div class=\"label\">Pending (holding period)</div><div class=\"value\">180.00 USD</div>"), "{page}");
+    assert!(page.contains("<div class=\"label\">Pending (not payable yet)</div><div class=\"value\">180.00 USD</div>"), "{page}");
 }

@@ -141,9 +141,9 @@ fn write_deals(
     super::files::finish_named(w, &path, "statement_deals.csv")
 }
 
-/// The rows a deal line can name (counted this period, held from earlier, or reversed now), one per
-/// (partner, deal_id): where one is in several sets, the period's row wins over a held one, and a
-/// held one over a reversal. A hash map of the ~800,000 rows of a 10M-row file cost a third of the
+/// The rows a deal line can name (counted this period, held from earlier, reversed now, or named by
+/// payments), one per (partner, deal_id): where one is in several sets, the period's row wins over a
+/// held one, a held one over a reversal, and a reversal over a row payments name. A hash map of the ~800,000 rows of a 10M-row file cost a third of the
 /// writing's time and 50 MB; here each partner's rows are ordered by the address of their shared
 /// deal_id text (`model::Text`), which a deal line holds too, so a line finds its row by comparing
 /// addresses, not strings; a line whose id is another copy of the text is looked up by its text.
@@ -155,7 +155,8 @@ struct DealRows<'a> {
 
 impl<'a> DealRows<'a> {
     fn new(deals: &'a DealData, partners: usize) -> DealRows<'a> {
-        let sets = [&deals.reversals, &deals.held, &deals.current];
+        // `by_id`: a full-payment line's row may have closed in an earlier period (SPEC §9.1).
+        let sets = [&deals.by_id, &deals.reversals, &deals.held, &deals.current];
         let mut ranked: Vec<(u8, &Deal)> = Vec::with_capacity(sets.iter().map(|s| s.len()).sum());
         for (rank, set) in (0u8..).zip(sets) {
             ranked.extend(set.iter().map(|deal| (rank, deal)));

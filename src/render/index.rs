@@ -27,15 +27,15 @@ pub fn group_title(label: &str, kind: &str) -> String {
     match (label, kind) {
         ("", "budget-proration") => "Budget proration".to_string(),
         ("", "adjustment") => "Adjustments".to_string(),
-        ("", "release") => "Released from the holding period".to_string(),
-        ("", "cancel") => "Cancelled during the holding period".to_string(),
+        ("", "release") => "Released from pending".to_string(),
+        ("", "cancel") => "Cancelled while pending".to_string(),
         ("", "clawback") => "Clawbacks".to_string(),
         ("", "true-up") => "True-ups".to_string(),
         ("", other) => other.to_string(),
         (label, "clawback") => format!("Clawbacks of {label}"),
         (label, "claim") => format!("Fund claims reimbursed from {label}"),
-        (label, "release") => format!("{label}: released from the holding period"),
-        (label, "cancel") => format!("{label}: cancelled during the holding period"),
+        (label, "release") => format!("{label}: released from pending"),
+        (label, "cancel") => format!("{label}: cancelled while pending"),
         (label, "true-up") => format!("{label}: true-up"),
         (label, _) => label.to_string(),
     }
@@ -182,8 +182,8 @@ fn what_it_pays(outcome: &Outcome, money: &dyn Fn(Decimal) -> String) -> Markup 
         "Manual adjustments",
         "Budget proration",
         "Clawbacks",
-        "Held for the refund window (pending, not payable yet)",
-        "Cancelled while held",
+        "Pending: held for the refund window or awaiting approval (not payable yet)",
+        "Cancelled while pending",
     ]
     .into_iter()
     .map(|label| (label, Decimal::ZERO, 0))

@@ -192,10 +192,25 @@ fn status_words(status: &str) -> &'static str {
     }
 }
 
+/// Why a group's pending lines wait: their hold, a decision on them, or both.
+fn pending_words(group: &Group) -> &'static str {
+    let awaiting = |l: &&LineDoc| l.note.contains("awaiting approval");
+    match (
+        group.lines.iter().any(awaiting),
+        group.lines.iter().all(awaiting),
+    ) {
+        (true, true) => " (awaiting approval)",
+        (true, false) => " (held for the refund window or awaiting approval)",
+        _ => " (held for the refund window)",
+    }
+}
+
 /// A line's status in the partner's terms: a line is paid only when the partner is.
 fn line_status(line: &LineDoc, partner: &PartnerDoc) -> &'static str {
     match (line.kind.as_str(), line.account.as_str()) {
         ("cancel", _) => "cancelled",
+        // A manual rule's line waits for its decision (SPEC §9.3), a held one for its hold (§8.2).
+        (_, "pending") if line.note.contains("awaiting approval") => "pending (awaiting approval)",
         (_, "pending") => "pending (refund window)",
         ("clawback", _) => "clawed back",
         _ => match partner.status.as_str() {
@@ -276,7 +291,7 @@ fn payout_section(batch: &Batch, partner: &PartnerDoc, shown: &Shown) -> Markup 
         ("Carried to next period", shown.money(partner.carried_out)),
     ];
     if !partner.pending.is_zero() {
-        cards.push(("Pending (holding period)", shown.money(partner.pending)));
+        cards.push(("Pending (not payable yet)", shown.money(partner.pending)));
     }
     html! {
         h2 { "Your payout" }
@@ -330,7 +345,7 @@ fn lines_section(batch: &Batch, partner: &PartnerDoc, shown: &Shown) -> Markup {
         @if groups.is_empty() { p.muted { "No new lines this period." } }
         @for group in &groups {
             @let rule = batch.rule(group.rule_id).filter(|_| !matches!(group.kind, "clawback" | "release" | "cancel" | "true-up"));
-            h3 { (group_title(&batch.label(group.rule_id), group.kind)) @if group.pending { " (held for the refund window)" } }
+            h3 { (group_title(&batch.label(group.rule_id), group.kind)) @if group.pending { (pending_words(group)) } }
             @if let Some(rule) = rule { p.terms { (super::words::sentence(&rule.terms)) } }
             @let deals = group.lines.iter().any(|l| l.source == "deal");
             table class=(if deals { "lines" } else { "period-lines" }) {
