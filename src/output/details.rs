@@ -71,7 +71,8 @@ pub fn write_details(
             &*rule.id,
             rule.kind.name(),
             &rule.label(),
-            &crate::render::terms::terms(rule, units),
+            &(crate::render::terms::terms(rule, units)
+                + &crate::render::terms::conditions(program, rule)),
         ])
         .map_err(&io)?;
     }

@@ -3,6 +3,7 @@
 //! program is at hand, so statements rendered later need only the batch.
 
 use super::words::{display_money, percent};
+use crate::engine::payments::PayOn;
 use crate::engine::rules::RuleKind;
 use crate::engine::rules::accumulate::Accumulate;
 use crate::engine::rules::fund::Allocation;
@@ -18,10 +19,26 @@ pub fn terms(rule: &Rule, units: u32) -> String {
     let money = |v: Decimal| display_money(v, units);
     let mut text = match &rule.kind {
         RuleKind::Flat(c) => match c.per {
-            Per::Deal => format!("{} per deal", money(c.amount)),
-            Per::Unit => format!("{} per unit sold", money(c.amount)),
+            Per::Deal => format!("{} per deal", money(c.amount)) + paid_when(c.pay_on),
+            Per::Unit => format!("{} per unit sold", money(c.amount)) + paid_when(c.pay_on),
         },
-        RuleKind::Percent(c) => format!("{} of each deal", percent(c.rate)),
+        RuleKind::Percent(c) => match c.pay_on {
+            PayOn::Payment { for_months: None } => {
+                format!("{} of the cash received for each deal", percent(c.rate))
+            }
+            PayOn::Payment {
+                for_months: Some(n),
+            } => format!(
+                "{} of the cash received for each deal in the {} after it closes",
+                percent(c.rate),
+                if n == 1 {
+                    "month".to_string()
+                } else {
+                    format!("{n} months")
+                }
+            ),
+            _ => format!("{} of each deal", percent(c.rate)) + paid_when(c.pay_on),
+        },
         RuleKind::Tiered(c) => tiered_terms(c, units),
         RuleKind::Spif(c) => {
             let pay = match (c.pay, c.per) {
@@ -86,6 +103,29 @@ pub fn terms(rule: &Rule, units: u32) -> String {
     }
     if let Some(cap) = rule.cap {
         text.push_str(&format!("; at most {} a period", money(cap)));
+    }
+    text
+}
+
+/// When a deal's line is paid, for a rule that may wait for the deal's payments (SPEC §9.1).
+fn paid_when(pay_on: PayOn) -> &'static str {
+    match pay_on {
+        PayOn::FullPayment => ", once the deal is paid in full",
+        _ => "",
+    }
+}
+
+/// What the program says of the rule beyond its kind, for the partner: its dates (a version of a
+/// rule, SPEC §8.6) and a manual approval (SPEC §9.3). Appended to [`terms`].
+pub fn conditions(program: &crate::program::Program, rule: &Rule) -> String {
+    let mut text = match (rule.when.valid_from, rule.when.valid_until) {
+        (Some(from), Some(until)) => format!("; for deals closed from {from} to {until}"),
+        (Some(from), None) => format!("; for deals closed from {from}"),
+        (None, Some(until)) => format!("; for deals closed until {until}"),
+        (None, None) => String::new(),
+    };
+    if program.approval(rule) == crate::engine::approval::Approval::Manual {
+        text.push_str("; each deal's line is paid once it is approved");
     }
     text
 }
@@ -308,6 +348,26 @@ mod tests {
         assert_eq!(
             terms(&rule("kind = \"fund\"\naccrual_rate = \"0.02\""), 2),
             "2 % of your qualifying revenue accrues; approved claims are reimbursed from it"
+        );
+    }
+
+    #[test]
+    fn paying_on_cash_reads_as_cash() {
+        let cash = "kind = \"percent\"\nrate = \"0.3\"\npay_on = \"payment\"";
+        assert_eq!(
+            terms(&rule(cash), 2),
+            "30 % of the cash received for each deal"
+        );
+        assert_eq!(
+            terms(&rule(&format!("{cash}\nfor_months = 12")), 2),
+            "30 % of the cash received for each deal in the 12 months after it closes"
+        );
+        assert_eq!(
+            terms(
+                &rule("kind = \"flat\"\namount = \"300\"\npay_on = \"full-payment\""),
+                2
+            ),
+            "300.00 per deal, once the deal is paid in full"
         );
     }
 }
