@@ -332,3 +332,53 @@ fn a_rule_that_pays_on_payment_from_now_on_does_not_pay_a_row_it_paid_on_close()
         "{november}"
     );
 }
+
+#[test]
+fn a_payment_lines_note_shows_how_the_cash_became_its_basis() {
+    // G1 (EUR 10,000.00) split 0.6 / 0.4; H1 EUR 1,000.00 paid 2026-10-20 for the whole deal, at
+    // 1.10 USD per EUR: S1's basis 1,000 × 0.6 × 1.10 = 660.00, 10 % = 66.00; S2's 440.00, 44.00.
+    let work = Workdir::new();
+    let rule =
+        "[[rules]]\nid = \"cash\"\nkind = \"percent\"\nrate = \"0.10\"\npay_on = \"payment\"\n";
+    work.write("program.toml", &format!("{HEAD}{rule}"));
+    work.write(
+        "partners.csv",
+        "partner_id,name,type\nS1,One,reseller\nS2,Two,reseller\n",
+    );
+    work.write(
+        "deals.csv",
+        "deal_id,partner_id,closed_on,amount,currency,share,credit\n\
+         G1,S1,2026-10-15,10000.00,EUR,0.6,split\nG1,S2,2026-10-15,10000.00,EUR,0.4,split\n",
+    );
+    work.write(
+        "payments.csv",
+        "payment_id,deal_id,paid_on,amount\nH1,G1,2026-10-20,1000.00\n",
+    );
+    work.write("fx.csv", "date,currency,rate\n2026-10-01,EUR,1.10\n");
+    let files = &[
+        "program.toml",
+        "partners.csv",
+        "deals.csv",
+        "payments.csv",
+        "fx.csv",
+    ];
+    run(&work, files, "2026-10", None);
+    let rows = csv_rows(&work.path("2026-10").join("lines.csv"));
+    let notes: Vec<(&str, &str)> = (rows.iter())
+        .filter(|r| r["source"] == "payment")
+        .map(|r| (r["amount"].as_str(), r["note"].as_str()))
+        .collect();
+    assert_eq!(
+        notes,
+        [
+            (
+                "66.00",
+                "10% of 660.00: payment H1 1000.00 on 2026-10-20; basis 1000.00 EUR × share 0.6 × fx 1.1 on 2026-10-20"
+            ),
+            (
+                "44.00",
+                "10% of 440.00: payment H1 1000.00 on 2026-10-20; basis 1000.00 EUR × share 0.4 × fx 1.1 on 2026-10-20"
+            )
+        ]
+    );
+}

@@ -271,6 +271,14 @@ fn payment_line(
             row.deal_id
         ));
     }
+    // How the cash became the basis, when it is not the cash itself: the row's share, the rate.
+    if row.share != Decimal::ONE || fx != Decimal::ONE {
+        note.push_str(&format!("; basis {} {}", ctx.money(cash), row.currency));
+        note.push_str(&super::share_note(row));
+        if fx != Decimal::ONE {
+            note.push_str(&format!(" × fx {} on {}", fx.normalize(), t.paid_on));
+        }
+    }
     let mut line = deal_line(rule, ctx, row, basis, Some(rate), raw, note)?;
     line.source = Source::Payment;
     line.source_id = t.payment_id.into();
