@@ -382,3 +382,40 @@ fn a_payment_lines_note_shows_how_the_cash_became_its_basis() {
         ]
     );
 }
+
+#[test]
+fn a_negative_balance_in_another_currency_is_not_called_a_payout() {
+    // D1 is paid in EUR; October's only line is an adjustment of −60.00 USD: its balance is
+    // negative, nothing is paid, and the statement says so instead of "the payout is your balance
+    // of 0.00 USD converted once".
+    let work = Workdir::new();
+    let rule = "[[rules]]\nid = \"comm\"\nkind = \"percent\"\nrate = \"0.10\"\n";
+    work.write("program.toml", &format!("{HEAD}{rule}"));
+    work.write(
+        "partners.csv",
+        "partner_id,name,type,currency\nD1,Disti One,distributor,EUR\n",
+    );
+    work.write("deals.csv", "deal_id,partner_id,closed_on,amount\n");
+    work.write(
+        "adjustments.csv",
+        "adjustment_id,partner_id,amount,reason,decided_on\nA1,D1,-60.00,Overpaid in September,2026-10-05\n",
+    );
+    work.write("fx.csv", "date,currency,rate\n2026-10-01,EUR,1.10\n");
+    let files = &[
+        "program.toml",
+        "partners.csv",
+        "deals.csv",
+        "adjustments.csv",
+        "fx.csv",
+    ];
+    run(&work, files, "2026-10", None);
+    let output = work
+        .payline()
+        .args(["statements", "2026-10", "--format", "html", "--out", "st"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let page = work.read("st/D1.html");
+    assert!(page.contains("Nothing is paid this period."), "{page}");
+    assert!(!page.contains("The payout is your balance"), "{page}");
+}

@@ -316,8 +316,13 @@ fn payout_section(batch: &Batch, partner: &PartnerDoc, shown: &Shown) -> Markup 
                 "Amounts are in " (partner.payout_currency) ", converted from " (batch.currency)
                 " at " (format_rate(partner.fx_rate)) " " (batch.currency) " per " (partner.payout_currency)
                 ", the rate in force on " (batch.last_day) "; each amount is converted on its own. "
-                "The payout is your balance of " (display_money(partner.paid, batch.units)) " " (batch.currency)
-                " converted once: " (shown.paid()) ". The rules' terms and the calculations below are in "
+                @if partner.paid.is_zero() {
+                    "Nothing is paid this period. "
+                } @else {
+                    "The payout is your balance of " (display_money(partner.paid, batch.units)) " " (batch.currency)
+                    " converted once: " (shown.paid()) ". "
+                }
+                "The rules' terms and the calculations below are in "
                 (batch.currency) ", the program's currency; each deal shows its own amount and currency."
             }
         }
