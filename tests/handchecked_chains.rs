@@ -35,6 +35,18 @@ fn run(work: &Workdir, files: &[&str], period: &str, ledger: Option<&str>) -> St
     String::from_utf8(output.stdout).unwrap()
 }
 
+/// The partner's HTML statement of the batch `batch`, rendered by `payline statements`.
+fn statement(work: &Workdir, batch: &str, partner: &str) -> String {
+    let out = format!("statements-{batch}");
+    let output = work
+        .payline()
+        .args(["statements", batch, "--format", "html", "--out", &out])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    work.read(&format!("{out}/{partner}.html"))
+}
+
 fn full_payment_chain(approvals: &str) -> Workdir {
     let work = Workdir::new();
     work.write("program.toml", &format!("{HEAD}{FULL_MANUAL}"));
@@ -78,13 +90,7 @@ fn a_full_payment_line_awaiting_approval_is_released_when_approved() {
         .collect();
     assert_eq!(named, [("E1", "2026-10-01")]);
     // The partner reads that the line waits for a decision, not for a refund window.
-    let output = work
-        .payline()
-        .args(["statements", "2026-11", "--format", "html", "--out", "st11"])
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{output:?}");
-    let page = work.read("st11/R1.html");
+    let page = statement(&work, "2026-11", "R1");
     assert!(page.contains("pending (awaiting approval)"), "{page}");
     assert!(!page.contains("refund window"), "{page}");
     let warnings = run(&work, FILES, "2026-12", Some("2026-11"));
@@ -409,13 +415,7 @@ fn a_negative_balance_in_another_currency_is_not_called_a_payout() {
         "fx.csv",
     ];
     run(&work, files, "2026-10", None);
-    let output = work
-        .payline()
-        .args(["statements", "2026-10", "--format", "html", "--out", "st"])
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{output:?}");
-    let page = work.read("st/D1.html");
+    let page = statement(&work, "2026-10", "D1");
     assert!(page.contains("Nothing is paid this period."), "{page}");
     assert!(!page.contains("The payout is your balance"), "{page}");
 }
