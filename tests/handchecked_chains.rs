@@ -330,6 +330,9 @@ fn a_rule_that_pays_on_payment_from_now_on_does_not_pay_a_row_it_paid_on_close()
     );
     let november = run(&work, files, "2026-11", Some("2026-10"));
     assert!(lines(&work.path("2026-11")).is_empty());
+    // Not paid, so not recorded as paid: paid_payments.csv holds no payment of D1.
+    let record = work.path("2026-11").join("paid_payments.csv");
+    assert!(!record.exists() || csv_rows(&record).is_empty());
     assert!(!november.contains("late-payment"), "{november}");
     assert!(
         november.contains(

@@ -152,13 +152,16 @@ pub(crate) fn rule_lines(
     let mut out = rules::evaluate(rule, ctx)?;
     let mut paid_already = Vec::new();
     if rule.is_deal_based() {
-        let dropped = drop_paid_deal_lines(ctx, rule, &mut out.lines, &mut paid_already);
-        // A payment not paid after all is not "paid late" either.
+        let paid = &out.paid_payments;
+        let dropped = drop_paid_deal_lines(ctx, rule, (&mut out.lines, paid), &mut paid_already);
+        // A payment not paid after all is not "paid late" either, nor recorded as paid.
         out.warnings.retain(|w| {
             w.code != WarningCode::LatePayment
                 || !(dropped.iter())
                     .any(|id| w.message.starts_with(&format!("payment {id} of deal ")))
         });
+        out.paid_payments
+            .retain(|p| !dropped.contains(&p.payment_id));
     }
     warnings.append(&mut out.warnings);
     warnings.append(&mut paid_already);
@@ -178,27 +181,37 @@ pub(crate) fn rule_lines(
 /// payment line of a row another version or rule of the group paid goes too, and so does any line
 /// of a row the rule itself paid the other way (its `pay_on` changed in the chain).
 /// Returns the payment_ids of the payment lines it dropped.
+/// `paid`: the payments the rule's `lines` pay (each payment line's deal).
 fn drop_paid_deal_lines(
     ctx: &PartnerCtx,
     rule: &Rule,
-    lines: &mut Vec<Line>,
+    (lines, paid): (&mut Vec<Line>, &[crate::model::PaidPayment]),
     warnings: &mut Vec<Warning>,
 ) -> Vec<crate::model::Text> {
     let ledger = &ctx.inputs.ledger;
-    if ledger.paid_deal_lines.is_empty() && ledger.paid_payments.is_empty() {
+    if lines.is_empty() || (ledger.paid_deal_lines.is_empty() && ledger.paid_payments.is_empty()) {
         return Vec::new();
     }
     let mut dropped = Vec::new();
     let versions = pay_once_versions(ctx, rule);
-    // The partner's rows paid by payment lines, as (rule, deal_id), from paid_payments.csv.
-    let from = (ctx.index, String::new(), String::new());
-    let until = (ctx.index + 1, String::new(), String::new());
-    let by_payment: std::collections::BTreeMap<(&str, &str), &str> = (ledger.paid_payments)
-        .range(from..until)
-        .filter(|((_, r, _), _)| versions.contains(&r.as_str()))
-        .map(|((_, r, _), p)| ((r.as_str(), &*p.deal_id), p.period.as_str()))
+    // The partner's rows paid by payment lines of the versions, as (rule, deal_id): a payment
+    // rule's own are left out (its payment lines are how it pays a row, many times).
+    let pays_on_payment = matches!(rule.pay_on(), payments::PayOn::Payment { .. });
+    let mut by_payment: std::collections::BTreeMap<(&str, &str), &str> = Default::default();
+    for version in versions
+        .iter()
+        .filter(|v| !(pays_on_payment && **v == &*rule.id))
+    {
+        let from = (ctx.index, version.to_string(), String::new());
+        let of_version = (ledger.paid_payments.range(from..))
+            .take_while(|((p, r, _), _)| *p == ctx.index && r == version);
+        for ((_, r, _), p) in of_version {
+            by_payment.insert((r.as_str(), &*p.deal_id), p.period.as_str());
+        }
+    }
+    let deal_of: std::collections::HashMap<&str, &str> = (paid.iter())
+        .map(|p| (&*p.payment_id, &*p.deal_id))
         .collect();
-    let deal_of = payment_deals(ctx, lines);
     lines.retain(|line| {
         let deal_id = match line.source {
             Source::Deal => &*line.source_id,
@@ -211,11 +224,7 @@ fn drop_paid_deal_lines(
         let found = versions.iter().find_map(|version| {
             let key = (ctx.index, deal_id.to_string(), version.to_string());
             let on_close = ledger.paid_deal_lines.get(&key).map(String::as_str);
-            // A payment rule's own payment lines are how it pays a row, many times.
-            let own_payments = *version == &*rule.id && line.source == Source::Payment;
-            let on_payment = (!own_payments)
-                .then(|| by_payment.get(&(*version, deal_id)).copied())
-                .flatten();
+            let on_payment = by_payment.get(&(*version, deal_id)).copied();
             on_close.or(on_payment).map(|paid_in| (*version, paid_in))
         });
         let Some((version, paid_in)) = found else {
@@ -293,21 +302,6 @@ fn paid_by(ctx: &PartnerCtx, rule: &Rule, version: &str) -> String {
             rule.id
         )
     }
-}
-
-/// The deal_id of each payment the partner's payment `lines` name (none: no payment line).
-fn payment_deals<'i>(
-    ctx: &PartnerCtx<'i>,
-    lines: &[Line],
-) -> std::collections::HashMap<&'i str, &'i str> {
-    if lines.iter().all(|l| l.source != Source::Payment) {
-        return Default::default();
-    }
-    let rows = slice_for(&ctx.inputs.deals.by_id, ctx.index, |d| d.partner);
-    rows.iter()
-        .flat_map(|row| rules::payment::payments_of(ctx.inputs.payments, row))
-        .map(|p| (&*p.payment_id, &*p.deal_id))
-        .collect()
 }
 
 /// Partners per evaluation task: enough to amortize a thread, few enough to balance the skew of
