@@ -308,7 +308,7 @@ fn a_group_pays_a_row_once_whether_its_rules_pay_on_payment_or_on_close() {
 fn a_rule_that_pays_on_payment_from_now_on_does_not_pay_a_row_it_paid_on_close() {
     // October pays D1 (10,000.00) on close at 10 % = 1,000.00. November's program says the rule
     // pays on payment: A1 6,000.00 (10-05) and A2 4,000.00 (11-06) would pay 1,000.00 again. The
-    // rule paid the row: nothing now, and A1 is not called a late payment (October saw it).
+    // rule paid the row: nothing now, and A1, whose line is dropped, is not called a late payment.
     let work = Workdir::new();
     let rule = "[[rules]]\nid = \"comm\"\nkind = \"percent\"\nrate = \"0.10\"\n";
     work.write("program.toml", &format!("{HEAD}{rule}"));
@@ -382,11 +382,11 @@ fn a_payment_lines_note_shows_how_the_cash_became_its_basis() {
         [
             (
                 "66.00",
-                "10% of 660.00: payment H1 1000.00 on 2026-10-20; basis 1000.00 EUR × share 0.6 × fx 1.1 on 2026-10-20"
+                "10% of 660.00: payment H1 1000.00 on 2026-10-20; cash 1000.00 EUR × share 0.6 × fx 1.1 on 2026-10-20"
             ),
             (
                 "44.00",
-                "10% of 440.00: payment H1 1000.00 on 2026-10-20; basis 1000.00 EUR × share 0.4 × fx 1.1 on 2026-10-20"
+                "10% of 440.00: payment H1 1000.00 on 2026-10-20; cash 1000.00 EUR × share 0.4 × fx 1.1 on 2026-10-20"
             )
         ]
     );
@@ -421,4 +421,68 @@ fn a_negative_balance_in_another_currency_is_not_called_a_payout() {
     let page = statement(&work, "2026-10", "D1");
     assert!(page.contains("Nothing is paid this period."), "{page}");
     assert!(!page.contains("The payout is your balance"), "{page}");
+}
+
+#[test]
+fn versions_of_a_cash_rule_share_a_rows_payments_one_by_one() {
+    // v1 pays 10 % of cash until 2026-10-31, v2 from 2026-11-01. D (1,000.00) closed 10-15: v1
+    // pays P1 600.00 → 60.00. November's export re-dates D to 11-05 (v2's) and P2 400.00 arrives:
+    // v2 does not pay P1 again (v1 paid it), but pays P2: 40.00. The row stands for 1,000.00 of
+    // cash once: 60.00 + 40.00 = 100.00.
+    let work = Workdir::new();
+    let program = "[[rules]]\nid = \"v1\"\nkind = \"percent\"\nrate = \"0.1\"\npay_on = \"payment\"\n\
+                   valid_until = \"2026-10-31\"\n\n[[rules]]\nid = \"v2\"\nkind = \"percent\"\n\
+                   rate = \"0.1\"\npay_on = \"payment\"\nvalid_from = \"2026-11-01\"\n";
+    work.write("program.toml", &format!("{HEAD}{program}"));
+    work.write("partners.csv", "partner_id,name,type\nP1,One,affiliate\n");
+    work.write(
+        "deals.csv",
+        "deal_id,partner_id,closed_on,amount\nD,P1,2026-10-15,1000.00\n",
+    );
+    work.write(
+        "payments.csv",
+        "payment_id,deal_id,paid_on,amount\nP1,D,2026-10-20,600.00\n",
+    );
+    let files = &["program.toml", "partners.csv", "deals.csv", "payments.csv"];
+    run(&work, files, "2026-10", None);
+    assert_eq!(lines(&work.path("2026-10")), ["percent payout 60.00"]);
+    work.write(
+        "deals.csv",
+        "deal_id,partner_id,closed_on,amount\nD,P1,2026-11-05,1000.00\n",
+    );
+    work.write(
+        "payments.csv",
+        "payment_id,deal_id,paid_on,amount\nP1,D,2026-10-20,600.00\nP2,D,2026-11-10,400.00\n",
+    );
+    let november = run(&work, files, "2026-11", Some("2026-10"));
+    assert_eq!(lines(&work.path("2026-11")), ["percent payout 40.00"]);
+    assert!(
+        november.contains("its payment P1 is not paid on again")
+            && !november.contains("payment P2 is not"),
+        "{november}"
+    );
+}
+
+#[test]
+fn a_late_full_payment_declined_now_is_warned_declined_only() {
+    // E1 paid in full on 2026-11-03, but the payment first appears in December's file, and the
+    // decision (declined on 12-05) with it: December pays nothing and says `declined`, not that the
+    // row is paid late.
+    let work = full_payment_chain(&format!(
+        "{DECISION_HEAD}E1,R1,full,declined,2026-12-05,no\n"
+    ));
+    work.write("payments.csv", "payment_id,deal_id,paid_on,amount\n");
+    run(&work, FILES, "2026-10", None);
+    run(&work, FILES, "2026-11", Some("2026-10"));
+    work.write(
+        "payments.csv",
+        "payment_id,deal_id,paid_on,amount\nEP1,E1,2026-11-03,1000.00\n",
+    );
+    let december = run(&work, FILES, "2026-12", Some("2026-11"));
+    assert!(lines(&work.path("2026-12")).is_empty());
+    assert!(
+        december.contains("declined on 2026-12-05 (no)"),
+        "{december}"
+    );
+    assert!(!december.contains("late-payment"), "{december}");
 }

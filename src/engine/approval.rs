@@ -3,6 +3,7 @@
 //! not paid. This module holds the key, the decisions in effect and how a pending line is settled.
 
 use crate::program::parse::{Field, Tbl, choice};
+use std::collections::BTreeMap;
 
 /// `approval` of a deal-based rule, or `[payout] approval` (the default of every rule that allows it).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -150,6 +151,7 @@ pub(crate) fn decision_warnings(
         .collect();
     let partners = &inputs.partners.partners;
     let (mut not_needed, mut after) = (Vec::new(), Vec::new());
+    let mut closed = None;
     for decision in inputs.approvals {
         let row = format!("{}/{}", decision.deal_id, partners[decision.partner].id);
         let rules: Vec<&&crate::program::Rule> = match decision.rule_id.as_deref() {
@@ -162,7 +164,7 @@ pub(crate) fn decision_warnings(
             continue;
         }
         for rule in rules {
-            if let Some(how) = after_settlement(decision, rule, period, inputs) {
+            if let Some(how) = after_settlement(decision, rule, (period, inputs), &mut closed) {
                 after.push(format!(
                     "{row} {} for `{}`, {how}",
                     described(decision),
@@ -202,11 +204,12 @@ pub(crate) fn decision_warnings(
 /// `cancelled earlier`; or, for an approval decided in the period of a row whose period was run
 /// without a line of the rule (declined then, say: a declined line is never written), that nothing
 /// is paid now. `None`: nothing to say.
-fn after_settlement(
+/// `closed`: the closed_on of the rows payments and decisions name, indexed when first needed.
+fn after_settlement<'i>(
     decision: &crate::model::Approval,
     rule: &crate::program::Rule,
-    period: &crate::model::period::Period,
-    inputs: &super::Inputs,
+    (period, inputs): (&crate::model::period::Period, &super::Inputs<'i>),
+    closed: &mut Option<BTreeMap<(usize, &'i str), chrono::NaiveDate>>,
 ) -> Option<&'static str> {
     use crate::input::ledger::Settled;
     use crate::model::Decision;
@@ -225,15 +228,23 @@ fn after_settlement(
     }
     let decided_now = period.contains(decision.decided_on);
     let Some(settled) = inputs.ledger.settled.get(&key) else {
-        // A `full-payment` rule pays such a row late (it warns so); a close rule's period is over.
-        let closed_before =
-            super::context::slice_for(&inputs.deals.by_id, decision.partner, |d| d.partner)
-                .iter()
-                .any(|d| *d.deal_id == *decision.deal_id && d.closed_on < period.start);
+        // A `full-payment` rule pays such a row late (it warns so); a close rule's period is over
+        // when the row closed in a period the chain ran before this one.
         let on_close = rule.pay_on() == super::payments::PayOn::Close;
         let approved = decision.decision == Decision::Approved;
-        return (approved && decided_now && on_close && closed_before && inputs.ledger.chain_start.is_some())
-            .then_some("but its period was run before without a line of it (declined then, or not a row the rule pays): nothing is paid now; an appeal is paid with adjustments.csv");
+        let start = inputs.ledger.chain_start?;
+        if !(approved && decided_now && on_close) {
+            return None;
+        }
+        let rows = closed.get_or_insert_with(|| {
+            (inputs.deals.by_id.iter())
+                .map(|d| ((d.partner, &*d.deal_id), d.closed_on))
+                .collect()
+        });
+        let closed_on = *rows.get(&row_rule)?;
+        return (closed_on >= start && closed_on < period.start).then_some(
+            "but its period was run before without a line of it (declined then, or not a row the rule pays): nothing is paid now; an appeal is paid with adjustments.csv",
+        );
     };
     let contradicts = matches!(
         (settled, decision.decision),

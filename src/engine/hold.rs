@@ -101,20 +101,27 @@ pub(crate) fn release(
     }
     let partners = &inputs.partners.partners;
     let mut missing = Vec::new();
+    // A full-payment rule's line may wait for a row that closed before the month it was written
+    // in (SPEC §9.1): that row is kept among the rows payments name (`by_id`), not `held`. Indexed
+    // on the first such line only.
+    let mut paid_rows: Option<BTreeMap<(usize, &str), &Deal>> = None;
     for (key, (amount, since)) in held {
         let (partner, deal_id, rule_id) = key;
-        // A full-payment rule's line may wait for a row that closed before the month it was written
-        // in (SPEC §9.1): that row is kept among the rows payments name (`by_id`), not `held`.
-        let paid_row = || {
-            super::context::slice_for(&deals.by_id, *partner, |d| d.partner)
-                .iter()
-                .find(|d| *d.deal_id == **deal_id)
+        let row = (*partner, deal_id.as_str());
+        let found = match rows.get(&row) {
+            Some(deal) => Some(*deal),
+            None => paid_rows
+                .get_or_insert_with(|| {
+                    deals
+                        .by_id
+                        .iter()
+                        .map(|d| ((d.partner, &*d.deal_id), d))
+                        .collect()
+                })
+                .get(&row)
+                .copied(),
         };
-        let Some(deal) = rows
-            .get(&(*partner, deal_id.as_str()))
-            .copied()
-            .or_else(paid_row)
-        else {
+        let Some(deal) = found else {
             keep(since);
             missing.push(format!(
                 "{deal_id}/{} ({rule_id}, since {since})",

@@ -154,14 +154,11 @@ pub(crate) fn rule_lines(
     if rule.is_deal_based() {
         let paid = &out.paid_payments;
         let dropped = drop_paid_deal_lines(ctx, rule, (&mut out.lines, paid), &mut paid_already);
-        // A payment not paid after all is not "paid late" either, nor recorded as paid.
-        out.warnings.retain(|w| {
-            w.code != WarningCode::LatePayment
-                || !(dropped.iter())
-                    .any(|id| w.message.starts_with(&format!("payment {id} of deal ")))
-        });
+        // What was not paid after all is not "paid late" either, nor recorded as paid.
+        out.warnings
+            .retain(|w| w.code != WarningCode::LatePayment || !dropped.names_late(w));
         out.paid_payments
-            .retain(|p| !dropped.contains(&p.payment_id));
+            .retain(|p| !dropped.payments.contains(&*p.payment_id));
     }
     warnings.append(&mut out.warnings);
     warnings.append(&mut paid_already);
@@ -174,72 +171,90 @@ pub(crate) fn rule_lines(
     Ok(out)
 }
 
+/// The lines [`drop_paid_deal_lines`] dropped: the payment_ids of payment lines, the deal_ids of
+/// deal lines.
+#[derive(Default)]
+struct Dropped {
+    payments: std::collections::HashSet<String>,
+    deals: std::collections::HashSet<String>,
+}
+
+impl Dropped {
+    /// Whether a `late-payment` warning is about a dropped line ("payment X of deal …" of a payment
+    /// rule, "deal D of partner … was paid in full" of a full-payment rule).
+    fn names_late(&self, warning: &Warning) -> bool {
+        let text = &warning.message;
+        let payment = text
+            .strip_prefix("payment ")
+            .and_then(|t| t.split_once(" of deal "));
+        let deal = text
+            .strip_prefix("deal ")
+            .and_then(|t| t.split_once(" of partner "));
+        payment.is_some_and(|(id, _)| self.payments.contains(id))
+            || deal.is_some_and(|(id, _)| self.deals.contains(id))
+    }
+}
+
 /// SPEC §7 "each thing is paid once": a (deal, partner) row whose earned line of this rule is already
 /// in the ledger (the row was re-exported with another `closed_on`) earns nothing now. The row still
 /// counts in every measure; only its line goes, before the cap, which then has room for the others.
 /// A row is paid by a rule's close (or full-payment) line, or by its payment lines (SPEC §9.1): a
-/// payment line of a row another version or rule of the group paid goes too, and so does any line
-/// of a row the rule itself paid the other way (its `pay_on` changed in the chain).
-/// Returns the payment_ids of the payment lines it dropped.
-/// `paid`: the payments the rule's `lines` pay (each payment line's deal).
+/// row a rule of the group paid is not paid by another (SPEC §9.5), whichever way each pays, nor
+/// a row the rule itself paid the other way (its `pay_on` changed in the chain); a version (§8.6)
+/// does not pay a row another version paid on close, nor a payment another version paid (versions
+/// share the row's cash, SPEC §9.1). `paid`: the payments the rule's `lines` pay.
 fn drop_paid_deal_lines(
     ctx: &PartnerCtx,
     rule: &Rule,
     (lines, paid): (&mut Vec<Line>, &[crate::model::PaidPayment]),
     warnings: &mut Vec<Warning>,
-) -> Vec<crate::model::Text> {
+) -> Dropped {
     let ledger = &ctx.inputs.ledger;
+    let mut dropped = Dropped::default();
     if lines.is_empty() || (ledger.paid_deal_lines.is_empty() && ledger.paid_payments.is_empty()) {
-        return Vec::new();
+        return dropped;
     }
-    let mut dropped = Vec::new();
     let versions = pay_once_versions(ctx, rule);
-    // The partner's rows paid by payment lines of the versions, as (rule, deal_id): a payment
-    // rule's own are left out (its payment lines are how it pays a row, many times).
-    let pays_on_payment = matches!(rule.pay_on(), payments::PayOn::Payment { .. });
-    let mut by_payment: std::collections::BTreeMap<(&str, &str), &str> = Default::default();
-    for version in versions
-        .iter()
-        .filter(|v| !(pays_on_payment && **v == &*rule.id))
-    {
-        let from = (ctx.index, version.to_string(), String::new());
-        let of_version = (ledger.paid_payments.range(from..))
-            .take_while(|((p, r, _), _)| *p == ctx.index && r == version);
-        for ((_, r, _), p) in of_version {
-            by_payment.insert((r.as_str(), &*p.deal_id), p.period.as_str());
-        }
-    }
+    let by_payment = paid_by_payment(ctx, rule, &versions);
     let deal_of: std::collections::HashMap<&str, &str> = (paid.iter())
         .map(|p| (&*p.payment_id, &*p.deal_id))
         .collect();
     lines.retain(|line| {
-        let deal_id = match line.source {
-            Source::Deal => &*line.source_id,
+        let (deal_id, payment) = match line.source {
+            Source::Deal => (&*line.source_id, None),
             Source::Payment => match deal_of.get(&*line.source_id) {
-                Some(deal_id) => deal_id,
+                Some(deal_id) => (*deal_id, Some(&*line.source_id)),
                 None => return true,
             },
             _ => return true,
         };
-        let found = versions.iter().find_map(|version| {
+        let found = versions.iter().find_map(|&(version, whole_row)| {
             let key = (ctx.index, deal_id.to_string(), version.to_string());
             let on_close = ledger.paid_deal_lines.get(&key).map(String::as_str);
-            let on_payment = by_payment.get(&(*version, deal_id)).copied();
-            on_close.or(on_payment).map(|paid_in| (*version, paid_in))
+            let row_paid = || by_payment.rows.get(&(version, deal_id)).copied();
+            let this_paid = || {
+                let id = payment?;
+                by_payment.payments.get(&(version, id)).copied()
+            };
+            let on_payment = if whole_row { row_paid() } else { this_paid() };
+            on_close.or(on_payment).map(|paid_in| (version, paid_in))
         });
         let Some((version, paid_in)) = found else {
             return true;
         };
-        if line.source == Source::Payment {
-            dropped.push(line.source_id.clone());
-        }
-        let what = match line.source {
-            Source::Payment => format!("its payment {} is not paid on again", line.source_id),
-            _ if ctx.deals.iter().any(|d| *d.deal_id == *deal_id) => format!(
+        let what = match payment {
+            Some(id) => format!("its payment {id} is not paid on again"),
+            None if rule.pay_on() == payments::PayOn::FullPayment => {
+                "it was not paid again".to_string()
+            }
+            None => format!(
                 "its closed_on is now in {}, so it was not paid again",
                 ctx.period
             ),
-            _ => "it was not paid again".to_string(),
+        };
+        match payment {
+            Some(id) => dropped.payments.insert(id.to_string()),
+            None => dropped.deals.insert(deal_id.to_string()),
         };
         warnings.push(Warning::new(
             WarningCode::DealPaidAlready,
@@ -254,10 +269,52 @@ fn drop_paid_deal_lines(
     dropped
 }
 
-/// The rules whose payment of a row counts as `rule`'s for §7's pay-once: itself, its versions
-/// (SPEC §8.6: dated rules of the same kind paying for the same thing, one after the other), and
-/// the rules of its group (SPEC §9.5).
-fn pay_once_versions<'p>(ctx: &PartnerCtx<'p>, rule: &'p Rule) -> Vec<&'p str> {
+/// What the ledger's paid_payments.csv says the partner's `versions` paid: whole rows (a rule of
+/// the group, or the rule itself when it does not pay on payments) and single payments (another
+/// version), each with the period of its line. A payment rule's own records are left out: its
+/// payment lines are how it pays a row, many times.
+struct PaidByPayment<'l> {
+    rows: BTreeMap<(&'l str, &'l str), &'l str>,
+    payments: BTreeMap<(&'l str, &'l str), &'l str>,
+}
+
+fn paid_by_payment<'l>(
+    ctx: &PartnerCtx<'l>,
+    rule: &Rule,
+    versions: &[(&str, bool)],
+) -> PaidByPayment<'l> {
+    let ledger = &ctx.inputs.ledger;
+    let pays_on_payment = matches!(rule.pay_on(), payments::PayOn::Payment { .. });
+    let mut out = PaidByPayment {
+        rows: BTreeMap::new(),
+        payments: BTreeMap::new(),
+    };
+    for &(version, whole_row) in versions {
+        if pays_on_payment && version == &*rule.id {
+            continue;
+        }
+        let from = (ctx.index, version.to_string(), String::new());
+        let of_version = (ledger.paid_payments.range(from..))
+            .take_while(|((p, r, _), _)| *p == ctx.index && r == version);
+        for ((_, r, id), p) in of_version {
+            match whole_row {
+                true => out
+                    .rows
+                    .insert((r.as_str(), &*p.deal_id), p.period.as_str()),
+                false => out
+                    .payments
+                    .insert((r.as_str(), id.as_str()), p.period.as_str()),
+            };
+        }
+    }
+    out
+}
+
+/// The rules whose payment of a row counts as `rule`'s for §7's pay-once, each with whether a
+/// payment of it makes the whole row paid: itself and the rules of its group (SPEC §9.5: a row is
+/// paid by one of them), then its versions (SPEC §8.6: dated rules of the same kind paying for the
+/// same thing, one after the other), which share a row's payments one by one.
+fn pay_once_versions<'p>(ctx: &PartnerCtx<'p>, rule: &'p Rule) -> Vec<(&'p str, bool)> {
     let dated = |r: &Rule| r.when.valid_from.is_some() || r.when.valid_until.is_some();
     // Versions follow one another: rules whose dates share a day stack (a kicker on a base rate).
     let apart = |a: &Rule, b: &Rule| {
@@ -269,18 +326,16 @@ fn pay_once_versions<'p>(ctx: &PartnerCtx<'p>, rule: &'p Rule) -> Vec<&'p str> {
         };
         before(a, b) || before(b, a)
     };
-    let others = ctx.program.rules.iter().filter(|r| {
+    let others = ctx.program.rules.iter().filter_map(|r| {
         let version = dated(rule)
             && dated(r)
             && apart(rule, r)
             && r.kind.pays_for().is_some()
             && r.kind.pays_for() == rule.kind.pays_for();
         let same_group = rule.group.is_some() && r.group == rule.group;
-        r.id != rule.id && (version || same_group)
+        (r.id != rule.id && (version || same_group)).then_some((&*r.id, same_group))
     });
-    std::iter::once(&*rule.id)
-        .chain(others.map(|r| &*r.id))
-        .collect()
+    std::iter::once((&*rule.id, true)).chain(others).collect()
 }
 
 /// Who paid a row already, for the `deal-paid-already` warning.
@@ -431,9 +486,7 @@ pub fn evaluate(program: &Program, period: &Period, inputs: &Inputs) -> Result<O
     };
     (outcome.warnings).extend(approval::decision_warnings(program, period, inputs));
     carry_unknown_funds(program, inputs, &mut fund_balances, &mut outcome.warnings);
-    // Two rules may find the same thing of one row (an overpayment): said once.
-    let mut said = std::collections::HashSet::new();
-    (outcome.warnings).retain(|w| said.insert((w.code, w.message.clone())));
+    say_once(&mut outcome.warnings);
     outcome.payouts = settle::settle(program, period, inputs, &per_partner, &outcome.levels)?;
     outcome.balances = balances(&outcome.payouts, fund_balances);
     outcome.movements = movements(program, &per_partner, fund_inflows, &outcome.payouts);
@@ -449,6 +502,18 @@ pub fn evaluate(program: &Program, period: &Period, inputs: &Inputs) -> Result<O
     };
     ensure_lines_are_unique(&outcome, partners)?;
     Ok(outcome)
+}
+
+/// Two rules may find the same thing of one row (an overpayment): each warning is said once, at
+/// its first place (the messages compared in place, not copied: a run may warn per payment).
+fn say_once(warnings: &mut Vec<Warning>) {
+    let mut said = std::collections::HashSet::new();
+    let first: Vec<bool> = (warnings.iter())
+        .map(|w| said.insert((w.code, w.message.as_str())))
+        .collect();
+    drop(said);
+    let mut keep = first.into_iter();
+    warnings.retain(|_| keep.next().unwrap_or(true));
 }
 
 /// The claims to pay, by partner (in claim_id order within each): a claim the ledger shows paid is

@@ -18,7 +18,7 @@ use crate::model::money::format_money;
 use crate::model::period::Period;
 use crate::model::{Deal, Text};
 use crate::program::Program;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
 /// statement_rules.csv's columns.
@@ -119,15 +119,28 @@ fn write_deals(
     let (path, mut w) = super::files::create_in(dir, "statement_deals.csv")?;
     let io = super::files::io(&path);
     w.write_record(DEAL_COLUMNS).map_err(&io)?;
+    // A full-payment line's row may have closed in an earlier period (SPEC §9.1): it is among the
+    // rows payments name (`by_id`, which may hold millions), looked up for such lines only.
+    let mut paid_rows: Option<HashMap<(usize, &str), &Deal>> = None;
+    let mut written_paid = HashSet::new();
     for line in outcome.lines.iter().filter(|l| l.source == Source::Deal) {
-        let Some(at) = rows.find(line.partner, &line.source_id) else {
-            continue;
+        let deal = match rows.find(line.partner, &line.source_id) {
+            // A (partner, deal) row is written once, at its first line.
+            Some(at) if std::mem::replace(&mut written[at], true) => continue,
+            Some(at) => rows.deal(at),
+            None => {
+                let paid = paid_rows.get_or_insert_with(|| {
+                    (deals.by_id.iter())
+                        .map(|d| ((d.partner, &*d.deal_id), d))
+                        .collect()
+                });
+                let key = (line.partner, &*line.source_id);
+                match paid.get(&key) {
+                    Some(deal) if written_paid.insert(key) => *deal,
+                    _ => continue,
+                }
+            }
         };
-        // A (partner, deal) row is written once, at its first line.
-        if std::mem::replace(&mut written[at], true) {
-            continue;
-        }
-        let deal = rows.deal(at);
         w.write_record([
             partners.partners[line.partner].id.as_str(),
             &deal.deal_id,
@@ -142,9 +155,9 @@ fn write_deals(
     super::files::finish_named(w, &path, "statement_deals.csv")
 }
 
-/// The rows a deal line can name (counted this period, held from earlier, reversed now, or named by
-/// payments), one per (partner, deal_id): where one is in several sets, the period's row wins over a
-/// held one, a held one over a reversal, and a reversal over a row payments name. A hash map of the ~800,000 rows of a 10M-row file cost a third of the
+/// The rows a deal line can name (counted this period, held from earlier, or reversed now), one per
+/// (partner, deal_id): where one is in several sets, the period's row wins over a held one, and a
+/// held one over a reversal. A hash map of the ~800,000 rows of a 10M-row file cost a third of the
 /// writing's time and 50 MB; here each partner's rows are ordered by the address of their shared
 /// deal_id text (`model::Text`), which a deal line holds too, so a line finds its row by comparing
 /// addresses, not strings; a line whose id is another copy of the text is looked up by its text.
@@ -156,8 +169,7 @@ struct DealRows<'a> {
 
 impl<'a> DealRows<'a> {
     fn new(deals: &'a DealData, partners: usize) -> DealRows<'a> {
-        // `by_id`: a full-payment line's row may have closed in an earlier period (SPEC §9.1).
-        let sets = [&deals.by_id, &deals.reversals, &deals.held, &deals.current];
+        let sets = [&deals.reversals, &deals.held, &deals.current];
         let mut ranked: Vec<(u8, &Deal)> = Vec::with_capacity(sets.iter().map(|s| s.len()).sum());
         for (rank, set) in (0u8..).zip(sets) {
             ranked.extend(set.iter().map(|deal| (rank, deal)));

@@ -22,23 +22,7 @@ pub fn terms(rule: &Rule, units: u32) -> String {
             Per::Deal => format!("{} per deal", money(c.amount)) + paid_when(c.pay_on),
             Per::Unit => format!("{} per unit sold", money(c.amount)) + paid_when(c.pay_on),
         },
-        RuleKind::Percent(c) => match c.pay_on {
-            PayOn::Payment { for_months: None } => {
-                format!("{} of the cash received for each deal", percent(c.rate))
-            }
-            PayOn::Payment {
-                for_months: Some(n),
-            } => format!(
-                "{} of the cash received for each deal in the {} after it closes",
-                percent(c.rate),
-                if n == 1 {
-                    "month".to_string()
-                } else {
-                    format!("{n} months")
-                }
-            ),
-            _ => format!("{} of each deal", percent(c.rate)) + paid_when(c.pay_on),
-        },
+        RuleKind::Percent(c) => percent_terms(c.rate, c.pay_on),
         RuleKind::Tiered(c) => tiered_terms(c, units),
         RuleKind::Spif(c) => {
             let pay = match (c.pay, c.per) {
@@ -107,6 +91,27 @@ pub fn terms(rule: &Rule, units: u32) -> String {
     text
 }
 
+/// A `percent` rule's terms: of each deal, or of the cash received for it (SPEC §9.1, §9.2).
+fn percent_terms(rate: Decimal, pay_on: PayOn) -> String {
+    match pay_on {
+        PayOn::Payment { for_months: None } => {
+            format!("{} of the cash received for each deal", percent(rate))
+        }
+        PayOn::Payment {
+            for_months: Some(n),
+        } => format!(
+            "{} of the cash received for each deal in the {} after it closes",
+            percent(rate),
+            if n == 1 {
+                "month".to_string()
+            } else {
+                format!("{n} months")
+            }
+        ),
+        _ => format!("{} of each deal", percent(rate)) + paid_when(pay_on),
+    }
+}
+
 /// When a deal's line is paid, for a rule that may wait for the deal's payments (SPEC §9.1).
 fn paid_when(pay_on: PayOn) -> &'static str {
     match pay_on {
@@ -118,7 +123,13 @@ fn paid_when(pay_on: PayOn) -> &'static str {
 /// What the program says of the rule beyond its kind, for the partner: its dates (a version of a
 /// rule, SPEC §8.6) and a manual approval (SPEC §9.3). Appended to [`terms`].
 pub fn conditions(program: &crate::program::Program, rule: &Rule) -> String {
-    let mut text = match (rule.when.valid_from, rule.when.valid_until) {
+    // A version's dates are a deal's `closed_on` for deal-based rules (activities count by when
+    // they happened, claims by when they were decided: SPEC §8.6); said for deals only.
+    let dates = match rule.is_deal_based() {
+        true => (rule.when.valid_from, rule.when.valid_until),
+        false => (None, None),
+    };
+    let mut text = match dates {
         (Some(from), Some(until)) => format!("; for deals closed from {from} to {until}"),
         (Some(from), None) => format!("; for deals closed from {from}"),
         (None, Some(until)) => format!("; for deals closed until {until}"),
@@ -348,6 +359,23 @@ mod tests {
         assert_eq!(
             terms(&rule("kind = \"fund\"\naccrual_rate = \"0.02\""), 2),
             "2 % of your qualifying revenue accrues; approved claims are reimbursed from it"
+        );
+    }
+
+    #[test]
+    fn a_versions_dates_are_said_of_deals_only() {
+        let text = "[program]\nid = \"p\"\nname = \"P\"\ncurrency = \"USD\"\n\n\
+                    [[rules]]\nid = \"cert\"\nkind = \"activity\"\nactivity = \"certification\"\n\
+                    amount = \"250\"\nvalid_from = 2026-10-01\n\n\
+                    [[rules]]\nid = \"base\"\nkind = \"percent\"\nrate = \"0.05\"\n\
+                    valid_from = 2026-10-01\napproval = \"manual\"\n";
+        let program = crate::program::parse("p.toml", text)
+            .0
+            .expect("the program parses");
+        assert_eq!(conditions(&program, &program.rules[0]), "");
+        assert_eq!(
+            conditions(&program, &program.rules[1]),
+            "; for deals closed from 2026-10-01; each deal's line is paid once it is approved"
         );
     }
 

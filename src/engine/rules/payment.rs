@@ -168,13 +168,12 @@ fn overpayment(ctx: &PartnerCtx, row: &Deal, t: &Taken, part: Decimal) -> Option
         // Part of a refund may return an overpayment, or more than was paid: either way the
         // covered total (payments so far, from 0 up to the row's amount) moves by less.
         false => format!(
-            "refund {} of deal {} ({}) lowers the covered total (the payments so far, from 0 up to the row's amount {}) by {} only: only {} of it counts",
+            "refund {} of deal {} ({}) lowers the covered total (the payments so far, from 0 up to the row's amount {}) by {}: only that part counts",
             t.payment_id,
             row.deal_id,
             ctx.money(t.amount),
             ctx.money(row.amount),
-            ctx.money(-part),
-            ctx.money(part)
+            ctx.money(-part)
         ),
     };
     Some(Warning::new(WarningCode::Overpayment, message))
@@ -273,7 +272,7 @@ fn payment_line(
     }
     // How the cash became the basis, when it is not the cash itself: the row's share, the rate.
     if row.share != Decimal::ONE || fx != Decimal::ONE {
-        note.push_str(&format!("; basis {} {}", ctx.money(cash), row.currency));
+        note.push_str(&format!("; cash {} {}", ctx.money(cash), row.currency));
         note.push_str(&super::share_note(row));
         if fx != Decimal::ONE {
             note.push_str(&format!(" × fx {} on {}", fx.normalize(), t.paid_on));
@@ -461,8 +460,11 @@ fn paid_late(
     }
     let row_of = (ctx.index, &*row.deal_id);
     let manual = ctx.program.approval(rule) == crate::engine::approval::Approval::Manual;
-    let decision = in_effect(ctx.inputs.approvals, row_of, &rule.id, period.end);
-    let why = match decision.filter(|_| manual) {
+    let decision = in_effect(ctx.inputs.approvals, row_of, &rule.id, period.end).filter(|_| manual);
+    if decision.is_some_and(|d| d.decision == crate::model::Decision::Declined) {
+        return true; // declined now: not paid, and warned `declined`, not as paid late
+    }
+    let why = match decision {
         Some(d) if d.decided_on >= period.start => {
             format!("{}, and no earlier run paid it", described(d))
         }
