@@ -486,3 +486,28 @@ fn a_late_full_payment_declined_now_is_warned_declined_only() {
     );
     assert!(!december.contains("late-payment"), "{december}");
 }
+
+#[test]
+fn a_cash_rule_pays_after_its_dates_for_rows_closed_inside_them() {
+    // v1 pays 10 % of cash for deals closed until 2026-10-31. D closed 10-15 (v1's): P1 600.00 on
+    // 10-20 → 60.00 in October; P2 400.00 arrives 11-10, after v1's dates: still v1's row (SPEC
+    // §9.1: the row's closed_on decides the range), so November pays 40.00.
+    let work = Workdir::new();
+    let program = "[[rules]]\nid = \"v1\"\nkind = \"percent\"\nrate = \"0.1\"\npay_on = \"payment\"\n\
+                   valid_until = \"2026-10-31\"\n";
+    work.write("program.toml", &format!("{HEAD}{program}"));
+    work.write("partners.csv", "partner_id,name,type\nP1,One,affiliate\n");
+    work.write(
+        "deals.csv",
+        "deal_id,partner_id,closed_on,amount\nD,P1,2026-10-15,1000.00\n",
+    );
+    work.write(
+        "payments.csv",
+        "payment_id,deal_id,paid_on,amount\nP1,D,2026-10-20,600.00\nP2,D,2026-11-10,400.00\n",
+    );
+    let files = &["program.toml", "partners.csv", "deals.csv", "payments.csv"];
+    run(&work, files, "2026-10", None);
+    assert_eq!(lines(&work.path("2026-10")), ["percent payout 60.00"]);
+    run(&work, files, "2026-11", Some("2026-10"));
+    assert_eq!(lines(&work.path("2026-11")), ["percent payout 40.00"]);
+}

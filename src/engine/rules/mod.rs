@@ -361,8 +361,14 @@ pub fn evaluate(rule: &Rule, ctx: &PartnerCtx) -> Result<RuleOutput> {
         RuleKind::Fund(c) => fund::evaluate(rule, c, eligible, ctx),
         _ if !eligible => Ok(RuleOutput::default()),
         // SPEC §8.6: a rule pays only in periods that share a day with its effective dates (its deal
-        // and activity measures are filtered by date too, through `when`).
-        _ if !rule.when.valid_during(ctx.period.start, ctx.period.end) => Ok(RuleOutput::default()),
+        // and activity measures are filtered by date too, through `when`); one paying on a row's
+        // payments pays them after its dates too, for rows closed inside them (§9.1: "the deal
+        // row's `closed_on` decides the range").
+        _ if rule.pay_on() == crate::engine::payments::PayOn::Close
+            && !rule.when.valid_during(ctx.period.start, ctx.period.end) =>
+        {
+            Ok(RuleOutput::default())
+        }
         RuleKind::Flat(c) => flat::evaluate(rule, c, ctx),
         RuleKind::Percent(c) => percent::evaluate(rule, c, ctx),
         RuleKind::Tiered(c) => tiered::evaluate(rule, c, ctx),
