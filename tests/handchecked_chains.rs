@@ -35,6 +35,18 @@ fn run(work: &Workdir, files: &[&str], period: &str, ledger: Option<&str>) -> St
     String::from_utf8(output.stdout).unwrap()
 }
 
+const CASH_FILES: &[&str] = &["program.toml", "partners.csv", "deals.csv", "payments.csv"];
+
+/// A work directory with `program`, one affiliate P1, and the first month's deals and payments.
+fn affiliate_chain(program: &str, deals: &str, payments: &str) -> Workdir {
+    let work = Workdir::new();
+    work.write("program.toml", program);
+    work.write("partners.csv", "partner_id,name,type\nP1,One,affiliate\n");
+    work.write("deals.csv", deals);
+    work.write("payments.csv", payments);
+    work
+}
+
 /// The partner's HTML statement of the batch `batch`, rendered by `payline statements`.
 fn statement(work: &Workdir, batch: &str, partner: &str) -> String {
     let out = format!("statements-{batch}");
@@ -309,19 +321,13 @@ fn a_rule_that_pays_on_payment_from_now_on_does_not_pay_a_row_it_paid_on_close()
     // October pays D1 (10,000.00) on close at 10 % = 1,000.00. November's program says the rule
     // pays on payment: A1 6,000.00 (10-05) and A2 4,000.00 (11-06) would pay 1,000.00 again. The
     // rule paid the row: nothing now, and A1, whose line is dropped, is not called a late payment.
-    let work = Workdir::new();
     let rule = "[[rules]]\nid = \"comm\"\nkind = \"percent\"\nrate = \"0.10\"\n";
-    work.write("program.toml", &format!("{HEAD}{rule}"));
-    work.write("partners.csv", "partner_id,name,type\nP1,One,affiliate\n");
-    work.write(
-        "deals.csv",
+    let work = affiliate_chain(
+        &format!("{HEAD}{rule}"),
         "deal_id,partner_id,closed_on,amount\nD1,P1,2026-10-01,10000.00\n",
-    );
-    work.write(
-        "payments.csv",
         "payment_id,deal_id,paid_on,amount\nA1,D1,2026-10-05,6000.00\nA2,D1,2026-11-06,4000.00\n",
     );
-    let files = &["program.toml", "partners.csv", "deals.csv", "payments.csv"];
+    let files = CASH_FILES;
     run(&work, files, "2026-10", None);
     assert_eq!(lines(&work.path("2026-10")), ["percent payout 1000.00"]);
     work.write(
@@ -429,21 +435,15 @@ fn versions_of_a_cash_rule_share_a_rows_payments_one_by_one() {
     // pays P1 600.00 → 60.00. November's export re-dates D to 11-05 (v2's) and P2 400.00 arrives:
     // v2 does not pay P1 again (v1 paid it), but pays P2: 40.00. The row stands for 1,000.00 of
     // cash once: 60.00 + 40.00 = 100.00.
-    let work = Workdir::new();
     let program = "[[rules]]\nid = \"v1\"\nkind = \"percent\"\nrate = \"0.1\"\npay_on = \"payment\"\n\
                    valid_until = \"2026-10-31\"\n\n[[rules]]\nid = \"v2\"\nkind = \"percent\"\n\
                    rate = \"0.1\"\npay_on = \"payment\"\nvalid_from = \"2026-11-01\"\n";
-    work.write("program.toml", &format!("{HEAD}{program}"));
-    work.write("partners.csv", "partner_id,name,type\nP1,One,affiliate\n");
-    work.write(
-        "deals.csv",
+    let work = affiliate_chain(
+        &format!("{HEAD}{program}"),
         "deal_id,partner_id,closed_on,amount\nD,P1,2026-10-15,1000.00\n",
-    );
-    work.write(
-        "payments.csv",
         "payment_id,deal_id,paid_on,amount\nP1,D,2026-10-20,600.00\n",
     );
-    let files = &["program.toml", "partners.csv", "deals.csv", "payments.csv"];
+    let files = CASH_FILES;
     run(&work, files, "2026-10", None);
     assert_eq!(lines(&work.path("2026-10")), ["percent payout 60.00"]);
     work.write(
@@ -492,20 +492,14 @@ fn a_cash_rule_pays_after_its_dates_for_rows_closed_inside_them() {
     // v1 pays 10 % of cash for deals closed until 2026-10-31. D closed 10-15 (v1's): P1 600.00 on
     // 10-20 → 60.00 in October; P2 400.00 arrives 11-10, after v1's dates: still v1's row (SPEC
     // §9.1: the row's closed_on decides the range), so November pays 40.00.
-    let work = Workdir::new();
     let program = "[[rules]]\nid = \"v1\"\nkind = \"percent\"\nrate = \"0.1\"\npay_on = \"payment\"\n\
                    valid_until = \"2026-10-31\"\n";
-    work.write("program.toml", &format!("{HEAD}{program}"));
-    work.write("partners.csv", "partner_id,name,type\nP1,One,affiliate\n");
-    work.write(
-        "deals.csv",
+    let work = affiliate_chain(
+        &format!("{HEAD}{program}"),
         "deal_id,partner_id,closed_on,amount\nD,P1,2026-10-15,1000.00\n",
-    );
-    work.write(
-        "payments.csv",
         "payment_id,deal_id,paid_on,amount\nP1,D,2026-10-20,600.00\nP2,D,2026-11-10,400.00\n",
     );
-    let files = &["program.toml", "partners.csv", "deals.csv", "payments.csv"];
+    let files = CASH_FILES;
     run(&work, files, "2026-10", None);
     assert_eq!(lines(&work.path("2026-10")), ["percent payout 60.00"]);
     run(&work, files, "2026-11", Some("2026-10"));
