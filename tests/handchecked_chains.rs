@@ -505,3 +505,35 @@ fn a_cash_rule_pays_after_its_dates_for_rows_closed_inside_them() {
     run(&work, files, "2026-11", Some("2026-10"));
     assert_eq!(lines(&work.path("2026-11")), ["percent payout 40.00"]);
 }
+
+#[test]
+fn a_row_an_accumulating_rule_paid_stays_its_own_when_re_labelled() {
+    // January: L1 (8,000.00, smb) is paid by q-accel at 4 % = 320.00. February's export re-labels
+    // L1 `enterprise`, which named-accounts (earlier in the group) matches first; L3 (9,000.00,
+    // smb) is new. q-accel paid L1, so L1 stays its row (SPEC §7: a group pays a row once, by the
+    // rule that paid it): the quarter's revenue is 8,000 + 9,000 = 17,000.00 < 20,000.00, L3 pays
+    // 4 % = 360.00 and L1's 320.00 stands (due 320.00 = paid: no true-up). Before, q-accel's
+    // true-up took the 320.00 back and no rule paid L1.
+    let work = Workdir::new();
+    let program = "[[rules]]\nid = \"named-accounts\"\nkind = \"percent\"\ngroup = \"resale\"\n\
+                   rate = \"0.15\"\nwhen = { customer_type = [\"enterprise\"] }\n\n\
+                   [[rules]]\nid = \"q-accel\"\nkind = \"tiered\"\ngroup = \"resale\"\n\
+                   measure = \"revenue\"\nmode = \"retroactive\"\naccumulate = \"quarter\"\n\
+                   tiers = [ { from = \"0\", rate = \"0.04\" }, { from = \"20000\", rate = \"0.07\" } ]\n";
+    work.write("program.toml", &format!("{HEAD}{program}"));
+    work.write("partners.csv", "partner_id,name,type\nR1,One,reseller\n");
+    let head = "deal_id,partner_id,closed_on,amount,customer_type\n";
+    work.write(
+        "deals.csv",
+        &format!("{head}L1,R1,2027-01-10,8000.00,smb\n"),
+    );
+    let files = &["program.toml", "partners.csv", "deals.csv"];
+    run(&work, files, "2027-01", None);
+    assert_eq!(lines(&work.path("2027-01")), ["tiered payout 320.00"]);
+    work.write(
+        "deals.csv",
+        &format!("{head}L1,R1,2027-01-10,8000.00,enterprise\nL3,R1,2027-02-14,9000.00,smb\n"),
+    );
+    run(&work, files, "2027-02", Some("2027-01"));
+    assert_eq!(lines(&work.path("2027-02")), ["tiered payout 360.00"]);
+}

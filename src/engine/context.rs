@@ -56,7 +56,18 @@ impl PartnerCtx<'_> {
     /// Whether `rule` sees `deal`: its deal keys pass, and no earlier rule of its group (SPEC §9.5,
     /// program order) matches the row first. A rule outside groups sees every row its keys pass.
     pub fn takes(&self, rule: &Rule, deal: &Deal) -> bool {
-        rule.when.matches_deal(deal) && !self.taken_before(rule, deal)
+        rule.when.matches_deal(deal)
+            && (!self.taken_before(rule, deal) || self.paid_in_span(rule, deal))
+    }
+
+    /// Whether the ledger shows `rule` paid the row in its accumulating span's earlier periods: the
+    /// row stays its own (SPEC §7: a row paid by one rule of a group is never paid by another),
+    /// even when re-labelled so that an earlier rule of the group now matches it first.
+    fn paid_in_span(&self, rule: &Rule, deal: &Deal) -> bool {
+        let span_rows = &self.inputs.ledger.span_rows;
+        rule.kind.accumulate().is_some()
+            && !span_rows.is_empty()
+            && span_rows.contains_key(&(self.index, deal.deal_id.to_string(), rule.id.to_string()))
     }
 
     fn taken_before(&self, rule: &Rule, deal: &Deal) -> bool {
