@@ -537,3 +537,30 @@ fn a_row_an_accumulating_rule_paid_stays_its_own_when_re_labelled() {
     run(&work, files, "2027-02", Some("2027-01"));
     assert_eq!(lines(&work.path("2027-02")), ["tiered payout 360.00"]);
 }
+
+#[test]
+fn a_close_version_does_not_pay_a_row_a_cash_version_paid_part_of() {
+    // v1 pays 10 % of cash until 2026-10-31 (P1 600.00 → 60.00); v2 pays 10 % on close from
+    // 2026-11-01. November re-dates D into v2's dates: a close line would pay the whole 1,000.00
+    // again (100.00 on top of the 60.00), so v2 does not pay it (warned `deal-paid-already`).
+    let program = "[[rules]]\nid = \"v1\"\nkind = \"percent\"\nrate = \"0.1\"\npay_on = \"payment\"\n\
+                   valid_until = \"2026-10-31\"\n\n[[rules]]\nid = \"v2\"\nkind = \"percent\"\n\
+                   rate = \"0.1\"\nvalid_from = \"2026-11-01\"\n";
+    let work = affiliate_chain(
+        &format!("{HEAD}{program}"),
+        "deal_id,partner_id,closed_on,amount\nD,P1,2026-10-15,1000.00\n",
+        "payment_id,deal_id,paid_on,amount\nP1,D,2026-10-20,600.00\n",
+    );
+    run(&work, CASH_FILES, "2026-10", None);
+    assert_eq!(lines(&work.path("2026-10")), ["percent payout 60.00"]);
+    work.write(
+        "deals.csv",
+        "deal_id,partner_id,closed_on,amount\nD,P1,2026-11-05,1000.00\n",
+    );
+    let november = run(&work, CASH_FILES, "2026-11", Some("2026-10"));
+    assert!(lines(&work.path("2026-11")).is_empty());
+    assert!(
+        november.contains("rule `v1`, another version of `v2`, already paid it in 2026-10"),
+        "{november}"
+    );
+}

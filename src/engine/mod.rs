@@ -236,7 +236,11 @@ fn drop_paid_deal_lines(
                 let id = payment?;
                 by_payment.payments.get(&(version, id)).copied()
             };
-            let on_payment = if whole_row { row_paid() } else { this_paid() };
+            // A deal line pays the whole row: any payment of it paid by a version counts.
+            let on_payment = match (payment, whole_row) {
+                (Some(_), false) => this_paid(),
+                _ => row_paid(),
+            };
             on_close.or(on_payment).map(|paid_in| (version, paid_in))
         });
         let Some((version, paid_in)) = found else {
@@ -269,10 +273,11 @@ fn drop_paid_deal_lines(
     dropped
 }
 
-/// What the ledger's paid_payments.csv says the partner's `versions` paid: whole rows (a rule of
-/// the group, or the rule itself when it does not pay on payments) and single payments (another
-/// version), each with the period of its line. A payment rule's own records are left out: its
-/// payment lines are how it pays a row, many times.
+/// What the ledger's paid_payments.csv says the partner's `versions` paid: the rows (by (rule,
+/// deal_id), what a deal line or a group rule's payment line is checked against) and, of another
+/// version, the single payments (what its payment lines are checked against), each with the period
+/// of its line. A payment rule's own records are left out: its payment lines are how it pays a row,
+/// many times.
 struct PaidByPayment<'l> {
     rows: BTreeMap<(&'l str, &'l str), &'l str>,
     payments: BTreeMap<(&'l str, &'l str), &'l str>,
@@ -297,14 +302,12 @@ fn paid_by_payment<'l>(
         let of_version = (ledger.paid_payments.range(from..))
             .take_while(|((p, r, _), _)| *p == ctx.index && r == version);
         for ((_, r, id), p) in of_version {
-            match whole_row {
-                true => out
-                    .rows
-                    .insert((r.as_str(), &*p.deal_id), p.period.as_str()),
-                false => out
-                    .payments
-                    .insert((r.as_str(), id.as_str()), p.period.as_str()),
-            };
+            out.rows
+                .insert((r.as_str(), &*p.deal_id), p.period.as_str());
+            if !whole_row {
+                out.payments
+                    .insert((r.as_str(), id.as_str()), p.period.as_str());
+            }
         }
     }
     out
