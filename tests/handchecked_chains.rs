@@ -35,6 +35,20 @@ fn run(work: &Workdir, files: &[&str], period: &str, ledger: Option<&str>) -> St
     String::from_utf8(output.stdout).unwrap()
 }
 
+/// Group `resale`: named-accounts (15 % of enterprise deals), then q-accel (tiered over the quarter
+/// to date, retroactive: 4 % from 0, 7 % from 20,000.00); one reseller R1.
+fn resale_group() -> Workdir {
+    let work = Workdir::new();
+    let program = "[[rules]]\nid = \"named-accounts\"\nkind = \"percent\"\ngroup = \"resale\"\n\
+                   rate = \"0.15\"\nwhen = { customer_type = [\"enterprise\"] }\n\n\
+                   [[rules]]\nid = \"q-accel\"\nkind = \"tiered\"\ngroup = \"resale\"\n\
+                   measure = \"revenue\"\nmode = \"retroactive\"\naccumulate = \"quarter\"\n\
+                   tiers = [ { from = \"0\", rate = \"0.04\" }, { from = \"20000\", rate = \"0.07\" } ]\n";
+    work.write("program.toml", &format!("{HEAD}{program}"));
+    work.write("partners.csv", "partner_id,name,type\nR1,One,reseller\n");
+    work
+}
+
 const CASH_FILES: &[&str] = &["program.toml", "partners.csv", "deals.csv", "payments.csv"];
 
 /// A work directory with `program`, one affiliate P1, and the first month's deals and payments.
@@ -147,14 +161,7 @@ fn a_row_paid_by_one_rule_of_a_group_is_outside_another_rules_true_up() {
     // quarter's revenue is 8,000 + 5,000 + 9,000 = 22,000.00 ≥ 20,000.00, so 7 % on every row. L3:
     // 630.00. The true-up re-rates January's rows q-accel paid, L1 only: 8,000 × 7 % = 560.00 due,
     // 320.00 paid → 240.00. L2 was paid by named-accounts: not paid again (350.00 more before).
-    let work = Workdir::new();
-    let program = "[[rules]]\nid = \"named-accounts\"\nkind = \"percent\"\ngroup = \"resale\"\n\
-                   rate = \"0.15\"\nwhen = { customer_type = [\"enterprise\"] }\n\n\
-                   [[rules]]\nid = \"q-accel\"\nkind = \"tiered\"\ngroup = \"resale\"\n\
-                   measure = \"revenue\"\nmode = \"retroactive\"\naccumulate = \"quarter\"\n\
-                   tiers = [ { from = \"0\", rate = \"0.04\" }, { from = \"20000\", rate = \"0.07\" } ]\n";
-    work.write("program.toml", &format!("{HEAD}{program}"));
-    work.write("partners.csv", "partner_id,name,type\nR1,One,reseller\n");
+    let work = resale_group();
     let head = "deal_id,partner_id,closed_on,amount,customer_type\n";
     work.write(
         "deals.csv",
@@ -514,14 +521,7 @@ fn a_row_an_accumulating_rule_paid_stays_its_own_when_re_labelled() {
     // rule that paid it): the quarter's revenue is 8,000 + 9,000 = 17,000.00 < 20,000.00, L3 pays
     // 4 % = 360.00 and L1's 320.00 stands (due 320.00 = paid: no true-up). Before, q-accel's
     // true-up took the 320.00 back and no rule paid L1.
-    let work = Workdir::new();
-    let program = "[[rules]]\nid = \"named-accounts\"\nkind = \"percent\"\ngroup = \"resale\"\n\
-                   rate = \"0.15\"\nwhen = { customer_type = [\"enterprise\"] }\n\n\
-                   [[rules]]\nid = \"q-accel\"\nkind = \"tiered\"\ngroup = \"resale\"\n\
-                   measure = \"revenue\"\nmode = \"retroactive\"\naccumulate = \"quarter\"\n\
-                   tiers = [ { from = \"0\", rate = \"0.04\" }, { from = \"20000\", rate = \"0.07\" } ]\n";
-    work.write("program.toml", &format!("{HEAD}{program}"));
-    work.write("partners.csv", "partner_id,name,type\nR1,One,reseller\n");
+    let work = resale_group();
     let head = "deal_id,partner_id,closed_on,amount,customer_type\n";
     work.write(
         "deals.csv",
