@@ -85,6 +85,17 @@ impl fmt::Display for Diagnostic {
 pub struct Warning {
     pub code: WarningCode,
     pub message: String,
+    /// What a late-payment warning is about, for the engine to withdraw it when the line goes after
+    /// all (SPEC §7 pay-once): a payment_id, or a deal_id. Not printed.
+    #[serde(skip)]
+    pub about: Option<About>,
+}
+
+/// The payment or the deal row a warning is about ([`Warning::about`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum About {
+    Payment(String),
+    Deal(String),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
@@ -158,6 +169,15 @@ impl Warning {
         Warning {
             code,
             message: message.into(),
+            about: None,
+        }
+    }
+
+    /// The same warning, saying what it is about.
+    pub fn about(self, about: About) -> Warning {
+        Warning {
+            about: Some(about),
+            ..self
         }
     }
 }

@@ -155,8 +155,11 @@ pub(crate) fn rule_lines(
         let paid = &out.paid_payments;
         let dropped = drop_paid_deal_lines(ctx, rule, (&mut out.lines, paid), &mut paid_already);
         // What was not paid after all is not "paid late" either, nor recorded as paid.
-        out.warnings
-            .retain(|w| w.code != WarningCode::LatePayment || !dropped.names_late(w));
+        out.warnings.retain(|w| {
+            !w.about
+                .as_ref()
+                .is_some_and(|about| dropped.contains(about))
+        });
         out.paid_payments
             .retain(|p| !dropped.payments.contains(&*p.payment_id));
     }
@@ -180,18 +183,12 @@ struct Dropped {
 }
 
 impl Dropped {
-    /// Whether a `late-payment` warning is about a dropped line ("payment X of deal …" of a payment
-    /// rule, "deal D of partner … was paid in full" of a full-payment rule).
-    fn names_late(&self, warning: &Warning) -> bool {
-        let text = &warning.message;
-        let payment = text
-            .strip_prefix("payment ")
-            .and_then(|t| t.split_once(" of deal "));
-        let deal = text
-            .strip_prefix("deal ")
-            .and_then(|t| t.split_once(" of partner "));
-        payment.is_some_and(|(id, _)| self.payments.contains(id))
-            || deal.is_some_and(|(id, _)| self.deals.contains(id))
+    /// Whether a warning's payment or row (a late payment's) is one whose line was dropped.
+    fn contains(&self, about: &crate::error::About) -> bool {
+        match about {
+            crate::error::About::Payment(id) => self.payments.contains(id),
+            crate::error::About::Deal(id) => self.deals.contains(id),
+        }
     }
 }
 

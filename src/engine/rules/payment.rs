@@ -9,7 +9,7 @@ use super::deal_line;
 use crate::engine::context::{PartnerCtx, slice_for};
 use crate::engine::payments::{Cover, Taken, settle, window_end};
 use crate::engine::{Line, LineKind, Source};
-use crate::error::{Error, Result, Warning, WarningCode};
+use crate::error::{About, Error, Result, Warning, WarningCode};
 use crate::model::money::format_percent;
 use crate::model::{Deal, PaidPayment, Payment};
 use crate::program::Rule;
@@ -211,7 +211,8 @@ fn line_warnings(rule: &Rule, ctx: &PartnerCtx, row: &Deal, t: &Taken) -> Vec<Wa
                 "payment {} of deal {} (partner {}) paid on {} first appears now: rule `{}` pays it in {}",
                 t.payment_id, row.deal_id, ctx.partner.id, t.paid_on, rule.id, ctx.period
             ),
-        ));
+        )
+        .about(About::Payment(t.payment_id.to_string())));
     }
     if row.full_reversal().is_some_and(|r| r <= ctx.period.end) {
         // A refund of a reversed deal is the expected end of it: said as such, not as cash received.
@@ -476,7 +477,8 @@ fn paid_late(
             "deal {} of partner {} was paid in full on {day}, {why}: rule `{}` pays it in {period}",
             row.deal_id, ctx.partner.id, rule.id
         ),
-    ));
+    )
+    .about(About::Deal(row.deal_id.to_string())));
     true
 }
 
