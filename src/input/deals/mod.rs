@@ -4,6 +4,7 @@
 //! windows, counts of earlier rows passing a filter). The loader knows no rule: the plan is built by
 //! `engine::plan` from what the rules declare, for one program or for both of `diff`'s.
 
+mod ahead;
 mod keys;
 mod named;
 mod row;

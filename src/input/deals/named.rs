@@ -32,7 +32,7 @@ const EMPTY: u32 = u32::MAX;
 const KEEP_NONE: i32 = i32::MAX;
 
 /// A named deal as the stream finds it.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Named {
     pub slot: u32,
     keep_from: i32,
@@ -151,10 +151,16 @@ impl NamedDeals {
     /// A named deal_id's slot, and which of its rows to keep.
     #[inline]
     pub fn find(&self, deal_id: &str) -> Option<Named> {
+        self.find_by(deal_id, fingerprint(deal_id.as_bytes()))
+    }
+
+    /// [`NamedDeals::find`] of a deal_id whose [`fingerprint`] is taken already.
+    #[inline]
+    pub fn find_by(&self, deal_id: &str, fp: u64) -> Option<Named> {
         if self.entries.is_empty() {
             return None;
         }
-        let entry = &self.entries[self.probe(deal_id, fingerprint(deal_id.as_bytes()))];
+        let entry = &self.entries[self.probe(deal_id, fp)];
         (entry.slot != EMPTY).then_some(Named {
             slot: entry.slot,
             keep_from: entry.keep_from,

@@ -1,8 +1,11 @@
 //! One deal row: validated as a single pass does, its keys fingerprinted, and kept where the plan
 //! asks. Split into small steps the compiler inlines back into the stream's loop.
 
+use super::ahead::Ahead;
+use super::named::Named;
 use super::{BlockOut, Code, Ctx, DealRef, Split, Stop, exact_limit, fold};
 use crate::error::Error;
+use crate::input::blocks::Block;
 use crate::input::{Credit, Deal, DealSource, DealStatus, FnvBuild, Row};
 use crate::model::Text;
 use crate::model::money::is_currency_code;
@@ -132,11 +135,28 @@ impl Kept {
     }
 }
 
+/// Where a row's deal_id finds the named deals: its block's lookups done ahead, else the table.
+pub(super) struct NamedCell<'a, 'b> {
+    pub ahead: &'a mut Ahead,
+    pub block: &'b Block,
+}
+
+impl NamedCell<'_, '_> {
+    #[inline]
+    fn find(self, ctx: &Ctx, deal_id: &str) -> Option<Named> {
+        let named = ctx.plan.named.as_ref()?;
+        self.ahead
+            .take(self.block, deal_id)
+            .unwrap_or_else(|| named.find(deal_id))
+    }
+}
+
 /// One row: validated as a single pass does, its keys fingerprinted, and kept if the plan asks.
 #[inline]
 pub(super) fn deal_row(
     ctx: &Ctx,
     row: &Row,
+    named: NamedCell,
     acc: &mut Acc,
     out: &mut BlockOut,
 ) -> Result<(), Stop> {
@@ -146,7 +166,7 @@ pub(super) fn deal_row(
         Some((first, last)) => Some((first.min(cells.closed_on), last.max(cells.closed_on))),
         None => Some((cells.closed_on, cells.closed_on)),
     };
-    let kept = kept(ctx, &cells);
+    let kept = kept(ctx, &cells, named.find(ctx, cells.deal_id));
     if let Some(slot) = kept.named {
         out.named.push(DealRef {
             slot,
@@ -374,14 +394,13 @@ fn record_keys(ctx: &Ctx, cells: &Cells, out: &mut BlockOut) {
 }
 
 #[inline]
-fn kept(ctx: &Ctx, cells: &Cells) -> Kept {
+fn kept(ctx: &Ctx, cells: &Cells, found: Option<Named>) -> Kept {
     let (plan, period) = (ctx.plan, &ctx.plan.period);
     let closed_on = cells.closed_on;
     // A partial reversal keeps the row counting (SPEC §9.6); it is still a clawback candidate in
     // the period that contains it.
     let reversed_on = cells.full_reversal();
     let counts_at_end = reversed_on.is_none_or(|r| r > period.end);
-    let found = plan.named.as_ref().and_then(|n| n.find(cells.deal_id));
     Kept {
         in_current: counts_in(period, closed_on, reversed_on),
         in_previous: plan.previous_period && counts_in(&ctx.previous, closed_on, reversed_on),

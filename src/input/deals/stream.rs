@@ -1,7 +1,8 @@
 //! The deal stream's parsing: each block of deals.csv (`input::blocks`) split into rows and each row
 //! validated and kept where the plan asks.
 
-use super::row::{Acc, deal_row};
+use super::ahead::Ahead;
+use super::row::{Acc, NamedCell, deal_row};
 use super::{BlockOut, Ctx, Stop};
 use crate::input::blocks::{Block, Layout, Record, each_record};
 
@@ -19,10 +20,21 @@ pub(super) fn parse_block(ctx: &Ctx, block: &Block, acc: &mut Acc) -> BlockOut {
         delimiter: ctx.dialect.delimiter,
         trailer: ctx.trailer,
     };
+    let mut ahead = match (ctx.plan.named.as_deref(), ctx.col.deal_id.index) {
+        // Only an unquoted block's cells are where `Ahead` finds them (`each_record`).
+        (Some(named), Some(column)) if memchr::memchr(b'"', &block.bytes).is_none() => {
+            Ahead::look_up(named, block, column, ctx.dialect.delimiter)
+        }
+        _ => Ahead::none(),
+    };
     each_record(&layout, block, &mut |record| match record {
         Record::Row(row) => {
             out.rows += 1;
-            deal_row(ctx, row, acc, &mut out).is_err_and(|stop| out.fail(stop))
+            let named = NamedCell {
+                ahead: &mut ahead,
+                block,
+            };
+            deal_row(ctx, row, named, acc, &mut out).is_err_and(|stop| out.fail(stop))
         }
         Record::Malformed(e) => {
             out.rows += 1;
