@@ -645,11 +645,42 @@ fn balances(payouts: &[Payout], fund_balances: BTreeMap<(usize, String), Decimal
 /// Next month's `--ledger` refuses a ledger that holds a line twice (SPEC §7), so this run must never
 /// write one: a guard against a rule writing two lines with the same key.
 fn ensure_lines_are_unique(outcome: &Outcome, partners: &[Partner]) -> Result<()> {
-    // Keys include the partner and the period's lines come by partner: one partner's keys at a time.
+    // Lines come by partner and keys include the partner: the partners are checked in two halves,
+    // one per core (at 10M deal rows one pass over every line's keys took 0.15 s after the
+    // evaluation), the first half's error first, as one pass would report it.
+    let mid = partners.len() / 2;
+    let half = |from: usize, to: usize| {
+        Outcome::merged_by_partner(
+            of_partners(&outcome.lines, from, to),
+            of_partners(&outcome.movements, from, to),
+        )
+    };
+    let (first, second) = std::thread::scope(|scope| {
+        let second = scope.spawn(|| lines_are_unique(half(mid, partners.len()), partners));
+        let first = lines_are_unique(half(0, mid), partners);
+        (
+            first,
+            second
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p)),
+        )
+    });
+    first.and(second)
+}
+
+/// The lines of partners `from..to` among lines sorted by partner.
+fn of_partners(lines: &[Line], from: usize, to: usize) -> &[Line] {
+    let start = lines.partition_point(|l| l.partner < from);
+    let end = lines.partition_point(|l| l.partner < to);
+    &lines[start..end]
+}
+
+/// [`ensure_lines_are_unique`] of lines that come by partner.
+fn lines_are_unique<'a>(lines: impl Iterator<Item = &'a Line>, partners: &[Partner]) -> Result<()> {
     // FNV, not SipHash: the keys are the run's own, and at 10M deal rows SipHash took 0.1 s here.
     let mut seen = std::collections::HashSet::with_hasher(crate::input::FnvBuild::default());
     let mut current = None;
-    for line in outcome.period_lines() {
+    for line in lines {
         if current != Some(line.partner) {
             seen.clear();
             current = Some(line.partner);
@@ -747,4 +778,61 @@ fn movements(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::rules::testkit::partner;
+
+    fn line(partner: usize, kind: LineKind, source_id: &str) -> Line {
+        Line {
+            partner,
+            rule_id: "r".into(),
+            kind,
+            source: Source::Deal,
+            source_id: source_id.into(),
+            basis: None,
+            rate: None,
+            amount: Decimal::ONE,
+            note: String::new(),
+        }
+    }
+
+    /// The guard checks its two halves of partners: a repeated line is found wherever it is, and
+    /// the error names the first one in line order.
+    #[test]
+    fn a_line_written_twice_is_refused_in_either_half_of_the_partners() {
+        let partners: Vec<Partner> = ["P0", "P1", "P2", "P3", "P4"].map(partner).to_vec();
+        let fund = LineKind::Fund;
+        let outcome = |lines: Vec<Line>, movements: Vec<Line>| Outcome {
+            lines,
+            movements,
+            ..Outcome::default()
+        };
+        let clawback = LineKind::Clawback;
+        let unique = (0..5).map(|p| line(p, clawback, "D1")).collect::<Vec<_>>();
+        assert!(ensure_lines_are_unique(&outcome(unique.clone(), vec![]), &partners).is_ok());
+        for twice in [0, 1, 2, 4] {
+            let mut lines = unique.clone();
+            lines.insert(twice, line(twice, clawback, "D1"));
+            let error = ensure_lines_are_unique(&outcome(lines, vec![]), &partners).unwrap_err();
+            assert!(
+                error.to_string().contains(&format!("partner P{twice}:")),
+                "{error}"
+            );
+        }
+        // Two repeats: the first partner's is reported, as one pass would.
+        let mut lines = unique.clone();
+        lines.insert(4, line(4, clawback, "D1"));
+        lines.insert(1, line(1, clawback, "D1"));
+        let error = ensure_lines_are_unique(&outcome(lines, vec![]), &partners).unwrap_err();
+        assert!(error.to_string().contains("partner P1:"), "{error}");
+        // A movement repeated in the second half; and a movement is not an earned line's repeat.
+        let movements = vec![line(3, fund, "D1"), line(3, fund, "D1")];
+        let error = ensure_lines_are_unique(&outcome(unique.clone(), movements), &partners);
+        assert!(error.unwrap_err().to_string().contains("partner P3:"));
+        let movements = vec![line(3, fund, "D1")];
+        assert!(ensure_lines_are_unique(&outcome(unique, movements), &partners).is_ok());
+    }
 }

@@ -41,8 +41,16 @@ impl Outcome {
     /// unique: per partner, what was earned, clawed back or adjusted, then the account movements
     /// (both lists are sorted by partner).
     pub fn period_lines(&self) -> impl Iterator<Item = &Line> {
-        let mut earned = self.lines.iter().peekable();
-        let mut moved = self.movements.iter().peekable();
+        Outcome::merged_by_partner(&self.lines, &self.movements)
+    }
+
+    /// Earned lines and movements (each by partner) merged by partner, as [`Outcome::period_lines`].
+    pub(crate) fn merged_by_partner<'a>(
+        lines: &'a [Line],
+        movements: &'a [Line],
+    ) -> impl Iterator<Item = &'a Line> {
+        let mut earned = lines.iter().peekable();
+        let mut moved = movements.iter().peekable();
         std::iter::from_fn(move || match (earned.peek(), moved.peek()) {
             (Some(e), Some(m)) if m.partner < e.partner => moved.next(),
             (Some(_), _) => earned.next(),
