@@ -564,3 +564,123 @@ fn a_close_version_does_not_pay_a_row_a_cash_version_paid_part_of() {
         "{november}"
     );
 }
+
+/// Deal W (10,000.00) split P1 0.6 / P2 0.4 with an overlay D1; `cash-split` 10 % of the split
+/// rows' cash, `cash-overlay` 2 % of the overlay's; a budget of `budget` for both.
+fn budgeted_cash_chain(budget: &str) -> Workdir {
+    let work = Workdir::new();
+    let rules = format!(
+        "[budget]\ntotal = \"{budget}\"\n\n\
+         [[rules]]\nid = \"cash-split\"\nkind = \"percent\"\nrate = \"0.10\"\npay_on = \"payment\"\n\
+         when = {{ credit = [\"split\"] }}\n\n\
+         [[rules]]\nid = \"cash-overlay\"\nkind = \"percent\"\nrate = \"0.02\"\npay_on = \"payment\"\n\
+         when = {{ credit = [\"overlay\"] }}\n"
+    );
+    work.write("program.toml", &format!("{HEAD}{rules}"));
+    work.write(
+        "partners.csv",
+        "partner_id,name,type\nD1,Dist,distributor\nP1,One,reseller\nP2,Two,reseller\n",
+    );
+    work.write(
+        "deals.csv",
+        "deal_id,partner_id,closed_on,amount,share,credit\n\
+         W,P1,2026-10-05,10000.00,0.6,split\nW,P2,2026-10-05,10000.00,0.4,split\n\
+         W,D1,2026-10-05,10000.00,1,overlay\n",
+    );
+    work
+}
+
+/// Each partner's (earned, clawed_back, paid) in payouts.csv.
+fn paid(out: &Path) -> Vec<String> {
+    csv_rows(&out.join("payouts.csv"))
+        .iter()
+        .map(|r| {
+            let (p, e, c, paid) = (
+                &r["partner_id"],
+                &r["earned"],
+                &r["clawed_back"],
+                &r["paid"],
+            );
+            format!("{p} {e} {c} {paid}")
+        })
+        .collect()
+}
+
+#[test]
+fn a_payments_refund_is_clawed_back_beside_the_budget_never_in_it() {
+    // SPEC §9.1: a refund's line is "never held, capped or budgeted"; §4.10 prorates the period's
+    // positive budgeted amounts. November: pay2 6,000.00 → P1 360.00, P2 240.00, D1 120.00 (720.00
+    // requested against 500.00: × 500/720 → 250.00, 166.666…, 83.333…; the spare cent to the
+    // largest remainder, P2: 250.00 + 166.67 + 83.33 = 500.00); pay3 −1,000.00 → −60.00, −40.00,
+    // −20.00 clawed back whole. Paid 190.00, 126.67, 63.33 (380.00). Before, the refunds were
+    // netted into the request (600.00) and 500.00 was paid: the budget overspent by 120.00.
+    let work = budgeted_cash_chain("500.00");
+    work.write(
+        "payments.csv",
+        "payment_id,deal_id,paid_on,amount\npay1,W,2026-10-10,4000.00\n",
+    );
+    let files = &["program.toml", "partners.csv", "deals.csv", "payments.csv"];
+    run(&work, files, "2026-10", None);
+    // October: 240.00 + 160.00 + 80.00 = 480.00, within the budget.
+    assert_eq!(
+        paid(&work.path("2026-10")),
+        [
+            "D1 80.00 0.00 80.00",
+            "P1 240.00 0.00 240.00",
+            "P2 160.00 0.00 160.00"
+        ]
+    );
+    work.write(
+        "payments.csv",
+        "payment_id,deal_id,paid_on,amount\npay1,W,2026-10-10,4000.00\n\
+         pay2,W,2026-11-10,6000.00\npay3,W,2026-11-20,-1000.00\n",
+    );
+    run(&work, files, "2026-11", Some("2026-10"));
+    assert_eq!(
+        paid(&work.path("2026-11")),
+        [
+            "D1 83.33 -20.00 63.33",
+            "P1 250.00 -60.00 190.00",
+            "P2 166.67 -40.00 126.67"
+        ]
+    );
+
+    // A budget of 100.00. October: pay1 4,000.00 → 240.00, 160.00, 80.00 (480.00) × 100/480 →
+    // 50.00, 33.333…, 16.666…: the spare cent to D1 (largest remainder). November: the refund pay3
+    // −3,000.00 (−180.00, −120.00, −60.00, clawed back whole) outweighs pay2 1,000.00 (60.00,
+    // 40.00, 20.00 = 120.00 > 100.00 → 50.00, 33.33, 16.67). Before, every partner's net was
+    // negative, so nothing was prorated: 120.00 earned against a budget of 100.00.
+    let work = budgeted_cash_chain("100.00");
+    work.write(
+        "payments.csv",
+        "payment_id,deal_id,paid_on,amount
+pay1,W,2026-10-10,4000.00
+",
+    );
+    run(&work, files, "2026-10", None);
+    assert_eq!(
+        paid(&work.path("2026-10")),
+        [
+            "D1 16.67 0.00 16.67",
+            "P1 50.00 0.00 50.00",
+            "P2 33.33 0.00 33.33"
+        ]
+    );
+    work.write(
+        "payments.csv",
+        "payment_id,deal_id,paid_on,amount
+pay1,W,2026-10-10,4000.00
+         pay3,W,2026-11-05,-3000.00
+pay2,W,2026-11-10,1000.00
+",
+    );
+    run(&work, files, "2026-11", Some("2026-10"));
+    assert_eq!(
+        paid(&work.path("2026-11")),
+        [
+            "D1 16.67 -60.00 0.00",
+            "P1 50.00 -180.00 0.00",
+            "P2 33.33 -120.00 0.00"
+        ]
+    );
+}

@@ -4,7 +4,8 @@
 //! paid total is `total` exactly and no partner gets more than it requested.
 //!
 //! A partner whose budgeted amount is negative (a negative true-up: money owed back) is left out:
-//! never scaled, not counted in the requested total.
+//! never scaled, not counted in the requested total. A payment's refund is no budgeted amount at all
+//! (SPEC §9.1): it is clawed back whole, beside the budget.
 //!
 //! The work is done in integer minor units, so the remainders that order the partners are exact.
 //! Proration applies to what was earned (before holds): the budget bounds the run's liability.
@@ -122,7 +123,7 @@ pub fn prorate(
             let sum = calc(i).sum(
                 per_partner
                     .of(i)
-                    .filter(|l| program.is_budgeted(&l.rule_id))
+                    .filter(|l| is_budgeted(program, l))
                     .map(|l| l.amount),
                 || "the total of the budgeted rules' lines".into(),
             )?;
@@ -190,6 +191,13 @@ pub fn prorate(
         );
     }
     Ok(())
+}
+
+/// A line the budget counts: a line of a budgeted rule, but not a payment's refund (a `clawback`
+/// line of a rule paying on payments: SPEC §9.1 "never held, capped or budgeted"). Deal clawbacks
+/// are written after the budget and are not counted either.
+fn is_budgeted(program: &Program, line: &Line) -> bool {
+    line.kind != LineKind::Clawback && program.is_budgeted(&line.rule_id)
 }
 
 #[cfg(test)]
