@@ -684,3 +684,53 @@ pay2,W,2026-11-10,1000.00
         ]
     );
 }
+
+#[test]
+fn a_partial_refund_that_grows_in_a_later_export_recovers_its_growth_only() {
+    // 5 % of D1 8,000.00 = 400.00 in October. November's export: refunded 2,000.00 on 11-10 →
+    // −round(400.00 × 2,000 ÷ 8,000) = −100.00. December's export: refunded 5,000.00 (the row's
+    // refunded total, as a CRM exports it) on 12-05 → round(400.00 × 5,000 ÷ 8,000) = 250.00 in
+    // all, 100.00 recovered before: −150.00 (before: −round(300.00 × 5,000 ÷ 8,000) = −187.50, the
+    // first refund taken back twice). January: refunded whole → the 150.00 still held. 400.00 in all.
+    let work = Workdir::new();
+    let rule =
+        "clawback_days = 120\n\n[[rules]]\nid = \"comm\"\nkind = \"percent\"\nrate = \"0.05\"\n";
+    work.write("program.toml", &format!("{HEAD}{rule}"));
+    work.write("partners.csv", "partner_id,name,type\nP1,One,reseller\n");
+    let files = &["program.toml", "partners.csv", "deals.csv"];
+    let month = |period: &str, ledger: Option<&str>, row: &str| {
+        work.write(
+            "deals.csv",
+            &format!(
+                "deal_id,partner_id,closed_on,amount,status,reversed_on,reversed_amount\n{row}\n"
+            ),
+        );
+        run(&work, files, period, ledger);
+        lines(&work.path(period))
+    };
+    let won = "D1,P1,2026-10-05,8000.00,won,,";
+    assert_eq!(month("2026-10", None, won), ["percent payout 400.00"]);
+    let part = "D1,P1,2026-10-05,8000.00,refunded,2026-11-10,2000.00";
+    assert_eq!(
+        month("2026-11", Some("2026-10"), part),
+        ["clawback payout -100.00"]
+    );
+    let more = "D1,P1,2026-10-05,8000.00,refunded,2026-12-05,5000.00";
+    assert_eq!(
+        month("2026-12", Some("2026-11"), more),
+        ["clawback payout -150.00"]
+    );
+    let notes = csv_rows(&work.path("2026-12").join("lines.csv"));
+    assert!(
+        notes[0]["note"].ends_with(
+            "recovering 150.00 of the 300.00 paid by comm (400.00 × 5000.00 ÷ 8000.00, less 100.00 clawed back before)"
+        ),
+        "{}",
+        notes[0]["note"]
+    );
+    let whole = "D1,P1,2026-10-05,8000.00,refunded,2027-01-10,";
+    assert_eq!(
+        month("2027-01", Some("2026-12"), whole),
+        ["clawback payout -150.00"]
+    );
+}

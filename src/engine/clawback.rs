@@ -47,9 +47,13 @@ pub fn claw_back(
         let Some(reversed_on) = deal.reversed_on else {
             continue; // the loader keeps only rows reversed in the period here
         };
-        let held: Vec<(Recoverable, Decimal)> = recoverable(inputs, deal)
-            .filter_map(|r| r.total().map(|total| (r, total)))
-            .filter(|(_, total)| !total.is_zero())
+        let held: Vec<(Recoverable, Decimal, Decimal)> = recoverable(inputs, deal)
+            .filter_map(|r| {
+                let total = r.total()?;
+                let amount = clawed_back_of(program, deal, &r)?;
+                Some((r, total, amount))
+            })
+            .filter(|(_, total, _)| !total.is_zero())
             .collect();
         if held.is_empty() {
             continue;
@@ -59,8 +63,7 @@ pub fn claw_back(
             continue;
         }
         let days = (reversed_on - deal.closed_on).num_days();
-        for (held, total) in held {
-            let amount = clawed_back_of(program, deal, held.rule_id, total);
+        for (held, total, amount) in held {
             if amount.is_zero() {
                 continue; // a milestone keeps a partly reversed row (SPEC §9.6)
             }
@@ -104,6 +107,25 @@ fn clawback_note(
         _ => "refunded",
     };
     let (how, what) = match deal.reversed_amount {
+        // An earlier, smaller partial reversal was clawed back: x is the refunded total, and what
+        // it recovered then is subtracted (SPEC §9.6, docs/RULES.md).
+        Some(x) if !held.recovered.is_zero() => (
+            format!(
+                "{how} in part ({} of {} in all)",
+                money(x),
+                money(deal.amount)
+            ),
+            format!(
+                "recovering {} of the {} paid by {} ({} × {} ÷ {}, less {} clawed back before)",
+                money(amount),
+                money(total),
+                held.rule_id,
+                money(total + held.recovered),
+                money(x),
+                money(deal.amount),
+                money(held.recovered)
+            ),
+        ),
         Some(x) => (
             format!("{how} in part ({} of {})", money(x), money(deal.amount)),
             format!(

@@ -46,33 +46,38 @@ pub(crate) fn recovered_now_where(
         .map(|d| {
             recoverable(inputs, d)
                 .find(|r| *r.rule_id == *rule_id)
-                .map_or(Some(Decimal::ZERO), |r| {
-                    Some(clawed_back_of(program, d, rule_id, r.total()?))
-                })
+                .map_or(Some(Decimal::ZERO), |r| clawed_back_of(program, d, &r))
         })
         .try_fold(Decimal::ZERO, |total, amount| total.checked_add(amount?))
 }
 
-/// What a reversal claws back of the `held` a rule holds of the row (SPEC §4.12, §9.6): all of it
-/// for a full reversal; for a partial one −round(held × x ÷ amount), and nothing of a milestone's
-/// lines (the row still counts toward it).
+/// What a reversal claws back of what a rule holds of the row (SPEC §4.12, §9.6): all of it for a
+/// full reversal; for a partial one −round(paid × x ÷ amount), and nothing of a milestone's lines
+/// (the row still counts toward it). `paid` is what the rule paid the row before any reversal: when
+/// an earlier export's smaller partial reversal was clawed back already, x is the whole amount
+/// refunded so far (an export's `reversed_amount` is the row's refunded total), so only its growth
+/// is recovered now, never the first refund twice: 400.00 paid, 2,000.00 of 8,000.00 refunded
+/// (−100.00), then 5,000.00 → round(400.00 × 5,000 ÷ 8,000) − 100.00 = −150.00 (250.00 in all).
+/// Never more than the rule still holds. `None` on overflow.
 pub(crate) fn clawed_back_of(
     program: &Program,
     deal: &Deal,
-    rule_id: &str,
-    held: Decimal,
-) -> Decimal {
+    held: &Recoverable,
+) -> Option<Decimal> {
+    let total = held.total()?;
     let Some(reversed) = deal.reversed_amount else {
-        return held;
+        return Some(total);
     };
     let milestone = program
         .rules
         .iter()
-        .any(|r| &*r.id == rule_id && r.is_milestone());
+        .any(|r| &*r.id == held.rule_id && r.is_milestone());
     if milestone {
-        return Decimal::ZERO;
+        return Some(Decimal::ZERO);
     }
-    proportional(program, held, reversed, deal.amount)
+    let paid = total.checked_add(held.recovered)?;
+    let due = proportional(program, paid, reversed, deal.amount) - held.recovered;
+    Some(due.clamp(Decimal::ZERO, total))
 }
 
 /// round(value × x ÷ amount): the reversed part of `value` (SPEC §9.6).
@@ -132,6 +137,8 @@ pub(crate) struct Recoverable<'a> {
     pub rule_id: &'a str,
     pub lines: Decimal,
     pub part: Option<(Decimal, &'a str)>,
+    /// What earlier clawbacks of the row took back (in `lines` already, with their sign).
+    pub recovered: Decimal,
 }
 
 impl Recoverable<'_> {
@@ -163,6 +170,11 @@ pub(crate) fn recoverable<'a>(
                 rule_id,
                 lines: *amount,
                 part: None,
+                recovered: ledger
+                    .deal_clawed_back
+                    .get(&(deal.partner, deal.deal_id.to_string(), rule_id.clone()))
+                    .copied()
+                    .unwrap_or_default(),
             },
         );
     }
@@ -177,6 +189,7 @@ pub(crate) fn recoverable<'a>(
                 rule_id,
                 lines: Decimal::ZERO,
                 part: None,
+                recovered: Decimal::ZERO,
             })
             .part = Some((*part, span));
     }

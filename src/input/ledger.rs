@@ -65,6 +65,9 @@ pub struct LedgerData {
     /// (partner index, deal_id, rule_id) → what the ledger's `payout` lines of that deal add up to,
     /// for the rows reversed in this period only (the clawback candidates).
     pub deal_earnings: BTreeMap<(usize, String, String), Decimal>,
+    /// The same rows: what their earlier `clawback` lines took back (a positive amount), so a
+    /// partial reversal that grows in a later export recovers its growth only (SPEC §9.6).
+    pub deal_clawed_back: BTreeMap<(usize, String, String), Decimal>,
     /// (partner index, deal_id, rule_id) → the period whose earned line paid that row, for the rows
     /// that count in this period only: a re-dated row is never paid twice (SPEC §7).
     pub paid_deal_lines: HashMap<(usize, String, String), String>,
@@ -868,6 +871,12 @@ impl<'a> LineReader<'a> {
                     data.deal_earnings.entry(row_key()).or_default(),
                     line.amount,
                 )?;
+                if line.kind == "clawback" {
+                    add(
+                        data.deal_clawed_back.entry(row_key()).or_default(),
+                        -line.amount,
+                    )?;
+                }
             }
             let row = (partner, source_id);
             if line.kind != "clawback" && (self.current.contains(&row) || self.by_id.contains(&row))
