@@ -734,3 +734,71 @@ fn a_partial_refund_that_grows_in_a_later_export_recovers_its_growth_only() {
         ["clawback payout -150.00"]
     );
 }
+
+/// q-retro: 5 %, 8 % from 20,000.00 retroactive, quarter to date, clawback_days 120; reseller R1.
+fn q_retro_chain() -> Workdir {
+    let work = Workdir::new();
+    let rule = "clawback_days = 120\n\n[[rules]]\nid = \"q-retro\"\nkind = \"tiered\"\n\
+                measure = \"revenue\"\nmode = \"retroactive\"\naccumulate = \"quarter\"\n\
+                tiers = [ { from = \"0\", rate = \"0.05\" }, { from = \"20000\", rate = \"0.08\" } ]\n";
+    work.write("program.toml", &format!("{HEAD}{rule}"));
+    work.write("partners.csv", "partner_id,name,type\nR1,One,reseller\n");
+    work
+}
+
+/// A month of [`q_retro_chain`]: A (10,000.00, closed 10-05, its status and reversal `a`) and B
+/// (15,000.00, won); the month's lines.
+fn q_month(work: &Workdir, period: &str, ledger: Option<&str>, a: &str) -> Vec<String> {
+    work.write(
+        "deals.csv",
+        &format!(
+            "deal_id,partner_id,closed_on,amount,status,reversed_on,reversed_amount\n\
+             A,R1,2026-10-05,10000.00,{a}\nB,R1,2026-10-06,15000.00,won,,\n"
+        ),
+    );
+    run(
+        work,
+        &["program.toml", "partners.csv", "deals.csv"],
+        period,
+        ledger,
+    );
+    lines(&work.path(period))
+}
+
+#[test]
+fn a_partial_refund_inside_the_quarter_is_not_recorded_as_owed_back_again() {
+    // October: A 10,000.00 and B 15,000.00 → 25,000.00 at 8 %: A 800.00, B 1,200.00. November: A
+    // refunded 5,000.00 → −400.00 clawed back; the span (20,000.00) stays at 8 %: true-up 1,600.00
+    // − (2,000.00 − 400.00) = 0. December: nothing new. The quarter's last evaluation gives A
+    // 400.00 and A holds 800.00 − 400.00 = 400.00: its part of the true-ups is 0 (before: 400.00 −
+    // 800.00 = −400.00, the clawback ignored). January: A refunded whole → −400.00, as after one
+    // run over the quarter (before: nothing, 400.00 never recovered).
+    let work = q_retro_chain();
+    let won = "won,,";
+    let both = ["tiered payout 800.00", "tiered payout 1200.00"];
+    assert_eq!(q_month(&work, "2026-10", None, won), both);
+    let part = "refunded,2026-11-10,5000.00";
+    let clawed = ["clawback payout -400.00"];
+    assert_eq!(q_month(&work, "2026-11", Some("2026-10"), part), clawed);
+    assert_eq!(
+        q_month(&work, "2026-12", Some("2026-11"), part),
+        Vec::<String>::new()
+    );
+    assert!(!work.path("2026-12").join("true_up_parts.csv").exists());
+    let whole = "refunded,2027-01-05,";
+    assert_eq!(q_month(&work, "2027-01", Some("2026-12"), whole), clawed);
+
+    // The same refund in the quarter's last month: December claws back −400.00 and the true-up is 0
+    // (the clawback counts as paid back); A's part counts that clawback too: 0, and January
+    // recovers the 400.00 A still holds.
+    let work = q_retro_chain();
+    assert_eq!(q_month(&work, "2026-10", None, won), both);
+    assert_eq!(
+        q_month(&work, "2026-11", Some("2026-10"), won),
+        Vec::<String>::new()
+    );
+    let part = "refunded,2026-12-10,5000.00";
+    assert_eq!(q_month(&work, "2026-12", Some("2026-11"), part), clawed);
+    assert!(!work.path("2026-12").join("true_up_parts.csv").exists());
+    assert_eq!(q_month(&work, "2027-01", Some("2026-12"), whole), clawed);
+}

@@ -89,6 +89,10 @@ pub struct LedgerData {
     /// rule in its span's earlier periods, for every row the rule paid there: the rows that belong
     /// to the span's true-up by where the rule paid them (SPEC §8.7).
     pub span_rows: BTreeMap<(usize, String, String), Decimal>,
+    /// The same rows: what their other lines of the rule in the span took back (clawbacks, cancels,
+    /// the part a release cut; negative), so a row's part of the true-ups counts a partial refund
+    /// recovered inside the span as paid back (SPEC §4.12, §9.6).
+    pub span_taken: BTreeMap<(usize, String, String), Decimal>,
     /// (partner index, deal_id, rule id) of the span's earlier rows that an accumulating rule paid
     /// before its span started (re-dated into it): they count in its measure but are never paid
     /// again (SPEC §7).
@@ -805,6 +809,8 @@ impl<'a> LineReader<'a> {
         let counts = line.source != "deal" || own || data.span_rows.contains_key(&key());
         if own {
             add(data.span_rows.entry(key()).or_default(), line.amount)?;
+        } else if line.source == "deal" && counts {
+            add(data.span_taken.entry(key()).or_default(), line.amount)?;
         }
         if counts {
             let paid = data

@@ -143,6 +143,24 @@ impl<'a> Span<'a> {
         Ok((ledger, clawed))
     }
 
+    /// What this period's clawback and cancels take back of one row the rule paid in the span
+    /// (as [`Span::paid`] counts them for the whole partner).
+    fn taken_now(&self, rule: &Rule, ctx: &PartnerCtx, deal_id: &str) -> Result<Decimal> {
+        if !self.paid_in_span(rule, ctx, deal_id) {
+            return Ok(Decimal::ZERO);
+        }
+        let row = |d: &Deal| &*d.deal_id == deal_id;
+        let (program, inputs) = (ctx.program, ctx.inputs);
+        let now =
+            crate::engine::history::recovered_now_where(program, inputs, ctx.index, &rule.id, row)
+                .zip(crate::engine::history::cancelled_now_where(
+                    program, ctx.period, inputs, ctx.index, &rule.id, row,
+                ))
+                .and_then(|(clawed, cancelled)| clawed.checked_add(cancelled));
+        ctx.calc(rule)
+            .ok(now, || format!("this period's clawbacks of deal {deal_id}"))
+    }
+
     /// The true-up line: `due` (what the span's evaluation gives the earlier deals, or the span's
     /// amount) minus what was paid; `why` explains `due` and ends with `; ` when not empty.
     pub fn true_up(&self, rule: &Rule, ctx: &PartnerCtx, due: Decimal, why: &str) -> Result<Line> {
@@ -273,8 +291,18 @@ impl<'a> Span<'a> {
         }
         let mut parts = Vec::new();
         for (deal_id, line) in due {
+            // What the row holds of the rule: its own lines less what its clawbacks, cuts and
+            // cancels took back, in the span's earlier periods and now (a partial refund inside
+            // the span is recovered once: its part is not recorded as owed back too).
+            let key = (ctx.index, deal_id.to_string(), rule.id.to_string());
+            let taken = ctx.inputs.ledger.span_taken.get(&key).copied();
+            let now = self.taken_now(rule, ctx, deal_id)?;
             let paid = own.get(deal_id).copied().unwrap_or_default();
-            let part = calc.ok(line.checked_sub(paid), || {
+            let part = paid
+                .checked_add(taken.unwrap_or_default())
+                .and_then(|held| held.checked_sub(now))
+                .and_then(|held| line.checked_sub(held));
+            let part = calc.ok(part, || {
                 format!("deal {deal_id}'s part of the true-ups of {}", self.span)
             })?;
             if !part.is_zero() {
