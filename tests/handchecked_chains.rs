@@ -245,10 +245,14 @@ fn an_overpayment_is_warned_once_for_a_full_payment_rule_too() {
 fn an_appeal_of_a_close_rules_declined_row_is_warned_not_paid() {
     // G4 closed 2026-11-02; `reg-fee` (flat 300.00, manual) is declined on 11-15: November writes
     // nothing. December's file says approved on 12-01 (an appeal): November's period is over, so
-    // nothing is paid, and the run says so (an appeal is paid with adjustments.csv).
+    // nothing is paid, and the run says so (an appeal is paid with adjustments.csv). The decisions
+    // name no rule, so they are for every manual rule: `agency-fee` (agencies only) could never pay
+    // P2's row and is not named.
     let work = Workdir::new();
     let program = "[[rules]]\nid = \"reg-fee\"\nkind = \"flat\"\namount = \"300.00\"\n\
-                   approval = \"manual\"\n";
+                   approval = \"manual\"\n\n[[rules]]\nid = \"agency-fee\"\nkind = \"flat\"\n\
+                   amount = \"50.00\"\napproval = \"manual\"\n\
+                   when = { partner_type = [\"agency\"] }\n";
     work.write("program.toml", &format!("{HEAD}{program}"));
     work.write("partners.csv", "partner_id,name,type\nP2,Two,referral\n");
     work.write(
@@ -276,6 +280,7 @@ fn an_appeal_of_a_close_rules_declined_row_is_warned_not_paid() {
         ) && december.contains("an appeal is paid with adjustments.csv"),
         "{december}"
     );
+    assert!(!december.contains("for `agency-fee`"), "{december}");
 }
 
 #[test]

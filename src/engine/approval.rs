@@ -204,12 +204,12 @@ pub(crate) fn decision_warnings(
 /// `cancelled earlier`; or, for an approval decided in the period of a row whose period was run
 /// without a line of the rule (declined then, say: a declined line is never written), that nothing
 /// is paid now. `None`: nothing to say.
-/// `closed`: the closed_on of the rows payments and decisions name, indexed when first needed.
+/// `closed`: the rows payments and decisions name, indexed when first needed.
 fn after_settlement<'i>(
     decision: &crate::model::Approval,
     rule: &crate::program::Rule,
     (period, inputs): (&crate::model::period::Period, &super::Inputs<'i>),
-    closed: &mut Option<BTreeMap<(usize, &'i str), chrono::NaiveDate>>,
+    closed: &mut Option<BTreeMap<(usize, &'i str), &'i crate::model::Deal>>,
 ) -> Option<&'static str> {
     use crate::input::ledger::Settled;
     use crate::model::Decision;
@@ -238,10 +238,17 @@ fn after_settlement<'i>(
         }
         let rows = closed.get_or_insert_with(|| {
             (inputs.deals.by_id.iter())
-                .map(|d| ((d.partner, &*d.deal_id), d.closed_on))
+                .map(|d| ((d.partner, &*d.deal_id), d))
                 .collect()
         });
-        let closed_on = *rows.get(&row_rule)?;
+        let row = *rows.get(&row_rule)?;
+        // A decision for every rule (no rule_id) is about this rule only where the rule could pay
+        // the row: a rule whose keys never match it had no line to decline.
+        let partner = &inputs.partners.partners[decision.partner];
+        if decision.rule_id.is_none() && !rule.matches_row(partner, None, row) {
+            return None;
+        }
+        let closed_on = row.closed_on;
         return (closed_on >= start && closed_on < period.start).then_some(
             "but its period was run before without a line of it (declined then, or not a row the rule pays): nothing is paid now; an appeal is paid with adjustments.csv",
         );
