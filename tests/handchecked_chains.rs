@@ -807,3 +807,46 @@ fn a_partial_refund_inside_the_quarter_is_not_recorded_as_owed_back_again() {
     assert!(!work.path("2026-12").join("true_up_parts.csv").exists());
     assert_eq!(q_month(&work, "2027-01", Some("2026-12"), whole), clawed);
 }
+
+#[test]
+fn a_release_that_also_cuts_a_partial_refund_names_its_approval() {
+    // 5 % of E 20,000.00 (closed 10-08, manual, hold 10 days) = 1,000.00 held in October, awaiting
+    // approval. November: approved 11-05; E refunded 4,000.00 on 11-10: one release pair moves the
+    // 1,000.00 off `pending` and pays 1,000.00 − round(1,000.00 × 4,000 ÷ 20,000) = 800.00; its note
+    // names the approval, as a release without a cut does.
+    let work = Workdir::new();
+    let rule = "[payout]\nhold_days = 10\n\n[[rules]]\nid = \"resell\"\nkind = \"percent\"\n\
+                rate = \"0.05\"\napproval = \"manual\"\n";
+    work.write("program.toml", &format!("{HEAD}{rule}"));
+    work.write("partners.csv", "partner_id,name,type\nP1,One,reseller\n");
+    let head = "deal_id,partner_id,closed_on,amount,status,reversed_on,reversed_amount\n";
+    work.write(
+        "deals.csv",
+        &format!("{head}E,P1,2026-10-08,20000.00,won,,\n"),
+    );
+    work.write("approvals.csv", DECISION_HEAD);
+    let files = &["program.toml", "partners.csv", "deals.csv", "approvals.csv"];
+    run(&work, files, "2026-10", None);
+    assert_eq!(lines(&work.path("2026-10")), ["percent pending 1000.00"]);
+    work.write(
+        "deals.csv",
+        &format!("{head}E,P1,2026-10-08,20000.00,refunded,2026-11-10,4000.00\n"),
+    );
+    work.write(
+        "approvals.csv",
+        &format!("{DECISION_HEAD}E,P1,resell,approved,2026-11-05,ok\n"),
+    );
+    run(&work, files, "2026-11", Some("2026-10"));
+    assert_eq!(
+        lines(&work.path("2026-11")),
+        ["release pending -1000.00", "release payout 800.00"]
+    );
+    let rows = csv_rows(&work.path("2026-11").join("lines.csv"));
+    assert!(
+        rows[1]["note"].starts_with(
+            "deal E closed 2026-10-08 was reversed in part on 2026-11-10 (4000.00 of 20000.00), and its 10-day hold ended on 2026-10-18, approved on 2026-11-05 (ok): 200.00 of its pending 1000.00 cancelled"
+        ),
+        "{}",
+        rows[1]["note"]
+    );
+}

@@ -392,8 +392,10 @@ impl HeldLine<'_> {
             return vec![self.line(LineKind::Cancel, -cut, note)];
         };
         let rest = self.amount - cut;
+        // A manual rule's release names its approval, as a release without a cut does (§9.3).
+        let approved = (self.approved.as_ref()).map_or(String::new(), |a| format!(", {a}"));
         let why = format!(
-            "{what}, and its {}-day hold ended on {day}: {share}",
+            "{what}, and its {}-day hold ended on {day}{approved}: {share}",
             self.program.payout.hold_days
         );
         let (rule_id, all, paid) = (self.rule_id, self.money(self.amount), self.money(rest));
