@@ -236,11 +236,7 @@ fn after_settlement<'i>(
         if !(approved && decided_now && on_close) {
             return None;
         }
-        let rows = closed.get_or_insert_with(|| {
-            (inputs.deals.by_id.iter())
-                .map(|d| ((d.partner, &*d.deal_id), d))
-                .collect()
-        });
+        let rows = closed.get_or_insert_with(|| inputs.deals.by_id_keyed().collect());
         let row = *rows.get(&row_rule)?;
         // A decision for every rule (no rule_id) is about this rule only where the rule could pay
         // the row: a rule whose keys never match it had no line to decline.

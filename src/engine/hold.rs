@@ -111,13 +111,7 @@ pub(crate) fn release(
         let found = match rows.get(&row) {
             Some(deal) => Some(*deal),
             None => paid_rows
-                .get_or_insert_with(|| {
-                    deals
-                        .by_id
-                        .iter()
-                        .map(|d| ((d.partner, &*d.deal_id), d))
-                        .collect()
-                })
+                .get_or_insert_with(|| deals.by_id_keyed().collect())
                 .get(&row)
                 .copied(),
         };

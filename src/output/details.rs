@@ -129,11 +129,7 @@ fn write_deals(
             Some(at) if std::mem::replace(&mut written[at], true) => continue,
             Some(at) => rows.deal(at),
             None => {
-                let paid = paid_rows.get_or_insert_with(|| {
-                    (deals.by_id.iter())
-                        .map(|d| ((d.partner, &*d.deal_id), d))
-                        .collect()
-                });
+                let paid = paid_rows.get_or_insert_with(|| deals.by_id_keyed().collect());
                 let key = (line.partner, &*line.source_id);
                 match paid.get(&key) {
                     Some(deal) if written_paid.insert(key) => *deal,

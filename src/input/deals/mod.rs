@@ -117,6 +117,12 @@ impl DealData {
             .unwrap_or_default()
     }
 
+    /// The rows kept in full (`by_id`) keyed by (partner index, deal_id), for a lookup by id (a
+    /// `full-payment` line's row, a decision's row), collected where it is first needed.
+    pub fn by_id_keyed(&self) -> impl Iterator<Item = ((usize, &str), &Deal)> {
+        self.by_id.iter().map(|d| ((d.partner, &*d.deal_id), d))
+    }
+
     /// The partner's earlier rows passing `filter` that count at the period end.
     pub fn prior_count(&self, filter: &When, partner: usize) -> u64 {
         self.prior_counts
