@@ -37,18 +37,33 @@ pub(crate) fn recovered_now_where(
     rule_id: &str,
     keep: impl Fn(&Deal) -> bool,
 ) -> Option<Decimal> {
+    recovered_now_rows(program, inputs, partner, rule_id, keep)
+        .try_fold(Decimal::ZERO, |total, (_, amount)| {
+            total.checked_add(amount?)
+        })
+}
+
+/// [`recovered_now_where`] row by row: each row's deal_id and what its clawback recovers (`None`
+/// on overflow).
+pub(crate) fn recovered_now_rows<'i>(
+    program: &'i Program,
+    inputs: &'i Inputs,
+    partner: usize,
+    rule_id: &'i str,
+    keep: impl Fn(&Deal) -> bool + 'i,
+) -> impl Iterator<Item = (&'i str, Option<Decimal>)> + 'i {
     let reversals = &inputs.deals.reversals;
     let start = reversals.partition_point(|d| d.partner < partner);
     reversals[start..]
         .iter()
-        .take_while(|d| d.partner == partner)
-        .filter(|d| within_window(program, d) && keep(d))
-        .map(|d| {
-            recoverable(inputs, d)
+        .take_while(move |d| d.partner == partner)
+        .filter(move |d| within_window(program, d) && keep(d))
+        .map(move |d| {
+            let amount = recoverable(inputs, d)
                 .find(|r| *r.rule_id == *rule_id)
-                .map_or(Some(Decimal::ZERO), |r| clawed_back_of(program, d, &r))
+                .map_or(Some(Decimal::ZERO), |r| clawed_back_of(program, d, &r));
+            (&*d.deal_id, amount)
         })
-        .try_fold(Decimal::ZERO, |total, amount| total.checked_add(amount?))
 }
 
 /// What a reversal claws back of what a rule holds of the row (SPEC §4.12, §9.6): all of it for a
@@ -207,9 +222,24 @@ pub(crate) fn cancelled_now_where(
     rule_id: &str,
     keep: impl Fn(&Deal) -> bool,
 ) -> Option<rust_decimal::Decimal> {
+    cancelled_now_rows(program, period, inputs, partner, rule_id, keep)
+        .try_fold(rust_decimal::Decimal::ZERO, |total, (_, amount)| {
+            total.checked_add(amount)
+        })
+}
+
+/// [`cancelled_now_where`] row by row: each row's deal_id and what its cancel takes back.
+pub(crate) fn cancelled_now_rows<'i>(
+    program: &'i Program,
+    period: &'i Period,
+    inputs: &'i Inputs,
+    partner: usize,
+    rule_id: &'i str,
+    keep: impl Fn(&Deal) -> bool + 'i,
+) -> impl Iterator<Item = (&'i str, rust_decimal::Decimal)> + 'i {
     let held = &inputs.ledger.pending_lines;
     let deals = &inputs.deals;
-    let row = |deal_id: &str| {
+    let row = move |deal_id: &str| {
         // Later lists win, as in `release`: a row reversed in the period is the freshest view.
         [&deals.reversals, &deals.current, &deals.held]
             .into_iter()
@@ -222,20 +252,19 @@ pub(crate) fn cancelled_now_where(
             })
     };
     held.range((partner, String::new(), String::new())..)
-        .take_while(|((p, _, _), _)| *p == partner)
-        .filter(|((_, _, rule), _)| rule == rule_id)
-        .filter_map(|(key, (amount, since))| {
+        .take_while(move |((p, _, _), _)| *p == partner)
+        .filter(move |((_, _, rule), _)| rule == rule_id)
+        .filter_map(move |(key, (amount, since))| {
             let deal = row(&key.1)?;
             if !keep(deal) {
                 return None;
             }
-            if deal.full_reversal().is_some_and(|r| r <= period.end) {
-                return Some(cancelled_part(inputs, key, *amount).0);
-            }
-            pending_cut(program, period, inputs, key, (*amount, since), deal)
-        })
-        .try_fold(rust_decimal::Decimal::ZERO, |total, amount| {
-            total.checked_add(amount)
+            let taken = if deal.full_reversal().is_some_and(|r| r <= period.end) {
+                cancelled_part(inputs, key, *amount).0
+            } else {
+                pending_cut(program, period, inputs, key, (*amount, since), deal)?
+            };
+            Some((key.1.as_str(), taken))
         })
 }
 

@@ -143,22 +143,24 @@ impl<'a> Span<'a> {
         Ok((ledger, clawed))
     }
 
-    /// What this period's clawback and cancels take back of one row the rule paid in the span
-    /// (as [`Span::paid`] counts them for the whole partner).
-    fn taken_now(&self, rule: &Rule, ctx: &PartnerCtx, deal_id: &str) -> Result<Decimal> {
-        if !self.paid_in_span(rule, ctx, deal_id) {
-            return Ok(Decimal::ZERO);
+    /// What this period's clawbacks and cancels take back of each row the rule paid in the span,
+    /// by deal_id (what [`Span::paid`] counts for the whole partner), in one pass over them.
+    fn taken_now(&self, rule: &Rule, ctx: &PartnerCtx) -> Result<BTreeMap<String, Decimal>> {
+        use crate::engine::history::{cancelled_now_rows, recovered_now_rows};
+        let in_span = |d: &Deal| self.paid_in_span(rule, ctx, &d.deal_id);
+        let (program, inputs, index) = (ctx.program, ctx.inputs, ctx.index);
+        let recovered = recovered_now_rows(program, inputs, index, &rule.id, in_span);
+        let cancelled = cancelled_now_rows(program, ctx.period, inputs, index, &rule.id, in_span)
+            .map(|(deal_id, amount)| (deal_id, Some(amount)));
+        let mut taken: BTreeMap<String, Decimal> = BTreeMap::new();
+        for (deal_id, amount) in recovered.chain(cancelled) {
+            let sum = taken.entry(deal_id.to_string()).or_default();
+            let total = amount.and_then(|a| sum.checked_add(a));
+            *sum = ctx.calc(rule).ok(total, || {
+                format!("this period's clawbacks of deal {deal_id}")
+            })?;
         }
-        let row = |d: &Deal| &*d.deal_id == deal_id;
-        let (program, inputs) = (ctx.program, ctx.inputs);
-        let now =
-            crate::engine::history::recovered_now_where(program, inputs, ctx.index, &rule.id, row)
-                .zip(crate::engine::history::cancelled_now_where(
-                    program, ctx.period, inputs, ctx.index, &rule.id, row,
-                ))
-                .and_then(|(clawed, cancelled)| clawed.checked_add(cancelled));
-        ctx.calc(rule)
-            .ok(now, || format!("this period's clawbacks of deal {deal_id}"))
+        Ok(taken)
     }
 
     /// The true-up line: `due` (what the span's evaluation gives the earlier deals, or the span's
@@ -289,6 +291,7 @@ impl<'a> Span<'a> {
             own.insert(deal_id, *amount);
             due.entry(deal_id).or_default();
         }
+        let taken_now = self.taken_now(rule, ctx)?;
         let mut parts = Vec::new();
         for (deal_id, line) in due {
             // What the row holds of the rule: its own lines less what its clawbacks, cuts and
@@ -296,7 +299,7 @@ impl<'a> Span<'a> {
             // the span is recovered once: its part is not recorded as owed back too).
             let key = (ctx.index, deal_id.to_string(), rule.id.to_string());
             let taken = ctx.inputs.ledger.span_taken.get(&key).copied();
-            let now = self.taken_now(rule, ctx, deal_id)?;
+            let now = taken_now.get(deal_id).copied().unwrap_or_default();
             let paid = own.get(deal_id).copied().unwrap_or_default();
             let part = paid
                 .checked_add(taken.unwrap_or_default())
