@@ -850,3 +850,124 @@ fn a_release_that_also_cuts_a_partial_refund_names_its_approval() {
         rows[1]["note"]
     );
 }
+
+#[test]
+fn a_payment_refund_is_clawed_back_after_the_row_stops_matching_the_rule() {
+    // `cash` 10 % of payments of saas rows (× 1.5 for new customers); `typed` 5 % of payments for
+    // affiliates, rows closed up to 2026-10-31; group g: `ga` 10 % of saas rows, then `gb` 5 %.
+    // October: Q1 (1,000.00, saas, new) is paid Q1a 1,000.00 → cash 150.00, typed 50.00, ga 100.00.
+    // November's export re-labels Q1 hw/existing and re-dates it 11-02, partners.csv re-types P1
+    // as a reseller, and Q1 is refunded in full (Q1b −1,000.00): covered 1,000.00 → 0, T = −1,000.00
+    // for every rule that paid on it, though none of them takes the row now (its labels, dates,
+    // partner type and group changed): cash −100.00 (the modifier matches the row as it is now),
+    // typed −50.00, ga −100.00; gb never paid on Q1 and takes nothing back.
+    let program = "[[rules]]\nid = \"cash\"\nkind = \"percent\"\nrate = \"0.10\"\n\
+                   pay_on = \"payment\"\nwhen = { product = [\"saas\"] }\n\
+                   [[rules.modifiers]]\nwhen = { customer_type = [\"new\"] }\nmultiplier = \"1.5\"\n\n\
+                   [[rules]]\nid = \"typed\"\nkind = \"percent\"\nrate = \"0.05\"\n\
+                   pay_on = \"payment\"\nvalid_until = 2026-10-31\n\
+                   when = { partner_type = [\"affiliate\"] }\n\n\
+                   [[rules]]\nid = \"ga\"\nkind = \"percent\"\nrate = \"0.10\"\npay_on = \"payment\"\n\
+                   group = \"g\"\nwhen = { product = [\"saas\"] }\n\n\
+                   [[rules]]\nid = \"gb\"\nkind = \"percent\"\nrate = \"0.05\"\npay_on = \"payment\"\n\
+                   group = \"g\"\n";
+    let head = "deal_id,partner_id,closed_on,amount,product,customer_type\n";
+    let work = affiliate_chain(
+        &format!("{HEAD}{program}"),
+        &format!("{head}Q1,P1,2026-10-05,1000.00,saas,new\n"),
+        "payment_id,deal_id,paid_on,amount\nQ1a,Q1,2026-10-06,1000.00\n",
+    );
+    run(&work, CASH_FILES, "2026-10", None);
+    assert_eq!(
+        lines(&work.path("2026-10")),
+        [
+            "percent payout 150.00",
+            "percent payout 50.00",
+            "percent payout 100.00"
+        ]
+    );
+    work.write("partners.csv", "partner_id,name,type\nP1,One,reseller\n");
+    work.write(
+        "deals.csv",
+        &format!("{head}Q1,P1,2026-11-02,1000.00,hw,existing\n"),
+    );
+    work.write(
+        "payments.csv",
+        "payment_id,deal_id,paid_on,amount\nQ1a,Q1,2026-10-06,1000.00\nQ1b,Q1,2026-11-06,-1000.00\n",
+    );
+    let november = run(&work, CASH_FILES, "2026-11", Some("2026-10"));
+    let rows = csv_rows(&work.path("2026-11").join("lines.csv"));
+    let clawed: Vec<String> = (rows.iter())
+        .filter(|r| r["kind"] == "clawback")
+        .map(|r| format!("{} {} {}", r["rule_id"], r["source_id"], r["amount"]))
+        .collect();
+    assert_eq!(
+        clawed,
+        ["cash Q1b -100.00", "typed Q1b -50.00", "ga Q1b -100.00"]
+    );
+    assert!(
+        november.contains("its refund Q1b is not taken back by rule `gb`, which never paid on it"),
+        "{november}"
+    );
+}
+
+#[test]
+fn a_row_moved_to_another_rule_of_its_group_keeps_its_lines_at_the_covered_total() {
+    // Group g: `a` 10 % of saas rows, then `b` 5 % of any. October: Q1 (1,000.00, saas) Q1a 600.00
+    // → a 60.00. November's export re-labels Q1 hw (b matches it now, but a paid the row: the group
+    // pays a row once) with Q1b 400.00 and a refund Q1c −600.00: covered 600 → 1,000 → 400, so a's
+    // lines must stand for 400.00 of cash: T = 400 − 600 = −200, carried by the refund: −20.00.
+    // Q1b's cash is paid on by neither (a no longer takes the row, b never may).
+    let program = "[[rules]]\nid = \"a\"\nkind = \"percent\"\nrate = \"0.10\"\npay_on = \"payment\"\n\
+                   group = \"g\"\nwhen = { product = [\"saas\"] }\n\n\
+                   [[rules]]\nid = \"b\"\nkind = \"percent\"\nrate = \"0.05\"\npay_on = \"payment\"\n\
+                   group = \"g\"\n";
+    let head = "deal_id,partner_id,closed_on,amount,product\n";
+    let work = affiliate_chain(
+        &format!("{HEAD}{program}"),
+        &format!("{head}Q1,P1,2026-10-05,1000.00,saas\n"),
+        "payment_id,deal_id,paid_on,amount\nQ1a,Q1,2026-10-06,600.00\n",
+    );
+    run(&work, CASH_FILES, "2026-10", None);
+    assert_eq!(lines(&work.path("2026-10")), ["percent payout 60.00"]);
+    work.write("deals.csv", &format!("{head}Q1,P1,2026-10-05,1000.00,hw\n"));
+    work.write(
+        "payments.csv",
+        "payment_id,deal_id,paid_on,amount\nQ1a,Q1,2026-10-06,600.00\n\
+         Q1b,Q1,2026-11-05,400.00\nQ1c,Q1,2026-11-06,-600.00\n",
+    );
+    run(&work, CASH_FILES, "2026-11", Some("2026-10"));
+    assert_eq!(lines(&work.path("2026-11")), ["clawback payout -20.00"]);
+}
+
+#[test]
+fn a_cash_rule_joining_the_program_later_starts_where_the_chain_did() {
+    // July starts the chain and writes no line (S1 is product y; `close` pays product x). August:
+    // S2 → close 10 % = 100.00. September's program adds `cash` (10 % of payments): the chain's
+    // first day is 2026-07-01 (July's batch records it, though its program paid on close only),
+    // so S1a (500.00, 07-15) is a late payment → 50.00, and S1b (100.00, 09-15) → 10.00.
+    let close = "[[rules]]\nid = \"close\"\nkind = \"percent\"\nrate = \"0.10\"\n\
+                 when = { product = [\"x\"] }\n";
+    let cash =
+        "[[rules]]\nid = \"cash\"\nkind = \"percent\"\nrate = \"0.10\"\npay_on = \"payment\"\n";
+    let work = affiliate_chain(
+        &format!("{HEAD}{close}"),
+        "deal_id,partner_id,closed_on,amount,product\n\
+         S1,P1,2026-07-10,1000.00,y\nS2,P1,2026-08-10,1000.00,x\n",
+        "payment_id,deal_id,paid_on,amount\nS1a,S1,2026-07-15,500.00\nS1b,S1,2026-09-15,100.00\n",
+    );
+    let files = &["program.toml", "partners.csv", "deals.csv"];
+    run(&work, files, "2026-07", None);
+    assert!(lines(&work.path("2026-07")).is_empty());
+    run(&work, files, "2026-08", Some("2026-07"));
+    assert_eq!(lines(&work.path("2026-08")), ["percent payout 100.00"]);
+    work.write("program.toml", &format!("{HEAD}{close}\n{cash}"));
+    let september = run(&work, CASH_FILES, "2026-09", Some("2026-08"));
+    let rows = csv_rows(&work.path("2026-09").join("lines.csv"));
+    let paid: Vec<String> = (rows.iter())
+        .filter(|r| r["rule_id"] == "cash")
+        .map(|r| format!("{} {}", r["source_id"], r["amount"]))
+        .collect();
+    assert_eq!(paid, ["S1a 50.00", "S1b 10.00"]);
+    assert!(september.contains("late"), "{september}");
+}

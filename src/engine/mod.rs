@@ -244,6 +244,12 @@ fn drop_paid_deal_lines(
             return true;
         };
         let what = match payment {
+            Some(id) if line.amount < Decimal::ZERO => {
+                format!(
+                    "its refund {id} is not taken back by rule `{}`, which never paid on it",
+                    rule.id
+                )
+            }
             Some(id) => format!("its payment {id} is not paid on again"),
             None if rule.pay_on() == payments::PayOn::FullPayment => {
                 "it was not paid again".to_string()
@@ -436,14 +442,10 @@ pub fn evaluate(program: &Program, period: &Period, inputs: &Inputs) -> Result<O
         &mut outcome.warnings,
     )?;
     rules::payment::check_paid_payments(program, inputs)?;
-    // Every rule paying on payments or on full payment reads the chain's first day.
-    let pays_on_payments = program
-        .rules
-        .iter()
-        .any(|r| r.pay_on() != payments::PayOn::Close);
-    if pays_on_payments {
-        outcome.chain_start = Some(inputs.ledger.chain_start.unwrap_or(period.start));
-    }
+    // Every rule paying on payments or on full payment reads the chain's first day. Every batch
+    // records it, so a program that starts paying on payments later in the chain (after a month
+    // that wrote no line) still starts where the chain did.
+    outcome.chain_start = Some(inputs.ledger.chain_start.unwrap_or(period.start));
     let claims = claims_by_partner(inputs, period, &mut outcome.warnings);
     let mut per_partner = PartnerLines::default();
     let mut fund_balances: BTreeMap<(usize, String), Decimal> = BTreeMap::new();

@@ -120,6 +120,22 @@ pub fn parts(payments: &[Taken], cover: Cover) -> Option<Vec<Decimal>> {
 /// This run's cash parts of the payments without a line (in order), T distributed as the module
 /// doc says. `None` on overflow.
 pub fn settle<'a>(payments: &[Taken<'a>], cover: Cover) -> Option<Vec<CashPart<'a>>> {
+    settle_as(payments, cover, false)
+}
+
+/// [`settle`] for a row the rule no longer takes (re-labelled, re-dated out of its dates, its
+/// partner re-typed, taken by an earlier rule of its group): its lines must still never stand for
+/// more cash than the covered total, so a T below 0 is clawed back by the run's refunds, but no new
+/// cash is paid on (positive payments write nothing and are taken again by later runs).
+pub fn settle_refunds<'a>(payments: &[Taken<'a>], cover: Cover) -> Option<Vec<CashPart<'a>>> {
+    settle_as(payments, cover, true)
+}
+
+fn settle_as<'a>(
+    payments: &[Taken<'a>],
+    cover: Cover,
+    refunds_only: bool,
+) -> Option<Vec<CashPart<'a>>> {
     let parts = parts(payments, cover)?;
     let due = parts
         .iter()
@@ -128,11 +144,14 @@ pub fn settle<'a>(payments: &[Taken<'a>], cover: Cover) -> Option<Vec<CashPart<'
         .iter()
         .filter_map(|p| p.paid)
         .try_fold(Decimal::ZERO, |a, p| a.checked_add(p))?;
-    let target = due.checked_sub(paid)?;
+    let target = match refunds_only {
+        true => due.checked_sub(paid)?.min(Decimal::ZERO),
+        false => due.checked_sub(paid)?,
+    };
     let mut open: Vec<CashPart> = payments
         .iter()
         .zip(&parts)
-        .filter(|(p, _)| p.paid.is_none())
+        .filter(|(p, _)| p.paid.is_none() && (!refunds_only || p.amount < Decimal::ZERO))
         .map(|(p, part)| CashPart {
             payment_id: p.payment_id,
             part: *part,
@@ -346,6 +365,43 @@ mod tests {
         assert_eq!(
             cash(&settle(&payments, Cover::UpTo(d("1000"))).unwrap()),
             vec![("F".into(), d("-200"), d("0"))]
+        );
+    }
+
+    #[test]
+    fn a_row_the_rule_no_longer_takes_has_its_refunds_clawed_back_and_no_new_cash_paid() {
+        // Amount 1000. A 1000 was paid on; the row was re-labelled out of the rule since. A new
+        // payment B 300 and a refund R −1000 come: parts A 1000, B 0 (over the amount), R −700
+        // (covered 1300 → 300, clamped 1000 → 300). due 300, paid 1000: T = −700, carried by R.
+        let payments = [
+            taken("A", "2026-10-01", "1000", Some("1000")),
+            taken("B", "2026-11-01", "300", None),
+            taken("R", "2026-11-02", "-1000", None),
+        ];
+        assert_eq!(
+            cash(&settle_refunds(&payments, Cover::UpTo(d("1000"))).unwrap()),
+            vec![("R".into(), d("-700"), d("-700"))]
+        );
+        // Cash that grows the covered total is not paid on: A 400 paid, B 600 new → T = 600 > 0,
+        // clamped to 0: nothing written (B is taken again by later runs).
+        let payments = [
+            taken("A", "2026-10-01", "400", Some("400")),
+            taken("B", "2026-11-01", "600", None),
+        ];
+        assert_eq!(
+            cash(&settle_refunds(&payments, Cover::UpTo(d("1000"))).unwrap()),
+            vec![]
+        );
+        // A refund that only takes back cash never paid on claws nothing back: A 400 paid, B 600
+        // new (not paid on), R −500: covered 500, due 500 ≥ paid 400 → T clamped 0: R writes 0.
+        let payments = [
+            taken("A", "2026-10-01", "400", Some("400")),
+            taken("B", "2026-11-01", "600", None),
+            taken("R", "2026-11-02", "-500", None),
+        ];
+        assert_eq!(
+            cash(&settle_refunds(&payments, Cover::UpTo(d("1000"))).unwrap()),
+            vec![("R".into(), d("-500"), d("0"))]
         );
     }
 

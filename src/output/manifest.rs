@@ -46,8 +46,8 @@ pub struct Manifest {
     /// cancelled, whatever `hold_days` is then. Absent when nothing is pending.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pending_since: Option<String>,
-    /// The chain's first day (SPEC §9.1), for programs paying on payments: every later run takes
-    /// the payments dated from it on.
+    /// The chain's first day (SPEC §9.1), recorded by every batch: every later run of a program
+    /// paying on payments takes the payments dated from it on.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chain_start: Option<String>,
 }

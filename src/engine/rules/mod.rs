@@ -24,6 +24,7 @@ pub mod tiered;
 use super::context::PartnerCtx;
 use super::line::Calc;
 use super::line::{Line, LineKind, Source};
+use super::payments::PayOn;
 use crate::error::{Result, Warning};
 use crate::model::Deal;
 use crate::model::money::format_rate;
@@ -359,12 +360,15 @@ pub fn evaluate(rule: &Rule, ctx: &PartnerCtx) -> Result<RuleOutput> {
     match &rule.kind {
         // A fund keeps its balance for a partner outside its `when`, and says so of its claims.
         RuleKind::Fund(c) => fund::evaluate(rule, c, eligible, ctx),
-        _ if !eligible => Ok(RuleOutput::default()),
+        // A payment rule claws back the refunds of rows it paid on, whoever the partner is now.
+        _ if !eligible && !matches!(rule.pay_on(), PayOn::Payment { .. }) => {
+            Ok(RuleOutput::default())
+        }
         // SPEC §8.6: a rule pays only in periods that share a day with its effective dates (its deal
         // and activity measures are filtered by date too, through `when`); one paying on a row's
         // payments pays them after its dates too, for rows closed inside them (§9.1: "the deal
         // row's `closed_on` decides the range").
-        _ if rule.pay_on() == crate::engine::payments::PayOn::Close
+        _ if rule.pay_on() == PayOn::Close
             && !rule.when.valid_during(ctx.period.start, ctx.period.end) =>
         {
             Ok(RuleOutput::default())

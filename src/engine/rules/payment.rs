@@ -7,7 +7,7 @@
 
 use super::deal_line;
 use crate::engine::context::{PartnerCtx, slice_for};
-use crate::engine::payments::{Cover, Taken, settle, window_end};
+use crate::engine::payments::{Cover, Taken, settle, settle_refunds, window_end};
 use crate::engine::{Line, LineKind, Source};
 use crate::error::{About, Error, Result, Warning, WarningCode};
 use crate::model::money::format_percent;
@@ -43,17 +43,37 @@ pub fn evaluate(
 ) -> Result<PaymentLines> {
     let mut out = PaymentLines::default();
     let rows = slice_for(&ctx.inputs.deals.by_id, ctx.index, |d| d.partner);
-    for row in rows.iter().filter(|d| ctx.takes(rule, d)) {
-        row_lines(rule, rate, for_months, ctx, row, &mut out)?;
+    let eligible = rule.when.matches_partner(ctx.partner, ctx.level);
+    let paid_rows = rows_paid_on(rule, ctx);
+    for row in rows {
+        let takes = eligible && ctx.takes(rule, row);
+        // A row the rule paid on but no longer takes still has its refunds clawed back: the lines
+        // never stand for more cash than the covered total (SPEC §9.1).
+        if takes || paid_rows.contains(&*row.deal_id) {
+            row_lines(rule, (rate, for_months, takes), ctx, row, &mut out)?;
+        }
     }
     Ok(out)
 }
 
-/// One row's payment lines: the payments taken, settled against what the rule paid already.
+/// The deal_ids of the partner's rows the ledger shows the rule paid a payment of.
+fn rows_paid_on<'l>(rule: &Rule, ctx: &PartnerCtx<'l>) -> std::collections::BTreeSet<&'l str> {
+    let paid = &ctx.inputs.ledger.paid_payments;
+    if paid.is_empty() {
+        return Default::default();
+    }
+    let from = (ctx.index, rule.id.to_string(), String::new());
+    (paid.range(from..))
+        .take_while(|((partner, rule_id, _), _)| *partner == ctx.index && **rule_id == *rule.id)
+        .map(|(_, p)| &*p.deal_id)
+        .collect()
+}
+
+/// One row's payment lines: the payments taken, settled against what the rule paid already
+/// (`takes`: the rule takes the row now; when not, only its refunds are settled).
 fn row_lines(
     rule: &Rule,
-    rate: Decimal,
-    for_months: Option<u32>,
+    (rate, for_months, takes): (Decimal, Option<u32>, bool),
     ctx: &PartnerCtx,
     row: &Deal,
     out: &mut PaymentLines,
@@ -65,7 +85,11 @@ fn row_lines(
     };
     let list: Vec<Taken> = taken.iter().map(|(t, _)| t.clone()).collect();
     let calc = ctx.calc(rule);
-    let parts = calc.ok(settle(&list, cover), || {
+    let settled = match takes {
+        true => settle(&list, cover),
+        false => settle_refunds(&list, cover),
+    };
+    let parts = calc.ok(settled, || {
         format!("deal {}: the payments' parts", row.deal_id)
     })?;
     for part in parts {
@@ -77,7 +101,13 @@ fn row_lines(
         if part.cash.is_zero() {
             continue; // taken again by the next run
         }
-        let line = payment_line(rule, rate, ctx, row, (t, part.part, part.cash))?;
+        let mut line = payment_line(rule, rate, ctx, row, (t, part.part, part.cash))?;
+        if !takes {
+            line.note.push_str(&format!(
+                "; the row is no longer rule `{}`'s (its labels, dates, partner or group changed), which claws back the refunds of cash it paid on",
+                rule.id
+            ));
+        }
         out.warnings.extend(line_warnings(rule, ctx, row, t));
         out.lines.push(line);
         out.paid.push(PaidPayment {
