@@ -770,3 +770,74 @@ fn a_trailer_can_be_read_as_rows_on_purpose() {
         "{e}"
     );
 }
+
+/// The shipped Salesforce export with `edit` applied to its text, run with the shipped map: the
+/// refusal's stderr (the run must fail).
+fn refused_salesforce_variant(edit: impl Fn(&str) -> String) -> String {
+    let case = Case::new();
+    let text = std::fs::read_to_string(salesforce()).unwrap();
+    let export = case.write("export.csv", edit(&text));
+    let output = case.run(
+        &export,
+        &[
+            "--import",
+            &import("examples/imports/salesforce-opportunities.toml"),
+        ],
+    );
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    assert!(!case.path("out").exists());
+    stderr(&output)
+}
+
+/// A cold review's finds: each was read without a word and paid the wrong money.
+#[test]
+fn a_two_digit_year_a_repeated_header_and_a_deal_named_total_are_refused_not_misread() {
+    // Excel re-saves `10/5/2026` as `10/5/26`: `%m/%d/%Y` read the year 26, and the won deal (its
+    // 4,200.00) counted in no period. Now refused at its line, naming the likely cause.
+    let said = refused_salesforce_variant(|t| t.replacen("\"10/5/2026\"", "\"10/5/26\"", 1));
+    assert!(
+        said.contains("export.csv:2: column `Close Date`: expected a date as YYYY-MM-DD or %m/%d/%Y (a year before 1900 is refused: a two-digit year?"),
+        "{said}"
+    );
+    // Two exports pasted together: the second header, its columns in another order, was read as a
+    // lost opportunity and every row after it from the first header's positions.
+    let said = refused_salesforce_variant(|t| {
+        let mut lines: Vec<String> = t.split("\r\n").map(str::to_string).collect();
+        let reordered = lines[0]
+            .replace("\"Amount\"", "\"X\"")
+            .replace("\"Probability (%)\"", "\"Amount\"");
+        lines.insert(5, reordered.replace("\"X\"", "\"Probability (%)\""));
+        lines.join("\r\n")
+    });
+    assert!(
+        said.contains("export.csv:6: this row repeats the header (two exports pasted together?)"),
+        "{said}"
+    );
+    // A won deal of the customer "Total Wine & More" with its Amount missing is a bad row, not
+    // the report's totals row (the label is the word alone, or followed by a count).
+    let said = refused_salesforce_variant(|t| {
+        t.replacen("\"Gringotts Pilot\"", "\"Total Wine & More\"", 1)
+            .replacen("\"$3,000.00\"", "\"\"", 1)
+    });
+    assert!(
+        said.contains("export.csv:15: column `Amount`: an amount is required"),
+        "{said}"
+    );
+}
+
+/// payline's own format refuses a year before 1900 too (a padded two-digit year).
+#[test]
+fn a_year_before_1900_is_refused_in_payline_format() {
+    let case = Case::new();
+    let deals = case.write(
+        "deals.csv",
+        "deal_id,partner_id,closed_on,amount\nD1,P101,0026-10-05,10.00\n",
+    );
+    let output = case.run(&deals, &[]);
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    assert!(
+        stderr(&output).contains("deals.csv:2: column `closed_on`: expected a date as YYYY-MM-DD (a year before 1900 is refused: a two-digit year?) (value: `0026-10-05`)"),
+        "{}",
+        stderr(&output)
+    );
+}

@@ -366,12 +366,23 @@ pub(crate) fn malformed(file: &str, e: csv::Error) -> Error {
     }
 }
 
-/// Whether a row's first cell names a report's totals (`Grand Totals`, `Total`, `Count: 42`).
+/// Whether a row's first cell names a report's totals (`Grand Totals (11 records)`, `Total`,
+/// `Count: 42`): the label alone, or followed by a colon, a parenthesis or a number. A name that
+/// only starts with the word (`Total Wine & More`, `Sum Insurance`) is a deal's, never a label.
 pub fn is_footer_label(first_cell: &str) -> bool {
     let first = first_cell.trim().trim_matches('"').trim().to_lowercase();
-    let word = first.split([':', ' ']).next().unwrap_or("");
-    first.starts_with("grand total")
-        || ["total", "totals", "subtotal", "subtotals", "count", "sum"].contains(&word)
+    let first = first
+        .strip_prefix("grand ")
+        .map_or(first.as_str(), str::trim_start);
+    let end = first
+        .find(|c: char| !c.is_ascii_alphabetic())
+        .unwrap_or(first.len());
+    let (word, rest) = first.split_at(end);
+    let rest = rest.trim_start();
+    ["total", "totals", "subtotal", "subtotals", "count", "sum"].contains(&word)
+        && (rest.is_empty()
+            || rest.starts_with([':', '('])
+            || rest.starts_with(|c: char| c.is_ascii_digit()))
 }
 
 /// A cell of a row of empty cells: nothing but spaces and tabs (the same test in every reader, so a
@@ -391,6 +402,24 @@ fn is_blank_byte(b: u8) -> bool {
 
 /// Parses `YYYY-MM-DD` exactly (the only date form the spec allows), without a format-string parser
 /// in the per-row hot path.
+/// The first year payline reads: an earlier one is a two-digit year read as four (`0026`, `26`
+/// through `%Y`), which would count the row in no period without a word. Refused instead.
+pub const FIRST_YEAR: i32 = 1900;
+
+/// What a refused `YYYY-MM-DD` cell is told besides the format: that its year is before
+/// [`FIRST_YEAR`], when that is why.
+pub fn year_problem(text: &str) -> &'static str {
+    let b = text.as_bytes();
+    let shaped = b.len() == 10 && b[4] == b'-' && b[7] == b'-';
+    match text.get(..4).and_then(|y| y.parse::<i32>().ok()) {
+        Some(year) if shaped && year < FIRST_YEAR => EARLY_YEAR,
+        _ => "",
+    }
+}
+
+/// Said of a date whose year is before [`FIRST_YEAR`].
+pub const EARLY_YEAR: &str = " (a year before 1900 is refused: a two-digit year?)";
+
 pub fn parse_iso_date(text: &str) -> Option<NaiveDate> {
     let b = text.as_bytes();
     if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
@@ -401,7 +430,11 @@ pub fn parse_iso_date(text: &str) -> Option<NaiveDate> {
             c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0'))
         })
     };
-    NaiveDate::from_ymd_opt(i32::try_from(num(0..4)?).ok()?, num(5..7)?, num(8..10)?)
+    let year = i32::try_from(num(0..4)?).ok()?;
+    if year < FIRST_YEAR {
+        return None;
+    }
+    NaiveDate::from_ymd_opt(year, num(5..7)?, num(8..10)?)
 }
 
 /// `str::trim`, skipped for the usual cell that starts and ends with a printable ASCII character.
@@ -611,9 +644,10 @@ impl<'a> Row<'a> {
     pub fn date(&self, column: impl ColumnRef) -> Result<Option<NaiveDate>> {
         match self.get(column) {
             None => Ok(None),
-            Some(text) => parse_iso_date(text)
-                .map(Some)
-                .ok_or_else(|| self.error(column, text, "expected a date as YYYY-MM-DD")),
+            Some(text) => parse_iso_date(text).map(Some).ok_or_else(|| {
+                let expected = format!("expected a date as YYYY-MM-DD{}", year_problem(text));
+                self.error(column, text, &expected)
+            }),
         }
     }
 

@@ -175,6 +175,30 @@ fn first_cell(line: &[u8], delimiter: u8) -> String {
 mod tests {
     use super::*;
 
+    #[test]
+    fn a_totals_label_is_the_word_alone_or_with_a_count_never_a_name_starting_with_it() {
+        for label in [
+            "Total",
+            "Totals:",
+            "Grand Totals (14 records)",
+            "grand total",
+            "Count: 42",
+            "Sum 1200.00",
+            "Subtotal",
+        ] {
+            assert!(is_footer_label(label), "{label}");
+        }
+        for name in [
+            "Total Wine & More",
+            "Sum Insurance",
+            "Count Data Pilot",
+            "Totally",
+            "Grand",
+        ] {
+            assert!(!is_footer_label(name), "{name}");
+        }
+    }
+
     fn trailer(text: &str) -> Option<Trailer> {
         let file = tempfile::NamedTempFile::new().unwrap();
         std::fs::write(file.path(), text).unwrap();

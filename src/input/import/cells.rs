@@ -3,9 +3,9 @@
 //! codes around amounts, percentages for shares. Every number is read exactly, as text: never
 //! through floating point. What cannot be read is refused with what was expected, never guessed.
 
-use crate::input::csvfile::parse_iso_date;
+use crate::input::csvfile::{FIRST_YEAR, parse_iso_date};
 use crate::model::money::parse_decimal;
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::{Datelike, NaiveDate, NaiveDateTime};
 
 /// Why a `date_format` cannot read dates, or `None` when it can: it must write and read back a
 /// date with its year, month and day.
@@ -24,13 +24,28 @@ pub fn date_format_problem(format: &str) -> Option<String> {
     }
 }
 
-/// A cell read with one format: as a date, or as a date-time taken as its date.
+/// A cell read with one format: as a date, or as a date-time taken as its date; a year before
+/// [`FIRST_YEAR`] is refused (`10/5/26` read by `%m/%d/%Y` is the year 26).
 fn read_date(text: &str, format: &str) -> Option<NaiveDate> {
+    read_any_year(text, format).filter(|d| d.year() >= FIRST_YEAR)
+}
+
+fn read_any_year(text: &str, format: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(text, format).ok().or_else(|| {
         NaiveDateTime::parse_from_str(text, format)
             .ok()
             .map(|d| d.date())
     })
+}
+
+/// Whether one of `formats` reads `text` (or its date part) as a date before [`FIRST_YEAR`]: the
+/// refusal then says why.
+pub fn reads_an_early_year(text: &str, formats: &[String]) -> bool {
+    let text = text.trim();
+    let parts = std::iter::once(text).chain(text.split([' ', 'T']).next());
+    parts
+        .flat_map(|t| formats.iter().filter_map(move |f| read_any_year(t, f)))
+        .any(|d| d.year() < FIRST_YEAR)
 }
 
 /// A date: ISO `YYYY-MM-DD` (never ambiguous), else the first of `formats` that reads the whole

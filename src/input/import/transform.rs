@@ -101,6 +101,7 @@ pub fn import(path: &Path, label: &str, map: &InputMap, cx: &Context) -> Result<
         filters,
         trailer: trailer.map(|t| (skipped, t)),
         header_len: header.names.len(),
+        header_names: header.names.iter().map(|n| n.trim().to_string()).collect(),
         out: Spool::new(BufWriter::with_capacity(1 << 16, file)),
         errors: RowErrors::new(),
         unmapped: BTreeMap::new(),
@@ -366,6 +367,8 @@ struct Run<'a> {
     /// skipped).
     trailer: Option<(u64, crate::input::trailer::Trailer)>,
     header_len: usize,
+    /// The header's names, trimmed: a row made of them is the header again.
+    header_names: std::collections::BTreeSet<String>,
     out: Spool<BufWriter<std::fs::File>>,
     errors: RowErrors,
     /// (column, export value) no map covers → (rows, first line).
@@ -374,6 +377,17 @@ struct Run<'a> {
 }
 
 impl Run<'_> {
+    /// Whether every cell of the row is one of the header's names (in any order: a second
+    /// export's header may order its columns differently), with at least two such cells.
+    fn repeats_the_header(&self, record: &csv::StringRecord) -> bool {
+        let filled: Vec<&str> = (record.iter())
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .collect();
+        filled.len() >= 2.min(self.header_len)
+            && filled.iter().all(|c| self.header_names.contains(*c))
+    }
+
     /// The finished import: the copy, the report, the rows refused.
     fn imported(self, copy: tempfile::NamedTempFile) -> Imported {
         let sources = self
@@ -456,6 +470,14 @@ impl Run<'_> {
                 file: self.label.to_string(),
                 line,
                 message,
+            });
+            return Ok(());
+        }
+        if self.repeats_the_header(record) {
+            self.errors.push(Error::Malformed {
+                file: self.label.to_string(),
+                line,
+                message: "this row repeats the header (two exports pasted together?): the rows after it may be in another column order, so it is refused, not read as a row".to_string(),
             });
             return Ok(());
         }
@@ -562,11 +584,15 @@ impl Run<'_> {
             Kind::Date => parse_date(text, &self.map.date_formats)
                 .map(|d| d.to_string())
                 .ok_or_else(|| {
+                    let early = match super::cells::reads_an_early_year(text, &self.map.date_formats) {
+                        true => " (a year before 1900 is refused: a two-digit year? `%y` reads two digits, `%Y` four)",
+                        false => crate::input::csvfile::year_problem(text),
+                    };
                     if self.map.date_formats.is_empty() {
-                        "expected a date as YYYY-MM-DD; declare the export's format with `date_format` (e.g. \"%m/%d/%Y\")".to_string()
+                        format!("expected a date as YYYY-MM-DD{early}; declare the export's format with `date_format` (e.g. \"%m/%d/%Y\")")
                     } else {
                         format!(
-                            "expected a date as YYYY-MM-DD or {}",
+                            "expected a date as YYYY-MM-DD or {}{early}",
                             self.map.date_formats.join(" or ")
                         )
                     }
