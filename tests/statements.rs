@@ -306,3 +306,70 @@ fn a_rule_label_names_the_rule_on_documents() {
         "{index}"
     );
 }
+
+/// The `<td class="num">` cells of a page's rows holding `currency`, in page order.
+fn amounts_in(page: &str, currency: &str) -> Vec<String> {
+    page.split("<td class=\"num\">")
+        .skip(1)
+        .filter_map(|cell| cell.split("</td>").next())
+        .filter(|cell| cell.ends_with(currency))
+        .map(|cell| cell.trim_end_matches(currency).trim().to_string())
+        .collect()
+}
+
+#[test]
+fn a_converted_statement_adds_up_on_the_page() {
+    // Ten deals pay a flat 1.05 USD each to a partner paid in EUR at 1.1 USD per EUR: the balance,
+    // 10.50 USD, is paid as 10.50 / 1.1 = 9.545… → 9.55 EUR. Each line converted on its own reads
+    // 0.95 EUR (1.05 / 1.1 = 0.954…), ten of them 9.50 under a subtotal of 9.55. Converted as their
+    // running total (0.95, 1.91, 2.86, 3.82, 4.77, 5.73, 6.68, 7.64, 8.59, 9.55), the lines read
+    // 0.95 and 0.96 in turn and add up to the 9.55 EUR subtotal, which is what is paid.
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path();
+    let deals: String = (1..=10)
+        .map(|i| format!("D{i},E1,2026-10-{:02},100.00\n", i + 10))
+        .collect();
+    for (name, text) in [
+        (
+            "p.toml",
+            "[program]\nid = \"fee\"\nname = \"Fee\"\ncurrency = \"USD\"\n\n[[rules]]\nid = \"fee\"\nkind = \"flat\"\namount = \"1.05\"\n",
+        ),
+        (
+            "partners.csv",
+            "partner_id,name,type,currency\nE1,Euro Partner,referral,EUR\n",
+        ),
+        ("fx.csv", "date,currency,rate\n2026-01-01,EUR,1.1\n"),
+        (
+            "deals.csv",
+            &format!("deal_id,partner_id,closed_on,amount\n{deals}"),
+        ),
+    ] {
+        std::fs::write(dir.join(name), text).unwrap();
+    }
+    let output = payline()
+        .current_dir(dir)
+        .args(["run", "--program", "p.toml", "--partners", "partners.csv"])
+        .args([
+            "--deals",
+            "deals.csv",
+            "--fx",
+            "fx.csv",
+            "--period",
+            "2026-10",
+        ])
+        .args(["--statements", "--out", "out"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let page = std::fs::read_to_string(dir.join("out/statements/E1.html")).unwrap();
+    let amounts = amounts_in(&page, " EUR");
+    let (lines, subtotal) = amounts.split_at(10);
+    assert_eq!(
+        lines,
+        [
+            "0.95", "0.96", "0.95", "0.96", "0.95", "0.96", "0.95", "0.96", "0.95", "0.96"
+        ]
+    );
+    assert_eq!(subtotal, ["9.55"]);
+    assert!(page.contains("9.55 EUR"), "{page}");
+}
