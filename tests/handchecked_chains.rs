@@ -971,3 +971,37 @@ fn a_cash_rule_joining_the_program_later_starts_where_the_chain_did() {
     assert_eq!(paid, ["S1a 50.00", "S1b 10.00"]);
     assert!(september.contains("late"), "{september}");
 }
+
+#[test]
+fn a_refund_of_a_row_that_moved_to_another_version_is_clawed_back_once() {
+    // cash-v1 10 % of payments of rows closed until 09-15, cash-v2 20 % from 09-16 (versions
+    // share a row's cash). September: D1 (1,000.00, 09-10) X1 800.00 → v1 80.00. October's export
+    // re-dates D1 09-20 (v2's) and adds X2 400.00: covered 800 → 1,000, v2 pays X2's part 200.00
+    // → 40.00. November: X3 −1,000.00, covered 1,000 → 200: the versions stood for 1,000.00 of
+    // cash and now stand for 200.00: v2 (which takes the row) claws back 20 % × 800.00 = −160.00.
+    // v1 no longer takes the row but another version does: it takes nothing back (it did −60.00
+    // more, a second clawback of the same refund).
+    let program = "[[rules]]\nid = \"cash-v1\"\nkind = \"percent\"\nrate = \"0.10\"\n\
+                   pay_on = \"payment\"\nvalid_until = 2026-09-15\n\n\
+                   [[rules]]\nid = \"cash-v2\"\nkind = \"percent\"\nrate = \"0.20\"\n\
+                   pay_on = \"payment\"\nvalid_from = 2026-09-16\n";
+    let head = "deal_id,partner_id,closed_on,amount\n";
+    let pays = "payment_id,deal_id,paid_on,amount\nX1,D1,2026-09-10,800.00\n";
+    let work = affiliate_chain(
+        &format!("{HEAD}{program}"),
+        &format!("{head}D1,P1,2026-09-10,1000.00\n"),
+        pays,
+    );
+    run(&work, CASH_FILES, "2026-09", None);
+    assert_eq!(lines(&work.path("2026-09")), ["percent payout 80.00"]);
+    work.write("deals.csv", &format!("{head}D1,P1,2026-09-20,1000.00\n"));
+    work.write("payments.csv", &format!("{pays}X2,D1,2026-10-10,400.00\n"));
+    run(&work, CASH_FILES, "2026-10", Some("2026-09"));
+    assert_eq!(lines(&work.path("2026-10")), ["percent payout 40.00"]);
+    work.write(
+        "payments.csv",
+        &format!("{pays}X2,D1,2026-10-10,400.00\nX3,D1,2026-11-05,-1000.00\n"),
+    );
+    run(&work, CASH_FILES, "2026-11", Some("2026-10"));
+    assert_eq!(lines(&work.path("2026-11")), ["clawback payout -160.00"]);
+}

@@ -321,23 +321,8 @@ fn paid_by_payment<'l>(
 /// paid by one of them), then its versions (SPEC §8.6: dated rules of the same kind paying for the
 /// same thing, one after the other), which share a row's payments one by one.
 fn pay_once_versions<'p>(ctx: &PartnerCtx<'p>, rule: &'p Rule) -> Vec<(&'p str, bool)> {
-    let dated = |r: &Rule| r.when.valid_from.is_some() || r.when.valid_until.is_some();
-    // Versions follow one another: rules whose dates share a day stack (a kicker on a base rate).
-    let apart = |a: &Rule, b: &Rule| {
-        let before = |x: &Rule, y: &Rule| {
-            x.when
-                .valid_until
-                .zip(y.when.valid_from)
-                .is_some_and(|(until, from)| until < from)
-        };
-        before(a, b) || before(b, a)
-    };
     let others = ctx.program.rules.iter().filter_map(|r| {
-        let version = dated(rule)
-            && dated(r)
-            && apart(rule, r)
-            && r.kind.pays_for().is_some()
-            && r.kind.pays_for() == rule.kind.pays_for();
+        let version = rules::is_version(rule, r);
         let same_group = rule.group.is_some() && r.group == rule.group;
         (r.id != rule.id && (version || same_group)).then_some((&*r.id, same_group))
     });

@@ -850,8 +850,11 @@ impl<'a> LineReader<'a> {
             // A held line is the rule's earned line of the row: a re-dated row is not paid again.
             let row = (partner, source_id);
             if line.is_own() && (self.current.contains(&row) || self.by_id.contains(&row)) {
-                data.paid_deal_lines
-                    .insert(row_key(), line.period.to_string());
+                // Said as held, not paid: its release or cancel (a later line) says what became of it.
+                data.paid_deal_lines.insert(
+                    row_key(),
+                    format!("{} (its line held on `pending` then)", line.period),
+                );
             }
         }
         if line.account != "payout" {

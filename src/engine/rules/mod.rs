@@ -385,6 +385,24 @@ pub fn evaluate(rule: &Rule, ctx: &PartnerCtx) -> Result<RuleOutput> {
     }
 }
 
+/// Whether `other` is another version of `rule` (SPEC §8.6): both dated, one after the other (rules
+/// whose dates share a day stack, a kicker on a base rate), paying for the same thing.
+pub(crate) fn is_version(rule: &Rule, other: &Rule) -> bool {
+    let dated = |r: &Rule| r.when.valid_from.is_some() || r.when.valid_until.is_some();
+    let before = |x: &Rule, y: &Rule| {
+        x.when
+            .valid_until
+            .zip(y.when.valid_from)
+            .is_some_and(|(until, from)| until < from)
+    };
+    other.id != rule.id
+        && dated(rule)
+        && dated(other)
+        && (before(rule, other) || before(other, rule))
+        && other.kind.pays_for().is_some()
+        && other.kind.pays_for() == rule.kind.pays_for()
+}
+
 /// A deal-based line: `raw` times every matching modifier, rounded once (SPEC §3 modifiers).
 pub(crate) fn deal_line(
     rule: &Rule,

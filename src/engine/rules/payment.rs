@@ -7,7 +7,7 @@
 
 use super::deal_line;
 use crate::engine::context::{PartnerCtx, slice_for};
-use crate::engine::payments::{Cover, Taken, settle, settle_refunds, window_end};
+use crate::engine::payments::{Cover, PayOn, Taken, settle, settle_refunds, window_end};
 use crate::engine::{Line, LineKind, Source};
 use crate::error::{About, Error, Result, Warning, WarningCode};
 use crate::model::money::format_percent;
@@ -48,12 +48,25 @@ pub fn evaluate(
     for row in rows {
         let takes = eligible && ctx.takes(rule, row);
         // A row the rule paid on but no longer takes still has its refunds clawed back: the lines
-        // never stand for more cash than the covered total (SPEC §9.1).
-        if takes || paid_rows.contains(&*row.deal_id) {
+        // never stand for more cash than the covered total (SPEC §9.1). Unless another version of
+        // the rule takes it now: versions share a row's cash, and that one settles its refunds.
+        let settles_refunds =
+            || paid_rows.contains(&*row.deal_id) && !a_version_takes(rule, ctx, row);
+        if takes || settles_refunds() {
             row_lines(rule, (rate, for_months, takes), ctx, row, &mut out)?;
         }
     }
     Ok(out)
+}
+
+/// Whether another version of `rule` (SPEC §8.6) paying on payment takes the row now.
+fn a_version_takes(rule: &Rule, ctx: &PartnerCtx, row: &Deal) -> bool {
+    ctx.program.rules.iter().any(|r| {
+        super::is_version(rule, r)
+            && matches!(r.pay_on(), PayOn::Payment { .. })
+            && r.when.matches_partner(ctx.partner, ctx.level)
+            && ctx.takes(r, row)
+    })
 }
 
 /// The deal_ids of the partner's rows the ledger shows the rule paid a payment of.
@@ -97,7 +110,8 @@ fn row_lines(
             .iter()
             .find(|(t, _)| t.payment_id == part.payment_id)
             .expect("a settled payment is one of those taken");
-        out.warnings.extend(overpayment(ctx, row, t, part.part));
+        out.warnings
+            .extend(overpayment(ctx, row, t, (part.part, cover)));
         if part.cash.is_zero() {
             continue; // taken again by the next run
         }
@@ -181,7 +195,12 @@ fn taken_payments<'p>(
 
 /// SPEC §9.1's `overpayment`: a payment (or a refund) whose part is smaller than its amount, warned
 /// in the period of its `paid_on` only (later runs that take it again stay quiet).
-fn overpayment(ctx: &PartnerCtx, row: &Deal, t: &Taken, part: Decimal) -> Option<Warning> {
+fn overpayment(
+    ctx: &PartnerCtx,
+    row: &Deal,
+    t: &Taken,
+    (part, cover): (Decimal, Cover),
+) -> Option<Warning> {
     let beyond = part.abs() < t.amount.abs() && t.paid.is_none();
     if !beyond || !ctx.period.contains(t.paid_on) {
         return None;
@@ -198,11 +217,15 @@ fn overpayment(ctx: &PartnerCtx, row: &Deal, t: &Taken, part: Decimal) -> Option
         // Part of a refund may return an overpayment, or more than was paid: either way the
         // covered total (payments so far, from 0 up to the row's amount) moves by less.
         false => format!(
-            "refund {} of deal {} ({}) lowers the covered total (the payments so far, from 0 up to the row's amount {}) by {}: only that part counts",
+            "refund {} of deal {} ({}) lowers the covered total (the payments so far, {}) by {}: only that part counts",
             t.payment_id,
             row.deal_id,
             ctx.money(t.amount),
-            ctx.money(row.amount),
+            match cover {
+                Cover::UpTo(_) =>
+                    format!("from 0 up to the row's amount {}", ctx.money(row.amount)),
+                Cover::Unlimited => "from 0 up, with for_months no amount limits them".to_string(),
+            },
             ctx.money(-part)
         ),
     };
@@ -227,7 +250,7 @@ fn overpayments(ctx: &PartnerCtx, row: &Deal, payments: &[&Payment]) -> Vec<Warn
         .collect();
     let parts = crate::engine::payments::parts(&taken, Cover::UpTo(row.amount)).unwrap_or_default();
     (taken.iter().zip(parts))
-        .filter_map(|(t, part)| overpayment(ctx, row, t, part))
+        .filter_map(|(t, part)| overpayment(ctx, row, t, (part, Cover::UpTo(row.amount))))
         .collect()
 }
 
@@ -238,7 +261,7 @@ fn line_warnings(rule: &Rule, ctx: &PartnerCtx, row: &Deal, t: &Taken) -> Vec<Wa
         out.push(Warning::new(
             WarningCode::LatePayment,
             format!(
-                "payment {} of deal {} (partner {}) paid on {} first appears now: rule `{}` pays it in {}",
+                "payment {} of deal {} (partner {}) paid on {} is paid late: rule `{}` had no line of it (new in payments.csv, or not payable until now) and pays it in {}",
                 t.payment_id, row.deal_id, ctx.partner.id, t.paid_on, rule.id, ctx.period
             ),
         )
