@@ -366,8 +366,15 @@ pub fn diff(
             }
         }
     };
+    // The inputs are read once: what both programs were warned of while loading is said once.
     let mut warnings = loaded.warnings.clone();
-    warnings.extend(head_loaded.warnings.iter().cloned());
+    let said: std::collections::BTreeSet<&str> =
+        loaded.warnings.iter().map(|w| w.message.as_str()).collect();
+    warnings.extend(
+        (head_loaded.warnings.iter())
+            .filter(|w| !said.contains(w.message.as_str()))
+            .cloned(),
+    );
     let side = |label: &str, w: &crate::error::Warning| {
         crate::error::Warning::new(w.code, format!("{label}: {}", w.message))
     };

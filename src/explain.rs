@@ -9,6 +9,7 @@ use crate::output::{align_right, plain_table};
 use crate::program::Program;
 use crate::run::Loaded;
 use rust_decimal::Decimal;
+use unicode_width::UnicodeWidthStr;
 
 /// The partner `explain` is asked about, by index, or an error naming it.
 fn find_partner<'a>(
@@ -41,7 +42,7 @@ fn wrap_after(prefix: &str, text: &str, width: usize, indent: usize) -> String {
         } else {
             width - indent
         };
-        if !fresh && line.chars().count() + 1 + word.chars().count() > room {
+        if !fresh && line.width() + 1 + word.width() > room {
             out.push_str(&line);
             out.push('\n');
             out.push_str(&" ".repeat(indent));
@@ -105,10 +106,15 @@ fn heading(
         WIDTH,
         2,
     ));
-    out.push_str(&format!(
-        "program {} · period {} ({} to {})\n\n",
-        program.id, period, period.start, period.end
+    out.push_str(&wrap(
+        &format!(
+            "program {} · period {} ({} to {})",
+            program.id, period, period.start, period.end
+        ),
+        WIDTH,
+        2,
     ));
+    out.push('\n');
     out
 }
 

@@ -297,3 +297,57 @@ fn explain_json_gives_the_partners_lines_and_payout() {
             .any(|l| l["source_id"] == "D1021" && l["amount"] == "2206.80")
     );
 }
+
+/// Display columns of a line as a terminal draws it: East Asian wide characters take two.
+fn columns(line: &str) -> usize {
+    line.chars()
+        .map(|c| match u32::from(c) {
+            0x1100..=0x115F
+            | 0x2E80..=0xA4CF
+            | 0xAC00..=0xD7A3
+            | 0xF900..=0xFAFF
+            | 0xFF00..=0xFF60 => 2,
+            _ => 1,
+        })
+        .sum()
+}
+
+#[test]
+fn explain_fits_100_columns_with_a_long_program_id_and_a_japanese_name() {
+    // A cold review: the `program … · period …` line was never wrapped (119 columns with a
+    // 68-character id), and a Japanese partner name was wrapped by characters (134 columns).
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path();
+    let id = "long-program-identifier-for-the-fiscal-year-2026-partner-incentives";
+    std::fs::write(
+        dir.join("p.toml"),
+        format!("[program]\nid = \"{id}\"\nname = \"P\"\ncurrency = \"USD\"\n\n[[rules]]\nid = \"r\"\nkind = \"flat\"\namount = \"10\"\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("partners.csv"),
+        "partner_id,name,type\nJ1,株式会社グローバルパートナーシップソリューションズ東日本支社営業本部第二課,reseller\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("deals.csv"),
+        "deal_id,partner_id,closed_on,amount\nD1,J1,2026-10-01,1.00\n",
+    )
+    .unwrap();
+    let out = Command::cargo_bin("payline")
+        .unwrap()
+        .current_dir(dir)
+        .args(["explain", "--partner", "J1", "--program", "p.toml"])
+        .args(["--partners", "partners.csv", "--deals", "deals.csv"])
+        .args(["--period", "2026-10"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.contains(id), "{text}");
+    for line in text.lines() {
+        assert!(columns(line) <= 100, "{} columns: {line}", columns(line));
+    }
+}

@@ -841,3 +841,31 @@ fn a_year_before_1900_is_refused_in_payline_format() {
         stderr(&output)
     );
 }
+
+/// `diff` reads the inputs once: what reading them warned of is said once, not once per program.
+#[test]
+fn diff_says_an_inputs_warning_once() {
+    let output = Command::cargo_bin("payline")
+        .unwrap()
+        .arg("diff")
+        .arg("--base")
+        .arg(repo("examples/crm/program.toml"))
+        .arg("--head")
+        .arg(repo("examples/crm/program.toml"))
+        .arg("--partners")
+        .arg(repo("fixtures/crm/partners.csv"))
+        .arg("--fx")
+        .arg(repo("fixtures/crm/fx.csv"))
+        .arg("--deals")
+        .arg(salesforce())
+        .args([
+            "--import",
+            &import("examples/imports/salesforce-opportunities.toml"),
+        ])
+        .args(["--period", "2026-10"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let said = format!("{}{}", stdout(&output), stderr(&output));
+    assert_eq!(said.matches("a report's trailer").count(), 1, "{said}");
+}
