@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
 """What an analyst would write instead: the bench program (scripts/bench/program.toml) as DuckDB SQL.
 
-usage: duck.py DATADIR OUTCSV   (period 2026-10)
+usage: duck.py DATADIR OUTCSV [PAYMENTS]   (period 2026-10)
 Computes each partner's earned total for: affiliate 10% commission, referral 500 flat per deal,
 reseller/var marginal revenue tiers 5%/8%/12% at 0/50k/150k, SEC-EDR SPIF 250 per deal (Oct 1-15),
 deal amounts converted to USD at the fx rate in force on closed_on.
+With PAYMENTS (payments.sh's anchor): also what payline checks and pays of payments.csv — every
+payment's deal_id is a deal of deals.csv (all rows, any date), payment_ids are unique, and the
+`cash-commission` rule (2 % of October's payments × the row's share, agencies and distributors).
 """
 import sys, duckdb
 
@@ -40,4 +43,25 @@ create temp table lines as
 copy (select partner_id, sum(amt) earned from lines group by partner_id order by partner_id)
   to '{out}' (header, delimiter ',');
 """)
+if len(sys.argv) > 3:
+    con.execute(f"""
+    create temp table pay as select payment_id, deal_id, cast(paid_on as date) paid_on,
+      cast(amount as decimal(18,2)) amount from read_csv('{sys.argv[3]}', header=true, all_varchar=true);
+    create temp table rows as select deal_id, partner_id, currency,
+      coalesce(cast(nullif(share,'') as decimal(9,6)), 1) share
+      from read_csv('{d}/deals.csv', header=true, all_varchar=true);
+    """)
+    missing = con.execute("select count(*) from pay anti join rows using (deal_id)").fetchone()[0]
+    repeated = con.execute("select count(*) - count(distinct payment_id) from pay").fetchone()[0]
+    # Each payment on its own (no covered-total clamp, so overpayments count): rate × round(cash ×
+    # share × the fx rate on paid_on).
+    cash = con.execute("""with due as (
+        select r.currency, pay.paid_on, cast(pay.amount * r.share as decimal(38,8)) credited
+        from pay join rows r using (deal_id) join p using (partner_id)
+        where p.type in ('agency', 'distributor')
+          and pay.paid_on between date '2026-10-01' and date '2026-10-31')
+      select count(*), sum(round(0.02 * round(case when due.currency = 'USD' then credited
+                                                   else credited * fx.rate end, 2), 2))
+      from due asof left join fx on due.currency = fx.currency and due.paid_on >= fx.date""").fetchone()
+    print(f"payments: {missing} unknown deal_ids, {repeated} repeated payment_ids, cash lines {cash}")
 print(con.execute(f"select count(*), sum(earned) from read_csv('{out}')").fetchone())
