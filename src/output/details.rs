@@ -152,11 +152,12 @@ fn write_deals(
 }
 
 /// The rows a deal line can name (counted this period, held from earlier, or reversed now), one per
-/// (partner, deal_id): where one is in several sets, the period's row wins over a held one, and a
-/// held one over a reversal. A hash map of the ~800,000 rows of a 10M-row file cost a third of the
-/// writing's time and 50 MB; here each partner's rows are ordered by the address of their shared
-/// deal_id text (`model::Text`), which a deal line holds too, so a line finds its row by comparing
-/// addresses, not strings; a line whose id is another copy of the text is looked up by its text.
+/// (partner, deal_id). A row in several sets is there as clones that share its deal_id text
+/// (`model::Text`, the loader's `keep`), so its copies are alike and are found by the text's address.
+/// A hash map of the ~800,000 rows of a 10M-row file cost a third of the writing's time and 50 MB;
+/// here each partner's rows are ordered by that address, which a deal line's source_id shares too,
+/// so a line finds its row by comparing addresses, not strings (a sort by deal_id text cost 0.2 s);
+/// a line whose id is another copy of the text is looked up by its text.
 struct DealRows<'a> {
     rows: Vec<&'a Deal>,
     /// `starts[p]..starts[p + 1]`: partner `p`'s rows.
@@ -165,26 +166,13 @@ struct DealRows<'a> {
 
 impl<'a> DealRows<'a> {
     fn new(deals: &'a DealData, partners: usize) -> DealRows<'a> {
-        let sets = [&deals.reversals, &deals.held, &deals.current];
-        let mut ranked: Vec<(u8, &Deal)> = Vec::with_capacity(sets.iter().map(|s| s.len()).sum());
-        for (rank, set) in (0u8..).zip(sets) {
-            ranked.extend(set.iter().map(|deal| (rank, deal)));
-        }
-        // Each set is sorted by partner already: a stable sort by partner only merges the three
-        // runs. Then each partner's few rows by deal_id, the preferred row first among equal ids.
-        ranked.sort_by_key(|(_, deal)| deal.partner);
-        for chunk in ranked.chunk_by_mut(|(_, a), (_, b)| a.partner == b.partner) {
-            chunk.sort_unstable_by(|(ra, a), (rb, b)| {
-                (&*a.deal_id, std::cmp::Reverse(ra)).cmp(&(&*b.deal_id, std::cmp::Reverse(rb)))
-            });
-        }
-        ranked.dedup_by(|(_, later), (_, kept)| {
-            later.partner == kept.partner && later.deal_id == kept.deal_id
-        });
-        let mut rows: Vec<&Deal> = ranked.into_iter().map(|(_, deal)| deal).collect();
-        for chunk in rows.chunk_by_mut(|a, b| a.partner == b.partner) {
-            chunk.sort_unstable_by_key(|deal| text_address(&deal.deal_id));
-        }
+        let by_address = |deal: &&Deal| (deal.partner, text_address(&deal.deal_id));
+        let mut rows: Vec<&Deal> = (deals.current.iter())
+            .chain(&deals.held)
+            .chain(&deals.reversals)
+            .collect();
+        rows.sort_unstable_by_key(by_address);
+        rows.dedup_by_key(|deal| by_address(deal));
         let starts = (0..=partners)
             .map(|p| rows.partition_point(|d| d.partner < p))
             .collect();
