@@ -219,19 +219,24 @@ impl<'a> Span<'a> {
         // so does one another rule of its group paid (re-labelled since, SPEC §9.5, §7).
         let ledger = &ctx.inputs.ledger;
         let members: Vec<&str> = match &rule.group {
-            Some(g) if !ledger.paid_in_group.is_empty() => (ctx.program.rules.iter())
-                .filter(|r| r.group.as_ref() == Some(g) && r.id != rule.id)
-                .map(|r| &*r.id)
-                .collect(),
+            Some(g) if !ledger.paid_in_group.is_empty() || !ledger.paid_payments.is_empty() => {
+                (ctx.program.rules.iter())
+                    .filter(|r| r.group.as_ref() == Some(g) && r.id != rule.id)
+                    .map(|r| &*r.id)
+                    .collect()
+            }
             _ => Vec::new(),
         };
+        // A member paying on payment paid the row by its payment lines (paid_payments.csv).
+        let paid_on_payments = rows_paid_on_payments(ctx, &members);
         let mut paid_by_group = Vec::new();
         if !ledger.paid_before_span.is_empty() || !members.is_empty() {
             before.retain(|l| {
                 let key = |id: &str| (ctx.index, l.source_id.to_string(), id.to_string());
-                let by = members
-                    .iter()
-                    .find(|m| ledger.paid_in_group.contains(&key(m)));
+                let by = members.iter().find(|m| {
+                    ledger.paid_in_group.contains(&key(m))
+                        || paid_on_payments.contains(&(**m, &*l.source_id))
+                });
                 if let Some(by) = by {
                     paid_by_group.push(format!("{} (paid by rule `{by}`)", l.source_id));
                 }
@@ -441,6 +446,25 @@ impl RuleKind {
             | RuleKind::Fund(_) => None,
         }
     }
+}
+
+/// The (rule, deal_id) of the partner's rows that `members` paid by payment lines (SPEC §9.1), as
+/// the ledger's paid_payments.csv records them.
+fn rows_paid_on_payments<'l>(
+    ctx: &PartnerCtx<'l>,
+    members: &[&'l str],
+) -> std::collections::BTreeSet<(&'l str, &'l str)> {
+    let paid = &ctx.inputs.ledger.paid_payments;
+    let mut out = std::collections::BTreeSet::new();
+    for &member in members {
+        let from = (ctx.index, member.to_string(), String::new());
+        for (_, p) in (paid.range(from..))
+            .take_while(|((partner, rule_id, _), _)| *partner == ctx.index && rule_id == member)
+        {
+            out.insert((member, &*p.deal_id));
+        }
+    }
+    out
 }
 
 #[cfg(test)]

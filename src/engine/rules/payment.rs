@@ -44,54 +44,82 @@ pub fn evaluate(
     let mut out = PaymentLines::default();
     let rows = slice_for(&ctx.inputs.deals.by_id, ctx.index, |d| d.partner);
     let eligible = rule.when.matches_partner(ctx.partner, ctx.level);
-    let paid_rows = rows_paid_on(rule, ctx);
+    let family = cash_family(rule, ctx);
+    let paid_rows = rows_paid_on(&family, ctx);
     for row in rows {
         let takes = eligible && ctx.takes(rule, row);
         // A row the rule paid on but no longer takes still has its refunds clawed back: the lines
-        // never stand for more cash than the covered total (SPEC §9.1). Unless another version of
-        // the rule takes it now: versions share a row's cash, and that one settles its refunds.
-        let settles_refunds =
-            || paid_rows.contains(&*row.deal_id) && !a_version_takes(rule, ctx, row);
+        // never stand for more cash than the covered total (SPEC §9.1). Versions share a row's
+        // cash: the one that takes the row now settles them, else the one that paid it last.
+        let settles_refunds = || match paid_rows.get(&*row.deal_id) {
+            Some(&(_, last)) => {
+                std::ptr::eq(family[last], rule)
+                    && !family.iter().any(|v| {
+                        v.when.matches_partner(ctx.partner, ctx.level) && ctx.takes(v, row)
+                    })
+            }
+            None => false,
+        };
         if takes || settles_refunds() {
-            row_lines(rule, (rate, for_months, takes), ctx, row, &mut out)?;
+            row_lines(
+                (rule, &family),
+                (rate, for_months, takes),
+                ctx,
+                row,
+                &mut out,
+            )?;
         }
     }
     Ok(out)
 }
 
-/// Whether another version of `rule` (SPEC §8.6) paying on payment takes the row now.
-fn a_version_takes(rule: &Rule, ctx: &PartnerCtx, row: &Deal) -> bool {
-    ctx.program.rules.iter().any(|r| {
-        super::is_version(rule, r)
-            && matches!(r.pay_on(), PayOn::Payment { .. })
-            && r.when.matches_partner(ctx.partner, ctx.level)
-            && ctx.takes(r, row)
-    })
+/// The rule and its versions paying on payment (SPEC §8.6): one rule for a row's cash (§9.1
+/// "versions of the rule included"), the rule first.
+fn cash_family<'p>(rule: &'p Rule, ctx: &PartnerCtx<'p>) -> Vec<&'p Rule> {
+    let versions = ctx
+        .program
+        .rules
+        .iter()
+        .filter(|r| super::is_version(rule, r) && matches!(r.pay_on(), PayOn::Payment { .. }));
+    std::iter::once(rule).chain(versions).collect()
 }
 
-/// The deal_ids of the partner's rows the ledger shows the rule paid a payment of.
-fn rows_paid_on<'l>(rule: &Rule, ctx: &PartnerCtx<'l>) -> std::collections::BTreeSet<&'l str> {
+/// The partner's rows the ledger shows `family` paid a payment of, each with the last period one of
+/// them paid it in and which one (the later in program order when two paid in that period).
+fn rows_paid_on<'l>(
+    family: &[&Rule],
+    ctx: &PartnerCtx<'l>,
+) -> std::collections::BTreeMap<&'l str, (&'l str, usize)> {
     let paid = &ctx.inputs.ledger.paid_payments;
+    let mut out: std::collections::BTreeMap<&str, (&str, usize)> = Default::default();
     if paid.is_empty() {
-        return Default::default();
+        return out;
     }
-    let from = (ctx.index, rule.id.to_string(), String::new());
-    (paid.range(from..))
-        .take_while(|((partner, rule_id, _), _)| *partner == ctx.index && **rule_id == *rule.id)
-        .map(|(_, p)| &*p.deal_id)
-        .collect()
+    for (at, member) in family.iter().enumerate() {
+        let from = (ctx.index, member.id.to_string(), String::new());
+        let records = (paid.range(from..)).take_while(|((partner, rule_id, _), _)| {
+            *partner == ctx.index && **rule_id == *member.id
+        });
+        for (_, p) in records {
+            let last = out.entry(&p.deal_id).or_insert((&p.period, at));
+            if (p.period.as_str(), at) > *last {
+                *last = (&p.period, at);
+            }
+        }
+    }
+    out
 }
 
 /// One row's payment lines: the payments taken, settled against what the rule paid already
 /// (`takes`: the rule takes the row now; when not, only its refunds are settled).
 fn row_lines(
-    rule: &Rule,
+    (rule, family): (&Rule, &[&Rule]),
     (rate, for_months, takes): (Decimal, Option<u32>, bool),
     ctx: &PartnerCtx,
     row: &Deal,
     out: &mut PaymentLines,
 ) -> Result<()> {
-    let taken = taken_payments(rule, for_months, ctx, row, &mut out.warnings);
+    let taken = taken_payments(family, for_months, ctx, row, &mut out.warnings);
     let cover = match for_months {
         Some(_) => Cover::Unlimited,
         None => Cover::UpTo(row.amount),
@@ -140,9 +168,10 @@ fn row_lines(
 
 /// The row's payments this run takes, each with its payments.csv row, in (`paid_on`,
 /// `payment_id`) order: those dated from the chain's first day to the period's last (§9.2's window
-/// applied), and every one the rule paid already, at the `paid_on` and amount its record names.
+/// applied), and every one the rule or a version of it (`family`) paid already, at the `paid_on`,
+/// amount and cash part its record names.
 fn taken_payments<'p>(
-    rule: &Rule,
+    family: &[&Rule],
     for_months: Option<u32>,
     ctx: &PartnerCtx<'p>,
     row: &Deal,
@@ -156,18 +185,21 @@ fn taken_payments<'p>(
         // The key is built (two strings) only when the chain has paid payments to look in.
         let recorded = match ledger.paid_payments.is_empty() {
             true => None,
-            false => ledger.paid_payments.get(&(
-                ctx.index,
-                rule.id.to_string(),
-                payment.payment_id.to_string(),
-            )),
+            false => family.iter().find_map(|member| {
+                let key = (
+                    ctx.index,
+                    member.id.to_string(),
+                    payment.payment_id.to_string(),
+                );
+                ledger.paid_payments.get(&key)
+            }),
         };
         if let Some(r) = recorded.filter(|r| r.paid_on != payment.paid_on) {
             warnings.push(Warning::new(
                 WarningCode::PaymentPaidAlready,
                 format!(
                     "payment {} of deal {} is now dated {}, but rule `{}` paid it as of {} in {}: it is taken as paid then",
-                    payment.payment_id, row.deal_id, payment.paid_on, rule.id, r.paid_on, r.period
+                    payment.payment_id, row.deal_id, payment.paid_on, r.rule_id, r.paid_on, r.period
                 ),
             ));
         }
