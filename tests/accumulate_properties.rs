@@ -481,7 +481,7 @@ fn chains_agree(
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 160, .. ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: common::property_cases(160), .. ProptestConfig::default() })]
 
     #[test]
     fn a_chain_of_months_pays_what_a_chain_of_whole_spans_pays(

@@ -209,7 +209,7 @@ fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, .. ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: common::property_cases(48), .. ProptestConfig::default() })]
 
     #[test]
     fn a_chain_never_pays_twice_and_its_balances_are_its_ledger(

@@ -311,7 +311,7 @@ fn run_month(dir: &Path, month: usize, ledger: Option<PathBuf>) -> PathBuf {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 32, .. ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: common::property_cases(32), .. ProptestConfig::default() })]
 
     #[test]
     fn held_money_is_released_or_cancelled_once_and_never_lost(

@@ -810,7 +810,7 @@ fn check_chain(chain: &Chain) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 64, .. ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: common::property_cases(64), .. ProptestConfig::default() })]
 
     #[test]
     fn section9_chains_conserve_money_pay_once_and_agree_by_quarter(chain in chain_strategy()) {

@@ -75,16 +75,26 @@ fn batch_files(dir: &Path) -> BTreeMap<String, String> {
 
 /// `run --statements` of a program, partners.csv and deals.csv written into `dir`; returns --out.
 fn run_case(dir: &Path, program: &str, partners: &str, deals: &str) -> PathBuf {
+    run_case_with(dir, (program, partners, deals), None)
+}
+
+/// [`run_case`], with an fx.csv (`fx`) when given.
+fn run_case_with(
+    dir: &Path,
+    (program, partners, deals): (&str, &str, &str),
+    fx: Option<&str>,
+) -> PathBuf {
     for (name, text) in [
         ("p.toml", program),
         ("partners.csv", partners),
         ("deals.csv", deals),
+        ("fx.csv", fx.unwrap_or_default()),
     ] {
         std::fs::write(dir.join(name), text).unwrap();
     }
     let out = dir.join("out");
-    let output = payline()
-        .current_dir(dir)
+    let mut cmd = payline();
+    cmd.current_dir(dir)
         .args(["run", "--program", "p.toml", "--partners", "partners.csv"])
         .args([
             "--deals",
@@ -94,9 +104,11 @@ fn run_case(dir: &Path, program: &str, partners: &str, deals: &str) -> PathBuf {
             "--statements",
             "--out",
         ])
-        .arg(&out)
-        .output()
-        .unwrap();
+        .arg(&out);
+    if fx.is_some() {
+        cmd.args(["--fx", "fx.csv"]);
+    }
+    let output = cmd.output().unwrap();
     assert!(output.status.success(), "{output:?}");
     out
 }
@@ -325,43 +337,19 @@ fn a_converted_statement_adds_up_on_the_page() {
     // running total (0.95, 1.91, 2.86, 3.82, 4.77, 5.73, 6.68, 7.64, 8.59, 9.55), the lines read
     // 0.95 and 0.96 in turn and add up to the 9.55 EUR subtotal, which is what is paid.
     let scratch = tempfile::tempdir().unwrap();
-    let dir = scratch.path();
     let deals: String = (1..=10)
         .map(|i| format!("D{i},E1,2026-10-{:02},100.00\n", i + 10))
         .collect();
-    for (name, text) in [
+    let out = run_case_with(
+        scratch.path(),
         (
-            "p.toml",
             "[program]\nid = \"fee\"\nname = \"Fee\"\ncurrency = \"USD\"\n\n[[rules]]\nid = \"fee\"\nkind = \"flat\"\namount = \"1.05\"\n",
-        ),
-        (
-            "partners.csv",
             "partner_id,name,type,currency\nE1,Euro Partner,referral,EUR\n",
-        ),
-        ("fx.csv", "date,currency,rate\n2026-01-01,EUR,1.1\n"),
-        (
-            "deals.csv",
             &format!("deal_id,partner_id,closed_on,amount\n{deals}"),
         ),
-    ] {
-        std::fs::write(dir.join(name), text).unwrap();
-    }
-    let output = payline()
-        .current_dir(dir)
-        .args(["run", "--program", "p.toml", "--partners", "partners.csv"])
-        .args([
-            "--deals",
-            "deals.csv",
-            "--fx",
-            "fx.csv",
-            "--period",
-            "2026-10",
-        ])
-        .args(["--statements", "--out", "out"])
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{output:?}");
-    let page = std::fs::read_to_string(dir.join("out/statements/E1.html")).unwrap();
+        Some("date,currency,rate\n2026-01-01,EUR,1.1\n"),
+    );
+    let page = std::fs::read_to_string(out.join("statements/E1.html")).unwrap();
     let amounts = amounts_in(&page, " EUR");
     let (lines, subtotal) = amounts.split_at(10);
     assert_eq!(

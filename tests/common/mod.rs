@@ -221,3 +221,12 @@ pub fn check_journal(out: &Path) -> Result<(), proptest::test_runner::TestCaseEr
     );
     Ok(())
 }
+
+/// How many cases a property test runs: `default` in CI, or `PROPTEST_CASES` when set (a deeper run
+/// by hand: `PROPTEST_CASES=5000 cargo test --release --test section9_properties`).
+pub fn property_cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
