@@ -1088,3 +1088,68 @@ fn an_accumulating_rule_leaves_out_a_row_its_groups_cash_rule_paid() {
         ["tiered payout 100.00", "clawback payout -20.00"]
     );
 }
+
+#[test]
+fn versions_in_one_group_are_still_one_rule_for_a_rows_cash() {
+    // v1 10 % of payments of product A rows closed until 09-30, v2 12 % from 10-01, both in group g
+    // (nothing else in it). D6 (1,000.00) closed 09-25: V1 500.00 → v1 50.00. October re-dates D6
+    // 10-02 (v2's): V2 300.00 → T = 800 − 500 → v2 36.00 (the group's pay-once blocked it: "rule
+    // `v1` of the same group already paid it"). November re-labels D6 B (no version takes it), V3
+    // −400.00: covered 400, paid 800, T = −400, settled by v2 (the last to pay): −48.00. December
+    // re-labels it A again, V4 200.00: covered 600, paid 400 → v2 24.00.
+    let program = "[[rules]]\nid = \"v1\"\nkind = \"percent\"\nrate = \"0.10\"\npay_on = \"payment\"\n\
+                   group = \"g\"\nvalid_until = 2026-09-30\nwhen = { product = [\"A\"] }\n\n\
+                   [[rules]]\nid = \"v2\"\nkind = \"percent\"\nrate = \"0.12\"\npay_on = \"payment\"\n\
+                   group = \"g\"\nvalid_from = 2026-10-01\nwhen = { product = [\"A\"] }\n";
+    let head = "deal_id,partner_id,closed_on,amount,product\n";
+    let mut pays = String::from("payment_id,deal_id,paid_on,amount\nV1,D6,2026-09-25,500.00\n");
+    let work = affiliate_chain(
+        &format!("{HEAD}{program}"),
+        &format!("{head}D6,P1,2026-09-25,1000.00,A\n"),
+        &pays,
+    );
+    let months = [
+        ("2026-09", "2026-09-25,1000.00,A", ""),
+        (
+            "2026-10",
+            "2026-10-02,1000.00,A",
+            "V2,D6,2026-10-10,300.00\n",
+        ),
+        (
+            "2026-11",
+            "2026-10-02,1000.00,B",
+            "V3,D6,2026-11-05,-400.00\n",
+        ),
+        (
+            "2026-12",
+            "2026-10-02,1000.00,A",
+            "V4,D6,2026-12-05,200.00\n",
+        ),
+    ];
+    let mut got = Vec::new();
+    let mut previous: Option<&str> = None;
+    for (period, row, payment) in months {
+        work.write("deals.csv", &format!("{head}D6,P1,{row}\n"));
+        pays.push_str(payment);
+        work.write("payments.csv", &pays);
+        run(&work, CASH_FILES, period, previous);
+        for r in csv_rows(&work.path(period).join("lines.csv")) {
+            if r["kind"] != "payout" {
+                got.push(format!(
+                    "{period} {} {} {}",
+                    r["rule_id"], r["source_id"], r["amount"]
+                ));
+            }
+        }
+        previous = Some(period);
+    }
+    assert_eq!(
+        got,
+        [
+            "2026-09 v1 V1 50.00",
+            "2026-10 v2 V2 36.00",
+            "2026-11 v2 V3 -48.00",
+            "2026-12 v2 V4 24.00"
+        ]
+    );
+}

@@ -324,7 +324,8 @@ fn pay_once_versions<'p>(ctx: &PartnerCtx<'p>, rule: &'p Rule) -> Vec<(&'p str, 
     let others = ctx.program.rules.iter().filter_map(|r| {
         let version = rules::is_version(rule, r);
         let same_group = rule.group.is_some() && r.group == rule.group;
-        (r.id != rule.id && (version || same_group)).then_some((&*r.id, same_group))
+        // Versions in one group are still versions: they share a row's payments one by one.
+        (r.id != rule.id && (version || same_group)).then_some((&*r.id, same_group && !version))
     });
     std::iter::once((&*rule.id, true)).chain(others).collect()
 }
