@@ -903,7 +903,7 @@ fn a_payment_refund_is_clawed_back_after_the_row_stops_matching_the_rule() {
         ["cash Q1b -100.00", "typed Q1b -50.00", "ga Q1b -100.00"]
     );
     assert!(
-        november.contains("its refund Q1b is not taken back by rule `gb`, which never paid on it"),
+        november.contains("its refund Q1b is not taken back by rule `gb`: no payment line of it paid on the row's cash"),
         "{november}"
     );
 }
@@ -1151,5 +1151,79 @@ fn versions_in_one_group_are_still_one_rule_for_a_rows_cash() {
             "2026-11 v2 V3 -48.00",
             "2026-12 v2 V4 24.00"
         ]
+    );
+}
+
+#[test]
+fn a_kicker_stacked_on_a_base_rate_claws_back_its_own_cash_when_the_next_rate_takes_the_row() {
+    // base-h1 10 % (Jan–Jun), kicker-q1 5 % stacked on it (Jan–Mar), base-h2 12 % from July: the
+    // kicker is an add-on, not a version in the chain h1 → h2. Q1: D1 (1,000.00, 02-15) P1 1,000.00
+    // → h1 100.00 + kicker 50.00. Q3's export re-dates D1 08-01 (h2's) and refunds it, R1
+    // −1,000.00: h2, which takes the row and counts h1's cash as paid, claws back at its rate
+    // −120.00; the kicker, whose cash no version shares, claws back its own −50.00 (before, it
+    // deferred to h2 and its 50.00 stood on refunded cash).
+    let program = "[[rules]]\nid = \"base-h1\"\nkind = \"percent\"\nrate = \"0.10\"\npay_on = \"payment\"\n\
+                   valid_from = \"2026-01-01\"\nvalid_until = \"2026-06-30\"\n\n\
+                   [[rules]]\nid = \"kicker-q1\"\nkind = \"percent\"\nrate = \"0.05\"\npay_on = \"payment\"\n\
+                   valid_from = \"2026-01-01\"\nvalid_until = \"2026-03-31\"\n\n\
+                   [[rules]]\nid = \"base-h2\"\nkind = \"percent\"\nrate = \"0.12\"\npay_on = \"payment\"\n\
+                   valid_from = \"2026-07-01\"\n";
+    let head = "deal_id,partner_id,closed_on,amount\n";
+    let pays = "payment_id,deal_id,paid_on,amount\nP1,D1,2026-02-20,1000.00\n";
+    let work = affiliate_chain(
+        &format!("{HEAD}{program}"),
+        &format!("{head}D1,P1,2026-02-15,1000.00\n"),
+        pays,
+    );
+    run(&work, CASH_FILES, "2026-Q1", None);
+    run(&work, CASH_FILES, "2026-Q2", Some("2026-Q1"));
+    work.write("deals.csv", &format!("{head}D1,P1,2026-08-01,1000.00\n"));
+    work.write(
+        "payments.csv",
+        &format!("{pays}R1,D1,2026-08-15,-1000.00\n"),
+    );
+    run(&work, CASH_FILES, "2026-Q3", Some("2026-Q2"));
+    let clawed: Vec<String> = (csv_rows(&work.path("2026-Q3").join("lines.csv")).iter())
+        .filter(|r| r["kind"] == "clawback")
+        .map(|r| format!("{} {}", r["rule_id"], r["amount"]))
+        .collect();
+    assert_eq!(clawed, ["kicker-q1 -50.00", "base-h2 -120.00"]);
+}
+
+#[test]
+fn a_partial_refund_of_a_deal_in_another_currency_is_said_in_that_currency() {
+    // A JPY program, 10 % of deals; K1 is 1,234.56 EUR at 160 JPY per EUR: 197,530 JPY → 19,753.
+    // November: 234.56 EUR of it refunded: −round(19,753 × 234.56 ÷ 1,234.56) = −round(3,752.97) =
+    // −3,753. The note shows the ratio in EUR as written (it said `235 of 1235`, whole yen, a ratio
+    // that gives 3,753.51 → 3,754, not the amount charged).
+    let work = Workdir::new();
+    work.write(
+        "program.toml",
+        "[program]\nid = \"t\"\nname = \"T\"\ncurrency = \"JPY\"\n\n[[rules]]\nid = \"com\"\n\
+         kind = \"percent\"\nrate = \"0.10\"\n",
+    );
+    work.write("partners.csv", "partner_id,name,type\nJ1,One,reseller\n");
+    work.write("fx.csv", "date,currency,rate\n2026-01-01,EUR,160\n");
+    let head = "deal_id,partner_id,closed_on,amount,currency,status,reversed_on,reversed_amount\n";
+    work.write(
+        "deals.csv",
+        &format!("{head}K1,J1,2026-10-03,1234.56,EUR,won,,\n"),
+    );
+    let files = &["program.toml", "partners.csv", "deals.csv", "fx.csv"];
+    run(&work, files, "2026-10", None);
+    assert_eq!(lines(&work.path("2026-10")), ["percent payout 19753"]);
+    work.write(
+        "deals.csv",
+        &format!("{head}K1,J1,2026-10-03,1234.56,EUR,refunded,2026-11-15,234.56\n"),
+    );
+    run(&work, files, "2026-11", Some("2026-10"));
+    let rows = csv_rows(&work.path("2026-11").join("lines.csv"));
+    let clawback = rows.iter().find(|r| r["kind"] == "clawback").unwrap();
+    assert_eq!(clawback["amount"], "-3753");
+    assert!(
+        clawback["note"].contains("(234.56 of 1234.56)")
+            && clawback["note"].contains("× 234.56 ÷ 1234.56"),
+        "{}",
+        clawback["note"]
     );
 }

@@ -813,6 +813,16 @@ fn a_two_digit_year_a_repeated_header_and_a_deal_named_total_are_refused_not_mis
         said.contains("export.csv:6: this row repeats the header (two exports pasted together?)"),
         "{said}"
     );
+    // `cat a.csv b.csv` of two exports that each start with a byte-order mark.
+    let said = refused_salesforce_variant(|t| {
+        let mut lines: Vec<String> = t.split("\r\n").map(str::to_string).collect();
+        lines.insert(5, format!("\u{feff}{}", lines[0]));
+        lines.join("\r\n")
+    });
+    assert!(
+        said.contains("export.csv:6: this row repeats the header"),
+        "{said}"
+    );
     // A won deal of the customer "Total Wine & More" with its Amount missing is a bad row, not
     // the report's totals row (the label is the word alone, or followed by a count).
     let said = refused_salesforce_variant(|t| {

@@ -102,6 +102,8 @@ fn clawback_note(
     (total, amount): (Decimal, Decimal),
 ) -> String {
     let money = |v: Decimal| crate::model::money::format_money(v, program.minor_units());
+    // The row's own amounts are in its currency (x and amount: a ratio, exact as written).
+    let in_deal = |v: Decimal| crate::model::money::format_in(v, &deal.currency);
     let how = match deal.status {
         crate::model::DealStatus::Cancelled => "cancelled",
         _ => "refunded",
@@ -112,8 +114,8 @@ fn clawback_note(
         Some(x) if !held.recovered.is_zero() => (
             format!(
                 "{how} in part ({} of {} in all)",
-                money(x),
-                money(deal.amount)
+                in_deal(x),
+                in_deal(deal.amount)
             ),
             format!(
                 "recovering {} of the {} paid by {} ({} × {} ÷ {}, less {} clawed back before)",
@@ -121,21 +123,21 @@ fn clawback_note(
                 money(total),
                 held.rule_id,
                 money(total + held.recovered),
-                money(x),
-                money(deal.amount),
+                in_deal(x),
+                in_deal(deal.amount),
                 money(held.recovered)
             ),
         ),
         Some(x) => (
-            format!("{how} in part ({} of {})", money(x), money(deal.amount)),
+            format!("{how} in part ({} of {})", in_deal(x), in_deal(deal.amount)),
             format!(
                 "recovering {} of the {} paid by {} ({} × {} ÷ {})",
                 money(amount),
                 money(total),
                 held.rule_id,
                 money(total),
-                money(x),
-                money(deal.amount)
+                in_deal(x),
+                in_deal(deal.amount)
             ),
         ),
         None => (

@@ -13,7 +13,7 @@ use super::history::{cancelled_part, pending_cut};
 use super::{Inputs, Line, LineKind, PartnerCtx, PartnerLines, Source};
 use crate::error::{Warning, WarningCode};
 use crate::model::Deal;
-use crate::model::money::format_money;
+use crate::model::money::{format_in, format_money};
 use crate::model::period::Period;
 use crate::program::Program;
 use chrono::{Days, NaiveDate};
@@ -362,16 +362,16 @@ impl HeldLine<'_> {
             deal.deal_id,
             deal.closed_on,
             reversed_on.map(|d| d.to_string()).unwrap_or_default(),
-            self.money(x),
-            self.money(deal.amount),
+            format_in(x, &deal.currency),
+            format_in(deal.amount, &deal.currency),
         );
         let mut share = format!(
             "{} of its pending {} cancelled ({} × {} ÷ {}",
             self.money(cut),
             self.money(self.amount),
             self.money(self.amount),
-            self.money(x),
-            self.money(deal.amount)
+            format_in(x, &deal.currency),
+            format_in(deal.amount, &deal.currency)
         );
         let whole = super::history::proportional(self.program, self.amount, x, deal.amount);
         if whole != cut {

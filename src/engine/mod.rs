@@ -246,7 +246,7 @@ fn drop_paid_deal_lines(
         let what = match payment {
             Some(id) if line.amount < Decimal::ZERO => {
                 format!(
-                    "its refund {id} is not taken back by rule `{}`, which never paid on it",
+                    "its refund {id} is not taken back by rule `{}`: no payment line of it paid on the row's cash",
                     rule.id
                 )
             }
@@ -301,15 +301,12 @@ fn paid_by_payment<'l>(
         if pays_on_payment && version == &*rule.id {
             continue;
         }
-        let from = (ctx.index, version.to_string(), String::new());
-        let of_version = (ledger.paid_payments.range(from..))
-            .take_while(|((p, r, _), _)| *p == ctx.index && r == version);
-        for ((_, r, id), p) in of_version {
+        for p in ledger.paid_payments_of(ctx.index, version) {
             out.rows
-                .insert((r.as_str(), &*p.deal_id), p.period.as_str());
+                .insert((p.rule_id.as_str(), &*p.deal_id), p.period.as_str());
             if !whole_row {
                 out.payments
-                    .insert((r.as_str(), id.as_str()), p.period.as_str());
+                    .insert((p.rule_id.as_str(), &*p.payment_id), p.period.as_str());
             }
         }
     }

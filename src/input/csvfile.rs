@@ -400,8 +400,6 @@ fn is_blank_byte(b: u8) -> bool {
     b == b' ' || b == b'\t'
 }
 
-/// Parses `YYYY-MM-DD` exactly (the only date form the spec allows), without a format-string parser
-/// in the per-row hot path.
 /// The first year payline reads: an earlier one is a two-digit year read as four (`0026`, `26`
 /// through `%Y`), which would count the row in no period without a word. Refused instead.
 pub const FIRST_YEAR: i32 = 1900;
@@ -417,9 +415,11 @@ pub fn year_problem(text: &str) -> &'static str {
     }
 }
 
-/// Said of a date whose year is before [`FIRST_YEAR`].
+/// Said of a date whose year is before [`FIRST_YEAR`] (1900: the text is checked by a unit test).
 pub const EARLY_YEAR: &str = " (a year before 1900 is refused: a two-digit year?)";
 
+/// Parses `YYYY-MM-DD` exactly (the only date form the spec allows), without a format-string parser
+/// in the per-row hot path; a year before [`FIRST_YEAR`] is refused.
 pub fn parse_iso_date(text: &str) -> Option<NaiveDate> {
     let b = text.as_bytes();
     if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {

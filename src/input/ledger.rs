@@ -122,6 +122,21 @@ pub struct LedgerData {
     pub digests: Vec<(&'static str, FileDigest)>,
 }
 
+impl LedgerData {
+    /// The payments the ledger's paid_payments.csv shows `rule_id` paid the partner, by payment_id.
+    pub fn paid_payments_of<'l>(
+        &'l self,
+        partner: usize,
+        rule_id: &str,
+    ) -> impl Iterator<Item = &'l crate::model::PaidPayment> + use<'l> {
+        let rule_id = rule_id.to_string();
+        let from = (partner, rule_id.clone(), String::new());
+        (self.paid_payments.range(from..))
+            .take_while(move |((p, r, _), _)| *p == partner && *r == rule_id)
+            .map(|(_, paid)| paid)
+    }
+}
+
 /// A partner's year to date from the ledger: `earned` is every line on the `payout` account except
 /// the payouts themselves (clawbacks and adjustments included), `paid` what the payouts paid.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]

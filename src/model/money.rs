@@ -127,6 +127,12 @@ impl NormalizeKeepZero for Decimal {
 }
 
 /// Formats an amount with exactly the currency's minor units (`12.5` in USD → `12.50`).
+/// An amount of `currency` (a deal's amount, a payment, a refunded part), at that currency's minor
+/// units, not the program's: `1234.56` EUR in a JPY program is not `1235`.
+pub fn format_in(value: Decimal, currency: &str) -> String {
+    format_money(value, minor_units(currency))
+}
+
 pub fn format_money(value: Decimal, minor_units: u32) -> String {
     let mut text = String::new();
     write_money(&mut text, value, minor_units);

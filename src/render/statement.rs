@@ -351,7 +351,7 @@ fn payout_section(batch: &Batch, partner: &PartnerDoc, shown: &Shown) -> Markup 
             p.note {
                 "Amounts are in " (partner.payout_currency) ", converted from " (batch.currency)
                 " at " (format_rate(partner.fx_rate)) " " (batch.currency) " per " (partner.payout_currency)
-                ", the rate in force on " (batch.last_day) "; amounts that add up are converted as their running total, so they still add up (each within one minor unit of its own conversion). "
+                ", the rate in force on " (batch.last_day) "; a group's lines add up to its subtotal, and Earned, Clawed back and Carried in to the Balance (each amount within one minor unit of its own conversion; the subtotals of several groups may differ from the cards by a minor unit each). "
                 @if partner.paid.is_zero() {
                     "Nothing is paid this period. "
                 } @else {

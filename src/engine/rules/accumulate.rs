@@ -218,14 +218,17 @@ impl<'a> Span<'a> {
         // A row paid before the span (re-dated into it) counts in the measure but is paid once;
         // so does one another rule of its group paid (re-labelled since, SPEC §9.5, §7).
         let ledger = &ctx.inputs.ledger;
-        let members: Vec<&str> = match &rule.group {
-            Some(g) if !ledger.paid_in_group.is_empty() || !ledger.paid_payments.is_empty() => {
-                (ctx.program.rules.iter())
-                    .filter(|r| r.group.as_ref() == Some(g) && r.id != rule.id)
-                    .map(|r| &*r.id)
-                    .collect()
-            }
-            _ => Vec::new(),
+        let in_group = |r: &&Rule| rule.group.is_some() && r.group == rule.group && r.id != rule.id;
+        let pays_on_cash = |r: &Rule| r.pay_on() != crate::engine::payments::PayOn::Close;
+        // Only when the ledger shows the group paid something are the rows looked at one by one.
+        let group_paid = !ledger.paid_in_group.is_empty()
+            || (!ledger.paid_payments.is_empty()
+                && ctx.program.rules.iter().filter(in_group).any(pays_on_cash));
+        let members: Vec<&str> = match group_paid {
+            true => (ctx.program.rules.iter().filter(in_group))
+                .map(|r| &*r.id)
+                .collect(),
+            false => Vec::new(),
         };
         // A member paying on payment paid the row by its payment lines (paid_payments.csv).
         let paid_on_payments = rows_paid_on_payments(ctx, &members);
@@ -454,13 +457,9 @@ fn rows_paid_on_payments<'l>(
     ctx: &PartnerCtx<'l>,
     members: &[&'l str],
 ) -> std::collections::BTreeSet<(&'l str, &'l str)> {
-    let paid = &ctx.inputs.ledger.paid_payments;
     let mut out = std::collections::BTreeSet::new();
     for &member in members {
-        let from = (ctx.index, member.to_string(), String::new());
-        for (_, p) in (paid.range(from..))
-            .take_while(|((partner, rule_id, _), _)| *partner == ctx.index && rule_id == member)
-        {
+        for p in ctx.inputs.ledger.paid_payments_of(ctx.index, member) {
             out.insert((member, &*p.deal_id));
         }
     }

@@ -403,6 +403,38 @@ pub(crate) fn is_version(rule: &Rule, other: &Rule) -> bool {
         && other.kind.pays_for() == rule.kind.pays_for()
 }
 
+/// Whether `rule` is an add-on stacked on another rule of the same kind (a kicker on a base rate):
+/// their dates share a day and the other's range holds the rule's (the later in program order is
+/// the add-on when the ranges are the same). An add-on pays besides the rule under it, so it is no
+/// link of a chain of versions: it settles its own payments' cash.
+pub(crate) fn is_add_on(rule: &Rule, rules: &[Rule]) -> bool {
+    let (from, until) = (rule.when.valid_from, rule.when.valid_until);
+    let holds = |r: &Rule| {
+        r.when
+            .valid_from
+            .is_none_or(|f| from.is_some_and(|from| f <= from))
+            && r.when
+                .valid_until
+                .is_none_or(|u| until.is_some_and(|until| until <= u))
+    };
+    let shares_a_day = |r: &Rule| {
+        let apart = |x: Option<chrono::NaiveDate>, y: Option<chrono::NaiveDate>| {
+            x.zip(y).is_some_and(|(until, from)| until < from)
+        };
+        !apart(until, r.when.valid_from) && !apart(r.when.valid_until, from)
+    };
+    let same_range = |r: &Rule| r.when.valid_from == from && r.when.valid_until == until;
+    let position = |r: &Rule| rules.iter().position(|x| std::ptr::eq(x, r));
+    rules.iter().any(|other| {
+        other.id != rule.id
+            && other.kind.pays_for().is_some()
+            && other.kind.pays_for() == rule.kind.pays_for()
+            && shares_a_day(other)
+            && holds(other)
+            && (!same_range(other) || position(other) < position(rule))
+    })
+}
+
 /// A deal-based line: `raw` times every matching modifier, rounded once (SPEC §3 modifiers).
 pub(crate) fn deal_line(
     rule: &Rule,

@@ -10,7 +10,7 @@ use crate::engine::context::{PartnerCtx, slice_for};
 use crate::engine::payments::{Cover, PayOn, Taken, settle, settle_refunds, window_end};
 use crate::engine::{Line, LineKind, Source};
 use crate::error::{About, Error, Result, Warning, WarningCode};
-use crate::model::money::format_percent;
+use crate::model::money::{format_in, format_percent};
 use crate::model::{Deal, PaidPayment, Payment};
 use crate::program::Rule;
 use chrono::NaiveDate;
@@ -76,11 +76,15 @@ pub fn evaluate(
 /// The rule and its versions paying on payment (SPEC §8.6): one rule for a row's cash (§9.1
 /// "versions of the rule included"), the rule first.
 fn cash_family<'p>(rule: &'p Rule, ctx: &PartnerCtx<'p>) -> Vec<&'p Rule> {
-    let versions = ctx
-        .program
-        .rules
-        .iter()
-        .filter(|r| super::is_version(rule, r) && matches!(r.pay_on(), PayOn::Payment { .. }));
+    let rules = &ctx.program.rules;
+    if super::is_add_on(rule, rules) {
+        return vec![rule];
+    }
+    let versions = rules.iter().filter(|r| {
+        super::is_version(rule, r)
+            && matches!(r.pay_on(), PayOn::Payment { .. })
+            && !super::is_add_on(r, rules)
+    });
     std::iter::once(rule).chain(versions).collect()
 }
 
@@ -90,17 +94,10 @@ fn rows_paid_on<'l>(
     family: &[&Rule],
     ctx: &PartnerCtx<'l>,
 ) -> std::collections::BTreeMap<&'l str, (&'l str, usize)> {
-    let paid = &ctx.inputs.ledger.paid_payments;
+    let ledger = &ctx.inputs.ledger;
     let mut out: std::collections::BTreeMap<&str, (&str, usize)> = Default::default();
-    if paid.is_empty() {
-        return out;
-    }
     for (at, member) in family.iter().enumerate() {
-        let from = (ctx.index, member.id.to_string(), String::new());
-        let records = (paid.range(from..)).take_while(|((partner, rule_id, _), _)| {
-            *partner == ctx.index && **rule_id == *member.id
-        });
-        for (_, p) in records {
+        for p in ledger.paid_payments_of(ctx.index, &member.id) {
             let last = out.entry(&p.deal_id).or_insert((&p.period, at));
             if (p.period.as_str(), at) > *last {
                 *last = (&p.period, at);
@@ -185,14 +182,15 @@ fn taken_payments<'p>(
         // The key is built (two strings) only when the chain has paid payments to look in.
         let recorded = match ledger.paid_payments.is_empty() {
             true => None,
-            false => family.iter().find_map(|member| {
-                let key = (
-                    ctx.index,
-                    member.id.to_string(),
-                    payment.payment_id.to_string(),
-                );
-                ledger.paid_payments.get(&key)
-            }),
+            false => {
+                // One key, its rule id refilled for each member: two strings per payment.
+                let mut key = (ctx.index, String::new(), payment.payment_id.to_string());
+                family.iter().find_map(|member| {
+                    key.1.clear();
+                    key.1.push_str(&member.id);
+                    ledger.paid_payments.get(&key)
+                })
+            }
         };
         if let Some(r) = recorded.filter(|r| r.paid_on != payment.paid_on) {
             warnings.push(Warning::new(
@@ -242,9 +240,9 @@ fn overpayment(
             "payment {} of deal {} ({}) goes beyond the row's amount {}: only {} of it counts",
             t.payment_id,
             row.deal_id,
-            ctx.money(t.amount),
-            ctx.money(row.amount),
-            ctx.money(part)
+            format_in(t.amount, &row.currency),
+            format_in(row.amount, &row.currency),
+            format_in(part, &row.currency)
         ),
         // Part of a refund may return an overpayment, or more than was paid: either way the
         // covered total (payments so far, from 0 up to the row's amount) moves by less.
@@ -252,13 +250,15 @@ fn overpayment(
             "refund {} of deal {} ({}) lowers the covered total (the payments so far, {}) by {}: only that part counts",
             t.payment_id,
             row.deal_id,
-            ctx.money(t.amount),
+            format_in(t.amount, &row.currency),
             match cover {
-                Cover::UpTo(_) =>
-                    format!("from 0 up to the row's amount {}", ctx.money(row.amount)),
+                Cover::UpTo(_) => format!(
+                    "from 0 up to the row's amount {}",
+                    format_in(row.amount, &row.currency)
+                ),
                 Cover::Unlimited => "from 0 up, with for_months no amount limits them".to_string(),
             },
-            ctx.money(-part)
+            format_in(-part, &row.currency)
         ),
     };
     Some(Warning::new(WarningCode::Overpayment, message))

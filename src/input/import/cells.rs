@@ -288,6 +288,25 @@ mod tests {
     }
 
     #[test]
+    fn a_year_before_1900_is_refused_and_said_to_be_one() {
+        let us = vec!["%m/%d/%Y".to_string()];
+        assert_eq!(parse_date("10/5/26", &us), None);
+        assert!(reads_an_early_year("10/5/26", &us));
+        assert_eq!(
+            parse_date("10/5/1900", &us),
+            NaiveDate::from_ymd_opt(1900, 10, 5)
+        );
+        assert!(!reads_an_early_year("10/5/2026", &us));
+        assert_eq!(parse_iso_date("0026-10-05"), None);
+        assert!(crate::input::csvfile::EARLY_YEAR.contains(&FIRST_YEAR.to_string()));
+        assert_eq!(
+            crate::input::csvfile::year_problem("0026-10-05"),
+            crate::input::csvfile::EARLY_YEAR
+        );
+        assert_eq!(crate::input::csvfile::year_problem("2026-13-05"), "");
+    }
+
+    #[test]
     fn amounts_as_crms_write_them() {
         assert_eq!(plain("$42,000.00", '.').as_deref(), Some("42000.00"));
         assert_eq!(plain("25.000,00 €", ',').as_deref(), Some("25000.00"));

@@ -380,12 +380,22 @@ impl Run<'_> {
     /// Whether every cell of the row is one of the header's names (in any order: a second
     /// export's header may order its columns differently), with at least two such cells.
     fn repeats_the_header(&self, record: &csv::StringRecord) -> bool {
-        let filled: Vec<&str> = (record.iter())
-            .map(str::trim)
-            .filter(|c| !c.is_empty())
-            .collect();
-        filled.len() >= 2.min(self.header_len)
-            && filled.iter().all(|c| self.header_names.contains(*c))
+        // A byte-order mark starts a second export's header too (`cat a.csv b.csv`); before a
+        // quoted first cell it leaves the quotes in the cell's text.
+        let cells = (record.iter()).map(|c| {
+            c.trim_start_matches('\u{feff}')
+                .trim()
+                .trim_matches('"')
+                .trim()
+        });
+        let mut named = 0;
+        for cell in cells.filter(|c| !c.is_empty()) {
+            if !self.header_names.contains(cell) {
+                return false;
+            }
+            named += 1;
+        }
+        named >= 2.min(self.header_len).max(1)
     }
 
     /// The finished import: the copy, the report, the rows refused.
