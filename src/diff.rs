@@ -285,101 +285,15 @@ pub fn diff(
     let head_out = engine::evaluate(&head, period, &head_loaded.inputs())?;
     let partners = &loaded.partners.partners;
 
-    let base_rules = cost_by_rule(&base, &base_out);
-    let head_rules = cost_by_rule(&head, &head_out);
-    let mut names: Vec<&RuleTotal> = base_rules.iter().collect();
-    for r in &head_rules {
-        if !names.iter().any(|n| n.rule_id == r.rule_id) {
-            names.push(r);
-        }
-    }
-    let cost = |rules: &[RuleTotal], name: &str| {
-        rules
-            .iter()
-            .find(|r| r.rule_id == name)
-            .map(|r| r.amount)
-            .unwrap_or_default()
-    };
-    let rules: Vec<Delta> = names
-        .into_iter()
-        .map(|r| {
-            let name = &r.rule_id;
-            let kind = match (base.rule(name), head.rule(name)) {
-                (Some(x), Some(y)) if x.kind.name() != y.kind.name() => {
-                    format!("{} → {}", x.kind.name(), y.kind.name())
-                }
-                (Some(_), None) => format!("{} (removed)", r.kind),
-                (None, Some(_)) => format!("{} (added)", r.kind),
-                _ => r.kind.to_string(),
-            };
-            let (b, h) = (cost(&base_rules, name), cost(&head_rules, name));
-            Delta::new(name.clone(), kind, b, h, units)
-        })
-        .collect();
-
+    let rules = rule_deltas((&base, &base_out), (&head, &head_out), units);
     let base_cost = cost_by_partner(&base_out, partners.len());
     let head_cost = cost_by_partner(&head_out, partners.len());
-    let mut types: BTreeMap<&str, (Decimal, Decimal)> = BTreeMap::new();
-    let mut changed = Vec::new();
-    for (i, p) in partners.iter().enumerate() {
-        let t = types.entry(p.partner_type.as_str()).or_default();
-        t.0 += base_cost[i];
-        t.1 += head_cost[i];
-        if base_cost[i] != head_cost[i] {
-            changed.push(i);
-        }
-    }
-    changed.sort_by(|&a, &b| {
-        let da = (head_cost[a] - base_cost[a]).abs();
-        let db = (head_cost[b] - base_cost[b]).abs();
-        db.cmp(&da).then(a.cmp(&b))
-    });
-    let partners_changed = changed.len();
-    let shown: Vec<PartnerDelta> = changed
-        .into_iter()
-        .take(top.unwrap_or(usize::MAX))
-        .map(|i| PartnerDelta {
-            partner_id: partners[i].id.clone(),
-            partner_name: partners[i].name.clone(),
-            partner_type: partners[i].partner_type.clone(),
-            base: money(base_cost[i], units),
-            head: money(head_cost[i], units),
-            delta: money(head_cost[i] - base_cost[i], units),
-        })
-        .collect();
-    let partner_types = types
-        .into_iter()
-        .filter(|(_, (b, h))| !b.is_zero() || !h.is_zero())
-        .map(|(t, (b, h))| Delta::new(t.to_string(), String::new(), b, h, units))
-        .collect();
+    let (partner_types, partners_changed, shown) =
+        partner_deltas(partners, (&base_cost, &head_cost), top, units);
     let b: Decimal = base_cost.iter().sum();
     let h: Decimal = head_cost.iter().sum();
-    let increase = h - b;
-    let over_limit = match limit {
-        None => false,
-        Some(Limit::Amount(a)) => increase > a,
-        Some(Limit::Percent(p)) => {
-            if b.is_zero() {
-                increase > Decimal::ZERO
-            } else {
-                increase * Decimal::ONE_HUNDRED > p * b
-            }
-        }
-    };
-    // The inputs are read once: what both programs were warned of while loading is said once.
-    let mut warnings = loaded.warnings.clone();
-    let said: std::collections::BTreeSet<&str> =
-        loaded.warnings.iter().map(|w| w.message.as_str()).collect();
-    warnings.extend(
-        (head_loaded.warnings.iter())
-            .filter(|w| !said.contains(w.message.as_str()))
-            .cloned(),
-    );
-    let side = |label: &str, w: &crate::error::Warning| {
-        crate::error::Warning::new(w.code, format!("{label}: {}", w.message))
-    };
-    warnings.extend(base_out.warnings.iter().map(|w| side("base", w)));
-    warnings.extend(head_out.warnings.iter().map(|w| side("head", w)));
+    let over_limit = over_limit(limit, b, h);
+    let warnings = diff_warnings((&loaded, &base_out), (&head_loaded, &head_out));
     Ok(DiffReport {
         base_program: base.id.clone(),
         head_program: head.id.clone(),
@@ -397,6 +311,128 @@ pub fn diff(
         over_limit,
         warnings,
     })
+}
+
+/// The cost of each rule of either program, base against head (a rule of one program only is
+/// "added" or "removed"; one whose kind changed says so).
+fn rule_deltas(
+    (base, base_out): (&Program, &Outcome),
+    (head, head_out): (&Program, &Outcome),
+    units: u32,
+) -> Vec<Delta> {
+    let base_rules = cost_by_rule(base, base_out);
+    let head_rules = cost_by_rule(head, head_out);
+    let mut names: Vec<&RuleTotal> = base_rules.iter().collect();
+    for r in &head_rules {
+        if !names.iter().any(|n| n.rule_id == r.rule_id) {
+            names.push(r);
+        }
+    }
+    let cost = |rules: &[RuleTotal], name: &str| {
+        rules
+            .iter()
+            .find(|r| r.rule_id == name)
+            .map(|r| r.amount)
+            .unwrap_or_default()
+    };
+    names
+        .into_iter()
+        .map(|r| {
+            let name = &r.rule_id;
+            let kind = match (base.rule(name), head.rule(name)) {
+                (Some(x), Some(y)) if x.kind.name() != y.kind.name() => {
+                    format!("{} → {}", x.kind.name(), y.kind.name())
+                }
+                (Some(_), None) => format!("{} (removed)", r.kind),
+                (None, Some(_)) => format!("{} (added)", r.kind),
+                _ => r.kind.to_string(),
+            };
+            let (b, h) = (cost(&base_rules, name), cost(&head_rules, name));
+            Delta::new(name.clone(), kind, b, h, units)
+        })
+        .collect()
+}
+
+/// Per partner type, base against head; how many partners' cost changed; the changed partners by
+/// absolute delta (largest first), cut to `top`.
+fn partner_deltas(
+    partners: &[crate::model::Partner],
+    (base_cost, head_cost): (&[Decimal], &[Decimal]),
+    top: Option<usize>,
+    units: u32,
+) -> (Vec<Delta>, usize, Vec<PartnerDelta>) {
+    let mut types: BTreeMap<&str, (Decimal, Decimal)> = BTreeMap::new();
+    let mut changed = Vec::new();
+    for (i, p) in partners.iter().enumerate() {
+        let t = types.entry(p.partner_type.as_str()).or_default();
+        t.0 += base_cost[i];
+        t.1 += head_cost[i];
+        if base_cost[i] != head_cost[i] {
+            changed.push(i);
+        }
+    }
+    changed.sort_by(|&a, &b| {
+        let da = (head_cost[a] - base_cost[a]).abs();
+        let db = (head_cost[b] - base_cost[b]).abs();
+        db.cmp(&da).then(a.cmp(&b))
+    });
+    let partners_changed = changed.len();
+    let shown = changed
+        .into_iter()
+        .take(top.unwrap_or(usize::MAX))
+        .map(|i| PartnerDelta {
+            partner_id: partners[i].id.clone(),
+            partner_name: partners[i].name.clone(),
+            partner_type: partners[i].partner_type.clone(),
+            base: money(base_cost[i], units),
+            head: money(head_cost[i], units),
+            delta: money(head_cost[i] - base_cost[i], units),
+        })
+        .collect();
+    let partner_types = types
+        .into_iter()
+        .filter(|(_, (b, h))| !b.is_zero() || !h.is_zero())
+        .map(|(t, (b, h))| Delta::new(t.to_string(), String::new(), b, h, units))
+        .collect();
+    (partner_types, partners_changed, shown)
+}
+
+/// `--max-increase`: whether the head costs more than the base by more than the limit.
+fn over_limit(limit: Option<Limit>, b: Decimal, h: Decimal) -> bool {
+    let increase = h - b;
+    match limit {
+        None => false,
+        Some(Limit::Amount(a)) => increase > a,
+        Some(Limit::Percent(p)) => {
+            if b.is_zero() {
+                increase > Decimal::ZERO
+            } else {
+                increase * Decimal::ONE_HUNDRED > p * b
+            }
+        }
+    }
+}
+
+/// The inputs' warnings, said once (they are read once for both programs), then each program's
+/// own, labelled `base:` or `head:`.
+fn diff_warnings(
+    (loaded, base_out): (&run::Loaded, &Outcome),
+    (head_loaded, head_out): (&run::Loaded, &Outcome),
+) -> Vec<crate::error::Warning> {
+    let mut warnings = loaded.warnings.clone();
+    let said: std::collections::BTreeSet<&str> =
+        loaded.warnings.iter().map(|w| w.message.as_str()).collect();
+    warnings.extend(
+        (head_loaded.warnings.iter())
+            .filter(|w| !said.contains(w.message.as_str()))
+            .cloned(),
+    );
+    let side = |label: &str, w: &crate::error::Warning| {
+        crate::error::Warning::new(w.code, format!("{label}: {}", w.message))
+    };
+    warnings.extend(base_out.warnings.iter().map(|w| side("base", w)));
+    warnings.extend(head_out.warnings.iter().map(|w| side("head", w)));
+    warnings
 }
 
 impl DiffReport {

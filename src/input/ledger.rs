@@ -837,20 +837,19 @@ impl<'a> LineReader<'a> {
         Some(())
     }
 
-    /// Held lines, clawback candidates, rows and claims paid once, adjustments applied once, the
-    /// sums some rules read, and the year to date. `None` on overflow.
-    fn track_history(&mut self, line: &LedgerLine, data: &mut LedgerData) -> Option<()> {
+    /// A `pending` line: what the row's (or payment's) held lines add up to, a cut made, a decision's
+    /// cancel, and the held row as paid once. `None` on overflow.
+    fn track_pending(&self, line: &LedgerLine, data: &mut LedgerData) -> Option<()> {
         let (partner, source_id, rule_id) = (line.partner, line.source_id, line.rule_id);
         let row_key = || (partner, source_id.to_string(), rule_id.to_string());
-        if line.account == "pending" && line.source == "payment" {
-            let key = (partner, source_id.to_string(), rule_id.to_string());
+        if line.source == "payment" {
             let (held, _) = data
                 .pending_payments
-                .entry(key)
+                .entry(row_key())
                 .or_insert_with(|| (Decimal::ZERO, line.period.to_string()));
             add(held, line.amount)?;
         }
-        if line.account == "pending" && line.source == "deal" {
+        if line.source == "deal" {
             let (held, _) = data
                 .pending_lines
                 .entry(row_key())
@@ -871,6 +870,17 @@ impl<'a> LineReader<'a> {
                     format!("{} (its line held on `pending` then)", line.period),
                 );
             }
+        }
+        Some(())
+    }
+
+    /// Held lines, clawback candidates, rows and claims paid once, adjustments applied once, the
+    /// sums some rules read, and the year to date. `None` on overflow.
+    fn track_history(&mut self, line: &LedgerLine, data: &mut LedgerData) -> Option<()> {
+        let (partner, source_id, rule_id) = (line.partner, line.source_id, line.rule_id);
+        let row_key = || (partner, source_id.to_string(), rule_id.to_string());
+        if line.account == "pending" {
+            self.track_pending(line, data)?;
         }
         if line.account != "payout" {
             return Some(());

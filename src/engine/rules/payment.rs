@@ -60,17 +60,29 @@ pub fn evaluate(
             }
             None => false,
         };
-        if takes || settles_refunds() {
-            row_lines(
-                (rule, &family),
-                (rate, for_months, takes),
-                ctx,
-                row,
-                &mut out,
-            )?;
-        }
+        let settling = match takes {
+            true => Settling::Row,
+            false if settles_refunds() => Settling::RefundsOnly,
+            false => continue,
+        };
+        row_lines(
+            (rule, &family),
+            (rate, for_months),
+            settling,
+            ctx,
+            row,
+            &mut out,
+        )?;
     }
     Ok(out)
+}
+
+/// What a run settles of a row: all its payments (the rule takes the row), or only its refunds (the
+/// rule paid on the row but no longer takes it).
+#[derive(Clone, Copy, PartialEq)]
+enum Settling {
+    Row,
+    RefundsOnly,
 }
 
 /// The rule and its versions paying on payment (SPEC §8.6): one rule for a row's cash (§9.1
@@ -107,11 +119,12 @@ fn rows_paid_on<'l>(
     out
 }
 
-/// One row's payment lines: the payments taken, settled against what the rule paid already
-/// (`takes`: the rule takes the row now; when not, only its refunds are settled).
+/// One row's payment lines: the payments taken, settled against what the rule and its versions
+/// (`family`) paid already, as `settling` says.
 fn row_lines(
     (rule, family): (&Rule, &[&Rule]),
-    (rate, for_months, takes): (Decimal, Option<u32>, bool),
+    (rate, for_months): (Decimal, Option<u32>),
+    settling: Settling,
     ctx: &PartnerCtx,
     row: &Deal,
     out: &mut PaymentLines,
@@ -123,9 +136,9 @@ fn row_lines(
     };
     let list: Vec<Taken> = taken.iter().map(|(t, _)| t.clone()).collect();
     let calc = ctx.calc(rule);
-    let settled = match takes {
-        true => settle(&list, cover),
-        false => settle_refunds(&list, cover),
+    let settled = match settling {
+        Settling::Row => settle(&list, cover),
+        Settling::RefundsOnly => settle_refunds(&list, cover),
     };
     let parts = calc.ok(settled, || {
         format!("deal {}: the payments' parts", row.deal_id)
@@ -141,7 +154,7 @@ fn row_lines(
             continue; // taken again by the next run
         }
         let mut line = payment_line(rule, rate, ctx, row, (t, part.part, part.cash))?;
-        if !takes {
+        if settling == Settling::RefundsOnly {
             line.note.push_str(&format!(
                 "; the row is no longer rule `{}`'s (its labels, dates, partner or group changed), which claws back the refunds of cash it paid on",
                 rule.id
