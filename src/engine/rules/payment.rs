@@ -45,13 +45,17 @@ pub fn evaluate(
     let rows = slice_for(&ctx.inputs.deals.by_id, ctx.index, |d| d.partner);
     let eligible = rule.when.matches_partner(ctx.partner, ctx.level);
     let family = cash_family(rule, ctx);
-    let paid_rows = rows_paid_on(&family, ctx);
+    // Built at the first row the rule does not take (a chain may have paid a million payments).
+    let mut paid_rows = None;
     for row in rows {
         let takes = eligible && ctx.takes(rule, row);
         // A row the rule paid on but no longer takes still has its refunds clawed back: the lines
         // never stand for more cash than the covered total (SPEC §9.1). Versions share a row's
         // cash: the one that takes the row now settles them, else the one that paid it last.
-        let settles_refunds = || match paid_rows.get(&*row.deal_id) {
+        let mut settles_refunds = || match paid_rows
+            .get_or_insert_with(|| rows_paid_on(&family, ctx))
+            .get(&*row.deal_id)
+        {
             Some(&(_, last)) => {
                 std::ptr::eq(family[last], rule)
                     && !family.iter().any(|v| {
