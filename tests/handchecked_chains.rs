@@ -1227,3 +1227,45 @@ fn a_partial_refund_of_a_deal_in_another_currency_is_said_in_that_currency() {
         clawback["note"]
     );
 }
+
+#[test]
+fn an_undated_rule_of_the_same_kind_leaves_versions_sharing_their_cash() {
+    // base 5 % of payments, undated (a catch-all beside every version); v1 2 % until 09-30, v2 3 %
+    // from 10-01. September: D1 (1,000.00, 09-05) X1 600.00 → base 30.00, v1 12.00. October
+    // re-dates D1 10-02 (v2's); X2 400.00 and R1 −800.00: covered 600 → 1,000 → 200.
+    // base: due 200, paid 600, T = −400 → X2 +20.00, R1 −40.00. The versions: v2 counts v1's
+    // 600.00 as paid: T = −400 → X2 +12.00, R1 −24.00; v1 takes nothing back (the undated base
+    // made both "add-ons", and v1 clawed back −8.00 more: cash clawed back twice).
+    let program = "[[rules]]\nid = \"base\"\nkind = \"percent\"\nrate = \"0.05\"\npay_on = \"payment\"\n\n\
+                   [[rules]]\nid = \"v1\"\nkind = \"percent\"\nrate = \"0.02\"\npay_on = \"payment\"\n\
+                   valid_until = 2026-09-30\n\n\
+                   [[rules]]\nid = \"v2\"\nkind = \"percent\"\nrate = \"0.03\"\npay_on = \"payment\"\n\
+                   valid_from = 2026-10-01\n";
+    let head = "deal_id,partner_id,closed_on,amount\n";
+    let pays = "payment_id,deal_id,paid_on,amount\nX1,D1,2026-09-10,600.00\n";
+    let work = affiliate_chain(
+        &format!("{HEAD}{program}"),
+        &format!("{head}D1,P1,2026-09-05,1000.00\n"),
+        pays,
+    );
+    run(&work, CASH_FILES, "2026-09", None);
+    work.write("deals.csv", &format!("{head}D1,P1,2026-10-02,1000.00\n"));
+    work.write(
+        "payments.csv",
+        &format!("{pays}X2,D1,2026-10-15,400.00\nR1,D1,2026-10-20,-800.00\n"),
+    );
+    run(&work, CASH_FILES, "2026-10", Some("2026-09"));
+    let got: Vec<String> = (csv_rows(&work.path("2026-10").join("lines.csv")).iter())
+        .filter(|r| r["kind"] != "payout")
+        .map(|r| format!("{} {} {}", r["rule_id"], r["source_id"], r["amount"]))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            "base X2 20.00",
+            "base R1 -40.00",
+            "v2 X2 12.00",
+            "v2 R1 -24.00"
+        ]
+    );
+}

@@ -319,7 +319,7 @@ fn paid_by_payment<'l>(
 /// same thing, one after the other), which share a row's payments one by one.
 fn pay_once_versions<'p>(ctx: &PartnerCtx<'p>, rule: &'p Rule) -> Vec<(&'p str, bool)> {
     let others = ctx.program.rules.iter().filter_map(|r| {
-        let version = rules::is_version(rule, r);
+        let version = rules::is_version(rule, r, &ctx.program.rules);
         let same_group = rule.group.is_some() && r.group == rule.group;
         // Versions in one group are still versions: they share a row's payments one by one.
         (r.id != rule.id && (version || same_group)).then_some((&*r.id, same_group && !version))

@@ -385,10 +385,10 @@ pub fn evaluate(rule: &Rule, ctx: &PartnerCtx) -> Result<RuleOutput> {
     }
 }
 
-/// Whether `other` is another version of `rule` (SPEC §8.6): both dated, one after the other (rules
-/// whose dates share a day stack, a kicker on a base rate), paying for the same thing.
-pub(crate) fn is_version(rule: &Rule, other: &Rule) -> bool {
-    let dated = |r: &Rule| r.when.valid_from.is_some() || r.when.valid_until.is_some();
+/// Whether `other` is another version of `rule` (SPEC §8.6): both dated, one after the other,
+/// paying for the same thing, and neither an add-on ([`is_add_on`]) — rules whose dates share a day
+/// stack (a kicker on a base rate), and a kicker is no link of the base rate's chain of versions.
+pub(crate) fn is_version(rule: &Rule, other: &Rule, rules: &[Rule]) -> bool {
     let before = |x: &Rule, y: &Rule| {
         x.when
             .valid_until
@@ -396,18 +396,25 @@ pub(crate) fn is_version(rule: &Rule, other: &Rule) -> bool {
             .is_some_and(|(until, from)| until < from)
     };
     other.id != rule.id
-        && dated(rule)
-        && dated(other)
+        && is_dated(rule)
+        && is_dated(other)
         && (before(rule, other) || before(other, rule))
         && other.kind.pays_for().is_some()
         && other.kind.pays_for() == rule.kind.pays_for()
+        && !is_add_on(rule, rules)
+        && !is_add_on(other, rules)
 }
 
-/// Whether `rule` is an add-on stacked on another rule of the same kind (a kicker on a base rate):
-/// their dates share a day and the other's range holds the rule's (the later in program order is
-/// the add-on when the ranges are the same). An add-on pays besides the rule under it, so it is no
-/// link of a chain of versions: it settles its own payments' cash.
-pub(crate) fn is_add_on(rule: &Rule, rules: &[Rule]) -> bool {
+fn is_dated(rule: &Rule) -> bool {
+    rule.when.valid_from.is_some() || rule.when.valid_until.is_some()
+}
+
+/// Whether `rule` is an add-on stacked on another dated rule of the same kind and `pay_on` (a
+/// kicker on a base rate): their dates share a day and the other's range holds the rule's (the
+/// later in program order is the add-on when the ranges are the same). An add-on pays besides the
+/// rule under it: it is nobody's version and settles its own payments' cash. An undated rule of the
+/// same kind (a catch-all) pays besides every version and makes none of them an add-on.
+fn is_add_on(rule: &Rule, rules: &[Rule]) -> bool {
     let (from, until) = (rule.when.valid_from, rule.when.valid_until);
     let holds = |r: &Rule| {
         r.when
@@ -425,14 +432,17 @@ pub(crate) fn is_add_on(rule: &Rule, rules: &[Rule]) -> bool {
     };
     let same_range = |r: &Rule| r.when.valid_from == from && r.when.valid_until == until;
     let position = |r: &Rule| rules.iter().position(|x| std::ptr::eq(x, r));
-    rules.iter().any(|other| {
-        other.id != rule.id
-            && other.kind.pays_for().is_some()
-            && other.kind.pays_for() == rule.kind.pays_for()
-            && shares_a_day(other)
-            && holds(other)
-            && (!same_range(other) || position(other) < position(rule))
-    })
+    is_dated(rule)
+        && rules.iter().any(|other| {
+            other.id != rule.id
+                && is_dated(other)
+                && other.kind.pays_for().is_some()
+                && other.kind.pays_for() == rule.kind.pays_for()
+                && std::mem::discriminant(&other.pay_on()) == std::mem::discriminant(&rule.pay_on())
+                && shares_a_day(other)
+                && holds(other)
+                && (!same_range(other) || position(other) < position(rule))
+        })
 }
 
 /// A deal-based line: `raw` times every matching modifier, rounded once (SPEC §3 modifiers).

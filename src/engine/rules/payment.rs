@@ -93,13 +93,8 @@ enum Settling {
 /// "versions of the rule included"), the rule first.
 fn cash_family<'p>(rule: &'p Rule, ctx: &PartnerCtx<'p>) -> Vec<&'p Rule> {
     let rules = &ctx.program.rules;
-    if super::is_add_on(rule, rules) {
-        return vec![rule];
-    }
     let versions = rules.iter().filter(|r| {
-        super::is_version(rule, r)
-            && matches!(r.pay_on(), PayOn::Payment { .. })
-            && !super::is_add_on(r, rules)
+        super::is_version(rule, r, rules) && matches!(r.pay_on(), PayOn::Payment { .. })
     });
     std::iter::once(rule).chain(versions).collect()
 }
