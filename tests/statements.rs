@@ -361,3 +361,27 @@ fn a_converted_statement_adds_up_on_the_page() {
     assert_eq!(subtotal, ["9.55"]);
     assert!(page.contains("9.55 EUR"), "{page}");
 }
+
+#[test]
+fn a_converted_statements_subtotals_add_up_to_what_was_earned() {
+    // The sample's P003 is paid in EUR at 1.12 USD per EUR: reseller tiers 2,206.80, the SPIF
+    // 250.00, the growth kicker 418.00 and a co-op claim 739.20 USD, 3,614.00 USD in all, earned
+    // 3,614.00 / 1.12 = 3,226.785… → 3,226.79 EUR. One running total over the page: 2,206.80 →
+    // 1,970.36; 2,456.80 → 2,193.57 (+223.21); 2,874.80 → 2,566.79 (+373.22: on its own 418.00 /
+    // 1.12 = 373.21); 3,614.00 → 3,226.79 (+660.00). The four subtotals add up to the Earned card.
+    let scratch = tempfile::tempdir().unwrap();
+    let out = scratch.path().join("out");
+    run(&out, &["--statements"]);
+    let page = std::fs::read_to_string(out.join("statements/P003.html")).unwrap();
+    let subtotals: Vec<&str> = page
+        .split("<tr class=\"subtotal\">")
+        .skip(1)
+        .filter_map(|row| row.split("<td class=\"num\">").nth(1))
+        .filter_map(|cell| cell.split("</td>").next())
+        .collect();
+    assert_eq!(
+        subtotals,
+        ["1,970.36 EUR", "223.21 EUR", "373.22 EUR", "660.00 EUR"]
+    );
+    assert!(page.contains("3,226.79 EUR"), "{page}");
+}

@@ -164,8 +164,16 @@ impl<'a> Shown<'a> {
     /// total's own conversion, and each is within one minor unit of its own. (Each converted on its
     /// own, ten lines of 0.95 EUR sat above a subtotal of 9.55 EUR.)
     pub fn money_adding_up(&self, values: &[Decimal]) -> Vec<String> {
+        (self.running(values).into_iter())
+            .map(|v| self.as_shown(v))
+            .collect()
+    }
+
+    /// The amounts [`Shown::money_adding_up`] shows, as numbers (in the program currency when no
+    /// conversion applies).
+    pub fn running(&self, values: &[Decimal]) -> Vec<Decimal> {
         if !self.converted {
-            return values.iter().map(|v| self.money(*v)).collect();
+            return values.to_vec();
         }
         let convert = |total: Decimal| {
             let v = total.checked_div(self.partner.fx_rate).unwrap_or_default();
@@ -173,19 +181,26 @@ impl<'a> Shown<'a> {
         };
         let mut running = Decimal::ZERO;
         let mut shown_so_far = Decimal::ZERO;
-        values
-            .iter()
+        (values.iter())
             .map(|v| {
                 running += *v;
                 let shown = convert(running) - shown_so_far;
                 shown_so_far += shown;
-                format!(
-                    "{} {}",
-                    display_money(shown, self.units),
-                    self.partner.payout_currency
-                )
+                shown
             })
             .collect()
+    }
+
+    /// An amount already as shown ([`Shown::running`]), with its currency.
+    fn as_shown(&self, value: Decimal) -> String {
+        match self.converted {
+            true => format!(
+                "{} {}",
+                display_money(value, self.units),
+                self.partner.payout_currency
+            ),
+            false => self.program_money(value),
+        }
     }
 
     /// An amount in the program currency, as the batch holds it.
@@ -351,7 +366,7 @@ fn payout_section(batch: &Batch, partner: &PartnerDoc, shown: &Shown) -> Markup 
             p.note {
                 "Amounts are in " (partner.payout_currency) ", converted from " (batch.currency)
                 " at " (format_rate(partner.fx_rate)) " " (batch.currency) " per " (partner.payout_currency)
-                ", the rate in force on " (batch.last_day) "; a group's lines add up to its subtotal, and Earned, Clawed back and Carried in to the Balance (each amount within one minor unit of its own conversion; the subtotals of several groups may differ from the cards by a minor unit each). "
+                ", the rate in force on " (batch.last_day) "; the lines add up to their subtotals, the subtotals to the conversion of all the lines together, and Earned, Clawed back and Carried in to the Balance (each amount within one minor unit of its own conversion). "
                 @if partner.paid.is_zero() {
                     "Nothing is paid this period. "
                 } @else {
@@ -382,9 +397,19 @@ fn lines_section(batch: &Batch, partner: &PartnerDoc, shown: &Shown) -> Markup {
         })
         .filter(|g| !g.lines.is_empty())
         .collect();
+    // One running total over the page's lines, in page order: each group's lines add up to its
+    // subtotal, and the subtotals to the conversion of all the lines together.
+    let all: Vec<Decimal> = groups
+        .iter()
+        .flat_map(|g| g.lines.iter().map(|l| l.amount))
+        .collect();
+    let mut shown_amounts = shown.running(&all).into_iter();
+    let per_group: Vec<Vec<Decimal>> = (groups.iter())
+        .map(|g| shown_amounts.by_ref().take(g.lines.len()).collect())
+        .collect();
     html! {
         @if groups.is_empty() { p.muted { "No new lines this period." } }
-        @for group in &groups {
+        @for (group, amounts) in groups.iter().zip(&per_group) {
             @let rule = batch.rule(group.rule_id).filter(|_| !matches!(group.kind, "clawback" | "release" | "cancel" | "true-up"));
             h3 { (group_title(&batch.label(group.rule_id), group.kind)) @if group.pending { (pending_words(group)) } }
             @if let Some(rule) = rule { p.terms { (super::words::sentence(&rule.terms)) } }
@@ -396,12 +421,11 @@ fn lines_section(batch: &Batch, partner: &PartnerDoc, shown: &Shown) -> Markup {
                     @if deals { th { "Customer" } th.num { "Deal amount" } }
                     th { "How it was calculated" } th { "Status" } th.num { "Amount" }
                 } }
-                @let amounts: Vec<Decimal> = group.lines.iter().map(|l| l.amount).collect();
                 tbody {
-                    @for (line, amount) in group.lines.iter().zip(shown.money_adding_up(&amounts)) { (line_row(line, partner, &amount, &labels, deals)) }
+                    @for (line, amount) in group.lines.iter().zip(amounts) { (line_row(line, partner, &shown.as_shown(*amount), &labels, deals)) }
                     tr.subtotal {
                         td colspan=(if deals { "6" } else { "3" }) { "Subtotal, " (group.lines.len()) " line(s)" }
-                        td.num { (shown.money(group.lines.iter().map(|l| l.amount).sum())) }
+                        td.num { (shown.as_shown(amounts.iter().sum())) }
                     }
                 }
             }
@@ -409,7 +433,7 @@ fn lines_section(batch: &Batch, partner: &PartnerDoc, shown: &Shown) -> Markup {
     }
 }
 
-/// One line's row; `amount` is its amount as shown (`Shown::money_adding_up`).
+/// One line's row; `amount` is its amount as shown (`Shown::running`).
 fn line_row(
     line: &LineDoc,
     partner: &PartnerDoc,
