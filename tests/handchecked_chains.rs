@@ -1269,3 +1269,43 @@ fn an_undated_rule_of_the_same_kind_leaves_versions_sharing_their_cash() {
         ]
     );
 }
+
+#[test]
+fn a_close_kicker_beside_cash_versions_blocks_no_version_from_settling() {
+    // v1 10 % of payments (Jul–Sep), kc 5 % on close (Sep: a kicker inside v1's dates), v2 12 % of
+    // payments from October. September: D1 (1,000.00, 09-20) P1 600.00 → v1 60.00; kc 50.00.
+    // October re-dates D1 10-05 (v2's); R1 −300.00 and P2 +200.00: covered 600 → 300 → 500; v2
+    // counts v1's 600.00: T = −100 → R1 −36.00, P2 +24.00. November R2 −500.00: covered 0, paid
+    // 500 → −60.00. (kc counted as v2's version made its close line block v2, and v1 deferred to
+    // v2: nothing was clawed back, v1's 60.00 stood on no cash.)
+    let program = "[[rules]]\nid = \"v1\"\nkind = \"percent\"\nrate = \"0.10\"\npay_on = \"payment\"\n\
+                   valid_from = 2026-07-01\nvalid_until = 2026-09-30\n\n\
+                   [[rules]]\nid = \"kc\"\nkind = \"percent\"\nrate = \"0.05\"\n\
+                   valid_from = 2026-09-01\nvalid_until = 2026-09-30\n\n\
+                   [[rules]]\nid = \"v2\"\nkind = \"percent\"\nrate = \"0.12\"\npay_on = \"payment\"\n\
+                   valid_from = 2026-10-01\n";
+    let head = "deal_id,partner_id,closed_on,amount\n";
+    let mut pays = String::from("payment_id,deal_id,paid_on,amount\nP1,D1,2026-09-22,600.00\n");
+    let work = affiliate_chain(
+        &format!("{HEAD}{program}"),
+        &format!("{head}D1,P1,2026-09-20,1000.00\n"),
+        &pays,
+    );
+    let paid = |period: &str| -> Vec<String> {
+        (csv_rows(&work.path(period).join("lines.csv")).iter())
+            .filter(|r| r["kind"] != "payout")
+            .map(|r| format!("{} {} {}", r["rule_id"], r["source_id"], r["amount"]))
+            .collect()
+    };
+    run(&work, CASH_FILES, "2026-09", None);
+    assert_eq!(paid("2026-09"), ["v1 P1 60.00", "kc D1 50.00"]);
+    work.write("deals.csv", &format!("{head}D1,P1,2026-10-05,1000.00\n"));
+    pays.push_str("R1,D1,2026-10-10,-300.00\nP2,D1,2026-10-12,200.00\n");
+    work.write("payments.csv", &pays);
+    run(&work, CASH_FILES, "2026-10", Some("2026-09"));
+    assert_eq!(paid("2026-10"), ["v2 R1 -36.00", "v2 P2 24.00"]);
+    pays.push_str("R2,D1,2026-11-03,-500.00\n");
+    work.write("payments.csv", &pays);
+    run(&work, CASH_FILES, "2026-11", Some("2026-10"));
+    assert_eq!(paid("2026-11"), ["v2 R2 -60.00"]);
+}

@@ -409,11 +409,13 @@ fn is_dated(rule: &Rule) -> bool {
     rule.when.valid_from.is_some() || rule.when.valid_until.is_some()
 }
 
-/// Whether `rule` is an add-on stacked on another dated rule of the same kind and `pay_on` (a
-/// kicker on a base rate): their dates share a day and the other's range holds the rule's (the
-/// later in program order is the add-on when the ranges are the same). An add-on pays besides the
-/// rule under it: it is nobody's version and settles its own payments' cash. An undated rule of the
-/// same kind (a catch-all) pays besides every version and makes none of them an add-on.
+/// Whether `rule` is an add-on stacked on another dated rule of the same kind (a kicker on a base
+/// rate): their dates share a day and the other's range holds the rule's (the later in program
+/// order is the add-on when the ranges are the same), and either both pay the same way or the rule
+/// pays on close (a close kicker on a cash base; cash rules inside a close rule's dates are no
+/// kickers of it, they are the plan's cash versions). An add-on pays besides the rule under it: it
+/// is nobody's version and settles its own payments' cash. An undated rule of the same kind (a
+/// catch-all) pays besides every version and makes none of them an add-on.
 fn is_add_on(rule: &Rule, rules: &[Rule]) -> bool {
     let (from, until) = (rule.when.valid_from, rule.when.valid_until);
     let holds = |r: &Rule| {
@@ -438,7 +440,9 @@ fn is_add_on(rule: &Rule, rules: &[Rule]) -> bool {
                 && is_dated(other)
                 && other.kind.pays_for().is_some()
                 && other.kind.pays_for() == rule.kind.pays_for()
-                && std::mem::discriminant(&other.pay_on()) == std::mem::discriminant(&rule.pay_on())
+                && (rule.pay_on() == PayOn::Close
+                    || std::mem::discriminant(&other.pay_on())
+                        == std::mem::discriminant(&rule.pay_on()))
                 && shares_a_day(other)
                 && holds(other)
                 && (!same_range(other) || position(other) < position(rule))
