@@ -22,6 +22,15 @@ fn lines(out: &Path) -> Vec<String> {
         .collect()
 }
 
+/// One row's cells of lines.csv, as `rule source_id amount` (payout lines left out).
+fn rule_lines(out: &Path) -> Vec<String> {
+    csv_rows(&out.join("lines.csv"))
+        .iter()
+        .filter(|r| r["kind"] != "payout")
+        .map(|r| format!("{} {} {}", r["rule_id"], r["source_id"], r["amount"]))
+        .collect()
+}
+
 /// `payline run` of `period` over the work directory's files, the previous batch as --ledger (or
 /// `--first`); its warnings (stdout of `--json`) returned.
 fn run(work: &Workdir, files: &[&str], period: &str, ledger: Option<&str>) -> String {
@@ -1026,12 +1035,7 @@ fn versions_count_each_others_cash_as_paid_and_one_of_them_settles_a_refund() {
         &format!("{head}D1,P1,2026-09-25,1000.00,A\nD2,P1,2026-09-25,1000.00,A\n"),
         pays,
     );
-    let paid = |period: &str| -> Vec<String> {
-        (csv_rows(&work.path(period).join("lines.csv")).iter())
-            .filter(|r| r["kind"] != "payout")
-            .map(|r| format!("{} {} {}", r["rule_id"], r["source_id"], r["amount"]))
-            .collect()
-    };
+    let paid = |period: &str| rule_lines(&work.path(period));
     run(&work, CASH_FILES, "2026-09", None);
     assert_eq!(paid("2026-09"), ["v1 X1 50.00", "v1 Y1 60.00"]);
     work.write(
@@ -1133,14 +1137,9 @@ fn versions_in_one_group_are_still_one_rule_for_a_rows_cash() {
         pays.push_str(payment);
         work.write("payments.csv", &pays);
         run(&work, CASH_FILES, period, previous);
-        for r in csv_rows(&work.path(period).join("lines.csv")) {
-            if r["kind"] != "payout" {
-                got.push(format!(
-                    "{period} {} {} {}",
-                    r["rule_id"], r["source_id"], r["amount"]
-                ));
-            }
-        }
+        got.extend(
+            (rule_lines(&work.path(period)).into_iter()).map(|line| format!("{period} {line}")),
+        );
         previous = Some(period);
     }
     assert_eq!(
@@ -1255,12 +1254,8 @@ fn an_undated_rule_of_the_same_kind_leaves_versions_sharing_their_cash() {
         &format!("{pays}X2,D1,2026-10-15,400.00\nR1,D1,2026-10-20,-800.00\n"),
     );
     run(&work, CASH_FILES, "2026-10", Some("2026-09"));
-    let got: Vec<String> = (csv_rows(&work.path("2026-10").join("lines.csv")).iter())
-        .filter(|r| r["kind"] != "payout")
-        .map(|r| format!("{} {} {}", r["rule_id"], r["source_id"], r["amount"]))
-        .collect();
     assert_eq!(
-        got,
+        rule_lines(&work.path("2026-10")),
         [
             "base X2 20.00",
             "base R1 -40.00",
@@ -1291,12 +1286,7 @@ fn a_close_kicker_beside_cash_versions_blocks_no_version_from_settling() {
         &format!("{head}D1,P1,2026-09-20,1000.00\n"),
         &pays,
     );
-    let paid = |period: &str| -> Vec<String> {
-        (csv_rows(&work.path(period).join("lines.csv")).iter())
-            .filter(|r| r["kind"] != "payout")
-            .map(|r| format!("{} {} {}", r["rule_id"], r["source_id"], r["amount"]))
-            .collect()
-    };
+    let paid = |period: &str| rule_lines(&work.path(period));
     run(&work, CASH_FILES, "2026-09", None);
     assert_eq!(paid("2026-09"), ["v1 P1 60.00", "kc D1 50.00"]);
     work.write("deals.csv", &format!("{head}D1,P1,2026-10-05,1000.00\n"));
