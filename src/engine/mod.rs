@@ -65,9 +65,9 @@ pub struct Outcome {
     /// The payments this run wrote a line of (SPEC §9.1), by (partner, rule, payment_id):
     /// `paid_payments.csv` carries them, after the previous batch's, down the chain.
     pub paid_payments: Vec<crate::model::PaidPayment>,
-    /// The chain's first day, when a rule pays on payments (SPEC §9.1): the manifest records it so
-    /// every later run takes payments from the same day.
-    pub chain_start: Option<chrono::NaiveDate>,
+    /// The chain's first day (SPEC §9.1): every batch's manifest records it, so every later run of
+    /// a program paying on payments takes them from the same day.
+    pub chain_start: chrono::NaiveDate,
     /// Each partner's level for the run (by partner index).
     pub levels: Vec<Option<String>>,
     pub warnings: Vec<Warning>,
@@ -428,7 +428,7 @@ pub fn evaluate(program: &Program, period: &Period, inputs: &Inputs) -> Result<O
     // Every rule paying on payments or on full payment reads the chain's first day. Every batch
     // records it, so a program that starts paying on payments later in the chain (after a month
     // that wrote no line) still starts where the chain did.
-    outcome.chain_start = Some(inputs.ledger.chain_start.unwrap_or(period.start));
+    outcome.chain_start = inputs.ledger.chain_first_day(period.start);
     let claims = claims_by_partner(inputs, period, &mut outcome.warnings);
     let mut per_partner = PartnerLines::default();
     let mut fund_balances: BTreeMap<(usize, String), Decimal> = BTreeMap::new();

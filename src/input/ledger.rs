@@ -123,6 +123,12 @@ pub struct LedgerData {
 }
 
 impl LedgerData {
+    /// The chain's first day (SPEC §9.1): the one the previous batch records, else this period's
+    /// first day (a chain starts with its first run).
+    pub fn chain_first_day(&self, period_start: NaiveDate) -> NaiveDate {
+        self.chain_start.unwrap_or(period_start)
+    }
+
     /// The payments the ledger's paid_payments.csv shows `rule_id` paid the partner, by payment_id.
     pub fn paid_payments_of<'l>(
         &'l self,

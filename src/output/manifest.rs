@@ -98,7 +98,7 @@ impl Manifest {
             rows,
             totals,
             pending_since: outcome.pending_since.map(|d| d.to_string()),
-            chain_start: outcome.chain_start.map(|d| d.to_string()),
+            chain_start: Some(outcome.chain_start.to_string()),
         }
     }
 

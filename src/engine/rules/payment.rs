@@ -187,7 +187,7 @@ fn taken_payments<'p>(
     warnings: &mut Vec<Warning>,
 ) -> Vec<(Taken<'p>, &'p Payment)> {
     let ledger = &ctx.inputs.ledger;
-    let chain_start = ledger.chain_start.unwrap_or(ctx.period.start);
+    let chain_start = ledger.chain_first_day(ctx.period.start);
     let window = for_months.and_then(|n| window_end(row.closed_on, n));
     let mut taken = Vec::new();
     for payment in payments_of(ctx.inputs.payments, row) {
@@ -488,8 +488,7 @@ pub(crate) fn rows_paid<'d>(
     let (period, inputs) = (ctx.period, ctx.inputs);
     let chain_start = inputs
         .ledger
-        .chain_start
-        .unwrap_or(period.start)
+        .chain_first_day(period.start)
         .min(period.start);
     let by_id = slice_for(&inputs.deals.by_id, ctx.index, |d| d.partner);
     // A row of amount 0 is paid in full on its close, payments or not: the period's own such rows.
