@@ -407,10 +407,8 @@ pub const FIRST_YEAR: i32 = 1900;
 /// What a refused `YYYY-MM-DD` cell is told besides the format: that its year is before
 /// [`FIRST_YEAR`], when that is why.
 pub fn year_problem(text: &str) -> &'static str {
-    let b = text.as_bytes();
-    let shaped = b.len() == 10 && b[4] == b'-' && b[7] == b'-';
-    match text.get(..4).and_then(|y| y.parse::<i32>().ok()) {
-        Some(year) if shaped && year < FIRST_YEAR => EARLY_YEAR,
+    match iso_numbers(text) {
+        Some((year, _, _)) if year < FIRST_YEAR => EARLY_YEAR,
         _ => "",
     }
 }
@@ -421,6 +419,16 @@ pub const EARLY_YEAR: &str = " (a year before 1900 is refused: a two-digit year?
 /// Parses `YYYY-MM-DD` exactly (the only date form the spec allows), without a format-string parser
 /// in the per-row hot path; a year before [`FIRST_YEAR`] is refused.
 pub fn parse_iso_date(text: &str) -> Option<NaiveDate> {
+    let (year, month, day) = iso_numbers(text)?;
+    if year < FIRST_YEAR {
+        return None;
+    }
+    NaiveDate::from_ymd_opt(year, month, day)
+}
+
+/// The year, month and day numbers of a text shaped `YYYY-MM-DD`, whatever their values.
+#[inline]
+fn iso_numbers(text: &str) -> Option<(i32, u32, u32)> {
     let b = text.as_bytes();
     if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
         return None;
@@ -430,11 +438,7 @@ pub fn parse_iso_date(text: &str) -> Option<NaiveDate> {
             c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0'))
         })
     };
-    let year = i32::try_from(num(0..4)?).ok()?;
-    if year < FIRST_YEAR {
-        return None;
-    }
-    NaiveDate::from_ymd_opt(year, num(5..7)?, num(8..10)?)
+    Some((i32::try_from(num(0..4)?).ok()?, num(5..7)?, num(8..10)?))
 }
 
 /// `str::trim`, skipped for the usual cell that starts and ends with a printable ASCII character.
