@@ -171,6 +171,13 @@ fn lines_and_notes(program: &Program, outcome: &Outcome, index: usize) -> String
         t.add_row(row);
     }
     align_right(&mut t, [0, 6]);
+    // Numbers are never broken across lines (a wrapped `123456789012345|67.89` misreads): the
+    // number, basis, rate and amount columns keep their content's width, the words share the rest.
+    for c in [0, 4, 5, 6] {
+        if let Some(col) = t.column_mut(c) {
+            col.set_constraint(comfy_table::ColumnConstraint::ContentWidth);
+        }
+    }
     format!("{t}\n\nNotes\n{notes}")
 }
 

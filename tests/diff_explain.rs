@@ -351,3 +351,56 @@ fn explain_fits_100_columns_with_a_long_program_id_and_a_japanese_name() {
         assert!(columns(line) <= 100, "{} columns: {line}", columns(line));
     }
 }
+
+#[test]
+fn explain_never_breaks_a_number_across_lines() {
+    // A cold review: at extreme magnitudes the table wrapped `462962958796296|.30` over two lines.
+    // 3.75 % of 12,345,678,901,234,567.89 = 462,962,958,796,296.295… → 462962958796296.30 (rounded
+    // half away from zero); of 98,765,432,109,876,543.21 → 3,703,703,704,120,370.370… → …370.37;
+    // subtotal 4166666662916666.67.
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path();
+    std::fs::write(
+        dir.join("p.toml"),
+        "[program]\nid = \"p\"\nname = \"P\"\ncurrency = \"USD\"\n\n[[rules]]\nid = \"reseller-platform-commission-with-a-long-name\"\nkind = \"percent\"\nrate = \"0.0375\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("partners.csv"),
+        "partner_id,name,type\nP1,Acme,reseller\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("deals.csv"),
+        "deal_id,partner_id,closed_on,amount\nDEAL-2026-000000000001-VERY-LONG-IDENTIFIER,P1,2026-10-01,12345678901234567.89\nD2,P1,2026-10-02,98765432109876543.21\n",
+    )
+    .unwrap();
+    let out = Command::cargo_bin("payline")
+        .unwrap()
+        .current_dir(dir)
+        .args(["explain", "--partner", "P1", "--program", "p.toml"])
+        .args(["--partners", "partners.csv", "--deals", "deals.csv"])
+        .args(["--period", "2026-10"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    let table_rows: Vec<&str> = text.lines().filter(|l| l.starts_with('|')).collect();
+    for number in [
+        "12345678901234567.89",
+        "462962958796296.30",
+        "98765432109876543.21",
+        "3703703704120370.37",
+        "4166666662916666.67",
+    ] {
+        assert!(
+            table_rows.iter().any(|l| l.contains(number)),
+            "{number} is not whole on one line:\n{text}"
+        );
+    }
+    for line in text.lines() {
+        assert!(columns(line) <= 100, "{} columns: {line}", columns(line));
+    }
+}
