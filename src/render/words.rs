@@ -129,8 +129,9 @@ pub fn sentence(text: &str) -> String {
 }
 
 /// Numbers in a note with thousands separators: decimals (`36960.00` → `36,960.00`) and whole
-/// numbers of five digits or more (`113636` → `113,636`). A number that is part of a date, an id or
-/// a word (`2026-10-01`, `D1025`, `Q4`) is left alone.
+/// numbers of four digits or more (`113636` → `113,636`, `7150` → `7,150`) but a year
+/// ([`names_a_year`]). A number that is part of a date, an id or a word (`2026-10-01`, `D1025`,
+/// `Q4`) is left alone.
 fn group_numbers(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = String::with_capacity(text.len() + 8);
@@ -158,7 +159,9 @@ fn group_numbers(text: &str) -> String {
         let token = &text[i..end];
         let stands_alone = end == bytes.len() || !word_byte(bytes[end]);
         let decimal = end > whole_end;
-        if stands_alone && (decimal || whole_end - i >= 5) {
+        let digits = whole_end - i;
+        let year = digits == 4 && !decimal && names_a_year(text, i, end);
+        if stands_alone && (decimal || digits >= 5 || (digits == 4 && !year)) {
             out.push_str(&group_number(token));
         } else {
             out.push_str(token);
@@ -166,6 +169,21 @@ fn group_numbers(text: &str) -> String {
         i = end;
     }
     out
+}
+
+/// Whether the four digits at `text[start..end]` name a year rather than an amount: a number from
+/// 1900 to 2199 where notes put a year (`in 2026`, `over 2026 to date`, `year 2026`, `since 2025`).
+/// Any other four-digit number is money or a count and is grouped (`7 % of 7,150` in yen).
+fn names_a_year(text: &str, start: usize, end: usize) -> bool {
+    let in_years = text[start..end]
+        .parse::<u16>()
+        .is_ok_and(|n| (1900..=2199).contains(&n));
+    let before = &text[..start];
+    in_years
+        && (["in ", "over ", "year ", "since ", "for "]
+            .iter()
+            .any(|w| before.ends_with(w))
+            || text[end..].starts_with(" to date"))
 }
 
 /// Whether the byte before a digit makes it part of a word, id or date (a `-` counts, unless it is
@@ -349,6 +367,22 @@ mod tests {
         assert_eq!(
             note("a -1650.00 line in 2026", "clawback"),
             "A -1,650.00 line in 2026"
+        );
+        // Whole amounts of a zero-decimal currency are grouped from four digits; years are not.
+        assert_eq!(
+            note("7% of 7150; measured over 2026 to date", "percent"),
+            "7 % of 7,150; measured over 2026 to date"
+        );
+        assert_eq!(
+            note(
+                "tier 1 (5%) on 2000 + tier 2 (8%) on 1500 of 3500",
+                "tiered"
+            ),
+            "5 % on 2,000 + 8 % on 1,500 of 3,500"
+        );
+        assert_eq!(
+            note("paid 2025 of 9999 units", "rebate"),
+            "Paid 2,025 of 9,999 units"
         );
     }
 }
