@@ -385,3 +385,65 @@ fn a_converted_statements_subtotals_add_up_to_what_was_earned() {
     );
     assert!(page.contains("3,226.79 EUR"), "{page}");
 }
+
+#[test]
+fn pending_lines_keep_their_own_running_total_on_a_converted_statement() {
+    // A cold review: three flat fees (1.00, 1.07, 2.61 USD) on a deal paid now (X1) and on one held
+    // for a 10-day refund window (X2), the partner paid in JPY at 0.0067 USD per JPY. Earned 4.68 USD
+    // = 698.5… → 699 JPY, and 4.68 USD pending → 699 JPY. With one running total over both, the
+    // payable lines read 149 + 159 + 389 = 697 under an Earned of 699. Each kind on its own running
+    // total: payable 1.00 → 149, 2.07 → 309 (+160), 4.68 → 699 (+390), and the same for pending,
+    // so 149 + 160 + 390 = 699 both times, as the Earned and Pending cards say.
+    let scratch = tempfile::tempdir().unwrap();
+    let fee = |id: &str, amount: &str| {
+        format!("[[rules]]\nid = \"{id}\"\nkind = \"flat\"\namount = \"{amount}\"\n\n")
+    };
+    let program = format!(
+        "[program]\nid = \"jp\"\nname = \"JP\"\ncurrency = \"USD\"\n\n[payout]\nminimum = \"0\"\nhold_days = 10\n\n{}{}{}",
+        fee("fee-a", "1.00"),
+        fee("fee-b", "1.07"),
+        fee("fee-c", "2.61")
+    );
+    let out = run_case_with(
+        scratch.path(),
+        (
+            &program,
+            "partner_id,name,type,currency\nJ1,Tokyo KK,reseller,JPY\n",
+            "deal_id,partner_id,closed_on,amount\nX1,J1,2026-10-05,10.00\nX2,J1,2026-10-28,10.00\n",
+        ),
+        Some("date,currency,rate\n2026-01-01,JPY,0.0067\n"),
+    );
+    let page = std::fs::read_to_string(out.join("statements/J1.html")).unwrap();
+    let cards: Vec<&str> = ["Earned this period", "Pending (not payable yet)"]
+        .iter()
+        .map(|label| {
+            let after = page.split(label).nth(1).unwrap();
+            after
+                .split("JPY")
+                .next()
+                .unwrap()
+                .rsplit('>')
+                .next()
+                .unwrap()
+                .trim()
+        })
+        .collect();
+    assert_eq!(cards, ["699", "699"], "{page}");
+    // In page order: fee-a paid, fee-a pending, fee-b paid, fee-b pending, fee-c paid, fee-c pending;
+    // each line then its one-line subtotal.
+    let amounts = amounts_in(&page, " JPY");
+    let lines: Vec<&str> = amounts.iter().map(String::as_str).collect();
+    let from_lines: Vec<&str> = lines
+        .iter()
+        .rev()
+        .take(12)
+        .rev()
+        .step_by(2)
+        .copied()
+        .collect();
+    assert_eq!(
+        from_lines,
+        ["149", "149", "160", "160", "390", "390"],
+        "{amounts:?}"
+    );
+}

@@ -366,7 +366,7 @@ fn payout_section(batch: &Batch, partner: &PartnerDoc, shown: &Shown) -> Markup 
             p.note {
                 "Amounts are in " (partner.payout_currency) ", converted from " (batch.currency)
                 " at " (format_rate(partner.fx_rate)) " " (batch.currency) " per " (partner.payout_currency)
-                ", the rate in force on " (batch.last_day) "; the lines add up to their subtotals, the subtotals to the conversion of all the lines together, and Earned, Clawed back and Carried in to the Balance (each amount within one minor unit of its own conversion). "
+                ", the rate in force on " (batch.last_day) "; the lines add up to their subtotals, the subtotals of the lines earned or clawed back this period to Earned and Clawed back together, those of pending lines to Pending, and Earned, Clawed back and Carried in to the Balance (each amount within one minor unit of its own conversion). Amounts carried in from earlier periods are owed in " (batch.currency) " and converted at this period's rate, so they may differ from an earlier statement's " (partner.payout_currency) " figure. "
                 @if partner.paid.is_zero() {
                     "Nothing is paid this period. "
                 } @else {
@@ -397,15 +397,28 @@ fn lines_section(batch: &Batch, partner: &PartnerDoc, shown: &Shown) -> Markup {
         })
         .filter(|g| !g.lines.is_empty())
         .collect();
-    // One running total over the page's lines, in page order: each group's lines add up to its
-    // subtotal, and the subtotals to the conversion of all the lines together.
-    let all: Vec<Decimal> = groups
-        .iter()
-        .flat_map(|g| g.lines.iter().map(|l| l.amount))
-        .collect();
-    let mut shown_amounts = shown.running(&all).into_iter();
+    // Two running totals in page order, one over the lines that count in Earned and Clawed back and
+    // one over the pending lines: each group's lines add up to its subtotal, the payable subtotals
+    // to the cards' Earned + Clawed back and the pending ones to Pending. (One total over both made
+    // 149 + 159 + 389 JPY of payable lines under an Earned of 699 when pending lines sat between.)
+    let pending = |l: &LineDoc| l.account == "pending";
+    let running_of = |which: bool| {
+        let amounts: Vec<Decimal> = (groups.iter().flat_map(|g| &g.lines))
+            .filter(|l| pending(l) == which)
+            .map(|l| l.amount)
+            .collect();
+        shown.running(&amounts).into_iter()
+    };
+    let (mut payable_shown, mut pending_shown) = (running_of(false), running_of(true));
     let per_group: Vec<Vec<Decimal>> = (groups.iter())
-        .map(|g| shown_amounts.by_ref().take(g.lines.len()).collect())
+        .map(|g| {
+            (g.lines.iter())
+                .filter_map(|l| match pending(l) {
+                    true => pending_shown.next(),
+                    false => payable_shown.next(),
+                })
+                .collect()
+        })
         .collect();
     html! {
         @if groups.is_empty() { p.muted { "No new lines this period." } }
