@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{Workdir, csv_rows};
+use common::{CORE_FILES, Workdir, csv_rows};
 use std::path::Path;
 
 const HEAD: &str = "[program]\nid = \"t\"\nname = \"T\"\ncurrency = \"USD\"\n";
@@ -1298,4 +1298,26 @@ fn a_close_kicker_beside_cash_versions_blocks_no_version_from_settling() {
     work.write("payments.csv", &pays);
     run(&work, CASH_FILES, "2026-11", Some("2026-10"));
     assert_eq!(paid("2026-11"), ["v2 R2 -60.00"]);
+}
+
+#[test]
+fn a_cap_written_finer_than_the_currency_never_pays_over_it() {
+    // A cold review: cap "100.005" USD, lines 10 % of 600.00 = 60.00 and 10 % of 500.00 = 50.00.
+    // What is left under the cap for the second is 40.005, which rounded to cents paid 40.01 and
+    // 100.01 in all, over the cap. A cap is a most: it is cut to 100.00, so 60.00 + 40.00.
+    let work = Workdir::new();
+    work.write(
+        "program.toml",
+        &format!("{HEAD}\n[[rules]]\nid = \"comm\"\nkind = \"percent\"\nrate = \"0.10\"\ncap = \"100.005\"\n"),
+    );
+    work.write("partners.csv", "partner_id,name,type\nP1,One,reseller\n");
+    work.write(
+        "deals.csv",
+        "deal_id,partner_id,closed_on,amount\nD1,P1,2026-10-01,600.00\nD2,P1,2026-10-02,500.00\n",
+    );
+    run(&work, CORE_FILES, "2026-10", None);
+    assert_eq!(
+        rule_lines(&work.path("2026-10")),
+        ["comm D1 60.00", "comm D2 40.00"]
+    );
 }

@@ -172,6 +172,9 @@ impl Line {
 /// SPEC §3 `cap`: per partner per period, line by line in processing order; a line is cut to what is
 /// left under the cap (its note says so) and later lines get 0.
 pub fn apply_cap(lines: &mut [Line], cap: Decimal, minor_units: u32, calc: Calc) -> Result<()> {
+    // A cap is a most: written with more decimals than the currency pays (`100.005`), it is cut
+    // to minor units toward zero, as a budget is; rounding the cut line would pay 100.01.
+    let cap = cap.round_dp_with_strategy(minor_units, rust_decimal::RoundingStrategy::ToZero);
     let mut used = Decimal::ZERO;
     // A payment refund's clawback (SPEC §9.1) is never capped and gives no room back.
     for line in lines.iter_mut().filter(|l| l.kind != LineKind::Clawback) {
