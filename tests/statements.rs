@@ -212,6 +212,26 @@ fn the_statements_out_is_as_safe_as_runs() {
         std::os::unix::fs::symlink(&other, &link).unwrap();
         refused(&["--out", link.to_str().unwrap()], "symbolic link");
     }
+    // --force never replaces another month's statements (a cold review: October's rendered over
+    // September's folder, whose index.html then linked to October's statements).
+    let september = scratch.path().join("september");
+    std::fs::create_dir(&september).unwrap();
+    let marker = std::fs::read_to_string(batch.join("statements/statements.json")).unwrap();
+    assert!(marker.contains("\"period\": \"2026-10\""), "{marker}");
+    std::fs::write(
+        september.join("statements.json"),
+        marker.replace("\"period\": \"2026-10\"", "\"period\": \"2026-09\""),
+    )
+    .unwrap();
+    refused(
+        &["--out", september.to_str().unwrap(), "--force"],
+        "2026-09; this batch is",
+    );
+    assert!(
+        std::fs::read_to_string(september.join("statements.json"))
+            .unwrap()
+            .contains("2026-09")
+    );
     let before = tree(&batch);
     let output = statements(&batch, &["--force"]);
     assert!(output.status.success(), "{output:?}");

@@ -126,8 +126,12 @@ fn trash_prefix(bytes: &[u8]) -> Option<OsString> {
 pub enum Replaceable<'a> {
     /// A payline batch of this period (`run`: a re-run of the period).
     Batch { period: &'a str },
-    /// A folder of statements rendered by payline (its statements.json says so).
-    Statements,
+    /// A folder of statements payline rendered from a batch of this program and period (its
+    /// statements.json says so): a re-render, never another month's statements.
+    Statements {
+        program_id: &'a str,
+        period: &'a str,
+    },
 }
 
 /// A locked, checked `--out`: the right to write it. Dropping it releases the lock.
@@ -246,27 +250,42 @@ impl OutDir {
             }
             match replaceable {
                 Replaceable::Batch { period } => dir.check_replaceable(period)?,
-                Replaceable::Statements => dir.check_statements()?,
+                Replaceable::Statements { program_id, period } => {
+                    dir.check_statements(program_id, period)?
+                }
             }
         }
         Ok(dir)
     }
 
-    /// `statements --force` re-renders statements: it replaces only a folder payline rendered
-    /// statements into (its statements.json), never a folder of other files.
-    fn check_statements(&self) -> Result<()> {
+    /// `statements --force` re-renders statements: it replaces only a folder payline rendered the
+    /// same program's statements of the same period into (its statements.json), never a folder of
+    /// other files or another month's statements (the index of that month links to them).
+    fn check_statements(&self, program_id: &str, period: &str) -> Result<()> {
         let marker = std::fs::read(self.real.join(crate::render::STATEMENTS_MANIFEST))
             .ok()
             .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
             .filter(|m| m["tool"] == "payline");
-        match marker {
-            Some(_) => Ok(()),
-            None => Err(Error::Refused(format!(
+        let Some(marker) = marker else {
+            return Err(Error::Refused(format!(
                 "--out {} is not a folder of payline statements (it has no {}); --force only replaces statements rendered earlier: choose another --out",
                 self.shown.display(),
                 crate::render::STATEMENTS_MANIFEST
-            ))),
+            )));
+        };
+        let held = (
+            marker["program_id"].as_str().unwrap_or("?"),
+            marker["period"].as_str().unwrap_or("?"),
+        );
+        if held != (program_id, period) {
+            return Err(Error::Refused(format!(
+                "--out {} holds the statements of {} {}; this batch is {program_id} {period}. --force only replaces statements of the same program and period (a re-render): choose another --out",
+                self.shown.display(),
+                held.0,
+                held.1
+            )));
         }
+        Ok(())
     }
 
     /// `--force` re-runs a period: it replaces only a payline batch of the same period, never a

@@ -174,13 +174,16 @@ pub fn statements(
         protected.extend(outputs.keys().map(|name| batch_dir.join(name)));
     }
     let protected: Vec<&Path> = protected.iter().map(std::path::PathBuf::as_path).collect();
+    let batch = batch::read_batch(batch_dir)?;
     let out_dir = crate::output::OutDir::acquire_for(
         &out,
         force,
         &protected,
-        crate::output::Replaceable::Statements,
+        crate::output::Replaceable::Statements {
+            program_id: &batch.program_id,
+            period: &batch.period,
+        },
     )?;
-    let batch = batch::read_batch(batch_dir)?;
     let mut rendered = None;
     out_dir.commit(old, |dir| {
         rendered = Some(render_statements(&batch, selection, dir)?);
