@@ -879,3 +879,67 @@ fn diff_says_an_inputs_warning_once() {
     let said = format!("{}{}", stdout(&output), stderr(&output));
     assert_eq!(said.matches("a report's trailer").count(), 1, "{said}");
 }
+
+#[test]
+fn a_stage_currency_or_split_column_nothing_reads_is_refused_in_any_language() {
+    // A cold review: a German export's `Phase`, an API export's `IsWon`, an unread `Deal Currency`
+    // (EUR 12,500 paid as USD 12,500) and an unread `Split Percentage` (50 % paid as 100 %) all ran
+    // with exit 0. Each is now refused with its values and the map line that reads it.
+    let case = Case::new();
+    let head = "deal_id,partner_id,closed_on,amount";
+    for (column, cells, fragment) in [
+        (
+            "Phase",
+            ["Geschlossen und gewonnen", "Geschlossen und verloren"],
+            "column `Phase`: looks like a stage or status",
+        ),
+        (
+            "IsWon",
+            ["true", "false"],
+            "`IsWon` looks like a stage or status",
+        ),
+        (
+            "Deal Currency",
+            ["EUR", "USD"],
+            "`Deal Currency` looks like the currency of each row, but payline's `currency` is not read from this file, so every amount would be read in the program currency; its values: `EUR` (1 row), `USD` (1 row)",
+        ),
+        (
+            "Split Percentage",
+            ["50%", "50%"],
+            "`Split Percentage` looks like the share of each row, but payline's `share` is not read from this file, so every row would be credited in full (share 1)",
+        ),
+    ] {
+        let extra = if column == "IsWon" { ",IsClosed" } else { "" };
+        let more = |c: &str| {
+            if column == "IsWon" {
+                format!("{c},true")
+            } else {
+                c.to_string()
+            }
+        };
+        let deals = case.write(
+            "deals.csv",
+            format!(
+                "{head},{column}{extra}\nD1,P101,2026-10-02,12500.00,{}\nD2,P101,2026-10-03,100.00,{}\n",
+                more(cells[0]),
+                more(cells[1])
+            ),
+        );
+        let output = case.run(&deals, &[]);
+        assert_eq!(output.status.code(), Some(1), "{column}: {output:?}");
+        let e = stderr(&output);
+        assert!(e.contains(fragment), "{column}: {e}");
+        assert!(!case.path("out").exists(), "{column}");
+    }
+    // Listed in `ignore_columns`, a column that is not the currency is read past.
+    let deals = case.write(
+        "deals.csv",
+        format!("{head},Deal Currency\nD1,P101,2026-10-02,100.00,see notes\n"),
+    );
+    let map = case.write(
+        "map.toml",
+        "[deals]\nignore_columns = [\"Deal Currency\"]\n",
+    );
+    let output = case.run(&deals, &["--import", &format!("deals={}", map.display())]);
+    assert!(output.status.success(), "{output:?}");
+}

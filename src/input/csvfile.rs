@@ -189,17 +189,13 @@ impl CsvFile {
         let trailer = (!dialect.input.is_empty())
             .then(|| find_trailer(path, reader.position().byte(), &shape))
             .flatten();
-        let stages = super::header::unhandled_stages(&header, dialect.input, &[], &[]);
-        if !stages.is_empty() {
-            let end = trailer.as_ref().map(|t| t.offset);
-            return Err(super::stages::stage_error(
-                path,
-                &spec,
-                (0, end),
-                &header.names,
-                &stages,
-            ));
-        }
+        super::stages::refuse_unread_deciders(
+            path,
+            &spec,
+            (0, trailer.as_ref().map(|t| t.offset)),
+            &header,
+            (&[], &[]),
+        )?;
         let Header {
             columns,
             loose: loose_headers,

@@ -295,21 +295,111 @@ fn missing_columns(columns: &Columns, names: &[String], spec: &HeaderSpec) -> Re
 /// `Opportunity Status`, `Is Closed Won`, `Forecast Category`): a column that decides whether a row
 /// is a won deal at all. See docs/REFERENCE.md "Never a silent wrong row".
 pub fn looks_like_a_stage(name: &str) -> bool {
+    // English, and the words German, French, Spanish, Italian, Portuguese and Dutch exports use
+    // (`Phase`, `Verkaufsphase`, `Étape`, `Etapa`, `Fase`, `Estado`, `Statut`, `Stato`).
     const WORDS: &[&str] = &[
-        "stage",
         "stages",
-        "status",
         "statuses",
-        "dealstage",
-        "stagename",
-        "dealstatus",
         "outcome",
         "won",
         "lost",
+        "etape",
+        "étape",
+        "etapa",
+        "fase",
+        "estado",
+        "statut",
+        "stato",
+        "stadium",
+        "stufe",
+        "situação",
+        "situacao",
     ];
-    let key = header_key(name);
-    key.split('_').any(|w| WORDS.contains(&w))
-        || matches!(key.as_str(), "forecast_category" | "forecastcategory")
+    const ENDINGS: &[&str] = &["stage", "status", "phase", "stagename"];
+    let key = words_key(name);
+    key.split('_')
+        .any(|w| WORDS.contains(&w) || ENDINGS.iter().any(|e| w.ends_with(e)))
+        || [
+            "forecast_category",
+            "forecastcategory",
+            "is_closed",
+            "isclosed",
+        ]
+        .iter()
+        .any(|k| key.contains(k))
+}
+
+/// [`header_key`] with camelCase split into words (`IsWon` → `is_won`, `StageName` → `stage_name`).
+fn words_key(name: &str) -> String {
+    let mut split = String::with_capacity(name.len() + 4);
+    let mut previous_lower = false;
+    for c in name.chars() {
+        if c.is_uppercase() && previous_lower {
+            split.push('_');
+        }
+        previous_lower = c.is_lowercase() || c.is_ascii_digit();
+        split.push(c);
+    }
+    header_key(&split)
+}
+
+/// The payline column an unread export column decides the money of, by its name: the deal's or
+/// partner's `currency` (`Deal Currency`, `Opportunity Currency`, `CurrencyIsoCode`, `Währung`,
+/// `Devise`, `Moneda`, `Valuta`; an amount in some currency is not one), or a deal's `share`
+/// (`Split`, `Split Percentage`, `Partner Share`, `Anteil`).
+pub fn looks_like_money_column(name: &str) -> Option<&'static str> {
+    const CURRENCY: &[&str] = &[
+        "currency",
+        "currencyisocode",
+        "währung",
+        "waehrung",
+        "devise",
+        "moneda",
+        "valuta",
+        "divisa",
+        "moeda",
+    ];
+    const AMOUNT: &[&str] = &[
+        "amount", "value", "revenue", "total", "betrag", "montant", "importe", "valor", "bedrag",
+        "importo",
+    ];
+    const SHARE: &[&str] = &["split", "splits", "share", "anteil", "reparto", "partage"];
+    let key = words_key(name);
+    let words: Vec<&str> = key.split('_').collect();
+    let has = |list: &[&str]| words.iter().any(|w| list.iter().any(|l| w.ends_with(l)));
+    if has(CURRENCY) && !has(AMOUNT) {
+        Some("currency")
+    } else if words.iter().any(|w| SHARE.contains(w)) && !has(AMOUNT) {
+        Some("share")
+    } else {
+        None
+    }
+}
+
+/// The header's unread columns that look like the input's `currency` or `share` when that column
+/// is not read at all (so every row would be in the program currency, or credited in full), with
+/// the column each looks like. Columns an import map lists in `ignore_columns` are never reported;
+/// payline's own files (input "") are never checked.
+pub fn unread_money_columns(
+    header: &Header,
+    input: &str,
+    ignored: &[String],
+) -> Vec<(usize, &'static str)> {
+    let Some((_, columns)) = super::csvfile::INPUT_COLUMNS
+        .iter()
+        .find(|(i, _)| !input.is_empty() && *i == input)
+    else {
+        return Vec::new();
+    };
+    let used: std::collections::HashSet<usize> = columns
+        .iter()
+        .filter_map(|c| header.columns.index(c))
+        .collect();
+    (header.names.iter().enumerate())
+        .filter(|(i, name)| !used.contains(i) && !ignored.contains(name))
+        .filter_map(|(i, name)| Some((i, looks_like_money_column(name)?)))
+        .filter(|(_, column)| columns.contains(column) && header.columns.index(column).is_none())
+        .collect()
 }
 
 /// The header's stage-like columns that nothing handles: for an input with a `status` column
@@ -402,8 +492,28 @@ mod tests {
             "Forecast Category",
             "StageName",
             "Outcome",
+            "Phase",
+            "Verkaufsphase",
+            "Étape",
+            "Etapa",
+            "IsWon",
+            "IsClosed",
+            "Stage Name",
         ] {
             assert!(looks_like_a_stage(yes), "{yes}");
+        }
+        for (name, column) in [
+            ("Deal Currency", Some("currency")),
+            ("Opportunity-Währung", Some("currency")),
+            ("CurrencyIsoCode", Some("currency")),
+            ("Split Percentage", Some("share")),
+            ("Partner Share", Some("share")),
+            ("Amount in company currency", None),
+            ("Amount", None),
+            ("Split Amount", None),
+            ("Probability (%)", None),
+        ] {
+            assert_eq!(looks_like_money_column(name), column, "{name}");
         }
         for no in [
             "Close Date",
@@ -414,6 +524,8 @@ mod tests {
             "Type",
             "Statement",
             "Probability (%)",
+            "Closed Date",
+            "Homepage",
         ] {
             assert!(!looks_like_a_stage(no), "{no}");
         }

@@ -1,6 +1,7 @@
-//! "Never a silent wrong row": an export column that looks like a deal stage or status, which payline
-//! does not read, is refused with its distinct values and the import-map lines that read it. The
-//! values are read by a second look at the file, on this error path only.
+//! "Never a silent wrong row": an export column that looks like a deal stage or status, or like the
+//! currency or split share of a row, which payline does not read, is refused with its distinct
+//! values and the import-map lines that read it. The values are read by a second look at the file,
+//! on this error path only.
 
 use super::header::HeaderSpec;
 use crate::error::{Error, Result};
@@ -181,6 +182,73 @@ pub fn stage_error(
         file: spec.file.to_string(),
         line: 1 + skip_lines,
         column: columns.join(", "),
+        value: values
+            .iter()
+            .flat_map(|v| v.iter().take(SHOWN).map(|d| d.value.clone()))
+            .collect::<Vec<_>>()
+            .join(", "),
+        message: parts.join("\n"),
+    }
+}
+
+/// Refuses an export whose header has a column payline would not read but that decides whether a
+/// row counts (a stage or status, [`stage_error`]) or what it is worth (a currency or split share
+/// that is not read: [`money_column_error`]).
+pub fn refuse_unread_deciders(
+    path: &Path,
+    spec: &HeaderSpec,
+    lines: (u64, Option<u64>),
+    header: &super::header::Header,
+    (ignored, filtered): (&[String], &[String]),
+) -> Result<()> {
+    let stages = super::header::unhandled_stages(header, spec.input, ignored, filtered);
+    if !stages.is_empty() {
+        return Err(stage_error(path, spec, lines, &header.names, &stages));
+    }
+    let money = super::header::unread_money_columns(header, spec.input, ignored);
+    if !money.is_empty() {
+        return Err(money_column_error(path, spec, lines, &header.names, &money));
+    }
+    Ok(())
+}
+
+/// The refusal of columns that look like a row's `currency` or `share` while payline reads none:
+/// every amount would be taken in the program currency, or every row credited in full.
+fn money_column_error(
+    path: &Path,
+    spec: &HeaderSpec,
+    (skip_lines, end): (u64, Option<u64>),
+    names: &[String],
+    columns: &[(usize, &str)],
+) -> Error {
+    let fields: Vec<usize> = columns.iter().map(|(f, _)| *f).collect();
+    let values = match distinct_values(path, spec.delimiter, skip_lines, &fields, end) {
+        Ok(v) => v,
+        Err(e) => return e,
+    };
+    let input = spec.input;
+    let parts: Vec<String> = (columns.iter().zip(&values))
+        .map(|((field, column), values)| {
+            let consequence = match *column {
+                "currency" => "every amount would be read in the program currency",
+                _ => "every row would be credited in full (share 1)",
+            };
+            format!(
+                "`{}` looks like the {column} of each row, but payline's `{column}` is not read from this file, so {consequence}; its values: {}. Read it with an import map (--import {input}=MAP.toml):\n    [{input}.columns]\n    {column} = {}\n  or, if it is not the {column}, list it in `ignore_columns`",
+                names[*field],
+                describe_values(values),
+                toml_string(&names[*field])
+            )
+        })
+        .collect();
+    Error::Input {
+        file: spec.file.to_string(),
+        line: 1 + skip_lines,
+        column: fields
+            .iter()
+            .map(|&f| names[f].as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
         value: values
             .iter()
             .flat_map(|v| v.iter().take(SHOWN).map(|d| d.value.clone()))

@@ -84,7 +84,7 @@ pub fn import(path: &Path, label: &str, map: &InputMap, cx: &Context) -> Result<
     let columns = out_columns(&header, map, cx, label)?;
     let data_start = skipped + reader.position().byte();
     let trailer = trailer_of(&header, cx, map, (&decoded.path, data_start), delimiter);
-    refuse_stages(&header, cx, map, &spec, (&decoded.path, trailer.as_ref()))?;
+    refuse_stages(&header, map, &spec, (&decoded.path, trailer.as_ref()))?;
     let copy = tempfile::Builder::new()
         .prefix("payline-import-")
         .suffix(".csv")
@@ -166,26 +166,22 @@ fn trailer_of(
         .flatten()
 }
 
-/// Refuses a stage-like column nothing reads, with its values (up to the trailer).
+/// Refuses a stage-like column nothing reads, or an unread currency or share, with its values (up
+/// to the trailer).
 fn refuse_stages(
     header: &header::Header,
-    cx: &Context,
     map: &InputMap,
     spec: &HeaderSpec,
     (path, trailer): (&Path, Option<&crate::input::trailer::Trailer>),
 ) -> Result<()> {
     let filtered: Vec<String> = map.filters.iter().map(|f| f.column.clone()).collect();
-    let stages = header::unhandled_stages(header, cx.input, &map.ignore_columns, &filtered);
-    if stages.is_empty() {
-        return Ok(());
-    }
-    Err(crate::input::stages::stage_error(
+    crate::input::stages::refuse_unread_deciders(
         path,
         spec,
         (map.skip_lines, trailer.map(|t| t.offset)),
-        &header.names,
-        &stages,
-    ))
+        header,
+        (&map.ignore_columns, &filtered),
+    )
 }
 
 type Reader = csv::Reader<LineTracker<BufReader<std::fs::File>>>;
