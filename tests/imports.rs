@@ -943,3 +943,27 @@ fn a_stage_currency_or_split_column_nothing_reads_is_refused_in_any_language() {
     let output = case.run(&deals, &["--import", &format!("deals={}", map.display())]);
     assert!(output.status.success(), "{output:?}");
 }
+
+#[test]
+fn a_blank_stage_is_refused_never_read_as_won() {
+    // A cold review: a map reading `Stage` as status with a full value map and a skip filter paid a
+    // row whose Stage was blank (a grouped report's copy) as won: 10 % of a lost 15,000.00 deal.
+    let case = Case::new();
+    let deals = case.write(
+        "deals.csv",
+        "Opportunity ID,Partner,Close Date,Amount,Stage\nD1,P101,2026-10-02,100.00,Closed Won\nD2,P101,2026-10-03,15000.00,\n",
+    );
+    let map = case.write(
+        "map.toml",
+        "[deals.columns]\ndeal_id = \"Opportunity ID\"\npartner_id = \"Partner\"\nclosed_on = \"Close Date\"\namount = \"Amount\"\nstatus = \"Stage\"\n\n[deals.values.status]\n\"Closed Won\" = \"won\"\n\"Closed Lost\" = \"cancelled\"\n\n[[deals.filter]]\ncolumn = \"Stage\"\nskip = [\"Prospecting\"]\n",
+    );
+    let output = case.run(&deals, &["--import", &format!("deals={}", map.display())]);
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let e = stderr(&output);
+    assert!(
+        e.contains("deals.csv:3: column `Stage`: 1 value of this column (payline's `status`) no line of the import map covers, on 1 row: (empty) (1 row, first on line 3)"),
+        "{e}"
+    );
+    assert!(e.contains("\"\" = \"…\""), "{e}");
+    assert!(!case.path("out").exists());
+}

@@ -224,7 +224,11 @@ pub fn unmapped_error(
         .take(25)
         .map(|(v, n, line)| {
             let s = if *n == 1 { "" } else { "s" };
-            format!("`{v}` ({n} row{s}, first on line {line})")
+            let shown = match v.is_empty() {
+                true => "(empty)".to_string(),
+                false => format!("`{v}`"),
+            };
+            format!("{shown} ({n} row{s}, first on line {line})")
         })
         .collect();
     let more = values.len().saturating_sub(25);

@@ -563,12 +563,18 @@ impl Run<'_> {
             Some(words) => words.contains(&t),
             None => !currency || crate::model::money::is_currency_code(t),
         };
+        // An empty cell stays absent, but not a status read from an export: absent means won (or
+        // active), and a blank stage (a grouped report's copy) was paid as won. It takes a `"" = …`
+        // line of the value map, like any value.
+        let absent = |t: &str| t.is_empty() && column.name != "status";
         let mapped = match &column.values {
             Some(values) => values.get(text).cloned().or_else(|| {
-                // An empty cell stays absent, and payline's own words read as themselves.
-                (text.is_empty() || (choice && own_word(text))).then(|| text.to_string())
+                // Payline's own words read as themselves.
+                (absent(text) || (choice && own_word(text))).then(|| text.to_string())
             }),
-            None => (text.is_empty() || own_word(text)).then(|| text.to_string()),
+            None => {
+                (absent(text) || (!text.is_empty() && own_word(text))).then(|| text.to_string())
+            }
         };
         if column.values.is_some() || choice {
             self.report
