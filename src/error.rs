@@ -162,6 +162,11 @@ pub enum WarningCode {
     PaymentForReversedDeal,
     /// A payment beyond the row's amount (or the refund of one): part 0, no line.
     Overpayment,
+    /// An import map's filter skipped deal rows whose stage reads as won (`Closed Won - Pending
+    /// Billing` beside `keep = ["Closed Won"]`).
+    FilterSkippedWon,
+    /// An import map's filters skipped every row of a file: a misspelled `keep` value?
+    FilterSkippedAll,
 }
 
 impl Warning {

@@ -166,15 +166,19 @@ impl Inspection {
             r.rows.saturating_sub(r.kept + r.skipped_rows())
         );
         if !r.skipped.is_empty() {
-            let mut t = plain_table(vec!["skipped because", "rows", "first on line"]);
+            let mut t = plain_table(vec!["skipped because", "rows", "first on line", "values"]);
             for s in &r.skipped {
                 t.add_row(vec![
                     s.reason.clone(),
                     s.rows.to_string(),
                     s.first_line.to_string(),
+                    s.described(),
                 ]);
             }
             out.push_str(&format!("{t}\n"));
+        }
+        for w in r.filter_warnings() {
+            out.push_str(&format!("Warning: {w}\n"));
         }
         if r.blank > 0 {
             out.push_str(&format!("Rows of empty cells skipped: {}\n", r.blank));

@@ -307,7 +307,8 @@ fn the_shipped_salesforce_map_pays_exactly_the_closed_won_opportunities() {
     assert_eq!(summary["kpis"]["deals_counted"], 11);
     assert_eq!(
         summary["skipped_rows"],
-        serde_json::json!([{"input": "deals", "reason": "not Closed Won", "rows": 3}])
+        serde_json::json!([{"input": "deals", "reason": "not Closed Won", "rows": 3,
+            "values": "`Closed Lost` (1 row), `Negotiation/Review` (1 row), `Prospecting` (1 row)"}])
     );
     let warnings = summary["warnings"].to_string();
     assert!(warnings.contains("salesforce-opportunities.csv:16: a report's trailer (a totals row `Grand Totals (14 records)`, 1 blank line and 2 notice lines), not data: skipped"), "{warnings}");
@@ -353,8 +354,9 @@ fn the_shipped_hubspot_map_pays_exactly_the_won_sales_pipeline_deals() {
     assert_eq!(
         summary["skipped_rows"],
         serde_json::json!([
-            {"input": "deals", "reason": "not closed won", "rows": 3},
-            {"input": "deals", "reason": "not the sales pipeline", "rows": 1}
+            {"input": "deals", "reason": "not closed won", "rows": 3,
+             "values": "`Appointment Scheduled` (1 row), `closedlost` (1 row), `contractsent` (1 row)"},
+            {"input": "deals", "reason": "not the sales pipeline", "rows": 1, "values": "`Renewals` (1 row)"}
         ])
     );
     // New customers (`newbusiness` and `New Business`) earn the bonus: 2% of five deals.
@@ -966,4 +968,50 @@ fn a_blank_stage_is_refused_never_read_as_won() {
     );
     assert!(e.contains("\"\" = \"…\""), "{e}");
     assert!(!case.path("out").exists());
+}
+
+#[test]
+fn a_filter_that_skips_a_won_looking_stage_or_every_row_says_so() {
+    // A cold review: a new stage `Closed Won - Pending Billing` was skipped by `keep = ["Closed
+    // Won"]` (a 120,000.00 deal unpaid) and a misspelled `keep = ["Closed won"]` skipped all 14
+    // rows, each with exit 0 and no word. A filter is the user's word: both now warn, with values.
+    let case = Case::new();
+    let export = std::fs::read_to_string(salesforce()).unwrap();
+    let renamed = export.replacen("\"Closed Won\"", "\"Closed Won - Pending Billing\"", 1);
+    assert_ne!(renamed, export);
+    let deals = case.write("deals.csv", &renamed);
+    let map =
+        std::fs::read_to_string(repo("examples/imports/salesforce-opportunities.toml")).unwrap();
+    let map = case.write("map.toml", &map);
+    let run = |case: &Case| {
+        let output = case.run(
+            &deals,
+            &["--import", &format!("deals={}", map.display()), "--json"],
+        );
+        assert!(output.status.success(), "{output:?}");
+        serde_json::from_slice::<serde_json::Value>(&output.stdout).unwrap()
+    };
+    let summary = run(&case);
+    let warnings = summary["warnings"].to_string();
+    assert!(
+        warnings.contains("the import map's filter \\\"not Closed Won\\\" skipped 1 row whose Stage is \\\"Closed Won - Pending Billing\\\" (first on line 2), which reads like a won deal"),
+        "{warnings}"
+    );
+    assert!(
+        summary["skipped_rows"][0]["values"]
+            .as_str()
+            .unwrap()
+            .contains("`Closed Won - Pending Billing` (1 row)")
+    );
+    let typo = std::fs::read_to_string(repo("examples/imports/salesforce-opportunities.toml"))
+        .unwrap()
+        .replace("keep = [\"Closed Won\"]", "keep = [\"Closed won\"]");
+    case.write("map.toml", &typo);
+    let summary = run(&case);
+    let warnings = summary["warnings"].to_string();
+    assert!(warnings.contains("filter-skipped-all"), "{warnings}");
+    assert!(
+        warnings.contains("the import map's filters skipped every row"),
+        "{warnings}"
+    );
 }

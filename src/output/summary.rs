@@ -209,9 +209,19 @@ pub fn render_table(s: &Summary) -> String {
     align_right(&mut kpis, [1]);
     out.push_str(&format!("KPIs\n{kpis}\n"));
     if !s.skipped_rows.is_empty() {
-        let mut skipped = plain_table(vec!["input", "rows skipped by the import map", "rows"]);
+        let mut skipped = plain_table(vec![
+            "input",
+            "rows skipped by the import map",
+            "rows",
+            "values skipped",
+        ]);
         for r in &s.skipped_rows {
-            skipped.add_row(vec![r.input.clone(), r.reason.clone(), r.rows.to_string()]);
+            skipped.add_row(vec![
+                r.input.clone(),
+                r.reason.clone(),
+                r.rows.to_string(),
+                r.values.clone(),
+            ]);
         }
         align_right(&mut skipped, [2]);
         out.push_str(&format!("\nSkipped rows\n{skipped}\n"));

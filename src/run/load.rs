@@ -536,6 +536,7 @@ fn load_program(
         None => LedgerData::default(),
     };
     warnings.extend(reading_warnings(&digests));
+    warnings.extend(reports.iter().flat_map(Report::filter_warnings));
     warnings.extend(unnamed_customer_types(program, &shared.deals));
     warnings.extend(no_data_in_period(period, &shared, &claims));
     Ok(Loaded {
@@ -759,6 +760,7 @@ fn skipped_rows(reports: &[Report]) -> Vec<SkippedRows> {
                 input: r.input.to_string(),
                 reason: s.reason.clone(),
                 rows: s.rows,
+                values: s.described(),
             })
         })
         .collect()

@@ -5,7 +5,7 @@
 
 use super::encoding::Decoded;
 use super::map::InputMap;
-use crate::error::Error;
+use crate::error::{Error, Warning, WarningCode};
 use crate::input::FnvBuild;
 use crate::input::header::Header;
 use serde::Serialize;
@@ -24,12 +24,31 @@ pub struct ColumnUse {
     pub values_mapped: bool,
 }
 
-/// Rows a filter skipped, by its reason.
+/// Rows a filter skipped, by its reason, with the values of the filter's column they held.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Skipped {
     pub reason: String,
+    /// The export's header the filter reads.
+    pub column: String,
     pub rows: u64,
     pub first_line: u64,
+    /// Each distinct value skipped: (value, rows, first line), in first-seen order (at most
+    /// [`MAX_VALUES`]).
+    pub values: Vec<(String, u64, u64)>,
+}
+
+impl Skipped {
+    /// `` `Closed Lost` (2 rows), `Prospecting` (1 row) ``: what was skipped, the most rows first.
+    pub fn described(&self) -> String {
+        let distinct: Vec<crate::input::stages::Distinct> = (self.values.iter())
+            .map(|(value, rows, first_line)| crate::input::stages::Distinct {
+                value: value.clone(),
+                rows: *rows,
+                first_line: *first_line,
+            })
+            .collect();
+        crate::input::stages::describe_values(&distinct)
+    }
 }
 
 /// Rows an import map's filters skipped, per input and reason: in the run summary and its JSON.
@@ -38,6 +57,8 @@ pub struct SkippedRows {
     pub input: String,
     pub reason: String,
     pub rows: u64,
+    /// The values of the filter's column the skipped rows held (`` `Closed Lost` (2 rows) ``).
+    pub values: String,
 }
 
 /// One value of a choice column: how many kept rows hold it and what it became.
@@ -160,14 +181,30 @@ impl Report {
             .collect();
     }
 
-    pub fn skip(&mut self, reason: &str, line: u64) {
-        match self.skipped.iter_mut().find(|s| s.reason == reason) {
-            Some(s) => s.rows += 1,
-            None => self.skipped.push(Skipped {
-                reason: reason.to_string(),
-                rows: 1,
-                first_line: line,
-            }),
+    /// Counts a row the filter on `column` skipped under `reason`, and the `value` it held there.
+    pub fn skip(&mut self, (reason, column): (&str, &str), value: &str, line: u64) {
+        let at = match self.skipped.iter().position(|s| s.reason == reason) {
+            Some(at) => at,
+            None => {
+                self.skipped.push(Skipped {
+                    reason: reason.to_string(),
+                    column: column.to_string(),
+                    rows: 0,
+                    first_line: line,
+                    values: Vec::new(),
+                });
+                self.skipped.len() - 1
+            }
+        };
+        let skipped = &mut self.skipped[at];
+        skipped.rows += 1;
+        // A filter skips a few distinct values (stages): a scan is cheaper than a map here.
+        match skipped.values.iter().position(|(v, ..)| v == value) {
+            Some(i) => skipped.values[i].1 += 1,
+            None if skipped.values.len() < MAX_VALUES => {
+                skipped.values.push((value.to_string(), 1, line));
+            }
+            None => {}
         }
     }
 
@@ -197,6 +234,47 @@ impl Report {
             }
             None => {}
         }
+    }
+
+    /// What an import map's filters skipped that may have been meant to count: a deal whose stage
+    /// reads as won (a new stage the map's `keep` does not list yet), and every row of a file (a
+    /// misspelled `keep` value). A filter is the user's own word, so these warn rather than refuse.
+    pub fn filter_warnings(&self) -> Vec<Warning> {
+        let mut warnings = Vec::new();
+        for s in &self.skipped {
+            let won: Vec<&(String, u64, u64)> = (s.values.iter())
+                .filter(|(v, ..)| {
+                    self.input == "deals"
+                        && crate::input::stages::suggested_status(v) == Some("won")
+                })
+                .collect();
+            for (value, rows, line) in won {
+                warnings.push(Warning::new(
+                        WarningCode::FilterSkippedWon,
+                        format!(
+                            "{}: the import map's filter \"{}\" skipped {rows} row{} whose {} is \"{value}\" (first on line {line}), which reads like a won deal; if it is one, add it to the filter's `keep` (and to the status values)",
+                            self.file,
+                            s.reason,
+                            if *rows == 1 { "" } else { "s" },
+                            s.column
+                        ),
+                    ));
+            }
+        }
+        if self.kept == 0 && !self.skipped.is_empty() {
+            let what: Vec<String> = (self.skipped.iter())
+                .map(|s| format!("\"{}\" {} rows: {}", s.reason, s.rows, s.described()))
+                .collect();
+            warnings.push(Warning::new(
+                    WarningCode::FilterSkippedAll,
+                    format!(
+                        "{}: the import map's filters skipped every row ({}); is a `keep` value misspelled?",
+                        self.file,
+                        what.join("; ")
+                    ),
+                ));
+        }
+        warnings
     }
 
     /// Rows skipped by filters, in all.

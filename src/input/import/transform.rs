@@ -490,7 +490,8 @@ impl Run<'_> {
         for (filter, &field) in self.map.filters.iter().zip(&self.filters) {
             let cell = record.get(field).unwrap_or("").trim();
             if filter.values.iter().any(|v| v == cell) != filter.keep {
-                self.report.skip(&filter.reason, line);
+                self.report
+                    .skip((&filter.reason, &filter.column), cell, line);
                 return Ok(());
             }
         }
