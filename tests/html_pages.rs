@@ -222,10 +222,31 @@ fn the_index_names_the_total_to_pay_per_currency() {
         }
         previous = Some(out);
     }
+    // September's statement of P004: MDF 2,500.00 from August + 2,500.00 allocated − 4,000.00 of
+    // claims = 1,000.00 left; co-op 600.00 + 1,050.00 accrued = 1,650.00 (the earlier column was
+    // missing, so the row did not add up).
+    let september = scratch.path().join("2026-09/statements/P004.html");
+    let p004 = read(september);
+    for expected in [
+        "<td>MDF</td><td class=\"num\">2,500.00 USD</td><td class=\"num\">2,500.00 USD</td><td class=\"num\">4,000.00 USD</td><td class=\"num\">1,000.00 USD</td>",
+        "<td>Co-op</td><td class=\"num\">600.00 USD</td><td class=\"num\">1,050.00 USD</td><td class=\"num\">0.00 USD</td><td class=\"num\">1,650.00 USD</td>",
+    ] {
+        assert!(p004.contains(expected), "missing {expected:?}:\n{p004}");
+    }
     let index = read(previous.unwrap().join("index.html"));
+    // A cold review: the cards did not add up (no Carried in) and "What the batch pays for" came to
+    // Earned, not to what is paid. Earned 23,839.80 + 5,000.00 of claims = 28,839.80, + 750.00
+    // carried in, − 2,200.00 carried to November (P005 600.00 and P007 1,600.00, held) = 27,389.80.
     for expected in [
         "<td>EUR</td><td class=\"num\">1</td><td class=\"num\">EUR 3,370.36</td>",
         "<td>JPY</td><td class=\"num\">1</td><td class=\"num\">JPY 113,636</td>",
+        "<div class=\"label\">Carried in</div><div class=\"value\">750.00 USD",
+        "<td>Commissions and bonuses</td><td class=\"num\">30</td><td class=\"num\">23,839.80 USD</td>",
+        "<td>Fund claims reimbursed (MDF, co-op)</td><td class=\"num\">3</td><td class=\"num\">5,000.00 USD</td>",
+        "<tr class=\"subtotal\"><td colspan=\"2\">Earned and clawed back this period</td><td class=\"num\">28,839.80 USD</td></tr>",
+        "<td colspan=\"2\">Carried in from earlier periods</td><td class=\"num\">750.00 USD</td>",
+        "<td colspan=\"2\">Carried to the next period (held, below the minimum, negative)</td><td class=\"num\">-2,200.00 USD</td>",
+        "<tr class=\"total\"><td colspan=\"2\">Paid out</td><td class=\"num\">27,389.80 USD</td>",
     ] {
         assert!(index.contains(expected), "missing {expected:?}:\n{index}");
     }

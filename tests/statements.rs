@@ -467,3 +467,57 @@ fn pending_lines_keep_their_own_running_total_on_a_converted_statement() {
         "{amounts:?}"
     );
 }
+
+#[test]
+fn a_balance_of_zero_reads_settled_not_paid() {
+    // A cold review: September pays Z 10 % of S1's 2,500.00 = 250.00; S1 is refunded on 10-12 and
+    // S2 (2,500.00) closes on 10-05, so October earns 250.00 and claws back 250.00: balance 0.00.
+    // The page said "Paid Paid 0.00" with a payout date, beside "Nothing is paid this period".
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path();
+    for (name, text) in [
+        (
+            "p.toml",
+            "[program]\nid = \"st\"\nname = \"Settle\"\ncurrency = \"USD\"\nclawback_days = 90\n\n[[rules]]\nid = \"commission\"\nkind = \"percent\"\nrate = \"0.10\"\n",
+        ),
+        (
+            "partners.csv",
+            "partner_id,name,type\nZ,Zero Balance Ltd,reseller\n",
+        ),
+        (
+            "deals.csv",
+            "deal_id,partner_id,closed_on,amount,status,reversed_on\nS1,Z,2026-09-10,2500.00,refunded,2026-10-12\nS2,Z,2026-10-05,2500.00,won,\n",
+        ),
+    ] {
+        std::fs::write(dir.join(name), text).unwrap();
+    }
+    for (period, ledger) in [("2026-09", None), ("2026-10", Some("2026-09"))] {
+        let mut cmd = payline();
+        cmd.current_dir(dir)
+            .args(["run", "--program", "p.toml", "--partners", "partners.csv"])
+            .args([
+                "--deals",
+                "deals.csv",
+                "--period",
+                period,
+                "--out",
+                period,
+                "--statements",
+            ]);
+        if let Some(prev) = ledger {
+            cmd.args(["--ledger", prev]);
+        }
+        let output = cmd.output().unwrap();
+        assert!(output.status.success(), "{output:?}");
+    }
+    let page = std::fs::read_to_string(dir.join("2026-10/statements/Z.html")).unwrap();
+    assert!(
+        page.contains("<span class=\"status paid\">Settled</span> <span class=\"note\">Your balance is 0: nothing to pay this period.</span>"),
+        "{page}"
+    );
+    assert!(page.contains("Nothing to pay"), "{page}");
+    assert!(
+        !page.contains("2026-11-30"),
+        "no payout date for nothing paid: {page}"
+    );
+}

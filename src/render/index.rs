@@ -95,6 +95,7 @@ pub fn index(
         div.cards {
             (card("Earned", &text_money(&k.earned)))
             (card("Clawed back", &text_money(&k.clawed_back)))
+            (card("Carried in", &text_money(&k.carried_in)))
             (card("Paid out", &text_money(&k.paid)))
             (card("Carried out", &text_money(&k.carried_out)))
             (card("Partners paid", &k.partners_paid.to_string()))
@@ -103,7 +104,7 @@ pub fn index(
         (to_pay(outcome, currency, units))
         (what_it_pays(outcome, &money))
         (needs_attention(partners, outcome, &money))
-        (per_rule(program, summary, &text_money, units))
+        (per_rule(program, summary, outcome, &text_money))
         h2 { "Per partner type" }
         table {
             thead { tr { th { "Partner type" } th.num { "Partners" } th.num { "Earned" } th.num { "Paid" } } }
@@ -202,12 +203,25 @@ fn what_it_pays(outcome: &Outcome, money: &dyn Fn(Decimal) -> String) -> Markup 
         rows[row].1 += line.amount;
         rows[row].2 += 1;
     }
+    // The payable rows are Earned + Clawed back; with what partners carried in and what they carry
+    // to the next period (held, below the minimum, negative), they come to what is paid out.
+    let total = |f: fn(&Payout) -> Decimal| -> Decimal { outcome.payouts.iter().map(f).sum() };
+    let this_period: Decimal = rows[..5].iter().map(|r| r.1).sum();
+    let shown =
+        |r: &&(&str, Decimal, usize)| r.2 > 0 || r.0.starts_with("Comm") || r.0.starts_with("Fund");
     html! {
         h2 { "What the batch pays for" }
         table {
             thead { tr { th { "Money" } th.num { "Lines" } th.num { "Amount" } } }
             tbody {
-                @for (label, amount, lines) in rows.iter().filter(|r| r.2 > 0 || r.0.starts_with("Comm") || r.0.starts_with("Fund")) {
+                @for (label, amount, lines) in rows[..5].iter().filter(shown) {
+                    tr { td { (label) } td.num { (lines) } td.num { (money(*amount)) } }
+                }
+                tr.subtotal { td colspan="2" { "Earned and clawed back this period" } td.num { (money(this_period)) } }
+                tr { td colspan="2" { "Carried in from earlier periods" } td.num { (money(total(|p| p.carried_in))) } }
+                tr { td colspan="2" { "Carried to the next period (held, below the minimum, negative)" } td.num { (money(-total(|p| p.carried_out))) } }
+                tr.total { td colspan="2" { "Paid out" } td.num { (money(total(|p| p.paid))) } }
+                @for (label, amount, lines) in rows[5..].iter().filter(shown) {
                     tr { td { (label) } td.num { (lines) } td.num { (money(*amount)) } }
                 }
             }
@@ -260,9 +274,19 @@ fn needs_attention(
 fn per_rule(
     program: &Program,
     summary: &Summary,
+    outcome: &Outcome,
     text_money: &dyn Fn(&str) -> String,
-    units: u32,
 ) -> Markup {
+    let units = program.minor_units();
+    // A held line counts in its rule's total when it is written (the program's cost): shown apart.
+    let mut held: BTreeMap<&str, Decimal> = BTreeMap::new();
+    for line in (outcome.lines.iter()).filter(|l| matches!(l.kind, LineKind::Pending(_))) {
+        *held.entry(&line.rule_id).or_default() += line.amount;
+    }
+    let held_of = |rule_id: &str| match rule_id.is_empty() {
+        true => None,
+        false => held.get(rule_id).copied(),
+    };
     // A fund's total in the summary is what its claims paid.
     let title = |rule_id: &str, kind: &str| {
         let kind = if kind == "fund" { "claim" } else { kind };
@@ -280,11 +304,19 @@ fn per_rule(
         h2 { "Totals per rule" }
         (bar_chart(&bars, &program.currency, units))
         table {
-            thead { tr { th { "Rule" } th { "Kind" } th.num { "Lines" } th.num { "Amount" } } }
+            thead { tr { th { "Rule" } th { "Kind" } th.num { "Lines" } th.num { "Amount" } @if !held.is_empty() { th.num { "Of which held on pending" } } } }
             tbody {
                 @for r in &summary.rules {
-                    tr { td { (title(&r.rule_id, &r.kind)) } td { (r.kind) } td.num { (r.lines) } td.num { (text_money(&r.amount)) } }
+                    tr {
+                        td { (title(&r.rule_id, &r.kind)) } td { (r.kind) } td.num { (r.lines) } td.num { (text_money(&r.amount)) }
+                        @if !held.is_empty() { td.num { @if let Some(h) = held_of(&r.rule_id) { (display_money(h, units)) " " (program.currency) } } }
+                    }
                 }
+            }
+        }
+        @if !held.is_empty() {
+            p.note {
+                "A line held on pending (refund window, approval) counts in its rule's total when it is written, the program's cost, and is paid when it is released, under “Released from pending”: these totals add up to Earned + Clawed back + what was held this period, less what was cancelled while pending."
             }
         }
     }

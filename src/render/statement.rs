@@ -312,6 +312,9 @@ pub fn statement_html(batch: &Batch, partner: &PartnerDoc) -> String {
 
 fn payout_section(batch: &Batch, partner: &PartnerDoc, shown: &Shown) -> Markup {
     let not_paid = match partner.status.as_str() {
+        "held" if partner.balance < Decimal::ZERO => Some(
+            "Nothing is paid while your account is held; what you owe is carried to the next period.",
+        ),
         "held" => Some("Nothing is paid while your account is held; the balance is kept for you."),
         "negative" => Some(
             "Your balance is negative: nothing is paid, and later earnings first make up the difference.",
@@ -321,7 +324,9 @@ fn payout_section(batch: &Batch, partner: &PartnerDoc, shown: &Shown) -> Markup 
         ),
         _ => None,
     };
+    let settled = partner.status == "paid" && partner.paid.is_zero();
     let payout_date = match partner.due_on.as_str() {
+        _ if settled => "Nothing to pay".to_string(),
         "" => "Not paid".to_string(),
         d => d.to_string(),
     };
@@ -347,9 +352,11 @@ fn payout_section(batch: &Batch, partner: &PartnerDoc, shown: &Shown) -> Markup 
     html! {
         h2 { "Your payout" }
         p {
-            span class=(format!("status {}", partner.status)) { (status_words(&partner.status)) }
+            span class=(format!("status {}", partner.status)) { (if settled { "Settled" } else { status_words(&partner.status) }) }
             " " span.note {
-                @if partner.status == "paid" && !partner.paid.is_zero() {
+                @if settled {
+                    "Your balance is 0: nothing to pay this period."
+                } @else if partner.status == "paid" {
                     (shown.paid()) " paid on " (partner.due_on)
                 } @else {
                     // The engine's reason starts with the status the pill already shows.
@@ -504,14 +511,18 @@ fn funds_section(batch: &Batch, partner: &PartnerDoc, shown: &Shown) -> Markup {
     html! {
         h2 { "Your funds" }
         table {
-            thead { tr { th { "Fund" } th.num { "Added this period" } th.num { "Claims reimbursed" } th.num { "Remaining" } } }
+            thead { tr { th { "Fund" } th.num { "From earlier periods" } th.num { "Added this period" } th.num { "Claims reimbursed" } th.num { "Remaining" } } }
             tbody {
                 @for fund in &funds {
                     @let left = partner.funds.iter().find(|(f, _)| f == fund).map_or(Decimal::ZERO, |(_, b)| *b);
+                    @let (added, claimed) = (sum(fund, false), sum(fund, true));
+                    // Earlier + added − claims = remaining, converted as one running total.
+                    @let [earlier, added, claimed] = <[Decimal; 3]>::try_from(shown.running(&[left - added - claimed, added, claimed])).expect("three amounts in, three out");
                     tr {
                         td { (batch.label(fund)) }
-                        td.num { (shown.money(sum(fund, false))) }
-                        td.num { (shown.money(-sum(fund, true))) }
+                        td.num { (shown.as_shown(earlier)) }
+                        td.num { (shown.as_shown(added)) }
+                        td.num { (shown.as_shown(-claimed)) }
                         td.num { (shown.money(left)) }
                     }
                 }

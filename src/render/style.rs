@@ -23,7 +23,7 @@ table { width: 100%; border-collapse: collapse; margin: 6px 0 10px; }
 th, td { text-align: left; padding: 5px 8px; border-bottom: 1px solid #eef1f5; vertical-align: top; }
 th { font-size: 12px; color: #5b6675; font-weight: 600; border-bottom: 1px solid #c9d1db; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-td:first-child { white-space: nowrap; }
+td:first-child { min-width: 6em; overflow-wrap: anywhere; }
 tr.subtotal td { font-weight: 600; border-top: 1px solid #c9d1db; }
 .status { display: inline-block; padding: 2px 10px; border-radius: 12px; font-weight: 600; font-size: 13px; }
 .status.paid { background: #e3f4e8; color: #17612f; }
