@@ -48,6 +48,7 @@ impl Files {
             previous_period: true,
             window_months: vec![3],
             prior_filters: Vec::new(),
+            prior_firsts: Vec::new(),
             span_from: None,
             held_from: None,
             currency: "USD".into(),

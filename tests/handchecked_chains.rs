@@ -1321,3 +1321,37 @@ fn a_cap_written_finer_than_the_currency_never_pays_over_it() {
         ["comm D1 60.00", "comm D2 40.00"]
     );
 }
+
+#[test]
+fn a_milestone_clawed_back_is_earned_again_by_an_earlier_deal_now_the_nth() {
+    // A cold review: nth_deal = 2, 300.00. M1 (09-05) and M2 (09-10): September pays the bonus on
+    // M2. M3 closes 10-10. M2 is refunded on 11-05 (56 days, inside 90): the bonus is clawed back,
+    // and M1, M3 still stand, so M3 is now the 2nd lifetime deal: November earns it again (net
+    // 0.00). Before, November wrote only the −300.00 and the partner stayed negative with three
+    // live deals. December writes nothing: the bonus is held.
+    let work = Workdir::new();
+    work.write(
+        "program.toml",
+        &format!("{HEAD}clawback_days = 90\n\n[[rules]]\nid = \"activation\"\nkind = \"milestone\"\nnth_deal = 2\namount = \"300.00\"\n"),
+    );
+    work.write("partners.csv", "partner_id,name,type\nP1,One,reseller\n");
+    let head =
+        "deal_id,partner_id,closed_on,amount,status,reversed_on\nM1,P1,2026-09-05,1000.00,won,\n";
+    let before = format!("{head}M2,P1,2026-09-10,1000.00,won,\nM3,P1,2026-10-10,1000.00,won,\n");
+    let after = format!(
+        "{head}M2,P1,2026-09-10,1000.00,refunded,2026-11-05\nM3,P1,2026-10-10,1000.00,won,\nM4,P1,2026-12-03,1000.00,won,\n"
+    );
+    work.write("deals.csv", &before);
+    run(&work, CORE_FILES, "2026-09", None);
+    assert_eq!(rule_lines(&work.path("2026-09")), ["activation M2 300.00"]);
+    run(&work, CORE_FILES, "2026-10", Some("2026-09"));
+    assert!(rule_lines(&work.path("2026-10")).is_empty());
+    work.write("deals.csv", &after);
+    run(&work, CORE_FILES, "2026-11", Some("2026-10"));
+    assert_eq!(
+        rule_lines(&work.path("2026-11")),
+        ["activation M3 300.00", "activation M2 -300.00"]
+    );
+    run(&work, CORE_FILES, "2026-12", Some("2026-11"));
+    assert!(rule_lines(&work.path("2026-12")).is_empty());
+}

@@ -419,6 +419,7 @@ fn quantities_and_window_units_read_the_same_in_blocks_on_two_threads() {
         previous_period: false,
         window_months: vec![3],
         prior_filters: Vec::new(),
+        prior_firsts: Vec::new(),
         span_from: None,
         held_from: None,
         currency: "USD".into(),

@@ -22,6 +22,7 @@ pub fn deal_plan(programs: &[&Program], period: &Period) -> Option<DealPlan> {
         previous_period: false,
         window_months: Vec::new(),
         prior_filters: Vec::new(),
+        prior_firsts: Vec::new(),
         span_from: None,
         held_from: None,
         named: None,
@@ -51,6 +52,16 @@ pub fn deal_plan(programs: &[&Program], period: &Period) -> Option<DealPlan> {
             plan.previous_period |= history.previous_period;
             if history.prior_count && !plan.prior_filters.contains(&rule.when) {
                 plan.prior_filters.push(rule.when.clone());
+                plan.prior_firsts.push(0);
+            }
+            if let Some(f) = plan.prior_filters.iter().position(|w| *w == rule.when)
+                && history.prior_count
+            {
+                // A milestone's Nth deal may stand among earlier rows (SPEC §4.8, re-earned).
+                // At most the first 1,000 rows are named: an `nth_deal` beyond it is not re-earned
+                // from earlier rows (docs/RULES.md).
+                let firsts = rule.kind.prior_firsts().min(1000);
+                plan.prior_firsts[f] = plan.prior_firsts[f].max(firsts);
             }
             if let Some(from) = crate::engine::rules::accumulate::earlier_from(rule, period) {
                 plan.span_from = Some(plan.span_from.map_or(from, |f| f.min(from)));

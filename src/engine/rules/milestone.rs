@@ -11,6 +11,7 @@ use crate::engine::context::PartnerCtx;
 use crate::engine::history::recovered_now;
 use crate::engine::line::{Line, LineKind, Source};
 use crate::error::Result;
+use crate::model::Text;
 use crate::program::Rule;
 use crate::program::parse::{Bad, Tbl, integer, non_negative};
 use rust_decimal::Decimal;
@@ -56,10 +57,7 @@ pub(crate) fn parse(t: &Tbl) -> Result<Config, Bad> {
 }
 
 pub fn evaluate(rule: &Rule, config: &Config, ctx: &PartnerCtx) -> Result<RuleOutput> {
-    let Config {
-        nth_deal: nth,
-        amount,
-    } = *config;
+    let nth = config.nth_deal;
     // The partner holds the bonus while its ledger lines add up to non-zero, less what this period's
     // clawbacks recover: a bonus clawed back with its Nth deal can be earned again in the same run.
     let ledger_sum = ctx
@@ -78,7 +76,7 @@ pub fn evaluate(rule: &Rule, config: &Config, ctx: &PartnerCtx) -> Result<RuleOu
     }
     let prior = ctx.inputs.deals.prior_count(&rule.when, ctx.index);
     if prior >= nth {
-        return Ok(RuleOutput::default());
+        return Ok(earned_again_by_an_earlier_deal(rule, config, ctx));
     }
     let deals = ctx.qualifying(rule, ctx.deals);
     let Some(deal) = usize::try_from(nth - prior - 1)
@@ -87,22 +85,54 @@ pub fn evaluate(rule: &Rule, config: &Config, ctx: &PartnerCtx) -> Result<RuleOu
     else {
         return Ok(RuleOutput::default());
     };
-    Ok(RuleOutput::lines(vec![Line {
+    let note = format!(
+        "milestone: deal {} closed {} is the partner's {} lifetime qualifying deal",
+        deal.deal_id,
+        deal.closed_on,
+        ordinal(nth)
+    );
+    Ok(bonus(rule, config, ctx, deal.deal_id.clone(), note))
+}
+
+/// The bonus line, attributed to the deal that earns it.
+fn bonus(
+    rule: &Rule,
+    config: &Config,
+    ctx: &PartnerCtx,
+    deal_id: Text,
+    note: String,
+) -> RuleOutput {
+    RuleOutput::lines(vec![Line {
         partner: ctx.index,
         rule_id: rule.id.clone(),
         kind: LineKind::Rule(super::Kind::Milestone),
         source: Source::Deal,
-        source_id: deal.deal_id.clone(),
-        basis: Some(Decimal::from(nth)),
+        source_id: deal_id,
+        basis: Some(Decimal::from(config.nth_deal)),
         rate: None,
-        amount: ctx.program.round(amount),
-        note: format!(
-            "milestone: deal {} closed {} is the partner's {} lifetime qualifying deal",
-            deal.deal_id,
-            deal.closed_on,
-            ordinal(nth)
-        ),
-    }]))
+        amount: ctx.program.round(config.amount),
+        note,
+    }])
+}
+
+/// A bonus paid once and clawed back with its Nth deal, while the partner's earlier rows still
+/// hold N qualifying deals (M1 and M2 in September, the bonus on M2; M3 in October; M2 refunded
+/// in November: M3 is now the 2nd). SPEC §4.8's "next qualifying deal that makes the count N
+/// again" is that deal even when it closed before the clawback: it earns the bonus again now. A
+/// partner who reached N before the rule ever paid it (the ledger has no line of it) is not paid.
+fn earned_again_by_an_earlier_deal(rule: &Rule, config: &Config, ctx: &PartnerCtx) -> RuleOutput {
+    let key = (ctx.index, rule.id.to_string());
+    let paid_before = ctx.inputs.ledger.rule_sums.contains_key(&key);
+    let firsts = ctx.inputs.deals.prior_firsts(&rule.when, ctx.index);
+    let nth = usize::try_from(config.nth_deal - 1).unwrap_or(usize::MAX);
+    let Some((closed_on, deal_id)) = firsts.get(nth).filter(|_| paid_before) else {
+        return RuleOutput::default();
+    };
+    let note = format!(
+        "milestone: deal {deal_id} closed {closed_on} is now the partner's {} lifetime qualifying deal (the deal that earned the bonus was reversed)",
+        ordinal(config.nth_deal)
+    );
+    bonus(rule, config, ctx, Text::from(deal_id.as_str()), note)
 }
 
 #[cfg(test)]

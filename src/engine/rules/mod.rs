@@ -244,6 +244,16 @@ impl RuleKind {
             RuleKind::Fund(_) => fund::HISTORY,
         }
     }
+
+    /// How many of a partner's first earlier rows (in (closed_on, deal_id) order) the kind names:
+    /// a milestone's `nth_deal`, whose bonus clawed back is earned again by the deal that is now the
+    /// Nth, wherever it closed (SPEC §4.8).
+    pub fn prior_firsts(&self) -> u64 {
+        match self {
+            RuleKind::Milestone(c) => c.nth_deal,
+            _ => 0,
+        }
+    }
 }
 
 /// What a kind needs of history beyond the period's own rows (SPEC §2: deals.csv holds history).

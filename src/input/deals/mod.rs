@@ -36,6 +36,9 @@ pub struct DealPlan {
     pub window_months: Vec<u32>,
     /// Filters on rows closed before the period that still count at its end: per-partner counts.
     pub prior_filters: Vec<When>,
+    /// Per prior filter: how many of each partner's first such rows, in (closed_on, deal_id)
+    /// order, to name (a milestone's Nth deal, when it stands among earlier rows: SPEC §4.8).
+    pub prior_firsts: Vec<u64>,
     /// Keep the rows closed from this day to the day before the period that still count at its end
     /// (`accumulate`: the earlier part of a quarter or year to date, SPEC §8.7).
     pub span_from: Option<NaiveDate>,
@@ -67,6 +70,18 @@ pub struct PriorCounts {
     pub filter: When,
     /// partner index → rows closed before the period that pass the filter and count at its end.
     pub counts: BTreeMap<usize, u64>,
+    /// partner index → the first of those rows in (closed_on, deal_id) order, as many as the
+    /// plan's `prior_firsts` asks.
+    pub firsts: BTreeMap<usize, Vec<(NaiveDate, String)>>,
+}
+
+/// Keeps `list` the `keep` smallest of its rows and `row`, in order.
+pub(super) fn keep_first(list: &mut Vec<(NaiveDate, String)>, row: (NaiveDate, &str), keep: u64) {
+    let at = list.partition_point(|(d, id)| (*d, id.as_str()) < row);
+    if usize::try_from(keep).is_ok_and(|k| at < k) {
+        list.insert(at, (row.0, row.1.to_string()));
+        list.truncate(usize::try_from(keep).unwrap_or(usize::MAX));
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -130,6 +145,15 @@ impl DealData {
             .find(|p| p.filter == *filter)
             .and_then(|p| p.counts.get(&partner).copied())
             .unwrap_or(0)
+    }
+
+    /// The partner's first earlier rows passing `filter` (plan's `prior_firsts`), in order.
+    pub fn prior_firsts(&self, filter: &When, partner: usize) -> &[(NaiveDate, String)] {
+        self.prior_counts
+            .iter()
+            .find(|p| p.filter == *filter)
+            .and_then(|p| p.firsts.get(&partner))
+            .map_or(&[], Vec::as_slice)
     }
 }
 
@@ -338,6 +362,8 @@ struct BlockOut {
     windows: Vec<Vec<(usize, Decimal, u64, Decimal)>>,
     /// Per prior filter: (partner, rows).
     prior: Vec<Vec<(usize, u64)>>,
+    /// Per prior filter: (partner, its first rows in the block).
+    prior_firsts: Vec<Vec<(usize, Vec<(NaiveDate, String)>)>>,
     whole: Vec<u64>,
     splits: Vec<Split>,
     /// The block's bad rows, in file order (at most [`crate::error::MAX_ROW_ERRORS`]), and how many
@@ -497,6 +523,8 @@ struct Merged {
     footer_line: Option<u64>,
     /// The bytes of deals.csv the merged blocks end at.
     read: u64,
+    /// The plan's `prior_firsts`.
+    prior_firsts: Vec<u64>,
 }
 
 impl Merged {
@@ -518,6 +546,7 @@ impl Merged {
                     .map(|filter| PriorCounts {
                         filter: filter.clone(),
                         counts: BTreeMap::new(),
+                        firsts: BTreeMap::new(),
                     })
                     .collect(),
                 ..DealData::default()
@@ -528,6 +557,7 @@ impl Merged {
             inexact: false,
             footer_line: None,
             read: data_byte,
+            prior_firsts: plan.prior_firsts.clone(),
         }
     }
 
@@ -562,6 +592,15 @@ impl Merged {
         for (f, part) in out.prior.into_iter().enumerate() {
             for (p, n) in part {
                 *data.prior_counts[f].counts.entry(p).or_insert(0) += n;
+            }
+        }
+        for (f, part) in out.prior_firsts.into_iter().enumerate() {
+            let keep = self.prior_firsts.get(f).copied().unwrap_or(0);
+            for (p, rows) in part {
+                let list = data.prior_counts[f].firsts.entry(p).or_default();
+                for (day, id) in &rows {
+                    keep_first(list, (*day, id), keep);
+                }
             }
         }
         for fp in out.whole {

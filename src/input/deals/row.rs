@@ -18,6 +18,8 @@ use std::collections::HashSet;
 pub(super) struct Acc {
     pub(super) windows: Vec<Vec<(Decimal, u64, Decimal)>>,
     pub(super) prior: Vec<Vec<u64>>,
+    /// Per prior filter the plan names first rows of, by partner: the first rows (`prior_firsts`).
+    prior_firsts: Vec<Vec<Vec<(NaiveDate, String)>>>,
     touched: Vec<bool>,
     touched_list: Vec<usize>,
     /// One shared copy of each product, customer type and currency the thread has kept.
@@ -30,6 +32,15 @@ impl Acc {
         Acc {
             windows: vec![vec![(Decimal::ZERO, 0, Decimal::ZERO); n]; ctx.windows.len()],
             prior: vec![vec![0; n]; ctx.plan.prior_filters.len()],
+            prior_firsts: (ctx.plan.prior_firsts.iter())
+                .map(|&k| {
+                    if k > 0 {
+                        vec![Vec::new(); n]
+                    } else {
+                        Vec::new()
+                    }
+                })
+                .collect(),
             touched: vec![false; n],
             touched_list: Vec::new(),
             texts: HashSet::default(),
@@ -59,6 +70,7 @@ impl Acc {
     pub(super) fn flush(&mut self, out: &mut BlockOut) {
         out.windows = vec![Vec::new(); self.windows.len()];
         out.prior = vec![Vec::new(); self.prior.len()];
+        out.prior_firsts = vec![Vec::new(); self.prior_firsts.len()];
         self.touched_list.sort_unstable();
         for &p in &self.touched_list {
             self.touched[p] = false;
@@ -73,6 +85,11 @@ impl Acc {
                 let n = std::mem::take(&mut counts[p]);
                 if n > 0 {
                     out.prior[f].push((p, n));
+                }
+            }
+            for (f, firsts) in self.prior_firsts.iter_mut().enumerate() {
+                if let Some(rows) = firsts.get_mut(p).filter(|rows| !rows.is_empty()) {
+                    out.prior_firsts[f].push((p, std::mem::take(rows)));
                 }
             }
         }
@@ -513,7 +530,10 @@ fn count_prior(
     acc: &mut Acc,
 ) {
     let partner = cells.partner;
-    for (prior, counts) in ctx.plan.prior_filters.iter().zip(acc.prior.iter_mut()) {
+    for (f, (prior, counts)) in (ctx.plan.prior_filters.iter())
+        .zip(acc.prior.iter_mut())
+        .enumerate()
+    {
         if prior.matches_deal_keys(
             cells.closed_on,
             product,
@@ -523,6 +543,10 @@ fn count_prior(
             credited,
         ) {
             counts[partner] += 1;
+            let keep = ctx.plan.prior_firsts.get(f).copied().unwrap_or(0);
+            if let Some(firsts) = acc.prior_firsts.get_mut(f).and_then(|l| l.get_mut(partner)) {
+                super::keep_first(firsts, (cells.closed_on, cells.deal_id), keep);
+            }
             if !acc.touched[partner] {
                 acc.touched[partner] = true;
                 acc.touched_list.push(partner);
