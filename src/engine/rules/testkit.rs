@@ -340,6 +340,7 @@ impl Fixture {
                 None => prior_counts.push(PriorCounts {
                     filter,
                     counts: [(index(p), *n)].into_iter().collect(),
+                    firsts: Default::default(),
                 }),
             }
         }

@@ -72,11 +72,14 @@ pub struct PriorCounts {
     pub counts: BTreeMap<usize, u64>,
     /// partner index → the first of those rows in (closed_on, deal_id) order, as many as the
     /// plan's `prior_firsts` asks.
-    pub firsts: BTreeMap<usize, Vec<(NaiveDate, String)>>,
+    pub firsts: BTreeMap<usize, FirstRows>,
 }
 
+/// A partner's first rows, in (closed_on, deal_id) order: (closed_on, deal_id).
+pub type FirstRows = Vec<(NaiveDate, String)>;
+
 /// Keeps `list` the `keep` smallest of its rows and `row`, in order.
-pub(super) fn keep_first(list: &mut Vec<(NaiveDate, String)>, row: (NaiveDate, &str), keep: u64) {
+pub(super) fn keep_first(list: &mut FirstRows, row: (NaiveDate, &str), keep: u64) {
     let at = list.partition_point(|(d, id)| (*d, id.as_str()) < row);
     if usize::try_from(keep).is_ok_and(|k| at < k) {
         list.insert(at, (row.0, row.1.to_string()));
@@ -363,7 +366,7 @@ struct BlockOut {
     /// Per prior filter: (partner, rows).
     prior: Vec<Vec<(usize, u64)>>,
     /// Per prior filter: (partner, its first rows in the block).
-    prior_firsts: Vec<Vec<(usize, Vec<(NaiveDate, String)>)>>,
+    prior_firsts: Vec<Vec<(usize, FirstRows)>>,
     whole: Vec<u64>,
     splits: Vec<Split>,
     /// The block's bad rows, in file order (at most [`crate::error::MAX_ROW_ERRORS`]), and how many

@@ -19,7 +19,7 @@ pub(super) struct Acc {
     pub(super) windows: Vec<Vec<(Decimal, u64, Decimal)>>,
     pub(super) prior: Vec<Vec<u64>>,
     /// Per prior filter the plan names first rows of, by partner: the first rows (`prior_firsts`).
-    prior_firsts: Vec<Vec<Vec<(NaiveDate, String)>>>,
+    prior_firsts: Vec<Vec<super::FirstRows>>,
     touched: Vec<bool>,
     touched_list: Vec<usize>,
     /// One shared copy of each product, customer type and currency the thread has kept.
