@@ -1355,3 +1355,51 @@ fn a_milestone_clawed_back_is_earned_again_by_an_earlier_deal_now_the_nth() {
     run(&work, CORE_FILES, "2026-12", Some("2026-11"));
     assert!(rule_lines(&work.path("2026-12")).is_empty());
 }
+
+#[test]
+fn a_held_line_cancelled_gives_back_its_part_of_the_budget_cut() {
+    // A cold review: budget 100.00; October: P1's manual reg-fee 150.00 (pending, awaiting
+    // approval) and P2's 10 % of 500.00 = 50.00 request 200.00, so each is prorated by 0.5: P1's
+    // budget-proration is −75.00 on payout, P2's −25.00. November declines R1: its 150.00 is
+    // cancelled, never paid, and P1 owed the −75.00 cut for ever. The line's part of the cut comes
+    // back: 75.00 × 150.00 ÷ 150.00 = 75.00, and P1's balance is 0.00.
+    let work = Workdir::new();
+    work.write(
+        "program.toml",
+        &format!("{HEAD}\n[budget]\ntotal = \"100.00\"\n\n[[rules]]\nid = \"reg-fee\"\nkind = \"flat\"\namount = \"150.00\"\napproval = \"manual\"\nwhen = {{ partner_type = [\"referral\"] }}\n\n[[rules]]\nid = \"comm\"\nkind = \"percent\"\nrate = \"0.10\"\nwhen = {{ partner_type = [\"affiliate\"] }}\n"),
+    );
+    work.write(
+        "partners.csv",
+        "partner_id,name,type\nP1,Ref,referral\nP2,Aff,affiliate\n",
+    );
+    work.write(
+        "deals.csv",
+        "deal_id,partner_id,closed_on,amount\nR1,P1,2026-10-05,1000.00\nA1,P2,2026-10-06,500.00\n",
+    );
+    let files = ["program.toml", "partners.csv", "deals.csv", "approvals.csv"];
+    work.write(
+        "approvals.csv",
+        "deal_id,partner_id,rule_id,decision,decided_on,reason\n",
+    );
+    run(&work, &files, "2026-10", None);
+    assert_eq!(
+        lines(&work.path("2026-10")),
+        [
+            "flat pending 150.00",
+            "budget-proration payout -75.00",
+            "percent payout 50.00",
+            "budget-proration payout -25.00"
+        ]
+    );
+    work.write(
+        "approvals.csv",
+        "deal_id,partner_id,rule_id,decision,decided_on,reason\nR1,P1,,declined,2026-11-03,duplicate\n",
+    );
+    run(&work, &files, "2026-11", Some("2026-10"));
+    assert_eq!(
+        lines(&work.path("2026-11")),
+        ["cancel pending -150.00", "budget-proration payout 75.00"]
+    );
+    let balances = work.read("2026-11/balances.csv");
+    assert!(!balances.contains("P1,"), "P1 owes nothing: {balances}");
+}

@@ -75,6 +75,10 @@ pub struct LedgerData {
     pub paid_claims: HashMap<String, String>,
     /// adjustment_id → the period that applied it, for the adjustments of this run only (SPEC §8.1).
     pub applied_adjustments: HashMap<String, String>,
+    /// (partner index, period) → the budget's proration of the partner in that period (its
+    /// `budget-proration` line of no rule): (basis, the partner's budgeted amount; amount, what the
+    /// budget cut). A held line cancelled later gives back its part of the cut (SPEC §4.10, §8.2).
+    pub budget_prorations: BTreeMap<(usize, String), (Decimal, Decimal)>,
     /// (partner index, rule id) → what the ledger's `payout` lines of that rule add up to, for the
     /// rules the query names (a milestone holds its bonus while this is non-zero).
     pub rule_sums: BTreeMap<(usize, String), Decimal>,
@@ -708,6 +712,12 @@ impl<'a> LineReader<'a> {
             source_id: row.get("source_id").unwrap_or(""),
         };
         self.check_duplicate(row, &line);
+        // The period's own cut (source_id `budget`), not a held line's part given back later.
+        if line.kind == "budget-proration" && line.source_id == "budget" {
+            let basis = row.required_decimal("basis")?;
+            data.budget_prorations
+                .insert((partner, line_period.to_string()), (basis, line.amount));
+        }
         let overflow = || {
             row.error(
                 "amount",
