@@ -1403,3 +1403,90 @@ fn a_held_line_cancelled_gives_back_its_part_of_the_budget_cut() {
     let balances = work.read("2026-11/balances.csv");
     assert!(!balances.contains("P1,"), "P1 owes nothing: {balances}");
 }
+
+/// Two versions of a retroactive quarter-to-date accelerator: v1 (5 %, 8 % from 20,000.00) until
+/// 2026-11-15, v2 (6 %, 9 % from 20,000.00) from 2026-11-16.
+fn accelerator_versions() -> Workdir {
+    let work = Workdir::new();
+    let version = |id: &str, dates: &str, low: &str, high: &str| {
+        format!(
+            "[[rules]]\nid = \"{id}\"\nkind = \"tiered\"\nmode = \"retroactive\"\naccumulate = \"quarter\"\n{dates}\ntiers = [{{ from = \"0\", rate = \"{low}\" }}, {{ from = \"20000\", rate = \"{high}\" }}]\n\n"
+        )
+    };
+    work.write(
+        "program.toml",
+        &format!(
+            "{HEAD}clawback_days = 90\n\n{}{}",
+            version("accel-v1", "valid_until = 2026-11-15", "0.05", "0.08"),
+            version("accel-v2", "valid_from = 2026-11-16", "0.06", "0.09")
+        ),
+    );
+    work.write("partners.csv", "partner_id,name,type\nP1,One,reseller\n");
+    work.write(
+        "deals.csv",
+        "deal_id,partner_id,closed_on,amount,status,reversed_on\n",
+    );
+    work
+}
+
+/// The quarter run month by month over `exports` (one deals.csv per month), and the lines of
+/// the accelerator each month wrote, as `rule source_id amount`.
+fn accelerator_quarter(work: &Workdir, exports: [&str; 3]) -> Vec<Vec<String>> {
+    let mut previous: Option<&str> = None;
+    let mut months = Vec::new();
+    for (period, deals) in ["2026-10", "2026-11", "2026-12"].into_iter().zip(exports) {
+        work.write(
+            "deals.csv",
+            &format!("deal_id,partner_id,closed_on,amount,status,reversed_on\n{deals}"),
+        );
+        run(work, CORE_FILES, period, previous);
+        months.push(rule_lines(&work.path(period)));
+        previous = Some(period);
+    }
+    months
+}
+
+#[test]
+fn an_ended_version_of_a_quarter_to_date_rule_still_trues_up_its_quarter() {
+    // A cold review: October pays A 15,000.00 and B 10,000.00 at v1's 8 % (25,000.00 reach
+    // 20,000.00): 1,200.00 + 800.00. B is refunded on 12-10. The quarter to date is then 15,000.00
+    // at 5 %: 750.00 due, as one 2026-Q4 run pays. December claws back B's 800.00 and v1's true-up
+    // takes 750.00 − (2,000.00 − 800.00) = −450.00. Before, v1 (dates ended 11-15) was not
+    // evaluated in December at all: the quarter paid 1,200.00.
+    let work = accelerator_versions();
+    let a = "A,P1,2026-10-05,15000.00,won,\n";
+    let months = accelerator_quarter(
+        &work,
+        [
+            &format!("{a}B,P1,2026-10-10,10000.00,won,\n"),
+            &format!("{a}B,P1,2026-10-10,10000.00,won,\n"),
+            &format!("{a}B,P1,2026-10-10,10000.00,refunded,2026-12-10\n"),
+        ],
+    );
+    assert_eq!(months[0], ["accel-v1 A 1200.00", "accel-v1 B 800.00"]);
+    assert!(months[1].is_empty());
+    assert_eq!(
+        months[2],
+        ["accel-v1 2026-Q4 -450.00", "accel-v1 B -800.00"]
+    );
+}
+
+#[test]
+fn a_row_re_dated_into_another_version_inside_the_quarter_is_paid_by_it() {
+    // A cold review: October pays R 10,000.00 and S 2,000.00 at v1's 5 %: 500.00 + 100.00. In
+    // December's export R closed on 12-05, inside v2's dates. One 2026-Q4 run pays S by v1 (100.00)
+    // and R by v2 at 6 % (600.00): 700.00. December: v1's true-up takes R's 500.00 back (100.00 due,
+    // 600.00 paid) and v2 pays R 600.00. Before, v2 skipped R as paid by another version: 100.00.
+    let work = accelerator_versions();
+    let s = "S,P1,2026-10-12,2000.00,won,\n";
+    let months = accelerator_quarter(
+        &work,
+        [
+            &format!("R,P1,2026-10-05,10000.00,won,\n{s}"),
+            &format!("R,P1,2026-10-05,10000.00,won,\n{s}"),
+            &format!("R,P1,2026-12-05,10000.00,won,\n{s}"),
+        ],
+    );
+    assert_eq!(months[0], ["accel-v1 R 500.00", "accel-v1 S 100.00"]);
+    assert_eq!(months[2], ["accel-v1 2026-Q4 -500.00", "accel-v2 R 600.00"]);
+}

@@ -227,7 +227,8 @@ fn drop_paid_deal_lines(
         };
         let found = versions.iter().find_map(|&(version, whole_row)| {
             let key = (ctx.index, deal_id.to_string(), version.to_string());
-            let on_close = ledger.paid_deal_lines.get(&key).map(String::as_str);
+            let on_close = (ledger.paid_deal_lines.get(&key).map(String::as_str))
+                .filter(|paid_in| !taken_back_by_true_up(ctx, (rule, version), deal_id, paid_in));
             let row_paid = || by_payment.rows.get(&(version, deal_id)).copied();
             let this_paid = || {
                 let id = payment?;
@@ -274,6 +275,32 @@ fn drop_paid_deal_lines(
         false
     });
     dropped
+}
+
+/// Whether `version`, another version of `rule` that accumulates (SPEC §8.7) and paid the row in
+/// an earlier period of its span, takes the row back in this run's true-up because the row no
+/// longer counts for it (re-dated out of its dates, re-labelled): then the row is `rule`'s to pay,
+/// as one run over the span would (R paid 500.00 by v1 in October, re-dated into v2's dates in
+/// December: v1's true-up takes 500.00 back and v2 pays 600.00; before, v2 skipped it as paid).
+fn taken_back_by_true_up(
+    ctx: &PartnerCtx,
+    (rule, version): (&Rule, &str),
+    deal_id: &str,
+    paid_in: &str,
+) -> bool {
+    let Some(paying) = ctx.program.rules.iter().find(|r| &*r.id == version) else {
+        return false;
+    };
+    let span = rules::accumulate::Span::of(paying, ctx.period);
+    let paid = paid_in.split_whitespace().next().and_then(Period::parse);
+    let in_span = span
+        .zip(paid)
+        .is_some_and(|(span, paid)| paid.start >= span.span.start);
+    version != &*rule.id
+        && in_span
+        && (ctx.deals.iter())
+            .find(|d| &*d.deal_id == deal_id)
+            .is_some_and(|row| !paying.when.matches_deal(row))
 }
 
 /// What the ledger's paid_payments.csv says the partner's `versions` paid: the rows (by (rule,

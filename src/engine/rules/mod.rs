@@ -379,7 +379,9 @@ pub fn evaluate(rule: &Rule, ctx: &PartnerCtx) -> Result<RuleOutput> {
         // payments pays them after its dates too, for rows closed inside them (§9.1: "the deal
         // row's `closed_on` decides the range").
         _ if rule.pay_on() == PayOn::Close
-            && !rule.when.valid_during(ctx.period.start, ctx.period.end) =>
+            && !rule
+                .when
+                .valid_during(dated_from(rule, ctx), ctx.period.end) =>
         {
             Ok(RuleOutput::default())
         }
@@ -393,6 +395,17 @@ pub fn evaluate(rule: &Rule, ctx: &PartnerCtx) -> Result<RuleOutput> {
         RuleKind::Activity(c) => activity::evaluate(rule, c, ctx),
         RuleKind::Milestone(c) => milestone::evaluate(rule, c, ctx),
     }
+}
+
+/// The first day a rule's effective dates must reach for it to be evaluated in this period: the
+/// period's, or for an accumulating rule its span's (SPEC §8.7: after the span's last month it has
+/// paid what one run over the span would have, so a version whose dates ended in the span's first
+/// month still trues up its rows in the later months: a refund there is taken back at the span's
+/// rate, as a whole-span run does).
+fn dated_from(rule: &Rule, ctx: &PartnerCtx) -> chrono::NaiveDate {
+    (rule.kind.accumulate())
+        .and_then(|a| a.span_of(ctx.period.start))
+        .map_or(ctx.period.start, |span| span.start.min(ctx.period.start))
 }
 
 /// Whether `other` is another version of `rule` (SPEC §8.6): both dated, one after the other,
