@@ -69,6 +69,21 @@ pub fn parse_date(text: &str, formats: &[String]) -> Option<NaiveDate> {
         .find_map(|(i, _)| whole(text[..i].trim()))
 }
 
+/// Two of the declared formats that read `text` as different dates (`05/10/2026` is 10 May by
+/// `%m/%d/%Y` and 5 October by `%d/%m/%Y`), with their dates: such a cell is refused, never read by
+/// whichever format comes first.
+pub fn ambiguous_date(text: &str, formats: &[String]) -> Option<[(String, NaiveDate); 2]> {
+    if formats.len() < 2 {
+        return None;
+    }
+    let mut read = formats
+        .iter()
+        .filter_map(|f| Some((f.clone(), parse_date(text, std::slice::from_ref(f))?)));
+    let first = read.next()?;
+    let other = read.find(|(_, d)| *d != first.1)?;
+    Some([first, other])
+}
+
 fn looks_like_a_time(rest: &str) -> bool {
     rest.starts_with(|c: char| c.is_ascii_digit())
         && rest.contains(':')
@@ -365,6 +380,14 @@ mod tests {
         let us = f(&["%m/%d/%Y"]);
         let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day);
         assert_eq!(parse_date("10/5/2026", &us), d(2026, 10, 5));
+        // Two orders declared: a day-and-month both up to 12 is refused, others read.
+        let both = vec!["%m/%d/%Y".to_string(), "%d/%m/%Y".to_string()];
+        let [(f1, d1), (f2, d2)] = ambiguous_date("05/10/2026", &both).unwrap();
+        assert_eq!((f1.as_str(), Some(d1)), ("%m/%d/%Y", d(2026, 5, 10)));
+        assert_eq!((f2.as_str(), Some(d2)), ("%d/%m/%Y", d(2026, 10, 5)));
+        assert_eq!(ambiguous_date("13/10/2026", &both), None);
+        assert_eq!(ambiguous_date("10/10/2026", &both), None);
+        assert_eq!(ambiguous_date("05/10/2026", &us), None);
         assert_eq!(parse_date("10/05/2026", &us), d(2026, 10, 5));
         assert_eq!(parse_date("2026-10-05", &us), d(2026, 10, 5));
         assert_eq!(parse_date("10/11/2026 1:57 PM", &us), d(2026, 10, 11));

@@ -594,6 +594,13 @@ impl Run<'_> {
         let column = &self.columns[i];
         let mark = self.map.decimal_mark;
         let read = match column.kind {
+            Kind::Date if super::cells::ambiguous_date(text, &self.map.date_formats).is_some() => {
+                let [(f1, d1), (f2, d2)] = super::cells::ambiguous_date(text, &self.map.date_formats)
+                    .expect("checked just above");
+                Err(format!(
+                    "the declared date formats read this date two ways: {d1} by \"{f1}\" and {d2} by \"{f2}\"; declare only the export's own order in `date_format`"
+                ))
+            }
             Kind::Date => parse_date(text, &self.map.date_formats)
                 .map(|d| d.to_string())
                 .ok_or_else(|| {
