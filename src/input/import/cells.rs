@@ -84,6 +84,28 @@ pub fn ambiguous_date(text: &str, formats: &[String]) -> Option<[(String, NaiveD
     Some([first, other])
 }
 
+/// `="00123"` (a spreadsheet's formula keeping a number as text) as the text it shows, `00123`.
+pub fn excel_text(cell: &str) -> &str {
+    cell.strip_prefix("=\"")
+        .and_then(|rest| rest.strip_suffix('"'))
+        .filter(|inner| !inner.contains('"'))
+        .unwrap_or(cell)
+}
+
+/// Whether a cell is a number as a spreadsheet shortens it (`9.01235E+09`, `1E+15`).
+pub fn excel_scientific(cell: &str) -> bool {
+    let Some((mantissa, exponent)) = cell.split_once(['E', 'e']) else {
+        return false;
+    };
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let mantissa_ok = match mantissa.split_once('.') {
+        Some((whole, fraction)) => digits(whole) && digits(fraction),
+        None => digits(mantissa),
+    };
+    let exponent = exponent.strip_prefix(['+', '-']).unwrap_or(exponent);
+    mantissa_ok && digits(exponent)
+}
+
 fn looks_like_a_time(rest: &str) -> bool {
     rest.starts_with(|c: char| c.is_ascii_digit())
         && rest.contains(':')
@@ -380,6 +402,10 @@ mod tests {
         let us = f(&["%m/%d/%Y"]);
         let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day);
         assert_eq!(parse_date("10/5/2026", &us), d(2026, 10, 5));
+        assert_eq!(excel_text("=\"0012\""), "0012");
+        assert_eq!(excel_text("=1+1"), "=1+1");
+        assert!(excel_scientific("9.01235E+09") && excel_scientific("1E+15") && excel_scientific("2e-3"));
+        assert!(!excel_scientific("D1E5X") && !excel_scientific("0068c00000AbcD1") && !excel_scientific("E+09"));
         // Two orders declared: a day-and-month both up to 12 is refused, others read.
         let both = vec!["%m/%d/%Y".to_string(), "%d/%m/%Y".to_string()];
         let [(f1, d1), (f2, d2)] = ambiguous_date("05/10/2026", &both).unwrap();

@@ -546,7 +546,16 @@ impl Run<'_> {
             return Ok(Some(String::new()));
         };
         let raw = record.get(field).unwrap_or("");
-        let text = raw.trim();
+        // Excel's way of keeping a number as text (`="00123"`) is the text it shows.
+        let text = super::cells::excel_text(raw.trim());
+        if column.name.ends_with("_id") && super::cells::excel_scientific(text) {
+            return Err(self.cell_error(
+                i,
+                line,
+                text,
+                "looks like a long number Excel shortened to scientific notation: the id's digits are lost (two ids may now read the same); export the column as text".to_string(),
+            ));
+        }
         if column.kind != Kind::Text {
             if text.is_empty() {
                 return Ok(Some(String::new()));
