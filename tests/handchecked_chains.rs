@@ -1490,3 +1490,56 @@ fn a_row_re_dated_into_another_version_inside_the_quarter_is_paid_by_it() {
     assert_eq!(months[0], ["accel-v1 R 500.00", "accel-v1 S 100.00"]);
     assert_eq!(months[2], ["accel-v1 2026-Q4 -500.00", "accel-v2 R 600.00"]);
 }
+
+/// A two-month chain over `program` (appended to HEAD) and `deals`; the second month's lines.
+fn budget_hold_chain(program: &str, deals: &str) -> Vec<String> {
+    let work = Workdir::new();
+    work.write("program.toml", &format!("{HEAD}{program}"));
+    work.write(
+        "partners.csv",
+        "partner_id,name,type\nP1,One,affiliate\nP2,Two,affiliate\n",
+    );
+    work.write(
+        "deals.csv",
+        &format!("deal_id,partner_id,closed_on,amount,product,status,reversed_on\n{deals}"),
+    );
+    run(&work, CORE_FILES, "2026-09", None);
+    run(&work, CORE_FILES, "2026-10", Some("2026-09"));
+    lines(&work.path("2026-10"))
+}
+
+#[test]
+fn a_budget_cut_is_given_back_whole_and_only_for_budgeted_rules() {
+    // A cold review of the give-back. (1) Two held lines of one deal, 200.00 + 70.00 = 270.00 of
+    // P1's budgeted amount, cut by 159.34 in September (budget 250.00 over 610.00 requested);
+    // both cancelled in October: all 270.00 unpaid gives back all 159.34 (each truncated on its
+    // own, 118.02 + 41.31, left a cent of debt for ever).
+    let two_rules = "\n[payout]\nhold_days = 10\n\n[budget]\ntotal = \"250.00\"\n\n[[rules]]\nid = \"fa\"\nkind = \"flat\"\namount = \"200.00\"\n\n[[rules]]\nid = \"pb\"\nkind = \"percent\"\nrate = \"0.07\"\n";
+    let october = budget_hold_chain(
+        two_rules,
+        "D1,P1,2026-09-25,1000.00,,refunded,2026-10-03\nD2,P2,2026-09-05,2000.00,,won,\n",
+    );
+    assert_eq!(
+        october,
+        [
+            "cancel pending -200.00",
+            "cancel pending -70.00",
+            "budget-proration payout 159.34"
+        ]
+    );
+    // (2) Budget 100.00 over fee-a only: fee-a's held 200.00 is cut by 100.00; comm-b's held
+    // 500.00 (outside the budget) is refunded: nothing of the cut comes back (it was +250.00).
+    let outside = "\n[payout]\nhold_days = 30\n\n[budget]\ntotal = \"100.00\"\nrules = [\"fee-a\"]\n\n[[rules]]\nid = \"fee-a\"\nkind = \"flat\"\namount = \"200.00\"\nwhen = { product = [\"pa\"] }\n\n[[rules]]\nid = \"comm-b\"\nkind = \"percent\"\nrate = \"0.10\"\nwhen = { product = [\"pb\"] }\n";
+    let october = budget_hold_chain(
+        outside,
+        "D1,P1,2026-09-25,1000.00,pa,won,\nD2,P1,2026-09-26,5000.00,pb,refunded,2026-10-10\n",
+    );
+    assert_eq!(
+        october,
+        [
+            "release pending -200.00",
+            "release payout 200.00",
+            "cancel pending -500.00"
+        ]
+    );
+}

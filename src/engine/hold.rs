@@ -105,7 +105,7 @@ pub(crate) fn release(
     // in (SPEC §9.1): that row is kept among the rows payments name (`by_id`), not `held`. Indexed
     // on the first such line only.
     let mut paid_rows: Option<BTreeMap<(usize, &str), &Deal>> = None;
-    let mut given_back: BTreeMap<(usize, &str), Vec<GivenBack>> = BTreeMap::new();
+    let mut given_back: BTreeMap<(usize, &str), Vec<Unpaid>> = BTreeMap::new();
     for (key, (amount, since)) in held {
         let (partner, deal_id, rule_id) = key;
         let row = (*partner, deal_id.as_str());
@@ -128,18 +128,17 @@ pub(crate) fn release(
         if still_held {
             keep(since);
         }
-        if let Some(part) = budget_given_back(program, inputs, (key, since), &lines) {
-            given_back
-                .entry((*partner, deal_id.as_str()))
-                .or_default()
-                .push(part);
+        if let Some(part) = unpaid_of(program, inputs, (key, since), &lines) {
+            given_back.entry((*partner, since)).or_default().push(part);
         }
         for line in lines {
             per_partner.add(*partner, line);
         }
     }
-    for ((partner, deal_id), parts) in given_back {
-        per_partner.add(partner, budget_line(program, (partner, deal_id), &parts));
+    for ((partner, since), parts) in given_back {
+        if let Some(line) = budget_given_back(program, inputs, (partner, since), &parts) {
+            per_partner.add(partner, line);
+        }
     }
     if !missing.is_empty() {
         let examples: Vec<&str> = missing.iter().take(3).map(String::as_str).collect();
@@ -211,30 +210,21 @@ pub(crate) fn release_payments(
     still_pending
 }
 
-/// A held line's part of a budget cut, given back: the line's rule, the period whose budget cut it,
-/// that cut C of the partner's budgeted B, and the U of the line never paid.
-struct GivenBack {
-    rule_id: String,
-    since: String,
-    budgeted: rust_decimal::Decimal,
-    cut: rust_decimal::Decimal,
+/// What a held line left unpaid this run, for the budget's give-back: its deal and the U of it
+/// never paid (what left `pending` less what reached `payout`).
+struct Unpaid {
+    deal_id: String,
     unpaid: rust_decimal::Decimal,
-    back: rust_decimal::Decimal,
 }
 
-/// A held line's part of the budget's cut given back when the line goes unpaid (SPEC §4.10, §8.2).
-/// The budget counted the line when it was written (the program's cost), and the partner's
-/// `budget-proration` line of that period cut its budgeted amount B by C; a cancel (refund,
-/// decline, partial refund's cut) leaves U of the line never paid, so the partner gets back
-/// C × U ÷ B, truncated to minor units (so what a period's cut gives back never exceeds it). Before,
-/// a declined 150.00 line prorated by 0.5 left its partner owing the 75.00 cut for ever.
-fn budget_given_back(
+/// The U a held line of a budgeted rule left unpaid this run (a cancel by refund or decision, a
+/// partial refund's cut), when the budget of the period it was written in cut the partner.
+fn unpaid_of(
     program: &Program,
     inputs: &Inputs,
-    ((partner, _, rule_id), since): (&(usize, String, String), &str),
+    ((partner, deal_id, rule_id), since): (&(usize, String, String), &str),
     settled: &[Line],
-) -> Option<GivenBack> {
-    // Unpaid: what leaves `pending` less what reaches `payout`.
+) -> Option<Unpaid> {
     let left_pending: rust_decimal::Decimal = (settled.iter())
         .filter(|l| matches!(l.kind, LineKind::Cancel | LineKind::ReleasePending))
         .map(|l| -l.amount)
@@ -244,65 +234,77 @@ fn budget_given_back(
         .map(|l| l.amount)
         .sum();
     let unpaid = left_pending - released;
-    let (basis, cut) = *inputs
-        .ledger
-        .budget_prorations
-        .get(&(*partner, since.to_string()))?;
-    if unpaid <= rust_decimal::Decimal::ZERO || basis <= rust_decimal::Decimal::ZERO {
-        return None;
-    }
-    let back = (-cut)
-        .checked_mul(unpaid)?
-        .checked_div(basis)?
-        .round_dp_with_strategy(
-            program.minor_units(),
-            rust_decimal::RoundingStrategy::ToZero,
-        );
-    (back > rust_decimal::Decimal::ZERO).then(|| GivenBack {
-        rule_id: rule_id.clone(),
-        since: since.to_string(),
-        budgeted: basis,
-        cut: -cut,
-        unpaid,
-        back,
+    let cut_then = (inputs.ledger.budget_prorations).contains_key(&(*partner, since.to_string()));
+    (unpaid > rust_decimal::Decimal::ZERO && cut_then && program.is_budgeted(rule_id)).then(|| {
+        Unpaid {
+            deal_id: deal_id.clone(),
+            unpaid,
+        }
     })
 }
 
-/// One `budget-proration` line per (partner, deal) giving back its held lines' parts of the budget
-/// cuts: of no rule, like the cut itself (a budget limits each run, not a rule), source
-/// `adjustment` and the deal as its source_id.
-fn budget_line(program: &Program, (partner, deal_id): (usize, &str), parts: &[GivenBack]) -> Line {
+/// The held lines' part of a budget cut given back when they go unpaid (SPEC §4.10, §8.2): the
+/// budget counted them when they were written (the program's cost), and the partner's
+/// `budget-proration` line of that period (`since`) cut its budgeted amount B by C. When U of
+/// them is never paid, the partner gets back C × U ÷ B, once per (partner, period of the cut) and
+/// run, truncated to minor units (so a cut is never given back more than once over), and all of C
+/// when U is all of B. Of no rule, like the cut (a budget limits each run, not a rule); source
+/// `adjustment`, source_id `budget PERIOD`. Before, a declined 150.00 line prorated by 0.5 left
+/// its partner owing the 75.00 cut for ever.
+fn budget_given_back(
+    program: &Program,
+    inputs: &Inputs,
+    (partner, since): (usize, &str),
+    parts: &[Unpaid],
+) -> Option<Line> {
+    let (budgeted, cut) = *inputs
+        .ledger
+        .budget_prorations
+        .get(&(partner, since.to_string()))?;
+    let (cut, unpaid) = (
+        -cut,
+        parts
+            .iter()
+            .map(|p| p.unpaid)
+            .sum::<rust_decimal::Decimal>(),
+    );
+    if budgeted <= rust_decimal::Decimal::ZERO || cut <= rust_decimal::Decimal::ZERO {
+        return None;
+    }
+    let back = match unpaid >= budgeted {
+        true => cut,
+        false => cut
+            .checked_mul(unpaid)?
+            .checked_div(budgeted)?
+            .round_dp_with_strategy(
+                program.minor_units(),
+                rust_decimal::RoundingStrategy::ToZero,
+            ),
+    };
     let money = |v| format_money(v, program.minor_units());
-    let said: Vec<String> = (parts.iter())
-        .map(|p| {
-            format!(
-                "the budget of {} cut this partner's budgeted {} by {}, and {} of {} is never paid: {} × {} ÷ {} = {}",
-                p.since,
-                money(p.budgeted),
-                money(p.cut),
-                money(p.unpaid),
-                p.rule_id,
-                money(p.cut),
-                money(p.unpaid),
-                money(p.budgeted),
-                money(p.back)
-            )
-        })
-        .collect();
-    Line {
+    let mut deals: Vec<&str> = parts.iter().map(|p| p.deal_id.as_str()).collect();
+    deals.dedup();
+    (back > rust_decimal::Decimal::ZERO).then(|| Line {
         partner,
         rule_id: "".into(),
         kind: LineKind::BudgetProration,
         source: Source::Adjustment,
-        source_id: deal_id.into(),
-        basis: Some(parts.iter().map(|p| p.unpaid).sum()),
+        source_id: format!("budget {since}").as_str().into(),
+        basis: Some(unpaid),
         rate: None,
-        amount: parts.iter().map(|p| p.back).sum(),
+        amount: back,
         note: format!(
-            "deal {deal_id}'s held lines' part of the budget cut given back: {}",
-            said.join("; ")
+            "the budget of {since} cut this partner's budgeted {} by {}; {} of it (deal {}) is never paid, so its part of the cut is given back: {} × {} ÷ {} = {}",
+            money(budgeted),
+            money(cut),
+            money(unpaid),
+            deals.join(", "),
+            money(cut),
+            money(unpaid),
+            money(budgeted),
+            money(back)
         ),
-    }
+    })
 }
 
 /// How one held line is settled this run, first that applies (SPEC §8.2, §9.3, §9.6): the row

@@ -404,8 +404,16 @@ mod tests {
         assert_eq!(parse_date("10/5/2026", &us), d(2026, 10, 5));
         assert_eq!(excel_text("=\"0012\""), "0012");
         assert_eq!(excel_text("=1+1"), "=1+1");
-        assert!(excel_scientific("9.01235E+09") && excel_scientific("1E+15") && excel_scientific("2e-3"));
-        assert!(!excel_scientific("D1E5X") && !excel_scientific("0068c00000AbcD1") && !excel_scientific("E+09"));
+        assert!(
+            excel_scientific("9.01235E+09")
+                && excel_scientific("1E+15")
+                && excel_scientific("2e-3")
+        );
+        assert!(
+            !excel_scientific("D1E5X")
+                && !excel_scientific("0068c00000AbcD1")
+                && !excel_scientific("E+09")
+        );
         // Two orders declared: a day-and-month both up to 12 is refused, others read.
         let both = vec!["%m/%d/%Y".to_string(), "%d/%m/%Y".to_string()];
         let [(f1, d1), (f2, d2)] = ambiguous_date("05/10/2026", &both).unwrap();
