@@ -194,7 +194,7 @@ impl CsvFile {
             &spec,
             (0, trailer.as_ref().map(|t| t.offset)),
             &header,
-            (&[], &[]),
+            (&[], &[], ""),
         )?;
         let Header {
             columns,

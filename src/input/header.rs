@@ -343,10 +343,10 @@ fn words_key(name: &str) -> String {
     header_key(&split)
 }
 
-/// The payline column an unread export column decides the money of, by its name: the deal's or
-/// partner's `currency` (`Deal Currency`, `Opportunity Currency`, `CurrencyIsoCode`, `Währung`,
-/// `Devise`, `Moneda`, `Valuta`; an amount in some currency is not one), or a deal's `share`
-/// (`Split`, `Split Percentage`, `Partner Share`, `Anteil`).
+/// The payline column an unread export column may decide the money of, by its name: a row's
+/// `currency` (`Deal Currency`, `Amount Currency`, `CurrencyIsoCode`, `Währung`, `Devise`,
+/// `Moneda`, `Valuta`), or a deal's `share` (`Split`, `Split Percentage`, `Revenue Share`,
+/// `Anteil`). Its values decide (`stages::refuse_unread_deciders`): codes, or fractions.
 pub fn looks_like_money_column(name: &str) -> Option<&'static str> {
     const CURRENCY: &[&str] = &[
         "currency",
@@ -359,27 +359,25 @@ pub fn looks_like_money_column(name: &str) -> Option<&'static str> {
         "divisa",
         "moeda",
     ];
-    const AMOUNT: &[&str] = &[
-        "amount", "value", "revenue", "total", "betrag", "montant", "importe", "valor", "bedrag",
-        "importo",
-    ];
     const SHARE: &[&str] = &["split", "splits", "share", "anteil", "reparto", "partage"];
     let key = words_key(name);
     let words: Vec<&str> = key.split('_').collect();
-    let has = |list: &[&str]| words.iter().any(|w| list.iter().any(|l| w.ends_with(l)));
-    if has(CURRENCY) && !has(AMOUNT) {
+    if words
+        .iter()
+        .any(|w| CURRENCY.iter().any(|l| w.ends_with(l)))
+    {
         Some("currency")
-    } else if words.iter().any(|w| SHARE.contains(w)) && !has(AMOUNT) {
+    } else if words.iter().any(|w| SHARE.contains(w)) {
         Some("share")
     } else {
         None
     }
 }
 
-/// The header's unread columns that look like the input's `currency` or `share` when that column
-/// is not read at all (so every row would be in the program currency, or credited in full), with
-/// the column each looks like. Columns an import map lists in `ignore_columns` are never reported;
-/// payline's own files (input "") are never checked.
+/// The header's unread columns named like a row's `currency` (in any input that has money: one
+/// whose `currency` is not read, or claims and adjustments, read in the program currency) or a
+/// deal's `share` when it is not read, with the column each may be. Columns an import map lists in
+/// `ignore_columns` are never reported; payline's own files (input "") are never checked.
 pub fn unread_money_columns(
     header: &Header,
     input: &str,
@@ -391,6 +389,7 @@ pub fn unread_money_columns(
     else {
         return Vec::new();
     };
+    let has_money = columns.contains(&"currency") || matches!(input, "claims" | "adjustments");
     let used: std::collections::HashSet<usize> = columns
         .iter()
         .filter_map(|c| header.columns.index(c))
@@ -398,7 +397,10 @@ pub fn unread_money_columns(
     (header.names.iter().enumerate())
         .filter(|(i, name)| !used.contains(i) && !ignored.contains(name))
         .filter_map(|(i, name)| Some((i, looks_like_money_column(name)?)))
-        .filter(|(_, column)| columns.contains(column) && header.columns.index(column).is_none())
+        .filter(|(_, column)| match *column {
+            "currency" => has_money && header.columns.index("currency").is_none(),
+            _ => columns.contains(column) && header.columns.index(column).is_none(),
+        })
         .collect()
 }
 
@@ -508,9 +510,9 @@ mod tests {
             ("CurrencyIsoCode", Some("currency")),
             ("Split Percentage", Some("share")),
             ("Partner Share", Some("share")),
-            ("Amount in company currency", None),
+            ("Amount Currency", Some("currency")),
+            ("Revenue Share", Some("share")),
             ("Amount", None),
-            ("Split Amount", None),
             ("Probability (%)", None),
         ] {
             assert_eq!(looks_like_money_column(name), column, "{name}");

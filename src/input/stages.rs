@@ -5,6 +5,7 @@
 
 use super::header::HeaderSpec;
 use crate::error::{Error, Result};
+use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -193,51 +194,114 @@ pub fn stage_error(
 
 /// Refuses an export whose header has a column payline would not read but that decides whether a
 /// row counts (a stage or status, [`stage_error`]) or what it is worth (a currency or split share
-/// that is not read: [`money_column_error`]).
+/// that is not read: [`money_column_error`]). `program_currency` is empty when unknown.
 pub fn refuse_unread_deciders(
     path: &Path,
     spec: &HeaderSpec,
     lines: (u64, Option<u64>),
     header: &super::header::Header,
-    (ignored, filtered): (&[String], &[String]),
+    (ignored, filtered, program_currency): (&[String], &[String], &str),
 ) -> Result<()> {
     let stages = super::header::unhandled_stages(header, spec.input, ignored, filtered);
     if !stages.is_empty() {
         return Err(stage_error(path, spec, lines, &header.names, &stages));
     }
-    let money = super::header::unread_money_columns(header, spec.input, ignored);
-    if !money.is_empty() {
-        return Err(money_column_error(path, spec, lines, &header.names, &money));
+    let named = super::header::unread_money_columns(header, spec.input, ignored);
+    if named.is_empty() {
+        return Ok(());
     }
-    Ok(())
+    // A second look at the file, only when such a column is there: its values decide.
+    let fields: Vec<usize> = named.iter().map(|(f, _)| *f).collect();
+    let values = distinct_values(path, spec.delimiter, lines.0, &fields, lines.1)?;
+    let deciding: Vec<Deciding> = (named.into_iter().zip(values))
+        .filter(|((field, column), values)| {
+            // `Revenue Split %` holding `50`: percentages written without the sign.
+            let key = super::header::header_key(&header.names[*field]);
+            let in_percent = header.names[*field].contains('%')
+                || key
+                    .split('_')
+                    .any(|w| matches!(w, "percent" | "percentage" | "pct"));
+            decides(column, values, (program_currency, in_percent))
+        })
+        .collect();
+    match deciding.is_empty() {
+        true => Ok(()),
+        false => Err(money_column_error(spec, lines.0, &header.names, &deciding)),
+    }
 }
 
-/// The refusal of columns that look like a row's `currency` or `share` while payline reads none:
+/// An unread column (its field, and the payline column it holds) with its values.
+type Deciding = ((usize, &'static str), Vec<Distinct>);
+
+/// Whether a column named like `column` decides money by its values: currency codes other than
+/// the program's (`EUR` beside a USD program; not `€`, not all `USD`), or fractions other than a
+/// whole share (`50%`, `0.5`; not all `100%`).
+fn decides(
+    column: &str,
+    values: &[Distinct],
+    (program_currency, in_percent): (&str, bool),
+) -> bool {
+    let filled = || {
+        values
+            .iter()
+            .map(|d| d.value.as_str())
+            .filter(|v| !v.is_empty())
+    };
+    let any = filled().next().is_some();
+    match column {
+        "currency" => {
+            let code = |v: &str| v.len() == 3 && v.bytes().all(|b| b.is_ascii_uppercase());
+            any && filled().all(code) && filled().any(|v| v != program_currency)
+        }
+        _ => {
+            let whole = rust_decimal::Decimal::ONE;
+            let share = |v: &str| share_of(v, in_percent);
+            any && filled().all(|v| share(v).is_some_and(|n| n >= Decimal::ZERO && n <= whole))
+                && filled().any(|v| share(v) != Some(whole))
+        }
+    }
+}
+
+/// `50%` → 0.5, `0.5` → 0.5, `0,5` → 0.5, and `50` → 0.5 in a column of percentages; anything
+/// else `None`.
+fn share_of(cell: &str, in_percent: bool) -> Option<Decimal> {
+    let (number, percent) = match cell.strip_suffix('%') {
+        Some(n) => (n.trim(), true),
+        None => (cell, in_percent),
+    };
+    let n: Decimal = number.replace(',', ".").parse().ok()?;
+    Some(if percent { n / Decimal::ONE_HUNDRED } else { n })
+}
+
+/// The refusal of columns that hold a row's `currency` or `share` while payline reads none:
 /// every amount would be taken in the program currency, or every row credited in full.
 fn money_column_error(
-    path: &Path,
     spec: &HeaderSpec,
-    (skip_lines, end): (u64, Option<u64>),
+    skip_lines: u64,
     names: &[String],
-    columns: &[(usize, &str)],
+    deciding: &[Deciding],
 ) -> Error {
-    let fields: Vec<usize> = columns.iter().map(|(f, _)| *f).collect();
-    let values = match distinct_values(path, spec.delimiter, skip_lines, &fields, end) {
-        Ok(v) => v,
-        Err(e) => return e,
-    };
     let input = spec.input;
-    let parts: Vec<String> = (columns.iter().zip(&values))
+    let fields: Vec<usize> = deciding.iter().map(|((f, _), _)| *f).collect();
+    let parts: Vec<String> = (deciding.iter())
         .map(|((field, column), values)| {
             let consequence = match *column {
                 "currency" => "every amount would be read in the program currency",
                 _ => "every row would be credited in full (share 1)",
             };
+            let read = match (*column, input) {
+                ("currency", "claims" | "adjustments") => {
+                    format!("{input} are in the program currency: convert them first")
+                }
+                _ => format!(
+                    "Read it with an import map (--import {input}=MAP.toml):\n    [{input}.columns]\n    {column} = {}\n ",
+                    toml_string(&names[*field])
+                ),
+            };
             format!(
-                "`{}` looks like the {column} of each row, but payline's `{column}` is not read from this file, so {consequence}; its values: {}. Read it with an import map (--import {input}=MAP.toml):\n    [{input}.columns]\n    {column} = {}\n  or, if it is not the {column}, list it in `ignore_columns`",
+                "`{}` looks like the {column} of each row, but payline's `{column}` is not read from this file, so {consequence}; its values: {}. {read} or, if it is not the {column}, list it in `ignore_columns` of the map's [{input}] table",
                 names[*field],
                 describe_values(values),
-                toml_string(&names[*field])
             )
         })
         .collect();
@@ -249,9 +313,8 @@ fn money_column_error(
             .map(|&f| names[f].as_str())
             .collect::<Vec<_>>()
             .join(", "),
-        value: values
-            .iter()
-            .flat_map(|v| v.iter().take(SHOWN).map(|d| d.value.clone()))
+        value: (deciding.iter())
+            .flat_map(|(_, v)| v.iter().take(SHOWN).map(|d| d.value.clone()))
             .collect::<Vec<_>>()
             .join(", "),
         message: parts.join("\n"),

@@ -84,7 +84,7 @@ pub fn import(path: &Path, label: &str, map: &InputMap, cx: &Context) -> Result<
     let columns = out_columns(&header, map, cx, label)?;
     let data_start = skipped + reader.position().byte();
     let trailer = trailer_of(&header, cx, map, (&decoded.path, data_start), delimiter);
-    refuse_stages(&header, map, &spec, (&decoded.path, trailer.as_ref()))?;
+    refuse_stages(&header, cx, map, &spec, (&decoded.path, trailer.as_ref()))?;
     let copy = tempfile::Builder::new()
         .prefix("payline-import-")
         .suffix(".csv")
@@ -170,6 +170,7 @@ fn trailer_of(
 /// to the trailer).
 fn refuse_stages(
     header: &header::Header,
+    cx: &Context,
     map: &InputMap,
     spec: &HeaderSpec,
     (path, trailer): (&Path, Option<&crate::input::trailer::Trailer>),
@@ -180,7 +181,7 @@ fn refuse_stages(
         spec,
         (map.skip_lines, trailer.map(|t| t.offset)),
         header,
-        (&map.ignore_columns, &filtered),
+        (&map.ignore_columns, &filtered, cx.program_currency),
     )
 }
 
