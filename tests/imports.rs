@@ -1015,3 +1015,39 @@ fn a_filter_that_skips_a_won_looking_stage_or_every_row_says_so() {
         "{warnings}"
     );
 }
+
+#[test]
+fn a_currency_or_split_column_is_judged_by_its_values() {
+    // A cold review: `Amount Currency` (Salesforce's "<field> Currency") holding EUR was read past
+    // because its name held an amount word, and `Revenue Split %` holding 50 credited in full.
+    // Named like a currency or a split, a column is refused when its values are currency codes
+    // other than the program's, or fractions not all whole; `Currency Symbol` holding € is not.
+    let case = Case::new();
+    let head = "deal_id,partner_id,closed_on,amount";
+    for (column, cells, refused) in [
+        ("Amount Currency", ["EUR", "USD"], true),
+        ("Revenue Split %", ["50", "100"], true),
+        ("Currency Symbol", ["€", "$"], false),
+        ("Amount Currency", ["USD", "USD"], false),
+        ("Revenue Split %", ["100", "100"], false),
+    ] {
+        let deals = case.write(
+            "deals.csv",
+            format!(
+                "{head},{column}\nD1,P101,2026-10-02,100.00,{}\nD2,P101,2026-10-03,100.00,{}\n",
+                cells[0], cells[1]
+            ),
+        );
+        // Through an import map (the program's currency is known to it).
+        let map = case.write("map.toml", "[deals]\ntrailer = \"auto\"\n");
+        let output = case.run(&deals, &["--import", &format!("deals={}", map.display())]);
+        let e = stderr(&output);
+        match refused {
+            true => {
+                assert_eq!(output.status.code(), Some(1), "{column} {cells:?}: {e}");
+                assert!(e.contains(&format!("`{column}` looks like the")), "{e}");
+            }
+            false => assert!(output.status.success(), "{column} {cells:?}: {e}"),
+        }
+    }
+}
