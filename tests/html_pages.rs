@@ -245,7 +245,7 @@ fn the_index_names_the_total_to_pay_per_currency() {
         "<td>Fund claims reimbursed (MDF, co-op)</td><td class=\"num\">3</td><td class=\"num\">5,000.00 USD</td>",
         "<tr class=\"subtotal\"><td colspan=\"2\">Earned and clawed back this period</td><td class=\"num\">28,839.80 USD</td></tr>",
         "<td colspan=\"2\">Carried in from earlier periods</td><td class=\"num\">750.00 USD</td>",
-        "<td colspan=\"2\">Carried to the next period (held, below the minimum, negative)</td><td class=\"num\">-2,200.00 USD</td>",
+        "<td colspan=\"2\">Less what partners carry to the next period (held, below the minimum, negative)</td><td class=\"num\">-2,200.00 USD</td>",
         "<tr class=\"total\"><td colspan=\"2\">Paid out</td><td class=\"num\">27,389.80 USD</td>",
     ] {
         assert!(index.contains(expected), "missing {expected:?}:\n{index}");

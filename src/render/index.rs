@@ -219,7 +219,7 @@ fn what_it_pays(outcome: &Outcome, money: &dyn Fn(Decimal) -> String) -> Markup 
                 }
                 tr.subtotal { td colspan="2" { "Earned and clawed back this period" } td.num { (money(this_period)) } }
                 tr { td colspan="2" { "Carried in from earlier periods" } td.num { (money(total(|p| p.carried_in))) } }
-                tr { td colspan="2" { "Carried to the next period (held, below the minimum, negative)" } td.num { (money(-total(|p| p.carried_out))) } }
+                tr { td colspan="2" { "Less what partners carry to the next period (held, below the minimum, negative)" } td.num { (money(-total(|p| p.carried_out))) } }
                 tr.total { td colspan="2" { "Paid out" } td.num { (money(total(|p| p.paid))) } }
                 @for (label, amount, lines) in rows[5..].iter().filter(shown) {
                     tr { td { (label) } td.num { (lines) } td.num { (money(*amount)) } }

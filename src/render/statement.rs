@@ -239,6 +239,13 @@ fn status_words(status: &str) -> &'static str {
 /// Why a group's pending lines wait: their hold, a decision on them, or both.
 fn pending_words(group: &Group) -> &'static str {
     let awaiting = |l: &&LineDoc| l.note.contains("awaiting approval");
+    if group
+        .lines
+        .iter()
+        .all(|l| l.note.contains(": declined on "))
+    {
+        return " (declined)";
+    }
     match (
         group.lines.iter().any(awaiting),
         group.lines.iter().all(awaiting),

@@ -161,7 +161,8 @@ fn group_numbers(text: &str) -> String {
         let decimal = end > whole_end;
         let digits = whole_end - i;
         let year = digits == 4 && !decimal && names_a_year(text, i, end);
-        if stands_alone && (decimal || digits >= 5 || (digits == 4 && !year)) {
+        let id = !decimal && names_an_id(&text[..i]);
+        if stands_alone && !id && (decimal || digits >= 5 || (digits == 4 && !year)) {
             out.push_str(&group_number(token));
         } else {
             out.push_str(token);
@@ -184,6 +185,30 @@ fn names_a_year(text: &str, start: usize, end: usize) -> bool {
             .iter()
             .any(|w| before.ends_with(w))
             || text[end..].starts_with(" to date"))
+}
+
+/// Whether a whole number after `before` is an id (`deal 5512`, `claim 88412`, `payment 1001`):
+/// shown as written, never grouped like an amount.
+fn names_an_id(before: &str) -> bool {
+    const NAMES: &[&str] = &[
+        "deal",
+        "deals",
+        "claim",
+        "payment",
+        "order",
+        "invoice",
+        "id",
+        "partner",
+        "adjustment",
+        "activity",
+    ];
+    let word = before.trim_end_matches(' ');
+    let spaced = word.len() < before.len();
+    let last = word
+        .rsplit(|c: char| !c.is_alphanumeric())
+        .next()
+        .unwrap_or("");
+    spaced && NAMES.iter().any(|w| last.eq_ignore_ascii_case(w))
 }
 
 /// Whether the byte before a digit makes it part of a word, id or date (a `-` counts, unless it is
@@ -383,6 +408,18 @@ mod tests {
         assert_eq!(
             note("paid 2025 of 9999 units", "rebate"),
             "Paid 2,025 of 9,999 units"
+        );
+        // An id is shown as written, however long.
+        assert_eq!(
+            note(
+                "deal 5512 closed 2026-10-06 was refunded: recovering 1500.00",
+                "clawback"
+            ),
+            "Deal 5512 closed 2026-10-06 was refunded: recovering 1,500.00"
+        );
+        assert_eq!(
+            note("claim 884120 paid 12000", "claim"),
+            "Claim 884120 paid 12,000"
         );
     }
 }
