@@ -1051,3 +1051,44 @@ fn a_currency_or_split_column_is_judged_by_its_values() {
         }
     }
 }
+
+#[test]
+fn a_stray_quote_that_swallows_rows_is_refused() {
+    // A cold review: a quote opened in one cell and closed two rows later read three deals as one
+    // (D2 and D3 vanished into D1's name): valid CSV, silently wrong. The lines inside the quoted
+    // cell hold as many commas as a row: refused at D1's line.
+    let case = Case::new();
+    let deals = case.write(
+        "deals.csv",
+        "deal_id,partner_id,closed_on,amount,deal_name\nD1,P101,2026-10-02,100.00,\"Stray\nD2,P101,2026-10-03,200.00,Two\nD3,P101,2026-10-04,300.00,Three\"\n",
+    );
+    let map = case.write("map.toml", "[deals]\ntrailer = \"auto\"\n");
+    let output = case.run(&deals, &["--import", &format!("deals={}", map.display())]);
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let e = stderr(&output);
+    assert!(e.contains("deals.csv:2: a quoted cell of this row runs over 2 more line(s) that each hold as many delimiters as a row"), "{e}");
+    // A cell with a line break that is only text is read as it is.
+    let deals = case.write(
+        "deals.csv",
+        "deal_id,partner_id,closed_on,amount,deal_name\nD1,P101,2026-10-02,100.00,\"Two\nlines\"\n",
+    );
+    let output = case.run(&deals, &["--import", &format!("deals={}", map.display())]);
+    assert!(output.status.success(), "{output:?}");
+}
+
+#[test]
+fn a_spreadsheet_workbook_is_refused_as_one() {
+    // A cold review: an .xlsx given as the export was diagnosed as "UTF-16 without a byte-order
+    // mark", and following that advice gave a garbled header. A workbook is named as one.
+    let case = Case::new();
+    let mut zip = b"PK\x03\x04".to_vec();
+    zip.extend_from_slice(&[0x14, 0, 0, 0, 8, 0, 0xde, 0xad, 0xbe, 0xef]);
+    let deals = case.write("deals.xlsx", zip);
+    let output = case.run(&deals, &[]);
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    assert!(
+        stderr(&output).contains("deals.xlsx:1: this is a spreadsheet workbook (Excel .xlsx or .xls), not a CSV file: save the sheet as CSV"),
+        "{}",
+        stderr(&output)
+    );
+}

@@ -37,6 +37,26 @@ pub struct Prepared {
     _decoded: Option<tempfile::NamedTempFile>,
 }
 
+/// Refuses a spreadsheet workbook given where a CSV file belongs (`.xlsx` is a ZIP archive, `.xls`
+/// an OLE compound file): read as text it is only a wrong encoding or a garbled header.
+fn refuse_a_workbook(path: &Path, label: &str) -> Result<()> {
+    use std::io::Read;
+    let mut start = [0u8; 8];
+    let read = std::fs::File::open(path)
+        .and_then(|mut f| f.read(&mut start))
+        .unwrap_or(0);
+    let workbook = (read >= 4 && start[..4] == *b"PK\x03\x04")
+        || (read == 8 && start == [0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1]);
+    match workbook {
+        true => Err(Error::Malformed {
+            file: label.to_string(),
+            line: 1,
+            message: "this is a spreadsheet workbook (Excel .xlsx or .xls), not a CSV file: save the sheet as CSV (Excel: File › Save As › CSV UTF-8) and give that file".to_string(),
+        }),
+        false => Ok(()),
+    }
+}
+
 /// Prepares `path` as `setting` says.
 pub fn prepare(path: &Path, setting: &Setting) -> Result<Prepared> {
     let label = path.display().to_string();
@@ -47,6 +67,7 @@ pub fn prepare(path: &Path, setting: &Setting) -> Result<Prepared> {
             path: label,
         });
     }
+    refuse_a_workbook(path, &label)?;
     let mut prepared = Prepared {
         input: setting.input,
         path: path.to_path_buf(),

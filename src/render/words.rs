@@ -54,12 +54,20 @@ const SPELLED: &[(&str, &str)] = &[
     ("sku", "SKU"),
     ("arr", "ARR"),
     ("mrr", "MRR"),
+    ("emea", "EMEA"),
+    ("apac", "APAC"),
+    ("latam", "LATAM"),
+    ("amer", "AMER"),
+    ("msp", "MSP"),
+    ("isv", "ISV"),
 ];
 
 /// The label a rule has when its program gives none: its id in words, first letter capitalized,
 /// abbreviations spelled as people write them (`q4-platform-spif` → `Q4 platform SPIF`,
 /// `mdf` → `MDF`, `coop` → `Co-op`, `var-bonus` → `VAR bonus`).
 pub fn default_label(rule_id: &str) -> String {
+    // `co-op` is one word, not `co` and `op`.
+    let rule_id = rule_id.replace("co-op", "coop");
     let words: Vec<String> = rule_id
         .split('-')
         .filter(|w| !w.is_empty())
@@ -328,6 +336,9 @@ mod tests {
         assert_eq!(default_label("var-bonus"), "VAR bonus");
         assert_eq!(default_label("fy26-kicker"), "FY26 kicker");
         assert_eq!(default_label("variance"), "Variance");
+        assert_eq!(default_label("emea-var-spif"), "EMEA VAR SPIF");
+        assert_eq!(default_label("co-op"), "Co-op");
+        assert_eq!(default_label("partner-co-op-fund"), "Partner co-op fund");
         assert_eq!(default_label(""), "");
     }
 

@@ -101,6 +101,7 @@ pub fn import(path: &Path, label: &str, map: &InputMap, cx: &Context) -> Result<
         filters,
         trailer: trailer.map(|t| (skipped, t)),
         header_len: header.names.len(),
+        delimiter,
         header_names: header.names.iter().map(|n| n.trim().to_string()).collect(),
         out: Spool::new(BufWriter::with_capacity(1 << 16, file)),
         errors: RowErrors::new(),
@@ -364,6 +365,7 @@ struct Run<'a> {
     /// skipped).
     trailer: Option<(u64, crate::input::trailer::Trailer)>,
     header_len: usize,
+    delimiter: u8,
     /// The header's names, trimmed: a row made of them is the header again.
     header_names: std::collections::BTreeSet<String>,
     out: Spool<BufWriter<std::fs::File>>,
@@ -374,6 +376,19 @@ struct Run<'a> {
 }
 
 impl Run<'_> {
+    /// How many lines inside a quoted cell of the row look like rows of their own (as many
+    /// delimiters as a row has), when any do: a stray quote that swallowed them.
+    fn swallowed_rows(&self, record: &csv::StringRecord) -> Option<usize> {
+        let need = self.header_len.saturating_sub(1).max(1);
+        let delimiter = char::from(self.delimiter);
+        (record.iter().filter(|c| c.contains('\n'))).find_map(|cell| {
+            let rows = (cell.lines().skip(1))
+                .filter(|l| l.matches(delimiter).count() >= need)
+                .count();
+            (rows > 0).then_some(rows)
+        })
+    }
+
     /// Whether every cell of the row is one of the header's names (in any order: a second
     /// export's header may order its columns differently), with at least two such cells.
     fn repeats_the_header(&self, record: &csv::StringRecord) -> bool {
@@ -477,6 +492,16 @@ impl Run<'_> {
                 file: self.label.to_string(),
                 line,
                 message,
+            });
+            return Ok(());
+        }
+        if let Some(rows) = self.swallowed_rows(record) {
+            self.errors.push(Error::Malformed {
+                file: self.label.to_string(),
+                line,
+                message: format!(
+                    "a quoted cell of this row runs over {rows} more line(s) that each hold as many delimiters as a row: a quote opened and never closed where it should be (a stray `\"` in a cell?) would read those rows as part of this one, so the row is refused, not read"
+                ),
             });
             return Ok(());
         }
