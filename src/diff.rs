@@ -473,8 +473,8 @@ impl DiffReport {
                 plain_table(vec!["partner", "name", "type", "base", "head", "delta"]);
             for p in &self.partners {
                 partners.add_row(vec![
-                    p.partner_id.clone(),
-                    p.partner_name.clone(),
+                    crate::output::cell_text(&p.partner_id, 40),
+                    crate::output::cell_text(&p.partner_name, 40),
                     p.partner_type.clone(),
                     p.base.to_string(),
                     p.head.to_string(),

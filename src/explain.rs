@@ -36,7 +36,7 @@ fn wrap_after(prefix: &str, text: &str, width: usize, indent: usize) -> String {
     let mut out = String::new();
     let mut line = prefix.to_string();
     let mut fresh = true;
-    for word in text.split(' ') {
+    for word in text.split(' ').flat_map(|w| split_wide(w, width - indent)) {
         let room = if out.is_empty() {
             width
         } else {
@@ -52,12 +52,29 @@ fn wrap_after(prefix: &str, text: &str, width: usize, indent: usize) -> String {
         if !fresh {
             line.push(' ');
         }
-        line.push_str(word);
+        line.push_str(&word);
         fresh = false;
     }
     out.push_str(&line);
     out.push('\n');
     out
+}
+
+/// A word wider than `room` columns (a long id with no space) in pieces that fit, so no line is
+/// wider than the terminal; any other word whole.
+fn split_wide(word: &str, room: usize) -> Vec<String> {
+    if word.width() <= room {
+        return vec![word.to_string()];
+    }
+    let mut pieces = vec![String::new()];
+    for c in word.chars() {
+        let last = pieces.last_mut().expect("starts with one piece");
+        if last.width() + unicode_width::UnicodeWidthChar::width(c).unwrap_or(0) > room {
+            pieces.push(String::new());
+        }
+        pieces.last_mut().expect("just pushed").push(c);
+    }
+    pieces
 }
 
 /// Who and which period: the partner, its level and how it was reached, the program.
@@ -94,7 +111,7 @@ fn heading(
         &format!(
             "partner {} · {} · type {} · region {}",
             partner.id,
-            partner.name,
+            crate::output::cell_text(&partner.name, usize::MAX).replace("\\|", "|"),
             partner.partner_type,
             partner.region.as_deref().unwrap_or("-"),
         ),

@@ -27,11 +27,40 @@ pub fn plain_table(header: Vec<&str>) -> Table {
     t
 }
 
+/// Text from the inputs (a partner's name) as one table cell in a terminal: control characters
+/// (a line break inside a quoted name) as spaces, `|` escaped (the tables are Markdown), and at
+/// most `max` characters, the rest shown as `…`.
+pub fn cell_text(text: &str, max: usize) -> String {
+    let mut out = String::with_capacity(text.len());
+    for (n, c) in text.chars().enumerate() {
+        if n == max {
+            out.push('…');
+            break;
+        }
+        match c {
+            '|' => out.push_str("\\|"),
+            c if c.is_control() => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// Right-aligns the given columns (money and counts).
 pub fn align_right(t: &mut Table, columns: impl IntoIterator<Item = usize>) {
     for c in columns {
         if let Some(col) = t.column_mut(c) {
             col.set_cell_alignment(CellAlignment::Right);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_cell_from_the_inputs_stays_one_cell_of_one_line() {
+        assert_eq!(super::cell_text("Pipe | Partners", 40), "Pipe \\| Partners");
+        assert_eq!(super::cell_text("Two\nLines\tLtd", 40), "Two Lines Ltd");
+        assert_eq!(super::cell_text("Abcdef", 3), "Abc…");
     }
 }
