@@ -312,32 +312,22 @@ fn columns(line: &str) -> usize {
         .sum()
 }
 
-#[test]
-fn explain_fits_100_columns_with_a_long_program_id_and_a_japanese_name() {
-    // A cold review: the `program … · period …` line was never wrapped (119 columns with a
-    // 68-character id), and a Japanese partner name was wrapped by characters (134 columns).
+/// `payline explain --partner PARTNER` for October over a program, partners.csv and deals.csv
+/// written to a scratch directory; its output.
+fn explain_of(program: &str, partners: &str, deals: &str, partner: &str) -> String {
     let scratch = tempfile::tempdir().unwrap();
     let dir = scratch.path();
-    let id = "long-program-identifier-for-the-fiscal-year-2026-partner-incentives";
-    std::fs::write(
-        dir.join("p.toml"),
-        format!("[program]\nid = \"{id}\"\nname = \"P\"\ncurrency = \"USD\"\n\n[[rules]]\nid = \"r\"\nkind = \"flat\"\namount = \"10\"\n"),
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("partners.csv"),
-        "partner_id,name,type\nJ1,株式会社グローバルパートナーシップソリューションズ東日本支社営業本部第二課,reseller\n",
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("deals.csv"),
-        "deal_id,partner_id,closed_on,amount\nD1,J1,2026-10-01,1.00\n",
-    )
-    .unwrap();
+    for (name, text) in [
+        ("p.toml", program),
+        ("partners.csv", partners),
+        ("deals.csv", deals),
+    ] {
+        std::fs::write(dir.join(name), text).unwrap();
+    }
     let out = Command::cargo_bin("payline")
         .unwrap()
         .current_dir(dir)
-        .args(["explain", "--partner", "J1", "--program", "p.toml"])
+        .args(["explain", "--partner", partner, "--program", "p.toml"])
         .args(["--partners", "partners.csv", "--deals", "deals.csv"])
         .args(["--period", "2026-10"])
         .assert()
@@ -345,7 +335,22 @@ fn explain_fits_100_columns_with_a_long_program_id_and_a_japanese_name() {
         .get_output()
         .stdout
         .clone();
-    let text = String::from_utf8(out).unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+#[test]
+fn explain_fits_100_columns_with_a_long_program_id_and_a_japanese_name() {
+    // A cold review: the `program … · period …` line was never wrapped (119 columns with a
+    // 68-character id), and a Japanese partner name was wrapped by characters (134 columns).
+    let id = "long-program-identifier-for-the-fiscal-year-2026-partner-incentives";
+    let text = explain_of(
+        &format!(
+            "[program]\nid = \"{id}\"\nname = \"P\"\ncurrency = \"USD\"\n\n[[rules]]\nid = \"r\"\nkind = \"flat\"\namount = \"10\"\n"
+        ),
+        "partner_id,name,type\nJ1,株式会社グローバルパートナーシップソリューションズ東日本支社営業本部第二課,reseller\n",
+        "deal_id,partner_id,closed_on,amount\nD1,J1,2026-10-01,1.00\n",
+        "J1",
+    );
     assert!(text.contains(id), "{text}");
     for line in text.lines() {
         assert!(columns(line) <= 100, "{} columns: {line}", columns(line));
@@ -358,35 +363,12 @@ fn explain_never_breaks_a_number_across_lines() {
     // 3.75 % of 12,345,678,901,234,567.89 = 462,962,958,796,296.295… → 462962958796296.30 (rounded
     // half away from zero); of 98,765,432,109,876,543.21 → 3,703,703,704,120,370.370… → …370.37;
     // subtotal 4166666662916666.67.
-    let scratch = tempfile::tempdir().unwrap();
-    let dir = scratch.path();
-    std::fs::write(
-        dir.join("p.toml"),
+    let text = explain_of(
         "[program]\nid = \"p\"\nname = \"P\"\ncurrency = \"USD\"\n\n[[rules]]\nid = \"reseller-platform-commission-with-a-long-name\"\nkind = \"percent\"\nrate = \"0.0375\"\n",
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("partners.csv"),
         "partner_id,name,type\nP1,Acme,reseller\n",
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("deals.csv"),
         "deal_id,partner_id,closed_on,amount\nDEAL-2026-000000000001-VERY-LONG-IDENTIFIER,P1,2026-10-01,12345678901234567.89\nD2,P1,2026-10-02,98765432109876543.21\n",
-    )
-    .unwrap();
-    let out = Command::cargo_bin("payline")
-        .unwrap()
-        .current_dir(dir)
-        .args(["explain", "--partner", "P1", "--program", "p.toml"])
-        .args(["--partners", "partners.csv", "--deals", "deals.csv"])
-        .args(["--period", "2026-10"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let text = String::from_utf8(out).unwrap();
+        "P1",
+    );
     let table_rows: Vec<&str> = text.lines().filter(|l| l.starts_with('|')).collect();
     for number in [
         "12345678901234567.89",
