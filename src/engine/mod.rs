@@ -288,6 +288,9 @@ fn taken_back_by_true_up(
     deal_id: &str,
     paid_in: &str,
 ) -> bool {
+    if version == &*rule.id {
+        return false;
+    }
     let Some(paying) = ctx.program.rules.iter().find(|r| &*r.id == version) else {
         return false;
     };
@@ -296,8 +299,7 @@ fn taken_back_by_true_up(
     let in_span = span
         .zip(paid)
         .is_some_and(|(span, paid)| paid.start >= span.span.start);
-    version != &*rule.id
-        && in_span
+    in_span
         && (ctx.deals.iter())
             .find(|d| &*d.deal_id == deal_id)
             .is_some_and(|row| !paying.when.matches_deal(row))

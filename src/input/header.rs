@@ -296,7 +296,7 @@ fn missing_columns(columns: &Columns, names: &[String], spec: &HeaderSpec) -> Re
 /// is a won deal at all. See docs/REFERENCE.md "Never a silent wrong row".
 pub fn looks_like_a_stage(name: &str) -> bool {
     // English, and the words German, French, Spanish, Italian, Portuguese and Dutch exports use
-    // (`Phase`, `Verkaufsphase`, `Étape`, `Etapa`, `Fase`, `Estado`, `Statut`, `Stato`).
+    // (`Phase`, `Verkaufsphase`, `Étape`, `Etapa`, `Fase`, `Statut`; not `Estado` or `Stato`, which name an address's state too).
     const WORDS: &[&str] = &[
         "stages",
         "statuses",
@@ -307,9 +307,7 @@ pub fn looks_like_a_stage(name: &str) -> bool {
         "étape",
         "etapa",
         "fase",
-        "estado",
         "statut",
-        "stato",
         "stadium",
         "stufe",
         "situação",

@@ -66,10 +66,17 @@ const SPELLED: &[(&str, &str)] = &[
 /// abbreviations spelled as people write them (`q4-platform-spif` → `Q4 platform SPIF`,
 /// `mdf` → `MDF`, `coop` → `Co-op`, `var-bonus` → `VAR bonus`).
 pub fn default_label(rule_id: &str) -> String {
-    // `co-op` is one word, not `co` and `op`.
-    let rule_id = rule_id.replace("co-op", "coop");
-    let words: Vec<String> = rule_id
-        .split('-')
+    // `co-op` is one word, not `co` and `op` (`eco-ops` stays two).
+    let parts: Vec<&str> = rule_id.split('-').collect();
+    let mut joined: Vec<&str> = Vec::with_capacity(parts.len());
+    let mut i = 0;
+    while i < parts.len() {
+        let co_op = parts[i] == "co" && parts.get(i + 1) == Some(&"op");
+        joined.push(if co_op { "coop" } else { parts[i] });
+        i += if co_op { 2 } else { 1 };
+    }
+    let words: Vec<String> = joined
+        .into_iter()
         .filter(|w| !w.is_empty())
         .map(|w| {
             if let Some((_, spelled)) = SPELLED.iter().find(|(id, _)| *id == w) {
@@ -339,6 +346,7 @@ mod tests {
         assert_eq!(default_label("emea-var-spif"), "EMEA VAR SPIF");
         assert_eq!(default_label("co-op"), "Co-op");
         assert_eq!(default_label("partner-co-op-fund"), "Partner co-op fund");
+        assert_eq!(default_label("eco-ops-bonus"), "Eco ops bonus");
         assert_eq!(default_label(""), "");
     }
 

@@ -102,8 +102,9 @@ pub fn excel_scientific(cell: &str) -> bool {
         Some((whole, fraction)) => digits(whole) && digits(fraction),
         None => digits(mantissa),
     };
-    let exponent = exponent.strip_prefix(['+', '-']).unwrap_or(exponent);
-    mantissa_ok && digits(exponent)
+    // A spreadsheet always signs the exponent (`E+09`): `2026E0001` is an id, not a number.
+    let signed = exponent.strip_prefix(['+', '-']);
+    mantissa_ok && signed.is_some_and(digits)
 }
 
 fn looks_like_a_time(rest: &str) -> bool {
@@ -409,6 +410,7 @@ mod tests {
                 && excel_scientific("1E+15")
                 && excel_scientific("2e-3")
         );
+        assert!(!excel_scientific("2026E0001") && !excel_scientific("12E4"));
         assert!(
             !excel_scientific("D1E5X")
                 && !excel_scientific("0068c00000AbcD1")

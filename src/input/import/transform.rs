@@ -629,14 +629,24 @@ impl Run<'_> {
         let column = &self.columns[i];
         let mark = self.map.decimal_mark;
         let read = match column.kind {
-            Kind::Date if super::cells::ambiguous_date(text, &self.map.date_formats).is_some() => {
-                let [(f1, d1), (f2, d2)] = super::cells::ambiguous_date(text, &self.map.date_formats)
-                    .expect("checked just above");
-                Err(format!(
+            Kind::Date => match super::cells::ambiguous_date(text, &self.map.date_formats) {
+                Some([(f1, d1), (f2, d2)]) => Err(format!(
                     "the declared date formats read this date two ways: {d1} by \"{f1}\" and {d2} by \"{f2}\"; declare only the export's own order in `date_format`"
-                ))
-            }
-            Kind::Date => parse_date(text, &self.map.date_formats)
+                )),
+                None => self.date(text),
+            },
+            Kind::Money => parse_number(text, mark, true).map(|n| n.plain),
+            Kind::Decimal => parse_number(text, mark, false).map(|n| n.plain),
+            Kind::Share => parse_share(text, mark),
+            Kind::Integer => parse_integer(text, mark),
+            Kind::Text => Ok(text.to_string()),
+        };
+        read.map_err(|message| self.cell_error(i, line, text, message))
+    }
+
+    /// A date cell by the map's formats, or the message saying what was expected.
+    fn date(&self, text: &str) -> std::result::Result<String, String> {
+        parse_date(text, &self.map.date_formats)
                 .map(|d| d.to_string())
                 .ok_or_else(|| {
                     let early = match super::cells::reads_an_early_year(text, &self.map.date_formats) {
@@ -651,14 +661,7 @@ impl Run<'_> {
                             self.map.date_formats.join(" or ")
                         )
                     }
-                }),
-            Kind::Money => parse_number(text, mark, true).map(|n| n.plain),
-            Kind::Decimal => parse_number(text, mark, false).map(|n| n.plain),
-            Kind::Share => parse_share(text, mark),
-            Kind::Integer => parse_integer(text, mark),
-            Kind::Text => Ok(text.to_string()),
-        };
-        read.map_err(|message| self.cell_error(i, line, text, message))
+                })
     }
 
     /// A date or number as payline's own format writes it (no import map): checked, not changed.
