@@ -1543,3 +1543,53 @@ fn a_budget_cut_is_given_back_whole_and_only_for_budgeted_rules() {
         ]
     );
 }
+
+#[test]
+fn a_budget_cut_given_back_over_several_months_adds_up_to_the_cut() {
+    // A cold review: each month's give-back was worked out alone, so a cut of 100.00 over three
+    // held lines of 100.00 (B = 300.00) declined in three months came back as 33.33 × 3 = 99.99.
+    // September: budget 400.00 over 600.00 requested (P1's three manual 100.00 lines, P2's 300.00)
+    // cuts P1 by 100.00. Declines: October gives back trunc(100 × 100 ÷ 300) = 33.33; November
+    // trunc(100 × 200 ÷ 300) − 33.33 = 66.66 − 33.33 = 33.33; December all 300.00 unpaid: 100.00
+    // − 66.66 = 33.34. In all 100.00, the cut.
+    let work = Workdir::new();
+    work.write(
+        "program.toml",
+        &format!("{HEAD}\n[budget]\ntotal = \"400.00\"\n\n[[rules]]\nid = \"reg\"\nkind = \"flat\"\namount = \"100.00\"\napproval = \"manual\"\nwhen = {{ partner_type = [\"referral\"] }}\n\n[[rules]]\nid = \"comm\"\nkind = \"percent\"\nrate = \"0.10\"\nwhen = {{ partner_type = [\"affiliate\"] }}\n"),
+    );
+    work.write(
+        "partners.csv",
+        "partner_id,name,type\nP1,Ref,referral\nP2,Aff,affiliate\n",
+    );
+    work.write(
+        "deals.csv",
+        "deal_id,partner_id,closed_on,amount\nD1,P1,2026-09-02,1.00\nD2,P1,2026-09-03,1.00\nD3,P1,2026-09-04,1.00\nA1,P2,2026-09-05,3000.00\n",
+    );
+    let files = ["program.toml", "partners.csv", "deals.csv", "approvals.csv"];
+    let mut decisions = String::from("deal_id,partner_id,rule_id,decision,decided_on,reason\n");
+    work.write("approvals.csv", &decisions);
+    run(&work, &files, "2026-09", None);
+    let mut back = Vec::new();
+    for (period, previous, deal, day) in [
+        ("2026-10", "2026-09", "D1", "2026-10-05"),
+        ("2026-11", "2026-10", "D2", "2026-11-05"),
+        ("2026-12", "2026-11", "D3", "2026-12-05"),
+    ] {
+        decisions.push_str(&format!("{deal},P1,,declined,{day},no\n"));
+        work.write("approvals.csv", &decisions);
+        run(&work, &files, period, Some(previous));
+        back.extend(
+            lines(&work.path(period))
+                .into_iter()
+                .filter(|l| l.starts_with("budget-proration")),
+        );
+    }
+    assert_eq!(
+        back,
+        [
+            "budget-proration payout 33.33",
+            "budget-proration payout 33.33",
+            "budget-proration payout 33.34"
+        ]
+    );
+}

@@ -257,30 +257,31 @@ fn budget_given_back(
     (partner, since): (usize, &str),
     parts: &[Unpaid],
 ) -> Option<Line> {
-    let (budgeted, cut) = *inputs
-        .ledger
-        .budget_prorations
-        .get(&(partner, since.to_string()))?;
-    let (cut, unpaid) = (
-        -cut,
-        parts
-            .iter()
-            .map(|p| p.unpaid)
-            .sum::<rust_decimal::Decimal>(),
-    );
+    let key = (partner, since.to_string());
+    let (budgeted, cut) = *inputs.ledger.budget_prorations.get(&key)?;
+    let cut = -cut;
+    let unpaid: rust_decimal::Decimal = parts.iter().map(|p| p.unpaid).sum();
     if budgeted <= rust_decimal::Decimal::ZERO || cut <= rust_decimal::Decimal::ZERO {
         return None;
     }
-    let back = match unpaid >= budgeted {
+    // Over the chain: the cut's part of everything unpaid so far, less what was given back
+    // already (three lines of 100.00 of a 300.00 cut by 100.00, cancelled in three months, give
+    // back 33.33, 33.33 and 33.34, never more than the cut).
+    let (unpaid_before, back_before) = (inputs.ledger.budget_given_back.get(&key))
+        .copied()
+        .unwrap_or_default();
+    let all_unpaid = unpaid_before.checked_add(unpaid)?;
+    let all_back = match all_unpaid >= budgeted {
         true => cut,
         false => cut
-            .checked_mul(unpaid)?
+            .checked_mul(all_unpaid)?
             .checked_div(budgeted)?
             .round_dp_with_strategy(
                 program.minor_units(),
                 rust_decimal::RoundingStrategy::ToZero,
             ),
     };
+    let back = all_back.checked_sub(back_before)?;
     let money = |v| format_money(v, program.minor_units());
     let mut deals: Vec<&str> = parts.iter().map(|p| p.deal_id.as_str()).collect();
     deals.dedup();
@@ -294,15 +295,19 @@ fn budget_given_back(
         rate: None,
         amount: back,
         note: format!(
-            "the budget of {since} cut this partner's budgeted {} by {}; {} of it (deal {}) is never paid, so its part of the cut is given back: {} × {} ÷ {} = {}",
+            "the budget of {since} cut this partner's budgeted {} by {}; {} of it (deal {}) is never paid, so its part of the cut is given back: {} × {} ÷ {} = {}{}",
             money(budgeted),
             money(cut),
             money(unpaid),
             deals.join(", "),
             money(cut),
-            money(unpaid),
+            money(all_unpaid),
             money(budgeted),
-            money(back)
+            money(all_back),
+            match back_before.is_zero() {
+                true => String::new(),
+                false => format!(", less {} given back before", money(back_before)),
+            }
         ),
     })
 }

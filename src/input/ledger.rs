@@ -79,6 +79,9 @@ pub struct LedgerData {
     /// `budget-proration` line of no rule): (basis, the partner's budgeted amount; amount, what the
     /// budget cut). A held line cancelled later gives back its part of the cut (SPEC §4.10, §8.2).
     pub budget_prorations: BTreeMap<(usize, String), (Decimal, Decimal)>,
+    /// (partner index, period of a cut) → what earlier runs gave back of that cut for held lines
+    /// that went unpaid (their `budget PERIOD` lines): (their unpaid total, the amount given back).
+    pub budget_given_back: BTreeMap<(usize, String), (Decimal, Decimal)>,
     /// (partner index, rule id) → what the ledger's `payout` lines of that rule add up to, for the
     /// rules the query names (a milestone holds its bonus while this is non-zero).
     pub rule_sums: BTreeMap<(usize, String), Decimal>,
@@ -717,6 +720,17 @@ impl<'a> LineReader<'a> {
             let basis = row.required_decimal("basis")?;
             data.budget_prorations
                 .insert((partner, line_period.to_string()), (basis, line.amount));
+        }
+        if line.kind == "budget-proration"
+            && let Some(cut_in) = line.source_id.strip_prefix("budget ")
+        {
+            let unpaid = row.required_decimal("basis")?;
+            let (all_unpaid, all_back) = data
+                .budget_given_back
+                .entry((partner, cut_in.to_string()))
+                .or_default();
+            *all_unpaid += unpaid;
+            *all_back += line.amount;
         }
         let overflow = || {
             row.error(
