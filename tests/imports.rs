@@ -1021,13 +1021,16 @@ fn a_currency_or_split_column_is_judged_by_its_values() {
     // A cold review: `Amount Currency` (Salesforce's "<field> Currency") holding EUR was read past
     // because its name held an amount word, and `Revenue Split %` holding 50 credited in full.
     // Named like a currency or a split, a column is refused when its values are currency codes
-    // other than the program's, or fractions not all whole; `Currency Symbol` holding € is not.
+    // or symbols other than the program's (€ beside a USD program), or fractions not all whole
+    // (`50` in a `Split` column is 50 %); `$` beside USD, or all whole shares, decide nothing.
     let case = Case::new();
     let head = "deal_id,partner_id,closed_on,amount";
     for (column, cells, refused) in [
         ("Amount Currency", ["EUR", "USD"], true),
         ("Revenue Split %", ["50", "100"], true),
-        ("Currency Symbol", ["€", "$"], false),
+        ("Currency Symbol", ["€", "$"], true),
+        ("Currency Symbol", ["$", "$"], false),
+        ("Split", ["50", "100"], true),
         ("Amount Currency", ["USD", "USD"], false),
         ("Revenue Split %", ["100", "100"], false),
     ] {

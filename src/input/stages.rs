@@ -249,13 +249,23 @@ fn decides(
     };
     let any = filled().next().is_some();
     match column {
-        "currency" => {
-            let code = |v: &str| v.len() == 3 && v.bytes().all(|b| b.is_ascii_uppercase());
-            any && filled().all(code) && filled().any(|v| v != program_currency)
-        }
+        // A code (`EUR`, `eur`) or a symbol (`€`) of a currency other than the program's: the
+        // rows are not all in it.
+        "currency" => filled().any(|v| {
+            let code = v.len() == 3 && v.bytes().all(|b| b.is_ascii_alphabetic());
+            match code {
+                true => !v.eq_ignore_ascii_case(program_currency),
+                false => super::import::cells::currencies_of_symbol(v)
+                    .is_some_and(|c| !c.contains(&program_currency)),
+            }
+        }),
         _ => {
             let whole = rust_decimal::Decimal::ONE;
-            let share = |v: &str| share_of(v, in_percent);
+            // Whole percentages written bare (`50`, `100`) in a column named like a split.
+            let bare = !in_percent
+                && filled().all(|v| share_of(v, true).is_some_and(|n| n <= whole))
+                && filled().any(|v| share_of(v, false).is_some_and(|n| n > whole));
+            let share = |v: &str| share_of(v, in_percent || bare);
             any && filled().all(|v| share(v).is_some_and(|n| n >= Decimal::ZERO && n <= whole))
                 && filled().any(|v| share(v) != Some(whole))
         }

@@ -122,6 +122,11 @@ pub struct CurrencyMark {
     pub currencies: Vec<String>,
 }
 
+/// The currencies a symbol written alone can mean (`€` → EUR, `$` → USD, CAD, …).
+pub fn currencies_of_symbol(symbol: &str) -> Option<&'static [&'static str]> {
+    SYMBOLS.iter().find(|(s, _)| *s == symbol).map(|(_, c)| *c)
+}
+
 /// Symbols and the currencies each can mean; longer ones first (`US$` before `$`).
 const SYMBOLS: &[(&str, &[&str])] = &[
     ("US$", &["USD"]),

@@ -35,6 +35,9 @@ pub struct Skipped {
     /// Each distinct value skipped: (value, rows, first line), in first-seen order (at most
     /// [`MAX_VALUES`]).
     pub values: Vec<(String, u64, u64)>,
+    /// `values`' positions by value (a filter on a column of many values, a partner name).
+    #[serde(skip)]
+    index: HashMap<String, usize, FnvBuild>,
 }
 
 impl Skipped {
@@ -192,16 +195,19 @@ impl Report {
                     rows: 0,
                     first_line: line,
                     values: Vec::new(),
+                    index: HashMap::default(),
                 });
                 self.skipped.len() - 1
             }
         };
         let skipped = &mut self.skipped[at];
         skipped.rows += 1;
-        // A filter skips a few distinct values (stages): a scan is cheaper than a map here.
-        match skipped.values.iter().position(|(v, ..)| v == value) {
-            Some(i) => skipped.values[i].1 += 1,
+        match skipped.index.get(value) {
+            Some(&i) => skipped.values[i].1 += 1,
             None if skipped.values.len() < MAX_VALUES => {
+                skipped
+                    .index
+                    .insert(value.to_string(), skipped.values.len());
                 skipped.values.push((value.to_string(), 1, line));
             }
             None => {}

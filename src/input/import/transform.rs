@@ -376,14 +376,15 @@ struct Run<'a> {
 }
 
 impl Run<'_> {
-    /// How many lines inside a quoted cell of the row look like rows of their own (as many
-    /// delimiters as a row has), when any do: a stray quote that swallowed them.
+    /// How many lines inside a quoted cell of the row look like rows of their own (exactly as
+    /// many delimiters as an unquoted row has), when any do: a stray quote that swallowed them.
+    /// Checked before the filters: a skipped row's stray quote may have swallowed won deals.
     fn swallowed_rows(&self, record: &csv::StringRecord) -> Option<usize> {
         let need = self.header_len.saturating_sub(1).max(1);
         let delimiter = char::from(self.delimiter);
         (record.iter().filter(|c| c.contains('\n'))).find_map(|cell| {
             let rows = (cell.lines().skip(1))
-                .filter(|l| l.matches(delimiter).count() >= need)
+                .filter(|l| l.matches(delimiter).count() == need)
                 .count();
             (rows > 0).then_some(rows)
         })
