@@ -93,24 +93,34 @@ fn run_case_with(
         std::fs::write(dir.join(name), text).unwrap();
     }
     let out = dir.join("out");
-    let mut cmd = payline();
-    cmd.current_dir(dir)
+    let extra: &[&str] = if fx.is_some() {
+        &["--fx", "fx.csv"]
+    } else {
+        &[]
+    };
+    run_in(dir, ("2026-10", &out), extra);
+    out
+}
+
+/// `payline run --statements` of `period` into `out` over the p.toml, partners.csv and deals.csv
+/// in `dir`, with `extra` flags; it must succeed.
+fn run_in(dir: &Path, (period, out): (&str, &Path), extra: &[&str]) {
+    let output = payline()
+        .current_dir(dir)
         .args(["run", "--program", "p.toml", "--partners", "partners.csv"])
         .args([
             "--deals",
             "deals.csv",
             "--period",
-            "2026-10",
+            period,
             "--statements",
             "--out",
         ])
-        .arg(&out);
-    if fx.is_some() {
-        cmd.args(["--fx", "fx.csv"]);
-    }
-    let output = cmd.output().unwrap();
+        .arg(out)
+        .args(extra)
+        .output()
+        .unwrap();
     assert!(output.status.success(), "{output:?}");
-    out
 }
 
 #[test]
@@ -491,25 +501,12 @@ fn a_balance_of_zero_reads_settled_not_paid() {
     ] {
         std::fs::write(dir.join(name), text).unwrap();
     }
-    for (period, ledger) in [("2026-09", None), ("2026-10", Some("2026-09"))] {
-        let mut cmd = payline();
-        cmd.current_dir(dir)
-            .args(["run", "--program", "p.toml", "--partners", "partners.csv"])
-            .args([
-                "--deals",
-                "deals.csv",
-                "--period",
-                period,
-                "--out",
-                period,
-                "--statements",
-            ]);
-        if let Some(prev) = ledger {
-            cmd.args(["--ledger", prev]);
-        }
-        let output = cmd.output().unwrap();
-        assert!(output.status.success(), "{output:?}");
-    }
+    run_in(dir, ("2026-09", Path::new("2026-09")), &[]);
+    run_in(
+        dir,
+        ("2026-10", Path::new("2026-10")),
+        &["--ledger", "2026-09"],
+    );
     let page = std::fs::read_to_string(dir.join("2026-10/statements/Z.html")).unwrap();
     assert!(
         page.contains("<span class=\"status paid\">Settled</span> <span class=\"note\">Your balance is 0: nothing to pay this period.</span>"),
