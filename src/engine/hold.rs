@@ -141,17 +141,22 @@ pub(crate) fn release(
         }
     }
     if !missing.is_empty() {
-        let examples: Vec<&str> = missing.iter().take(3).map(String::as_str).collect();
-        warnings.push(Warning::new(
-            WarningCode::PendingDealMissing,
-            format!(
-                "{} pending line(s) stay pending: their deal rows are not in deals.csv (or were re-dated after {period} began), so neither their hold nor a refund can be checked; restore the rows and the next run releases or cancels them (e.g. {})",
-                missing.len(),
-                examples.join(", ")
-            ),
-        ));
+        warnings.push(rows_missing(period, &missing));
     }
     still_pending
+}
+
+/// The warning for held lines whose deal rows are missing (`DEAL/PARTNER (RULE, since PERIOD)`).
+fn rows_missing(period: &Period, missing: &[String]) -> Warning {
+    let examples: Vec<&str> = missing.iter().take(3).map(String::as_str).collect();
+    Warning::new(
+        WarningCode::PendingDealMissing,
+        format!(
+            "{} pending line(s) stay pending: their deal rows are not in deals.csv (or were re-dated after {period} began), so neither their hold nor a refund can be checked; restore the rows and the next run releases or cancels them (e.g. {})",
+            missing.len(),
+            examples.join(", ")
+        ),
+    )
 }
 
 /// SPEC §9.1, §8.2: the held payment lines whose hold ends by the period's last day are released

@@ -174,6 +174,10 @@ fn to_pay(outcome: &Outcome, currency: &str, units: u32) -> Markup {
     }
 }
 
+/// The first rows of "What the batch pays for" are on the payout account (Earned + Clawed back);
+/// the rest (held on `pending`, cancelled there) are not payable.
+const PAYABLE: usize = 5;
+
 /// What the period's lines on the payout account are: commissions apart from reimbursed fund claims
 /// and the adjustments; and what waits on `pending`.
 fn what_it_pays(outcome: &Outcome, money: &dyn Fn(Decimal) -> String) -> Markup {
@@ -206,7 +210,7 @@ fn what_it_pays(outcome: &Outcome, money: &dyn Fn(Decimal) -> String) -> Markup 
     // The payable rows are Earned + Clawed back; with what partners carried in and what they carry
     // to the next period (held, below the minimum, negative), they come to what is paid out.
     let total = |f: fn(&Payout) -> Decimal| -> Decimal { outcome.payouts.iter().map(f).sum() };
-    let this_period: Decimal = rows[..5].iter().map(|r| r.1).sum();
+    let this_period: Decimal = rows[..PAYABLE].iter().map(|r| r.1).sum();
     let shown =
         |r: &&(&str, Decimal, usize)| r.2 > 0 || r.0.starts_with("Comm") || r.0.starts_with("Fund");
     html! {
@@ -214,14 +218,14 @@ fn what_it_pays(outcome: &Outcome, money: &dyn Fn(Decimal) -> String) -> Markup 
         table {
             thead { tr { th { "Money" } th.num { "Lines" } th.num { "Amount" } } }
             tbody {
-                @for (label, amount, lines) in rows[..5].iter().filter(shown) {
+                @for (label, amount, lines) in rows[..PAYABLE].iter().filter(shown) {
                     tr { td { (label) } td.num { (lines) } td.num { (money(*amount)) } }
                 }
                 tr.subtotal { td colspan="2" { "Earned and clawed back this period" } td.num { (money(this_period)) } }
                 tr { td colspan="2" { "Carried in from earlier periods" } td.num { (money(total(|p| p.carried_in))) } }
                 tr { td colspan="2" { "Less what partners carry to the next period (held, below the minimum, negative)" } td.num { (money(-total(|p| p.carried_out))) } }
                 tr.total { td colspan="2" { "Paid out" } td.num { (money(total(|p| p.paid))) } }
-                @for (label, amount, lines) in rows[5..].iter().filter(shown) {
+                @for (label, amount, lines) in rows[PAYABLE..].iter().filter(shown) {
                     tr { td { (label) } td.num { (lines) } td.num { (money(*amount)) } }
                 }
             }
