@@ -111,7 +111,7 @@ fn heading(
         &format!(
             "partner {} · {} · type {} · region {}",
             partner.id,
-            crate::output::cell_text(&partner.name, usize::MAX).replace("\\|", "|"),
+            crate::output::one_line(&partner.name),
             partner.partner_type,
             partner.region.as_deref().unwrap_or("-"),
         ),

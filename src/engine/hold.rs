@@ -128,7 +128,7 @@ pub(crate) fn release(
         if still_held {
             keep(since);
         }
-        if let Some(part) = unpaid_of(program, inputs, (key, since), &lines) {
+        if let Some(part) = unpaid_of(program, (key, &lines)) {
             given_back.entry((*partner, since)).or_default().push(part);
         }
         for line in lines {
@@ -223,12 +223,10 @@ struct Unpaid {
 }
 
 /// The U a held line of a budgeted rule left unpaid this run (a cancel by refund or decision, a
-/// partial refund's cut), when the budget of the period it was written in cut the partner.
+/// partial refund's cut); whether its period's budget cut the partner, [`budget_given_back`] sees.
 fn unpaid_of(
     program: &Program,
-    inputs: &Inputs,
-    ((partner, deal_id, rule_id), since): (&(usize, String, String), &str),
-    settled: &[Line],
+    ((_, deal_id, rule_id), settled): (&(usize, String, String), &[Line]),
 ) -> Option<Unpaid> {
     let left_pending: rust_decimal::Decimal = (settled.iter())
         .filter(|l| matches!(l.kind, LineKind::Cancel | LineKind::ReleasePending))
@@ -239,23 +237,21 @@ fn unpaid_of(
         .map(|l| l.amount)
         .sum();
     let unpaid = left_pending - released;
-    let cut_then = (inputs.ledger.budget_prorations).contains_key(&(*partner, since.to_string()));
-    (unpaid > rust_decimal::Decimal::ZERO && cut_then && program.is_budgeted(rule_id)).then(|| {
-        Unpaid {
-            deal_id: deal_id.clone(),
-            unpaid,
-        }
+    (unpaid > rust_decimal::Decimal::ZERO && program.is_budgeted(rule_id)).then(|| Unpaid {
+        deal_id: deal_id.clone(),
+        unpaid,
     })
 }
 
 /// The held lines' part of a budget cut given back when they go unpaid (SPEC §4.10, §8.2): the
 /// budget counted them when they were written (the program's cost), and the partner's
-/// `budget-proration` line of that period (`since`) cut its budgeted amount B by C. When U of
-/// them is never paid, the partner gets back C × U ÷ B, once per (partner, period of the cut) and
-/// run, truncated to minor units (so a cut is never given back more than once over), and all of C
-/// when U is all of B. Of no rule, like the cut (a budget limits each run, not a rule); source
-/// `adjustment`, source_id `budget PERIOD`. Before, a declined 150.00 line prorated by 0.5 left
-/// its partner owing the 75.00 cut for ever.
+/// `budget-proration` line of that period (`since`) cut its budgeted amount B by C. With ΣU of
+/// them never paid over the chain (this run's U and what earlier runs' give-backs name), the
+/// partner has C × ΣU ÷ B back in all, truncated to minor units (all of C once ΣU reaches B), so
+/// this run gives that less what earlier runs gave: never more than the cut. One line per
+/// (partner, period of the cut) and run, of no rule like the cut (a budget limits each run, not a
+/// rule); source `adjustment`, source_id `budget PERIOD`. Before, a declined 150.00 line prorated
+/// by 0.5 left its partner owing the 75.00 cut for ever.
 fn budget_given_back(
     program: &Program,
     inputs: &Inputs,

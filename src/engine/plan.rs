@@ -50,13 +50,15 @@ pub fn deal_plan(programs: &[&Program], period: &Period) -> Option<DealPlan> {
         for rule in &program.rules {
             let history = rule.kind.history();
             plan.previous_period |= history.previous_period;
-            if history.prior_count && !plan.prior_filters.contains(&rule.when) {
-                plan.prior_filters.push(rule.when.clone());
-                plan.prior_firsts.push(0);
-            }
-            if let Some(f) = plan.prior_filters.iter().position(|w| *w == rule.when)
-                && history.prior_count
-            {
+            if history.prior_count {
+                let f = match plan.prior_filters.iter().position(|w| *w == rule.when) {
+                    Some(f) => f,
+                    None => {
+                        plan.prior_filters.push(rule.when.clone());
+                        plan.prior_firsts.push(0);
+                        plan.prior_filters.len() - 1
+                    }
+                };
                 // A milestone's Nth deal may stand among earlier rows (SPEC §4.8, re-earned).
                 // At most the first 1,000 rows are named: an `nth_deal` beyond it is not re-earned
                 // from earlier rows (docs/RULES.md).

@@ -715,23 +715,6 @@ impl<'a> LineReader<'a> {
             source_id: row.get("source_id").unwrap_or(""),
         };
         self.check_duplicate(row, &line);
-        // The period's own cut (source_id `budget`), not a held line's part given back later.
-        if line.kind == "budget-proration" && line.source_id == "budget" {
-            let basis = row.required_decimal("basis")?;
-            data.budget_prorations
-                .insert((partner, line_period.to_string()), (basis, line.amount));
-        }
-        if line.kind == "budget-proration"
-            && let Some(cut_in) = line.source_id.strip_prefix("budget ")
-        {
-            let unpaid = row.required_decimal("basis")?;
-            let (all_unpaid, all_back) = data
-                .budget_given_back
-                .entry((partner, cut_in.to_string()))
-                .or_default();
-            *all_unpaid += unpaid;
-            *all_back += line.amount;
-        }
         let overflow = || {
             row.error(
                 "amount",
@@ -746,6 +729,7 @@ impl<'a> LineReader<'a> {
             line.amount,
         )
         .ok_or_else(overflow)?;
+        track_budget(row, &line, data)?.ok_or_else(overflow)?;
         self.track_accumulate(&line, data).ok_or_else(overflow)?;
         self.track_history(&line, data).ok_or_else(overflow)
     }
@@ -1059,6 +1043,25 @@ impl LedgerLine<'_> {
     fn is_own(&self) -> bool {
         self.source == "deal" && !matches!(self.kind, "clawback" | "cancel" | "release")
     }
+}
+
+/// A `budget-proration` line: a period's own cut of the partner (source_id `budget`), or what a
+/// later run gave back of that cut for held lines that went unpaid (source_id `budget PERIOD`).
+/// `Ok(None)` on overflow.
+fn track_budget(row: &Row, line: &LedgerLine, data: &mut LedgerData) -> Result<Option<()>> {
+    if line.kind != "budget-proration" {
+        return Ok(Some(()));
+    }
+    let basis = row.required_decimal("basis")?;
+    if line.source_id == "budget" {
+        let key = (line.partner, line.period.to_string());
+        data.budget_prorations.insert(key, (basis, line.amount));
+    } else if let Some(cut_in) = line.source_id.strip_prefix("budget ") {
+        let key = (line.partner, cut_in.to_string());
+        let (all_unpaid, all_back) = data.budget_given_back.entry(key).or_default();
+        return Ok(add(all_unpaid, basis).and_then(|()| add(all_back, line.amount)));
+    }
+    Ok(Some(()))
 }
 
 /// `total += amount`, or `None` on overflow.

@@ -1,7 +1,8 @@
 //! "Never a silent wrong row": an export column that looks like a deal stage or status, or like the
 //! currency or split share of a row, which payline does not read, is refused with its distinct
-//! values and the import-map lines that read it. The values are read by a second look at the file,
-//! on this error path only.
+//! values and the import-map lines that read it. The values are read by a second look at the file:
+//! on the error path for a stage; for a currency or split, whenever such an unread column is there
+//! (its values decide whether it is one).
 
 use super::header::HeaderSpec;
 use crate::error::{Error, Result};
@@ -233,9 +234,10 @@ pub fn refuse_unread_deciders(
 /// An unread column (its field, and the payline column it holds) with its values.
 type Deciding = ((usize, &'static str), Vec<Distinct>);
 
-/// Whether a column named like `column` decides money by its values: currency codes other than
-/// the program's (`EUR` beside a USD program; not `€`, not all `USD`), or fractions other than a
-/// whole share (`50%`, `0.5`; not all `100%`).
+/// Whether a column named like `column` decides money by its values: a currency code (any case)
+/// or symbol other than the program's (`EUR` or `€` beside a USD program; not all `USD` or `$`),
+/// or fractions other than a whole share (`50%`, `0.5`, bare `50` in a split column; not all
+/// `100%`).
 fn decides(
     column: &str,
     values: &[Distinct],
@@ -260,7 +262,7 @@ fn decides(
             }
         }),
         _ => {
-            let whole = rust_decimal::Decimal::ONE;
+            let whole = Decimal::ONE;
             // Whole percentages written bare (`50`, `100`) in a column named like a split.
             let bare = !in_percent
                 && filled().all(|v| share_of(v, true).is_some_and(|n| n <= whole))

@@ -32,18 +32,25 @@ pub fn plain_table(header: Vec<&str>) -> Table {
 /// most `max` characters, the rest shown as `…`.
 pub fn cell_text(text: &str, max: usize) -> String {
     let mut out = String::with_capacity(text.len());
-    for (n, c) in text.chars().enumerate() {
+    for (n, c) in one_line(text).chars().enumerate() {
         if n == max {
             out.push('…');
             break;
         }
         match c {
             '|' => out.push_str("\\|"),
-            c if c.is_control() => out.push(' '),
             c => out.push(c),
         }
     }
     out
+}
+
+/// Text from the inputs on one terminal line: control characters (a line break or a tab inside a
+/// quoted name) as spaces.
+pub fn one_line(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
 }
 
 /// Right-aligns the given columns (money and counts).

@@ -437,7 +437,7 @@ fn lines_section(batch: &Batch, partner: &PartnerDoc, shown: &Shown) -> Markup {
     html! {
         @if groups.is_empty() { p.muted { "No new lines this period." } }
         @for (group, amounts) in groups.iter().zip(&per_group) {
-            @let rule = batch.rule(group.rule_id).filter(|_| !matches!(group.kind, "clawback" | "release" | "cancel" | "true-up" | "budget-proration"));
+            @let rule = batch.rule(group.rule_id).filter(|_| !matches!(group.kind, "clawback" | "release" | "cancel" | "true-up"));
             h3 { (group_title(&batch.label(group.rule_id), group.kind)) @if group.pending { (pending_words(group)) } }
             @if let Some(rule) = rule { p.terms { (super::words::sentence(&rule.terms)) } }
             @let deals = group.lines.iter().any(|l| l.source == "deal");

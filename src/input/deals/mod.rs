@@ -80,10 +80,11 @@ pub type FirstRows = Vec<(NaiveDate, String)>;
 
 /// Keeps `list` the `keep` smallest of its rows and `row`, in order.
 pub(super) fn keep_first(list: &mut FirstRows, row: (NaiveDate, &str), keep: u64) {
+    let keep = usize::try_from(keep).unwrap_or(usize::MAX);
     let at = list.partition_point(|(d, id)| (*d, id.as_str()) < row);
-    if usize::try_from(keep).is_ok_and(|k| at < k) {
+    if at < keep {
         list.insert(at, (row.0, row.1.to_string()));
-        list.truncate(usize::try_from(keep).unwrap_or(usize::MAX));
+        list.truncate(keep);
     }
 }
 
